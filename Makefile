@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO_DB := data/shop.duckdb
+
+.PHONY: setup run demo test lint format clean
+
+setup: $(STAMP)
+
+# Re-installs only when the dependencies change; safe to run any number of times.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+$(DEMO_DB): | $(STAMP)
+	$(BIN)/segments demo --db $(DEMO_DB)
+
+demo: $(STAMP)
+	$(BIN)/segments demo --db $(DEMO_DB)
+
+run: $(STAMP) $(DEMO_DB)
+	SEGMENTS_DB=$(DEMO_DB) $(BIN)/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

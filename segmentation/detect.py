@@ -1,0 +1,148 @@
+"""Read a column's content to decide what it holds and how to parse it.
+
+Each check runs as SQL over a bounded sample of the raw table (``sample``), so a 10-million-line file
+costs the same to inspect as a small one. Parsing itself happens later, over every row, with the
+format chosen here; rows that do not fit it are rejected and counted, never guessed at one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+SAMPLE_ROWS = 20_000
+
+# Tried in this order; on a tie the earlier wins, so unambiguous ISO beats day-first, and day-first
+# beats month-first (what most of the world writes) when every day in the file is 12 or less.
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%Y%m%d", "%Y.%m.%d",
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%y %H:%M", "%d/%m/%y", "%d.%m.%y",
+    "%d/%m/%Y %I:%M %p", "%d/%m/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m-%d-%Y %H:%M:%S", "%m-%d-%Y", "%m/%d/%y %H:%M",
+    "%m/%d/%y", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
+    "%d %b %Y", "%d %B %Y", "%d %b %Y %H:%M", "%d %b %Y %H:%M:%S", "%b %d %Y", "%B %d %Y",
+    "%b %d %Y %H:%M", "%d-%b-%Y", "%d-%b-%y", "%a %d %b %Y", "%A %d %B %Y",
+)
+
+NUMBER_PATTERN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def clean_date_sql(expr: str) -> str:
+    """Text -> text a single strptime format can read: 'T' to space, no fractional seconds, no zone.
+
+    The zone is dropped on purpose: a shop's day is its local day, which is what the export prints.
+    """
+    x = f"trim({expr})"
+    x = rf"regexp_replace({x}, '^(\d{{4}}-\d{{2}}-\d{{2}})T', '\1 ')"
+    x = rf"regexp_replace({x}, '(\d{{1,2}}:\d{{2}}(:\d{{2}})?)(\.\d+)?\s*(Z|UTC|GMT|[+-]\d{{2}}:?\d{{2}})?$', '\1')"
+    x = rf"regexp_replace(replace({x}, ',', ' '), '\s+', ' ', 'g')"
+    return f"nullif({x}, '')"
+
+
+def clean_money_sql(expr: str, *, decimal_comma: bool) -> str:
+    """Text -> plain number text: currency signs and codes out, (12.50) -> -12.50, separators resolved."""
+    x = rf"regexp_replace(trim({expr}), '(?i)(usd|gbp|eur|aud|cad|chf|sek|nok|dkk|nzd|jpy|[$£€¥₹\s''])', '', 'g')"
+    x = rf"regexp_replace({x}, '^\((.*)\)$', '-\1')"
+    x = f"replace(replace({x}, '.', ''), ',', '.')" if decimal_comma else f"replace({x}, ',', '')"
+    return f"nullif({x}, '')"
+
+
+def parse_number_sql(clean_expr: str) -> str:
+    """NULL unless the whole text is a finite number ('nan', 'inf' and '1.2.3' are not)."""
+    return f"CASE WHEN regexp_full_match({clean_expr}, '{NUMBER_PATTERN}') THEN ({clean_expr})::DOUBLE END"
+
+
+@dataclass(frozen=True)
+class DateGuess:
+    fmt: str
+    parsed: int
+    total: int
+    ambiguous: bool  # day-first and month-first both read every value
+
+
+def best_date_format(con: duckdb.DuckDBPyConnection, column: str) -> DateGuess | None:
+    """The format that reads the most distinct sample values of ``column``; None if the column is empty."""
+    cleaned = clean_date_sql(ident(column))
+    counts = ", ".join(
+        f"count(try_strptime(v, {sql_str(fmt)})) AS f{i}" for i, fmt in enumerate(DATE_FORMATS)
+    )
+    row = con.execute(
+        f"SELECT count(v), {counts} FROM (SELECT DISTINCT {cleaned} AS v FROM sample) WHERE v IS NOT NULL"
+    ).fetchone()
+    total, hits = row[0], row[1:]
+    if not total:
+        return None
+    best = max(range(len(hits)), key=lambda i: (hits[i], -i))
+    fmt = DATE_FORMATS[best]
+    mirrored = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
+    ambiguous = (
+        mirrored != fmt and mirrored in DATE_FORMATS and hits[DATE_FORMATS.index(mirrored)] == hits[best]
+    )
+    return DateGuess(fmt, hits[best], total, ambiguous)
+
+
+def decimal_comma(con: duckdb.DuckDBPyConnection, column: str, *, delimiter: str | None) -> bool:
+    """True when the column writes 12,50 for twelve and a half.
+
+    '1.234,50' and '12,5' are comma-decimal; '1,234.50' and '12.5' are dot-decimal; '1,234' alone is
+    ambiguous and decided by the delimiter (semicolon files come from comma-decimal locales).
+    """
+    x = f"regexp_replace(trim({ident(column)}), '[^0-9.,-]', '', 'g')"
+    comma, dot, ambiguous = con.execute(
+        f"""
+        SELECT count(*) FILTER (regexp_full_match(v, '-?\\d{{1,3}}(\\.\\d{{3}})+,\\d+|-?\\d+,(\\d{{1,2}}|\\d{{4,}})')),
+               count(*) FILTER (regexp_full_match(v, '-?\\d{{1,3}}(,\\d{{3}})+\\.\\d+|-?\\d+\\.\\d+')),
+               count(*) FILTER (regexp_full_match(v, '-?\\d{{1,3}},\\d{{3}}'))
+        FROM (SELECT {x} AS v FROM sample)
+        """
+    ).fetchone()
+    if comma or dot:
+        return comma > dot
+    return bool(ambiguous) and delimiter == ";"
+
+
+def float_like_ids(con: duckdb.DuckDBPyConnection, column: str) -> bool:
+    """True when every id is written like '17850.0': a float artefact of the tool that wrote the file."""
+    total, floaty = con.execute(
+        f"SELECT count(v), count(*) FILTER (regexp_full_match(v, '\\d+\\.0+')) "
+        f"FROM (SELECT trim({ident(column)}) AS v FROM sample)"
+    ).fetchone()
+    return total > 0 and floaty == total
+
+
+def share_matching(con: duckdb.DuckDBPyConnection, column: str, pattern: str) -> float:
+    total, hits = con.execute(
+        f"SELECT count(v), count(*) FILTER (regexp_full_match(v, {sql_str(pattern)})) "
+        f"FROM (SELECT nullif(trim({ident(column)}), '') AS v FROM sample)"
+    ).fetchone()
+    return hits / total if total else 0.0
+
+
+def numeric_share(con: duckdb.DuckDBPyConnection, column: str, *, comma: bool) -> float:
+    cleaned = clean_money_sql(ident(column), decimal_comma=comma)
+    total, hits = con.execute(
+        f"SELECT count(v), count(*) FILTER (regexp_full_match(v, '{NUMBER_PATTERN}')) "
+        f"FROM (SELECT {cleaned} AS v FROM sample)"
+    ).fetchone()
+    return hits / total if total else 0.0
+
+
+def make_sample(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Table ``sample``: the first rows plus an even spread of the rest, at most ~2 x SAMPLE_ROWS."""
+    step = max(rows // SAMPLE_ROWS, 1)
+    con.execute(
+        f"CREATE OR REPLACE TABLE sample AS SELECT * FROM raw "
+        f"WHERE line_no <= {SAMPLE_ROWS} OR line_no % {step} = 0"
+    )

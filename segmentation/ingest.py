@@ -1,0 +1,545 @@
+"""Import an orders export into the shop database in one transaction, or refuse it and change nothing.
+
+Steps: read the file as text cells (``readers``), decide which column is which (``columns``, by name,
+then by content with ``detect``), parse every row in DuckDB SQL, set aside the rows that cannot be used
+with their reason, and write the rest. The file is read and checked completely before the database is
+opened for writing, so a refused file never touches it.
+
+Definitions (DESIGN.md): a line's value is quantity x unit price, or its amount column; returns are
+negative lines, netted; a cancelled, voided, failed or fully refunded order is kept but contributes 0;
+refund columns are order-level and subtracted once per order. Rows without a customer are guest orders:
+loaded and counted, left out of customer analytics. Re-importing rows already in the store adds nothing:
+each row is fingerprinted by its cells (and its position among identical rows in its file, so true
+duplicates inside one file are kept).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from segmentation import columns as cols
+from segmentation import detect
+from segmentation.detect import ident, sql_str
+from segmentation.readers import IngestError, RawTable, load_raw, make_workdir
+from segmentation.store import SCHEMA_VERSION, StoreError, ensure_schema, rebuild_orders
+
+__all__ = ["ImportReport", "IngestError", "import_file"]
+
+EARLIEST_DATE = dt.date(1990, 1, 1)
+MAX_ABS_AMOUNT = 1e9
+TEXT_FIELDS = (
+    "order_id", "product", "category", "channel", "email", "first_name", "last_name", "full_name",
+    "country", "city",
+)
+_CANCELLED_STATUS = r"(?i)(wc-)?(cancell?ed|voided|void|failed|declined|refunded|trash)"
+_CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted")
+_CONSENT_NO = ("no", "n", "false", "0", "unsubscribed", "not subscribed", "opted out", "opt out", "opt-out",
+               "declined", "denied", "never subscribed")
+
+
+@dataclass
+class ImportReport:
+    """What an import did, in numbers a person can check against their file."""
+
+    file_name: str
+    import_id: int | None = None
+    layout: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    guest_rows: int = 0
+    return_rows: int = 0
+    cancelled_rows: int = 0
+    customers: int = 0
+    orders: int = 0
+    revenue: float = 0.0
+    first_date: str | None = None
+    last_date: str | None = None
+    already_imported: bool = False
+    replaced: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def as_text(self) -> str:
+        if self.already_imported:
+            return f"{self.file_name} was already imported: nothing added (use --replace to start afresh)."
+        lines = [f"Imported {self.file_name}" + (f" ({self.layout})" if self.layout else "") + ":"]
+        lines.append(
+            f"  {self.rows_loaded:,} of {self.rows_read:,} rows loaded: {self.customers:,} customers, "
+            f"{self.orders:,} orders, revenue {self.revenue:,.2f}, {self.first_date} to {self.last_date}."
+        )
+        if self.guest_rows:
+            lines.append(
+                f"  {self.guest_rows:,} rows are guest orders (no customer): kept, left out of customer analytics."
+            )
+        if self.return_rows or self.cancelled_rows:
+            lines.append(
+                f"  {self.return_rows:,} return rows (negative) netted; {self.cancelled_rows:,} rows on "
+                "cancelled orders count as 0."
+            )
+        if self.rows_duplicate:
+            lines.append(f"  {self.rows_duplicate:,} rows were already in the store: skipped.")
+        if self.rows_rejected:
+            reasons = "; ".join(f"{n:,} {r}" for r, n in sorted(self.rejected_by_reason.items(), key=lambda kv: -kv[1]))
+            lines.append(f"  {self.rows_rejected:,} rows rejected ({reasons}); see `rejects` in the database.")
+        lines.append("  Columns: " + ", ".join(f"{f} <- '{c}'" for f, c in self.mapping.items()))
+        lines.extend(f"  Note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+@dataclass
+class _Plan:
+    mapping: dict[str, str]
+    layout: str | None
+    date_format: str
+    amount_mode: str  # 'qp' (quantity x unit price), 'amount', 'order_total' (once per order)
+    comma: dict[str, bool]
+    float_ids: set[str]
+    notes: list[str]
+
+
+def import_file(
+    db_path: str | Path,
+    file: str | Path,
+    *,
+    overrides: dict[str, str] | None = None,
+    replace: bool = False,
+    display_name: str | None = None,
+) -> ImportReport:
+    """Import ``file`` into the database at ``db_path``; raise IngestError (store unchanged) if it can't be."""
+    file, db_path = Path(file), Path(db_path)
+    report = ImportReport(file_name=display_name or file.name)
+    with make_workdir() as tmp:
+        work = duckdb.connect(config={"temp_directory": tmp})
+        try:
+            raw = load_raw(work, file, Path(tmp))
+            plan = _plan(work, raw, overrides or {})
+            report.mapping, report.layout, report.notes = plan.mapping, plan.layout, raw.notes + plan.notes
+            _stage(work, raw, plan)
+            _count_staged(work, raw, report)
+            if report.rows_read and report.rows_rejected == report.rows_read:
+                top = max(report.rejected_by_reason, key=report.rejected_by_reason.get)
+                raise IngestError(
+                    f"None of the {report.rows_read:,} rows could be used (most: {top}): check the "
+                    "column mapping in the report with --map, or the file itself."
+                )
+            _write(work, db_path, _sha256(file), report, replace)
+        finally:
+            work.close()
+    return report
+
+
+# ---------------------------------------------------------------- deciding what each column is
+
+
+def _plan(con: duckdb.DuckDBPyConnection, raw: RawTable, overrides: dict[str, str]) -> _Plan:
+    detect.make_sample(con, raw.rows)
+    layout = cols.detect_layout(raw.columns)
+    mapping = cols.map_by_name(raw.columns, layout)
+    notes: list[str] = []
+    forced = _apply_overrides(mapping, overrides, raw.columns)
+
+    date = _choose_date(con, raw, mapping, forced, notes)
+    if "email" not in mapping:
+        for c in _unused(raw.columns, mapping):
+            if detect.share_matching(con, c, detect.EMAIL_PATTERN) >= 0.8:
+                mapping["email"] = c
+                notes.append(f"emails found by content in '{c}'")
+                break
+    if "customer_id" not in mapping and "email" not in mapping:
+        raise IngestError(
+            "No customer column found: the file needs a column that identifies each customer "
+            "(e.g. 'Customer ID' or 'Email'); if it has one under another name, use --map customer_id=COLUMN."
+        )
+    if "customer_id" not in mapping:
+        notes.append(f"customers identified by email ('{mapping['email']}')")
+
+    money = [mapping[f] for f in ("amount", "quantity", "unit_price", "refund") if f in mapping]
+    comma = {c: detect.decimal_comma(con, c, delimiter=raw.delimiter) for c in money}
+    if any(comma.values()):
+        notes.append("amounts written with a decimal comma")
+    amount_mode = _amount_mode(con, mapping, forced, comma)
+    if amount_mode == "order_total":
+        notes.append(f"'{mapping['amount']}' repeats the order total on each line: counted once per order")
+    id_columns = [mapping[f] for f in ("customer_id", "order_id") if f in mapping]
+    float_ids = {c for c in id_columns if detect.float_like_ids(con, c)}
+    order = [f for f in cols.FIELDS if f in mapping]
+    return _Plan({f: mapping[f] for f in order}, layout.label if layout else None, date, amount_mode, comma,
+                 float_ids, notes)
+
+
+def _apply_overrides(mapping: dict[str, str], overrides: dict[str, str], columns: list[str]) -> set[str]:
+    by_lower = {c.lower(): c for c in columns}
+    for fld, column in overrides.items():
+        if fld not in cols.FIELDS:
+            raise IngestError(f"--map knows no field '{fld}': use one of {', '.join(cols.FIELDS)}.")
+        if not column:
+            mapping.pop(fld, None)
+            continue
+        actual = by_lower.get(column.strip().lower())
+        if actual is None:
+            shown = ", ".join(f"'{c}'" for c in columns[:30])
+            raise IngestError(f"--map {fld}={column}: the file has no column '{column}'; its columns are {shown}.")
+        for other in [f for f, c in mapping.items() if c == actual]:
+            del mapping[other]
+        mapping[fld] = actual
+    return set(overrides)
+
+
+def _unused(columns: list[str], mapping: dict[str, str]) -> list[str]:
+    used = set(mapping.values())
+    return [c for c in columns if c not in used]
+
+
+def _choose_date(con, raw: RawTable, mapping: dict[str, str], forced: set[str], notes: list[str]) -> str:
+    named = mapping.get("order_date")
+    if named:
+        guess = detect.best_date_format(con, named)
+        if guess and (guess.parsed >= 0.5 * guess.total or "order_date" in forced):
+            return _date_note(guess, named, notes)
+        del mapping["order_date"]
+    candidates = []
+    for c in _unused(raw.columns, mapping):
+        guess = detect.best_date_format(con, c)
+        if guess and guess.parsed >= 0.8 * guess.total:
+            candidates.append((guess.parsed, c, guess))
+    if not candidates:
+        raise IngestError(
+            "No order date column found: the file needs the date of each order (e.g. 'Order Date'); "
+            "if it has one under another name, use --map order_date=COLUMN."
+        )
+    _, column, guess = max(candidates, key=lambda t: t[0])
+    mapping["order_date"] = column
+    notes.append(f"order dates found by content in '{column}'")
+    return _date_note(guess, column, notes)
+
+
+def _date_note(guess: detect.DateGuess, column: str, notes: list[str]) -> str:
+    if guess.ambiguous:
+        notes.append(
+            f"dates in '{column}' could be day-first or month-first; read as {guess.fmt} "
+            "(every day is 12 or less, so the file cannot tell)"
+        )
+    return guess.fmt
+
+
+def _amount_mode(con, mapping: dict[str, str], forced: set[str], comma: dict[str, bool]) -> str:
+    amount = mapping.get("amount")
+    has_qp = "quantity" in mapping and "unit_price" in mapping
+    if amount and ("amount" in forced or cols.is_line_amount(amount) or not has_qp):
+        if "order_id" in mapping and _repeats_order_total(con, mapping, comma[amount]):
+            return "order_total"
+        return "amount"
+    if "unit_price" in mapping:
+        return "qp"
+    raise IngestError(
+        "No amount column found: the file needs each row's value (e.g. 'Total' or 'Amount') or a "
+        "quantity and unit price; use --map amount=COLUMN if it has another name."
+    )
+
+
+def _repeats_order_total(con, mapping: dict[str, str], comma: bool) -> bool:
+    """True when multi-line orders carry one identical amount on every line (an order total)."""
+    value = detect.clean_money_sql(ident(mapping["amount"]), decimal_comma=comma)
+    orders, same = con.execute(
+        f"""
+        SELECT count(*), count(*) FILTER (distinct_values = 1)
+        FROM (SELECT count(DISTINCT {value}) AS distinct_values, count(*) AS n
+              FROM sample WHERE {ident(mapping['order_id'])} IS NOT NULL
+              GROUP BY {ident(mapping['order_id'])}) WHERE n > 1
+        """
+    ).fetchone()
+    return orders >= 3 and same >= 0.9 * orders
+
+
+# ---------------------------------------------------------------- parsing every row
+
+
+def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
+    """Tables ``staged`` (rows to load, in order_lines' shape) and ``bad`` (line_no, reason)."""
+    m = plan.mapping
+
+    def text(f: str) -> str:
+        return f"nullif(trim({ident(m[f])}), '')" if f in m else "NULL::VARCHAR"
+
+    def ident_text(f: str) -> str:
+        x = text(f)
+        if f in m and m[f] in plan.float_ids:
+            x = rf"regexp_replace({x}, '\.0+$', '')"
+        return f"CASE WHEN regexp_full_match({x}, '0+') THEN NULL ELSE {x} END" if f in m else x
+
+    def number(f: str) -> str:
+        return detect.clean_money_sql(ident(m[f]), decimal_comma=plan.comma[m[f]]) if f in m else "NULL::VARCHAR"
+
+    email = f"lower({text('email')})"
+    customer = f"coalesce({ident_text('customer_id')}, {email})" if "customer_id" in m else email
+    formula = " OR ".join(
+        rf"regexp_matches(coalesce({text(f)}, ''), '^[=@]|^[+-][A-Za-z(]')"
+        for f in (*TEXT_FIELDS, "customer_id")
+        if f in m
+    ) or "false"
+    all_cells = ", ".join(ident(c) for c in raw.columns)
+    order_key = "order_id IS NOT NULL"
+
+    def per_order(x: str, agg: str = "max") -> str:
+        """Order-level cells appear on an order's first row only in some exports: share them."""
+        return f"coalesce({x}, CASE WHEN {order_key} THEN {agg}({x}) OVER (PARTITION BY order_id) END)"
+
+    con.execute(
+        f"""
+        CREATE TABLE cells AS
+        SELECT line_no, hash({all_cells}) AS row_hash,
+               {ident_text('order_id')} AS order_id, {customer} AS customer_id,
+               {detect.clean_date_sql(ident(m['order_date']))} AS date_text,
+               {number('amount')} AS amount_text, {number('quantity')} AS qty_text,
+               {number('unit_price')} AS price_text, {number('refund')} AS refund_text,
+               {text('product')} AS product, {text('category')} AS category, {text('channel')} AS channel,
+               {email} AS email, {text('first_name')} AS first_name, {text('last_name')} AS last_name,
+               {text('full_name')} AS full_name, {text('country')} AS country, {text('city')} AS city,
+               lower({text('marketing_consent')}) AS consent_text, {text('status')} AS status,
+               {text('cancelled_at')} AS cancelled_text, ({formula}) AS formula_cell
+        FROM raw
+        """
+    )
+    n = detect.parse_number_sql
+    # Some exports print an order total on the order's first row only: share it, then count it once.
+    amount_src = per_order("amount_text") if plan.amount_mode == "order_total" else "amount_text"
+    qty = f"coalesce({n('qty_text')}, 1)" if "quantity" not in m else n("qty_text")
+    value = f"{qty} * {n('price_text')}" if plan.amount_mode == "qp" else n(amount_src)
+    con.execute(
+        f"""
+        CREATE TABLE parsed AS
+        SELECT line_no, row_hash, order_id, {per_order('customer_id')} AS customer_id,
+               try_strptime({per_order('date_text', 'min')}, {sql_str(plan.date_format)}) AS ordered_at,
+               {per_order('date_text', 'min')} AS date_text,
+               {value} AS amount, {n('qty_text')} AS quantity, {n('price_text')} AS unit_price,
+               {amount_src} AS amount_text, qty_text, price_text, refund_text, {n('refund_text')} AS refund_value,
+               product, category, {per_order('channel')} AS channel, {per_order('email')} AS email,
+               coalesce({per_order('first_name')}, split_part({per_order('full_name')}, ' ', 1)) AS first_name,
+               coalesce({per_order('last_name')},
+                        nullif(trim(regexp_replace({per_order('full_name')}, '^\\S+', '')), '')) AS last_name,
+               {per_order('country')} AS country, {per_order('city')} AS city,
+               CASE WHEN {per_order('consent_text')} IN ({', '.join(map(sql_str, _CONSENT_YES))}) THEN true
+                    WHEN {per_order('consent_text')} IN ({', '.join(map(sql_str, _CONSENT_NO))}) THEN false
+               END AS marketing_consent,
+               coalesce(regexp_full_match({per_order('status')}, '{_CANCELLED_STATUS}'), false)
+                 OR coalesce(lower({per_order('cancelled_text')}) NOT IN ('false', 'no', '0'), false) AS cancelled,
+               formula_cell
+        FROM cells
+        """
+    )
+    needs_qty = plan.amount_mode == "qp" and "quantity" in m
+    reasons = [
+        ("date_text IS NULL", "no order date"),
+        ("ordered_at IS NULL", "unreadable order date"),
+        (
+            f"ordered_at < DATE '{EARLIEST_DATE}' OR ordered_at > current_date + INTERVAL 2 DAY",
+            "order date out of range",
+        ),
+        (_missing_amount_sql(plan.amount_mode, needs_qty), "no amount"),
+        ("amount IS NULL OR (refund_text IS NOT NULL AND refund_value IS NULL)", "unreadable amount"),
+        (
+            f"abs(amount) > {MAX_ABS_AMOUNT} OR abs(coalesce(refund_value, 0)) > {MAX_ABS_AMOUNT}",
+            "amount out of range",
+        ),
+        ("formula_cell", "formula-like cell (possible spreadsheet injection)"),
+    ]
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN {sql_str(r)}" for cond, r in reasons) + " END"
+    con.execute(f"CREATE TABLE checked AS SELECT *, {reason} AS reason FROM parsed")
+    once = "nth_in_order = 1" if plan.amount_mode == "order_total" else "true"
+    # An order-level refund column may repeat on every line: take it once per order.
+    refund = (
+        "coalesce(refund_value, 0)"
+        if "refund" in m and cols.is_line_refund(m["refund"])
+        else "CASE WHEN nth_in_order = 1 THEN coalesce(max(refund_value) OVER (PARTITION BY order_group), 0) "
+        "ELSE 0 END"
+    )
+    con.execute(
+        f"""
+        CREATE TABLE staged AS
+        WITH usable AS (
+            SELECT *, coalesce(order_id, 'row' || line_no) AS order_group FROM checked WHERE reason IS NULL
+        ),
+        numbered AS (
+            SELECT *, row_number() OVER (PARTITION BY order_group ORDER BY line_no) AS nth_in_order,
+                   bool_or(cancelled) OVER (PARTITION BY order_group) AS order_cancelled
+            FROM usable
+        ),
+        good AS (SELECT *, {refund} AS refund_once FROM numbered)
+        SELECT line_no, row_hash,
+               row_number() OVER (PARTITION BY row_hash ORDER BY line_no)::INTEGER AS row_ordinal,
+               order_id, customer_id, ordered_at, ordered_at::DATE AS order_date, product, category, channel,
+               quantity, unit_price, CASE WHEN {once} THEN amount ELSE 0 END AS amount,
+               refund_once AS refund, order_cancelled AS cancelled,
+               CASE WHEN order_cancelled THEN 0 ELSE (CASE WHEN {once} THEN amount ELSE 0 END) - refund_once END
+                 AS net_amount,
+               email, first_name, last_name, country, city, marketing_consent
+        FROM good
+        """
+    )
+    con.execute("CREATE TABLE bad AS SELECT line_no, reason FROM checked WHERE reason IS NOT NULL")
+
+
+def _missing_amount_sql(mode: str, needs_qty: bool) -> str:
+    if mode == "qp":
+        return "price_text IS NULL" + (" OR qty_text IS NULL" if needs_qty else "")
+    return "amount_text IS NULL"
+
+
+def _count_staged(con: duckdb.DuckDBPyConnection, raw: RawTable, report: ImportReport) -> None:
+    by_reason = dict(con.execute("SELECT reason, count(*) FROM bad GROUP BY reason").fetchall())
+    for _, why, _ in raw.broken_lines:
+        by_reason[why] = by_reason.get(why, 0) + 1
+    con.execute("CREATE TABLE broken (line_no BIGINT, reason VARCHAR, raw VARCHAR)")
+    if raw.broken_lines:
+        con.executemany(
+            "INSERT INTO broken VALUES (?, ?, ?)",
+            [(line, why, json.dumps({"line": text})) for line, why, text in raw.broken_lines],
+        )
+    report.rejected_by_reason = by_reason
+    report.rows_rejected = sum(by_reason.values())
+    report.rows_read = raw.rows + len(raw.broken_lines)
+
+
+# ---------------------------------------------------------------- writing, in one transaction
+
+
+def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: ImportReport, replace: bool) -> None:
+    existed = db_path.exists()
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"ATTACH {sql_str(str(db_path))} AS store")
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open the shop database {db_path}: {str(exc).splitlines()[0]}") from exc
+    try:
+        con.execute("USE store")
+        con.execute("BEGIN TRANSACTION")
+        ensure_schema(con)
+        version = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{db_path} was written by a newer version of this program: upgrade to import into it.")
+        if not replace and _already_imported(con, sha):
+            report.already_imported = True
+            con.execute("ROLLBACK")
+            return
+        _insert(con, sha, report, replace)
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        con.execute("USE memory")
+        con.execute("DETACH store")
+        if not existed:
+            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    con.execute("USE memory")
+    con.execute("DETACH store")
+
+
+def _already_imported(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
+    since = "coalesce((SELECT max(import_id) FROM imports WHERE replaced), 0)"
+    row = con.execute(
+        f"SELECT count(*) FROM imports WHERE file_sha256 = ? AND import_id >= {since}", [sha]
+    ).fetchone()
+    return row[0] > 0
+
+
+def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, replace: bool) -> None:
+    if replace:
+        for table in ("order_lines", "orders", "customers", "rejects"):
+            con.execute(f"DELETE FROM {table}")
+    import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+    report.import_id, report.replaced = import_id, replace
+    con.execute(
+        f"""
+        INSERT INTO order_lines
+        SELECT {import_id}, s.line_no, s.row_hash, s.row_ordinal, s.order_id, s.customer_id, s.ordered_at,
+               s.order_date, s.product, s.category, s.channel, s.quantity, s.unit_price, s.amount, s.refund,
+               s.cancelled, s.net_amount
+        FROM memory.staged s
+        ANTI JOIN order_lines o ON o.row_hash = s.row_hash AND o.row_ordinal = s.row_ordinal
+        """
+    )
+    con.execute(
+        "INSERT INTO rejects SELECT ?, b.line_no, b.reason, to_json(r)::VARCHAR "
+        "FROM memory.bad b JOIN memory.raw r USING (line_no)",
+        [import_id],
+    )
+    con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.broken", [import_id])
+    _merge_customers(con, import_id)
+    rebuild_orders(con)
+    _fill_counts(con, import_id, report)
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [import_id, report.file_name, sha, dt.datetime.now().replace(microsecond=0), report.layout,
+         json.dumps(report.mapping), report.rows_read, report.rows_loaded, report.rows_duplicate,
+         report.rows_rejected, report.guest_rows, replace],
+    )
+
+
+def _merge_customers(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Latest known details per customer: this file's newest non-empty value, else what we had."""
+    latest = ", ".join(
+        f"arg_max({c}, ordered_at) FILTER (WHERE {c} IS NOT NULL) AS {c}"
+        for c in ("email", "first_name", "last_name", "country", "city", "marketing_consent")
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE merged AS
+        WITH incoming AS (
+            SELECT customer_id, {latest}, min(order_date) AS first_order_date
+            FROM memory.staged WHERE customer_id IS NOT NULL GROUP BY customer_id
+        )
+        SELECT customer_id,
+               coalesce(i.email, c.email) AS email, coalesce(i.first_name, c.first_name) AS first_name,
+               coalesce(i.last_name, c.last_name) AS last_name, coalesce(i.country, c.country) AS country,
+               coalesce(i.city, c.city) AS city,
+               coalesce(i.marketing_consent, c.marketing_consent) AS marketing_consent,
+               least(i.first_order_date, c.first_order_date) AS first_order_date,
+               CASE WHEN i.customer_id IS NULL THEN c.updated_import_id ELSE {import_id} END AS updated_import_id
+        FROM incoming i FULL OUTER JOIN customers c USING (customer_id)
+        """
+    )
+    con.execute("DELETE FROM customers")
+    con.execute("INSERT INTO customers SELECT * FROM merged")
+    con.execute("DROP TABLE merged")
+
+
+def _fill_counts(con: duckdb.DuckDBPyConnection, import_id: int, report: ImportReport) -> None:
+    (loaded, guests, returns, cancelled, customers, orders, revenue, first, last) = con.execute(
+        """
+        SELECT count(*), count(*) FILTER (customer_id IS NULL), count(*) FILTER (amount < 0),
+               count(*) FILTER (cancelled), count(DISTINCT customer_id),
+               count(DISTINCT (customer_id, coalesce(order_id, 'day:' || order_date))),
+               coalesce(sum(net_amount), 0), min(order_date), max(order_date)
+        FROM order_lines WHERE import_id = ?
+        """,
+        [import_id],
+    ).fetchone()
+    staged = con.execute("SELECT count(*) FROM memory.staged").fetchone()[0]
+    report.rows_loaded, report.rows_duplicate = loaded, staged - loaded
+    report.guest_rows, report.return_rows, report.cancelled_rows = guests, returns, cancelled
+    report.customers, report.orders, report.revenue = customers, orders, round(revenue, 2)
+    report.first_date = first.isoformat() if first else None
+    report.last_date = last.isoformat() if last else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

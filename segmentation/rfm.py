@@ -1,0 +1,137 @@
+"""Recency, frequency and monetary value per customer, their 1-5 scores, and the RFM segment.
+
+Definitions (DESIGN.md), at an inclusive as-of date D (default: the day of the last order in the data):
+
+- purchase: an order whose net revenue is > 0; customers with none are left out;
+- recency_days: days from the last purchase to D; frequency: number of purchases;
+- monetary: net revenue of all the customer's orders on or before D (returns subtract), in cents.
+
+Scores, from the shop's own distribution: a customer's score is
+``1 + floor(5 * (customers with a strictly worse value) / (all customers))``, where worse means a larger
+recency and a smaller frequency or monetary value. Identical values therefore always share a score, and a
+value that most customers share (a frequency of 1) leaves the scores above it empty rather than splitting
+identical customers at random, as ``ntile`` or ``qcut`` would.
+
+Segments come from the R and F scores through a map held as data (``DEFAULT_SEGMENT_MAP``), which a
+caller can replace; it must name exactly one segment for each of the 25 (R, F) cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+import duckdb
+import pandas as pd
+
+RFM_COLUMNS = [
+    "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
+]
+SCORE_RULE = "score = 1 + floor(5 x share of customers with a worse value); ties share a score"
+
+
+class SegmentRule(NamedTuple):
+    segment: str
+    r_min: int
+    r_max: int
+    f_min: int
+    f_max: int
+
+
+DEFAULT_SEGMENT_MAP: tuple[SegmentRule, ...] = (
+    SegmentRule("champions", 5, 5, 4, 5),
+    SegmentRule("loyal", 3, 4, 4, 5),
+    SegmentRule("potential_loyalists", 4, 5, 2, 3),
+    SegmentRule("new_customers", 5, 5, 1, 1),
+    SegmentRule("promising", 4, 4, 1, 1),
+    SegmentRule("need_attention", 3, 3, 3, 3),
+    SegmentRule("about_to_sleep", 3, 3, 1, 2),
+    SegmentRule("at_risk", 1, 2, 3, 4),
+    SegmentRule("cannot_lose_them", 1, 2, 5, 5),
+    SegmentRule("hibernating", 1, 2, 1, 2),
+)
+
+SEGMENT_KEYS: tuple[str, ...] = tuple(rule.segment for rule in DEFAULT_SEGMENT_MAP)
+
+
+class AnalysisError(ValueError):
+    """An analysis that cannot run on this data; the message is one plain sentence."""
+
+
+def validate_segment_map(rules: tuple[SegmentRule, ...] | list[SegmentRule]) -> None:
+    """Raise AnalysisError unless every (R, F) cell from 1-1 to 5-5 falls in exactly one rule."""
+    for r in range(1, 6):
+        for f in range(1, 6):
+            hits = [x.segment for x in rules if x.r_min <= r <= x.r_max and x.f_min <= f <= x.f_max]
+            if len(hits) != 1:
+                raise AnalysisError(f"The segment map gives R={r}, F={f} {len(hits)} segments {hits}; it needs one.")
+
+
+def last_order_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The default as-of date: the day of the last order in the data (guests included)."""
+    return con.execute("SELECT max(order_date) FROM orders").fetchone()[0]
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> dt.date:
+    """The as-of date to use: the one given (a date or 'YYYY-MM-DD'), else the last order's day."""
+    if isinstance(as_of, str):
+        try:
+            as_of = dt.date.fromisoformat(as_of.strip())
+        except ValueError as exc:
+            raise AnalysisError(f"'{as_of}' is not a date: write it as YYYY-MM-DD, e.g. 2024-06-30.") from exc
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    if as_of is None:
+        as_of = last_order_date(con)
+        if as_of is None:
+            raise AnalysisError("The shop has no orders yet: import an orders file or run `segments demo`.")
+    return as_of
+
+
+def customer_rfm(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    as_of: dt.date | str | None = None,
+    segment_map: tuple[SegmentRule, ...] | list[SegmentRule] = DEFAULT_SEGMENT_MAP,
+) -> pd.DataFrame:
+    """One row per customer with at least one purchase on or before ``as_of``; columns ``RFM_COLUMNS``."""
+    validate_segment_map(segment_map)
+    day = resolve_as_of(con, as_of)
+    rules = ", ".join(
+        f"('{x.segment}', {int(x.r_min)}, {int(x.r_max)}, {int(x.f_min)}, {int(x.f_max)})" for x in segment_map
+    )
+    frame = con.execute(
+        f"""
+        WITH per_customer AS (
+            SELECT customer_id,
+                   count(*) FILTER (is_purchase) AS frequency,
+                   round(sum(net_amount), 2) AS monetary,
+                   max(order_date) FILTER (is_purchase) AS last_purchase
+            FROM orders
+            WHERE customer_id IS NOT NULL AND order_date <= $as_of
+            GROUP BY customer_id
+            HAVING count(*) FILTER (is_purchase) > 0
+        ),
+        measured AS (
+            SELECT customer_id, date_diff('day', last_purchase, $as_of) AS recency_days, frequency, monetary
+            FROM per_customer
+        ),
+        scored AS (
+            SELECT *,
+                   1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1) / count(*) OVER ()) AS r_score,
+                   1 + floor(5 * (rank() OVER (ORDER BY frequency) - 1) / count(*) OVER ()) AS f_score,
+                   1 + floor(5 * (rank() OVER (ORDER BY monetary) - 1) / count(*) OVER ()) AS m_score
+            FROM measured
+        ),
+        segment_map(segment, r_min, r_max, f_min, f_max) AS (VALUES {rules})
+        SELECT s.customer_id, s.recency_days::INTEGER AS recency_days, s.frequency::INTEGER AS frequency,
+               s.monetary::DOUBLE AS monetary, s.r_score::INTEGER AS r_score, s.f_score::INTEGER AS f_score,
+               s.m_score::INTEGER AS m_score, m.segment
+        FROM scored s
+        JOIN segment_map m ON s.r_score BETWEEN m.r_min AND m.r_max AND s.f_score BETWEEN m.f_min AND m.f_max
+        ORDER BY s.customer_id
+        """,
+        {"as_of": day},
+    ).df()
+    frame.attrs["as_of"] = day
+    return frame[RFM_COLUMNS]

@@ -1,0 +1,177 @@
+"""The DuckDB file that holds one shop's data.
+
+One file per shop. Tables:
+
+- ``order_lines``: every line a user imported, guests included, with the net value that analytics use
+  (``net_amount``: 0 for a cancelled order, otherwise ``amount - refund``).
+- ``orders``: one row per order (a distinct order id, or a customer-day where the file has none), rebuilt
+  from ``order_lines`` after every import so it can never drift from them.
+- ``customers``: the latest known details per customer (email, names, place, marketing consent).
+- ``imports``: one row per import with its report; ``rejects``: every row we could not use, with the
+  reason and the raw cells, so nothing a user gives us is silently dropped.
+- ``meta``: the schema version.
+
+The store never runs SQL from outside this package; analytics read it through plain SQL of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+SCHEMA_VERSION = 1
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = PROJECT_ROOT / "data" / "shop.duckdb"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE IF NOT EXISTS imports (
+    import_id     INTEGER PRIMARY KEY,
+    file_name     VARCHAR NOT NULL,
+    file_sha256   VARCHAR NOT NULL,
+    imported_at   TIMESTAMP NOT NULL,
+    layout        VARCHAR,
+    mapping_json  VARCHAR,
+    rows_read     BIGINT,
+    rows_loaded   BIGINT,
+    rows_duplicate BIGINT,
+    rows_rejected BIGINT,
+    guest_rows    BIGINT,
+    replaced      BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS order_lines (
+    import_id   INTEGER NOT NULL,
+    line_no     BIGINT NOT NULL,      -- 1-based data row number in the imported file
+    row_hash    UBIGINT NOT NULL,     -- fingerprint of the row's cells, for re-import de-duplication
+    row_ordinal INTEGER NOT NULL,     -- n-th identical row in its file: true duplicates in a file are kept
+    order_id    VARCHAR,
+    customer_id VARCHAR,              -- NULL for guest orders
+    ordered_at  TIMESTAMP,
+    order_date  DATE NOT NULL,
+    product     VARCHAR,
+    category    VARCHAR,
+    channel     VARCHAR,
+    quantity    DOUBLE,
+    unit_price  DOUBLE,
+    amount      DOUBLE NOT NULL,      -- the line's value as the file gives it (negative for returns)
+    refund      DOUBLE NOT NULL,      -- refunded amount recorded on this row (order-level refund columns)
+    cancelled   BOOLEAN NOT NULL,     -- order cancelled (status, cancel date) or a cancellation invoice
+    net_amount  DOUBLE NOT NULL       -- what the line contributes to revenue
+);
+
+CREATE TABLE IF NOT EXISTS orders (
+    customer_id  VARCHAR,
+    order_id     VARCHAR NOT NULL,    -- the file's order id, or 'day:YYYY-MM-DD' for customer-days
+    order_date   DATE NOT NULL,
+    net_amount   DOUBLE NOT NULL,
+    gross_amount DOUBLE NOT NULL,
+    line_count   INTEGER NOT NULL,
+    channel      VARCHAR,
+    is_purchase  BOOLEAN NOT NULL     -- net_amount > 0
+);
+
+CREATE TABLE IF NOT EXISTS customers (
+    customer_id       VARCHAR NOT NULL,  -- unique: kept so by ingest.merge_customers
+    email             VARCHAR,
+    first_name        VARCHAR,
+    last_name         VARCHAR,
+    country           VARCHAR,
+    city              VARCHAR,
+    marketing_consent BOOLEAN,        -- NULL where the data does not say
+    first_order_date  DATE,
+    updated_import_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    import_id INTEGER NOT NULL,
+    line_no   BIGINT NOT NULL,
+    reason    VARCHAR NOT NULL,
+    raw       VARCHAR                 -- the row's cells as JSON, exactly as read
+);
+"""
+
+DATA_TABLES = ("order_lines", "orders", "customers", "rejects", "imports")
+
+
+def default_db_path() -> Path:
+    """The database the command line and app use unless told otherwise (env ``SEGMENTS_DB`` wins)."""
+    env = os.environ.get("SEGMENTS_DB")
+    return Path(env).expanduser() if env else DEFAULT_DB
+
+
+class StoreError(Exception):
+    """The database file cannot be used (locked, damaged, or from a newer version)."""
+
+
+def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the shop database, creating it (and its schema) when writing to a new file."""
+    db = Path(path) if path is not None else default_db_path()
+    if read_only and not db.exists():
+        raise StoreError(f"There is no shop database at {db}: import an orders file or run `segments demo`.")
+    try:
+        if not read_only:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(db), read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open the shop database {db}: {_first_line(exc)}") from exc
+    if not read_only:
+        ensure_schema(con)
+    _check_version(con, db)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables if missing and record the schema version (idempotent)."""
+    con.execute(_SCHEMA)
+    con.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [str(SCHEMA_VERSION)]
+    )
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.CatalogException as exc:
+        raise StoreError(f"{db} is not a shop database made by this program.") from exc
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{db} was written by a newer version of this program (schema {version}); upgrade to read it."
+        )
+
+
+def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute ``orders`` from ``order_lines``: one row per order id, or per customer-day without one.
+
+    Orders are keyed by (customer, order id) so that two customers sharing an id in a messy export stay
+    apart. Lines without an order id group into one order per customer and day (DESIGN.md: Order).
+    """
+    con.execute("DELETE FROM orders")
+    con.execute(
+        """
+        INSERT INTO orders
+        SELECT customer_id,
+               coalesce(order_id, 'day:' || strftime(order_date, '%Y-%m-%d')) AS order_key,
+               min(order_date),
+               sum(net_amount),
+               sum(amount),
+               count(*)::INTEGER,
+               mode(channel),
+               sum(net_amount) > 0
+        FROM order_lines
+        GROUP BY customer_id, order_key
+        """
+    )
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row counts per data table: a cheap fingerprint used to show a store is unchanged."""
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in DATA_TABLES}
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,55 @@
+"""Shared fixtures. Tests never reach the internet: only loopback connections are allowed."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from segmentation.ingest import import_file
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+ONLINE_RETAIL = SHARED_DATA / "online_retail.csv.gz"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("/"):
+        raise RuntimeError(f"tests may not reach the network (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network_no_keys(monkeypatch):
+    """Block model requests and any other outbound connection; no test sees a real API key."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SEGMENTS_MODEL", "SEGMENTS_DB"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write a CSV from a dedented literal, exactly as given (no trailing-whitespace cleanup)."""
+    import textwrap
+
+    path.write_bytes(textwrap.dedent(text).lstrip("\n").encode(encoding))
+    return path
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "shop.duckdb"
+
+
+@pytest.fixture
+def imported(db, tmp_path):
+    """Import a CSV literal into a fresh database; returns (db path, report)."""
+
+    def _import(text: str, name: str = "orders.csv", **kwargs):
+        path = write_csv(tmp_path / name, text)
+        return import_file(db, path, **kwargs)
+
+    return _import

@@ -1,0 +1,132 @@
+"""RFM against a shop small enough to score by hand (worked out in the comments)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from segmentation.rfm import (
+    DEFAULT_SEGMENT_MAP,
+    AnalysisError,
+    SegmentRule,
+    customer_rfm,
+    validate_segment_map,
+)
+from segmentation.store import connect
+
+# As-of defaults to the last order day, 2024-03-31. Ten customers buy; K is a guest, L only returned.
+# B's 50.00 order on 2024-03-31 is cancelled (counts 0); E's 2024-02-10 order is a return (net -10,
+# not a purchase, but it lowers E's monetary); I's 2024-03-15 order is worth 0 (not a purchase);
+# J's only order nets 2x10 - 1x10 = 10.
+ORDERS = """
+Order ID,Customer ID,Order Date,Quantity,Unit Price,Status
+A1,A,2024-01-05,1,20,paid
+A2,A,2024-02-05,1,20,paid
+A3,A,2024-03-01,1,20,paid
+A4,A,2024-03-20,1,20,paid
+A5,A,2024-03-31,1,20,paid
+B1,B,2024-01-10,1,10,paid
+B2,B,2024-02-10,1,10,paid
+B3,B,2024-03-10,1,10,paid
+B4,B,2024-03-30,1,10,paid
+B5,B,2024-03-31,1,50,cancelled
+C1,C,2024-03-29,1,15,paid
+D1,D,2024-02-01,2,15,paid
+D2,D,2024-03-01,3,10,paid
+E1,E,2023-12-01,1,25,paid
+E2,E,2024-01-01,1,25,paid
+E3,E,2024-02-01,1,25,paid
+E4,E,2024-02-10,-1,10,paid
+F1,F,2023-12-01,4,50,paid
+G1,G,2023-10-15,1,12,paid
+G2,G,2023-11-15,1,12,paid
+H1,H,2023-06-01,1,5,paid
+I1,I,2023-08-01,1,8,paid
+I2,I,2023-09-01,1,8,paid
+I3,I,2024-03-15,1,0,paid
+J1,J,2024-03-31,2,10,paid
+J1,J,2024-03-31,-1,10,paid
+K1,,2024-03-31,1,99,paid
+L1,L,2024-03-02,-1,30,paid
+"""
+
+# recency: A0 J0 B1 C2 D30 E59 F121 G137 I212 H304   (days to 2024-03-31)
+# frequency: A5 B4 E3 D2 G2 I2 C1 F1 H1 J1
+# monetary: H5 J10 C15 I16 G24 B40 D60 E65 A100 F200
+# score = 1 + floor(5 * worse / 10) = 1 + floor(worse / 2), worse = customers strictly worse.
+EXPECTED = pd.DataFrame(
+    [
+        # id, recency, freq, monetary, R (worse), F (worse), M (worse), segment
+        ("A", 0, 5, 100.0, 5, 5, 5, "champions"),  # R worse 8, F worse 9, M worse 8
+        ("B", 1, 4, 40.0, 4, 5, 3, "loyal"),  # R 7, F 8, M 5
+        ("C", 2, 1, 15.0, 4, 1, 2, "promising"),  # R 6, F 0, M 2
+        ("D", 30, 2, 60.0, 3, 3, 4, "need_attention"),  # R 5, F 4, M 6
+        ("E", 59, 3, 65.0, 3, 4, 4, "loyal"),  # R 4, F 7, M 7
+        ("F", 121, 1, 200.0, 2, 1, 5, "hibernating"),  # R 3, F 0, M 9
+        ("G", 137, 2, 24.0, 2, 3, 3, "at_risk"),  # R 2, F 4, M 4
+        ("H", 304, 1, 5.0, 1, 1, 1, "hibernating"),  # R 0, F 0, M 0
+        ("I", 212, 2, 16.0, 1, 3, 2, "at_risk"),  # R 1, F 4, M 3
+        ("J", 0, 1, 10.0, 5, 1, 1, "new_customers"),  # R 8, F 0, M 1
+    ],
+    columns=["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment"],
+)
+
+
+@pytest.fixture
+def shop(imported, db):
+    imported(ORDERS)
+    con = connect(db, read_only=True)
+    yield con
+    con.close()
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in ("recency_days", "frequency", "r_score", "f_score", "m_score"):
+        out[col] = out[col].astype("int32")
+    out["monetary"] = out["monetary"].astype("float64")
+    for col in ("customer_id", "segment"):
+        out[col] = out[col].astype(str)
+    return out.reset_index(drop=True)
+
+
+def test_hand_computed_rfm(shop):
+    got = customer_rfm(shop)
+    assert str(got.attrs["as_of"]) == "2024-03-31"
+    assert_frame_equal(_typed(got), _typed(EXPECTED))
+
+
+def test_identical_values_share_a_score(shop):
+    got = customer_rfm(shop)
+    for column, score in (("recency_days", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
+        assert (got.groupby(column)[score].nunique() == 1).all()
+
+
+def test_as_of_replays_the_past(shop):
+    got = customer_rfm(shop, as_of="2024-02-10").set_index("customer_id")
+    # On 2024-02-10 E has bought 3 times (last 2024-02-01) and returned 10 that day: 75 - 10.
+    assert got.loc["E", ["recency_days", "frequency", "monetary"]].tolist() == [9, 3, 65.0]
+    # C, J and L had not bought yet; B had bought twice, the second time on the as-of day itself.
+    assert {"C", "J", "L"}.isdisjoint(got.index)
+    assert got.loc["B", ["recency_days", "frequency"]].tolist() == [0, 2]
+
+
+def test_as_of_before_any_order_is_empty(shop):
+    assert customer_rfm(shop, as_of="2020-01-01").empty
+
+
+def test_bad_as_of_is_a_clear_error(shop):
+    with pytest.raises(AnalysisError, match="not a date"):
+        customer_rfm(shop, as_of="31/03/2024")
+
+
+def test_segment_map_is_data_and_replaceable(shop):
+    everyone_regular = [SegmentRule("regulars", 1, 5, 1, 5)]
+    assert set(customer_rfm(shop, segment_map=everyone_regular)["segment"]) == {"regulars"}
+
+
+def test_default_map_covers_every_cell_once():
+    validate_segment_map(DEFAULT_SEGMENT_MAP)
+    with pytest.raises(AnalysisError, match="R=5, F=4 0 segments"):
+        validate_segment_map([r for r in DEFAULT_SEGMENT_MAP if r.segment != "champions"])
