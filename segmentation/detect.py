@@ -27,6 +27,8 @@ DATE_FORMATS: tuple[str, ...] = (
     "%b %d %Y %H:%M", "%d-%b-%Y", "%d-%b-%y", "%a %d %b %Y", "%A %d %B %Y",
 )
 
+TIME_SUFFIXES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
+
 NUMBER_PATTERN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
 
@@ -49,6 +51,16 @@ def clean_date_sql(expr: str) -> str:
     x = rf"regexp_replace({x}, '(\d{{1,2}}:\d{{2}}(:\d{{2}})?)(\.\d+)?\s*(Z|UTC|GMT|[+-]\d{{2}}:?\d{{2}})?$', '\1')"
     x = rf"regexp_replace(replace({x}, ',', ' '), '\s+', ' ', 'g')"
     return f"nullif({x}, '')"
+
+
+def date_family(fmt: str) -> list[str]:
+    """The chosen format's date part with every time suffix: a column may mix '2024-03-02' and
+    '2024-03-01 10:30:00' (spreadsheets drop midnight times), and both are the same way of writing dates."""
+    date_part = fmt
+    for marker in (" %H", " %I"):
+        if marker in date_part:
+            date_part = date_part[: date_part.index(marker)]
+    return [date_part + suffix for suffix in TIME_SUFFIXES]
 
 
 def clean_money_sql(expr: str, *, decimal_comma: bool) -> str:

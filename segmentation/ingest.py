@@ -210,11 +210,23 @@ def _choose_date(con, raw: RawTable, mapping: dict[str, str], forced: set[str], 
         if guess and (guess.parsed >= 0.5 * guess.total or "order_date" in forced):
             return _date_note(guess, named, notes)
         del mapping["order_date"]
+        unreadable = named
+    else:
+        unreadable = None
     candidates = []
     for c in _unused(raw.columns, mapping):
         guess = detect.best_date_format(con, c)
         if guess and guess.parsed >= 0.8 * guess.total:
             candidates.append((guess.parsed, c, guess))
+    if not candidates and unreadable:
+        example = con.execute(
+            f"SELECT {ident(unreadable)} FROM sample WHERE nullif(trim({ident(unreadable)}), '') IS NOT NULL LIMIT 1"
+        ).fetchone()
+        shown = f" (e.g. '{str(example[0])[:40]}')" if example else ""
+        raise IngestError(
+            f"The column '{unreadable}' should hold order dates but none could be read{shown}: write dates "
+            "like 2024-03-31, or name the right column with --map order_date=COLUMN."
+        )
     if not candidates:
         raise IngestError(
             "No order date column found: the file needs the date of each order (e.g. 'Order Date'); "
@@ -314,6 +326,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         """
     )
     n = detect.parse_number_sql
+    date_formats = "[" + ", ".join(sql_str(f) for f in detect.date_family(plan.date_format)) + "]"
     # Some exports print an order total on the order's first row only: share it, then count it once.
     amount_src = per_order("amount_text") if plan.amount_mode == "order_total" else "amount_text"
     qty = f"coalesce({n('qty_text')}, 1)" if "quantity" not in m else n("qty_text")
@@ -322,7 +335,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         f"""
         CREATE TABLE parsed AS
         SELECT line_no, row_hash, order_id, {per_order('customer_id')} AS customer_id,
-               try_strptime({per_order('date_text', 'min')}, {sql_str(plan.date_format)}) AS ordered_at,
+               try_strptime({per_order('date_text', 'min')}, {date_formats}) AS ordered_at,
                {per_order('date_text', 'min')} AS date_text,
                {value} AS amount, {n('qty_text')} AS quantity, {n('price_text')} AS unit_price,
                {amount_src} AS amount_text, qty_text, price_text, refund_text, {n('refund_text')} AS refund_value,

@@ -7,10 +7,11 @@ Definitions (DESIGN.md), at an inclusive as-of date D (default: the day of the l
 - monetary: net revenue of all the customer's orders on or before D (returns subtract), in cents.
 
 Scores, from the shop's own distribution: a customer's score is
-``1 + floor(5 * (customers with a strictly worse value) / (all customers))``, where worse means a larger
-recency and a smaller frequency or monetary value. Identical values therefore always share a score, and a
-value that most customers share (a frequency of 1) leaves the scores above it empty rather than splitting
-identical customers at random, as ``ntile`` or ``qcut`` would.
+``min(5, 1 + floor(5 * (other customers with a strictly worse value) / (all customers - 1)))``, where
+worse means a larger recency and a smaller frequency or monetary value (SQL's ``percent_rank``). The
+worst value always scores 1 and the best 5, even in a shop of three. Identical values always share a
+score, and a value most customers share (a frequency of 1) leaves the scores above it empty rather than
+splitting identical customers at random, as ``ntile`` or ``qcut`` would.
 
 Segments come from the R and F scores through a map held as data (``DEFAULT_SEGMENT_MAP``), which a
 caller can replace; it must name exactly one segment for each of the 25 (R, F) cells.
@@ -27,7 +28,9 @@ import pandas as pd
 RFM_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
 ]
-SCORE_RULE = "score = 1 + floor(5 x share of customers with a worse value); ties share a score"
+SCORE_RULE = (
+    "score = 1 + floor(5 x share of the other customers with a worse value), at most 5; ties share a score"
+)
 
 
 class SegmentRule(NamedTuple):
@@ -118,9 +121,9 @@ def customer_rfm(
         ),
         scored AS (
             SELECT *,
-                   1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1) / count(*) OVER ()) AS r_score,
-                   1 + floor(5 * (rank() OVER (ORDER BY frequency) - 1) / count(*) OVER ()) AS f_score,
-                   1 + floor(5 * (rank() OVER (ORDER BY monetary) - 1) / count(*) OVER ()) AS m_score
+                   least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY recency_days DESC))) AS r_score,
+                   least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY frequency))) AS f_score,
+                   least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY monetary))) AS m_score
             FROM measured
         ),
         segment_map(segment, r_min, r_max, f_min, f_max) AS (VALUES {rules})

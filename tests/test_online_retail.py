@@ -80,7 +80,7 @@ def _pandas_rfm(path) -> pd.DataFrame:
 
     def score(values: pd.Series, higher_is_better: bool) -> pd.Series:
         worse = values.rank(method="min", ascending=higher_is_better) - 1
-        return (1 + np.floor(5 * worse / n)).astype(int)
+        return np.minimum(5, 1 + np.floor(5 * worse / (n - 1))).astype(int)
 
     per["r_score"] = score(per["recency_days"], higher_is_better=False)
     per["f_score"] = score(per["frequency"], higher_is_better=True)

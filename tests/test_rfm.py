@@ -54,7 +54,8 @@ L1,L,2024-03-02,-1,30,paid
 # recency: A0 J0 B1 C2 D30 E59 F121 G137 I212 H304   (days to 2024-03-31)
 # frequency: A5 B4 E3 D2 G2 I2 C1 F1 H1 J1
 # monetary: H5 J10 C15 I16 G24 B40 D60 E65 A100 F200
-# score = 1 + floor(5 * worse / 10) = 1 + floor(worse / 2), worse = customers strictly worse.
+# score = min(5, 1 + floor(5 * worse / 9)), worse = other customers strictly worse (9 others):
+# worse 0-1 -> 1, 2-3 -> 2, 4-5 -> 3, 6-7 -> 4, 8-9 -> 5.
 EXPECTED = pd.DataFrame(
     [
         # id, recency, freq, monetary, R (worse), F (worse), M (worse), segment
