@@ -22,7 +22,10 @@ Order ID,Customer ID,Order Date,Product,Quantity,Unit Price
 """
 
 
-def _lines(db, sql="SELECT customer_id, order_id, order_date::VARCHAR, amount FROM order_lines ORDER BY import_id, line_no"):
+LINES = "SELECT customer_id, order_id, order_date::VARCHAR, amount FROM order_lines ORDER BY import_id, line_no"
+
+
+def _lines(db, sql=LINES):
     con = connect(db, read_only=True)
     try:
         return con.execute(sql).fetchall()
@@ -73,7 +76,10 @@ def test_replace_starts_afresh(imported, db):
 
 
 def test_semicolons_decimal_comma_and_cp1252(tmp_path, db):
-    text = "Kundennummer;Datum;Betrag;E-Mail;First name\nK1;05.03.2024;1.234,50;zoë@example.de;Zoë\nK2;06.03.2024;12,00 €;b@example.de;Bjørn\n"
+    text = (
+        "Kundennummer;Datum;Betrag;E-Mail;First name\n"
+        "K1;05.03.2024;1.234,50;zoë@example.de;Zoë\nK2;06.03.2024;12,00 €;b@example.de;Bjørn\n"
+    )
     path = tmp_path / "export.csv"
     path.write_bytes(text.encode("cp1252"))
     report = import_file(db, path, overrides={"customer_id": "Kundennummer", "order_date": "Datum", "amount": "Betrag"})
