@@ -136,5 +136,5 @@ def customer_rfm(
         """,
         {"as_of": day},
     ).df()
-    frame.attrs["as_of"] = day
+    frame.attrs["as_of"] = day.isoformat()  # text: attrs travel through JSON (Streamlit, Arrow)
     return frame[RFM_COLUMNS]
