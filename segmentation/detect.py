@@ -67,7 +67,13 @@ def clean_money_sql(expr: str, *, decimal_comma: bool) -> str:
     """Text -> plain number text: currency signs and codes out, (12.50) -> -12.50, separators resolved."""
     x = rf"regexp_replace(trim({expr}), '(?i)(usd|gbp|eur|aud|cad|chf|sek|nok|dkk|nzd|jpy|[$£€¥₹\s''])', '', 'g')"
     x = rf"regexp_replace({x}, '^\((.*)\)$', '-\1')"
-    x = f"replace(replace({x}, '.', ''), ',', '.')" if decimal_comma else f"replace({x}, ',', '')"
+    # Thousands separators only come in threes: '1,234.50' is a number, '12,34,56' is not.
+    if decimal_comma:
+        grouped = rf"regexp_full_match({x}, '[+-]?\d{{1,3}}(\.\d{{3}})+(,\d*)?')"
+        x = f"CASE WHEN {grouped} THEN replace(replace({x}, '.', ''), ',', '.') ELSE replace({x}, ',', '.') END"
+    else:
+        grouped = rf"regexp_full_match({x}, '[+-]?\d{{1,3}}(,\d{{3}})+(\.\d*)?')"
+        x = f"CASE WHEN {grouped} THEN replace({x}, ',', '') ELSE {x} END"
     return f"nullif({x}, '')"
 
 

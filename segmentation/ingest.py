@@ -297,11 +297,15 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
 
     email = f"lower({text('email')})"
     customer = f"coalesce({ident_text('customer_id')}, {email})" if "customer_id" in m else email
+    # Spreadsheets run a cell that starts with = + - @ (after tabs or spaces) as a formula; a plain
+    # signed number in a text column is the one harmless case.
     formula = " OR ".join(
-        rf"regexp_matches(coalesce({text(f)}, ''), '^[=@]|^[+-][A-Za-z(]')"
+        rf"(regexp_matches({ident(m[f])}, '^[\t\r ]*[=+\-@]') "
+        rf"AND NOT regexp_full_match(trim({ident(m[f])}), '[+-]?\d+(\.\d+)?'))"
         for f in (*TEXT_FIELDS, "customer_id")
         if f in m
     ) or "false"
+    blank_row = "coalesce(" + ", ".join(f"nullif(trim({ident(c)}), '')" for c in raw.columns) + ") IS NULL"
     all_cells = ", ".join(ident(c) for c in raw.columns)
     order_key = "order_id IS NOT NULL"
 
@@ -321,7 +325,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
                {email} AS email, {text('first_name')} AS first_name, {text('last_name')} AS last_name,
                {text('full_name')} AS full_name, {text('country')} AS country, {text('city')} AS city,
                lower({text('marketing_consent')}) AS consent_text, {text('status')} AS status,
-               {text('cancelled_at')} AS cancelled_text, ({formula}) AS formula_cell
+               {text('cancelled_at')} AS cancelled_text, coalesce({formula}, false) AS formula_cell,
+               {blank_row} AS blank_row
         FROM raw
         """
     )
@@ -349,12 +354,13 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
                END AS marketing_consent,
                coalesce(regexp_full_match({per_order('status')}, '{_CANCELLED_STATUS}'), false)
                  OR coalesce(lower({per_order('cancelled_text')}) NOT IN ('false', 'no', '0'), false) AS cancelled,
-               formula_cell
+               formula_cell, blank_row
         FROM cells
         """
     )
     needs_qty = plan.amount_mode == "qp" and "quantity" in m
     reasons = [
+        ("blank_row", "blank row"),
         ("date_text IS NULL", "no order date"),
         ("ordered_at IS NULL", "unreadable order date"),
         (

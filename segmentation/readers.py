@@ -13,7 +13,7 @@ import codecs
 import csv
 import datetime as dt
 import gzip
-import io
+import re
 import shutil
 import tempfile
 import zlib
@@ -106,8 +106,11 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, workdir:
     notes: list[str] = []
     encoding = _detect_encoding(path, head)
     if encoding != "utf-8":
-        path = _transcode(path, encoding, workdir)
-        notes.append(f"read as {encoding} text")
+        path, note = _transcode(path, encoding, workdir)
+        notes.append(note)
+        head = _head(path)
+    if re.search(rb"\r(?!\n)", head):
+        path = _normalise_newlines(path, workdir)
         head = _head(path)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
     if not text:
@@ -120,97 +123,143 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, workdir:
                 "shop's admin and import that."
             )
     delimiter = _sniff_delimiter(text)
-    header = _header_cells(text, delimiter)
+    header, title_lines = _find_header(head.decode("utf-8", errors="replace").lstrip("\ufeff"), delimiter)
     if len(header) > MAX_COLUMNS:
         raise IngestError(
             f"The file has {len(header)} columns, more than the {MAX_COLUMNS} an orders export has: "
             "check that it is the right file."
         )
+    if title_lines:
+        notes.append(f"skipped {title_lines} title line(s) above the column names")
     columns = _unique_names(header)
-    col_spec = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
-    try:
-        con.execute(
-            f"""
-            CREATE TABLE raw AS
-            SELECT row_number() OVER () AS line_no, *
-            FROM read_csv({_sql_str(str(path))}, header = true, auto_detect = false, columns = {col_spec},
-                          delim = {_sql_str(delimiter)}, quote = '"', escape = '"', null_padding = true,
-                          store_rejects = true, max_line_size = {MAX_LINE_BYTES}, strict_mode = false)
-            """
-        )
-        broken = con.execute(
-            "SELECT line, error_type, left(coalesce(csv_line, ''), 500) FROM reject_errors ORDER BY line"
-        ).fetchall()
-    except duckdb.Error as exc:
-        raise IngestError(
-            f"The file could not be read as a table ({_short(exc)}): save it again as CSV or Excel."
-        ) from exc
+    broken = _read_csv(con, path, columns, delimiter, title_lines, workdir)
     rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     if delimiter != ",":
         notes.append(f"columns separated by {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}")
-    broken_lines = [(int(line), _broken_reason(kind), txt) for line, kind, txt in broken]
-    return RawTable(columns, rows, "csv", notes, delimiter, broken_lines)
+    return RawTable(columns, rows, "csv", notes, delimiter, broken)
 
 
 _DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+_BROKEN_REASONS = {
+    "TOO MANY COLUMNS": "more cells than the header has",
+    "MISSING COLUMNS": "fewer cells than the header has",
+    "LINE SIZE OVER MAXIMUM": "line too long",
+    "UNQUOTED VALUE": "unclosed quote",
+    "UNTERMINATED QUOTES": "unclosed quote",
+    "INVALID UNICODE": "unreadable characters",
+}
+_MAX_REPAIRS = 50
 
 
-def _broken_reason(kind: str) -> str:
-    kind = (kind or "").lower()
-    if "too many" in kind:
-        return "more cells than the header has"
-    if "line size" in kind or "maximum" in kind:
-        return "line too long"
-    if "quote" in kind:
-        return "unclosed quote"
-    return "unreadable line"
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], delimiter: str, skip: int, workdir: Path
+) -> list[tuple[int, str, str]]:
+    """Load table ``raw``; return the lines DuckDB could not read as (file line, reason, text).
+
+    An unclosed quote makes a CSV reader swallow every following line into one cell. When DuckDB reports
+    such a multi-line error, that one physical line is blanked in a scratch copy (blank lines are skipped,
+    so line numbers stay true) and the file is read again, so the rows after it are not lost.
+    """
+    col_spec = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
+    swallowed: list[tuple[int, str, str]] = []
+    for attempt in range(_MAX_REPAIRS):
+        try:
+            con.execute("DROP TABLE IF EXISTS raw")
+            con.execute(
+                f"""
+                CREATE TABLE raw AS
+                SELECT row_number() OVER () AS line_no, *
+                FROM read_csv({_sql_str(str(path))}, header = true, skip = {skip}, auto_detect = false,
+                              columns = {col_spec}, delim = {_sql_str(delimiter)}, quote = '"', escape = '"',
+                              store_rejects = true, rejects_table = 'broken_{attempt}',
+                              rejects_scan = 'scan_{attempt}', max_line_size = {MAX_LINE_BYTES})
+                """
+            )
+            errors = con.execute(
+                f"SELECT DISTINCT line, error_type, coalesce(csv_line, '') FROM broken_{attempt} ORDER BY line"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise IngestError(
+                "The file could not be read as a table of rows and columns: save it again as CSV or Excel."
+            ) from exc
+        runaway = [(int(line), text) for line, kind, text in errors if "\n" in text.rstrip("\r\n")]
+        if not runaway:
+            break
+        line, text = runaway[0]
+        swallowed.append((line, "unclosed quote", text.splitlines()[0][:500]))
+        path = _blank_line(path, line, workdir / f"repaired_{attempt}.csv")
+    else:
+        raise IngestError("The file has too many unclosed quotes to read: save it again as CSV from a spreadsheet.")
+    blank = " \t\r\n" + delimiter
+    broken = [
+        (int(line), "blank row" if not text.strip(blank) else _BROKEN_REASONS.get(kind, "unreadable line"), text[:500])
+        for line, kind, text in errors
+    ]
+    return sorted(swallowed + broken)
+
+
+def _normalise_newlines(path: Path, workdir: Path) -> Path:
+    """Old Mac exports end lines with a bare CR, sometimes mixed with CRLF: make every ending LF."""
+    out = workdir / "newlines.csv"
+    with path.open("r", encoding="utf-8", newline=None) as src, out.open("w", encoding="utf-8", newline="\n") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return out
+
+
+def _blank_line(path: Path, line_number: int, out: Path) -> Path:
+    with path.open("rb") as src, out.open("wb") as dst:
+        for number, raw_line in enumerate(src, start=1):
+            dst.write(b"\n" if number == line_number else raw_line)
+    return out
+
+
+_BINARY_HIGH_BYTE_SHARE = 0.3
 
 
 def _detect_encoding(path: Path, head: bytes) -> str:
-    """UTF-8 (with or without BOM) if the whole file decodes as such; UTF-16 by BOM; else cp1252/latin-1."""
+    """'utf-8' if the whole file decodes as such, 'utf-16' by its BOM, else 'mixed' (decoded per line)."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if b"\x00" in head:
-        raise IngestError(
-            "This file holds binary data, not text: import the CSV or Excel export of your orders."
-        )
+    controls = sum(b < 32 and b not in (9, 10, 13) for b in head)
+    if b"\x00" in head or controls > 0.05 * len(head):
+        raise IngestError("This file holds binary data, not text: import the CSV or Excel export of your orders.")
     decoder = codecs.getincrementaldecoder("utf-8")()
-    needs_cp1252_check = False
-    with path.open("rb") as fh:
-        try:
+    try:
+        with path.open("rb") as fh:
             while chunk := fh.read(1 << 20):
                 decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return "utf-8"
-        except UnicodeDecodeError:
-            needs_cp1252_check = True
-    if needs_cp1252_check:
-        # cp1252 is what Excel on Windows writes; its five undefined bytes mean plain latin-1.
-        try:
-            with path.open("rb") as fh:
-                dec = codecs.getincrementaldecoder("cp1252")()
-                while chunk := fh.read(1 << 20):
-                    dec.decode(chunk)
-            return "cp1252"
-        except UnicodeDecodeError:
-            return "latin-1"
-    return "utf-8"
-
-
-def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
-    out = workdir / "utf8.csv"
-    try:
-        with path.open("r", encoding=encoding, newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    except UnicodeError as exc:
-        raise IngestError(
-            f"The file's text encoding could not be read ({encoding}): save it again as UTF-8 CSV."
-        ) from exc
-    with out.open(encoding="utf-8") as fh:
-        start = fh.read(_SNIFF_BYTES)
-    if "\x00" in start:
+        decoder.decode(b"", final=True)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if sum(b >= 0x80 for b in head) > _BINARY_HIGH_BYTE_SHARE * len(head):
         raise IngestError("This file holds binary data, not text: import the CSV or Excel export of your orders.")
-    return out
+    return "mixed"
+
+
+def _transcode(path: Path, encoding: str, workdir: Path) -> tuple[Path, str]:
+    """A UTF-8 copy. Files that are not UTF-8 are decoded line by line: UTF-8 where a line is, else
+    cp1252 (what Excel on Windows writes), else latin-1, so one pasted-in line cannot garble the rest."""
+    out = workdir / "utf8.csv"
+    if encoding == "utf-16":
+        with path.open("r", encoding="utf-16", newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
+            try:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            except UnicodeError as exc:
+                raise IngestError("The file's UTF-16 text is damaged: save it again as UTF-8 CSV.") from exc
+        return out, "read as UTF-16 text"
+    counts = {"utf-8": 0, "cp1252": 0, "latin-1": 0}
+    with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        for raw_line in src:
+            for enc in ("utf-8", "cp1252", "latin-1"):
+                try:
+                    dst.write(raw_line.decode(enc))
+                    counts[enc] += 1
+                    break
+                except UnicodeDecodeError:
+                    continue
+    legacy = [enc for enc in ("cp1252", "latin-1") if counts[enc]]
+    return out, f"read as {'/'.join(legacy)} text" + (" (some lines UTF-8)" if counts["utf-8"] > 0 else "")
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -224,13 +273,34 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _header_cells(text: str, delimiter: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+def _find_header(text: str, delimiter: str) -> tuple[list[str], int]:
+    """The column names and how many title lines ("Orders report 2024") sit above them.
+
+    The header is the first line as wide as most of the first lines; exports with a title line above
+    the table are common from point-of-sale systems.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), 4 * MAX_LINE_BYTES))
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    reader = csv.reader(lines[:200], delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
     try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise IngestError("The first line of the file is not a row of column names: check the file.") from exc
-    return [h.strip() for h in header]
+        for record in reader:
+            records.append((reader.line_num, record))
+            if len(records) >= 30:
+                break
+    except csv.Error as exc:
+        if not records:
+            raise IngestError("The first lines of the file are not rows of columns: check the file.") from exc
+    widths = [len(r) for _, r in records if any(c.strip() for c in r)]
+    if not widths:
+        raise IngestError("The file holds no column names: export your orders with a header row.")
+    usual = max(set(widths), key=lambda w: (widths.count(w), w))
+    lines_before = 0
+    for line_num, record in records:
+        if len(record) == usual:
+            return [h.strip() for h in record], lines_before
+        lines_before = line_num
+    return [h.strip() for h in records[0][1]], 0
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -298,7 +368,9 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(str(path))})").fetchall()
     except duckdb.Error as exc:
-        raise IngestError(f"The Parquet file is damaged or incomplete ({_short(exc)}): write it again.") from exc
+        raise IngestError(
+            "The Parquet file is damaged or incomplete: write it again from the program that made it."
+        ) from exc
     if len(described) > MAX_COLUMNS:
         raise IngestError(f"The file has {len(described)} columns, more than an orders export has: check it.")
     casts = []
@@ -319,7 +391,9 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
             f"FROM read_parquet({_sql_str(str(path))})"
         )
     except duckdb.Error as exc:
-        raise IngestError(f"The Parquet file could not be read ({_short(exc)}): write it again.") from exc
+        raise IngestError(
+            "The Parquet file could not be read to the end: write it again from the program that made it."
+        ) from exc
     rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     return RawTable(names, rows, "parquet", [])
 
@@ -335,8 +409,3 @@ def _sql_str(value: str) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]

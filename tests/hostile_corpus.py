@@ -1,0 +1,651 @@
+"""A corpus of broken and hostile orders files, built byte by byte in a test's own folder.
+
+Each ``Case`` writes one file (nothing is downloaded) and says what the importer must do with it:
+
+- ``refused``: exit 2, one plain line on stderr naming the problem, the database exactly as before;
+- ``partial``: imported, with the rows it cannot use rejected, counted by reason and kept in ``rejects``
+  (a clean file is a partial import with nothing rejected).
+
+Expected reasons are keywords matched against the importer's reason text (case-insensitive), and
+``a|b`` accepts either wording: the test checks what was rejected and why, not the exact phrasing.
+Files are a few rows each, except where size is the point.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import random
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+# A plain export: every row has an order id, a customer, a date, a product, an amount and a name.
+HEADER = ["Order ID", "Customer ID", "Order Date", "Product", "Amount", "First Name"]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    filename: str
+    write: Callable[[Path], None]  # writes the file (or folder) at the given path
+    expect: Literal["refused", "partial"]
+    # refused: words the message must contain; each entry may offer alternatives as "a|b"
+    message: tuple[str, ...] = ()
+    # partial: the data rows the user gave, the rows loaded, and rejected rows by reason keyword
+    rows: int = 0
+    loaded: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    customers: dict[str, dict[str, object]] = field(default_factory=dict)  # customer_id -> columns
+    mapping: dict[str, str] = field(default_factory=dict)  # field -> column the report must show
+    revenue: float | None = None
+    return_rows: int | None = None
+    raw_contains: tuple[str, ...] = ()  # text that must appear in some rejected row's raw cells
+
+    def build(self, directory: Path) -> Path:
+        """Write this case's file into ``directory`` and return its path."""
+        path = directory / self.filename
+        self.write(path)
+        return path
+
+
+# ---------------------------------------------------------------- writers
+
+
+def _bytes(data: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data)
+
+
+def _text(lines: list[str], *, encoding: str = "utf-8", newline: str = "\n") -> Callable[[Path], None]:
+    return _bytes((newline.join(lines) + newline).encode(encoding))
+
+
+def _row(*cells: object) -> str:
+    return ",".join(str(c) for c in cells)
+
+
+def _good(n: int, *, start: int = 1) -> list[str]:
+    """``n`` valid rows in HEADER's shape."""
+    return [_row(f"A{i}", f"C{i}", f"2024-03-{i:02d}", "Tea", f"{i}.50", "Ann") for i in range(start, start + n)]
+
+
+def _csv(*rows: str, header: list[str] = HEADER) -> Callable[[Path], None]:
+    return _text([",".join(header), *rows])
+
+
+def _xlsx_bytes(rows: list[list[object]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Orders"
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _xlsx_rows(n: int = 3) -> list[list[object]]:
+    return [HEADER] + [
+        [f"X{i}", f"K{i}", datetime(2024, 4, 1 + i % 28, 10, 30), "Cake", 2.5 * i, "Bea"] for i in range(1, n + 1)
+    ]
+
+
+def _good_csv_bytes(n: int = 3) -> bytes:
+    return ("\n".join([",".join(HEADER), *_good(n)]) + "\n").encode()
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _mkdir(path: Path) -> None:
+    path.mkdir()
+
+
+def _nothing(path: Path) -> None:
+    """No file at all: the path the user typed does not exist."""
+
+
+_HTML = """<!DOCTYPE html>
+<html><head><title>502 Bad Gateway</title></head>
+<body><h1>Bad Gateway</h1><p>The server returned an invalid response. Order ID, Customer ID, Order Date</p>
+</body></html>"""
+
+_JSON = '[{"order_id": "A1", "customer_id": "C1", "order_date": "2024-03-01", "amount": 1.5}]\n'
+
+_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<orders><order id="A1" customer="C1" date="2024-03-01" amount="1.50"/></orders>
+"""
+
+_PDF = (
+    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+)
+
+_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+_ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + bytes(200)
+
+_RANDOM = random.Random(20261123).randbytes(4096)
+
+_WIDE = 600  # columns
+
+
+def _wide() -> Callable[[Path], None]:
+    header = [*HEADER, *(f"Extra {i}" for i in range(len(HEADER) + 1, _WIDE + 1))]
+    rows = [",".join([*cells.split(","), *(["x"] * (_WIDE - len(HEADER)))]) for cells in _good(2)]
+    return _text([",".join(header), *rows])
+
+
+# ---------------------------------------------------------------- the corpus
+
+REFUSED: list[Case] = [
+    Case("empty", "orders.csv", _bytes(b""), "refused", ("empty",)),
+    Case("whitespace_only", "orders.csv", _bytes(b"  \n\n\t\r\n   \n"), "refused", ("blank|empty",)),
+    Case("random_binary", "orders.csv", _bytes(_RANDOM), "refused", ("binary|not text",)),
+    Case("png_image", "orders.csv", _bytes(_PNG), "refused", ("binary|image|not text",)),
+    Case("elf_executable", "orders.csv", _bytes(_ELF), "refused", ("binary|not text",)),
+    Case("html_error_page", "orders.csv", _text(_HTML.splitlines()), "refused", ("html|web page",)),
+    Case(
+        "html_with_bom_and_blank_lines",
+        "export.csv",
+        _bytes(b"\xef\xbb\xbf\n\n  " + _HTML.encode()),
+        "refused",
+        ("html|web page",),
+    ),
+    Case("json", "orders.csv", _text([_JSON.strip()]), "refused", ("json",)),
+    Case("xml", "orders.csv", _text(_XML.splitlines()), "refused", ("xml",)),
+    Case("pdf", "orders.csv", _bytes(_PDF), "refused", ("pdf",)),
+    Case("header_only", "orders.csv", _csv(), "refused", ("no rows",)),
+    Case(
+        "header_only_with_bom",
+        "orders.csv",
+        _bytes(b"\xef\xbb\xbf" + ",".join(HEADER).encode() + b"\r\n"),
+        "refused",
+        ("no rows",),
+    ),
+    Case("header_then_blank_lines", "orders.csv", _text([",".join(HEADER), "", "", ""]), "refused", ("no rows",)),
+    Case(
+        "no_date_column",
+        "orders.csv",
+        _csv("A1,C1,Tea,1.50", "A2,C2,Cake,2.50", header=["Order ID", "Customer ID", "Product", "Amount"]),
+        "refused",
+        ("date",),
+    ),
+    Case(
+        "no_customer_or_email_column",
+        "orders.csv",
+        _csv(
+            "A1,2024-03-01,Tea,1.50", "A2,2024-03-02,Cake,2.50", header=["Order ID", "Order Date", "Product", "Amount"]
+        ),
+        "refused",
+        ("customer",),
+    ),
+    Case(
+        "no_amount_column",
+        "orders.csv",
+        _csv(
+            "A1,C1,2024-03-01,Tea", "A2,C2,2024-03-02,Cake", header=["Order ID", "Customer ID", "Order Date", "Product"]
+        ),
+        "refused",
+        ("amount",),
+    ),
+    # The file has an 'Order Date' column, but not one value in it is a date: say so, not "no column".
+    Case(
+        "every_date_unparseable",
+        "orders.csv",
+        _csv(
+            "A1,C1,tomorrow,Tea,1.50,Ann",
+            "A2,C2,n/a,Tea,2.50,Bob",
+            "A3,C3,2024-13-45,Tea,3.50,Cy",
+            "A4,C4,32/13/2024,Tea,4.50,Di",
+        ),
+        "refused",
+        ("date", "read|recogni|understand|pars|format|valid"),
+    ),
+    Case(
+        "every_amount_unparseable",
+        "orders.csv",
+        _csv("A1,C1,2024-03-01,Tea,abc,Ann", "A2,C2,2024-03-02,Tea,n/a,Bob", "A3,C3,2024-03-03,Tea,??,Cy"),
+        "refused",
+        ("amount",),
+    ),
+    Case(
+        "truncated_xlsx",
+        "orders.xlsx",
+        lambda p: p.write_bytes(_half(_xlsx_bytes(_xlsx_rows(40)))),
+        "refused",
+        ("excel|spreadsheet|damaged|incomplete",),
+    ),
+    Case(
+        "xlsx_header_only",
+        "orders.xlsx",
+        lambda p: p.write_bytes(_xlsx_bytes([HEADER])),
+        "refused",
+        ("no rows|no data",),
+    ),
+    Case(
+        "zip_not_a_spreadsheet",
+        "orders.xlsx",
+        _bytes(_zip({"readme.txt": b"These are not the orders you are looking for.\n"})),
+        "refused",
+        ("spreadsheet|excel",),
+    ),
+    Case(
+        "fake_xls_ole_header",
+        "orders.xls",
+        _bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 4),
+        "refused",
+        ("excel|spreadsheet|damaged",),
+    ),
+    Case(
+        "fake_parquet", "orders.parquet", _bytes(b"PAR1" + b"not really parquet at all" * 10), "refused", ("parquet",)
+    ),
+    Case(
+        "truncated_gz",
+        "orders.csv.gz",
+        lambda p: p.write_bytes(_half(_gzip(_good_csv_bytes(200)))),
+        "refused",
+        ("damaged|incomplete",),
+    ),
+    Case("gz_of_empty_file", "orders.csv.gz", _bytes(_gzip(b"")), "refused", ("empty",)),
+    Case("six_hundred_columns", "orders.csv", _wide(), "refused", ("columns",)),
+    # UTF-16 without its byte-order mark: refused (as binary) rather than read as garbage.
+    Case(
+        "utf16_without_bom",
+        "orders.csv",
+        _bytes(("\t".join(HEADER) + "\r\n" + "A1\tC1\t2024-03-01\tTea\t1.50\tZoë\r\n").encode("utf-16-le")),
+        "refused",
+        (),
+    ),
+    Case("missing_file", "no_such_orders.csv", _nothing, "refused", ("no file",)),
+    Case("folder_not_file", "orders.csv", _mkdir, "refused", ("folder",)),
+]
+
+PARTIAL: list[Case] = [
+    Case(
+        "some_dates_unparseable",
+        "orders.csv",
+        _csv(*_good(4), "A5,C5,not a date,Tea,5.50,Eve", "A6,C6,2024-02-30,Tea,6.50,Fay", "A7,C7,,Tea,7.50,Gil"),
+        "partial",
+        rows=7,
+        loaded=4,
+        rejected={"unreadable order date": 2, "no order date": 1},
+        raw_contains=("not a date", "2024-02-30"),
+    ),
+    Case(
+        "dates_out_of_range",
+        "orders.csv",
+        _csv(
+            *_good(3),
+            "A4,C4,1066-10-14,Tea,4.50,Harold",
+            "A5,C5,9999-12-31,Tea,5.50,Eve",
+            "A6,C6,2999-01-01,Tea,6.50,Fay",
+        ),
+        "partial",
+        rows=6,
+        loaded=3,
+        rejected={"out of range": 3},
+        raw_contains=("1066-10-14", "9999-12-31"),
+    ),
+    Case(
+        "unreadable_amounts",
+        "orders.csv",
+        _csv(
+            *_good(2),
+            "A3,C3,2024-03-03,Tea,(4.00),Ann",
+            "B1,D1,2024-03-04,Tea,abc,Bob",
+            'B2,D2,2024-03-04,Tea,"12,34,56",Bob',
+            "B3,D3,2024-03-04,Tea,NaN,Bob",
+            "B4,D4,2024-03-04,Tea,inf,Bob",
+            "B5,D5,2024-03-04,Tea,-Infinity,Bob",
+            "B6,D6,2024-03-04,Tea,1.2.3,Bob",
+            "B7,D7,2024-03-04,Tea,5e9,Bob",
+        ),
+        "partial",
+        rows=10,
+        loaded=3,
+        rejected={"unreadable amount": 6, "out of range": 1},
+        revenue=1.5 + 2.5 - 4.0,
+        raw_contains=("abc", "12,34,56", "NaN", "5e9"),
+    ),
+    Case(
+        "amount_1e400",
+        "orders.csv",
+        _csv(*_good(2), "A3,C3,2024-03-03,Tea,1e400,Ann"),
+        "partial",
+        rows=3,
+        loaded=2,
+        rejected={"amount": 1},
+        raw_contains=("1e400",),
+    ),
+    Case(
+        "formula_injection",
+        "orders.csv",
+        _csv(
+            *_good(3),
+            'F1,D1,2024-03-04,"=HYPERLINK(""http://x"",""click"")",1.00,Bob',
+            "F2,D2,2024-03-04,Tea,1.00,@SUM(A1)",
+            "F3,D3,2024-03-04,+cmd|' /C calc'!A0,1.00,Bob",
+            "F4,D4,2024-03-04,-2+3,1.00,Bob",
+            "F5,=1+2,2024-03-04,Tea,1.00,Bob",
+        ),
+        "partial",
+        rows=8,
+        loaded=3,
+        rejected={"formula": 5},
+        raw_contains=("HYPERLINK", "@SUM(A1)", "calc", "-2+3", "=1+2"),
+    ),
+    Case(
+        "more_cells_than_header",
+        "orders.csv",
+        _csv(*_good(2), "A3,C3,2024-03-03,Tea,3.50,Ann,surprise,cells"),
+        "partial",
+        rows=3,
+        loaded=2,
+        rejected={"more cells|too many": 1},
+        raw_contains=("surprise",),
+    ),
+    Case(
+        "fewer_cells_than_header",
+        "orders.csv",
+        _csv(*_good(2), "A3,C3,2024-03-03,Tea"),
+        "partial",
+        rows=3,
+        loaded=2,
+        rejected={"fewer cells|no amount|missing": 1},
+    ),
+    Case(
+        "unclosed_quote_mid_file",
+        "orders.csv",
+        _csv(*_good(1), 'A2,C2,2024-03-02,"Tea,2.50,Ann', *_good(2, start=3)),
+        "partial",
+        rows=4,
+        loaded=3,
+        rejected={"quote": 1},
+    ),
+    Case(
+        "unclosed_quote_last_row",
+        "orders.csv",
+        _csv(*_good(2), 'A3,C3,2024-03-03,"Tea,3.50,Ann'),
+        "partial",
+        rows=3,
+        loaded=2,
+        rejected={"quote": 1},
+    ),
+    Case(
+        "enormous_cell",
+        "orders.csv",
+        _csv(*_good(1), _row("A2", "C2", "2024-03-02", "x" * 2_000_000, "2.50", "Ann"), *_good(1, start=3)),
+        "partial",
+        rows=3,
+        loaded=2,
+        rejected={"too long": 1},
+    ),
+    Case(
+        "mixed_line_endings",
+        "orders.csv",
+        _bytes(
+            (
+                ",".join(HEADER)
+                + "\r\n"
+                + _good(1)[0]
+                + "\r\n"
+                + _good(1, start=2)[0]
+                + "\r"
+                + _good(1, start=3)[0]
+                + "\n"
+                + _good(1, start=4)[0]
+                + "\r\n"
+            ).encode()
+        ),
+        "partial",
+        rows=4,
+        loaded=4,
+    ),
+    Case(
+        "blank_rows",
+        "orders.csv",
+        _text([",".join(HEADER), _good(1)[0], "", ",,,,,", _good(1, start=2)[0], "   ", ",,,,,"]),
+        "partial",
+        rows=5,
+        loaded=2,
+        rejected={"blank|empty|no order date": 3},
+    ),
+    Case(
+        "duplicate_header_names",
+        "orders.csv",
+        _csv(
+            "A1,C1,2024-03-01,1.50,garbage,x",
+            "A2,C2,2024-03-02,2.50,,y",
+            "A3,C3,2024-03-03,3.50,junk,z",
+            header=["Order ID", "Customer ID", "Order Date", "Amount", "Order Date", "Amount"],
+        ),
+        "partial",
+        rows=3,
+        loaded=3,
+        revenue=7.5,
+        mapping={"order_date": "Order Date", "amount": "Amount"},
+    ),
+    # The date column has no name: it must be found by its content.
+    Case(
+        "blank_header_names",
+        "orders.csv",
+        _csv(
+            "A1,C1,2024-03-01,note,1.50",
+            "A2,C2,2024-03-02,note,2.50",
+            "A3,C3,2024-03-03,,3.50",
+            header=["Order ID", "Customer ID", "", "", "Amount"],
+        ),
+        "partial",
+        rows=3,
+        loaded=3,
+        revenue=7.5,
+    ),
+    Case(
+        "negative_quantities_are_returns",
+        "orders.csv",
+        _csv(
+            "1001,C1,2024-03-01,Tea,2,3.50",
+            "1002,C2,2024-03-02,Cake,3,2.00",
+            "C1001,C1,2024-03-05,Tea,-1,3.50",
+            header=["Invoice No", "Customer ID", "Invoice Date", "Description", "Quantity", "Unit Price"],
+        ),
+        "partial",
+        rows=3,
+        loaded=3,
+        return_rows=1,
+        revenue=7.0 + 6.0 - 3.5,
+    ),
+    Case(
+        "customer_ids_with_leading_zeros",
+        "orders.csv",
+        _csv(
+            "A1,000123,2024-03-01,Tea,1.50,Ann",
+            "A2,000456,2024-03-02,Tea,2.50,Bob",
+            "A3,007,2024-03-03,Tea,3.50,Jim",
+            "A4,000123,2024-03-04,Tea,4.50,Ann",
+        ),
+        "partial",
+        rows=4,
+        loaded=4,
+        customers={"000123": {"first_name": "Ann"}, "000456": {"first_name": "Bob"}, "007": {"first_name": "Jim"}},
+    ),
+    Case(
+        "customer_ids_written_as_floats",
+        "orders.csv",
+        _csv(
+            "A1,17850.0,2024-03-01,Tea,1.50,Ann",
+            "A2,12346.0,2024-03-02,Tea,2.50,Bob",
+            "A3,17850.0,2024-03-03,Tea,3.50,Ann",
+        ),
+        "partial",
+        rows=3,
+        loaded=3,
+        customers={"17850": {"first_name": "Ann"}, "12346": {"first_name": "Bob"}},
+    ),
+    Case(
+        "cp1252_semicolons_decimal_comma_euro",
+        "bestellungen.csv",
+        _text(
+            [
+                "Order ID;Customer ID;Order Date;First Name;Product;Amount",
+                "A1;C1;03.01.2024;José;Café crème;12,50 €",
+                "A2;C2;04.01.2024;François;Pain;7,00 €",
+                'A3;C3;05.01.2024;Zoë;Gâteau;"1.234,56 €"',
+            ],
+            encoding="cp1252",
+            newline="\r\n",
+        ),
+        "partial",
+        rows=3,
+        loaded=3,
+        revenue=12.5 + 7.0 + 1234.56,
+        customers={"C1": {"first_name": "José"}, "C2": {"first_name": "François"}, "C3": {"first_name": "Zoë"}},
+    ),
+    Case(
+        "latin1_pound",
+        "orders.csv",
+        _text(
+            [
+                ",".join(HEADER),
+                "A1,C1,2024-03-01,Tea,£12.50,Siân",
+                "A2,C2,2024-03-02,Scone,£3.00,Renée",
+                'A3,C3,2024-03-03,Hamper,"£1,200.00",Aodhán',
+            ],
+            encoding="latin-1",
+        ),
+        "partial",
+        rows=3,
+        loaded=3,
+        revenue=12.5 + 3.0 + 1200.0,
+        customers={"C1": {"first_name": "Siân"}, "C2": {"first_name": "Renée"}, "C3": {"first_name": "Aodhán"}},
+    ),
+    # Most of the file is UTF-8, one row was pasted in from a cp1252 export: no name may come out garbled.
+    Case(
+        "mixed_utf8_and_cp1252_rows",
+        "orders.csv",
+        _bytes(
+            (",".join(HEADER) + "\n" + "A1,C1,2024-03-01,Tea,1.50,Zoë\nA2,C2,2024-03-02,Tea,2.50,Chloé\n").encode()
+            + "A3,C3,2024-03-03,Tea,3.50,José\n".encode("cp1252")
+        ),
+        "partial",
+        rows=3,
+        loaded=3,
+        customers={"C1": {"first_name": "Zoë"}, "C2": {"first_name": "Chloé"}, "C3": {"first_name": "José"}},
+    ),
+    Case(
+        "utf16_with_bom_tabs",
+        "orders.txt",
+        _bytes(
+            (
+                "\t".join(HEADER)
+                + "\r\n"
+                + "A1\tC1\t2024-03-01\tTea\t1.50\tZoë\r\n"
+                + "A2\tC2\t2024-03-02\tTea\t2.50\tŁukasz\r\n"
+            ).encode("utf-16")
+        ),
+        "partial",
+        rows=2,
+        loaded=2,
+        customers={"C1": {"first_name": "Zoë"}, "C2": {"first_name": "Łukasz"}},
+    ),
+    Case(
+        "utf8_with_bom",
+        "orders.csv",
+        _bytes(
+            codecs.BOM_UTF8
+            + (
+                "Customer ID,Order Date,Amount,First Name\r\nC1,2024-03-01,1.50,Zoë\r\nC2,2024-03-02,2.50,Ann\r\n"
+            ).encode()
+        ),
+        "partial",
+        rows=2,
+        loaded=2,
+        mapping={"customer_id": "Customer ID"},
+        customers={"C1": {"first_name": "Zoë"}},
+    ),
+    Case(
+        "xlsx_named_csv",
+        "orders.csv",
+        lambda p: p.write_bytes(_xlsx_bytes(_xlsx_rows(3))),
+        "partial",
+        rows=3,
+        loaded=3,
+        revenue=2.5 + 5.0 + 7.5,
+    ),
+    Case(
+        "csv_named_xlsx",
+        "orders.xlsx",
+        _bytes(_good_csv_bytes(3)),
+        "partial",
+        rows=3,
+        loaded=3,
+        revenue=1.5 + 2.5 + 3.5,
+    ),
+    Case(
+        "xlsx_with_bad_rows",
+        "orders.xlsx",
+        lambda p: p.write_bytes(
+            _xlsx_bytes(
+                [
+                    *_xlsx_rows(3),
+                    ["X4", "K4", "not a date", "Cake", 4.0, "Bea"],
+                    ["X5", "K5", datetime(2024, 4, 5), "Cake", "abc", "Bea"],
+                    ["X6", "K6", datetime(2024, 4, 6), "@SUM(A1)", 6.0, "Bea"],
+                ]
+            )
+        ),
+        "partial",
+        rows=6,
+        loaded=3,
+        rejected={"unreadable order date": 1, "unreadable amount": 1, "formula": 1},
+        raw_contains=("not a date", "abc", "@SUM(A1)"),
+    ),
+    Case(
+        "gz_csv_with_a_bad_row",
+        "orders.csv.gz",
+        _bytes(_gzip((",".join(HEADER) + "\n" + "\n".join([*_good(3), "A9,C9,someday,Tea,9.50,Ann"]) + "\n").encode())),
+        "partial",
+        rows=4,
+        loaded=3,
+        rejected={"unreadable order date": 1},
+        raw_contains=("someday",),
+    ),
+]
+
+CASES: list[Case] = REFUSED + PARTIAL
+
+# A tiny valid export used to give the database some content before a hostile file arrives.
+SEED_CSV = (
+    "\n".join(
+        [
+            "Order ID,Customer ID,Order Date,Product,Amount,First Name",
+            "S1,SEED1,2024-01-01,Seed,1.00,Sam",
+            "S2,SEED2,2024-01-02,Seed,2.00,Sue",
+            "S3,SEED1,2024-01-03,Seed,abc,Sam",
+        ]
+    )
+    + "\n"
+)
