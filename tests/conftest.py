@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -10,7 +11,16 @@ import pytest
 from segmentation.ingest import import_file
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """The team's real data (../shared/data beside the checkout; CI clones elsewhere, so also /work)."""
+    candidates = [Path(p) for p in (os.environ.get("SEGMENTS_SHARED_DATA"),) if p]
+    candidates += [REPO.parent / "shared" / "data", Path("/work/shared/data")]
+    return next((c for c in candidates if c.is_dir()), candidates[-1])
+
+
+SHARED_DATA = _shared_data()
 ONLINE_RETAIL = SHARED_DATA / "online_retail.csv.gz"
 
 _real_connect = socket.socket.connect
