@@ -27,7 +27,7 @@ try:
                min(order_date), max(order_date)
         FROM orders
         """
-    ).fetchone()
+    ).fetchall()[0]
     rfm = customer_rfm(con)
 except AnalysisError as exc:
     st.info(str(exc))

@@ -98,7 +98,7 @@ def best_date_format(con: duckdb.DuckDBPyConnection, column: str) -> DateGuess |
     )
     row = con.execute(
         f"SELECT count(v), {counts} FROM (SELECT DISTINCT {cleaned} AS v FROM sample) WHERE v IS NOT NULL"
-    ).fetchone()
+    ).fetchall()[0]
     total, hits = row[0], row[1:]
     if not total:
         return None
@@ -125,7 +125,7 @@ def decimal_comma(con: duckdb.DuckDBPyConnection, column: str, *, delimiter: str
                count(*) FILTER (regexp_full_match(v, '-?\\d{{1,3}},\\d{{3}}'))
         FROM (SELECT {x} AS v FROM sample)
         """
-    ).fetchone()
+    ).fetchall()[0]
     if comma or dot:
         return comma > dot
     return bool(ambiguous) and delimiter == ";"
@@ -136,7 +136,7 @@ def float_like_ids(con: duckdb.DuckDBPyConnection, column: str) -> bool:
     total, floaty = con.execute(
         f"SELECT count(v), count(*) FILTER (regexp_full_match(v, '\\d+\\.0+')) "
         f"FROM (SELECT trim({ident(column)}) AS v FROM sample)"
-    ).fetchone()
+    ).fetchall()[0]
     return total > 0 and floaty == total
 
 
@@ -144,7 +144,7 @@ def share_matching(con: duckdb.DuckDBPyConnection, column: str, pattern: str) ->
     total, hits = con.execute(
         f"SELECT count(v), count(*) FILTER (regexp_full_match(v, {sql_str(pattern)})) "
         f"FROM (SELECT nullif(trim({ident(column)}), '') AS v FROM sample)"
-    ).fetchone()
+    ).fetchall()[0]
     return hits / total if total else 0.0
 
 
@@ -153,7 +153,7 @@ def numeric_share(con: duckdb.DuckDBPyConnection, column: str, *, comma: bool) -
     total, hits = con.execute(
         f"SELECT count(v), count(*) FILTER (regexp_full_match(v, '{NUMBER_PATTERN}')) "
         f"FROM (SELECT {cleaned} AS v FROM sample)"
-    ).fetchone()
+    ).fetchall()[0]
     return hits / total if total else 0.0
 
 

@@ -221,7 +221,7 @@ def _choose_date(con, raw: RawTable, mapping: dict[str, str], forced: set[str], 
     if not candidates and unreadable:
         example = con.execute(
             f"SELECT {ident(unreadable)} FROM sample WHERE nullif(trim({ident(unreadable)}), '') IS NOT NULL LIMIT 1"
-        ).fetchone()
+        ).fetchall()[0]
         shown = f" (e.g. '{str(example[0])[:40]}')" if example else ""
         raise IngestError(
             f"The column '{unreadable}' should hold order dates but none could be read{shown}: write dates "
@@ -272,7 +272,7 @@ def _repeats_order_total(con, mapping: dict[str, str], comma: bool) -> bool:
               FROM sample WHERE {ident(mapping['order_id'])} IS NOT NULL
               GROUP BY {ident(mapping['order_id'])}) WHERE n > 1
         """
-    ).fetchone()
+    ).fetchall()[0]
     return orders >= 3 and same >= 0.9 * orders
 
 
@@ -446,7 +446,7 @@ def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Impo
         con.execute("USE store")
         con.execute("BEGIN TRANSACTION")
         ensure_schema(con)
-        version = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        version = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
         if version > SCHEMA_VERSION:
             raise StoreError(f"{db_path} was written by a newer version of this program: upgrade to import into it.")
         if not replace and _already_imported(con, sha):
@@ -472,7 +472,7 @@ def _already_imported(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
     since = "coalesce((SELECT max(import_id) FROM imports WHERE replaced), 0)"
     row = con.execute(
         f"SELECT count(*) FROM imports WHERE file_sha256 = ? AND import_id >= {since}", [sha]
-    ).fetchone()
+    ).fetchall()[0]
     return row[0] > 0
 
 
@@ -480,7 +480,7 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
     if replace:
         for table in ("order_lines", "orders", "customers", "rejects"):
             con.execute(f"DELETE FROM {table}")
-    import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+    import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
     report.import_id, report.replaced = import_id, replace
     con.execute(
         f"""
@@ -547,8 +547,8 @@ def _fill_counts(con: duckdb.DuckDBPyConnection, import_id: int, report: ImportR
         FROM order_lines WHERE import_id = ?
         """,
         [import_id],
-    ).fetchone()
-    staged = con.execute("SELECT count(*) FROM memory.staged").fetchone()[0]
+    ).fetchall()[0]
+    staged = con.execute("SELECT count(*) FROM memory.staged").fetchall()[0][0]
     report.rows_loaded, report.rows_duplicate = loaded, staged - loaded
     report.guest_rows, report.return_rows, report.cancelled_rows = guests, returns, cancelled
     report.customers, report.orders, report.revenue = customers, orders, round(revenue, 2)

@@ -79,7 +79,7 @@ def typical_gap(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[float |
         SELECT median(usual_gap), count(*) FROM usual
         """,
         {"as_of": as_of},
-    ).fetchone()
+    ).fetchall()[0]
     return (float(row[0]) if row[0] is not None else None), int(row[1])
 
 

@@ -133,7 +133,7 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, workdir:
         notes.append(f"skipped {title_lines} title line(s) above the column names")
     columns = _unique_names(header)
     broken = _read_csv(con, path, columns, delimiter, title_lines, workdir)
-    rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     if delimiter != ",":
         notes.append(f"columns separated by {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}")
     return RawTable(columns, rows, "csv", notes, delimiter, broken)
@@ -394,7 +394,7 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
         raise IngestError(
             "The Parquet file could not be read to the end: write it again from the program that made it."
         ) from exc
-    rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     return RawTable(names, rows, "parquet", [])
 
 

@@ -72,7 +72,7 @@ def validate_segment_map(rules: tuple[SegmentRule, ...] | list[SegmentRule]) -> 
 
 def last_order_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The default as-of date: the day of the last order in the data (guests included)."""
-    return con.execute("SELECT max(order_date) FROM orders").fetchone()[0]
+    return con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
 
 
 def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> dt.date:

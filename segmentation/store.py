@@ -12,6 +12,8 @@ One file per shop. Tables:
 - ``meta``: the schema version.
 
 The store never runs SQL from outside this package; analytics read it through plain SQL of their own.
+Queries read their results with ``fetchall()``: in DuckDB 2 a result read with ``fetchone()`` stays
+open and blocks the connection's next ``register``.
 """
 
 from __future__ import annotations
@@ -134,10 +136,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def _check_version(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     except duckdb.CatalogException as exc:
         raise StoreError(f"{db} is not a shop database made by this program.") from exc
-    version = int(row[0]) if row else 0
+    version = int(rows[0][0]) if rows else 0
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{db} was written by a newer version of this program (schema {version}); upgrade to read it."
@@ -170,7 +172,7 @@ def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts per data table: a cheap fingerprint used to show a store is unchanged."""
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in DATA_TABLES}
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in DATA_TABLES}
 
 
 def _first_line(exc: BaseException) -> str:
