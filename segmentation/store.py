@@ -151,6 +151,8 @@ def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
 
     Orders are keyed by (customer, order id) so that two customers sharing an id in a messy export stay
     apart. Lines without an order id group into one order per customer and day (DESIGN.md: Order).
+    Sums are rounded to 6 decimals: a parallel sum adds in any order, and 21.849999999999998 against 21.85
+    would make the same data give different answers.
     """
     con.execute("DELETE FROM orders")
     con.execute(
@@ -159,11 +161,11 @@ def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
         SELECT customer_id,
                coalesce(order_id, 'day:' || strftime(order_date, '%Y-%m-%d')) AS order_key,
                min(order_date),
-               sum(net_amount),
-               sum(amount),
+               round(sum(net_amount), 6) AS net,
+               round(sum(amount), 6),
                count(*)::INTEGER,
-               mode(channel),
-               sum(net_amount) > 0
+               min(channel),  -- an order has one channel; min() is deterministic where mode() ties are not
+               net > 0
         FROM order_lines
         GROUP BY customer_id, order_key
         """
