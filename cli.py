@@ -39,13 +39,43 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--replace", action="store_true", help="start the shop's data afresh with this file")
     imp.add_argument("--json", action="store_true", help="print the import report as JSON")
 
-    from segmentation.rfm import SEGMENT_KEYS  # light: no pandas work at import time
+    from segmentation.lifecycle import STAGES
+    from segmentation.rfm import SEGMENT_KEYS
 
-    cust = sub.add_parser("customers", parents=[db], help="each customer's recency, frequency, value and segment")
-    cust.add_argument("--as-of", help="count only orders on or before this date (YYYY-MM-DD)")
-    cust.add_argument("--segment", choices=SEGMENT_KEYS, help="only this RFM segment")
-    cust.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    as_of = _Parser(add_help=False)
+    as_of.add_argument("--as-of", help="count only orders on or before this date (YYYY-MM-DD; default: the last order)")
+
+    cust = sub.add_parser("customers", parents=[db, as_of], help="each customer's RFM, lifecycle and predicted value")
+    cust.add_argument("--segment", choices=SEGMENT_KEYS + STAGES, help="only this RFM segment or lifecycle stage")
+    cust.add_argument("--horizon-days", type=int, default=90, help="days ahead for expected purchases and CLV")
+    cust.add_argument("--format", choices=FORMATS, default="table")
+
+    model = sub.add_parser("model", parents=[db, as_of], help="fitted value models and lifecycle thresholds")
+    model.add_argument("--json", action="store_true")
+
+    clusters = sub.add_parser("clusters", parents=[db, as_of], help="machine-found groups of customers (k-means)")
+    clusters.add_argument("--k", type=int, help="number of clusters (default: chosen from 2-8)")
+    clusters.add_argument("--json", action="store_true")
+
+    prof = sub.add_parser("profile", parents=[db, as_of], help="describe a segment or lifecycle stage in facts")
+    prof.add_argument("group", choices=SEGMENT_KEYS + STAGES)
+    prof.add_argument("--json", action="store_true")
+
+    mig = sub.add_parser("migration", parents=[db], help="who moved between segments since a date")
+    mig.add_argument("--from", dest="start", required=True, help="the earlier date (YYYY-MM-DD)")
+    mig.add_argument("--to", dest="end", help="the later date (default: the last order)")
+    mig.add_argument("--scheme", choices=("rfm", "lifecycle"), default="rfm")
+    mig.add_argument("--json", action="store_true")
+
+    from segmentation.breakdown import BREAKDOWN_ATTRIBUTES
+
+    brk = sub.add_parser("breakdown", parents=[db, as_of], help="customers and revenue by country, channel, ...")
+    brk.add_argument("by", choices=BREAKDOWN_ATTRIBUTES)
+    brk.add_argument("--format", choices=FORMATS, default="table")
     return parser
+
+
+FORMATS = ("table", "csv", "json")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     from segmentation.store import StoreError, default_db_path
 
     args.db = args.db or default_db_path()
-    handler = {"demo": _demo, "import": _import, "customers": _customers}[args.command]
+    handler = {
+        "demo": _demo, "import": _import, "customers": _customers, "model": _model, "clusters": _clusters,
+        "profile": _profile, "migration": _migration, "breakdown": _breakdown,
+    }[args.command]
     try:
         return handler(args)
     except (IngestError, StoreError, AnalysisError) as exc:
@@ -100,25 +133,112 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _customers(args: argparse.Namespace) -> int:
-    from segmentation.rfm import SCORE_RULE, customer_rfm
+def _read(args: argparse.Namespace):
     from segmentation.store import connect
 
-    con = connect(args.db, read_only=True)
-    try:
-        frame = customer_rfm(con, as_of=args.as_of)
-    finally:
-        con.close()
-    as_of = frame.attrs["as_of"]
-    if args.segment:
-        frame = frame[frame["segment"] == args.segment]
-    if args.format == "csv":
+    return connect(args.db, read_only=True)
+
+
+def _print_frame(frame, fmt: str, footer: str = "") -> None:
+    if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        print(frame.to_json(orient="records", double_precision=2))
+    elif fmt == "json":
+        print(frame.to_json(orient="records", double_precision=4))
     else:
-        print(frame.to_string(index=False) if len(frame) else "No customers match.")
-        print(f"\n{len(frame):,} customers as of {as_of}; {SCORE_RULE}.")
+        print(frame.to_string(index=False) if len(frame) else "Nothing matches.")
+        if footer:
+            print(f"\n{footer}")
+
+
+def _warn(frame) -> None:
+    for warning in frame.attrs.get("warnings", []):
+        print(f"Note: {warning}", file=sys.stderr)
+
+
+def _customers(args: argparse.Namespace) -> int:
+    from segmentation.customers import customer_table
+    from segmentation.lifecycle import Thresholds
+    from segmentation.rfm import SCORE_RULE
+
+    with _read(args) as con:
+        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, group=args.segment)
+    _warn(frame)
+    rule = Thresholds(**frame.attrs["thresholds"]).rule()
+    footer = f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}."
+    _print_frame(frame, args.format, footer)
+    return 0
+
+
+def _model(args: argparse.Namespace) -> int:
+    from segmentation.clv import fit_models
+    from segmentation.lifecycle import lifecycle_thresholds
+
+    with _read(args) as con:
+        limits = lifecycle_thresholds(con, as_of=args.as_of)
+        fits = fit_models(con, as_of=args.as_of)
+    result = fits.as_dict() | {
+        "lifecycle": {k: getattr(limits, k) for k in ("lapsing_after_days", "lapsed_after_days", "basis")}
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        bg, gg = result["bgnbd"], result["gamma_gamma"]
+        print(f"BG/NBD (time in weeks): r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f}")
+        print(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} gamma={gg['gamma']:.3f}")
+        print(f"Lifecycle: {limits.rule()}")
+    return 0
+
+
+def _clusters(args: argparse.Namespace) -> int:
+    from segmentation.clustering import cluster_customers
+
+    with _read(args) as con:
+        result = cluster_customers(con, as_of=args.as_of, k=args.k)
+    summary = result.as_dict()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{summary['k']} clusters (silhouette {summary['silhouette']:.2f}):")
+    for c in summary["clusters"]:
+        print(f"  {c['key']}: {c['name']}: {c['size']:,} customers ({c['share']:.0%}), "
+              f"{c['revenue_share']:.0%} of revenue")
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from segmentation.profile import describe_segment
+
+    with _read(args) as con:
+        profile = describe_segment(con, args.group, as_of=args.as_of).as_dict()
+    if args.json:
+        print(json.dumps(profile, indent=2))
+    else:
+        for key, value in profile.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _migration(args: argparse.Namespace) -> int:
+    from segmentation.migration import segment_migration
+
+    with _read(args) as con:
+        result = segment_migration(con, start=args.start, end=args.end, scheme=args.scheme)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    print(f"From {result.start} (rows) to {result.end} (columns):")
+    print(result.matrix.to_string())
+    for sentence in result.worsened["sentence"].head(5):
+        print(f"- {sentence}")
+    return 0
+
+
+def _breakdown(args: argparse.Namespace) -> int:
+    from segmentation.breakdown import breakdown
+
+    with _read(args) as con:
+        frame = breakdown(con, args.by, as_of=args.as_of)
+    _print_frame(frame, args.format, f"By {args.by}, as of {frame.attrs['as_of']}.")
     return 0
 
 

@@ -123,6 +123,7 @@ def import_file(
     report = ImportReport(file_name=display_name or file.name)
     with make_workdir() as tmp:
         work = duckdb.connect(config={"temp_directory": tmp})
+        work.execute("SET enable_progress_bar = false")
         try:
             raw = load_raw(work, file, Path(tmp))
             plan = _plan(work, raw, overrides or {})

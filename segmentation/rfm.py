@@ -4,7 +4,7 @@ Definitions (DESIGN.md), at an inclusive as-of date D (default: the day of the l
 
 - purchase: an order whose net revenue is > 0; customers with none are left out;
 - recency_days: days from the last purchase to D; frequency: number of purchases;
-- monetary: net revenue of all the customer's orders on or before D (returns subtract), in cents.
+- monetary: net revenue of all the customer's orders on or before D (returns subtract), rounded to cents.
 
 Scores, from the shop's own distribution: a customer's score is
 ``min(5, 1 + floor(5 * (other customers with a strictly worse value) / (all customers - 1)))``, where

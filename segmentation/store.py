@@ -118,6 +118,8 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
         if not read_only:
             db.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(db), read_only=read_only)
+        # No progress bar: DuckDB draws one on stderr for slow queries, even when it is not a terminal.
+        con.execute("SET enable_progress_bar = false")
     except duckdb.Error as exc:
         raise StoreError(f"Cannot open the shop database {db}: {_first_line(exc)}") from exc
     if not read_only:

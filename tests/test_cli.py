@@ -52,11 +52,14 @@ def test_customers_in_every_format(shop):
     assert rows[0] == {
         "customer_id": "A", "recency_days": "14", "frequency": "2", "monetary": "20.0",
         "r_score": "3", "f_score": "5", "m_score": "3", "segment": "loyal",
+        # Three customers are too few for the value models: their columns stay empty (see the note).
+        "lifecycle": "active", "p_alive": "", "expected_purchases": "", "clv": "",
     }
     as_json = json.loads(run("customers", "--db", str(shop), "--format", "json").stdout)
     assert as_json[1] == {
         "customer_id": "B", "recency_days": 0, "frequency": 1, "monetary": 50.0,
         "r_score": 5, "f_score": 1, "m_score": 5, "segment": "new_customers",  # A, C worse: 2/2 of the others
+        "lifecycle": "new", "p_alive": None, "expected_purchases": None, "clv": None,
     }
     table = run("customers", "--db", str(shop), "--segment", "hibernating")
     assert table.returncode == 0
@@ -96,3 +99,53 @@ def test_bad_input_is_one_line_and_exit_2(shop, tmp_path, args):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("cli-demo") / "shop.duckdb"
+    done = run("demo", "--db", str(db), "--customers", "600")
+    assert done.returncode == 0, done.stderr
+    return db
+
+
+def test_customers_gain_lifecycle_and_value(demo):
+    rows = json.loads(run("customers", "--db", str(demo), "--format", "json", "--horizon-days", "30").stdout)
+    assert set(rows[0]) >= {"lifecycle", "p_alive", "expected_purchases", "clv", "segment"}
+    assert all(0 <= r["p_alive"] <= 1 and r["clv"] >= 0 for r in rows)
+    assert {r["lifecycle"] for r in rows} == {"new", "active", "lapsing", "lapsed"}
+    lapsing = run("customers", "--db", str(demo), "--segment", "lapsing", "--format", "json")
+    assert {r["lifecycle"] for r in json.loads(lapsing.stdout)} == {"lapsing"}
+
+
+def test_model_json_shape(demo):
+    model = json.loads(run("model", "--db", str(demo), "--json").stdout)
+    assert set(model) == {"bgnbd", "gamma_gamma", "lifecycle"}
+    assert set(model["bgnbd"]) == {"r", "alpha", "a", "b"} and set(model["gamma_gamma"]) == {"p", "q", "gamma"}
+    assert set(model["lifecycle"]) == {"lapsing_after_days", "lapsed_after_days", "basis"}
+
+
+def test_clusters_are_the_same_twice(demo):
+    first, second = (run("clusters", "--db", str(demo), "--json").stdout for _ in range(2))
+    assert first == second
+    result = json.loads(first)
+    assert 2 <= result["k"] <= 8 and sum(c["size"] for c in result["clusters"]) == 600
+
+
+def test_profile_migration_and_breakdown(demo):
+    profile = json.loads(run("profile", "champions", "--db", str(demo), "--json").stdout)
+    assert profile["label"] == "champions" and profile["customers"] > 0
+    migration = json.loads(run("migration", "--db", str(demo), "--from", "2026-06-01", "--json").stdout)
+    # Everyone who has bought by the end date is in the matrix, newcomers in their own row.
+    assert sum(sum(row.values()) for row in migration["matrix"].values()) == 600
+    channels = json.loads(run("breakdown", "channel", "--db", str(demo), "--format", "json").stdout)
+    assert {c["value"] for c in channels} == {"In store", "Online"}
+
+
+def test_small_shop_still_gets_rfm_with_a_note(shop):
+    done = run("customers", "--db", str(shop), "--format", "json")
+    assert done.returncode == 0
+    assert all(r["p_alive"] is None for r in json.loads(done.stdout))
+    assert "Note:" in done.stderr
+    model = run("model", "--db", str(shop), "--json")
+    assert model.returncode == 2 and len(model.stderr.strip().splitlines()) == 1

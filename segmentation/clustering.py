@@ -1,0 +1,438 @@
+"""Machine-found customer groups: k-means on behaviour, a plain name per group, a 2-D map, and outliers.
+
+Features (``customer_features``), one row per customer with a purchase on or before the as-of date D:
+recency, frequency and monetary value as in ``rfm``; tenure (days from the first purchase to D); average
+order value (net revenue per purchase); and, where the data has at least two categories or channels, the
+share of the customer's net spend in each of the top ``TOP_LEVELS`` of them, the rest as ``other``.
+
+Clustering (``cluster_customers``): the five behaviour numbers are log-transformed (spend and counts are
+heavily skewed: without it one wedding-cake order is a cluster of its own) and standardised; shares stay
+on their 0-1 scale (see ``_matrix``). k-means runs for every k from 2 to 8 (at most one cluster per
+``MIN_PER_CLUSTER`` customers) and the k with the best mean silhouette wins, unless the caller gives k.
+Clusters are keyed ``cluster_1``... by size, largest first, and named from their medians against the whole
+base's. IsolationForest flags customers unlike everyone else: possible resellers, or data errors.
+
+Every random step takes ``random_state``, so the same data gives the same clusters. The costly steps work
+on one bounded random sample (``SAMPLE``: choosing k, silhouette, PCA and IsolationForest fits); the chosen
+centres then start one fit over everyone (MiniBatchKMeans above ``MINIBATCH_ABOVE`` customers), and
+scoring everyone is vectorised, never a loop over customers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import pairwise_distances, silhouette_score
+
+from segmentation.rfm import AnalysisError, resolve_as_of
+
+BEHAVIOUR = ["recency_days", "frequency", "monetary", "tenure_days", "avg_order_value"]
+FEATURE_COLUMNS = ["customer_id", *BEHAVIOUR]  # then cat_<slug>..., chan_<slug>... where the data has them
+ASSIGNMENT_COLUMNS = ["customer_id", "cluster", "cluster_name", "pc1", "pc2", "outlier", "outlier_score"]
+CLUSTER_COLUMNS = [
+    "key", "name", "size", "share", "revenue_share", "recency_days", "frequency", "monetary",
+    "avg_order_value", "tenure_days", "top_category", "top_category_share", "top_channel", "top_channel_share",
+    "top_category_column", "top_channel_column",  # the share columns they come from (cat_bread, chan_online)
+]  # fmt: skip
+
+MIN_CUSTOMERS = 30  # below this a "group" is a handful of people: RFM segments say more
+K_MIN, K_MAX = 2, 8  # more than 8 groups is more than an owner can act on
+MIN_PER_CLUSTER = 5
+TOP_LEVELS = 8  # categories / channels kept as their own share column; the rest pool into "other"
+SAMPLE = 5_000  # choosing k (fits and silhouette, O(n^2)), PCA and IsolationForest use at most this many
+MINIBATCH_ABOVE = 20_000  # customers; above this the final fit is MiniBatchKMeans
+N_INIT = 3  # k-means restarts: small and fixed, so time is predictable and results repeatable
+SHARE_WEIGHT = 1.0  # shares enter on their 0-1 scale, not standardised (see _matrix)
+OUTLIER_FENCE = 3.0  # outlier: anomaly score beyond Tukey's "far out" fence, Q3 + 3 x IQR of the shop's own ...
+OUTLIER_MIN_SCORE = 0.6  # ... and clearly isolated faster than usual (about 0.5 = an ordinary customer)
+DIFFERENT = 0.5  # a cluster differs from the base on a feature at this many standard deviations (log scale)
+
+# Money is summed exactly (as decimals): parallel float sums differ in the last bit from run to run, and
+# k-means can turn that into a customer changing cluster between two runs on the same data.
+_EXACT = "net_amount::DECIMAL(18, 6)"
+_OTHER = {"category": "other categories", "channel": "other channels"}
+# Per BEHAVIOUR feature, in its order: words for a cluster above / below the base (recency above = longer
+# ago), then for the higher / lower of two clusters that would otherwise share a name.
+_WORDS = (
+    ("recency_days", "lapsed", "recent", "longer-lapsed", "more recent"),
+    ("frequency", "frequent", "occasional", "more frequent", "less frequent"),
+    ("monetary", "high-spending", "low-spending", "higher-spending", "lower-spending"),
+    ("tenure_days", "long-standing", "new", "longer-standing", "newer"),
+    ("avg_order_value", "big-basket", "small-basket", "bigger-basket", "smaller-basket"),
+)
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """Clusters of one shop at one as-of date. ``as_dict()`` is the JSON the command line prints."""
+
+    k: int
+    silhouette: float
+    silhouette_sample_size: int
+    assignments: pd.DataFrame  # ASSIGNMENT_COLUMNS, one row per customer with a purchase
+    clusters: pd.DataFrame  # CLUSTER_COLUMNS, one row per cluster, cluster_1 (largest) first
+    as_of: str = ""
+    silhouette_by_k: dict[int, float] = field(default_factory=dict)  # every k tried (the one given, if any)
+
+    def as_dict(self) -> dict:
+        """``{"k", "silhouette", "clusters": [{"key", "name", "size", "share", "revenue_share", "profile"}]}``.
+
+        ``profile`` holds plain floats: the cluster's median recency_days, frequency, monetary,
+        avg_order_value and tenure_days, and its top category's and channel's mean share under their
+        feature column names (e.g. ``"cat_gluten_free": 0.81``) where the data has them.
+        """
+        clusters = []
+        for row in self.clusters.itertuples(index=False):  # one per cluster, at most 8
+            profile = {f: float(getattr(row, f)) for f in BEHAVIOUR}
+            for kind in ("category", "channel"):
+                column = getattr(row, f"top_{kind}_column")
+                if isinstance(column, str):
+                    profile[column] = float(getattr(row, f"top_{kind}_share"))
+            clusters.append(
+                {"key": row.key, "name": row.name, "size": int(row.size), "share": float(row.share),
+                 "revenue_share": float(row.revenue_share), "profile": profile}
+            )  # fmt: skip
+        return {"k": int(self.k), "silhouette": float(self.silhouette), "clusters": clusters}
+
+
+def customer_features(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None) -> pd.DataFrame:
+    """One row per customer with a purchase on or before ``as_of``, ordered by customer_id.
+
+    Columns: ``FEATURE_COLUMNS``, then ``cat_<slug>`` and ``chan_<slug>`` shares of the customer's net spend
+    (0-1, summing to 1 per kind) for the top ``TOP_LEVELS`` categories and channels by net revenue, plus
+    ``cat_other`` / ``chan_other`` for the rest and for lines without one. A kind with fewer than two
+    distinct values in the data gets no columns. Returns net within a category; one whose net is negative
+    counts as 0. ``attrs``: ``as_of`` (ISO text) and ``labels`` (share column -> the data's own name).
+    """
+    day = resolve_as_of(con, as_of)
+    # Discovery: which categories and channels get a column. Grouping by value is cheap next to the
+    # features query, and knowing the levels first lets that query pivot into fixed, safe column names.
+    levels = con.execute(
+        f"""
+        SELECT 'category' AS kind, category AS value, sum({_EXACT})::DOUBLE AS net FROM order_lines
+        WHERE customer_id IS NOT NULL AND order_date <= $as_of GROUP BY category
+        UNION ALL
+        SELECT 'channel', channel, sum({_EXACT})::DOUBLE FROM order_lines
+        WHERE customer_id IS NOT NULL AND order_date <= $as_of GROUP BY channel
+        """,
+        {"as_of": day},
+    ).fetchall()
+    params: dict[str, object] = {"as_of": day}
+    labels: dict[str, str] = {}
+    sums, shares = [], []
+    for kind, prefix in (("category", "cat"), ("channel", "chan")):
+        named = sorted(((v, net) for kd, v, net in levels if kd == kind and v is not None), key=lambda x: (-x[1], x[0]))
+        if len(named) < 2:
+            continue  # one value (or none) separates nobody
+        top = [v for v, _ in named[:TOP_LEVELS]]
+        params[prefix] = top  # the data's values travel as a parameter, never inside the SQL text
+        columns = _share_columns(prefix, top)
+        conditions = [f"{kind} = ${prefix}[{i + 1}]" for i in range(len(top))]
+        labels.update(zip(columns, top, strict=True))
+        if len(named) > TOP_LEVELS or any(kd == kind and v is None for kd, v, _ in levels):
+            columns.append(f"{prefix}_other")
+            conditions.append(f"coalesce(list_position(${prefix}, {kind}), 0) = 0")
+            labels[f"{prefix}_other"] = _OTHER[kind]
+        # One pass over the lines, a filtered sum per level (a level's net below 0, more returned than
+        # bought, counts as 0), then each level's share of the customer's total.
+        sums += [f"greatest(coalesce(sum({_EXACT}) FILTER ({c}), 0), 0) AS {col}"
+                 for col, c in zip(columns, conditions, strict=True)]  # fmt: skip
+        total = f"nullif(({' + '.join(columns)})::DOUBLE, 0)"
+        shares += [f"coalesce({col}::DOUBLE / {total}, 0) AS {col}" for col in columns]
+    spend = (
+        f"""spend AS (SELECT customer_id, {", ".join(sums)} FROM order_lines
+                      WHERE customer_id IS NOT NULL AND order_date <= $as_of GROUP BY customer_id),"""
+        if sums
+        else ""
+    )
+    frame = con.execute(
+        f"""
+        WITH {spend}
+        per_customer AS (
+            SELECT customer_id,
+                   count(*) FILTER (is_purchase) AS frequency,
+                   sum({_EXACT}) AS monetary,
+                   min(order_date) FILTER (is_purchase) AS first_purchase,
+                   max(order_date) FILTER (is_purchase) AS last_purchase
+            FROM orders
+            WHERE customer_id IS NOT NULL AND order_date <= $as_of
+            GROUP BY customer_id
+            HAVING count(*) FILTER (is_purchase) > 0
+        )
+        SELECT customer_id,
+               date_diff('day', last_purchase, $as_of)::INTEGER AS recency_days,
+               frequency::INTEGER AS frequency,
+               round(monetary, 2)::DOUBLE AS monetary,
+               date_diff('day', first_purchase, $as_of)::INTEGER AS tenure_days,
+               round(monetary / frequency, 2)::DOUBLE AS avg_order_value
+               {"".join(", " + x for x in shares)}
+        FROM per_customer {"LEFT JOIN spend USING (customer_id)" if sums else ""}
+        ORDER BY customer_id
+        """,
+        params,
+    ).df()
+    frame.attrs = {"as_of": day.isoformat(), "labels": labels}
+    return frame
+
+
+def cluster_customers(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    as_of: dt.date | str | None = None,
+    k: int | None = None,
+    random_state: int = 0,
+) -> ClusterResult:
+    """Cluster the customers with a purchase on or before ``as_of`` into ``k`` groups (2-8; chosen if None).
+
+    Raises AnalysisError with one plain sentence for a shop under ``MIN_CUSTOMERS`` customers, a ``k``
+    outside the range this shop allows, or customers too alike to split.
+    """
+    features = customer_features(con, as_of=as_of)
+    n = len(features)
+    if n < MIN_CUSTOMERS:
+        raise AnalysisError(
+            f"Clustering needs at least {MIN_CUSTOMERS} customers with a purchase and this shop has {n}; "
+            "the RFM segments describe a shop this size better."
+        )
+    k_max = min(K_MAX, n // MIN_PER_CLUSTER)
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or not K_MIN <= k <= k_max):
+        raise AnalysisError(
+            f"The number of clusters must be between {K_MIN} and {k_max} for this shop ({n} customers, "
+            f"at least {MIN_PER_CLUSTER} per cluster); {k!r} is not."
+        )
+    x, log_std = _matrix(features)
+    if not np.ptp(x, axis=0).any():
+        raise AnalysisError(
+            f"All {n} customers look alike (same recency, frequency, spend and mix), so there are no groups to find."
+        )
+    rng = np.random.default_rng(random_state)
+    # Outliers first, so that one reseller cannot claim a cluster of its own: they stay out of the fits
+    # and are then given their nearest cluster like everyone else. IsolationForest draws 256 rows per tree
+    # whatever it is given, so fitting on a bounded sample loses nothing; scoring everyone is vectorised.
+    sample = _sample(rng, np.arange(n), SAMPLE)
+    forest = IsolationForest(n_estimators=100, random_state=random_state).fit(x[sample])
+    score = -forest.score_samples(x)  # the paper's anomaly score: about 0.5 ordinary, near 1 isolated at once
+    # A fixed share (contamination) would flag someone in every shop; a fence on the shop's own spread
+    # of scores flags nobody in a shop of ordinary customers, and a 500-loaf "customer" among 120.
+    q1, q3 = np.quantile(score[sample], [0.25, 0.75])
+    outlier = score > max(OUTLIER_MIN_SCORE, q3 + OUTLIER_FENCE * (q3 - q1))
+    inliers = np.flatnonzero(~outlier)
+    fit_rows = _sample(rng, inliers, SAMPLE)
+    # The sample's distances once, in float32 (100 MB at most): the silhouette of every k reads them.
+    dist = pairwise_distances(x[fit_rows].astype(np.float32))
+    labels, chosen, by_k = _fit(x, inliers, fit_rows, dist, k, k_max, random_state)
+    if labels is None:
+        raise AnalysisError(
+            f"These {n} customers fall into fewer than {k or K_MIN} distinct kinds, so they cannot be split "
+            f"into {k or K_MIN} clusters" + ("; ask for fewer." if k and k > K_MIN else ".")
+        )
+
+    # Number clusters by size (then revenue), so cluster_1 is always the biggest and keys are stable.
+    monetary = features["monetary"].to_numpy(float)
+    sizes = np.bincount(labels, minlength=chosen)
+    revenue = np.bincount(labels, weights=monetary, minlength=chosen)
+    order = sorted(range(chosen), key=lambda c: (-sizes[c], -revenue[c], c))
+    rank = np.empty(chosen, dtype=np.int64)
+    rank[order] = np.arange(chosen)
+    labels = rank[labels]
+    keys = np.array([f"cluster_{i + 1}" for i in range(chosen)])
+    silhouette = _silhouette(dist, labels[fit_rows])
+
+    clusters = _profiles(features, labels, keys, log_std)
+    pcs = PCA(n_components=2, random_state=random_state).fit(x[fit_rows]).transform(x)
+    assignments = pd.DataFrame(
+        {
+            "customer_id": features["customer_id"],
+            "cluster": keys[labels],
+            "cluster_name": clusters["name"].to_numpy()[labels],
+            "pc1": pcs[:, 0],
+            "pc2": pcs[:, 1],
+            "outlier": outlier,
+            "outlier_score": score,
+        }
+    )
+    return ClusterResult(
+        k=chosen,
+        silhouette=silhouette,
+        silhouette_sample_size=len(fit_rows),
+        assignments=assignments[ASSIGNMENT_COLUMNS],
+        clusters=clusters,
+        as_of=features.attrs["as_of"],
+        silhouette_by_k=by_k,
+    )
+
+
+def _matrix(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The model's input, and the standard deviation of each log behaviour feature (for naming).
+
+    Shares are not standardised: a category 2% of customers buy would put its buyers seven standard
+    deviations out and let one niche dominate every distance. On the 0-1 scale, moving a whole basket
+    from one category to another is a distance of about 1.4, like 1.4 standard deviations of spend.
+    """
+    logs = np.log1p(features[BEHAVIOUR].to_numpy(float).clip(min=0))
+    mean, std = logs.mean(axis=0), logs.std(axis=0)
+    scaled = (logs - mean) / np.where(std > 0, std, 1.0)
+    shares = features.columns[len(FEATURE_COLUMNS) :]
+    return np.hstack([scaled, SHARE_WEIGHT * features[shares].to_numpy(float)]), std
+
+
+def _sample(rng: np.random.Generator, rows: np.ndarray, size: int) -> np.ndarray:
+    """At most ``size`` of ``rows``, drawn at random, in their original order."""
+    return rows if len(rows) <= size else np.sort(rng.choice(rows, size, replace=False))
+
+
+def _fit(
+    x: np.ndarray,
+    inliers: np.ndarray,
+    fit_rows: np.ndarray,
+    dist: np.ndarray,
+    k: int | None,
+    k_max: int,
+    random_state: int,
+) -> tuple[np.ndarray | None, int, dict[int, float]]:
+    """Labels for every row, the k used, and the silhouette of each k tried (labels None: no k splits).
+
+    k is chosen on the sample; the winner's centres then start one fit over every ordinary customer.
+    """
+    best, best_score, by_k = None, -np.inf, {}
+    with warnings.catch_warnings():
+        # Duplicated customers can leave fewer distinct points than k: we check labels ourselves.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for candidate in [k] if k else range(K_MIN, k_max + 1):
+            model = KMeans(candidate, n_init=N_INIT, random_state=random_state).fit(x[fit_rows])
+            if len(np.unique(model.labels_)) < candidate:
+                continue
+            by_k[candidate] = score = _silhouette(dist, model.labels_)
+            if score > best_score:  # ties keep the smaller k: fewer groups are easier to act on
+                best, best_score = model, score
+        if best is None:
+            return None, 0, by_k
+        final = best
+        if len(inliers) > len(fit_rows):
+            options = {"init": best.cluster_centers_, "n_init": 1, "random_state": random_state}
+            if len(inliers) > MINIBATCH_ABOVE:
+                final = MiniBatchKMeans(best.n_clusters, batch_size=4096, compute_labels=False, **options)
+            else:
+                final = KMeans(best.n_clusters, **options)
+            final.fit(x if len(inliers) == len(x) else x[inliers])
+    labels = final.predict(x)  # outliers too: each gets its nearest cluster
+    if len(np.unique(labels)) < best.n_clusters:  # a refined centre lost everyone: keep the sample's
+        labels = best.predict(x)
+    return labels, best.n_clusters, by_k
+
+
+def _silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette from precomputed distances; -1 (worst) where it is undefined."""
+    present = len(np.unique(labels))
+    return float(silhouette_score(dist, labels, metric="precomputed")) if 2 <= present < len(labels) else -1.0
+
+
+def _profiles(features: pd.DataFrame, labels: np.ndarray, keys: np.ndarray, log_std: np.ndarray) -> pd.DataFrame:
+    """One row per cluster: size, shares, medians, top category and channel, and a unique plain name."""
+    n = len(features)
+    grouped = features.drop(columns="customer_id").groupby(labels)
+    medians = grouped[BEHAVIOUR].median()
+    out = medians.copy()
+    out.insert(0, "key", keys[medians.index])
+    out.insert(1, "size", grouped.size())
+    out.insert(2, "share", out["size"] / n)
+    total = features["monetary"].sum()
+    out.insert(3, "revenue_share", grouped["monetary"].sum() / total if total > 0 else 0.0)
+    share_cols = list(features.columns[len(FEATURE_COLUMNS) :])
+    means = grouped[share_cols].mean() if share_cols else pd.DataFrame(index=medians.index)
+    base_shares = features[share_cols].mean()
+    labels_of = features.attrs.get("labels", {})
+    for kind, prefix in (("category", "cat_"), ("channel", "chan_")):
+        cols = [c for c in share_cols if c.startswith(prefix)]
+        if cols:
+            out[f"top_{kind}_column"] = means[cols].idxmax(axis=1)
+            out[f"top_{kind}"] = out[f"top_{kind}_column"].map(labels_of)
+            out[f"top_{kind}_share"] = means[cols].max(axis=1)
+        else:  # the data has no categories (or channels): left empty, not made up
+            out[f"top_{kind}_column"] = out[f"top_{kind}"] = None
+            out[f"top_{kind}_share"] = np.nan
+    # d: how far each cluster's median sits from the base median, in standard deviations of the log.
+    base_med = np.log1p(features[BEHAVIOUR].median().clip(lower=0).to_numpy(float))
+    d = (np.log1p(medians.clip(lower=0).to_numpy(float)) - base_med) / np.where(log_std > 0, log_std, np.inf)
+    d = pd.DataFrame(d, index=medians.index, columns=BEHAVIOUR)
+    names = [_name(d.loc[i], medians.loc[i], means.loc[i], base_shares, labels_of) for i in out.index]
+    out["name"] = _unique(names, d.to_numpy(), list(out["key"]))
+    return out.reset_index(drop=True)[CLUSTER_COLUMNS]
+
+
+def _name(d: pd.Series, median: pd.Series, shares: pd.Series, base_shares: pd.Series, labels: dict[str, str]) -> str:
+    """A cluster's name from what sets it apart from the base: up to three words and a noun."""
+    word = {f: (up if d[f] > DIFFERENT else down if d[f] < -DIFFERENT else None) for f, up, down, *_ in _WORDS}
+    noun = "buyers"
+    if word["frequency"] == "frequent":
+        noun = "regulars"
+        if word["recency_days"] == "recent":  # regulars are recent by nature: the word adds nothing
+            word["recency_days"] = None
+    elif median["frequency"] <= 1:
+        word["frequency"] = "one-time"
+    if word["tenure_days"] == "new" and word["recency_days"] != "lapsed" and noun == "buyers":
+        noun, word["frequency"] = "newcomers", None  # a newcomer has had little time to buy twice
+    fans = [c for c in shares.index if c.startswith("cat_") and c != "cat_other"]
+    if fans:  # the category most over-represented against the base, if it fills much of the basket
+        fav = max(fans, key=lambda c: shares[c] / max(base_shares[c], 1e-9))
+        if shares[fav] >= 0.4 and shares[fav] >= 2 * base_shares[fav]:
+            noun = f"{_plain(labels.get(fav, fav))} fans"
+    channel = None
+    chans = [c for c in shares.index if c.startswith("chan_") and c != "chan_other"]
+    if chans:  # a channel only names a cluster when the base is mixed and the cluster is not
+        top = max(chans, key=lambda c: shares[c])
+        if shares[top] >= 0.8 and base_shares[top] <= 0.6:
+            channel = _plain(labels.get(top, top)).replace(" ", "-")
+    adjectives = [w for w in (word["recency_days"], word["frequency"], word["avg_order_value"], channel) if w]
+    if not adjectives and noun == "buyers":
+        return "typical buyers"
+    return " ".join([*adjectives[:3], noun])
+
+
+def _unique(names: list[str], d: np.ndarray, keys: list[str]) -> list[str]:
+    """Capitalised names; clusters sharing one get a comparative ("higher-spending") on the feature where
+    they differ most, and, if that still leaves a tie (three or more alike), their cluster number."""
+    names = list(names)
+    for _ in range(2):
+        for name in {n for n in names if names.count(n) > 1}:
+            group = [i for i, n in enumerate(names) if n == name]
+            spread = d[group].max(axis=0) - d[group].min(axis=0)
+            f = int(np.argmax(spread))
+            if spread[f] < DIFFERENT / 2:
+                continue
+            high, low = group[int(np.argmax(d[group, f]))], group[int(np.argmin(d[group, f]))]
+            names[high], names[low] = f"{_WORDS[f][3]} {name}", f"{_WORDS[f][4]} {name}"
+    for i, n in enumerate(names):
+        if names.count(n) > 1:
+            names[i] = f"{n} ({keys[i].replace('_', ' ')})"
+    return [n[0].upper() + n[1:] for n in names]
+
+
+def _plain(label: str) -> str:
+    """A data label inside a sentence: lower case, except acronyms the shop wrote in capitals."""
+    return label if label.isupper() else label.lower()
+
+
+def _share_columns(prefix: str, values: list[str]) -> list[str]:
+    """Safe, unique column names for the data's category or channel names ("Gluten-Free" -> cat_gluten_free)."""
+    out: list[str] = []
+    for i, value in enumerate(values):
+        ascii_ = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+        name = f"{prefix}_" + (re.sub(r"[^a-z0-9]+", "_", ascii_).strip("_") or str(i + 1))
+        base, n = name, 1
+        while name in out or name == f"{prefix}_other":  # "Gluten free" and "gluten-free", or a real "Other"
+            n += 1
+            name = f"{base}_{n}"
+        out.append(name)
+    return out
