@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from segmentation.ingest import import_file
+from segmentation.store import connect
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,3 +64,19 @@ def imported(db, tmp_path):
         return import_file(db, path, **kwargs)
 
     return _import
+
+
+@pytest.fixture
+def shop_from(imported, db):
+    """Import a CSV literal and open the store read-only, as the analytics see it; closed afterwards."""
+    opened = []
+
+    def _open(text: str):
+        imported(text)
+        con = connect(db, read_only=True)
+        opened.append(con)
+        return con
+
+    yield _open
+    for con in opened:
+        con.close()

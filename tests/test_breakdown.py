@@ -6,7 +6,6 @@ import pytest
 
 from segmentation.breakdown import breakdown
 from segmentation.rfm import AnalysisError
-from segmentation.store import connect
 
 from .test_profile import TINY
 
@@ -16,11 +15,8 @@ from .test_profile import TINY
 
 
 @pytest.fixture
-def shop(imported, db):
-    imported(TINY)
-    con = connect(db, read_only=True)
-    yield con
-    con.close()
+def shop(shop_from):
+    return shop_from(TINY)
 
 
 def _rows(frame, *cols):

@@ -40,11 +40,8 @@ def _orders_csv() -> str:
 
 
 @pytest.fixture
-def shop(imported, db):
-    imported(_orders_csv())
-    con = connect(db, read_only=True)
-    yield con
-    con.close()
+def shop(shop_from):
+    return shop_from(_orders_csv())
 
 
 def test_thresholds_come_from_the_shops_rhythm(shop):

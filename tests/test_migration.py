@@ -6,17 +6,13 @@ import pytest
 
 from segmentation.migration import NEW_ARRIVALS, segment_migration
 from segmentation.rfm import AnalysisError
-from segmentation.store import connect
 
 from .test_rfm import ORDERS
 
 
 @pytest.fixture
-def shop(imported, db):
-    imported(ORDERS)
-    con = connect(db, read_only=True)
-    yield con
-    con.close()
+def shop(shop_from):
+    return shop_from(ORDERS)
 
 
 def test_rfm_moves_by_hand(shop):

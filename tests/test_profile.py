@@ -12,11 +12,8 @@ from .test_rfm import ORDERS
 
 
 @pytest.fixture
-def rfm_shop(imported, db):
-    imported(ORDERS)
-    con = connect(db, read_only=True)
-    yield con
-    con.close()
+def rfm_shop(shop_from):
+    return shop_from(ORDERS)
 
 
 def test_at_risk_profile_by_hand(rfm_shop):

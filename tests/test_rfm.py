@@ -13,7 +13,6 @@ from segmentation.rfm import (
     customer_rfm,
     validate_segment_map,
 )
-from segmentation.store import connect
 
 # As-of defaults to the last order day, 2024-03-31. Ten customers buy; K is a guest, L only returned.
 # B's 50.00 order on 2024-03-31 is cancelled (counts 0); E's 2024-02-10 order is a return (net -10,
@@ -75,11 +74,8 @@ EXPECTED = pd.DataFrame(
 
 
 @pytest.fixture
-def shop(imported, db):
-    imported(ORDERS)
-    con = connect(db, read_only=True)
-    yield con
-    con.close()
+def shop(shop_from):
+    return shop_from(ORDERS)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
