@@ -37,16 +37,24 @@ def available_attributes(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def breakdown(
-    con: duckdb.DuckDBPyConnection, by: str, *, as_of: dt.date | str | None = None, top: int = 20
+    con: duckdb.DuckDBPyConnection,
+    by: str,
+    *,
+    as_of: dt.date | str | None = None,
+    top: int = 20,
+    customer_ids: list[str] | None = None,
 ) -> pd.DataFrame:
     """One row per value of ``by`` (largest revenue first, the rest folded into 'other'):
-    ``BREAKDOWN_COLUMNS`` then ``seg_<segment>`` shares."""
+    ``BREAKDOWN_COLUMNS`` then ``seg_<segment>`` shares. ``customer_ids`` restricts it to one group
+    ("and how many of them live in Leeds?")."""
     if by not in BREAKDOWN_ATTRIBUTES:
         raise AnalysisError(f"Cannot break down by '{by}': use one of {', '.join(BREAKDOWN_ATTRIBUTES)}.")
     if by not in available_attributes(con):
         raise AnalysisError(f"This shop's data has no {by.replace('_', ' ')}: import a file with that column.")
     day = resolve_as_of(con, as_of)
     rfm = customer_rfm(con, as_of=day)[["customer_id", "segment"]]
+    if customer_ids is not None:
+        rfm = rfm[rfm["customer_id"].isin(set(customer_ids))]
     con.register("rfm_segments", rfm)
     try:
         per_value = _per_value_sql(by)
@@ -114,7 +122,7 @@ def _per_value_sql(by: str) -> str:
                    count(*) FILTER (o.is_purchase) AS purchases,
                    sum(o.net_amount) FILTER (o.is_purchase) AS purchase_revenue
             FROM orders o JOIN customers c USING (customer_id)
-            WHERE o.order_date <= $as_of
+            WHERE o.order_date <= $as_of AND o.customer_id IN (SELECT customer_id FROM rfm_segments)
             GROUP BY 1
         """
     # Order attributes live on lines: an order counts under each value it has lines of.
@@ -128,7 +136,7 @@ def _per_value_sql(by: str) -> str:
         FROM order_lines l
         JOIN orders o ON o.customer_id = l.customer_id
                      AND o.order_id = coalesce(l.order_id, 'day:' || strftime(l.order_date, '%Y-%m-%d'))
-        WHERE l.customer_id IS NOT NULL AND l.order_date <= $as_of
+        WHERE l.customer_id IN (SELECT customer_id FROM rfm_segments) AND l.order_date <= $as_of
         GROUP BY 1
     """
 

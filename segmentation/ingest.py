@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,9 @@ from segmentation import columns as cols
 from segmentation import detect
 from segmentation.detect import ident, sql_str
 from segmentation.readers import IngestError, RawTable, load_raw, make_workdir
-from segmentation.store import SCHEMA_VERSION, StoreError, ensure_schema, rebuild_orders
+from segmentation.store import SCHEMA_VERSION, STORE_LOCK, StoreError, ensure_schema, rebuild_orders
 
-__all__ = ["ImportReport", "IngestError", "import_file"]
+__all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 MAX_ABS_AMOUNT = 1e9
@@ -100,6 +101,19 @@ class ImportReport:
 
 
 @dataclass
+class ImportPreview:
+    """What an import would do, before it does it: for a person to check and correct the mapping."""
+
+    file_name: str
+    columns: list[str]
+    mapping: dict[str, str]
+    layout: str | None
+    notes: list[str]
+    rows: int
+    sample: object  # pandas DataFrame: the first rows, as text exactly as in the file
+
+
+@dataclass
 class _Plan:
     mapping: dict[str, str]
     layout: str | None
@@ -117,17 +131,25 @@ def import_file(
     overrides: dict[str, str] | None = None,
     replace: bool = False,
     display_name: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> ImportReport:
-    """Import ``file`` into the database at ``db_path``; raise IngestError (store unchanged) if it can't be."""
+    """Import ``file`` into the database at ``db_path``; raise IngestError (store unchanged) if it can't be.
+
+    ``progress(fraction, step)`` is called as the import moves on, for a progress bar.
+    """
     file, db_path = Path(file), Path(db_path)
     report = ImportReport(file_name=display_name or file.name)
+    progress = progress or (lambda fraction, step: None)
     with make_workdir() as tmp:
         work = duckdb.connect(config={"temp_directory": tmp})
         work.execute("SET enable_progress_bar = false")
         try:
+            progress(0.05, "reading the file")
             raw = load_raw(work, file, Path(tmp))
+            progress(0.35, "recognising the columns")
             plan = _plan(work, raw, overrides or {})
             report.mapping, report.layout, report.notes = plan.mapping, plan.layout, raw.notes + plan.notes
+            progress(0.45, "checking every row")
             _stage(work, raw, plan)
             _count_staged(work, raw, report)
             if report.rows_read and report.rows_rejected == report.rows_read:
@@ -136,10 +158,28 @@ def import_file(
                     f"None of the {report.rows_read:,} rows could be used (most: {top}): check the "
                     "column mapping in the report with --map, or the file itself."
                 )
-            _write(work, db_path, _sha256(file), report, replace)
+            progress(0.75, "saving")
+            with STORE_LOCK.exclusive():
+                _write(work, db_path, _sha256(file), report, replace)
+            progress(1.0, "done")
         finally:
             work.close()
     return report
+
+
+def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, rows: int = 20) -> ImportPreview:
+    """Read and map ``file`` without touching any database; IngestError if it cannot be imported."""
+    file = Path(file)
+    with make_workdir() as tmp:
+        work = duckdb.connect(config={"temp_directory": tmp})
+        try:
+            work.execute("SET enable_progress_bar = false")
+            raw = load_raw(work, file, Path(tmp))
+            plan = _plan(work, raw, overrides or {})
+            sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM raw ORDER BY line_no LIMIT {int(rows)}").df()
+        finally:
+            work.close()
+    return ImportPreview(file.name, raw.columns, plan.mapping, plan.layout, raw.notes + plan.notes, raw.rows, sample)
 
 
 # ---------------------------------------------------------------- deciding what each column is

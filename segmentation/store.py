@@ -18,7 +18,10 @@ open and blocks the connection's next ``register``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -126,6 +129,66 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
         ensure_schema(con)
     _check_version(con, db)
     return con
+
+
+class _ReadersWriterLock:
+    """Many readers or one writer, within this process.
+
+    DuckDB lets one process hold a database file either read-only or read-write, not both at once, and
+    settings such as the sandbox below apply to every connection on the file. The app serves several
+    people from one process, so reads share the file and a write (an import, saving chat history) waits
+    for them to finish, and they for it.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer and self._readers == 0)
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+STORE_LOCK = _ReadersWriterLock()
+
+
+@contextlib.contextmanager
+def connect_sandboxed(path: str | Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection that cannot touch any file but the database, and cannot be reconfigured.
+
+    The assistant's tools use this one: whatever a question contains, nothing it leads to can read
+    /etc/passwd, COPY the customers out, or switch these guards off again. Use it in a ``with``: the
+    shared lock is held, and the guards stand, until the block ends.
+    """
+    with STORE_LOCK.shared():
+        con = connect(path, read_only=True)
+        try:
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            yield con
+        finally:
+            con.close()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
