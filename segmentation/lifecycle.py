@@ -107,7 +107,8 @@ def lifecycle_thresholds(
     else:
         lapsing = _clamp(LAPSING_MULTIPLE * gap, LAPSING_BOUNDS)
         lapsed = max(_clamp(LAPSED_MULTIPLE * gap, LAPSED_BOUNDS), lapsing + 7)
-        basis = f"from your {repeaters:,} repeat customers' typical {gap:g}-day gap between orders"
+        shown = f"{gap:.0f}" if gap >= 10 else f"{gap:.1f}".rstrip("0").rstrip(".")
+        basis = f"from your {repeaters:,} repeat customers' typical {shown}-day gap between orders"
     if lapsing_after_days is not None or lapsed_after_days is not None:
         lapsing = int(lapsing_after_days if lapsing_after_days is not None else lapsing)
         lapsed = int(lapsed_after_days if lapsed_after_days is not None else lapsed)

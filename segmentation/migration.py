@@ -107,8 +107,8 @@ def _worsened(moves: pd.DataFrame, rank: dict[str, int], start_day: dt.date) -> 
     )
     grouped["spent_last_year"] = grouped["spent_last_year"].round(2)
     grouped["sentence"] = [
-        f"{n:,} {src}{'' if src.endswith('customers') else ' customer' + ('s' if n != 1 else '')} became {dst} "
-        f"since {start_day}; they spent {spent:,.2f} in the year before"
+        f"{n:,} customer{'s' if n != 1 else ''} went from {src} to {dst} since {start_day}; "
+        f"{'they' if n != 1 else 'this customer'} spent {spent:,.2f} in the year before"
         for src, dst, n, spent in grouped[["from_group", "to_group", "customers", "spent_last_year"]].itertuples(
             index=False
         )

@@ -1,0 +1,125 @@
+"""Every tool in the registry keeps the contract: valid arguments give a ToolResult whose summary is
+PII-free; invalid ones give a message naming what is valid, so a model can correct itself."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from segmentation.customers import customer_table
+from segmentation.ingest import import_file
+from segmentation.sample import write_demo_csv
+from segmentation.store import connect
+from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult, run_tool
+from tools.registry import TOOL_NAMES
+
+VALID = {
+    "load_data": {"source": "demo"},
+    "data_overview": {},
+    "compute_rfm": {},
+    "list_customers": {"group": "lapsed"},
+    "cluster_customers": {"k": 3},
+    "describe_segment": {"group": "champions"},
+    "draft_campaign": {"group": "at_risk", "channel": "sms"},
+    "predict_value": {"horizon_days": 30},
+    "segment_migration": {"start": "2026-08-01"},
+    "segment_by": {"attribute": "city", "group": "lapsed"},
+}
+INVALID = {
+    "load_data": ({"source": "/etc/passwd"}, "'demo'"),
+    "data_overview": ({"surprise": 1}, "extra"),
+    "compute_rfm": ({"as_of": 12}, "as_of"),
+    "list_customers": ({"group": "vips"}, "'champions'"),
+    "cluster_customers": ({"k": 40}, "k"),
+    "describe_segment": ({"group": "best"}, "'cluster_1'"),
+    "draft_campaign": ({"group": "at_risk", "channel": "pigeon"}, "'sms'"),
+    "predict_value": ({"horizon_days": 0}, "horizon_days"),
+    "segment_migration": ({"start": "2026-08-01", "scheme": "zodiac"}, "'lifecycle'"),
+    "segment_by": ({"attribute": "star_sign"}, "'city'"),
+}
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory) -> ToolContext:
+    folder = tmp_path_factory.mktemp("tools")
+    db = folder / "shop.duckdb"
+    import_file(db, write_demo_csv(folder / "demo.csv", customers=800, seed=3))
+    return ToolContext(db_path=db)
+
+
+@pytest.fixture(scope="module")
+def personal_data(ctx) -> list[str]:
+    con = connect(ctx.db_path, read_only=True)
+    rows = con.execute("SELECT email, first_name || ' ' || last_name FROM customers WHERE email IS NOT NULL").fetchall()
+    con.close()
+    return [value for row in rows for value in row if value]
+
+
+def test_every_tool_has_a_contract_case():
+    assert set(VALID) == set(TOOL_NAMES) == set(INVALID)
+
+
+@pytest.mark.parametrize("name", TOOL_NAMES)
+def test_valid_arguments_give_a_pii_free_result(name, ctx, personal_data, tmp_path):
+    if name == "load_data":  # it replaces the shop's data: give it a database of its own
+        ctx = ToolContext(db_path=tmp_path / "fresh.duckdb")
+    result = run_tool(name, VALID[name], ctx)
+    assert isinstance(result, ToolResult)
+    assert result.summary and "@" not in result.summary
+    leaked = [value for value in personal_data if value in result.summary]
+    assert not leaked, f"{name} summary holds personal data: {leaked[:3]}"
+
+
+@pytest.mark.parametrize("name", TOOL_NAMES)
+def test_invalid_arguments_name_the_valid_choices(name, ctx):
+    args, expected = INVALID[name]
+    with pytest.raises(ToolArgsError) as caught:
+        run_tool(name, args, ctx)
+    message = str(caught.value)
+    assert message.startswith(f"{name}:") and expected in message
+
+
+def test_unknown_tool_lists_the_tools(ctx):
+    with pytest.raises(ToolArgsError, match="list_customers"):
+        run_tool("drop_tables", {}, ctx)
+
+
+def test_list_customers_states_count_rule_and_gives_the_list(ctx):
+    result = run_tool("list_customers", {"group": "lapsed"}, ctx)
+    con = connect(ctx.db_path, read_only=True)
+    expected = customer_table(con, group="lapsed")
+    con.close()
+    days = expected.attrs["thresholds"]["lapsed_after_days"]
+    assert result.summary.startswith(f"{len(expected):,} customers are lapsed")
+    assert f"no order in the last {days} days" in result.summary
+    assert result.facts["count"] == len(expected)
+    assert result.downloads[0].data.decode("utf-8-sig").count("\n") == len(expected) + 1
+    assert "email" in result.table.columns  # the person sees who they are; the model never does
+
+
+def test_a_failure_is_one_plain_sentence(ctx):
+    with pytest.raises(ToolFailure, match="not a date"):
+        run_tool("compute_rfm", {"as_of": "last tuesday"}, ctx)
+
+
+def test_tools_cannot_touch_files(ctx):
+    with ctx.read() as con:
+        with pytest.raises(duckdb.Error, match="(?i)permission|disabled"):
+            con.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+        with pytest.raises(duckdb.Error):
+            con.execute("SET enable_external_access = true")
+        with pytest.raises(duckdb.Error):
+            con.execute("DELETE FROM orders")
+
+
+def test_sms_audience_respects_consent(ctx):
+    result = run_tool("draft_campaign", {"group": "loyal", "channel": "email"}, ctx)
+    con = connect(ctx.db_path, read_only=True)
+    refused = {r[0] for r in con.execute("SELECT customer_id FROM customers WHERE NOT marketing_consent").fetchall()}
+    con.close()
+    audience = result.downloads[-1].data.decode("utf-8-sig")
+    listed = set(re.findall(r"^(C\d+),", audience, flags=re.MULTILINE))
+    assert listed and not (listed & refused)
+    assert result.facts["left_out_no_consent"] > 0

@@ -1,0 +1,83 @@
+"""Tools for the shop's data itself: load it, and say what is in it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from segmentation.customers import customer_table
+from tools import charts
+from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, tool
+from tools.segments import group_summary_table
+from tools.wording import money, pct
+
+
+class LoadArgs(ToolArgs):
+    source: str = Field(
+        description="'demo' for the demo bakery-café, or the name of a file the person uploaded this session."
+    )
+    replace: bool = Field(False, description="Start the shop's data afresh instead of adding to it.")
+
+
+class NoArgs(ToolArgs):
+    pass
+
+
+@tool("load_data", LoadArgs)
+def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
+    """Load orders into the shop database: the demo shop, or a file the person uploaded (by its name).
+    Only those sources exist; no other path can be read."""
+    from segmentation.ingest import import_file
+
+    if args.source == "demo":
+        import tempfile
+        from pathlib import Path
+
+        from segmentation.sample import write_demo_csv
+
+        with tempfile.TemporaryDirectory(prefix="segments-demo-") as tmp:
+            path = write_demo_csv(Path(tmp) / "demo.csv")
+            report = import_file(ctx.db_path, path, replace=True, display_name="demo shop")
+    elif args.source in ctx.uploads:
+        report = import_file(ctx.db_path, ctx.uploads[args.source], replace=args.replace, display_name=args.source)
+    else:
+        choices = ", ".join(["'demo'", *(f"'{name}'" for name in ctx.uploads)])
+        raise ToolArgsError(f"load_data: source must be one of {choices}.")
+    if report.already_imported:
+        summary = f"{report.file_name} was already loaded; nothing new was added."
+    else:
+        summary = (
+            f"Loaded {report.rows_loaded:,} of {report.rows_read:,} rows from {report.file_name}: "
+            f"{report.customers:,} customers, {report.orders:,} orders, revenue {money(report.revenue)}, "
+            f"{report.first_date} to {report.last_date}. {report.rows_rejected:,} rows rejected, "
+            f"{report.guest_rows:,} guest rows."
+        )
+    # The report names columns, never cell values: safe for the model.
+    return ToolResult(summary=assert_no_email(summary), facts=report.as_dict())
+
+
+@tool("data_overview", NoArgs)
+def data_overview(ctx: ToolContext, args: NoArgs) -> ToolResult:
+    """What the shop's data holds: customers, orders, revenue, date range, repeat rate, lapsed share, and
+    the lifecycle thresholds learned from it. Use it first when the person asks what you can see."""
+    with ctx.read() as con:
+        frame = customer_table(con)
+        first, last, orders, guests = con.execute(
+            "SELECT min(order_date), max(order_date), count(*) FILTER (is_purchase), "
+            "count(*) FILTER (customer_id IS NULL) FROM orders"
+        ).fetchall()[0]
+    n = len(frame)
+    repeat = (frame["frequency"] > 1).mean() if n else 0.0
+    lapsed = (frame["lifecycle"] == "lapsed").mean() if n else 0.0
+    thresholds = frame.attrs["thresholds"]
+    table = group_summary_table(frame, "lifecycle", ("new", "active", "lapsing", "lapsed"))
+    summary = (
+        f"Orders from {first} to {last}: {n:,} customers, {orders:,} purchases, revenue "
+        f"{money(frame['monetary'].sum())} ({guests:,} guest orders kept aside). {pct(repeat)} of customers "
+        f"bought more than once; {pct(lapsed)} are lapsed (no order in {thresholds['lapsed_after_days']} days, "
+        f"{thresholds['basis']})."
+    )
+    return ToolResult(
+        summary=assert_no_email(summary), table=table, chart=charts.lifecycle_bars(table, thresholds),
+        facts={"customers": n, "repeat_rate": round(float(repeat), 4), "lapsed_share": round(float(lapsed), 4),
+               "first_date": str(first), "last_date": str(last), "thresholds": thresholds},
+    )

@@ -1,0 +1,73 @@
+"""The words tools use for groups: names a person reads, and the rule that defines each group."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from segmentation.breakdown import BREAKDOWN_ATTRIBUTES
+from segmentation.lifecycle import STAGES, Thresholds
+from segmentation.persona import amount
+from segmentation.persona import pct as persona_pct
+from segmentation.rfm import DEFAULT_SEGMENT_MAP, SEGMENT_KEYS
+
+CLUSTER_KEYS = tuple(f"cluster_{i}" for i in range(1, 9))
+GROUP_KEYS = SEGMENT_KEYS + STAGES
+
+# Literal types the model sees as choices (pydantic turns them into JSON-schema enums).
+GroupKey = Literal[GROUP_KEYS]  # type: ignore[valid-type]
+AnyGroupKey = Literal[GROUP_KEYS + CLUSTER_KEYS]  # type: ignore[valid-type]
+Attribute = Literal[BREAKDOWN_ATTRIBUTES]  # type: ignore[valid-type]
+
+MEANINGS = {
+    "champions": "bought recently and often",
+    "loyal": "buy often, not quite as recently",
+    "potential_loyalists": "recent customers with a few purchases",
+    "new_customers": "bought for the first time very recently",
+    "promising": "recent first-time buyers",
+    "need_attention": "middling on both recency and frequency",
+    "about_to_sleep": "have not bought for a while and rarely did",
+    "at_risk": "used to buy often but have not for some time",
+    "cannot_lose_them": "were among your most frequent buyers but have gone quiet",
+    "hibernating": "bought rarely and long ago",
+}
+
+
+def label(key: str) -> str:
+    """'at_risk' -> 'at risk'; 'cannot_lose_them' -> "can't-lose-them"."""
+    return {"cannot_lose_them": "can't-lose-them", "need_attention": "need-attention"}.get(key, key.replace("_", " "))
+
+
+def segment_rule(key: str) -> str:
+    """The rule that defines an RFM segment, as said in answers."""
+    for rule in DEFAULT_SEGMENT_MAP:
+        if rule.segment == key:
+            r = f"{rule.r_min}" if rule.r_min == rule.r_max else f"{rule.r_min}-{rule.r_max}"
+            f = f"{rule.f_min}" if rule.f_min == rule.f_max else f"{rule.f_min}-{rule.f_max}"
+            return f"recency score {r} and frequency score {f} of 5: {MEANINGS[key]}"
+    raise KeyError(key)
+
+
+def group_rule(key: str, thresholds: Thresholds) -> str:
+    """The rule for any segment or stage, with the shop's own lifecycle thresholds."""
+    if key in SEGMENT_KEYS:
+        return segment_rule(key)
+    stage = {
+        "lapsed": f"no order in the last {thresholds.lapsed_after_days} days",
+        "lapsing": f"last order {thresholds.lapsing_after_days + 1}-{thresholds.lapsed_after_days} days ago",
+        "new": f"one order, within the last {thresholds.lapsing_after_days} days",
+        "active": f"two or more orders, the last within {thresholds.lapsing_after_days} days",
+    }[key]
+    return f"{stage}, {thresholds.basis}"
+
+
+def money(value: float | None) -> str:
+    return "n/a" if value is None else amount(value)
+
+
+def pct(share: float | None) -> str:
+    """The same rounding the personas use, so one number reads the same on every screen."""
+    return "n/a" if share is None else persona_pct(share)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
