@@ -72,6 +72,29 @@ def build_parser() -> argparse.ArgumentParser:
     brk = sub.add_parser("breakdown", parents=[db, as_of], help="customers and revenue by country, channel, ...")
     brk.add_argument("by", choices=BREAKDOWN_ATTRIBUTES)
     brk.add_argument("--format", choices=FORMATS, default="table")
+
+    camp = sub.add_parser("campaign", help="campaigns with a control group: create, measure, list")
+    camp_sub = camp.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    create = camp_sub.add_parser("create", parents=[db, as_of], help="split a segment into audience and control")
+    create.add_argument("segment", help="an RFM segment, lifecycle stage or cluster key (cluster_1, ...)")
+    create.add_argument("--holdout", type=float, default=0.1, help="share held out as control (default 0.1)")
+    create.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same split")
+    create.add_argument("--out", type=Path, help="folder for audience.csv and control.csv (default: ./ID)")
+    create.add_argument("--json", action="store_true")
+    measure = camp_sub.add_parser("measure", parents=[db], help="did it work? audience against control")
+    measure.add_argument("id")
+    measure.add_argument("--window-days", type=int, default=30, help="days after the as-of date to count")
+    measure.add_argument("--json", action="store_true")
+    camp_sub.add_parser("list", parents=[db], help="every campaign so far")
+
+    back = sub.add_parser("backtest", parents=[db], help="predicted purchases against what happened after a date")
+    back.add_argument("--as-of", required=True, help="the past date to predict from (YYYY-MM-DD)")
+    back.add_argument("--horizon-days", type=int, default=90)
+    back.add_argument("--format", choices=FORMATS, default="table")
+
+    ask = sub.add_parser("ask", parents=[db], help="ask the assistant in plain words (one conversation)")
+    ask.add_argument("questions", nargs="+", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
     return parser
 
 
@@ -87,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     args.db = args.db or default_db_path()
     handler = {
         "demo": _demo, "import": _import, "customers": _customers, "model": _model, "clusters": _clusters,
-        "profile": _profile, "migration": _migration, "breakdown": _breakdown,
+        "profile": _profile, "migration": _migration, "breakdown": _breakdown, "ask": _ask,
+        "campaign": _campaign, "backtest": _backtest,
     }[args.command]
     try:
         return handler(args)
@@ -239,6 +263,88 @@ def _breakdown(args: argparse.Namespace) -> int:
     with _read(args) as con:
         frame = breakdown(con, args.by, as_of=args.as_of)
     _print_frame(frame, args.format, f"By {args.by}, as of {frame.attrs['as_of']}.")
+    return 0
+
+
+def _campaign(args: argparse.Namespace) -> int:
+    from segmentation import campaigns
+    from segmentation.store import STORE_LOCK, connect
+
+    if args.action == "list":
+        with _read(args) as con:
+            _print_frame(campaigns.list_campaigns(con), "table")
+        return 0
+    if args.action == "measure":
+        with _read(args) as con:
+            result = campaigns.measure_campaign(con, args.id, window_days=args.window_days)
+        print(json.dumps(result.as_dict(), indent=2) if args.json else result.verdict)
+        return 0
+    with STORE_LOCK.exclusive(), connect(args.db) as con:
+        day = _resolve(con, args.as_of)
+        members = _members(con, args.segment, day)
+        con.execute("BEGIN TRANSACTION")
+        created = campaigns.create_campaign(con, args.segment, members=members, as_of=day, holdout=args.holdout,
+                                            seed=args.seed)
+        paths = campaigns.export_arms(con, created.id, args.out or Path(created.id))
+        con.execute("COMMIT")
+    created.audience_csv, created.control_csv = str(paths["audience"]), str(paths["control"])
+    if args.json:
+        print(json.dumps(created.as_dict(), indent=2))
+    else:
+        print(f"Campaign {created.id}: {created.audience:,} to message ({created.audience_csv}), "
+              f"{created.control:,} held out ({created.control_csv}); "
+              f"{created.excluded_no_consent:,} left out for lack of marketing consent.")
+    return 0
+
+
+def _resolve(con, as_of):
+    from segmentation.rfm import resolve_as_of
+
+    return resolve_as_of(con, as_of)
+
+
+def _members(con, key: str, day) -> list[str]:
+    """Customer ids in a segment, stage or cluster at ``day``."""
+    from segmentation.rfm import AnalysisError
+
+    if key.startswith("cluster_"):
+        from segmentation.clustering import cluster_customers
+
+        assignments = cluster_customers(con, as_of=day).assignments
+        members = assignments.loc[assignments["cluster"] == key, "customer_id"].tolist()
+        if not members:
+            raise AnalysisError(f"There is no {key} at {day}: run `segments clusters` to see the clusters.")
+        return members
+    from segmentation.profile import group_members
+
+    return group_members(con, key, as_of=day)
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from segmentation.backtest import backtest
+
+    with _read(args) as con:
+        table = backtest(con, as_of=args.as_of, horizon_days=args.horizon_days)
+    footer = (f"Predicted from {table.attrs['as_of']} for {args.horizon_days} days "
+              f"({table.attrs['days_observed']} days observed so far); ratio = actual / predicted.")
+    _print_frame(table, args.format, footer)
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    """One agent, one conversation: each question sees the ones before it."""
+    from agent.base import make_agent
+    from segmentation.store import connect
+    from tools.base import ToolContext
+
+    connect(args.db, read_only=True).close()  # a missing or foreign database is exit 2, said plainly
+    agent = make_agent(ToolContext(db_path=args.db))
+    for question in args.questions:
+        turn = agent.ask(question)
+        if args.json:
+            print(json.dumps(turn.as_dict()), flush=True)
+        else:
+            print(f"> {question}\n{turn.answer}\n", flush=True)
     return 0
 
 

@@ -29,7 +29,7 @@ from segmentation import columns as cols
 from segmentation import detect
 from segmentation.detect import ident, sql_str
 from segmentation.readers import IngestError, RawTable, load_raw, make_workdir
-from segmentation.store import SCHEMA_VERSION, STORE_LOCK, StoreError, ensure_schema, rebuild_orders
+from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders
 
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
 
@@ -486,10 +486,7 @@ def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Impo
     try:
         con.execute("USE store")
         con.execute("BEGIN TRANSACTION")
-        ensure_schema(con)
-        version = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{db_path} was written by a newer version of this program: upgrade to import into it.")
+        ensure_schema(con, db_path)
         if not replace and _already_imported(con, sha):
             report.already_imported = True
             con.execute("ROLLBACK")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: campaigns, campaign_members, chat_history
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "shop.duckdb"
 
@@ -91,6 +91,35 @@ CREATE TABLE IF NOT EXISTS customers (
     updated_import_id INTEGER
 );
 
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id   VARCHAR NOT NULL,   -- 'cmp-0001', ...
+    created_at    TIMESTAMP NOT NULL,
+    segment       VARCHAR NOT NULL,   -- RFM segment, lifecycle stage or cluster key
+    as_of         DATE NOT NULL,      -- membership date; results are measured after it
+    goal          VARCHAR,
+    channel       VARCHAR,
+    draft_json    VARCHAR,            -- the draft used, as JSON
+    holdout       DOUBLE NOT NULL,
+    seed          BIGINT NOT NULL,
+    excluded_no_consent INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS campaign_members (
+    campaign_id VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    arm         VARCHAR NOT NULL      -- 'audience' (messaged) or 'control' (held out)
+);
+
+CREATE TABLE IF NOT EXISTS chat_history (
+    workspace       VARCHAR,
+    turn            INTEGER,
+    question        VARCHAR,
+    answer          VARCHAR,
+    mode            VARCHAR,
+    tool_calls_json VARCHAR,
+    created_at      TIMESTAMP
+);
+
 CREATE TABLE IF NOT EXISTS rejects (
     import_id INTEGER NOT NULL,
     line_no   BIGINT NOT NULL,
@@ -125,9 +154,14 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error as exc:
         raise StoreError(f"Cannot open the shop database {db}: {_first_line(exc)}") from exc
-    if not read_only:
-        ensure_schema(con)
-    _check_version(con, db)
+    try:
+        if read_only:
+            _check_version(con, db)
+        else:
+            ensure_schema(con, db)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -191,11 +225,20 @@ def connect_sandboxed(path: str | Path | None = None) -> Iterator[duckdb.DuckDBP
             con.close()
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables if missing and record the schema version (idempotent)."""
+def ensure_schema(con: duckdb.DuckDBPyConnection, db: Path | str = "the database") -> None:
+    """Create missing tables and record the schema version; refuse a file from a newer version.
+
+    Every change so far only adds tables, so upgrading an older file is creating what it lacks.
+    """
+    has_meta = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND database_name = current_database()"
+    ).fetchall()[0][0]
+    if has_meta:
+        _check_version(con, Path(db))
     con.execute(_SCHEMA)
     con.execute(
-        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [str(SCHEMA_VERSION)]
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [str(SCHEMA_VERSION)],
     )
 
 

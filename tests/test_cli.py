@@ -149,3 +149,20 @@ def test_small_shop_still_gets_rfm_with_a_note(shop):
     assert "Note:" in done.stderr
     model = run("model", "--db", str(shop), "--json")
     assert model.returncode == 2 and len(model.stderr.strip().splitlines()) == 1
+
+
+def test_backtest_counts_what_happened(demo):
+    rows = json.loads(run("backtest", "--db", str(demo), "--as-of", "2026-05-01", "--format", "json").stdout)
+    total = rows[-1]
+    assert total["segment"] == "all" and total["predicted"] > 0
+    import duckdb
+
+    con = duckdb.connect(str(demo), read_only=True)
+    actual = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT customer_id, order_date FROM orders WHERE is_purchase "
+        "AND customer_id IN (SELECT customer_id FROM orders WHERE is_purchase AND order_date <= DATE '2026-05-01') "
+        "AND order_date > DATE '2026-05-01' AND order_date <= DATE '2026-07-30')"
+    ).fetchall()[0][0]
+    con.close()
+    assert total["actual"] == actual
+    assert sum(r["customers"] for r in rows[:-1]) == total["customers"]
