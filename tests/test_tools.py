@@ -8,6 +8,7 @@ import re
 import duckdb
 import pytest
 
+import cli
 from segmentation.customers import customer_table
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
@@ -26,6 +27,7 @@ VALID = {
     "predict_value": {"horizon_days": 30},
     "segment_migration": {"start": "2026-08-01"},
     "segment_by": {"attribute": "city", "group": "lapsed"},
+    "measure_campaign": {"campaign_id": "cmp-0001"},
 }
 INVALID = {
     "load_data": ({"source": "/etc/passwd"}, "'demo'"),
@@ -38,6 +40,7 @@ INVALID = {
     "predict_value": ({"horizon_days": 0}, "horizon_days"),
     "segment_migration": ({"start": "2026-08-01", "scheme": "zodiac"}, "'lifecycle'"),
     "segment_by": ({"attribute": "star_sign"}, "'city'"),
+    "measure_campaign": ({"campaign_id": "cmp-9999"}, "'cmp-0001'"),
 }
 
 
@@ -46,6 +49,8 @@ def ctx(tmp_path_factory) -> ToolContext:
     folder = tmp_path_factory.mktemp("tools")
     db = folder / "shop.duckdb"
     import_file(db, write_demo_csv(folder / "demo.csv", customers=800, seed=3))
+    assert cli.main(["campaign", "create", "lapsed", "--db", str(db), "--as-of", "2026-09-01",
+                     "--out", str(folder / "cmp")]) == 0
     return ToolContext(db_path=db)
 
 
@@ -106,7 +111,7 @@ def test_a_failure_is_one_plain_sentence(ctx):
 
 def test_tools_cannot_touch_files(ctx):
     with ctx.read() as con:
-        with pytest.raises(duckdb.Error, match="(?i)permission|disabled"):
+        with pytest.raises(duckdb.Error, match=r"(?i)permission|disabled"):
             con.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
         with pytest.raises(duckdb.Error):
             con.execute("SET enable_external_access = true")

@@ -72,3 +72,30 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
         facts={"group": args.group, "goal": draft["goal"], "channel": args.channel, "audience": len(allowed),
                "left_out_no_consent": left_out, "consent_recorded": recorded},
     )
+
+
+class MeasureArgs(ToolArgs):
+    campaign_id: str = Field(description="The campaign's id, e.g. 'cmp-0001'.")
+    window_days: int = Field(30, ge=1, le=365, description="Days after the campaign's date to count orders.")
+
+
+@tool("measure_campaign", MeasureArgs)
+def measure_campaign(ctx: ToolContext, args: MeasureArgs) -> ToolResult:
+    """Did a campaign work? Compare the customers who were messaged with the random control group held
+    out: buyers, conversion and revenue per customer after the campaign, and the lift with its interval."""
+    from segmentation.campaigns import list_campaigns
+    from segmentation.campaigns import measure_campaign as measure
+    from tools import charts
+    from tools.base import ToolArgsError
+
+    with ctx.read() as con:
+        known = list_campaigns(con)["id"].tolist()
+        if args.campaign_id not in known:
+            choices = ", ".join(f"'{c}'" for c in known) or "none yet"
+            raise ToolArgsError(f"measure_campaign: campaign_id must be one of {choices}.")
+        result = measure(con, args.campaign_id, window_days=args.window_days)
+    table = pd.DataFrame([{"group": "messaged", **result.treated}, {"group": "held out", **result.control}])
+    return ToolResult(
+        summary=assert_no_email(f"Campaign {args.campaign_id}: {result.verdict}"), table=table,
+        chart=charts.treated_vs_control(result.as_dict()), facts=result.as_dict(),
+    )
