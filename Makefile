@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB := data/shop.duckdb
 
-.PHONY: setup run demo test lint format clean
+.PHONY: setup run demo test lint format bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
+
+# Benchmarks, not tests: sizes 10k,100k,1M by default; BENCH_SIZES=10k,100k,1M,10M for the full table.
+BENCH_SIZES ?= 10k,100k,1M
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

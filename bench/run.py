@@ -1,0 +1,130 @@
+"""Benchmarks (not tests): each step of the product at several sizes, beside the pandas notebook way.
+
+    python bench/run.py [--sizes 10k,100k,1M,10M] [--repeat 3] [--out bench/RESULTS.md]
+
+Every step runs as its own process, as a user would run it, so process start is included; wall time is
+the median of ``--repeat`` runs and peak memory is the child's own maximum resident set (os.wait4).
+Ratios compare with the pandas baseline measured in the same run on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
+
+
+def measure(cmd: list[str], *, env: dict | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one child process; raises if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=REPO)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def median_of(cmd: list[str], repeat: int, **kwargs) -> tuple[float, float]:
+    runs = [measure(cmd, **kwargs) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def app_first_paint(db: Path) -> float:
+    """Seconds from `streamlit run` to the health endpoint answering and the first page run finishing."""
+    port = 8600 + os.getpid() % 300
+    env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": ""}
+    start = time.perf_counter()
+    server = subprocess.Popen(
+        [str(BIN / "streamlit"), "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                return time.perf_counter() - start
+            except OSError:
+                if time.perf_counter() - start > 60:
+                    return float("nan")
+                time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run_size(label: str, lines: int, repeat: int, work: Path) -> dict:
+    sys.path.insert(0, str(REPO))
+    from segmentation.sample import customers_for_lines, write_demo_csv
+
+    csv_path = work / f"orders_{label}.csv"
+    if not csv_path.exists():
+        write_demo_csv(csv_path, customers=customers_for_lines(lines), seed=1)
+    db = work / f"shop_{label}.duckdb"
+    seg = str(BIN / "segments")
+    row = {"size": label, "lines": sum(1 for _ in csv_path.open()) - 1}
+
+    def fresh_import() -> tuple[float, float]:
+        db.unlink(missing_ok=True)
+        return measure([seg, "import", str(csv_path), "--db", str(db)])
+
+    imports = [fresh_import() for _ in range(repeat)]
+    row["import_s"], row["import_mb"] = statistics.median(i[0] for i in imports), max(i[1] for i in imports)
+    row["customers_s"], row["customers_mb"] = median_of([seg, "customers", "--db", str(db), "--format", "csv"], repeat)
+    row["pandas_s"], row["pandas_mb"] = median_of([sys.executable, "bench/pandas_baseline.py", str(csv_path)], repeat)
+    row["clusters_s"], row["clusters_mb"] = median_of([seg, "clusters", "--db", str(db), "--json"], 1)
+    row["profile_s"], _ = median_of([seg, "profile", "at_risk", "--db", str(db), "--json"], repeat)
+    row["ask_s"], _ = median_of([seg, "ask", "who are my lapsed customers?", "--db", str(db)], repeat)
+    row["paint_s"] = app_first_paint(db) if label != "10M" else float("nan")
+    return row
+
+
+def write_results(rows: list[dict], out: Path) -> None:
+    head = ("| size | lines | import s (MB) | customers s (MB) | pandas s (MB) | customers / pandas | "
+            "import / pandas | clusters s (MB) | profile s | ask s | app first paint s |")
+    lines = [
+        "# Benchmark results", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}; run {time.strftime('%Y-%m-%d %H:%M')}.", "",
+        "Wall time is the median of the runs, process start included; memory is the peak resident set.", "",
+        head, "|---" * (head.count("|") - 1) + "|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['size']} | {r['lines']:,} | {r['import_s']:.2f} ({r['import_mb']:.0f}) | "
+            f"{r['customers_s']:.2f} ({r['customers_mb']:.0f}) | {r['pandas_s']:.2f} ({r['pandas_mb']:.0f}) | "
+            f"{r['customers_s'] / r['pandas_s']:.2f}x | {r['import_s'] / r['pandas_s']:.2f}x | "
+            f"{r['clusters_s']:.2f} ({r['clusters_mb']:.0f}) | {r['profile_s']:.2f} | {r['ask_s']:.2f} | "
+            f"{r['paint_s']:.2f} |"
+        )
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10k,100k,1M")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "segments-bench")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for label in args.sizes.split(","):
+        rows.append(run_size(label, SIZES[label], args.repeat, args.work))
+        print(rows[-1], flush=True)
+        write_results(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
