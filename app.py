@@ -1,61 +1,51 @@
-"""The Streamlit front door (minimal for now): the shop's data at a glance and its RFM segments.
+"""The Streamlit front door: chat with the assistant, import data, see the segments.
 
-It renders what `segmentation` returns and computes nothing itself. The chat assistant is its own issue.
+It renders what the agent and the tools return and computes nothing itself (DESIGN.md). Top to bottom:
+page setup, the access gate, the sidebar (data import, settings), then three tabs: Chat, Segments and
+Campaigns.
+Each part lives in ``ui/``; only the open tab runs.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from segmentation.rfm import SCORE_RULE, AnalysisError, customer_rfm
-from segmentation.store import StoreError, connect, default_db_path
+from ui.auth import require_access
+from ui.campaigns import render_campaigns_tab
+from ui.chat import render_chat
+from ui.dashboard import render_dashboard
+from ui.data import data_state
+from ui.importer import render_import_sidebar
+from ui.session import current_settings, render_settings, session_agent, tool_context, workspace
 
 st.set_page_config(page_title="Customer segments", page_icon="🧁", layout="wide")
+
+settings = current_settings()
+if not require_access(settings):
+    st.stop()
+
+ctx = tool_context(settings)
+ws = workspace()
+agent = session_agent(ctx, settings, ws)
+render_import_sidebar(ctx)
+with st.sidebar:
+    render_settings(agent, settings, ctx, ws)
+
 st.title("Customer segments")
-
-db_path = default_db_path()
-try:
-    con = connect(db_path, read_only=True)
-except StoreError as exc:
-    st.info(f"{exc}  \nRun `make run` (it builds the demo shop) or `segments import YOUR_FILE`.")
-    st.stop()
-
-try:
-    overview = con.execute(
-        """
-        SELECT count(DISTINCT customer_id), count(*) FILTER (is_purchase), round(sum(net_amount), 2),
-               min(order_date), max(order_date)
-        FROM orders
-        """
-    ).fetchall()[0]
-    rfm = customer_rfm(con)
-except AnalysisError as exc:
-    st.info(str(exc))
-    st.stop()
-finally:
-    con.close()
-
-customers, purchases, revenue, first, last = overview
-cols = st.columns(4)
-cols[0].metric("Customers", f"{customers:,}")
-cols[1].metric("Purchases", f"{purchases:,}")
-cols[2].metric("Revenue", f"{revenue:,.2f}")
-cols[3].metric("Orders from", f"{first} to {last}")
-
-st.subheader("RFM segments")
-summary = (
-    rfm.groupby("segment")
-    .agg(
-        customers=("customer_id", "count"),
-        revenue=("monetary", "sum"),
-        median_recency_days=("recency_days", "median"),
-    )
-    .sort_values("revenue", ascending=False)
-    .reset_index()
+data = data_state(ctx.db_path)  # after the sidebar: an import there shows at once
+chat_tab, segments_tab, campaigns_tab = st.tabs(
+    ["Chat", "Segments", "Campaigns"], key="tab", on_change="rerun", bind="query-params"
 )
-summary["share"] = (summary["customers"] / summary["customers"].sum()).round(3)
-st.dataframe(summary, hide_index=True, width="stretch")
-st.caption(f"As of {rfm.attrs['as_of']}; {SCORE_RULE}. Database: {db_path}")
-
-with st.expander("Every customer"):
-    st.dataframe(rfm, hide_index=True, width="stretch")
+if chat_tab.open:
+    question = st.chat_input("Ask about your customers, e.g. who are my lapsed customers?")  # pinned below
+    with chat_tab:
+        render_chat(agent, ctx, ws, data, question)
+if segments_tab.open:
+    with segments_tab:
+        render_dashboard(ctx, data)
+if campaigns_tab.open:
+    with campaigns_tab:
+        if data.version is None:
+            st.info("Import your orders (or use the demo shop) in the sidebar first.")
+        else:
+            render_campaigns_tab(ctx)

@@ -7,9 +7,10 @@ shuffled with a seeded generator and split: ``round(n x holdout)`` go to control
 Measure: for each arm, the customers, buyers (at least one purchase in the window after the as-of day:
 as_of < order_date <= as_of + window_days), conversion and revenue per customer. The lift:
 
-- conversion: difference of proportions with a 95% Wald interval, and a two-sided p-value from the
-  pooled two-proportion z-test (the textbook pair; with fewer than 30 customers in an arm the answer
-  says it is too few to tell rather than trusting the normal approximation);
+- conversion: difference of proportions with a 95% Newcombe interval (built from each arm's Wilson
+  interval: unlike the Wald interval it stays honest when an arm has no buyers or few customers), and a
+  two-sided p-value from the pooled two-proportion z-test; with fewer than 30 customers in an arm the
+  answer says it is too few to tell;
 - revenue per customer: difference of means with a 95% percentile bootstrap interval (2,000 seeded
   resamples of each arm; revenue is skewed, so no normal interval).
 """
@@ -192,11 +193,31 @@ def _arm_summary(arm: pd.DataFrame) -> dict:
             "revenue_per_customer": round(float(arm["revenue"].mean()), 6) if n else 0.0}
 
 
+Z95 = 1.959964
+
+
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion."""
+    p = successes / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+    return centre - half, centre + half
+
+
+def newcombe(b1: int, n1: int, b2: int, n2: int) -> tuple[float, float]:
+    """95% interval of p1 - p2 (Newcombe 1998, method 10, from the two Wilson intervals)."""
+    p1, p2 = b1 / n1, b2 / n2
+    (l1, u1), (l2, u2) = wilson(b1, n1), wilson(b2, n2)
+    diff = p1 - p2
+    return diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
 def _lift(treated: pd.DataFrame, control: pd.DataFrame, *, seed: int) -> dict:
     n1, n2 = len(treated), len(control)
-    p1, p2 = treated["bought"].mean(), control["bought"].mean()
+    b1, b2 = int(treated["bought"].sum()), int(control["bought"].sum())
+    p1, p2 = b1 / n1, b2 / n2
     diff = p1 - p2
-    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    ci_low, ci_high = newcombe(b1, n1, b2, n2)
     pooled = (treated["bought"].sum() + control["bought"].sum()) / (n1 + n2)
     se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = diff / se_pooled if se_pooled > 0 else 0.0
@@ -206,8 +227,8 @@ def _lift(treated: pd.DataFrame, control: pd.DataFrame, *, seed: int) -> dict:
     boot = (rng.choice(r1, (BOOTSTRAP_ROUNDS, n1)).mean(axis=1) - rng.choice(r2, (BOOTSTRAP_ROUNDS, n2)).mean(axis=1))
     low, high = np.percentile(boot, [2.5, 97.5])
     return {
-        "conversion_diff": round(float(diff), 6), "ci_low": round(float(diff - 1.96 * se), 6),
-        "ci_high": round(float(diff + 1.96 * se), 6), "p_value": round(float(p_value), 6),
+        "conversion_diff": round(float(diff), 6), "ci_low": round(float(ci_low), 6),
+        "ci_high": round(float(ci_high), 6), "p_value": round(float(p_value), 6),
         "revenue_diff": round(float(r1.mean() - r2.mean()), 6), "revenue_ci_low": round(float(low), 6),
         "revenue_ci_high": round(float(high), 6),
     }

@@ -245,27 +245,22 @@ def _unused(columns: list[str], mapping: dict[str, str]) -> list[str]:
 
 
 def _choose_date(con, raw: RawTable, mapping: dict[str, str], forced: set[str], notes: list[str]) -> str:
-    named = mapping.get("order_date")
-    if named:
-        guess = detect.best_date_format(con, named)
+    # A named column that holds no readable dates is dropped and the others are tried by content.
+    unreadable = mapping.pop("order_date", None)
+    if unreadable:
+        guess = detect.best_date_format(con, unreadable)
         if guess and (guess.parsed >= 0.5 * guess.total or "order_date" in forced):
-            return _date_note(guess, named, notes)
-        del mapping["order_date"]
-        unreadable = named
-    else:
-        unreadable = None
+            mapping["order_date"] = unreadable
+            return _date_note(guess, unreadable, notes)
     candidates = []
     for c in _unused(raw.columns, mapping):
         guess = detect.best_date_format(con, c)
         if guess and guess.parsed >= 0.8 * guess.total:
             candidates.append((guess.parsed, c, guess))
     if not candidates and unreadable:
-        example = con.execute(
-            f"SELECT {ident(unreadable)} FROM sample WHERE nullif(trim({ident(unreadable)}), '') IS NOT NULL LIMIT 1"
-        ).fetchall()[0]
-        shown = f" (e.g. '{str(example[0])[:40]}')" if example else ""
+        # No cell value in the message: it may reach a model through the assistant's load_data tool.
         raise IngestError(
-            f"The column '{unreadable}' should hold order dates but none could be read{shown}: write dates "
+            f"The column '{unreadable}' should hold order dates but none could be read: write dates "
             "like 2024-03-31, or name the right column with --map order_date=COLUMN."
         )
     if not candidates:

@@ -18,6 +18,10 @@ import pandas as pd
 from segmentation.lifecycle import STAGES, customer_lifecycle
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
 
+
+def label(key: str) -> str:
+    return key.replace("_", " ")
+
 NEW_ARRIVALS = "not_yet_a_customer"
 # Best first: a move to a later position is a move for the worse.
 SEGMENT_RANK = {
@@ -82,7 +86,7 @@ def segment_migration(
     matrix = pd.crosstab(moves["from_group"], moves["to_group"])
     matrix = matrix.reindex(index=[*order, NEW_ARRIVALS], columns=order, fill_value=0)
     return Migration(scheme, start_day.isoformat(), end_day.isoformat(), matrix, moves,
-                     _worsened(moves, SEGMENT_RANK if scheme == "rfm" else STAGE_RANK, start_day))
+                     _worsened(moves, SEGMENT_RANK if scheme == "rfm" else STAGE_RANK))
 
 
 def _spend_last_year(con: duckdb.DuckDBPyConnection, end_day: dt.date) -> pd.DataFrame:
@@ -96,7 +100,7 @@ def _spend_last_year(con: duckdb.DuckDBPyConnection, end_day: dt.date) -> pd.Dat
     ).df()
 
 
-def _worsened(moves: pd.DataFrame, rank: dict[str, int], start_day: dt.date) -> pd.DataFrame:
+def _worsened(moves: pd.DataFrame, rank: dict[str, int]) -> pd.DataFrame:
     known = moves[moves["from_group"] != NEW_ARRIVALS]
     worse = known[known["from_group"].map(rank) < known["to_group"].map(rank)]
     grouped = (
@@ -107,7 +111,7 @@ def _worsened(moves: pd.DataFrame, rank: dict[str, int], start_day: dt.date) -> 
     )
     grouped["spent_last_year"] = grouped["spent_last_year"].round(2)
     grouped["sentence"] = [
-        f"{n:,} customer{'s' if n != 1 else ''} went from {src} to {dst} since {start_day}; "
+        f"{n:,} customer{'s' if n != 1 else ''} went from {label(src)} to {label(dst)}; "
         f"{'they' if n != 1 else 'this customer'} spent {spent:,.2f} in the year before"
         for src, dst, n, spent in grouped[["from_group", "to_group", "customers", "spent_last_year"]].itertuples(
             index=False

@@ -141,17 +141,33 @@ class StoreError(Exception):
     """The database file cannot be used (locked, damaged, or from a newer version)."""
 
 
-def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the shop database, creating it (and its schema) when writing to a new file."""
+_SANDBOX = {"enable_external_access": False, "lock_configuration": True}
+
+
+def connect(
+    path: str | Path | None = None, *, read_only: bool = False, sandboxed: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Open the shop database, creating it (and its schema) when writing to a new file.
+
+    ``sandboxed`` (read-only only): no file but the database can be touched and settings cannot change.
+    The settings are given when the file is opened, identically for every sandboxed reader: DuckDB shares
+    them among all connections to a file in a process, so a reader that SET them afterwards would fail
+    against another reader that had already locked them.
+    """
     db = Path(path) if path is not None else default_db_path()
     if read_only and not db.exists():
-        raise StoreError(f"There is no shop database at {db}: import an orders file or run `segments demo`.")
+        raise StoreError(
+            f"There is no shop data at {db} yet: import your orders, or load the demo shop (`segments demo`)."
+        )
     try:
         if not read_only:
             db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(db), read_only=read_only)
-        # No progress bar: DuckDB draws one on stderr for slow queries, even when it is not a terminal.
-        con.execute("SET enable_progress_bar = false")
+        if sandboxed:
+            con = duckdb.connect(str(db), read_only=True, config=dict(_SANDBOX))
+        else:
+            con = duckdb.connect(str(db), read_only=read_only)
+            # No progress bar: DuckDB draws one on stderr for slow queries, even when it is not a terminal.
+            con.execute("SET enable_progress_bar = false")
     except duckdb.Error as exc:
         raise StoreError(f"Cannot open the shop database {db}: {_first_line(exc)}") from exc
     try:
@@ -216,10 +232,8 @@ def connect_sandboxed(path: str | Path | None = None) -> Iterator[duckdb.DuckDBP
     shared lock is held, and the guards stand, until the block ends.
     """
     with STORE_LOCK.shared():
-        con = connect(path, read_only=True)
+        con = connect(path, read_only=True, sandboxed=True)
         try:
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
             yield con
         finally:
             con.close()

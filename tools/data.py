@@ -29,6 +29,11 @@ def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
     from segmentation.ingest import import_file
 
     if args.source == "demo":
+        if not args.replace and _has_data(ctx):
+            raise ToolArgsError(
+                "load_data: the shop already has data and the demo would replace it; ask the person, and "
+                "call again with replace=true only if they agree."
+            )
         import tempfile
         from pathlib import Path
 
@@ -53,6 +58,13 @@ def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
         )
     # The report names columns, never cell values: safe for the model.
     return ToolResult(summary=assert_no_email(summary), facts=report.as_dict())
+
+
+def _has_data(ctx: ToolContext) -> bool:
+    if not ctx.db_path.exists():
+        return False
+    with ctx.read() as con:
+        return con.execute("SELECT count(*) FROM orders").fetchall()[0][0] > 0
 
 
 @tool("data_overview", NoArgs)

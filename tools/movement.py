@@ -56,7 +56,7 @@ def segment_by(ctx: ToolContext, args: BreakdownArgs) -> ToolResult:
         table = breakdown(con, args.attribute, as_of=args.as_of, customer_ids=ids)
     who = f"{label(args.group)} customers" if args.group else "customers"
     rows = table.head(5).itertuples()
-    summary = f"{label(args.attribute)} of {who}: " + "; ".join(
+    summary = f"{label(args.attribute).capitalize()} of {who}: " + "; ".join(
         f"{r.value}: {r.customers:,} customers, {money(r.revenue)} ({pct(r.revenue_share)})" for r in rows
     ) + (f"; {len(table) - 5} more." if len(table) > 5 else ".")
     return ToolResult(

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from segmentation.customers import customer_table
 from segmentation.lifecycle import STAGES, Thresholds, lifecycle_thresholds
+from segmentation.persona import days
 from segmentation.rfm import SCORE_RULE, SEGMENT_KEYS
 from tools import charts
 from tools.base import Download, ToolArgs, ToolContext, ToolResult, assert_no_email, tool
@@ -97,7 +98,7 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     rule = group_rule(args.group, thresholds)
     if n:
         summary = (
-            f"{n:,} customers are {label(args.group)} as of {frame.attrs['as_of']} ({rule}). "
+            f"{n:,} customers {_are(args.group)} as of {frame.attrs['as_of']} ({rule}). "
             f"Together they have spent {money(spent)} ({pct(spent / total if total else 0)} of revenue); "
             f"median last order {members['recency_days'].median():.0f} days ago, median "
             f"{plural(int(members['frequency'].median()), 'order')}. {consented:,} of them agreed to marketing."
@@ -106,7 +107,7 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         if members["clv"].notna().any():
             summary += f" Predicted value over the next 90 days: {money(clv)}."
     else:
-        summary = f"No customers are {label(args.group)} as of {frame.attrs['as_of']} ({rule})."
+        summary = f"No customers {_are(args.group)} as of {frame.attrs['as_of']} ({rule})."
     return ToolResult(
         summary=assert_no_email(summary),
         table=listed.head(args.limit),
@@ -116,6 +117,15 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         facts={"group": args.group, "count": n, "revenue": round(float(spent), 2), "rule": rule,
                "consented": consented, "as_of": frame.attrs["as_of"]},
     )
+
+
+def _days(value: float | None) -> str:
+    return "n/a" if value is None else days(value)
+
+
+def _are(group: str) -> str:
+    """'are lapsed' for a stage; 'are in the can't-lose-them segment' for an RFM segment."""
+    return f"are {group}" if group in STAGES else f"are in the {label(group)} segment"
 
 
 @tool("describe_segment", GroupArgs)
@@ -147,9 +157,10 @@ def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
     change = "" if facts["size_change"] is None else f" ({facts['size_change']:+,} in 90 days)"
     summary = (
         f"{label(facts['label'])}: {facts['customers']:,} customers{change}, {pct(facts['share_of_customers'])} of "
-        f"customers and {pct(facts['revenue_share'])} of revenue. Median last order {facts['median_recency_days']} "
-        f"days ago, median {facts['median_frequency']} orders, typical order {money(facts['avg_order_value'])}, "
-        f"typical gap {facts['typical_gap_days']} days. Top categories (share buying, lift): {top or 'n/a'}. "
+        f"customers and {pct(facts['revenue_share'])} of revenue. Median last order "
+        f"{_days(facts['median_recency_days'])} days ago, median {_days(facts['median_frequency'])} orders, "
+        f"typical order {money(facts['avg_order_value'])}, "
+        f"typical gap {_days(facts['typical_gap_days'])} days. Top categories (share buying, lift): {top or 'n/a'}. "
         f"Persona: {persona['name']}."
     )
     return ToolResult(summary=assert_no_email(summary), persona=persona, facts=facts)

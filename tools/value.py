@@ -8,11 +8,11 @@ from segmentation.customers import customer_table
 from tools import charts
 from tools.base import Download, ToolArgs, ToolContext, ToolResult, assert_no_email, tool
 from tools.export import safe_csv
-from tools.wording import AnyGroupKey, label, money
+from tools.wording import GroupKey, label, money
 
 
 class ValueArgs(ToolArgs):
-    group: AnyGroupKey | None = Field(None, description="Limit to one RFM segment or lifecycle stage; empty: all.")
+    group: GroupKey | None = Field(None, description="Limit to one RFM segment or lifecycle stage; empty: all.")
     horizon_days: int = Field(90, ge=7, le=730, description="How many days ahead to predict.")
     as_of: str | None = Field(None, description="Date to predict from, YYYY-MM-DD; default: the last order.")
 
@@ -23,7 +23,7 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     chance they are still a customer (P(alive)); name how many are likely to buy soon."""
     with ctx.read() as con:
         frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days)
-    if args.group and not args.group.startswith("cluster_"):
+    if args.group:
         frame = frame[(frame["segment"] == args.group) | (frame["lifecycle"] == args.group)]
     who = f"{label(args.group)} customers" if args.group else "customers"
     if frame["clv"].isna().all():

@@ -1,0 +1,208 @@
+"""The Chat tab through AppTest: answers with their artifacts, live steps, history that survives a refresh.
+
+Each test gets its own copy of one demo store (600 customers, seed 3), named by SEGMENTS_DB; the offline
+agent answers (conftest removes any key). AppTest's default 3 s timeout is too short for agent flows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from agent.base import Event, ToolCall, Turn
+from segmentation.ingest import import_file
+from segmentation.sample import write_demo_csv
+from tools.base import ToolContext
+from tools.registry import run_tool
+from ui import history
+from ui.steps import step_end, step_start
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+LAPSED = "who are my lapsed customers?"
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    db = folder / "shop.duckdb"
+    import_file(db, write_demo_csv(folder / "demo.csv", customers=600, seed=3))
+    return db
+
+
+@pytest.fixture
+def db(demo_store, tmp_path, monkeypatch) -> Path:
+    copy = tmp_path / "shop.duckdb"
+    shutil.copy(demo_store, copy)
+    monkeypatch.setenv("SEGMENTS_DB", str(copy))
+    monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
+    return copy
+
+
+def app(ws: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if ws:
+        at.query_params["ws"] = ws
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def assistant(at: AppTest, n: int = -1):
+    return [m for m in at.chat_message if m.name == "assistant"][n]
+
+
+def charts_in(block) -> list:
+    return block.get("vega_lite_chart")
+
+
+def test_lapsed_question_gives_count_rule_chart_and_table_in_one_message(db):
+    expected = run_tool("list_customers", {"group": "lapsed"}, ToolContext(db_path=db)).facts
+    at = ask(app().run(), LAPSED)
+    message = assistant(at)
+    text = " ".join(m.value for m in message.markdown)
+    assert f"{expected['count']:,} customers are lapsed" in text
+    assert expected["rule"].split(" (")[0] in text  # "no order in the last 102 days"
+    assert len(charts_in(message)) == 1 and len(message.dataframe) == 1
+    assert expected["count"] <= 50 or len(message.dataframe[0].value) == 50  # the table is the list's head
+    status = message.status[0]
+    assert status.label == f"Finding lapsed customers... {expected['count']:,} found"
+    downloads = message.get("download_button")
+    assert [d.proto.label for d in downloads] == ["Download lapsed_customers.csv"]
+    assert all(d.proto.ignore_rerun for d in downloads)  # a download never reruns the page
+
+
+def test_offline_banner_and_suggested_question_button(db):
+    at = app().run()
+    assert any("running **offline**" in i.value and "OPENAI_BASE_URL" in i.value for i in at.info)
+    at.button(key="suggest-0").click().run()
+    assert not at.exception
+    user = [m for m in at.chat_message if m.name == "user"]
+    assert [u.markdown[0].value for u in user] == ["Who are my lapsed customers?"]
+    assert "customers are lapsed" in assistant(at).markdown[-1].value
+    assert not [b for b in at.button if b.key and b.key.startswith("suggest-")]  # help goes once you start
+
+
+def test_refresh_keeps_history_per_workspace(db):
+    first = ask(app("team").run(), LAPSED)
+    said = assistant(first).markdown[-1].value
+
+    again = app("team").run()  # a new browser session on the same link: a refresh
+    assert not again.exception
+    assert [m.markdown[0].value for m in again.chat_message if m.name == "user"] == [LAPSED]
+    message = assistant(again)
+    assert said in [m.value for m in message.markdown]
+    assert len(charts_in(message)) == 1 and len(message.dataframe) == 1  # artifacts made again, not pickled
+
+    other = app("someone-else").run()
+    assert not other.chat_message and other.button(key="suggest-0")
+
+
+def test_clearing_the_conversation_forgets_it_for_the_link(db):
+    at = ask(app("team").run(), LAPSED)
+    at = at.button(key="clear-conversation").click().run()
+    assert not at.exception and not at.chat_message and at.button(key="suggest-0")
+    assert not app("team").run().chat_message
+
+
+def test_a_widget_click_or_an_edit_keeps_the_answers(db):
+    at = ask(app().run(), LAPSED)
+    at = ask(at, "Draft an email for my at-risk customers")
+    body = next(t for t in at.text_area if t.key.endswith("-draft-body"))
+    assert "{{first_name}}" in body.value
+    body.set_value("Hi {{first_name}}, we miss you.").run()
+    assert not at.exception
+    at.checkbox(key="imp-replace").check().run()  # any other widget on the page
+    assert not at.exception
+    assert len([m for m in at.chat_message if m.name == "assistant"]) == 2
+    assert "customers are lapsed" in assistant(at, 0).markdown[-1].value
+    assert len(charts_in(assistant(at, 0))) == 1
+    assert next(t for t in at.text_area if t.key.endswith("-draft-body")).value == "Hi {{first_name}}, we miss you."
+    labels = [d.proto.label for d in assistant(at, 1).get("download_button")]
+    assert labels == ["Download at_risk_email.txt", "Download at_risk_email.html", "Download at_risk_audience.csv"]
+
+
+class ScriptedAgent:
+    """Streams a step and the answer in pieces, as the LLM agent does; or fails, as a bug would."""
+
+    mode = "llm"
+
+    def __init__(self, ctx, settings=None, *, fail: bool = False):
+        self.ctx, self.fail = ctx, fail
+
+    def ask(self, question, *, on_event=None):
+        if self.fail:
+            raise RuntimeError("boom")
+        on_event(Event("tool_start", name="compute_rfm", args={}))
+        result = run_tool("compute_rfm", {}, self.ctx)
+        on_event(Event("tool_end", name="compute_rfm", text=result.summary))
+        for piece in ("Your ", "segments ", "are ready."):
+            on_event(Event("token", text=piece))
+        return Turn(question, "Your segments are ready.", "llm", [ToolCall("compute_rfm", {}, result)])
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["streams", "agent-fails"])
+def test_a_model_agent_streams_and_a_failure_is_a_sentence(db, monkeypatch, fail):
+    monkeypatch.setattr("ui.session.make_agent", lambda ctx, settings: ScriptedAgent(ctx, fail=fail))
+    at = ask(app().run(), "show my segments")
+    assert not any("running **offline**" in i.value for i in at.info)
+    message = assistant(at)
+    if fail:
+        assert "something went wrong" in message.markdown[-1].value and not charts_in(message)
+        return
+    assert message.status[0].label == "Scoring customers on recency, frequency and spend... 600 customers scored"
+    assert "Your segments are ready." in [m.value for m in message.markdown]
+    assert len(charts_in(message)) == 1 and len(message.dataframe) == 1
+
+
+# ---------------------------------------------------------------- the parts, without a page
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "summary", "said"),
+    [
+        ("list_customers", {"group": "lapsed"}, "212 customers are lapsed as of ...",
+         "Finding lapsed customers... 212 found"),
+        ("list_customers", {"group": "at_risk"}, "No customers are at risk as of ...",
+         "Finding at-risk customers... none found"),
+        ("cluster_customers", {"k": 4}, "4 groups (silhouette 0.31): ...",
+         "Splitting customers into 4 groups... 4 groups"),
+        ("draft_campaign", {"group": "lapsed", "channel": "sms"}, "Drafted an sms ...",
+         "Drafting a text message to lapsed customers... done"),
+        ("segment_by", {"attribute": "city", "group": "lapsed"}, "city of lapsed customers: Leeds: 12 ...",
+         "Breaking lapsed customers down by city... done"),
+        ("a_new_tool", {}, "3 things", "Running a new tool... done"),
+    ],
+    ids=["count", "none", "k", "sms", "no-count", "unknown-tool"],
+)  # fmt: skip
+def test_tool_steps_in_plain_words(name, args, summary, said):
+    assert step_end(name, args, summary) == said
+    assert step_start(name, args) == said.split("...")[0] + "..."
+
+
+def test_history_saves_words_and_replays_artifacts(db):
+    ctx = ToolContext(db_path=db)
+    result = run_tool("list_customers", {"group": "lapsed"}, ctx)
+    turns = [
+        Turn(LAPSED, "421 are lapsed.", "offline", [ToolCall("list_customers", {"group": "lapsed"}, result)]),
+        Turn("load the demo", "Loaded.", "offline", [ToolCall("load_data", {"source": "demo"}, None)]),
+    ]
+    assert history.load_turns(db, "w") == []  # no table yet
+    assert [history.save_turn(db, "w", t) for t in turns] == [1, 2]
+    assert history.save_turn(db, "other", turns[0]) == 1
+    saved = history.load_turns(db, "w")
+    assert [(s.turn, s.question, s.mode) for s in saved] == [(1, LAPSED, "offline"), (2, "load the demo", "offline")]
+    replayed, complete = history.replay(saved[0], ctx, ("v",))
+    assert complete and replayed.tool_calls[0].result.summary == result.summary
+    not_rerun, _ = history.replay(saved[1], ctx, ("v",))
+    assert not_rerun.tool_calls[0].result is None  # loading data is never run again
+    history.clear(db, "w")
+    assert history.load_turns(db, "w") == [] and len(history.load_turns(db, "other")) == 1
+    assert history.save_turn(db.with_name("missing.duckdb"), "w", turns[0]) is None

@@ -1,0 +1,150 @@
+"""Who may open a shared app: a password gate and, when configured, Streamlit's OIDC sign-in.
+
+Every configured gate must be passed; with none configured the app is open (a laptop, ``make run``):
+
+- ``SEGMENTS_PASSWORD`` (secrets or environment): a password form. The entry is compared in constant
+  time (``hmac.compare_digest`` on UTF-8 bytes) and success is remembered in ``st.session_state`` as a
+  keyed fingerprint of the password, never the password itself, so changing the password signs every
+  session out.
+- an ``[auth]`` section in ``.streamlit/secrets.toml``: Streamlit's ``st.login()`` against the OpenID
+  Connect provider(s) there, accepted once ``st.user.is_logged_in`` is true. Anyone the provider lets
+  in is let in, so restrict sign-ins at the provider, or keep the password as a second gate.
+
+A secrets file that exists but cannot be parsed keeps the app closed: it may hold the password or
+the sign-in, and opening without them would fail open. Nothing here prints, logs or echoes a password
+or a secret.
+
+app.py::
+
+    if not require_access(current_settings()):  # ui.session: secrets, then environment, then defaults
+        st.stop()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import streamlit as st
+from streamlit.errors import StreamlitAuthError, StreamlitMissingAuthlibError
+
+__all__ = ["SecretsUnreadable", "check_password", "oidc_providers", "require_access"]
+
+_PASSED_KEY = "_segments_password_ok"
+_INPUT_KEY = "segments-password-input"
+# Fingerprints the password in session state; new per server process (a restart asks again).
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def check_password(entered: str, expected: str) -> bool:
+    """True when ``entered`` is the password, compared in constant time on UTF-8 bytes."""
+    return hmac.compare_digest(entered.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _fingerprint(password: str) -> str:
+    return hmac.new(_PROCESS_KEY, password.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class SecretsUnreadable(Exception):
+    """A secrets file exists but cannot be read: the gates it may hold cannot be known."""
+
+
+def oidc_providers() -> list[str | None] | None:
+    """Providers in the secrets' ``[auth]`` section (None = the unnamed default); None without one."""
+    try:
+        section = st.secrets.get("auth")
+    except FileNotFoundError as exc:  # Streamlit's "no secrets", or a secrets file it could not parse
+        if any(Path(p).exists() for p in st.get_option("secrets.files")):
+            raise SecretsUnreadable from exc
+        return None
+    if not isinstance(section, Mapping) or not section:
+        return None
+    named = [name for name, value in section.items() if isinstance(value, Mapping)]
+    default = [None] if "client_id" in section else []
+    return default + named or [None]
+
+
+def require_access(settings: Mapping[str, object]) -> bool:
+    """Render whatever sign-in is still needed and return False, or return True when access is granted.
+
+    ``settings`` is ``agent.settings.load_settings(...)``; only ``SEGMENTS_PASSWORD`` is read.
+    """
+    try:
+        providers = oidc_providers()
+    except SecretsUnreadable:
+        # It may hold the password or the sign-in: opening without them would fail open.
+        st.error("The app's secrets file cannot be read, so the app stays closed: ask whoever runs it to fix it.")
+        return False
+    if providers is not None and not _signed_in():
+        _render_sign_in(providers)
+        return False
+    password = str(settings.get("SEGMENTS_PASSWORD") or "")
+    if password and not _password_passed(password):
+        return _render_password_form(password)
+    if providers is not None:
+        _render_signed_in_as()
+    return True
+
+
+# ---------------------------------------------------------------- password
+
+
+def _password_passed(password: str) -> bool:
+    remembered = st.session_state.get(_PASSED_KEY)
+    return isinstance(remembered, str) and hmac.compare_digest(remembered, _fingerprint(password))
+
+
+def _render_password_form(password: str) -> bool:
+    box = st.empty()
+    with box.container():
+        st.subheader("This shop's customer data is private")
+        with st.form("segments-password", clear_on_submit=True):
+            entered = st.text_input("Password", type="password", key=_INPUT_KEY)
+            submitted = st.form_submit_button("Enter")
+        if not submitted:
+            return False
+        # What was typed stays out of session state past this run, right or wrong.
+        del st.session_state[_INPUT_KEY]
+        if check_password(entered, password):
+            st.session_state[_PASSED_KEY] = _fingerprint(password)
+            box.empty()
+            return True
+        st.error("That password is not right. Try again, or ask whoever shared this app with you.")
+    return False
+
+
+# ---------------------------------------------------------------- OIDC (st.login / st.user)
+
+
+def _signed_in() -> bool:
+    # st.user has is_logged_in only where [auth] is configured; anything else is "not signed in".
+    return getattr(st.user, "is_logged_in", False) is True
+
+
+def _render_sign_in(providers: list[str | None]) -> None:
+    st.subheader("Sign in to see this shop's customers")
+    for provider in providers:
+        label = "Sign in" if provider is None else f"Sign in with {provider.replace('-', ' ').title()}"
+        if st.button(label, key=f"segments-login-{provider or 'default'}", type="primary"):
+            try:
+                st.login() if provider is None else st.login(provider)
+            except StreamlitMissingAuthlibError:
+                st.error(
+                    "Sign-in is set up, but the server lacks the Authlib package: ask whoever runs the app "
+                    "to install it (pip install Authlib)."
+                )
+            except StreamlitAuthError:
+                st.error(
+                    "Sign-in is not completely set up in the app's secrets ([auth] section): ask whoever runs the app."
+                )
+
+
+def _render_signed_in_as() -> None:
+    who = st.user.get("email") or st.user.get("name") or "you"
+    with st.sidebar:
+        st.caption(f"Signed in as {who}")
+        if st.button("Sign out", key="segments-logout"):
+            st.logout()

@@ -1,0 +1,168 @@
+"""The Chat tab: the conversation so far, first-time help, and a new question answered live.
+
+The conversation is kept in session state and drawn again on every run, so a click anywhere (a download,
+a tab, a draft edit) never wipes an answer. It is loaded once per session from the store's history, its
+charts and tables made again from the recorded tool calls (``ui.history``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import streamlit as st
+
+from agent.base import Agent, Event, ToolCall, Turn
+from tools.base import ToolContext
+from ui import history
+from ui.data import DataState
+from ui.notices import empty_state, offline_banner
+from ui.render import render_calls
+from ui.steps import step_end, step_start
+
+log = logging.getLogger(__name__)
+
+SUGGESTIONS = (
+    "Who are my lapsed customers?",
+    "Who are my best customers?",
+    "Show me my RFM segments",
+    "Split my customers into 4 groups",
+    "Draft an email for my at-risk customers",
+    "How much will my customers spend in the next 90 days?",
+)
+NOT_REMADE = "The charts and tables of this answer could not be made again from the data as it is now."
+SORRY = "Sorry, something went wrong while answering that. Please try again, or ask it another way."
+
+
+@dataclass
+class Shown:
+    """A turn on the page: ``key`` makes its widgets' keys; ``note`` is said under it."""
+
+    key: str
+    turn: Turn
+    note: str | None = None
+
+
+def render_chat(agent: Agent, ctx: ToolContext, ws: str, data: DataState, question: str | None) -> None:
+    if agent.mode == "offline":
+        offline_banner()
+    if data.problem:
+        st.warning(data.problem, icon=":material/error:")
+    elif data.version is None:
+        empty_state()
+    turns = conversation(ctx, ws, data)
+    for shown in turns:
+        render_turn(shown)
+    question = question or st.session_state.pop("suggested", None)
+    if not turns and not question and data.version is not None:
+        suggestions()
+    if question:
+        shown = answer(agent, ctx, ws, question)
+        turns.append(shown)
+        if any(c.name == "load_data" and c.result for c in shown.turn.tool_calls):
+            st.rerun()  # new data: the page above this answer (empty state, Segments) must see it
+
+
+def suggestions() -> None:
+    st.markdown("**Not sure where to start?** Ask in your own words, or try one of these:")
+    with st.container(horizontal=True):
+        for i, text in enumerate(SUGGESTIONS):
+            st.button(text, key=f"suggest-{i}", on_click=_suggest, args=(text,))
+
+
+def _suggest(text: str) -> None:
+    st.session_state["suggested"] = text
+
+
+def conversation(ctx: ToolContext, ws: str, data: DataState) -> list[Shown]:
+    """This session's turns; loaded from the store's history the first time (and when the workspace changes)."""
+    ident = (str(ctx.db_path), ws)
+    state = st.session_state.get("conversation")
+    if state is None or state["ident"] != ident:
+        shown = []
+        saved = history.load_turns(ctx.db_path, ws)
+        if saved:
+            with st.spinner("Loading the conversation..."):
+                for s in saved:
+                    turn, complete = history.replay(s, ctx, data.version)
+                    shown.append(Shown(f"{ws}-{s.turn}", turn, None if complete else NOT_REMADE))
+        state = {"ident": ident, "turns": shown}
+        st.session_state["conversation"] = state
+    return state["turns"]
+
+
+def render_turn(shown: Shown) -> None:
+    with st.chat_message("user"):
+        st.markdown(_text(shown.turn.question))
+    with st.chat_message("assistant"):
+        if shown.turn.tool_calls:
+            label, state = final_status(shown.turn.tool_calls)
+            with st.status(label, state=state, expanded=False):
+                for call in shown.turn.tool_calls:
+                    st.markdown(_step_line(call))
+        st.markdown(_text(shown.turn.answer))
+        render_calls(shown.turn.tool_calls, shown.key)
+        if shown.note:
+            st.caption(shown.note)
+
+
+def answer(agent: Agent, ctx: ToolContext, ws: str, question: str) -> Shown:
+    """Ask the agent, showing each tool step and the answer as they come, then the artifacts; save it."""
+    with st.chat_message("user"):
+        st.markdown(_text(question))
+    with st.chat_message("assistant"):
+        turn = _ask_live(agent, question)
+        number, note = history.try_save(ctx.db_path, ws, turn)
+        key = f"{ws}-{number}" if number else f"{ws}-unsaved-{len(st.session_state['conversation']['turns'])}"
+        render_calls(turn.tool_calls, key)
+        if note:
+            st.caption(note)
+    return Shown(key, turn, note)
+
+
+def _ask_live(agent: Agent, question: str) -> Turn:
+    slot, answer_box = st.empty(), st.empty()  # status above the answer, created at the first step
+    live: dict = {"status": None, "args": {}, "tokens": []}
+
+    def on_event(event: Event) -> None:
+        if event.kind == "token":
+            live["tokens"].append(event.text)
+            answer_box.markdown(_text("".join(live["tokens"])) + " ▌")
+            return
+        if live["status"] is None:
+            live["status"] = slot.status(step_start(event.name, event.args), expanded=False)
+        if event.kind == "tool_start":
+            live["args"][event.name] = event.args or {}
+            live["status"].update(label=step_start(event.name, event.args))
+        else:
+            line = step_end(event.name, live["args"].get(event.name), event.text)
+            live["status"].update(label=line)
+            live["status"].markdown(line)
+
+    try:
+        turn = agent.ask(question, on_event=on_event)
+    except Exception:  # a bug in an agent must not take the page down; the log has the details
+        log.exception("the agent failed on a question")
+        turn = Turn(question=question, answer=SORRY, mode=agent.mode)
+    if live["status"] is not None:
+        label, state = final_status(turn.tool_calls) if turn.tool_calls else ("Done", "complete")
+        live["status"].update(label=label, state=state)
+    answer_box.markdown(_text(turn.answer))
+    return turn
+
+
+def final_status(calls: list[ToolCall]) -> tuple[str, str]:
+    """The status line of a finished turn, and 'error' when a step failed."""
+    label = "; ".join(_step_line(c) for c in calls)
+    # A call the model corrected on its next try is not a failed turn: only the last call decides.
+    return label, "error" if calls and calls[-1].error else "complete"
+
+
+def _step_line(call: ToolCall) -> str:
+    summary = call.result.summary if call.result is not None else ""
+    return step_end(call.name, call.args, summary, failed=call.error is not None)
+
+
+def _text(text: str) -> str:
+    """Markdown as written, except that ``$`` is a dollar sign, not the start of a formula."""
+    return text.replace("$", "\\$")

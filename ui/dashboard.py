@@ -1,0 +1,161 @@
+"""The Segments tab: the whole picture without typing, top to bottom.
+
+Key figures; RFM segments (table, sizes and revenue, the R x F grid); lifecycle stages with their
+thresholds; the most valuable customers at risk; machine-found groups (on demand: clustering takes a
+moment); and any group opened into its profile, persona and customer list. Everything is read through
+caches keyed by the data's version and the as-of date (``ui.data``), so a rerun costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from segmentation.lifecycle import STAGES, Thresholds
+from segmentation.rfm import SEGMENT_KEYS
+from tools import charts
+from tools.base import ToolArgsError, ToolContext, ToolFailure
+from tools.export import safe_csv
+from tools.segments import group_summary_table
+from ui.data import DataState, Version, customer_frame, people, tool_result
+from ui.notices import empty_state
+from ui.render import render_persona, show_chart
+
+TOP_AT_RISK = 20
+AT_RISK = ("cannot_lose_them", "at_risk")
+PERCENT = st.column_config.NumberColumn(format="percent")
+MONEY = st.column_config.NumberColumn(format="%.2f")
+
+
+def render_dashboard(ctx: ToolContext, data: DataState) -> None:
+    if data.problem:
+        st.warning(data.problem, icon=":material/error:")
+        return
+    if data.version is None:
+        empty_state()
+        return
+    as_of = _as_of(data)
+    frame = customer_frame(str(ctx.db_path), data.version, as_of)
+    _kpis(frame)
+    _segments(frame)
+    _lifecycle(frame)
+    _at_risk(ctx, data.version, frame)
+    clusters = _clusters(ctx, data.version, as_of)
+    _group(ctx, data.version, as_of, frame, clusters)
+
+
+def _as_of(data: DataState) -> str | None:
+    """The as-of date picked (None: the last order's day, every analysis's default)."""
+    first, last = dt.date.fromisoformat(data.first_date), dt.date.fromisoformat(data.last_date)
+    picked = st.date_input("As of", value=last, min_value=first, max_value=last, key="dash-as-of", width=220,
+                           help="Replay any past day: only orders on or before it count.")
+    return None if not picked or picked == last else picked.isoformat()
+
+
+def _kpis(frame: pd.DataFrame) -> None:
+    limits = Thresholds(**frame.attrs["thresholds"])
+    n = len(frame)
+    cols = st.columns(4)
+    cols[0].metric("Customers", f"{n:,}", border=True)
+    cols[1].metric("Revenue", f"{frame['monetary'].sum():,.2f}", border=True, help="Net of returns and cancellations")
+    cols[2].metric("Repeat rate", f"{(frame['frequency'] > 1).mean():.0%}" if n else "n/a", border=True,
+                   help="Share of customers who bought more than once")
+    cols[3].metric("Lapsed", f"{(frame['lifecycle'] == 'lapsed').mean():.0%}" if n else "n/a", border=True,
+                   help=f"Lapsed = no order in {limits.lapsed_after_days} days ({limits.basis})")
+    for warning in frame.attrs.get("warnings", []):
+        st.caption(f":material/info: {warning}")
+
+
+def _named(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    return table.assign(**{column: table[column].map(charts.label)})
+
+
+def _segments(frame: pd.DataFrame) -> None:
+    st.subheader("RFM segments")
+    table = group_summary_table(frame, "segment", SEGMENT_KEYS)
+    show_chart(charts.segment_bars(table), "dash-segment-bars")  # one under the other: side by side, cut off
+    show_chart(charts.rfm_grid(frame), "dash-rfm-grid")
+    st.dataframe(_named(table, "segment"), hide_index=True, key="dash-segment-table",
+                 column_config={"share": PERCENT, "revenue_share": PERCENT, "revenue": MONEY})
+
+
+def _lifecycle(frame: pd.DataFrame) -> None:
+    st.subheader("Lifecycle")
+    limits = Thresholds(**frame.attrs["thresholds"])  # the chart states them
+    table = group_summary_table(frame, "lifecycle", STAGES)
+    show_chart(charts.lifecycle_bars(table, limits), "dash-lifecycle")
+
+
+def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
+    st.subheader("Most valuable customers at risk")
+    risky = frame[frame["segment"].isin(AT_RISK)].sort_values(["monetary", "customer_id"], ascending=[False, True])
+    if risky.empty:
+        st.caption("Nobody is at risk or in 'can't lose them' today.")
+        return
+    listed = risky.merge(people(str(ctx.db_path), version), on="customer_id", how="left")[
+        ["customer_id", "first_name", "last_name", "email", "city", "segment", "recency_days", "frequency",
+         "monetary", "clv", "p_alive", "marketing_consent"]
+    ]
+    st.caption(f"{len(risky):,} customers are at risk or can't-lose-them; together they have spent "
+               f"{risky['monetary'].sum():,.2f}. The top {min(TOP_AT_RISK, len(risky))} by spend:")
+    st.dataframe(_named(listed.head(TOP_AT_RISK), "segment"), hide_index=True, key="dash-at-risk",
+                 column_config={"monetary": MONEY, "clv": MONEY, "p_alive": PERCENT})
+    st.download_button("Download all of them (CSV)", safe_csv(listed), file_name="at_risk_customers.csv",
+                       mime="text/csv", key="dash-at-risk-dl", on_click="ignore", icon=":material/download:")
+
+
+def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
+    """Machine-found groups, once asked for (per data version and date); their ToolResult, or None."""
+    st.subheader("Groups that shop alike")
+    wanted = (version, as_of)
+    if st.session_state.get("dash-clusters-for") != wanted:
+        st.caption("k-means on recency, frequency, spend, tenure, basket size, categories and channels.")
+        if not st.button("Find customer groups", key="dash-find-clusters", icon=":material/scatter_plot:"):
+            return None
+        st.session_state["dash-clusters-for"] = wanted
+    try:
+        with st.spinner("Finding groups..."):
+            result = tool_result(ctx, version, "cluster_customers", {"as_of": as_of})
+    except (ToolArgsError, ToolFailure) as exc:
+        st.info(str(exc))
+        return None
+    show_chart(result.chart, "dash-cluster-map")
+    st.dataframe(_named(result.table, "key"), hide_index=True, key="dash-cluster-table",
+                 column_config={"share": PERCENT, "revenue_share": PERCENT})
+    return result
+
+
+def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.DataFrame, clusters) -> None:
+    st.subheader("Look closer at one group")
+    sizes = {**frame["segment"].value_counts().to_dict(), **frame["lifecycle"].value_counts().to_dict()}
+    options = [*SEGMENT_KEYS, *STAGES]
+    names = {}
+    if clusters is not None:
+        names = dict(zip(clusters.table["key"], clusters.table["name"], strict=True))
+        sizes |= dict(zip(clusters.table["key"], clusters.table["size"], strict=True))
+        options += list(names)
+
+    def shown(key: str) -> str:
+        kind = "stage" if key in STAGES else "group" if key in names else "segment"
+        name = f"{charts.label(key)}: {names[key]}" if key in names else charts.label(key)
+        return f"{name} ({kind}, {int(sizes.get(key, 0)):,} customers)"
+
+    key = st.selectbox("Group", options, format_func=shown, key="dash-group")
+    try:
+        profile = tool_result(ctx, version, "describe_segment", {"group": key, "as_of": as_of})
+    except (ToolArgsError, ToolFailure) as exc:
+        st.info(str(exc))
+        return
+    if profile.persona:
+        render_persona(profile.persona)
+    if key in names:
+        return  # a cluster's members are on the map above; the customer list takes a segment or stage
+    members = tool_result(ctx, version, "list_customers", {"group": key, "as_of": as_of, "limit": 200})
+    if members.table is not None and len(members.table):
+        st.dataframe(members.table, hide_index=True, key="dash-group-members",
+                     column_config={"monetary": MONEY, "clv": MONEY, "p_alive": PERCENT})
+        for i, file in enumerate(members.downloads):
+            st.download_button(f"Download {file.file_name}", file.data, file_name=file.file_name, mime=file.mime,
+                               key=f"dash-group-dl{i}", on_click="ignore", icon=":material/download:")

@@ -1,0 +1,86 @@
+"""Reading the store for the page: what data there is, and cached results keyed by the data's version.
+
+Every read is a sandboxed, read-only connection inside the store's shared lock (``connect_sandboxed``),
+so it can run beside other readers and never beside a write.
+
+Caches are keyed by the data's version, not the file's modification time: saving a chat turn writes the
+same file, and keying by mtime would throw every cached table away after each question. The version is
+the ``imports`` table's fingerprint (count, last id, last time), which changes with every import, a
+replace, or a database rebuilt by ``segments demo``; the path is part of it too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import tools.registry  # noqa: F401  (registers every tool)
+from segmentation.store import StoreError, connect_sandboxed
+from tools.base import ToolContext, ToolResult, run_tool
+
+Version = tuple[str, int, int, str]
+
+
+@dataclass(frozen=True)
+class DataState:
+    """``version`` is None when there is nothing to analyse; ``problem`` says why, when it is not just empty."""
+
+    version: Version | None
+    customers: int = 0
+    first_date: str = ""
+    last_date: str = ""
+    problem: str | None = None
+
+
+def data_state(db_path: Path) -> DataState:
+    """What the store holds now: one cheap query, run on every page run (not cached: imports change it)."""
+    if not Path(db_path).exists():
+        return DataState(None)
+    try:
+        with connect_sandboxed(db_path) as con:
+            imports, last_id, last_at = con.execute(
+                "SELECT count(*), coalesce(max(import_id), 0), coalesce(max(imported_at)::VARCHAR, '') FROM imports"
+            ).fetchall()[0]
+            customers, first, last = con.execute(
+                "SELECT count(DISTINCT customer_id), min(order_date)::VARCHAR, max(order_date)::VARCHAR "
+                "FROM orders WHERE is_purchase"
+            ).fetchall()[0]
+    except StoreError as exc:
+        return DataState(None, problem=str(exc))
+    if not customers:
+        return DataState(None)
+    return DataState((str(db_path), int(imports), int(last_id), str(last_at)), int(customers), first, last)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def customer_frame(db_path: str, version: Version, as_of: str | None) -> pd.DataFrame:
+    """The one customer table (RFM, lifecycle, value) at ``as_of``; ``attrs`` hold thresholds and warnings."""
+    from segmentation.customers import customer_table
+
+    with connect_sandboxed(db_path) as con:
+        return customer_table(con, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def people(db_path: str, version: Version) -> pd.DataFrame:
+    """Names and contact details, for the lists the owner reads (never for a summary or a model)."""
+    with connect_sandboxed(db_path) as con:
+        return con.execute(
+            "SELECT customer_id, first_name, last_name, email, city, marketing_consent FROM customers"
+        ).df()
+
+
+def tool_result(ctx: ToolContext, version: Version | None, name: str, args: dict) -> ToolResult:
+    """``run_tool`` through a cache: the dashboard and replayed history ask the same questions again."""
+    if version is None:  # nothing to key on: run it, uncached
+        return run_tool(name, args, ctx)
+    return _cached_tool(str(ctx.db_path), ctx.shop_name, version, name, json.dumps(args, sort_keys=True, default=str))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_tool(db_path: str, shop_name: str, version: Version, name: str, args_json: str) -> ToolResult:
+    return run_tool(name, json.loads(args_json), ToolContext(db_path=Path(db_path), shop_name=shop_name))

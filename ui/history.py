@@ -1,0 +1,134 @@
+"""The conversation kept in the store, per workspace, so it survives a browser refresh and a shared link.
+
+Each turn is saved as words only (question, answer, mode, the tool calls' names and arguments); the
+charts and tables are made again on reload by running the recorded calls through ``run_tool``, which is
+deterministic, rather than pickled into the database. Only tools that read are run again: replaying
+``load_data`` would import a file a second time.
+
+Writes hold ``STORE_LOCK.exclusive()`` (DuckDB lets a process hold a file read-only or read-write, not
+both); reads use the sandboxed read-only connection, which holds the shared lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from agent.base import ToolCall, Turn
+from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
+from tools.base import ToolArgsError, ToolContext, ToolFailure
+from ui.data import Version, tool_result
+
+log = logging.getLogger(__name__)
+
+CREATE = """
+CREATE TABLE IF NOT EXISTS chat_history (
+    workspace       VARCHAR,
+    turn            INTEGER,
+    question        VARCHAR,
+    answer          VARCHAR,
+    mode            VARCHAR,
+    tool_calls_json VARCHAR,   -- [{"name", "args", "error"}]: enough to make the artifacts again
+    created_at      TIMESTAMP
+)
+"""
+KEPT_TURNS = 50  # shown after a reload; older turns stay in the store
+# Tools that only read the store, so running them again changes nothing. A new reading tool belongs here.
+REPLAYABLE = frozenset({
+    "data_overview", "compute_rfm", "list_customers", "cluster_customers", "describe_segment", "draft_campaign",
+    "predict_value", "segment_migration", "segment_by", "measure_campaign",
+})  # fmt: skip
+
+
+@dataclass
+class SavedTurn:
+    turn: int
+    question: str
+    answer: str
+    mode: str
+    calls: list[dict] = field(default_factory=list)  # {"name", "args", "error"}
+
+
+def save_turn(db_path: Path, workspace: str, turn: Turn) -> int | None:
+    """Append ``turn`` to the workspace's history; its number, or None when there is no store to keep it in."""
+    if not Path(db_path).exists():  # no shop yet: a conversation is not a reason to create a database
+        return None
+    calls = [{"name": c.name, "args": c.args, "error": c.error} for c in turn.tool_calls]
+    with STORE_LOCK.exclusive():
+        con = connect(db_path)
+        try:
+            con.execute(CREATE)
+            number = con.execute(
+                "SELECT coalesce(max(turn), 0) + 1 FROM chat_history WHERE workspace = ?", [workspace]
+            ).fetchall()[0][0]
+            con.execute(
+                "INSERT INTO chat_history VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [workspace, number, turn.question, turn.answer, turn.mode, json.dumps(calls, default=str),
+                 dt.datetime.now().replace(microsecond=0)],
+            )
+        finally:
+            con.close()
+    return int(number)
+
+
+def load_turns(db_path: Path, workspace: str, *, limit: int = KEPT_TURNS) -> list[SavedTurn]:
+    """The workspace's last ``limit`` turns, oldest first; none when the store or the table is missing."""
+    if not Path(db_path).exists():
+        return []
+    try:
+        with connect_sandboxed(db_path) as con:
+            rows = con.execute(
+                "SELECT turn, question, answer, mode, tool_calls_json FROM chat_history WHERE workspace = ? "
+                "ORDER BY turn DESC LIMIT ?",
+                [workspace, limit],
+            ).fetchall()
+    except duckdb.CatalogException:  # nobody has asked anything in this store yet
+        return []
+    return [SavedTurn(t, q, a, m, json.loads(c or "[]")) for t, q, a, m, c in reversed(rows)]
+
+
+def clear(db_path: Path, workspace: str) -> None:
+    """Forget the workspace's conversation (for everyone sharing its link)."""
+    if not Path(db_path).exists():
+        return
+    with STORE_LOCK.exclusive():
+        con = connect(db_path)
+        try:
+            con.execute(CREATE)
+            con.execute("DELETE FROM chat_history WHERE workspace = ?", [workspace])
+        finally:
+            con.close()
+
+
+def replay(saved: SavedTurn, ctx: ToolContext, version: Version | None) -> tuple[Turn, bool]:
+    """The saved turn with its artifacts made again from the store; False when some could not be."""
+    calls, complete = [], True
+    for recorded in saved.calls:
+        call = ToolCall(str(recorded.get("name")), dict(recorded.get("args") or {}), error=recorded.get("error"))
+        if call.error is None and call.name in REPLAYABLE and version is not None:
+            try:
+                call.result = tool_result(ctx, version, call.name, call.args)
+            except (ToolArgsError, ToolFailure) as exc:  # e.g. the data no longer reaches that date
+                log.info("could not replay %s: %s", call.name, exc)
+                complete = False
+            except Exception:  # an old turn must never break the page; the answer's words still show
+                log.exception("replaying %s failed", call.name)
+                complete = False
+        elif call.error is None and call.name in REPLAYABLE:  # no data to make them from any more
+            complete = False
+        calls.append(call)
+    return Turn(saved.question, saved.answer, saved.mode, calls), complete  # type: ignore[arg-type]
+
+
+def try_save(db_path: Path, workspace: str, turn: Turn) -> tuple[int | None, str | None]:
+    """``save_turn``, with a failure (the file busy in another program) as a sentence instead of an error."""
+    try:
+        return save_turn(db_path, workspace, turn), None
+    except (StoreError, duckdb.Error) as exc:
+        log.warning("could not save the chat turn: %s", exc)
+        return None, "This answer could not be saved to the shared history (the database is busy); it stays here."

@@ -1,0 +1,115 @@
+"""Showing a tool's artifacts in an assistant message: chart, table with its CSV, persona card, draft, files.
+
+Every widget gets a key made from its turn and call (``prefix``), so a turn renders the same on every
+run: a click anywhere on the page reruns the script and the whole conversation is drawn again from
+session state. Downloads do not rerun the page at all (``on_click="ignore"``).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from agent.base import ToolCall
+from tools.base import Download, ToolResult
+from tools.export import safe_csv
+
+
+def render_calls(calls: list[ToolCall], prefix: str) -> None:
+    """The artifacts of each call that returned a result, in the order the calls ran."""
+    for i, call in enumerate(calls):
+        if call.result is not None:
+            render_result(call.result, f"{prefix}-c{i}")
+
+
+def render_result(result: ToolResult, prefix: str) -> None:
+    if result.chart is not None:
+        show_chart(result.chart, f"{prefix}-chart")
+    if result.persona:
+        render_persona(result.persona)
+    if result.draft:
+        render_draft(result.draft, prefix)
+    downloads = list(result.downloads)
+    if result.draft:  # the draft editor offers the text and HTML of the edited draft instead
+        downloads = [d for d in downloads if d.mime not in ("text/plain", "text/html")]
+    if result.table is not None and len(result.table.columns):
+        st.dataframe(result.table, hide_index=True, key=f"{prefix}-table")
+        if not any(d.mime == "text/csv" for d in downloads):  # a tool's own CSV holds the full list
+            downloads.append(Download("table.csv", safe_csv(result.table)))
+    _download_row(downloads, prefix)
+
+
+def show_chart(chart: alt.TopLevelMixin, key: str) -> None:
+    """A chart at the size its builder gave it.
+
+    Streamlit fits a chart without its own ``autosize`` into its width x height, title, legend and axes
+    included: a map with its legend below came out half as tall, and the two-panel bars were cut off.
+    "pad" keeps the plot at the builder's size and adds the decorations around it.
+    """
+    st.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding")), key=key,
+                    width="content")
+
+
+def render_persona(persona: dict) -> None:
+    try:
+        from segmentation.persona import persona_markdown
+    except ImportError:  # an older checkout without personas: the name and the facts still say a lot
+        name, facts = persona.get("name", "Persona"), persona.get("facts", [])
+        text = f"### {name}\n" + "\n".join(f"- {f}" for f in facts)
+    else:
+        text = persona_markdown(persona)
+    with st.container(border=True):
+        st.markdown(text)
+
+
+def render_draft(draft: dict, prefix: str) -> None:
+    """The draft, editable; the .txt and .html downloads carry the edits."""
+    from segmentation import drafts
+
+    # Edits are kept apart from the widgets: Streamlit forgets a widget's value when it is not drawn on
+    # a run (the Segments tab is open), and the owner's edits must survive that.
+    edits = st.session_state.setdefault("draft_edits", {})
+
+    def field(kind, label: str, name: str, initial: str, **kwargs) -> str:
+        key = f"{prefix}-draft-{name}"
+        return kind(label, value=edits.get(key, initial), key=key, on_change=_keep, args=(edits, key), **kwargs)
+
+    with st.container(border=True):
+        edited = dict(draft)
+        if draft.get("channel") == "email":
+            st.markdown(f"**Email draft** · goal: {draft.get('goal', '').replace('_', ' ')}")
+            lines = field(st.text_area, "Subject lines to test (one per line)", "subjects",
+                          "\n".join(draft.get("subject_lines", [])), height=100)
+            edited["subject_lines"] = [s.strip() for s in lines.splitlines() if s.strip()]
+            edited["preview_text"] = field(st.text_input, "Preview text", "preview", draft.get("preview_text", ""))
+            edited["body"] = field(st.text_area, "Message", "body", draft.get("body", ""), height=260)
+        else:
+            st.markdown(f"**Text message draft** · goal: {draft.get('goal', '').replace('_', ' ')}")
+            edited["body"] = field(st.text_area, "Message", "body", draft.get("body", ""), height=120)
+            length = len(edited["body"].replace("{{first_name}}", drafts.SAMPLE_FIRST_NAME))
+            edited["sms_length"] = length
+            st.caption(f"{length} characters with a 12-letter first name; one text holds {drafts.SMS_LIMIT}.")
+        st.markdown(f"**Offer:** {draft.get('offer', '')}")
+        if (draft.get("offer_details") or {}).get("rule"):
+            st.caption(f"Why this offer: {draft['offer_details']['rule']}")
+        for warning in draft.get("warnings", []):
+            st.warning(warning, icon=":material/warning:")
+        name = f"{draft.get('key', 'campaign')}_{draft.get('channel', 'draft')}"
+        files = [Download(f"{name}.txt", drafts.draft_text(edited).encode("utf-8"), "text/plain")]
+        if draft.get("channel") == "email":
+            files.append(Download(f"{name}.html", drafts.draft_html(edited).encode("utf-8"), "text/html"))
+        _download_row(files, f"{prefix}-draft")
+
+
+def _keep(edits: dict, key: str) -> None:
+    edits[key] = st.session_state[key]
+
+
+def _download_row(files: list[Download], prefix: str) -> None:
+    if not files:
+        return
+    for column, (i, file) in zip(st.columns(len(files)), enumerate(files), strict=True):
+        column.download_button(
+            f"Download {file.file_name}", file.data, file_name=file.file_name, mime=file.mime,
+            key=f"{prefix}-dl{i}", on_click="ignore", icon=":material/download:",
+        )
