@@ -45,8 +45,10 @@ return ``converged=False`` with the optimiser's message so a caller can inspect 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 import duckdb
 import numpy as np
@@ -390,15 +392,51 @@ def expected_order_value(gg_fit: GammaGammaFit, frequency, monetary_value) -> np
 
 
 def fit_models(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None) -> ModelFits:
-    """Fit both models on the shop's summary in weeks; raise ModelError unless both converge."""
+    """Fit both models on the shop's summary in weeks; raise ModelError unless both converge.
+
+    Fits are cached in the store per data version and as-of date (``model_cache``): the import warms the
+    cache for the default date, so reading customers does not refit; a new import changes the version.
+    A read-only connection uses the cache but cannot add to it.
+    """
     summary = rfm_summary(con, as_of=as_of, time_unit_days=MODEL_TIME_UNIT_DAYS)
+    day = dt.date.fromisoformat(summary.attrs["as_of"])
+    cached = _cached_fits(con, day)
+    if cached is not None:
+        return ModelFits(*cached, summary)
     bgnbd = fit_bgnbd(summary, time_unit_days=MODEL_TIME_UNIT_DAYS)
     if not bgnbd.converged:
         raise ModelError(f"The purchase model did not converge on this shop's data ({bgnbd.message}).")
     gamma_gamma = fit_gamma_gamma(summary)
     if not gamma_gamma.converged:
         raise ModelError(f"The order-value model did not converge on this shop's data ({gamma_gamma.message}).")
+    _remember_fits(con, day, bgnbd, gamma_gamma)
     return ModelFits(bgnbd, gamma_gamma, summary)
+
+
+def _cached_fits(con: duckdb.DuckDBPyConnection, day: dt.date) -> tuple[BGNBDFit, GammaGammaFit] | None:
+    from segmentation.store import data_version
+
+    try:
+        rows = con.execute(
+            "SELECT fits_json FROM model_cache WHERE data_version = ? AND as_of = ? ORDER BY created_at DESC LIMIT 1",
+            [data_version(con), day],
+        ).fetchall()
+    except duckdb.CatalogException:  # a store from before the cache existed
+        return None
+    if not rows:
+        return None
+    fits = json.loads(rows[0][0])
+    return BGNBDFit(**fits["bgnbd"]), GammaGammaFit(**fits["gamma_gamma"])
+
+
+def _remember_fits(con: duckdb.DuckDBPyConnection, day: dt.date, bgnbd: BGNBDFit, gg: GammaGammaFit) -> None:
+    from segmentation.store import data_version
+
+    with contextlib.suppress(duckdb.Error):  # read-only or sandboxed: the next writer will cache it
+        con.execute(
+            "INSERT INTO model_cache VALUES (?, ?, ?, now()::TIMESTAMP)",
+            [data_version(con), day, json.dumps({"bgnbd": asdict(bgnbd), "gamma_gamma": asdict(gg)})],
+        )
 
 
 def customer_value(

@@ -540,6 +540,16 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
          json.dumps(report.mapping), report.rows_read, report.rows_loaded, report.rows_duplicate,
          report.rows_rejected, report.guest_rows, replace],
     )
+    _warm_model_cache(con)
+
+
+def _warm_model_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """Fit the value models once, now, for the default as-of date: every later read reuses them."""
+    from segmentation.clv import fit_models
+    from segmentation.rfm import AnalysisError
+
+    with contextlib.suppress(AnalysisError):  # a shop too small to fit: the readers say so themselves
+        fit_models(con)
 
 
 def _merge_customers(con: duckdb.DuckDBPyConnection, import_id: int) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA_VERSION = 2  # 2: campaigns, campaign_members, chat_history
+SCHEMA_VERSION = 2  # 2: campaigns, campaign_members, chat_history, model_cache
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "shop.duckdb"
 
@@ -108,6 +108,13 @@ CREATE TABLE IF NOT EXISTS campaign_members (
     campaign_id VARCHAR NOT NULL,
     customer_id VARCHAR NOT NULL,
     arm         VARCHAR NOT NULL      -- 'audience' (messaged) or 'control' (held out)
+);
+
+CREATE TABLE IF NOT EXISTS model_cache (
+    data_version VARCHAR NOT NULL,    -- store.data_version(): changes with every import
+    as_of        DATE NOT NULL,
+    fits_json    VARCHAR NOT NULL,    -- fitted value-model parameters
+    created_at   TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS chat_history (
@@ -292,6 +299,14 @@ def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
         GROUP BY customer_id, order_key
         """
     )
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A fingerprint of the data that changes with every import (or replace): the key for caches."""
+    count, last_id, last_at = con.execute(
+        "SELECT count(*), coalesce(max(import_id), 0), coalesce(max(imported_at)::VARCHAR, '') FROM imports"
+    ).fetchall()[0]
+    return f"{count}:{last_id}:{last_at}"
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
