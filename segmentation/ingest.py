@@ -122,6 +122,7 @@ class _Plan:
     comma: dict[str, bool]
     float_ids: set[str]
     notes: list[str]
+    sparse: set[str]  # order-level fields blank on some rows of an order (Shopify): shared within the order
 
 
 def import_file(
@@ -218,7 +219,33 @@ def _plan(con: duckdb.DuckDBPyConnection, raw: RawTable, overrides: dict[str, st
     float_ids = {c for c in id_columns if detect.float_like_ids(con, c)}
     order = [f for f in cols.FIELDS if f in mapping]
     return _Plan({f: mapping[f] for f in order}, layout.label if layout else None, date, amount_mode, comma,
-                 float_ids, notes)
+                 float_ids, notes, _sparse_fields(con, mapping))
+
+
+ORDER_LEVEL_FIELDS = (
+    "customer_id", "email", "order_date", "first_name", "last_name", "full_name", "country", "city",
+    "marketing_consent", "status", "cancelled_at", "channel", "amount",
+)
+
+
+def _sparse_fields(con: duckdb.DuckDBPyConnection, mapping: dict[str, str]) -> set[str]:
+    """Order-level fields that some order fills on one row and leaves blank on another, in the sample.
+
+    Only those need sharing across the order's rows (a window over every row), which most files,
+    one row per line with every cell filled, never do.
+    """
+    if "order_id" not in mapping:
+        return set()
+    fields = [f for f in ORDER_LEVEL_FIELDS if f in mapping]
+    if not fields:
+        return set()
+    filled = ", ".join(f"count(nullif(trim({ident(mapping[f])}), '')) AS f{i}" for i, f in enumerate(fields))
+    mixed = ", ".join(f"count(*) FILTER (f{i} > 0 AND f{i} < n)" for i in range(len(fields)))
+    order = ident(mapping["order_id"])
+    row = con.execute(
+        f"SELECT {mixed} FROM (SELECT count(*) AS n, {filled} FROM sample WHERE {order} IS NOT NULL GROUP BY {order})"
+    ).fetchall()[0]
+    return {f for f, count in zip(fields, row, strict=True) if count}
 
 
 def _apply_overrides(mapping: dict[str, str], overrides: dict[str, str], columns: list[str]) -> set[str]:
@@ -329,15 +356,27 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         return f"CASE WHEN regexp_full_match({x}, '0+') THEN NULL ELSE {x} END" if f in m else x
 
     def number(f: str) -> str:
-        return detect.clean_money_sql(ident(m[f]), decimal_comma=plan.comma[m[f]]) if f in m else "NULL::VARCHAR"
+        return text(f)
+
+    def parse(column: str, field: str) -> str:
+        """A cell's number: most cells are plain numbers and cast directly; the rest (currency signs,
+        separators, decimal commas, '(12.50)') go through the cleaning, which costs regular expressions."""
+        if field not in m:
+            return "NULL::DOUBLE"
+        slow = detect.parse_number_sql(detect.clean_money_sql(column, decimal_comma=plan.comma[m[field]]))
+        if plan.comma[m[field]]:
+            return slow
+        fast = f"TRY_CAST({column} AS DOUBLE)"
+        # CASE, not coalesce: DuckDB evaluates every coalesce argument, but a CASE branch only on its rows.
+        return f"CASE WHEN isfinite({fast}) AND NOT contains({column}, '_') THEN {fast} ELSE {slow} END"
 
     email = f"lower({text('email')})"
     customer = f"coalesce({ident_text('customer_id')}, {email})" if "customer_id" in m else email
     # Spreadsheets run a cell that starts with = + - @ (after tabs or spaces) as a formula; a plain
     # signed number in a text column is the one harmless case.
     formula = " OR ".join(
-        rf"(regexp_matches({ident(m[f])}, '^[\t\r ]*[=+\-@]') "
-        rf"AND NOT regexp_full_match(trim({ident(m[f])}), '[+-]?\d+(\.\d+)?'))"
+        rf"(CASE WHEN regexp_matches({ident(m[f])}, '^[\t\r ]*[=+\-@]') "
+        rf"THEN NOT regexp_full_match(trim({ident(m[f])}), '[+-]?\d+(\.\d+)?') ELSE false END)"
         for f in (*TEXT_FIELDS, "customer_id")
         if f in m
     ) or "false"
@@ -345,16 +384,22 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     all_cells = ", ".join(ident(c) for c in raw.columns)
     order_key = "order_id IS NOT NULL"
 
+    field_of = {"date_text": "order_date", "consent_text": "marketing_consent", "cancelled_text": "cancelled_at",
+                "amount_text": "amount"}
+
     def per_order(x: str, agg: str = "max") -> str:
         """Order-level cells appear on an order's first row only in some exports: share them."""
+        field = field_of.get(x, x)
+        if field not in plan.sparse and not (field == "customer_id" and "email" in plan.sparse):
+            return x
         return f"coalesce({x}, CASE WHEN {order_key} THEN {agg}({x}) OVER (PARTITION BY order_id) END)"
 
     con.execute(
         f"""
-        CREATE TABLE cells AS
+        CREATE VIEW cells AS
         SELECT line_no, hash({all_cells}) AS row_hash,
                {ident_text('order_id')} AS order_id, {customer} AS customer_id,
-               {detect.clean_date_sql(ident(m['order_date']))} AS date_text,
+               {text('order_date')} AS date_text,
                {number('amount')} AS amount_text, {number('quantity')} AS qty_text,
                {number('unit_price')} AS price_text, {number('refund')} AS refund_text,
                {text('product')} AS product, {text('category')} AS category, {text('channel')} AS channel,
@@ -366,20 +411,27 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         FROM raw
         """
     )
-    n = detect.parse_number_sql
     date_formats = "[" + ", ".join(sql_str(f) for f in detect.date_family(plan.date_format)) + "]"
     # Some exports print an order total on the order's first row only: share it, then count it once.
     amount_src = per_order("amount_text") if plan.amount_mode == "order_total" else "amount_text"
-    qty = f"coalesce({n('qty_text')}, 1)" if "quantity" not in m else n("qty_text")
-    value = f"{qty} * {n('price_text')}" if plan.amount_mode == "qp" else n(amount_src)
+    qty = f"coalesce({parse('qty_text', 'quantity')}, 1)" if "quantity" not in m else parse("qty_text", "quantity")
+    price = parse("price_text", "unit_price")
+    value = f"{qty} * {price}" if plan.amount_mode == "qp" else parse(amount_src, "amount")
+    date_text = per_order("date_text", "min")
+    # Most dates read as written; only the rest pay for cleaning (T, fractions of seconds, zones, commas).
+    ordered_at = (
+        f"CASE WHEN try_strptime({date_text}, {date_formats}) IS NOT NULL "
+        f"THEN try_strptime({date_text}, {date_formats}) "
+        f"ELSE try_strptime({detect.clean_date_sql(date_text)}, {date_formats}) END"
+    )
     con.execute(
         f"""
-        CREATE TABLE parsed AS
+        CREATE VIEW parsed AS
         SELECT line_no, row_hash, order_id, {per_order('customer_id')} AS customer_id,
-               try_strptime({per_order('date_text', 'min')}, {date_formats}) AS ordered_at,
-               {per_order('date_text', 'min')} AS date_text,
-               {value} AS amount, {n('qty_text')} AS quantity, {n('price_text')} AS unit_price,
-               {amount_src} AS amount_text, qty_text, price_text, refund_text, {n('refund_text')} AS refund_value,
+               {ordered_at} AS ordered_at, {date_text} AS date_text,
+               {value} AS amount, {parse('qty_text', 'quantity')} AS quantity, {price} AS unit_price,
+               {amount_src} AS amount_text, qty_text, price_text, refund_text,
+               {parse('refund_text', 'refund')} AS refund_value,
                product, category, {per_order('channel')} AS channel, {per_order('email')} AS email,
                coalesce({per_order('first_name')}, split_part({per_order('full_name')}, ' ', 1)) AS first_name,
                coalesce({per_order('last_name')},
@@ -414,10 +466,18 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {sql_str(r)}" for cond, r in reasons) + " END"
     con.execute(f"CREATE TABLE checked AS SELECT *, {reason} AS reason FROM parsed")
     once = "nth_in_order = 1" if plan.amount_mode == "order_total" else "true"
+    line_refund = "refund" in m and cols.is_line_refund(m["refund"])
+    # Windows over every row cost time: only files with order totals, order-level refunds or a
+    # cancellation status need the position in the order or the order's cancellation.
+    needs_position = plan.amount_mode == "order_total" or ("refund" in m and not line_refund)
+    nth = "row_number() OVER (PARTITION BY order_group ORDER BY line_no)" if needs_position else "1"
+    cancelled = (
+        "bool_or(cancelled) OVER (PARTITION BY order_group)" if {"status", "cancelled_at"} & set(m) else "cancelled"
+    )
     # An order-level refund column may repeat on every line: take it once per order.
     refund = (
         "coalesce(refund_value, 0)"
-        if "refund" in m and cols.is_line_refund(m["refund"])
+        if "refund" not in m or line_refund
         else "CASE WHEN nth_in_order = 1 THEN coalesce(max(refund_value) OVER (PARTITION BY order_group), 0) "
         "ELSE 0 END"
     )
@@ -427,11 +487,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         WITH usable AS (
             SELECT *, coalesce(order_id, 'row' || line_no) AS order_group FROM checked WHERE reason IS NULL
         ),
-        numbered AS (
-            SELECT *, row_number() OVER (PARTITION BY order_group ORDER BY line_no) AS nth_in_order,
-                   bool_or(cancelled) OVER (PARTITION BY order_group) AS order_cancelled
-            FROM usable
-        ),
+        numbered AS (SELECT *, {nth} AS nth_in_order, {cancelled} AS order_cancelled FROM usable),
         good AS (SELECT *, {refund} AS refund_once FROM numbered)
         SELECT line_no, row_hash,
                row_number() OVER (PARTITION BY row_hash ORDER BY line_no)::INTEGER AS row_ordinal,
