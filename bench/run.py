@@ -108,6 +108,9 @@ def write_results(rows: list[dict], out: Path) -> None:
             f"{r['clusters_s']:.2f} ({r['clusters_mb']:.0f}) | {r['profile_s']:.2f} | {r['ask_s']:.2f} | "
             f"{r['paint_s']:.2f} |"
         )
+    analysis = REPO / "bench" / "ANALYSIS.md"  # the reading of the numbers, kept apart from the numbers
+    if analysis.exists():
+        lines += ["", analysis.read_text().rstrip()]
     out.write_text("\n".join(lines) + "\n")
 
 

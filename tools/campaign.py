@@ -59,7 +59,8 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     message = "an email" if args.channel == "email" else "a text message"
     summary = (
         f"Drafted {message} to {label(args.group)} customers, goal {draft['goal'].replace('_', ' ')}; "
-        f"{consent}.{subject} Offer: {draft['offer']}."
+        f"{consent}.{subject} Offer: {draft['offer']}. To see later whether it worked, create it as a campaign "
+        f"with a random control group held out (Campaigns tab, or `segments campaign create {args.group}`)."
     )
     downloads = [
         Download(f"{args.group}_{args.channel}.txt", drafts.draft_text(draft).encode("utf-8"), "text/plain"),
