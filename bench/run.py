@@ -65,12 +65,15 @@ def app_first_paint(db: Path) -> float:
 
 
 def run_size(label: str, lines: int, repeat: int, work: Path) -> dict:
-    sys.path.insert(0, str(REPO))
-    from segmentation.sample import customers_for_lines, write_demo_csv
-
     csv_path = work / f"orders_{label}.csv"
     if not csv_path.exists():
-        write_demo_csv(csv_path, customers=customers_for_lines(lines), seed=1)
+        # In a child: a parent that grew to hold 10M rows would hand its peak memory on to every child it
+        # starts (Linux keeps the high-water mark across exec), and the memory column would lie.
+        subprocess.run(
+            [sys.executable, "-c", "import sys; from segmentation.sample import customers_for_lines, write_demo_csv; "
+             f"write_demo_csv(sys.argv[1], customers=customers_for_lines({lines}), seed=1)", str(csv_path)],
+            cwd=REPO, check=True,
+        )
     db = work / f"shop_{label}.duckdb"
     seg = str(BIN / "segments")
     row = {"size": label, "lines": sum(1 for _ in csv_path.open()) - 1}

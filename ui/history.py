@@ -26,17 +26,6 @@ from ui.data import Version, tool_result
 
 log = logging.getLogger(__name__)
 
-CREATE = """
-CREATE TABLE IF NOT EXISTS chat_history (
-    workspace       VARCHAR,
-    turn            INTEGER,
-    question        VARCHAR,
-    answer          VARCHAR,
-    mode            VARCHAR,
-    tool_calls_json VARCHAR,   -- [{"name", "args", "error"}]: enough to make the artifacts again
-    created_at      TIMESTAMP
-)
-"""
 KEPT_TURNS = 50  # shown after a reload; older turns stay in the store
 # Tools that only read the store, so running them again changes nothing. A new reading tool belongs here.
 REPLAYABLE = frozenset({
@@ -55,14 +44,16 @@ class SavedTurn:
 
 
 def save_turn(db_path: Path, workspace: str, turn: Turn) -> int | None:
-    """Append ``turn`` to the workspace's history; its number, or None when there is no store to keep it in."""
+    """Append ``turn`` to the workspace's history; its number, or None when there is no store to keep it in.
+
+    The ``chat_history`` table is part of the store's schema (``segmentation.store``): ``connect`` makes it.
+    """
     if not Path(db_path).exists():  # no shop yet: a conversation is not a reason to create a database
         return None
     calls = [{"name": c.name, "args": c.args, "error": c.error} for c in turn.tool_calls]
     with STORE_LOCK.exclusive():
         con = connect(db_path)
         try:
-            con.execute(CREATE)
             number = con.execute(
                 "SELECT coalesce(max(turn), 0) + 1 FROM chat_history WHERE workspace = ?", [workspace]
             ).fetchall()[0][0]
@@ -99,7 +90,6 @@ def clear(db_path: Path, workspace: str) -> None:
     with STORE_LOCK.exclusive():
         con = connect(db_path)
         try:
-            con.execute(CREATE)
             con.execute("DELETE FROM chat_history WHERE workspace = ?", [workspace])
         finally:
             con.close()

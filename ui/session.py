@@ -75,11 +75,12 @@ def session_agent(ctx: ToolContext, settings: dict[str, str], ws: str) -> Agent:
 
 
 def model_in_use(agent: Agent, settings: dict[str, str]) -> str:
-    """'gpt-4o-mini at api.openai.com', or the offline assistant; never the key."""
+    """'gpt-4o-mini at OpenAI', 'llama3.1 at localhost:11434', or the offline assistant; never the key."""
     if agent.mode == "offline":
         return "the offline assistant (built-in rules; no model, nothing leaves this server)"
-    base = settings.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    return f"{settings.get('SEGMENTS_MODEL') or 'the default model'} at {urlsplit(base).netloc or base}"
+    base = settings.get("OPENAI_BASE_URL")
+    where = (urlsplit(base).netloc or base) if base else "OpenAI"
+    return f"{settings.get('SEGMENTS_MODEL') or 'the default model'} at {where}"
 
 
 def render_settings(agent: Agent, settings: dict[str, str], ctx: ToolContext, ws: str) -> None:
