@@ -34,6 +34,7 @@ from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_or
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
+IMPORT_MEMORY_LIMIT = "2GB"
 MAX_ABS_AMOUNT = 1e9
 TEXT_FIELDS = (
     "order_id", "product", "category", "channel", "email", "first_name", "last_name", "full_name",
@@ -144,6 +145,9 @@ def import_file(
     with make_workdir() as tmp:
         work = duckdb.connect(config={"temp_directory": tmp})
         work.execute("SET enable_progress_bar = false")
+        # A bounded budget: past it DuckDB spills to the scratch folder instead of holding a 10M-line file's
+        # every cell as text in memory (9 GB without it); a laptop's other programs keep their memory.
+        work.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
         try:
             progress(0.05, "reading the file")
             raw = load_raw(work, file, Path(tmp))
