@@ -246,6 +246,19 @@ def connect_sandboxed(path: str | Path | None = None) -> Iterator[duckdb.DuckDBP
             con.close()
 
 
+def upgrade(path: str | Path) -> None:
+    """Bring an existing file up to this schema (new tables only), if nobody else holds it.
+
+    Readers open files read-only and so cannot add the tables a newer version expects; the app calls
+    this once at start. A file another process holds is left as it is: the next writer upgrades it.
+    """
+    db = Path(path)
+    if not db.exists():
+        return
+    with STORE_LOCK.exclusive(), contextlib.suppress(StoreError):
+        connect(db).close()
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, db: Path | str = "the database") -> None:
     """Create missing tables and record the schema version; refuse a file from a newer version.
 

@@ -34,3 +34,21 @@ def test_create_and_list_a_campaign(tmp_path, monkeypatch):
     assert arms == 2 and refused == 0
     at.run()
     assert any(m.label == "Messaged" for m in at.metric)
+
+
+def test_a_database_from_the_first_schema_is_upgraded_at_start(tmp_path, monkeypatch):
+    db = tmp_path / "old.duckdb"
+    import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=300, seed=2))
+    con = connect(db)
+    for table in ("campaigns", "campaign_members", "chat_history", "model_cache"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    monkeypatch.setenv("SEGMENTS_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["tab"] = "Campaigns"
+    at.run()
+    assert not at.exception
+    con = connect(db, read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("2",)]
+    con.close()

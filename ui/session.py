@@ -17,7 +17,7 @@ import streamlit as st
 
 from agent.base import Agent, make_agent
 from agent.settings import load_settings
-from segmentation.store import default_db_path
+from segmentation.store import default_db_path, upgrade
 from tools.base import ToolContext
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,16 @@ def tool_context(settings: dict[str, str]) -> ToolContext:
     path = Path(db).expanduser() if db else default_db_path()
     ctx = st.session_state.get("tool_context")
     if ctx is None or ctx.db_path != path:
+        _upgraded(str(path))
         ctx = st.session_state["tool_context"] = ToolContext(db_path=path)
     return ctx
+
+
+@st.cache_resource(show_spinner=False)
+def _upgraded(path: str) -> bool:
+    """Once per database and server process: a file from an older version gains its new tables."""
+    upgrade(path)
+    return True
 
 
 def session_agent(ctx: ToolContext, settings: dict[str, str], ws: str) -> Agent:
