@@ -6,35 +6,12 @@ once per module, copied per test, and named by SEGMENTS_DB.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
 from segmentation.store import connect_sandboxed
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "demo.csv", customers=600, seed=3))
-    return db
-
-
-@pytest.fixture
-def db(demo_store, tmp_path, monkeypatch) -> Path:
-    copy = tmp_path / "shop.duckdb"
-    shutil.copy(demo_store, copy)
-    monkeypatch.setenv("SEGMENTS_DB", str(copy))
-    monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
-    return copy
+from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
 
 
 def app(**params: str) -> AppTest:

@@ -6,39 +6,18 @@ agent answers (conftest removes any key). AppTest's default 3 s timeout is too s
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.base import Event, ToolCall, Turn
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
 from tools.base import ToolContext
 from tools.registry import run_tool
 from ui import history
 from ui.steps import step_end, step_start
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+
 LAPSED = "who are my lapsed customers?"
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "demo.csv", customers=600, seed=3))
-    return db
-
-
-@pytest.fixture
-def db(demo_store, tmp_path, monkeypatch) -> Path:
-    copy = tmp_path / "shop.duckdb"
-    shutil.copy(demo_store, copy)
-    monkeypatch.setenv("SEGMENTS_DB", str(copy))
-    monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
-    return copy
 
 
 def app(ws: str | None = None) -> AppTest:
