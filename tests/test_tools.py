@@ -128,3 +128,13 @@ def test_sms_audience_respects_consent(ctx):
     listed = set(re.findall(r"^(C\d+),", audience, flags=re.MULTILINE))
     assert listed and not (listed & refused)
     assert result.facts["left_out_no_consent"] > 0
+
+
+def test_downloads_cannot_run_as_spreadsheet_formulas():
+    import pandas as pd
+
+    from tools.export import safe_csv
+
+    frame = pd.DataFrame({"name": ["=HYPERLINK(1)", "Ann", None, "@SUM(A1)"], "spent": [1.5, -2.0, 3.0, 4.0]})
+    text = safe_csv(frame).decode("utf-8-sig").splitlines()
+    assert text == ["name,spent", "'=HYPERLINK(1),1.5", "Ann,-2.0", ",3.0", "'@SUM(A1),4.0"]
