@@ -338,7 +338,7 @@ def _ask(args: argparse.Namespace) -> int:
     from tools.base import ToolContext
 
     connect(args.db, read_only=True).close()  # a missing or foreign database is exit 2, said plainly
-    agent = make_agent(ToolContext(db_path=args.db))
+    agent = make_agent(ToolContext(db_path=args.db, artifacts=False))  # a terminal shows words, not charts
     for question in args.questions:
         turn = agent.ask(question)
         if args.json:

@@ -138,3 +138,12 @@ def test_downloads_cannot_run_as_spreadsheet_formulas():
     frame = pd.DataFrame({"name": ["=HYPERLINK(1)", "Ann", None, "@SUM(A1)"], "spent": [1.5, -2.0, 3.0, 4.0]})
     text = safe_csv(frame).decode("utf-8-sig").splitlines()
     assert text == ["name,spent", "'=HYPERLINK(1),1.5", "Ann,-2.0", ",3.0", "'@SUM(A1),4.0"]
+
+
+def test_without_artifacts_the_words_are_the_same(ctx):
+    """The command line's `ask` shows only words: it skips charts and files, not facts."""
+    quiet = ToolContext(db_path=ctx.db_path, artifacts=False)
+    full, bare = (run_tool("list_customers", {"group": "lapsed"}, c) for c in (ctx, quiet))
+    assert bare.summary == full.summary and bare.facts == full.facts
+    assert full.chart is not None and full.downloads
+    assert bare.chart is None and bare.downloads == []

@@ -68,10 +68,29 @@ class ToolContext:
     db_path: Path = field(default_factory=default_db_path)
     uploads: dict[str, Path] = field(default_factory=dict)
     shop_name: str = "our shop"
+    artifacts: bool = True  # False where nobody will see charts or files (the command line's `ask`)
 
     def read(self):
         """``with ctx.read() as con:`` a sandboxed, read-only connection, closed when the block ends."""
         return connect_sandboxed(self.db_path)
+
+
+def draw(ctx: ToolContext, builder: str, *args: Any) -> Any:
+    """A chart from ``tools.charts`` for the person, or None where nobody will see it (Altair not loaded)."""
+    if not ctx.artifacts:
+        return None
+    from tools import charts
+
+    return getattr(charts, builder)(*args)
+
+
+def csv_download(ctx: ToolContext, file_name: str, frame: Any) -> list[Download]:
+    """The frame as a formula-safe CSV download, or nothing where nobody will download it."""
+    if not ctx.artifacts:
+        return []
+    from tools.export import safe_csv
+
+    return [Download(file_name, safe_csv(frame))]
 
 
 @dataclass(frozen=True)

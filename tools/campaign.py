@@ -7,8 +7,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
-from tools.base import Download, ToolArgs, ToolContext, ToolResult, assert_no_email, tool
-from tools.export import safe_csv
+from tools.base import Download, ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.wording import GroupKey, label
 
 Goal = Literal["win_back", "thank_and_reward", "welcome_second_purchase", "upsell", "re_engage"]
@@ -62,12 +61,13 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
         f"{consent}.{subject} Offer: {draft['offer']}. To see later whether it worked, create it as a campaign "
         f"with a random control group held out (Campaigns tab, or `segments campaign create {args.group}`)."
     )
-    downloads = [
-        Download(f"{args.group}_{args.channel}.txt", drafts.draft_text(draft).encode("utf-8"), "text/plain"),
-        Download(f"{args.group}_audience.csv", safe_csv(allowed)),
-    ]
-    if args.channel == "email":
-        downloads.insert(1, Download(f"{args.group}_email.html", drafts.draft_html(draft).encode("utf-8"), "text/html"))
+    downloads = csv_download(ctx, f"{args.group}_audience.csv", allowed)
+    if downloads:
+        downloads.insert(0, Download(f"{args.group}_{args.channel}.txt", drafts.draft_text(draft).encode("utf-8"),
+                                     "text/plain"))
+        if args.channel == "email":
+            downloads.insert(1, Download(f"{args.group}_email.html", drafts.draft_html(draft).encode("utf-8"),
+                                         "text/html"))
     return ToolResult(
         summary=assert_no_email(summary), draft=draft, table=allowed, downloads=downloads,
         facts={"group": args.group, "goal": draft["goal"], "channel": args.channel, "audience": len(allowed),
@@ -86,7 +86,6 @@ def measure_campaign(ctx: ToolContext, args: MeasureArgs) -> ToolResult:
     out: buyers, conversion and revenue per customer after the campaign, and the lift with its interval."""
     from segmentation.campaigns import list_campaigns
     from segmentation.campaigns import measure_campaign as measure
-    from tools import charts
     from tools.base import ToolArgsError
 
     with ctx.read() as con:
@@ -98,5 +97,5 @@ def measure_campaign(ctx: ToolContext, args: MeasureArgs) -> ToolResult:
     table = pd.DataFrame([{"group": "messaged", **result.treated}, {"group": "held out", **result.control}])
     return ToolResult(
         summary=assert_no_email(f"Campaign {args.campaign_id}: {result.verdict}"), table=table,
-        chart=charts.treated_vs_control(result.as_dict()), facts=result.as_dict(),
+        chart=draw(ctx, "treated_vs_control", result.as_dict()), facts=result.as_dict(),
     )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tools import charts
-from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, tool
+from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, draw, tool
 from tools.wording import pct
 
 
@@ -35,6 +34,6 @@ def cluster_customers(ctx: ToolContext, args: ClusterArgs) -> ToolResult:
     )
     return ToolResult(
         summary=assert_no_email(summary), table=table,
-        chart=charts.cluster_scatter(result.assignments, dict(zip(table["key"], table["name"], strict=True))),
+        chart=draw(ctx, "cluster_scatter", result.assignments, dict(zip(table["key"], table["name"], strict=True))),
         facts=result.as_dict(),
     )

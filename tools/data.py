@@ -5,8 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from segmentation.customers import customer_table
-from tools import charts
-from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, tool
+from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, draw, tool
 from tools.segments import group_summary_table
 from tools.wording import money, pct
 
@@ -89,7 +88,7 @@ def data_overview(ctx: ToolContext, args: NoArgs) -> ToolResult:
         f"{thresholds['basis']})."
     )
     return ToolResult(
-        summary=assert_no_email(summary), table=table, chart=charts.lifecycle_bars(table, thresholds),
+        summary=assert_no_email(summary), table=table, chart=draw(ctx, "lifecycle_bars", table, thresholds),
         facts={"customers": n, "repeat_rate": round(float(repeat), 4), "lapsed_share": round(float(lapsed), 4),
                "first_date": str(first), "last_date": str(last), "thresholds": thresholds},
     )

@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tools import charts
-from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, tool
+from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, draw, tool
 from tools.wording import Attribute, GroupKey, label, money, pct
 
 
@@ -37,7 +36,7 @@ def segment_migration(ctx: ToolContext, args: MigrationArgs) -> ToolResult:
     )
     return ToolResult(
         summary=assert_no_email(summary), table=result.worsened.drop(columns="sentence"),
-        chart=charts.migration_heatmap(result.matrix), facts=result.as_dict(),
+        chart=draw(ctx, "migration_heatmap", result.matrix), facts=result.as_dict(),
     )
 
 
@@ -60,6 +59,6 @@ def segment_by(ctx: ToolContext, args: BreakdownArgs) -> ToolResult:
         f"{r.value}: {r.customers:,} customers, {money(r.revenue)} ({pct(r.revenue_share)})" for r in rows
     ) + (f"; {len(table) - 5} more." if len(table) > 5 else ".")
     return ToolResult(
-        summary=assert_no_email(summary), table=table, chart=charts.breakdown_bars(table, args.attribute),
+        summary=assert_no_email(summary), table=table, chart=draw(ctx, "breakdown_bars", table, args.attribute),
         facts={"attribute": args.attribute, "group": args.group, "rows": table.head(20).to_dict("records")},
     )

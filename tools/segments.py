@@ -11,9 +11,7 @@ from segmentation.customers import customer_table
 from segmentation.lifecycle import STAGES, Thresholds, lifecycle_thresholds
 from segmentation.persona import days
 from segmentation.rfm import SCORE_RULE, SEGMENT_KEYS
-from tools import charts
-from tools.base import Download, ToolArgs, ToolContext, ToolResult, assert_no_email, tool
-from tools.export import safe_csv
+from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.wording import AnyGroupKey, GroupKey, group_rule, label, money, pct, plural
 
 AS_OF = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the day of the last order.")
@@ -71,7 +69,7 @@ def compute_rfm(ctx: ToolContext, args: AsOfArgs) -> ToolResult:
         + "."
     )
     return ToolResult(
-        summary=assert_no_email(summary), table=table, chart=charts.segment_bars(table),
+        summary=assert_no_email(summary), table=table, chart=draw(ctx, "segment_bars", table),
         facts={"customers": len(frame), "as_of": frame.attrs["as_of"], "segments": table.to_dict("records")},
     )
 
@@ -111,9 +109,9 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     return ToolResult(
         summary=assert_no_email(summary),
         table=listed.head(args.limit),
-        chart=charts.lifecycle_bars(group_summary_table(frame, "lifecycle", STAGES), frame.attrs["thresholds"])
-        if args.group in STAGES else charts.segment_bars(group_summary_table(frame, "segment", SEGMENT_KEYS)),
-        downloads=[Download(f"{args.group}_customers.csv", safe_csv(listed))],
+        chart=draw(ctx, "lifecycle_bars", group_summary_table(frame, "lifecycle", STAGES), frame.attrs["thresholds"])
+        if args.group in STAGES else draw(ctx, "segment_bars", group_summary_table(frame, "segment", SEGMENT_KEYS)),
+        downloads=csv_download(ctx, f"{args.group}_customers.csv", listed),
         facts={"group": args.group, "count": n, "revenue": round(float(spent), 2), "rule": rule,
                "consented": consented, "as_of": frame.attrs["as_of"]},
     )

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from segmentation.customers import customer_table
-from tools import charts
-from tools.base import Download, ToolArgs, ToolContext, ToolResult, assert_no_email, tool
-from tools.export import safe_csv
+from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.wording import GroupKey, label, money
 
 
@@ -40,8 +38,8 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     )
     columns = ["customer_id", "segment", "lifecycle", "p_alive", "expected_purchases", "clv", "monetary"]
     return ToolResult(
-        summary=assert_no_email(summary), table=ranked[columns].head(100), chart=charts.value_histograms(frame),
-        downloads=[Download("predicted_value.csv", safe_csv(ranked[columns]))],
+        summary=assert_no_email(summary), table=ranked[columns].head(100), chart=draw(ctx, "value_histograms", frame),
+        downloads=csv_download(ctx, "predicted_value.csv", ranked[columns]),
         facts={"customers": len(frame), "likely_buyers": len(likely), "value": round(float(frame["clv"].sum()), 2),
                "horizon_days": args.horizon_days},
     )
