@@ -268,6 +268,8 @@ def _breakdown(args: argparse.Namespace) -> int:
 
 def _campaign(args: argparse.Namespace) -> int:
     from segmentation import campaigns
+    from segmentation.profile import group_members
+    from segmentation.rfm import resolve_as_of
     from segmentation.store import STORE_LOCK, connect
 
     if args.action == "list":
@@ -280,8 +282,8 @@ def _campaign(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2) if args.json else result.verdict)
         return 0
     with STORE_LOCK.exclusive(), connect(args.db) as con:
-        day = _resolve(con, args.as_of)
-        members = _members(con, args.segment, day)
+        day = resolve_as_of(con, args.as_of)
+        members = group_members(con, args.segment, as_of=day)
         con.execute("BEGIN TRANSACTION")
         created = campaigns.create_campaign(con, args.segment, members=members, as_of=day, holdout=args.holdout,
                                             seed=args.seed)
@@ -295,29 +297,6 @@ def _campaign(args: argparse.Namespace) -> int:
               f"{created.control:,} held out ({created.control_csv}); "
               f"{created.excluded_no_consent:,} left out for lack of marketing consent.")
     return 0
-
-
-def _resolve(con, as_of):
-    from segmentation.rfm import resolve_as_of
-
-    return resolve_as_of(con, as_of)
-
-
-def _members(con, key: str, day) -> list[str]:
-    """Customer ids in a segment, stage or cluster at ``day``."""
-    from segmentation.rfm import AnalysisError
-
-    if key.startswith("cluster_"):
-        from segmentation.clustering import cluster_customers
-
-        assignments = cluster_customers(con, as_of=day).assignments
-        members = assignments.loc[assignments["cluster"] == key, "customer_id"].tolist()
-        if not members:
-            raise AnalysisError(f"There is no {key} at {day}: run `segments clusters` to see the clusters.")
-        return members
-    from segmentation.profile import group_members
-
-    return group_members(con, key, as_of=day)
 
 
 def _backtest(args: argparse.Namespace) -> int:

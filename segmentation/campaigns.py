@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from segmentation.export import defuse_formulas
 from segmentation.rfm import AnalysisError, resolve_as_of
 
 ARMS = ("audience", "control")
@@ -105,17 +106,9 @@ def export_arms(con: duckdb.DuckDBPyConnection, campaign_id: str, out_dir: Path)
             """,
             [campaign_id, arm],
         ).df().rename(columns=EXPORT_COLUMNS)
-        for column in ("Email", "First Name", "Last Name"):
-            frame[column] = frame[column].map(_defuse)
         paths[arm] = out_dir / f"{arm}.csv"
-        frame.to_csv(paths[arm], index=False)
+        defuse_formulas(frame).to_csv(paths[arm], index=False)
     return paths
-
-
-def _defuse(value: object) -> object:
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
 
 
 def campaign_record(con: duckdb.DuckDBPyConnection, campaign_id: str) -> dict:

@@ -28,6 +28,7 @@ import duckdb
 from segmentation import columns as cols
 from segmentation import detect
 from segmentation.detect import ident, sql_str
+from segmentation.export import FORMULA_START, PLAIN_NUMBER
 from segmentation.readers import IngestError, RawTable, load_raw, make_workdir
 from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders
 
@@ -379,8 +380,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     # Spreadsheets run a cell that starts with = + - @ (after tabs or spaces) as a formula; a plain
     # signed number in a text column is the one harmless case.
     formula = " OR ".join(
-        rf"(CASE WHEN regexp_matches({ident(m[f])}, '^[\t\r ]*[=+\-@]') "
-        rf"THEN NOT regexp_full_match(trim({ident(m[f])}), '[+-]?\d+(\.\d+)?') ELSE false END)"
+        f"(CASE WHEN regexp_matches({ident(m[f])}, {sql_str(FORMULA_START)}) "
+        f"THEN NOT regexp_full_match(trim({ident(m[f])}), {sql_str(PLAIN_NUMBER)}) ELSE false END)"
         for f in (*TEXT_FIELDS, "customer_id")
         if f in m
     ) or "false"

@@ -62,7 +62,15 @@ def group_kind(key: str) -> str:
 
 
 def group_members(con: duckdb.DuckDBPyConnection, key: str, *, as_of: dt.date | str | None = None) -> list[str]:
-    """Customer ids in an RFM segment or lifecycle stage at ``as_of``."""
+    """Customer ids in an RFM segment, lifecycle stage or cluster (``cluster_1``...) at ``as_of``."""
+    if key.startswith("cluster_"):
+        from segmentation.clustering import cluster_customers  # scikit-learn only when a cluster is asked for
+
+        assignments = cluster_customers(con, as_of=as_of).assignments
+        members = assignments.loc[assignments["cluster"] == key, "customer_id"].tolist()
+        if not members:
+            raise AnalysisError(f"There is no {key} at that date: run `segments clusters` to see the clusters.")
+        return members
     if group_kind(key) == "segment":
         frame = customer_rfm(con, as_of=as_of)
         return frame.loc[frame["segment"] == key, "customer_id"].tolist()

@@ -31,6 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from segmentation import columns as cols
+from segmentation.export import defuse_formulas
 from segmentation.ingest import ImportReport, IngestError, import_file, preview_file
 from segmentation.readers import load_raw, make_workdir
 from segmentation.sample import write_demo_csv
@@ -154,7 +155,7 @@ def rejects_csv(db_path: str | Path, import_id: int) -> bytes:
     cells = pd.json_normalize([_json_or_text(r) for r in rows["raw"]]) if len(rows) else pd.DataFrame()
     cells = cells.drop(columns=["line_no"], errors="ignore")
     frame = pd.concat([rows[["line_no", "reason"]].rename(columns={"line_no": "line"}), cells], axis=1)
-    return frame.map(_defuse).to_csv(index=False).encode("utf-8")
+    return defuse_formulas(frame).to_csv(index=False).encode("utf-8")
 
 
 def _json_or_text(raw: object) -> dict:
@@ -163,12 +164,6 @@ def _json_or_text(raw: object) -> dict:
     except ValueError:
         value = {"line": raw}
     return value if isinstance(value, dict) else {"line": raw}
-
-
-def _defuse(value: object) -> object:
-    if isinstance(value, str) and re.match(r"[\t\r ]*[=+\-@]", value) and not re.fullmatch(r"[+-]?\d+(\.\d+)?", value):
-        return "'" + value
-    return value
 
 
 def import_history(db_path: str | Path) -> pd.DataFrame | None:
