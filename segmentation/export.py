@@ -7,7 +7,10 @@ the one harmless case. The importer rejects rows by the same two patterns.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the importer shares the patterns below and should not pay for importing pandas
+    import pandas as pd
 
 FORMULA_START = r"^[\t\r ]*[=+\-@]"
 PLAIN_NUMBER = r"[+-]?\d+(\.\d+)?"
@@ -15,6 +18,8 @@ PLAIN_NUMBER = r"[+-]?\d+(\.\d+)?"
 
 def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells cannot run as formulas; column at a time, not cell at a time."""
+    import pandas as pd
+
     safe = frame.copy()
     for column in frame.columns:
         values = frame[column]

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -143,7 +144,10 @@ def import_file(
     file, db_path = Path(file), Path(db_path)
     report = ImportReport(file_name=display_name or file.name)
     progress = progress or (lambda fraction, step: None)
-    with make_workdir() as tmp:
+    # The file's checksum (to recognise a re-import) is read beside DuckDB's parse: hashlib lets go of
+    # the GIL, so on a large file it costs no wall time.
+    with make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
+        checksum = beside.submit(_sha256, file) if file.is_file() else None
         work = duckdb.connect(config={"temp_directory": tmp})
         work.execute("SET enable_progress_bar = false")
         # A bounded budget: past it DuckDB spills to the scratch folder instead of holding a 10M-line file's
@@ -166,7 +170,7 @@ def import_file(
                 )
             progress(0.75, "saving")
             with STORE_LOCK.exclusive():
-                _write(work, db_path, _sha256(file), report, replace)
+                _write(work, db_path, checksum.result(), report, replace)
             progress(1.0, "done")
         finally:
             work.close()
@@ -453,8 +457,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     )
     needs_qty = plan.amount_mode == "qp" and "quantity" in m
     reasons = [
-        ("blank_row", "blank row"),
-        ("date_text IS NULL", "no order date"),
+        # A row with a date is not blank: only rows without one pay for checking every cell.
+        ("date_text IS NULL", "CASE WHEN blank_row THEN 'blank row' ELSE 'no order date' END"),
         ("ordered_at IS NULL", "unreadable order date"),
         (
             f"ordered_at < DATE '{EARLIEST_DATE}' OR ordered_at > current_date + INTERVAL 2 DAY",
@@ -468,8 +472,12 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         ),
         ("formula_cell", "formula-like cell (possible spreadsheet injection)"),
     ]
-    reason = "CASE " + " ".join(f"WHEN {cond} THEN {sql_str(r)}" for cond, r in reasons) + " END"
-    con.execute(f"CREATE TABLE checked AS SELECT *, {reason} AS reason FROM parsed")
+    reason = "CASE " + " ".join(
+        f"WHEN {cond} THEN {r if r.startswith('CASE') else sql_str(r)}" for cond, r in reasons
+    ) + " END"
+    # A view, not a table: parsing is done once, by the one query that keeps the usable rows (below);
+    # the few rejected rows are parsed again to learn their reason.
+    con.execute(f"CREATE VIEW checked AS SELECT *, {reason} AS reason FROM parsed")
     once = "nth_in_order = 1" if plan.amount_mode == "order_total" else "true"
     line_refund = "refund" in m and cols.is_line_refund(m["refund"])
     # Windows over every row cost time: only files with order totals, order-level refunds or a
@@ -494,8 +502,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         ),
         numbered AS (SELECT *, {nth} AS nth_in_order, {cancelled} AS order_cancelled FROM usable),
         good AS (SELECT *, {refund} AS refund_once FROM numbered)
-        SELECT line_no, row_hash,
-               row_number() OVER (PARTITION BY row_hash ORDER BY line_no)::INTEGER AS row_ordinal,
+        SELECT line_no, row_hash, 1::INTEGER AS row_ordinal,
                order_id, customer_id, ordered_at, ordered_at::DATE AS order_date, product, category, channel,
                quantity, unit_price, CASE WHEN {once} THEN amount ELSE 0 END AS amount,
                refund_once AS refund, order_cancelled AS cancelled,
@@ -505,7 +512,39 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         FROM good
         """
     )
-    con.execute("CREATE TABLE bad AS SELECT line_no, reason FROM checked WHERE reason IS NOT NULL")
+    _number_repeated_rows(con)
+    staged = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
+    if staged == raw.rows:
+        con.execute("CREATE TABLE bad (line_no BIGINT, reason VARCHAR, raw VARCHAR)")
+    else:
+        # Each rejected row is kept as it was in the file, so the owner can see it and fix it.
+        con.execute(
+            "CREATE TABLE bad AS SELECT c.line_no, c.reason, to_json(r)::VARCHAR AS raw "
+            "FROM checked c JOIN raw r USING (line_no) "
+            "WHERE c.line_no IN (SELECT line_no FROM raw ANTI JOIN staged USING (line_no))"
+        )
+    # Every cell of the file as text is the largest thing held: let it go before writing to the store.
+    con.execute("DROP VIEW raw")
+    con.execute("DROP TABLE raw_cells")
+
+
+def _number_repeated_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """A row repeated inside one file is kept each time: number the repeats 1, 2, ... in file order.
+
+    Together with the row's hash, that number is the row's fingerprint, so re-importing the file adds
+    nothing. Most rows are unique and keep 1; only the repeated ones pay for the numbering.
+    """
+    con.execute(
+        """
+        UPDATE staged SET row_ordinal = repeats.ordinal
+        FROM (
+            SELECT line_no, row_number() OVER (PARTITION BY row_hash ORDER BY line_no)::INTEGER AS ordinal
+            FROM staged
+            WHERE row_hash IN (SELECT row_hash FROM staged GROUP BY row_hash HAVING count(*) > 1)
+        ) AS repeats
+        WHERE staged.line_no = repeats.line_no AND repeats.ordinal > 1
+        """
+    )
 
 
 def _missing_amount_sql(mode: str, needs_qty: bool) -> str:
@@ -586,11 +625,7 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
         ANTI JOIN order_lines o ON o.row_hash = s.row_hash AND o.row_ordinal = s.row_ordinal
         """
     )
-    con.execute(
-        "INSERT INTO rejects SELECT ?, b.line_no, b.reason, to_json(r)::VARCHAR "
-        "FROM memory.bad b JOIN memory.raw r USING (line_no)",
-        [import_id],
-    )
+    con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.bad", [import_id])
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.broken", [import_id])
     _merge_customers(con, import_id)
     rebuild_orders(con)
@@ -642,16 +677,29 @@ def _merge_customers(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
 
 
 def _fill_counts(con: duckdb.DuckDBPyConnection, import_id: int, report: ImportReport) -> None:
-    (loaded, guests, returns, cancelled, customers, orders, revenue, first, last) = con.execute(
+    (loaded, guests, returns, cancelled, revenue, first, last) = con.execute(
         """
         SELECT count(*), count(*) FILTER (customer_id IS NULL), count(*) FILTER (amount < 0),
-               count(*) FILTER (cancelled), count(DISTINCT customer_id),
-               count(DISTINCT (customer_id, coalesce(order_id, 'day:' || order_date))),
-               coalesce(sum(net_amount), 0), min(order_date), max(order_date)
+               count(*) FILTER (cancelled), coalesce(sum(net_amount), 0), min(order_date), max(order_date)
         FROM order_lines WHERE import_id = ?
         """,
         [import_id],
     ).fetchall()[0]
+    only_import = con.execute("SELECT count(*) = 0 FROM order_lines WHERE import_id <> ?", [import_id]).fetchall()
+    if only_import[0][0]:
+        # The store holds this file alone, so the tables just rebuilt from it already count its customers
+        # and orders: no distinct count over every line (seconds on a 10M-line file).
+        customers, orders = con.execute(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders)"
+        ).fetchall()[0]
+    else:
+        customers, orders = con.execute(
+            """
+            SELECT count(DISTINCT customer_id), count(DISTINCT (customer_id, coalesce(order_id, 'day:' || order_date)))
+            FROM order_lines WHERE import_id = ?
+            """,
+            [import_id],
+        ).fetchall()[0]
     staged = con.execute("SELECT count(*) FROM memory.staged").fetchall()[0][0]
     report.rows_loaded, report.rows_duplicate = loaded, staged - loaded
     report.guest_rows, report.return_rows, report.cancelled_rows = guests, returns, cancelled

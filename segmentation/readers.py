@@ -33,7 +33,7 @@ class IngestError(ValueError):
 
 @dataclass
 class RawTable:
-    """The file as a DuckDB table ``raw`` of VARCHAR columns plus ``line_no`` (1-based data row)."""
+    """The file as a DuckDB view ``raw`` of VARCHAR columns plus ``line_no`` (1-based data row)."""
 
     columns: list[str]
     rows: int
@@ -44,7 +44,7 @@ class RawTable:
 
 
 def load_raw(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> RawTable:
-    """Read ``path`` into table ``raw`` on ``con`` (an in-memory connection), or raise IngestError."""
+    """Read ``path`` into view ``raw`` on ``con`` (an in-memory connection), or raise IngestError."""
     if not path.exists():
         raise IngestError(f"There is no file at {path}: check the name and try again.")
     if path.is_dir():
@@ -102,15 +102,26 @@ _NOT_ORDERS = (
 )
 
 
-def _load_text(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, workdir: Path) -> RawTable:
+def _load_text(
+    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, workdir: Path, *, legacy: bool = False
+) -> RawTable:
+    """Read a text table. It is read as UTF-8 first; if any line turns out not to be UTF-8 (DuckDB's
+    reader checks every byte as it goes, so there is no separate pass over a large file), the file is
+    transcoded line by line and read again (``legacy``)."""
     notes: list[str] = []
-    encoding = _detect_encoding(path, head)
+    encoding = "mixed" if legacy else _detect_encoding(head)
+    if encoding == "mixed" and sum(b >= 0x80 for b in head) > _BINARY_HIGH_BYTE_SHARE * len(head):
+        raise IngestError("This file holds binary data, not text: import the CSV or Excel export of your orders.")
+    source = path
     if encoding != "utf-8":
         path, note = _transcode(path, encoding, workdir)
         notes.append(note)
         head = _head(path)
     if re.search(rb"\r(?!\n)", head):
-        path = _normalise_newlines(path, workdir)
+        try:
+            path = _normalise_newlines(path, workdir)
+        except UnicodeDecodeError:
+            return _load_text(con, source, head, workdir, legacy=True)
         head = _head(path)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
     if not text:
@@ -133,6 +144,8 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, workdir:
         notes.append(f"skipped {title_lines} title line(s) above the column names")
     columns = _unique_names(header)
     broken = _read_csv(con, path, columns, delimiter, title_lines, workdir)
+    if encoding == "utf-8" and any(why == _UNREADABLE_TEXT for _, why, _ in broken):
+        return _load_text(con, source, head, workdir, legacy=True)
     rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     if delimiter != ",":
         notes.append(f"columns separated by {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}")
@@ -147,14 +160,16 @@ _BROKEN_REASONS = {
     "UNQUOTED VALUE": "unclosed quote",
     "UNTERMINATED QUOTES": "unclosed quote",
     "INVALID UNICODE": "unreadable characters",
+    "INVALID ENCODING": "unreadable characters",
 }
+_UNREADABLE_TEXT = "unreadable characters"
 _MAX_REPAIRS = 50
 
 
 def _read_csv(
     con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], delimiter: str, skip: int, workdir: Path
 ) -> list[tuple[int, str, str]]:
-    """Load table ``raw``; return the lines DuckDB could not read as (file line, reason, text).
+    """Load view ``raw``; return the lines DuckDB could not read as (file line, reason, text).
 
     An unclosed quote makes a CSV reader swallow every following line into one cell. When DuckDB reports
     such a multi-line error, that one physical line is blanked in a scratch copy (blank lines are skipped,
@@ -164,11 +179,13 @@ def _read_csv(
     swallowed: list[tuple[int, str, str]] = []
     for attempt in range(_MAX_REPAIRS):
         try:
-            con.execute("DROP TABLE IF EXISTS raw")
+            # A second read (after transcoding) must not see the first read's rejects.
+            for table in ("raw_cells", f"broken_{attempt}", f"scan_{attempt}"):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
             con.execute(
                 f"""
-                CREATE TABLE raw AS
-                SELECT row_number() OVER () AS line_no, *
+                CREATE TABLE raw_cells AS
+                SELECT *
                 FROM read_csv({_sql_str(str(path))}, header = true, skip = {skip}, auto_detect = false,
                               columns = {col_spec}, delim = {_sql_str(delimiter)}, quote = '"', escape = '"',
                               store_rejects = true, rejects_table = 'broken_{attempt}',
@@ -190,12 +207,22 @@ def _read_csv(
         path = _blank_line(path, line, workdir / f"repaired_{attempt}.csv")
     else:
         raise IngestError("The file has too many unclosed quotes to read: save it again as CSV from a spreadsheet.")
+    _number_rows(con)
     blank = " \t\r\n" + delimiter
     broken = [
         (int(line), "blank row" if not text.strip(blank) else _BROKEN_REASONS.get(kind, "unreadable line"), text[:500])
         for line, kind, text in errors
     ]
     return sorted(swallowed + broken)
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """View ``raw``: table ``raw_cells`` with each row's 1-based position among the data rows as ``line_no``.
+
+    The table keeps the file's order (insertion order is preserved), so its row id is the position;
+    numbering rows with a window instead forces a single-threaded pass that costs as much as the read.
+    """
+    con.execute("CREATE OR REPLACE VIEW raw AS SELECT rowid + 1 AS line_no, * FROM raw_cells")
 
 
 def _normalise_newlines(path: Path, workdir: Path) -> Path:
@@ -216,25 +243,19 @@ def _blank_line(path: Path, line_number: int, out: Path) -> Path:
 _BINARY_HIGH_BYTE_SHARE = 0.3
 
 
-def _detect_encoding(path: Path, head: bytes) -> str:
-    """'utf-8' if the whole file decodes as such, 'utf-16' by its BOM, else 'mixed' (decoded per line)."""
+def _detect_encoding(head: bytes) -> str:
+    """'utf-16' by its BOM; 'utf-8' if the first bytes decode as such (the reader checks the rest);
+    else 'mixed' (decoded line by line)."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     controls = sum(b < 32 and b not in (9, 10, 13) for b in head)
     if b"\x00" in head or controls > 0.05 * len(head):
         raise IngestError("This file holds binary data, not text: import the CSV or Excel export of your orders.")
-    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-        decoder.decode(b"", final=True)
+        codecs.getincrementaldecoder("utf-8")().decode(head)  # not final: the head may end mid-character
         return "utf-8"
     except UnicodeDecodeError:
-        pass
-    if sum(b >= 0x80 for b in head) > _BINARY_HIGH_BYTE_SHARE * len(head):
-        raise IngestError("This file holds binary data, not text: import the CSV or Excel export of your orders.")
-    return "mixed"
+        return "mixed"
 
 
 def _transcode(path: Path, encoding: str, workdir: Path) -> tuple[Path, str]:
@@ -305,7 +326,7 @@ def _find_header(text: str, delimiter: str) -> tuple[list[str], int]:
 
 def _unique_names(header: list[str]) -> list[str]:
     """Blank names become ``column N``; repeats get `` (2)``, so every column can be addressed."""
-    seen: dict[str, int] = {"line_no": 1}  # our own row-number column
+    seen: dict[str, int] = {"line_no": 1, "rowid": 1}  # our row-number column, and the row id it comes from
     names = []
     for i, name in enumerate(header, start=1):
         name = name or f"column {i}"
@@ -343,8 +364,9 @@ def _load_excel(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     frame = pd.DataFrame([r[: len(columns)] for r in body], columns=columns, dtype="object")
     frame = frame.astype("string")
     con.register("excel_frame", frame)
-    con.execute("CREATE TABLE raw AS SELECT row_number() OVER () AS line_no, * FROM excel_frame")
+    con.execute("CREATE TABLE raw_cells AS SELECT * FROM excel_frame")
     con.unregister("excel_frame")
+    _number_rows(con)
     notes = [f"sheet '{sheet_name}'"] if len(sheets) > 1 else []
     return RawTable(columns, len(frame), "xlsx", notes)
 
@@ -387,9 +409,9 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
         casts.append(f"{expr} AS {_ident(alias)}")
     try:
         con.execute(
-            f"CREATE TABLE raw AS SELECT row_number() OVER () AS line_no, {', '.join(casts)} "
-            f"FROM read_parquet({_sql_str(str(path))})"
+            f"CREATE TABLE raw_cells AS SELECT {', '.join(casts)} FROM read_parquet({_sql_str(str(path))})"
         )
+        _number_rows(con)
     except duckdb.Error as exc:
         raise IngestError(
             "The Parquet file could not be read to the end: write it again from the program that made it."

@@ -91,6 +91,21 @@ def test_semicolons_decimal_comma_and_cp1252(tmp_path, db):
     con.close()
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])
+def test_a_cp1252_line_far_down_a_utf8_file_is_read_not_lost(tmp_path, db, newline):
+    # Only the first 256 KB are checked before reading; the reader finds the rest and the file is read again.
+    rows = [f"C{i % 50},2024-03-{1 + i % 28:02d},Plain bread,1,2.50" for i in range(12_000)]
+    rows[11_000] = "C7,2024-03-09,Café crème,1,3.20"
+    text = newline.join(["Customer ID,Order Date,Product,Quantity,Unit Price", *rows]) + newline
+    path = tmp_path / "mostly_utf8.csv"
+    path.write_bytes(text.encode("cp1252"))
+    assert len(text.encode("cp1252")) > 256 * 1024
+    report = import_file(db, path)
+    assert report.rows_loaded == 12_000 and report.rows_rejected == 0
+    assert any("cp1252" in n for n in report.notes)
+    assert _lines(db, "SELECT product FROM order_lines WHERE line_no = 11001") == [("Café crème",)]
+
+
 @pytest.mark.parametrize(
     ("written", "expected"),
     [
