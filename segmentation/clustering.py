@@ -412,11 +412,22 @@ def _unique(names: list[str], d: np.ndarray, keys: list[str]) -> list[str]:
             if spread[f] < DIFFERENT / 2:
                 continue
             high, low = group[int(np.argmax(d[group, f]))], group[int(np.argmin(d[group, f]))]
-            names[high], names[low] = f"{_WORDS[f][3]} {name}", f"{_WORDS[f][4]} {name}"
+            names[high], names[low] = _compare(name, f, _WORDS[f][3]), _compare(name, f, _WORDS[f][4])
     for i, n in enumerate(names):
         if names.count(n) > 1:
             names[i] = f"{n} ({keys[i].replace('_', ' ')})"
     return [n[0].upper() + n[1:] for n in names]
+
+
+def _compare(name: str, feature: int, comparative: str) -> str:
+    """"frequent regulars" + "less frequent" -> "less frequent regulars", not "less frequent frequent
+    regulars": the comparative takes the place of its own word; otherwise it goes in front."""
+    words = name.split(" ")
+    for plain in _WORDS[feature][1:3]:
+        if plain in words and plain in comparative.replace("-", " ").split(" "):
+            words[words.index(plain)] = comparative
+            return " ".join(words)
+    return f"{comparative} {name}"
 
 
 def _plain(label: str) -> str:

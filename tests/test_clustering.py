@@ -265,3 +265,20 @@ def test_demo_shop_json_shape(tmp_path):
         assert all(type(v) is float for v in c["profile"].values())
         assert any(key.startswith("cat_") for key in c["profile"])
     assert len({c["name"] for c in data["clusters"]}) == data["k"]
+
+
+@pytest.mark.parametrize(
+    ("name", "feature", "comparative", "expected"),
+    [
+        ("frequent regulars", 1, "less frequent", "less frequent regulars"),
+        ("frequent regulars", 1, "more frequent", "more frequent regulars"),
+        ("lapsed buyers", 0, "longer-lapsed", "longer-lapsed buyers"),
+        ("lapsed buyers", 0, "more recent", "more recent lapsed buyers"),  # 'recent' is not in the name
+        ("typical buyers", 2, "higher-spending", "higher-spending typical buyers"),
+    ],
+)
+def test_a_comparative_replaces_its_own_word_instead_of_repeating_it(name, feature, comparative, expected):
+    from segmentation.clustering import _compare
+
+    assert _compare(name, feature, comparative) == expected
+
