@@ -11,9 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.auth import require_access
-from ui.campaigns import render_campaigns_tab
 from ui.chat import render_chat
-from ui.dashboard import render_dashboard
 from ui.data import data_state
 from ui.importer import render_import_sidebar
 from ui.session import current_settings, render_settings, session_agent, tool_context, workspace
@@ -40,7 +38,10 @@ if chat_tab.open:
     question = st.chat_input("Ask about your customers, e.g. who are my lapsed customers?")  # pinned below
     with chat_tab:
         render_chat(agent, ctx, ws, data, question)
+# The other tabs' modules (pandas, altair) load when a tab is first opened, not before the first paint.
 if segments_tab.open:
+    from ui.dashboard import render_dashboard
+
     with segments_tab:
         render_dashboard(ctx, data)
 if campaigns_tab.open:
@@ -48,4 +49,6 @@ if campaigns_tab.open:
         if data.version is None:
             st.info("Import your orders (or use the demo shop) in the sidebar first.")
         else:
+            from ui.campaigns import render_campaigns_tab
+
             render_campaigns_tab(ctx)

@@ -10,14 +10,20 @@ import sys
 
 import pandas as pd
 
+# The demo shop's column names, and UCI Online Retail's (the real file in the benchmark).
+DEMO = {"customer": "Customer ID", "order": "Order ID", "date": "Order Date", "qty": "Quantity", "price": "Unit Price"}
+UCI = {"customer": "CustomerID", "order": "InvoiceNo", "date": "InvoiceDate", "qty": "Quantity", "price": "UnitPrice"}
+
 
 def main(path: str) -> None:
-    lines = pd.read_csv(path, dtype={"Customer ID": "string", "Order ID": "string"}, parse_dates=["Order Date"])
-    lines = lines.dropna(subset=["Customer ID"])
-    lines["value"] = lines["Quantity"] * lines["Unit Price"]
-    lines["day"] = lines["Order Date"].dt.normalize()
-    orders = lines.groupby(["Customer ID", "Order ID"], observed=True).agg(net=("value", "sum"), day=("day", "min"))
-    orders = orders.reset_index()
+    header = pd.read_csv(path, nrows=0).columns
+    c = UCI if "InvoiceNo" in header else DEMO
+    lines = pd.read_csv(path, dtype={c["customer"]: "string", c["order"]: "string"}, parse_dates=[c["date"]])
+    lines = lines.dropna(subset=[c["customer"]])
+    lines["value"] = lines[c["qty"]] * lines[c["price"]]
+    lines["day"] = lines[c["date"]].dt.normalize()
+    orders = lines.groupby([c["customer"], c["order"]], observed=True).agg(net=("value", "sum"), day=("day", "min"))
+    orders = orders.reset_index().rename(columns={c["customer"]: "Customer ID"})
     as_of = orders["day"].max()
     purchases = orders[orders["net"] > 0]
     rfm = purchases.groupby("Customer ID").agg(last=("day", "max"), frequency=("net", "size"))

@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
-import tools.registry  # noqa: F401  (registers every tool)
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext, ToolResult, run_tool
+
+if TYPE_CHECKING:  # pandas, and the tools with their charts, load when first used, not before the first paint
+    import pandas as pd
 
 Version = tuple[str, int, int, str]
 
@@ -76,6 +78,8 @@ def people(db_path: str, version: Version) -> pd.DataFrame:
 
 def tool_result(ctx: ToolContext, version: Version | None, name: str, args: dict) -> ToolResult:
     """``run_tool`` through a cache: the dashboard and replayed history ask the same questions again."""
+    import tools.registry  # noqa: F401  (registers every tool)
+
     if version is None:  # nothing to key on: run it, uncached
         return run_tool(name, args, ctx)
     return _cached_tool(str(ctx.db_path), ctx.shop_name, version, name, json.dumps(args, sort_keys=True, default=str))

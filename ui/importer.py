@@ -24,19 +24,20 @@ import uuid
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
-import pandas as pd
 import streamlit as st
 
 from segmentation import columns as cols
 from segmentation.export import defuse_formulas
 from segmentation.ingest import ImportReport, IngestError, import_file, preview_file
 from segmentation.readers import load_raw, make_workdir
-from segmentation.sample import write_demo_csv
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext
+
+if TYPE_CHECKING:  # pandas loads when a table is drawn, not before the first paint
+    import pandas as pd
 
 __all__ = [
     "UPLOAD_TYPES",
@@ -148,6 +149,8 @@ def rejects_csv(db_path: str | Path, import_id: int) -> bytes:
     Cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) get a leading
     apostrophe, since these rows are often rejected precisely for holding one.
     """
+    import pandas as pd
+
     with connect_sandboxed(db_path) as con:
         rows = con.execute(
             "SELECT line_no, reason, raw FROM rejects WHERE import_id = ? ORDER BY line_no", [import_id]
@@ -349,6 +352,8 @@ def _render_demo_button(ctx: ToolContext, *, replace: bool) -> None:
     if _has_own_data(ctx.db_path) and not replace:
         st.warning("The demo replaces your shop's data: tick 'Replace existing data' first if that is what you want.")
         return
+    from segmentation.sample import write_demo_csv  # numpy, pandas and arrow: only when asked for
+
     session = _session()
     with tempfile.TemporaryDirectory(dir=session.dir) as tmp, st.spinner("Baking the demo shop..."):
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=2000, seed=7)
@@ -360,6 +365,8 @@ def _render_demo_button(ctx: ToolContext, *, replace: bool) -> None:
 
 def _has_own_data(db_path: Path) -> bool:
     """True when the store holds imports since its last fresh start other than the demo's."""
+    import pandas as pd
+
     try:
         history = import_history(db_path)
     except StoreError:
@@ -372,6 +379,8 @@ def _has_own_data(db_path: Path) -> bool:
 
 
 def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> None:
+    import pandas as pd
+
     if outcome is None:
         return
     if isinstance(outcome, str):
@@ -417,7 +426,12 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
 
 
 def _render_history(ctx: ToolContext) -> None:
-    with st.expander("Import history"):
+    # Read and drawn only when opened: a closed expander's table would still be queried and sent, and the
+    # browser would load the table component before the chat input (0.8 s of the first paint).
+    box = st.expander("Import history", key="imp-history", on_change="rerun")
+    if not box.open:
+        return
+    with box:
         try:
             history = import_history(ctx.db_path)
         except StoreError as exc:

@@ -7,12 +7,15 @@ session state. Downloads do not rerun the page at all (``on_click="ignore"``).
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from agent.base import ToolCall
 from tools.base import Download, ToolResult
-from tools.export import safe_csv
+
+if TYPE_CHECKING:  # altair loads with the first chart, not before the first paint
+    import altair as alt
 
 
 def render_calls(calls: list[ToolCall], prefix: str) -> None:
@@ -35,6 +38,8 @@ def render_result(result: ToolResult, prefix: str) -> None:
     if result.table is not None and len(result.table.columns):
         st.dataframe(result.table, hide_index=True, key=f"{prefix}-table")
         if not any(d.mime == "text/csv" for d in downloads):  # a tool's own CSV holds the full list
+            from tools.export import safe_csv
+
             downloads.append(Download("table.csv", safe_csv(result.table)))
     _download_row(downloads, prefix)
 
@@ -46,6 +51,8 @@ def show_chart(chart: alt.TopLevelMixin, key: str) -> None:
     included: a map with its legend below came out half as tall, and the two-panel bars were cut off.
     "pad" keeps the plot at the builder's size and adds the decorations around it.
     """
+    import altair as alt
+
     st.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding")), key=key,
                     width="content")
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tools.wording import label
+
+def label(key: str) -> str:
+    """The tools' word for a group; imported on first use, since the tools' wording pulls in the analytics
+    (and pandas), which the first paint does without."""
+    from tools.wording import label as tools_label
+
+    return tools_label(key)
+
 
 _STARTS: dict[str, Callable[[dict], str]] = {
     "load_data": lambda a: "Loading the demo shop" if a.get("source") == "demo"
