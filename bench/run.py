@@ -1,6 +1,9 @@
 """Benchmarks (not tests): each step of the product at several sizes, beside the pandas notebook way.
 
-    python bench/run.py [--sizes 10k,100k,1M,10M] [--repeat 3] [--out bench/RESULTS.md]
+    python bench/run.py [--sizes 10k,100k,1M,10M,1M-customers,retail] [--repeat 3] [--out bench/RESULTS.md]
+
+Sizes are order lines from the demo generator; ``1M-customers`` is a demo shop with a million customers
+(the clustering target) and ``retail`` the real UCI Online Retail export from ../shared/data.
 
 Every step runs as its own process, as a user would run it, so process start is included; wall time is
 the median of ``--repeat`` runs and peak memory is the child's own maximum resident set (os.wait4).
@@ -10,6 +13,7 @@ Ratios compare with the pandas baseline measured in the same run on the same mac
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import platform
 import statistics
@@ -23,6 +27,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
+# Besides sizes in lines: a shop with a million customers (a short, busy history: about 3.9M lines, most
+# customers new), for the clustering target, and the real UCI Online Retail export.
+MILLION_CUSTOMERS = "1M-customers"
+ONLINE_RETAIL = "retail"
+ONLINE_RETAIL_FILE = REPO.parent / "shared" / "data" / "online_retail.csv.gz"
 
 
 def measure(cmd: list[str], *, env: dict | None = None) -> tuple[float, float]:
@@ -70,19 +79,36 @@ def app_first_paint(db: Path) -> tuple[float, str]:
         server.wait(timeout=10)
 
 
-def run_size(label: str, lines: int, repeat: int, work: Path) -> dict:
+def data_file(label: str, work: Path) -> Path:
+    """The orders file for a size label, generated once into ``work``."""
+    if label == ONLINE_RETAIL:
+        return ONLINE_RETAIL_FILE
     csv_path = work / f"orders_{label}.csv"
+    if label == MILLION_CUSTOMERS:
+        kwargs = "customers=1_000_000, years=0.25"
+    else:
+        kwargs = f"customers=customers_for_lines({SIZES[label]})"
     if not csv_path.exists():
         # In a child: a parent that grew to hold 10M rows would hand its peak memory on to every child it
         # starts (Linux keeps the high-water mark across exec), and the memory column would lie.
         subprocess.run(
             [sys.executable, "-c", "import sys; from segmentation.sample import customers_for_lines, write_demo_csv; "
-             f"write_demo_csv(sys.argv[1], customers=customers_for_lines({lines}), seed=1)", str(csv_path)],
+             f"write_demo_csv(sys.argv[1], {kwargs}, seed=1)", str(csv_path)],
             cwd=REPO, check=True,
         )
+    return csv_path
+
+
+def count_lines(path: Path) -> int:
+    with (gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")) as fh:
+        return sum(1 for _ in fh) - 1
+
+
+def run_size(label: str, repeat: int, work: Path) -> dict:
+    csv_path = data_file(label, work)
     db = work / f"shop_{label}.duckdb"
     seg = str(BIN / "segments")
-    row = {"size": label, "lines": sum(1 for _ in csv_path.open()) - 1}
+    row = {"size": label, "lines": count_lines(csv_path)}
 
     def fresh_import() -> tuple[float, float]:
         db.unlink(missing_ok=True)
@@ -93,14 +119,24 @@ def run_size(label: str, lines: int, repeat: int, work: Path) -> dict:
     row["customers_s"], row["customers_mb"] = median_of([seg, "customers", "--db", str(db), "--format", "csv"], repeat)
     row["pandas_s"], row["pandas_mb"] = median_of([sys.executable, "bench/pandas_baseline.py", str(csv_path)], repeat)
     row["clusters_s"], row["clusters_mb"] = median_of([seg, "clusters", "--db", str(db), "--json"], 1)
+    row["customers"] = customer_count(db)
     row["profile_s"], _ = median_of([seg, "profile", "at_risk", "--db", str(db), "--json"], repeat)
     row["ask_s"], _ = median_of([seg, "ask", "who are my lapsed customers?", "--db", str(db)], repeat)
     row["paint_s"], row["paint_how"] = app_first_paint(db)
     return row
 
 
+def customer_count(db: Path) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True).execute("
+         "'SELECT count(*) FROM customers').fetchall()[0][0])", str(db)],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    )
+    return int(out.stdout)
+
+
 def write_results(rows: list[dict], out: Path) -> None:
-    head = ("| size | lines | import s (MB) | customers s (MB) | pandas s (MB) | customers / pandas | "
+    head = ("| size | lines | customers | import s (MB) | customers s (MB) | pandas s (MB) | customers / pandas | "
             "import / pandas | clusters s (MB) | profile s | ask s | app first paint s |")
     lines = [
         "# Benchmark results", "",
@@ -111,7 +147,7 @@ def write_results(rows: list[dict], out: Path) -> None:
     ]
     for r in rows:
         lines.append(
-            f"| {r['size']} | {r['lines']:,} | {r['import_s']:.2f} ({r['import_mb']:.0f}) | "
+            f"| {r['size']} | {r['lines']:,} | {r['customers']:,} | {r['import_s']:.2f} ({r['import_mb']:.0f}) | "
             f"{r['customers_s']:.2f} ({r['customers_mb']:.0f}) | {r['pandas_s']:.2f} ({r['pandas_mb']:.0f}) | "
             f"{r['customers_s'] / r['pandas_s']:.2f}x | {r['import_s'] / r['pandas_s']:.2f}x | "
             f"{r['clusters_s']:.2f} ({r['clusters_mb']:.0f}) | {r['profile_s']:.2f} | {r['ask_s']:.2f} | "
@@ -125,7 +161,7 @@ def write_results(rows: list[dict], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10k,100k,1M")
+    parser.add_argument("--sizes", default="10k,100k,1M,retail")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "segments-bench")
@@ -133,7 +169,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
     for label in args.sizes.split(","):
-        rows.append(run_size(label, SIZES[label], args.repeat, args.work))
+        rows.append(run_size(label, args.repeat, args.work))
         print(rows[-1], flush=True)
         write_results(rows, args.out)
 
