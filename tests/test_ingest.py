@@ -258,3 +258,22 @@ def test_a_refused_file_leaves_no_database_behind(tmp_path):
     with pytest.raises(IngestError):
         import_file(tmp_path / "new.duckdb", path)
     assert not (tmp_path / "new.duckdb").exists()
+
+
+def test_the_cheap_trim_is_exactly_duckdbs_trim():
+    from segmentation.export import FORMULA_START
+    from segmentation.ingest import _may_start_formula, _trimmed
+
+    cells = ["", " ", "a", " a", "a ", "  a  ", "\u00a0a", "a\u3000", "Zoë", "\tx\t", "x\r", "\u2007", None,
+             "=SUM(A1)", " =1", "\t+1", "-2", "@x", "\r=1", "a=b"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[c] for c in cells])
+    rows = con.execute(
+        f"SELECT x, {_trimmed('x')}, nullif(trim(x), ''), {_may_start_formula('x')}, "
+        f"regexp_matches(x, '{FORMULA_START}') FROM t"
+    ).fetchall()
+    assert len(rows) == len(cells)
+    for cell, cheap, exact, may, formula in rows:
+        assert cheap == exact, repr(cell)
+        assert may or not formula, repr(cell)  # the cheap test never misses a formula
