@@ -500,7 +500,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         f"""
         CREATE TABLE staged AS
         WITH usable AS (
-            SELECT *, coalesce(order_id, 'row' || line_no) AS order_group FROM checked WHERE reason IS NULL
+            SELECT *, CASE WHEN order_id IS NULL THEN 'row' || line_no ELSE order_id END AS order_group
+            FROM checked WHERE reason IS NULL
         ),
         numbered AS (SELECT *, {nth} AS nth_in_order, {cancelled} AS order_cancelled FROM usable),
         good AS (SELECT *, {refund} AS refund_once FROM numbered)
@@ -715,7 +716,8 @@ def _fill_counts(con: duckdb.DuckDBPyConnection, import_id: int, report: ImportR
     else:
         customers, orders = con.execute(
             """
-            SELECT count(DISTINCT customer_id), count(DISTINCT (customer_id, coalesce(order_id, 'day:' || order_date)))
+            SELECT count(DISTINCT customer_id),
+                   count(DISTINCT (customer_id, CASE WHEN order_id IS NULL THEN 'day:' || order_date ELSE order_id END))
             FROM order_lines WHERE import_id = ?
             """,
             [import_id],

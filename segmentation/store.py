@@ -301,7 +301,9 @@ def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
         """
         INSERT INTO orders
         SELECT customer_id,
-               coalesce(order_id, 'day:' || strftime(order_date, '%Y-%m-%d')) AS order_key,
+               -- CASE, not coalesce: coalesce would format every line's date, order id or not
+               CASE WHEN order_id IS NULL THEN 'day:' || strftime(order_date, '%Y-%m-%d') ELSE order_id END
+                 AS order_key,
                min(order_date),
                round(sum(net_amount), 6) AS net,
                round(sum(amount), 6),
