@@ -135,7 +135,8 @@ def _per_value_sql(by: str) -> str:
                sum(l.net_amount) FILTER (o.is_purchase) AS purchase_revenue
         FROM order_lines l
         JOIN orders o ON o.customer_id = l.customer_id
-                     AND o.order_id = coalesce(l.order_id, 'day:' || strftime(l.order_date, '%Y-%m-%d'))
+                     AND o.order_id = CASE WHEN l.order_id IS NULL
+                                           THEN 'day:' || strftime(l.order_date, '%Y-%m-%d') ELSE l.order_id END
         WHERE l.customer_id IN (SELECT customer_id FROM rfm_segments) AND l.order_date <= $as_of
         GROUP BY 1
     """
