@@ -165,13 +165,64 @@ def _read(args: argparse.Namespace):
 
 def _print_frame(frame, fmt: str, footer: str = "") -> None:
     if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        _write_csv(frame)
     elif fmt == "json":
         print(frame.to_json(orient="records", double_precision=4))
     else:
         print(frame.to_string(index=False) if len(frame) else "Nothing matches.")
         if footer:
             print(f"\n{footer}")
+
+
+def _write_csv(frame) -> None:
+    """``frame.to_csv(sys.stdout, index=False)``, byte for byte, but written by DuckDB where that is the same.
+
+    pandas formats 800,000 customers in about 4 s and DuckDB in a fraction of one. Both write floats as the
+    shortest text that reads back exactly (1e-05, 35.0), ints and missing values alike, and quote the same
+    strings, except that DuckDB also quotes an empty string and any text holding '#' or a carriage return:
+    frames with such text, or with other kinds of column (bool, dates), stay with pandas.
+    """
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None or (sys.stdout.encoding or "").lower().replace("-", "") != "utf8" or not _plain_csv(frame):
+        frame.to_csv(sys.stdout, index=False)
+        return
+    import shutil
+
+    import duckdb
+
+    sys.stdout.flush()
+    # Through a file of our own: DuckDB opening /dev/stdout would truncate a file the output is appended to.
+    with tempfile.TemporaryDirectory(prefix="segments-csv-") as tmp:
+        path = Path(tmp) / "out.csv"
+        try:
+            with duckdb.connect() as con:
+                con.from_df(frame).write_csv(str(path), header=True)
+        except (duckdb.Error, OSError):  # nothing is written yet: pandas can still write it all
+            frame.to_csv(sys.stdout, index=False)
+            return
+        with path.open("rb") as written:
+            shutil.copyfileobj(written, out)
+    out.flush()
+
+
+def _plain_csv(frame) -> bool:
+    """True when DuckDB writes ``frame`` exactly as pandas would (see ``_write_csv``)."""
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    if not all(isinstance(c, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c) for c in frame.columns):
+        return False
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype in (np.int32, np.int64, np.float64):
+            continue
+        if not isinstance(values.dtype, pd.StringDtype):
+            return False
+        if (values == "").any() or any(values.str.contains(c, regex=False).any() for c in "#\r"):
+            return False
+    return True
 
 
 def _warn(frame) -> None:

@@ -49,13 +49,14 @@ import contextlib
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
+from segmentation.lifecycle import PURCHASE_DAYS_SQL, STORE_PURCHASES_SQL, USUAL_GAP_SQL
 from segmentation.rfm import AnalysisError, resolve_as_of
 
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
@@ -123,48 +124,51 @@ class ModelFits:
 # ---------------------------------------------------------------- summaries
 
 _SUMMARY_SQL = """
-WITH purchases AS ({purchases}),
-days AS (
-    SELECT customer_id, day, sum(value) AS value,
-           row_number() OVER (PARTITION BY customer_id ORDER BY day) AS nth
-    FROM purchases
-    GROUP BY customer_id, day
-)
+WITH days AS ({days})
 SELECT customer_id,
        (count(*) - 1)::BIGINT AS frequency,
        date_diff('day', min(day), max(day)) / $unit AS recency,
        date_diff('day', min(day), $as_of) / $unit AS "T",
-       coalesce(avg(value) FILTER (WHERE nth > 1), 0)::DOUBLE AS monetary_value
+       -- zbar: the days with a gap, every one but the customer's first
+       coalesce(avg(value) FILTER (WHERE gap IS NOT NULL), 0)::DOUBLE AS monetary_value{gaps}
 FROM days
 GROUP BY customer_id
 ORDER BY customer_id
 """
 
 
-def _summarise(con: duckdb.DuckDBPyConnection, purchases_sql: str, as_of: dt.date, unit: float) -> pd.DataFrame:
+def _summarise(
+    con: duckdb.DuckDBPyConnection, purchases_sql: str, as_of: dt.date, unit: float, *, with_gaps: bool = False
+) -> pd.DataFrame:
     """One SQL for the store and for plain frames, so both define x, t_x, T and zbar identically."""
     if not unit > 0:
         raise AnalysisError(f"The time unit must be a positive number of days, not {unit}.")
-    sql = _SUMMARY_SQL.format(purchases=purchases_sql)
-    frame = con.execute(sql, {"as_of": as_of, "unit": float(unit)}).df()[SUMMARY_COLUMNS]
+    sql = _SUMMARY_SQL.format(
+        days=PURCHASE_DAYS_SQL.format(purchases=purchases_sql),
+        gaps=f", {USUAL_GAP_SQL} AS usual_gap_days" if with_gaps else "",
+    )
+    columns = [*SUMMARY_COLUMNS, "usual_gap_days"] if with_gaps else SUMMARY_COLUMNS
+    frame = con.execute(sql, {"as_of": as_of, "unit": float(unit)}).df()[columns]
     frame.attrs.update(as_of=as_of.isoformat(), time_unit_days=float(unit))
     return frame
 
 
 def rfm_summary(
-    con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None, time_unit_days: float = 1.0
+    con: duckdb.DuckDBPyConnection,
+    *,
+    as_of: dt.date | str | None = None,
+    time_unit_days: float = 1.0,
+    with_gaps: bool = False,
 ) -> pd.DataFrame:
     """Per purchasing customer: ``frequency, recency, T, monetary_value`` as the models need them.
 
     Only purchases (orders with net > 0) on or before ``as_of`` count; purchases on one day are one
     purchase, because the models describe visits, not baskets. Times are in ``time_unit_days`` days.
+    ``with_gaps`` adds ``usual_gap_days``, the customer's median days between purchase days (missing for
+    one-time buyers): the lifecycle thresholds' input, read in the same pass (``customer_table``).
     """
     day = resolve_as_of(con, as_of)
-    purchases = (
-        "SELECT customer_id, order_date AS day, net_amount AS value FROM orders "
-        "WHERE customer_id IS NOT NULL AND is_purchase AND order_date <= $as_of"
-    )
-    return _summarise(con, purchases, day, time_unit_days)
+    return _summarise(con, STORE_PURCHASES_SQL, day, time_unit_days, with_gaps=with_gaps)
 
 
 def summary_from_transactions(
@@ -216,6 +220,14 @@ def _check_size(n_customers: int, n_repeat: int) -> None:
             f"Predicting value needs at least {MIN_CUSTOMERS} customers of whom {MIN_REPEAT_BUYERS} bought again, "
             f"and this shop has {n_customers} customers of whom {n_repeat} bought again."
         )
+
+
+def minimize(*args: Any, **kwargs: Any) -> Any:
+    """``scipy.optimize.minimize``, imported on first use: the import takes half a second, and reading a shop
+    whose fits are cached (``fit_models``) never optimises."""
+    from scipy.optimize import minimize as scipy_minimize
+
+    return scipy_minimize(*args, **kwargs)
 
 
 def _maximise(neg_ll, start: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, bool, str]:
@@ -397,14 +409,20 @@ def expected_order_value(gg_fit: GammaGammaFit, frequency, monetary_value) -> np
 # ---------------------------------------------------------------- the shop
 
 
-def fit_models(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None) -> ModelFits:
+def fit_models(
+    con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None, summary: pd.DataFrame | None = None
+) -> ModelFits:
     """Fit both models on the shop's summary in weeks; raise ModelError unless both converge.
 
     Fits are cached in the store per data version and as-of date (``model_cache``): the import warms the
     cache for the default date, so reading customers does not refit; a new import changes the version.
-    A read-only connection uses the cache but cannot add to it.
+    A read-only connection uses the cache but cannot add to it. ``summary``: the store's ``rfm_summary`` in
+    weeks at ``as_of``, when the caller has read it already (its own as-of date is used).
     """
-    summary = rfm_summary(con, as_of=as_of, time_unit_days=MODEL_TIME_UNIT_DAYS)
+    if summary is None:
+        summary = rfm_summary(con, as_of=as_of, time_unit_days=MODEL_TIME_UNIT_DAYS)
+    elif summary.attrs.get("time_unit_days") != MODEL_TIME_UNIT_DAYS:
+        raise AnalysisError(f"The value models need a summary in weeks ({MODEL_TIME_UNIT_DAYS:g} days).")
     day = dt.date.fromisoformat(summary.attrs["as_of"])
     cached = _cached_fits(con, day)
     if cached is not None:
@@ -451,24 +469,25 @@ def customer_value(
     as_of: dt.date | str | None = None,
     horizon_days: int = 90,
     margin: float = 1.0,
+    summary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per customer with a purchase on or before ``as_of``; columns ``VALUE_COLUMNS``.
 
     ``clv`` = expected purchases in the next ``horizon_days`` x expected order value x ``margin`` (the
-    share of revenue that is profit; 1 gives revenue), never negative.
+    share of revenue that is profit; 1 gives revenue), never negative. ``summary``: as in ``fit_models``.
     """
     if not horizon_days > 0:
         raise AnalysisError(f"The horizon must be a positive number of days, not {horizon_days}.")
     if not 0 < margin <= 1:
         raise AnalysisError(f"The margin is a share of revenue between 0 and 1 (e.g. 0.3), not {margin}.")
-    fits = fit_models(con, as_of=as_of)
+    fits = fit_models(con, as_of=as_of, summary=summary)
     s = fits.summary
     x, t_x, big_t = s["frequency"], s["recency"], s["T"]
     purchases = expected_purchases(fits.bgnbd, horizon_days / MODEL_TIME_UNIT_DAYS, x, t_x, big_t)
     order_value = expected_order_value(fits.gamma_gamma, x, s["monetary_value"])
     frame = pd.DataFrame(
         {
-            "customer_id": s["customer_id"].to_numpy(),
+            "customer_id": s["customer_id"].array,  # as it is: to_numpy() makes 800,000 Python strings
             "p_alive": p_alive(fits.bgnbd, x, t_x, big_t),
             "expected_purchases": purchases,
             "expected_order_value": order_value,

@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.lifecycle import STAGES, Thresholds, customer_lifecycle, lifecycle_thresholds
+from segmentation.lifecycle import STAGES, Thresholds, lifecycle_stages, lifecycle_thresholds
 from segmentation.rfm import RFM_COLUMNS, SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
 
 VALUE_COLUMNS = ["p_alive", "expected_purchases", "clv"]
@@ -29,21 +29,24 @@ def customer_table(
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
     """One row per customer with a purchase: ``CUSTOMER_COLUMNS``; ``group`` keeps one segment or stage."""
-    from segmentation.clv import ModelError, customer_value  # scipy only when the table is asked for
+    from segmentation.clv import MODEL_TIME_UNIT_DAYS, ModelError, customer_value, rfm_summary  # scipy, when asked
 
     if group is not None and group not in SEGMENT_KEYS and group not in STAGES:
         raise AnalysisError(f"'{group}' is not a segment: use one of {', '.join(SEGMENT_KEYS + STAGES)}.")
     if not 1 <= horizon_days <= 3650:
         raise AnalysisError("The horizon must be between 1 and 3650 days.")
     day = resolve_as_of(con, as_of)
-    limits = thresholds or lifecycle_thresholds(con, as_of=day)
-    frame = customer_rfm(con, as_of=day).merge(
-        customer_lifecycle(con, as_of=day, thresholds=limits)[["customer_id", "lifecycle"]], on="customer_id"
-    )
+    # Two passes over the orders: RFM, and the value models' summary of purchase days, which also holds each
+    # customer's usual gap for the lifecycle thresholds. The lifecycle stage needs only RFM's recency and
+    # frequency, which are its own.
+    summary = rfm_summary(con, as_of=day, time_unit_days=MODEL_TIME_UNIT_DAYS, with_gaps=True)
+    limits = thresholds or lifecycle_thresholds(con, as_of=day, usual_gaps=summary["usual_gap_days"])
+    frame = customer_rfm(con, as_of=day)
+    frame["lifecycle"] = lifecycle_stages(frame["recency_days"], frame["frequency"], limits)
     warnings = [limits.warning] if limits.warning else []
     try:
-        value = customer_value(con, as_of=day, horizon_days=horizon_days)[["customer_id", *VALUE_COLUMNS]]
-        frame = frame.merge(value, on="customer_id", how="left")
+        value = customer_value(con, as_of=day, horizon_days=horizon_days, summary=summary)
+        frame = _beside(frame, value[["customer_id", *VALUE_COLUMNS]])
     except ModelError as exc:
         warnings.append(str(exc))
         for column in VALUE_COLUMNS:
@@ -55,3 +58,12 @@ def customer_table(
         as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings
     )
     return frame
+
+
+def _beside(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` left-joined with ``other`` on customer_id; by position when both list the same customers in
+    the same order (both queries sort by id), which spares a hash join of every row."""
+    ids, their_ids = frame["customer_id"], other["customer_id"]
+    if len(ids) == len(their_ids) and (ids.array == their_ids.array).all():
+        return pd.concat([frame, other.drop(columns="customer_id").set_axis(frame.index)], axis=1)
+    return frame.merge(other, on="customer_id", how="left")

@@ -100,8 +100,13 @@ def customer_rfm(
     """One row per customer with at least one purchase on or before ``as_of``; columns ``RFM_COLUMNS``."""
     validate_segment_map(segment_map)
     day = resolve_as_of(con, as_of)
-    rules = ", ".join(
-        f"('{x.segment}', {int(x.r_min)}, {int(x.r_max)}, {int(x.f_min)}, {int(x.f_max)})" for x in segment_map
+    # One row per (R, F) cell, joined on equality: a hash join. Joining the rules' ranges with BETWEEN made
+    # DuckDB sort every customer for a range join (0.4 s of 1.3 s at 800,000 customers).
+    cells = ", ".join(
+        f"('{x.segment}', {r}, {f})"
+        for x in segment_map
+        for r in range(max(int(x.r_min), 1), min(int(x.r_max), 5) + 1)
+        for f in range(max(int(x.f_min), 1), min(int(x.f_max), 5) + 1)
     )
     frame = con.execute(
         f"""
@@ -126,12 +131,12 @@ def customer_rfm(
                    least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY monetary))) AS m_score
             FROM measured
         ),
-        segment_map(segment, r_min, r_max, f_min, f_max) AS (VALUES {rules})
+        segment_map(segment, r_score, f_score) AS (VALUES {cells})
         SELECT s.customer_id, s.recency_days::INTEGER AS recency_days, s.frequency::INTEGER AS frequency,
                s.monetary::DOUBLE AS monetary, s.r_score::INTEGER AS r_score, s.f_score::INTEGER AS f_score,
                s.m_score::INTEGER AS m_score, m.segment
         FROM scored s
-        JOIN segment_map m ON s.r_score BETWEEN m.r_min AND m.r_max AND s.f_score BETWEEN m.f_min AND m.f_max
+        JOIN segment_map m ON s.r_score = m.r_score AND s.f_score = m.f_score
         ORDER BY s.customer_id
         """,
         {"as_of": day},

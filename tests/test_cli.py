@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+
+import cli
 
 from .conftest import write_csv
 
@@ -166,3 +170,34 @@ def test_backtest_counts_what_happened(demo):
     con.close()
     assert total["actual"] == actual
     assert sum(r["customers"] for r in rows[:-1]) == total["customers"]
+
+
+PLAIN = {
+    "customer_id": ["A", "b c", "x,y", 'say "hi"', "two\nlines", "é", None],
+    "count": np.array([0, -1, 7, 2**31 - 1, 3, 4, 5], dtype=np.int32),
+    "big": np.array([0, -(2**62), 2**62, 1, 2, 3, 4], dtype=np.int64),
+    "value": [35.0, 1e-05, 1.8071955657776976e-11, -0.0, 1e16, np.inf, np.nan],
+}
+
+
+@pytest.mark.parametrize("extra", [
+    {},  # DuckDB writes it
+    {"note": ["#1", "", "a\rb", "-", "+", "=", "@"]},  # text DuckDB would quote where pandas does not: pandas
+    {"flag": [True, False, True, False, True, False, True]},  # pandas writes True, DuckDB true: pandas
+])
+def test_csv_is_byte_for_byte_what_pandas_writes(extra, monkeypatch):
+    frame = pd.DataFrame({**PLAIN, **extra})
+    frame["customer_id"] = frame["customer_id"].astype("str")
+    assert cli._plain_csv(frame) == (not extra)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", out)
+    cli._write_csv(frame)
+    out.flush()
+    assert out.buffer.getvalue().decode("utf-8") == frame.to_csv(index=False)
+    rng = np.random.default_rng(1)  # and a spread of doubles, each written as the shortest exact text
+    floats = pd.DataFrame({"x": rng.standard_normal(5000) * 10.0 ** rng.integers(-300, 300, 5000)})
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", out)
+    cli._write_csv(floats)
+    out.flush()
+    assert out.buffer.getvalue().decode("utf-8") == floats.to_csv(index=False)

@@ -87,3 +87,15 @@ def test_past_as_of_replays_the_clock(shop):
     # On 2024-01-01 only R07..R11 had bought (their last purchase is that day).
     assert sorted(frame.index) == [f"R{i:02d}" for i in range(7, 12)]
     assert set(frame["lifecycle"]) == {"active"}
+
+
+def test_the_customer_table_reads_the_same_rhythm_in_its_own_pass(shop):
+    # The table takes the usual gaps from the value models' summary and the stages from its RFM columns.
+    from segmentation.clv import rfm_summary
+    from segmentation.customers import customer_table
+
+    gaps = rfm_summary(shop, with_gaps=True)["usual_gap_days"]
+    assert lifecycle_thresholds(shop, usual_gaps=gaps) == lifecycle_thresholds(shop)
+    table = customer_table(shop)  # too small for the value models: their columns stay empty
+    assert table.attrs["thresholds"] == lifecycle_thresholds(shop).as_dict()
+    assert dict(zip(table["customer_id"], table["lifecycle"], strict=True)) == EXPECTED

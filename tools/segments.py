@@ -79,12 +79,17 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     """List the customers in one RFM segment or lifecycle stage (e.g. lapsed, at_risk, champions), with
     how many there are, the revenue at stake and the rule that defines the group. The list itself goes
     to the person as a table and a CSV download; you get the counts."""
+    column = "segment" if args.group in SEGMENT_KEYS else "lifecycle"
     with ctx.read() as con:
         frame = customer_table(con, as_of=args.as_of)
-        people = con.execute(f"SELECT customer_id, {', '.join(PERSON_COLUMNS)} FROM customers").df()
+        members = frame[frame[column] == args.group]
+        # Only the group's own details: every customer's would be 800,000 rows of text in a big shop.
+        con.register("members", members[["customer_id"]])
+        people = con.execute(
+            f"SELECT customer_id, {', '.join(PERSON_COLUMNS)} FROM customers "
+            "WHERE customer_id IN (SELECT customer_id FROM members)"
+        ).df()
     thresholds = Thresholds(**frame.attrs["thresholds"])
-    column = "segment" if args.group in SEGMENT_KEYS else "lifecycle"
-    members = frame[frame[column] == args.group]
     order = {"value": ("monetary", False), "recency": ("recency_days", True), "clv": ("clv", False)}[args.sort_by]
     members = members.sort_values([order[0], "customer_id"], ascending=[order[1], True])
     listed = members.merge(people, on="customer_id", how="left")[
@@ -106,11 +111,17 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
             summary += f" Predicted value over the next 90 days: {money(clv)}."
     else:
         summary = f"No customers {_are(args.group)} as of {frame.attrs['as_of']} ({rule})."
+    chart = None
+    if ctx.artifacts:  # the chart's table is work too, wasted where nobody sees the chart (the command line)
+        if args.group in STAGES:
+            stages = group_summary_table(frame, "lifecycle", STAGES)
+            chart = draw(ctx, "lifecycle_bars", stages, frame.attrs["thresholds"])
+        else:
+            chart = draw(ctx, "segment_bars", group_summary_table(frame, "segment", SEGMENT_KEYS))
     return ToolResult(
         summary=assert_no_email(summary),
         table=listed.head(args.limit),
-        chart=draw(ctx, "lifecycle_bars", group_summary_table(frame, "lifecycle", STAGES), frame.attrs["thresholds"])
-        if args.group in STAGES else draw(ctx, "segment_bars", group_summary_table(frame, "segment", SEGMENT_KEYS)),
+        chart=chart,
         downloads=csv_download(ctx, f"{args.group}_customers.csv", listed),
         facts={"group": args.group, "count": n, "revenue": round(float(spent), 2), "rule": rule,
                "consented": consented, "as_of": frame.attrs["as_of"]},
