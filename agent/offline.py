@@ -162,6 +162,14 @@ def _moves(text: str, found: list[tuple[int, int, str]]) -> tuple[str | None, st
     return start, end
 
 
+# Capitalised words that open a question or a request, never a place ("Which customers are slipping away?").
+_NOT_PLACES = frozenset({
+    "which", "what", "who", "whose", "whom", "how", "where", "when", "why", "show", "list", "find", "give",
+    "tell", "get", "are", "is", "do", "does", "did", "can", "could", "would", "will", "should", "any", "all",
+    "our", "your", "these", "those", "top", "best", "most", "some", "each", "every",
+})
+
+
 def _place(raw: str) -> str | None:
     """A place the owner names: 'in Leeds', 'from Hebden Bridge', 'live in york'."""
     m = (re.search(r"\b(?:in|from|near|around)\s+([A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*)", raw)
@@ -172,6 +180,8 @@ def _place(raw: str) -> str | None:
         return None
     place = m.group(1).strip(" .'")
     norm = normalise(place)
+    if norm.split(" ")[0] in _NOT_PLACES:  # "Which customers...", "Show customers...": a question, not a town
+        return None
     if (not norm or _search(phrases.MONTH_WORD, norm) or norm in phrases.SEASONS
             or _earliest(phrases.GROUP_PHRASES, norm)
             or _search(r"the|a|my|total|store|shop|person|ages|a while|danger|i|rfm|cluster \d", norm)):

@@ -27,6 +27,8 @@ PHRASINGS = [
     ("big-spenders", "list my biggest spenders", "list_customers", {"group": "champions"}),
     ("champions-plain", "champions", "list_customers", {"group": "champions"}),
     ("lapsed", "who are my lapsed customers?", "list_customers", {"group": "lapsed"}),
+    # a capitalised question word before "customers" is not a town ("customers in Which")
+    ("which-slipping", "Which customers are slipping away?", "list_customers", {"group": "at_risk"}),
     ("ages", "show me people who haven't ordered in ages", "list_customers", {"group": "lapsed"}),
     ("stopped", "which customers stopped coming back?", "list_customers", {"group": "lapsed"}),
     ("while", "customers who haven't bought in a while", "list_customers", {"group": "lapsed"}),
