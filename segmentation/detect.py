@@ -7,11 +7,13 @@ format chosen here; rows that do not fit it are rejected and counted, never gues
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
 
 SAMPLE_ROWS = 20_000
+DATE_PROBE_VALUES = 2_000  # distinct dates every format is tried on (see best_date_format)
 
 # Tried in this order; on a tie the earlier wins, so unambiguous ISO beats day-first, and day-first
 # beats month-first (what most of the world writes) when every day in the file is 12 or less.
@@ -91,24 +93,46 @@ class DateGuess:
 
 
 def best_date_format(con: duckdb.DuckDBPyConnection, column: str) -> DateGuess | None:
-    """The format that reads the most distinct sample values of ``column``; None if the column is empty."""
+    """The format that reads the most distinct sample values of ``column``; None if the column is empty.
+
+    Every format is tried on an even spread of at most ``DATE_PROBE_VALUES`` of the values; the leaders,
+    and the formats that mirror them (day for month), are then counted on all of them. Trying all 42
+    formats on 40,000 distinct timestamps cost half a second of every large import.
+    """
     cleaned = clean_date_sql(ident(column))
-    counts = ", ".join(
-        f"count(try_strptime(v, {sql_str(fmt)})) AS f{i}" for i, fmt in enumerate(DATE_FORMATS)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE date_values AS "
+        f"SELECT v FROM (SELECT DISTINCT {cleaned} AS v FROM sample) WHERE v IS NOT NULL"
     )
-    row = con.execute(
-        f"SELECT count(v), {counts} FROM (SELECT DISTINCT {cleaned} AS v FROM sample) WHERE v IS NOT NULL"
-    ).fetchall()[0]
-    total, hits = row[0], row[1:]
+    total = con.execute("SELECT count(*) FROM date_values").fetchall()[0][0]
     if not total:
         return None
-    best = max(range(len(hits)), key=lambda i: (hits[i], -i))
-    fmt = DATE_FORMATS[best]
+    step = -(-total // DATE_PROBE_VALUES)
+    probe = _format_hits(con, range(len(DATE_FORMATS)), f"hash(v) % {step} = 0" if step > 1 else "true")
+    if step == 1:
+        hits = probe
+    else:
+        leaders = sorted(probe, key=lambda i: (-probe[i], i))[:3]
+        hits = _format_hits(con, sorted({*leaders, *(m for m in map(_mirror_index, leaders) if m is not None)}))
+    best = max(hits, key=lambda i: (hits[i], -i))
+    mirror = _mirror_index(best)
+    ambiguous = mirror is not None and hits.get(mirror) == hits[best]
+    return DateGuess(DATE_FORMATS[best], hits[best], total, ambiguous)
+
+
+def _format_hits(con: duckdb.DuckDBPyConnection, formats: Iterable[int], where: str = "true") -> dict[int, int]:
+    """Format index -> how many of table ``date_values`` (those passing ``where``) it reads."""
+    formats = list(formats)
+    counts = ", ".join(f"count(try_strptime(v, {sql_str(DATE_FORMATS[i])}))" for i in formats)
+    row = con.execute(f"SELECT {counts} FROM date_values WHERE {where}").fetchall()[0]
+    return dict(zip(formats, row, strict=True))
+
+
+def _mirror_index(i: int) -> int | None:
+    """The format with day and month swapped ('%d/%m/%Y' <-> '%m/%d/%Y'), if there is one."""
+    fmt = DATE_FORMATS[i]
     mirrored = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
-    ambiguous = (
-        mirrored != fmt and mirrored in DATE_FORMATS and hits[DATE_FORMATS.index(mirrored)] == hits[best]
-    )
-    return DateGuess(fmt, hits[best], total, ambiguous)
+    return DATE_FORMATS.index(mirrored) if mirrored != fmt and mirrored in DATE_FORMATS else None
 
 
 def decimal_comma(con: duckdb.DuckDBPyConnection, column: str, *, delimiter: str | None) -> bool:

@@ -31,7 +31,7 @@ from segmentation import detect
 from segmentation.detect import ident, sql_str
 from segmentation.export import FORMULA_START, PLAIN_NUMBER
 from segmentation.readers import IngestError, RawTable, load_raw, make_workdir
-from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders
+from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders, remember_summary
 
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
 
@@ -148,6 +148,7 @@ def import_file(
     # the GIL, so on a large file it costs no wall time.
     with make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
         checksum = beside.submit(_sha256, file) if file.is_file() else None
+        beside.submit(_load_model_libraries)
         work = duckdb.connect(config={"temp_directory": tmp})
         work.execute("SET enable_progress_bar = false")
         # A bounded budget: past it DuckDB spills to the scratch folder instead of holding a 10M-line file's
@@ -650,6 +651,7 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.broken", [import_id])
     _merge_customers(con, import_id)
     rebuild_orders(con)
+    remember_summary(con, import_id)
     _fill_counts(con, import_id, report)
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -658,6 +660,14 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
          report.rows_rejected, report.guest_rows, replace],
     )
     _warm_model_cache(con)
+
+
+def _load_model_libraries() -> None:
+    """Import what fitting the value models needs (pandas, scipy: most of a second) while DuckDB reads the
+    file, which lets go of the GIL: the import's last step then starts at once."""
+    import scipy.optimize  # noqa: F401
+
+    import segmentation.clv  # noqa: F401
 
 
 def _warm_model_cache(con: duckdb.DuckDBPyConnection) -> None:

@@ -19,6 +19,7 @@ open and blocks the connection's next ``register``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -313,6 +314,26 @@ def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
         FROM order_lines
         GROUP BY customer_id, order_key
         """
+    )
+
+
+# Customers with a purchase, and the first and last order day: what the app shows on every page run.
+SUMMARY_SQL = (
+    "SELECT count(DISTINCT customer_id), min(order_date)::VARCHAR, max(order_date)::VARCHAR "
+    "FROM orders WHERE is_purchase"
+)
+SUMMARY_KEY = "data_summary"
+
+
+def remember_summary(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Record ``SUMMARY_SQL``'s answer in ``meta`` with the import it describes (after ``rebuild_orders``).
+
+    Counting distinct customers takes 0.4 s in a 10M-line shop: once per import, not once per page run.
+    """
+    customers, first, last = con.execute(SUMMARY_SQL).fetchall()[0]
+    value = json.dumps({"import_id": import_id, "customers": customers, "first": first, "last": last})
+    con.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [SUMMARY_KEY, value]
     )
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from segmentation.store import StoreError, connect_sandboxed
+from segmentation.store import SUMMARY_KEY, SUMMARY_SQL, StoreError, connect_sandboxed
 from tools.base import ToolContext, ToolResult, run_tool
 
 if TYPE_CHECKING:  # pandas, and the tools with their charts, load when first used, not before the first paint
@@ -44,13 +44,15 @@ def data_state(db_path: Path) -> DataState:
         return DataState(None)
     try:
         with connect_sandboxed(db_path) as con:
-            imports, last_id, last_at = con.execute(
-                "SELECT count(*), coalesce(max(import_id), 0), coalesce(max(imported_at)::VARCHAR, '') FROM imports"
+            imports, last_id, last_at, summary = con.execute(
+                "SELECT count(*), coalesce(max(import_id), 0), coalesce(max(imported_at)::VARCHAR, ''), "
+                f"(SELECT value FROM meta WHERE key = '{SUMMARY_KEY}') FROM imports"
             ).fetchall()[0]
-            customers, first, last = con.execute(
-                "SELECT count(DISTINCT customer_id), min(order_date)::VARCHAR, max(order_date)::VARCHAR "
-                "FROM orders WHERE is_purchase"
-            ).fetchall()[0]
+            recorded = json.loads(summary) if summary else {}
+            if recorded.get("import_id") == last_id:  # recorded by the last import: no scan of the orders
+                customers, first, last = recorded["customers"], recorded["first"], recorded["last"]
+            else:  # a store from before imports recorded it
+                customers, first, last = con.execute(SUMMARY_SQL).fetchall()[0]
     except StoreError as exc:
         return DataState(None, problem=str(exc))
     if not customers:
