@@ -54,7 +54,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from segmentation.lifecycle import PURCHASE_DAYS_SQL, STORE_PURCHASES_SQL, USUAL_GAP_SQL
 from segmentation.rfm import AnalysisError, resolve_as_of
@@ -230,7 +230,9 @@ def minimize(*args: Any, **kwargs: Any) -> Any:
     return scipy_minimize(*args, **kwargs)
 
 
-def _maximise(neg_ll, start: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, bool, str]:
+def _maximise(
+    neg_ll, start: np.ndarray, names: tuple[str, ...], *, jac: bool = False
+) -> tuple[np.ndarray, bool, str]:
     """Minimise a negative log-likelihood over log-parameters: L-BFGS-B, then Nelder-Mead if it fails.
 
     Returns (log-parameters, converged, message). A parameter that ends at the edge of its range is
@@ -242,11 +244,13 @@ def _maximise(neg_ll, start: np.ndarray, names: tuple[str, ...]) -> tuple[np.nda
     # gtol well below scipy's default: the CDNOW likelihood is flat along a ridge in (a, b) and (p, gamma),
     # and the default stops early enough to move b and gamma in their published digits.
     res = minimize(
-        neg_ll, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8}
-    )
+        neg_ll, start, method="L-BFGS-B", jac=jac, bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8},
+    )  # fmt: skip
     if not res.success or not np.isfinite(res.fun):
+        value_only = (lambda theta: neg_ll(theta)[0]) if jac else neg_ll
         res = minimize(
-            neg_ll, res.x if np.isfinite(res.fun) else start, method="Nelder-Mead", bounds=bounds,
+            value_only, res.x if np.isfinite(res.fun) else start, method="Nelder-Mead", bounds=bounds,
             options={"maxiter": 8000, "xatol": 1e-9, "fatol": 1e-12},
         )  # fmt: skip
     converged = bool(res.success) and bool(np.isfinite(res.fun))
@@ -264,6 +268,22 @@ def _bgnbd_ll(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -> np.n
         + betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + big_t)
     )  # fmt: skip
     return log_main + np.where(x > 0, np.logaddexp(0.0, _dropout_log_odds(r, alpha, a, b, x, t_x, big_t)), 0.0)
+
+
+def _bgnbd_gradient(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -> tuple[np.ndarray, ...]:
+    """Per-customer derivatives of ``_bgnbd_ll`` in r, alpha, a and b.
+
+    The likelihood's second term enters through log(1 + e^D), D the dropout log-odds, so each derivative is
+    the first term's plus sigmoid(D) times D's own. With it the optimiser needs one evaluation per step
+    instead of five (finite differences in four parameters).
+    """
+    dropout = np.where(x > 0, expit(_dropout_log_odds(r, alpha, a, b, x, t_x, big_t)), 0.0)
+    log_ratio = np.log(alpha + big_t) - np.log(alpha + t_x)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - np.log(alpha + big_t) + dropout * log_ratio
+    d_alpha = r / alpha - (r + x) / (alpha + big_t) + dropout * (r + x) * (1 / (alpha + big_t) - 1 / (alpha + t_x))
+    d_a = digamma(a + b) - digamma(a + b + x) + dropout / a
+    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - dropout / (b + np.maximum(x, 1) - 1)
+    return d_r, d_alpha, d_a, d_b
 
 
 def _dropout_log_odds(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -> np.ndarray:
@@ -296,12 +316,17 @@ def fit_bgnbd(summary: pd.DataFrame, *, time_unit_days: float | None = None) -> 
     ux, ut, u_big_t = triples.T
     weights = counts / counts.sum()
 
-    def neg_ll(theta: np.ndarray) -> float:
-        r, alpha, a, b = np.exp(theta)
-        value = -(weights * _bgnbd_ll(r, alpha, a, b, ux, ut * scale, u_big_t * scale)).sum()
-        return float(value) if np.isfinite(value) else 1e300
+    def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(theta)
+        args = (*params, ux, ut * scale, u_big_t * scale)
+        value = -(weights * _bgnbd_ll(*args)).sum()
+        # In log-parameters: d/d(log p) = p d/dp.
+        grad = -np.array([(weights * d).sum() for d in _bgnbd_gradient(*args)]) * params
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            return 1e300, np.zeros(4)
+        return float(value), grad
 
-    theta, converged, message = _maximise(neg_ll, np.zeros(4), ("r", "alpha", "a", "b"))
+    theta, converged, message = _maximise(neg_ll, np.zeros(4), ("r", "alpha", "a", "b"), jac=True)
     r, alpha, a, b = np.exp(theta)
     alpha /= scale
     unit = time_unit_days if time_unit_days is not None else summary.attrs.get("time_unit_days", 1.0)

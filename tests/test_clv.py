@@ -64,6 +64,19 @@ def test_bgnbd_reproduces_fader_hardie_lee_2005(cdnow, bgnbd):
     assert bgnbd.log_likelihood >= clv._bgnbd_ll(0.243, 4.414, 0.793, 2.426, x, t_x, big_t).sum()
 
 
+@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (1.7, 0.6, 3.1, 0.4), (0.05, 40.0, 0.2, 9.0)])
+def test_bgnbd_gradient_matches_finite_differences(cdnow, params):
+    # The fit follows this gradient; a wrong sign or term would stop it short of the maximum.
+    x, t_x, big_t = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    analytic = [d.sum() for d in clv._bgnbd_gradient(*params, x, t_x, big_t)]
+    for i, p in enumerate(params):
+        h = 1e-6 * p
+        up, down = list(params), list(params)
+        up[i], down[i] = p + h, p - h
+        numeric = (clv._bgnbd_ll(*up, x, t_x, big_t).sum() - clv._bgnbd_ll(*down, x, t_x, big_t).sum()) / (2 * h)
+        assert analytic[i] == pytest.approx(numeric, rel=1e-5, abs=1e-4), i
+
+
 def test_bgnbd_alpha_follows_the_time_unit(cdnow, bgnbd):
     in_days = cdnow.assign(recency=cdnow["recency"] * 7, T=cdnow["T"] * 7)
     fit = fit_bgnbd(in_days, time_unit_days=1)
