@@ -108,6 +108,38 @@ def test_conditional_expectation_is_the_papers_eq_10(cdnow, bgnbd):
         np.testing.assert_allclose(ours, paper, rtol=1e-9)
 
 
+def _hypergeometric_series(a: float, b: float, c: float, z: float) -> float:
+    """2F1(a, b; c; z) summed term by term, for checking scipy where its transformations overflow."""
+    total = term = 1.0
+    for k in range(100_000):
+        term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+        total += term
+        if abs(term) < 1e-17 * total:
+            return total
+    raise AssertionError("the series did not converge")
+
+
+@pytest.mark.parametrize(("a", "b"), [(4682.675456420587, 1315375.9732670533), (3e6, 1e4), (3e6, 3e6)])
+def test_expectation_stays_finite_when_a_and_b_are_large(a, b):
+    """The fit of a million-customer shop over three months (the first pair) once gave no expected purchases
+    at all: Euler's form overflowed to inf x 0. Each value must equal eq. 10's bracket summed by hand."""
+    fit = BGNBDFit(r=0.18446830830325872, alpha=1.6605852221456057, a=a, b=b, log_likelihood=0.0,
+                   converged=True, n_customers=1, time_unit_days=7.0)  # fmt: skip
+    x = np.array([0.0, 3.0, 17.0, 300.0])
+    big_t = np.array([0.0, 5.0, 10.0, 10.0])
+    t = 90 / 7
+    ours = expected_purchases(fit, t, x, big_t, big_t, first_purchase_dropout=False)  # t_x = T: alive for sure
+    alive = p_alive(fit, x, big_t, big_t, first_purchase_dropout=False)
+    z = t / (fit.alpha + big_t + t)
+    c = a + b + x - 1
+    by_hand = [
+        ci / (a - 1) * (1 - (1 - zi) ** (fit.r + xi) * _hypergeometric_series(fit.r + xi, b + xi, ci, zi))
+        for xi, zi, ci in zip(x, z, c, strict=True)
+    ]
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, alive * np.array(by_hand), rtol=1e-9)
+
+
 def test_gamma_gamma_reproduces_fader_hardie_2013(cdnow):
     fit = fit_gamma_gamma(cdnow)
     assert fit.converged, fit.message
