@@ -286,6 +286,16 @@ def _bgnbd_gradient(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -
     return d_r, d_alpha, d_a, d_b
 
 
+def _distinct_triples(x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct (x, t_x, T) and how many customers share each: a sort on three keys, then the runs
+    (``np.unique(..., axis=0)`` does the same through a row-wise sort several times slower)."""
+    order = np.lexsort((big_t, t_x, x))
+    xs, ts, bs = x[order], t_x[order], big_t[order]
+    starts = np.flatnonzero(np.r_[True, (xs[1:] != xs[:-1]) | (ts[1:] != ts[:-1]) | (bs[1:] != bs[:-1])])
+    counts = np.diff(np.r_[starts, len(xs)])
+    return xs[starts], ts[starts], bs[starts], counts
+
+
 def _dropout_log_odds(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -> np.ndarray:
     """log(P(dropped out) / P(alive)) given (x, t_x, T); at x = 0 it is the first-purchase rule's.
 
@@ -312,8 +322,7 @@ def fit_bgnbd(summary: pd.DataFrame, *, time_unit_days: float | None = None) -> 
     # Customers with the same (x, t_x, T) add the same term: fit on the distinct triples, weighted by how
     # many customers share each. The objective is the same mean, at a fraction of the cost in a big shop
     # (times are whole days, so most one-time buyers of a day share a triple).
-    triples, counts = np.unique(np.stack([x, t_x, big_t], axis=1), axis=0, return_counts=True)
-    ux, ut, u_big_t = triples.T
+    ux, ut, u_big_t, counts = _distinct_triples(x, t_x, big_t)
     weights = counts / counts.sum()
 
     def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -343,6 +352,18 @@ def _gamma_gamma_ll(p: float, q: float, gamma: float, x, m) -> np.ndarray:
     )  # fmt: skip
 
 
+def _gamma_gamma_gradient(p: float, q: float, gamma: float, x, m) -> tuple[np.ndarray, ...]:
+    """Per-customer derivatives of ``_gamma_gamma_ll`` in p, q and gamma (d/du betaln(u, v) is
+    digamma(u) - digamma(u + v)): one evaluation per optimiser step instead of four."""
+    px = p * x
+    both = digamma(px + q)
+    log_total = np.log(gamma + m * x)
+    d_p = x * (both - digamma(px) + np.log(m) + np.log(x) - log_total)
+    d_q = both - digamma(q) + np.log(gamma) - log_total
+    d_gamma = q / gamma - (px + q) / (gamma + m * x)
+    return d_p, d_q, d_gamma
+
+
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
     """Fit the Gamma-Gamma spend model on the customers with ``frequency > 0`` and ``monetary_value > 0``.
 
@@ -355,11 +376,17 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
     _check_size(len(summary), len(x))
     scale = 1.0 / m.mean()
 
-    def neg_ll(theta: np.ndarray) -> float:
-        value = -_gamma_gamma_ll(*np.exp(theta), x, m * scale).mean()
-        return float(value) if np.isfinite(value) else 1e300
+    m_scaled = m * scale
 
-    theta, converged, message = _maximise(neg_ll, np.zeros(3), ("p", "q", "gamma"))
+    def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(theta)
+        value = -_gamma_gamma_ll(*params, x, m_scaled).mean()
+        grad = -np.array([d.mean() for d in _gamma_gamma_gradient(*params, x, m_scaled)]) * params
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            return 1e300, np.zeros(3)
+        return float(value), grad
+
+    theta, converged, message = _maximise(neg_ll, np.zeros(3), ("p", "q", "gamma"), jac=True)
     p, q, gamma = np.exp(theta)
     gamma /= scale
     if converged and q <= 1:

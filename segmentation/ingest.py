@@ -385,14 +385,21 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     # Spreadsheets run a cell that starts with = + - @ (after tabs or spaces) as a formula; a plain
     # signed number in a text column is the one harmless case.
     # A cheap test of the first character picks the few cells worth the regular expressions.
+    # The trimmed cell is written as text(f), the very expression the column itself uses: DuckDB computes a
+    # repeated expression once for every row, ahead of any CASE, so a second spelling of trim(cell) here
+    # would trim every cell of the file again.
     formula = " OR ".join(
         f"(CASE WHEN {_may_start_formula(ident(m[f]))} THEN "
         f"(CASE WHEN regexp_matches({ident(m[f])}, {sql_str(FORMULA_START)}) "
-        f"THEN NOT regexp_full_match(trim({ident(m[f])}), {sql_str(PLAIN_NUMBER)}) ELSE false END) ELSE false END)"
+        f"THEN NOT regexp_full_match({text(f)}, {sql_str(PLAIN_NUMBER)}) ELSE false END) ELSE false END)"
         for f in (*TEXT_FIELDS, "customer_id")
         if f in m
     ) or "false"
-    blank_row = "coalesce(" + ", ".join(f"nullif(trim({ident(c)}), '')" for c in raw.columns) + ") IS NULL"
+    # A row with a date is not blank: only rows without one join their cells to see whether all are blank.
+    blank_row = (
+        f"CASE WHEN {text('order_date')} IS NOT NULL THEN false "
+        f"ELSE trim(concat({', '.join(ident(c) for c in raw.columns)})) = '' END"
+    )
     all_cells = ", ".join(ident(c) for c in raw.columns)
     order_key = "order_id IS NOT NULL"
 
@@ -430,17 +437,21 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     price = parse("price_text", "unit_price")
     value = f"{qty} * {price}" if plan.amount_mode == "qp" else parse(amount_src, "amount")
     date_text = per_order("date_text", "min")
-    # Most dates read as written; only the rest pay for cleaning (T, fractions of seconds, zones, commas).
-    ordered_at = (
-        f"CASE WHEN try_strptime({date_text}, {date_formats}) IS NOT NULL "
-        f"THEN try_strptime({date_text}, {date_formats}) "
-        f"ELSE try_strptime({detect.clean_date_sql(date_text)}, {date_formats}) END"
+    # Dates are read in three steps, each only on the rows the one before could not read, and each written
+    # in its own view: DuckDB computes an expression that appears twice in one SELECT for every row, ahead
+    # of the CASE that guards it. First ISO text of the exact shapes 2024-03-01 and 2024-03-01 10:30:00,
+    # by a cast (several times faster than strptime); then the file's formats as written; then cleaned
+    # text (T, fractions of seconds, zones, commas).
+    iso_at = (
+        f"CASE WHEN {date_text} LIKE '____-__-__ __:__:__' OR {date_text} LIKE '____-__-__' "
+        f"THEN TRY_CAST({date_text} AS TIMESTAMP) END"
+        if plan.date_format.startswith("%Y-%m-%d") else "NULL::TIMESTAMP"
     )
     con.execute(
         f"""
         CREATE VIEW parsed AS
         SELECT line_no, row_hash, order_id, {per_order('customer_id')} AS customer_id,
-               {ordered_at} AS ordered_at, {date_text} AS date_text,
+               {iso_at} AS iso_at, {date_text} AS date_text,
                {value} AS amount, {parse('qty_text', 'quantity')} AS quantity, {price} AS unit_price,
                {amount_src} AS amount_text, qty_text, price_text, refund_text,
                {parse('refund_text', 'refund')} AS refund_value,
@@ -480,7 +491,18 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     ) + " END"
     # A view, not a table: parsing is done once, by the one query that keeps the usable rows (below);
     # the few rejected rows are parsed again to learn their reason.
-    con.execute(f"CREATE VIEW checked AS SELECT *, {reason} AS reason FROM parsed")
+    con.execute(
+        f"CREATE VIEW dated AS SELECT *, CASE WHEN iso_at IS NULL THEN try_strptime(date_text, {date_formats}) END "
+        "AS written_at FROM parsed"
+    )
+    ordered_at = (
+        "CASE WHEN iso_at IS NOT NULL THEN iso_at WHEN written_at IS NOT NULL THEN written_at "
+        f"ELSE try_strptime({detect.clean_date_sql('date_text')}, {date_formats}) END"
+    )
+    con.execute(
+        f"CREATE VIEW checked AS SELECT *, {reason} AS reason "
+        f"FROM (SELECT * EXCLUDE (iso_at, written_at), {ordered_at} AS ordered_at FROM dated)"
+    )
     once = "nth_in_order = 1" if plan.amount_mode == "order_total" else "true"
     line_refund = "refund" in m and cols.is_line_refund(m["refund"])
     # Windows over every row cost time: only files with order totals, order-level refunds or a
@@ -555,10 +577,10 @@ def _trimmed(x: str) -> str:
     """``nullif(trim(x), '')`` at under half the cost: most cells have nothing to trim, and DuckDB's trim
     (which removes spaces, including Unicode ones such as U+00A0) builds a new string for every cell.
     Only a cell that starts or ends with a space, or holds any non-ASCII character, is trimmed."""
-    return (
-        f"CASE WHEN {x} LIKE ' %' OR {x} LIKE '% ' OR strlen({x}) <> length({x}) "
-        f"THEN nullif(trim({x}), '') ELSE nullif({x}, '') END"
-    )
+    # trim(x) written once: DuckDB hoists an expression that appears twice (nullif repeats its argument)
+    # out of the CASE, and would then trim every cell after all.
+    needs_trim = f"{x} LIKE ' %' OR {x} LIKE '% ' OR strlen({x}) <> length({x})"
+    return f"nullif(CASE WHEN {needs_trim} THEN trim({x}) ELSE {x} END, '')"
 
 
 # What a cell matching FORMULA_START can begin with: its blanks, or the formula characters themselves.

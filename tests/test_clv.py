@@ -77,6 +77,29 @@ def test_bgnbd_gradient_matches_finite_differences(cdnow, params):
         assert analytic[i] == pytest.approx(numeric, rel=1e-5, abs=1e-4), i
 
 
+@pytest.mark.parametrize("params", [(6.25, 3.74, 15.44), (0.8, 12.0, 2.0), (30.0, 1.5, 0.3)])
+def test_gamma_gamma_gradient_matches_finite_differences(cdnow, params):
+    repeat = cdnow[cdnow["frequency"] > 0]
+    x, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    analytic = [d.sum() for d in clv._gamma_gamma_gradient(*params, x, m)]
+    for i, p in enumerate(params):
+        h = 1e-6 * p
+        up, down = list(params), list(params)
+        up[i], down[i] = p + h, p - h
+        numeric = (clv._gamma_gamma_ll(*up, x, m).sum() - clv._gamma_gamma_ll(*down, x, m).sum()) / (2 * h)
+        assert analytic[i] == pytest.approx(numeric, rel=1e-5, abs=1e-4), i
+
+
+def test_distinct_triples_count_every_customer_once():
+    x = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 2.0])
+    t_x = np.array([3.0, 0.0, 3.0, 2.0, 0.0, 5.0])
+    big_t = np.array([9.0, 7.0, 9.0, 9.0, 8.0, 9.0])
+    ux, ut, ub, counts = clv._distinct_triples(x, t_x, big_t)
+    assert list(zip(ux, ut, ub, counts, strict=True)) == [
+        (0.0, 0.0, 7.0, 1), (0.0, 0.0, 8.0, 1), (1.0, 2.0, 9.0, 1), (1.0, 3.0, 9.0, 2), (2.0, 5.0, 9.0, 1),
+    ]  # fmt: skip
+
+
 def test_bgnbd_alpha_follows_the_time_unit(cdnow, bgnbd):
     in_days = cdnow.assign(recency=cdnow["recency"] * 7, T=cdnow["T"] * 7)
     fit = fit_bgnbd(in_days, time_unit_days=1)
