@@ -39,8 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--replace", action="store_true", help="start the shop's data afresh with this file")
     imp.add_argument("--json", action="store_true", help="print the import report as JSON")
 
-    from segmentation.lifecycle import STAGES
-    from segmentation.rfm import SEGMENT_KEYS
+    from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 
     as_of = _Parser(add_help=False)
     as_of.add_argument("--as-of", help="count only orders on or before this date (YYYY-MM-DD; default: the last order)")
@@ -67,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--scheme", choices=("rfm", "lifecycle"), default="rfm")
     mig.add_argument("--json", action="store_true")
 
-    from segmentation.breakdown import BREAKDOWN_ATTRIBUTES
+    from segmentation.vocabulary import BREAKDOWN_ATTRIBUTES
 
     brk = sub.add_parser("breakdown", parents=[db, as_of], help="customers and revenue by country, channel, ...")
     brk.add_argument("by", choices=BREAKDOWN_ATTRIBUTES)
@@ -104,8 +103,8 @@ FORMATS = ("table", "csv", "json")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from segmentation.readers import IngestError
-    from segmentation.rfm import AnalysisError
     from segmentation.store import StoreError, default_db_path
+    from segmentation.vocabulary import AnalysisError
 
     args.db = args.db or default_db_path()
     handler = {

@@ -16,10 +16,8 @@ import duckdb
 import pandas as pd
 
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
+from segmentation.vocabulary import BREAKDOWN_ATTRIBUTES, CUSTOMER_ATTRIBUTES, LINE_ATTRIBUTES
 
-CUSTOMER_ATTRIBUTES = ("country", "city", "marketing_consent")
-LINE_ATTRIBUTES = ("channel", "category", "product")
-BREAKDOWN_ATTRIBUTES = CUSTOMER_ATTRIBUTES + LINE_ATTRIBUTES
 BREAKDOWN_COLUMNS = ["value", "customers", "orders", "revenue", "revenue_share", "avg_order_value"]
 UNKNOWN = "unknown"
 

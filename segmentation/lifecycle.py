@@ -28,8 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from segmentation.rfm import AnalysisError, resolve_as_of
+from segmentation.vocabulary import STAGES as STAGES  # still importable from here
 
-STAGES: tuple[str, ...] = ("new", "active", "lapsing", "lapsed")
 LIFECYCLE_COLUMNS = ["customer_id", "recency_days", "frequency", "lifecycle"]
 LAPSING_MULTIPLE, LAPSED_MULTIPLE = 1.5, 3.0
 LAPSING_BOUNDS, LAPSED_BOUNDS = (7, 365), (14, 730)

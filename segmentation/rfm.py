@@ -20,10 +20,12 @@ caller can replace; it must name exactly one segment for each of the 25 (R, F) c
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
 
 import duckdb
 import pandas as pd
+
+from segmentation.vocabulary import DEFAULT_SEGMENT_MAP, AnalysisError, SegmentRule
+from segmentation.vocabulary import SEGMENT_KEYS as SEGMENT_KEYS  # still importable from here
 
 RFM_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
@@ -31,34 +33,6 @@ RFM_COLUMNS = [
 SCORE_RULE = (
     "score = 1 + floor(5 x share of the other customers with a worse value), at most 5; ties share a score"
 )
-
-
-class SegmentRule(NamedTuple):
-    segment: str
-    r_min: int
-    r_max: int
-    f_min: int
-    f_max: int
-
-
-DEFAULT_SEGMENT_MAP: tuple[SegmentRule, ...] = (
-    SegmentRule("champions", 5, 5, 4, 5),
-    SegmentRule("loyal", 3, 4, 4, 5),
-    SegmentRule("potential_loyalists", 4, 5, 2, 3),
-    SegmentRule("new_customers", 5, 5, 1, 1),
-    SegmentRule("promising", 4, 4, 1, 1),
-    SegmentRule("need_attention", 3, 3, 3, 3),
-    SegmentRule("about_to_sleep", 3, 3, 1, 2),
-    SegmentRule("at_risk", 1, 2, 3, 4),
-    SegmentRule("cannot_lose_them", 1, 2, 5, 5),
-    SegmentRule("hibernating", 1, 2, 1, 2),
-)
-
-SEGMENT_KEYS: tuple[str, ...] = tuple(rule.segment for rule in DEFAULT_SEGMENT_MAP)
-
-
-class AnalysisError(ValueError):
-    """An analysis that cannot run on this data; the message is one plain sentence."""
 
 
 def validate_segment_map(rules: tuple[SegmentRule, ...] | list[SegmentRule]) -> None:

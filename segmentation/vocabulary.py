@@ -1,0 +1,43 @@
+"""The names the analyses share: RFM segments, lifecycle stages, breakdown attributes, the analysis error.
+
+Kept apart from the analyses, with no pandas or NumPy, so a front door can build its menus and catch
+errors without loading them: `segments --help` and every command's start stay quick.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class AnalysisError(ValueError):
+    """An analysis that cannot run on this data; the message is one plain sentence."""
+
+
+class SegmentRule(NamedTuple):
+    segment: str
+    r_min: int
+    r_max: int
+    f_min: int
+    f_max: int
+
+
+DEFAULT_SEGMENT_MAP: tuple[SegmentRule, ...] = (
+    SegmentRule("champions", 5, 5, 4, 5),
+    SegmentRule("loyal", 3, 4, 4, 5),
+    SegmentRule("potential_loyalists", 4, 5, 2, 3),
+    SegmentRule("new_customers", 5, 5, 1, 1),
+    SegmentRule("promising", 4, 4, 1, 1),
+    SegmentRule("need_attention", 3, 3, 3, 3),
+    SegmentRule("about_to_sleep", 3, 3, 1, 2),
+    SegmentRule("at_risk", 1, 2, 3, 4),
+    SegmentRule("cannot_lose_them", 1, 2, 5, 5),
+    SegmentRule("hibernating", 1, 2, 1, 2),
+)
+
+SEGMENT_KEYS: tuple[str, ...] = tuple(rule.segment for rule in DEFAULT_SEGMENT_MAP)
+
+STAGES: tuple[str, ...] = ("new", "active", "lapsing", "lapsed")
+
+CUSTOMER_ATTRIBUTES = ("country", "city", "marketing_consent")
+LINE_ATTRIBUTES = ("channel", "category", "product")
+BREAKDOWN_ATTRIBUTES = CUSTOMER_ATTRIBUTES + LINE_ATTRIBUTES
