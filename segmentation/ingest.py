@@ -583,12 +583,11 @@ def _trimmed(x: str) -> str:
     return f"nullif(CASE WHEN {needs_trim} THEN trim({x}) ELSE {x} END, '')"
 
 
-# What a cell matching FORMULA_START can begin with: its blanks, or the formula characters themselves.
-_FORMULA_FIRST_CHARACTERS = ("=", "+", "-", "@", " ", "\t", "\r")
-
-
 def _may_start_formula(x: str) -> str:
-    return "(" + " OR ".join(f"{x} LIKE {sql_str(c + '%')}" for c in _FORMULA_FIRST_CHARACTERS) + ")"
+    """True for every cell FORMULA_START can match, and for few others: such a cell begins with a tab, CR,
+    space, + or - (all below '0' in byte order) or with = or @ (between '=' and 'A'), while most cells
+    begin with a letter or digit. Two comparisons of the first bytes cost half of seven LIKEs."""
+    return f"({x} < '0' OR ({x} >= '=' AND {x} < 'A'))"
 
 
 def _missing_amount_sql(mode: str, needs_qty: bool) -> str:
