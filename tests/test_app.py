@@ -98,3 +98,21 @@ def test_a_configured_model_is_named_in_settings(db, monkeypatch):
     said = " ".join(m.value for m in at.sidebar.markdown)
     assert "llama3.1 at 127.0.0.1:11434" in said and "sk-test" not in said
     assert not any("running **offline**" in i.value for i in at.info)
+
+
+def test_the_first_page_draws_without_the_analysis_libraries(db):
+    """The Chat tab's first run, in a fresh process as a server's first visitor gets it, loads no pandas,
+    pyarrow or altair: each would delay the first paint (pandas alone by a third of a second)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from streamlit.testing.v1 import AppTest; "
+        f"at = AppTest.from_file({APP!r}, default_timeout=60).run(); "
+        "assert not at.exception, at.exception; assert at.chat_input; "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'altair', 'scipy', 'sklearn', 'langchain') if m in sys.modules))"
+    )
+    env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
