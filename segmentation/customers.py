@@ -8,6 +8,7 @@ value models still gets RFM and lifecycle, with the models' columns empty and th
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -38,10 +39,15 @@ def customer_table(
     day = resolve_as_of(con, as_of)
     # Two passes over the orders: RFM, and the value models' summary of purchase days, which also holds each
     # customer's usual gap for the lifecycle thresholds. The lifecycle stage needs only RFM's recency and
-    # frequency, which are its own.
-    summary = rfm_summary(con, as_of=day, time_unit_days=MODEL_TIME_UNIT_DAYS, with_gaps=True)
-    limits = thresholds or lifecycle_thresholds(con, as_of=day, usual_gaps=summary["usual_gap_days"])
-    frame = customer_rfm(con, as_of=day)
+    # frequency, which are its own. The two run side by side, RFM on a second connection to the same
+    # database: each has single-threaded stretches (its ranking windows, the hand-over to pandas) that the
+    # other fills (at 10M order lines, 3.2-4.4 s one after the other, 2.9-3.1 s together). That connection
+    # sees committed data only, as any reader does.
+    with con.cursor() as reader, ThreadPoolExecutor(max_workers=1) as beside:
+        rfm = beside.submit(customer_rfm, reader, as_of=day)
+        summary = rfm_summary(con, as_of=day, time_unit_days=MODEL_TIME_UNIT_DAYS, with_gaps=True)
+        limits = thresholds or lifecycle_thresholds(con, as_of=day, usual_gaps=summary["usual_gap_days"])
+        frame = rfm.result()
     frame["lifecycle"] = lifecycle_stages(frame["recency_days"], frame["frequency"], limits)
     warnings = [limits.warning] if limits.warning else []
     try:
