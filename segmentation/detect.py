@@ -1,8 +1,8 @@
 """Read a column's content to decide what it holds and how to parse it.
 
-Each check runs as SQL over a bounded sample of the raw table (``sample``), so a 10-million-line file
-costs the same to inspect as a small one. Parsing itself happens later, over every row, with the
-format chosen here; rows that do not fit it are rejected and counted, never guessed at one by one.
+Each check runs as SQL over a bounded sample of the file's rows (table ``sample``, made by ``readers``),
+so a 10-million-line file costs the same to inspect as a small one. Parsing itself happens later, over
+every row, with the format chosen here; rows that do not fit it are rejected and counted, never guessed at one by one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import duckdb
 
-SAMPLE_ROWS = 20_000
 DATE_PROBE_VALUES = 2_000  # distinct dates every format is tried on (see best_date_format)
 
 # Tried in this order; on a tie the earlier wins, so unambiguous ISO beats day-first, and day-first
@@ -179,12 +178,3 @@ def numeric_share(con: duckdb.DuckDBPyConnection, column: str, *, comma: bool) -
         f"FROM (SELECT {cleaned} AS v FROM sample)"
     ).fetchall()[0]
     return hits / total if total else 0.0
-
-
-def make_sample(con: duckdb.DuckDBPyConnection, rows: int) -> None:
-    """Table ``sample``: the first rows plus an even spread of the rest, at most ~2 x SAMPLE_ROWS."""
-    step = max(rows // SAMPLE_ROWS, 1)
-    con.execute(
-        f"CREATE OR REPLACE TABLE sample AS SELECT * FROM raw "
-        f"WHERE line_no <= {SAMPLE_ROWS} OR line_no % {step} = 0"
-    )

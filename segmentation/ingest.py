@@ -30,7 +30,7 @@ from segmentation import columns as cols
 from segmentation import detect
 from segmentation.detect import ident, sql_str
 from segmentation.export import FORMULA_START, PLAIN_NUMBER
-from segmentation.readers import IngestError, RawTable, load_raw, make_workdir
+from segmentation.readers import IngestError, RawTable, count_rows, load_raw, make_workdir, materialise, read_into
 from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders, remember_summary
 
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
@@ -160,9 +160,10 @@ def import_file(
             # Not sooner: the read keeps both cores busy, while recognising the columns is mostly one.
             beside.submit(_load_model_libraries)
             plan = _plan(work, raw, overrides or {})
-            report.mapping, report.layout, report.notes = plan.mapping, plan.layout, raw.notes + plan.notes
+            report.mapping, report.layout = plan.mapping, plan.layout
             progress(0.45, "checking every row")
             _stage(work, raw, plan)
+            report.notes = raw.notes + plan.notes  # after the full read, which may have had to transcode
             _count_staged(work, raw, report)
             if report.rows_read and report.rows_rejected == report.rows_read:
                 top = max(report.rejected_by_reason, key=report.rejected_by_reason.get)
@@ -188,17 +189,17 @@ def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, r
             work.execute("SET enable_progress_bar = false")
             raw = load_raw(work, file, Path(tmp))
             plan = _plan(work, raw, overrides or {})
-            sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM raw ORDER BY line_no LIMIT {int(rows)}").df()
+            sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM sample ORDER BY line_no LIMIT {int(rows)}").df()
+            total = count_rows(work, raw)
         finally:
             work.close()
-    return ImportPreview(file.name, raw.columns, plan.mapping, plan.layout, raw.notes + plan.notes, raw.rows, sample)
+    return ImportPreview(file.name, raw.columns, plan.mapping, plan.layout, raw.notes + plan.notes, total, sample)
 
 
 # ---------------------------------------------------------------- deciding what each column is
 
 
 def _plan(con: duckdb.DuckDBPyConnection, raw: RawTable, overrides: dict[str, str]) -> _Plan:
-    detect.make_sample(con, raw.rows)
     layout = cols.detect_layout(raw.columns)
     mapping = cols.map_by_name(raw.columns, layout)
     notes: list[str] = []
@@ -354,8 +355,19 @@ def _repeats_order_total(con, mapping: dict[str, str], comma: bool) -> bool:
 
 
 def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
-    """Tables ``staged`` (rows to load, in order_lines' shape) and ``bad`` (line_no, reason)."""
+    """``staged`` (rows to load, in order_lines' shape) and table ``bad`` (line_no, reason, raw cells).
+
+    Every row is parsed and checked in one pass over the file (``read_into``), which keeps the file's
+    order, into table ``lines``: its row id is the row's position, without a window over every row (a
+    single-threaded pass) to number them. Rejected rows keep their cells as JSON; no table of every cell
+    as text is held. Files whose order-level cells are filled on some rows only (Shopify) need windows
+    over each order before a row can be judged: those are read whole first (``materialise``).
+    """
     m = plan.mapping
+    sparse = bool(plan.sparse)
+    if sparse:
+        materialise(con, raw)
+    position = "line_no, " if sparse else ""
 
     def text(f: str) -> str:
         return _trimmed(ident(m[f])) if f in m else "NULL::VARCHAR"
@@ -402,6 +414,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         f"ELSE trim(concat({', '.join(ident(c) for c in raw.columns)})) = '' END"
     )
     all_cells = ", ".join(ident(c) for c in raw.columns)
+    # Carried along, and written out as JSON for the few rejected rows only.
+    raw_row = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in raw.columns) + ")"
     order_key = "order_id IS NOT NULL"
 
     field_of = {"date_text": "order_date", "consent_text": "marketing_consent", "cancelled_text": "cancelled_at",
@@ -417,7 +431,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     con.execute(
         f"""
         CREATE VIEW cells AS
-        SELECT line_no, hash({all_cells}) AS row_hash,
+        SELECT {position}hash({all_cells}) AS row_hash,
                {ident_text('order_id')} AS order_id, {customer} AS customer_id,
                {text('order_date')} AS date_text,
                {number('amount')} AS amount_text, {number('quantity')} AS qty_text,
@@ -427,8 +441,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
                {text('full_name')} AS full_name, {text('country')} AS country, {text('city')} AS city,
                lower({text('marketing_consent')}) AS consent_text, {text('status')} AS status,
                {text('cancelled_at')} AS cancelled_text, coalesce({formula}, false) AS formula_cell,
-               {blank_row} AS blank_row
-        FROM raw
+               {blank_row} AS blank_row, {raw_row} AS raw_row
+        FROM {"raw" if sparse else "source"}
         """
     )
     date_formats = "[" + ", ".join(sql_str(f) for f in detect.date_family(plan.date_format)) + "]"
@@ -451,7 +465,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     con.execute(
         f"""
         CREATE VIEW parsed AS
-        SELECT line_no, row_hash, order_id, {per_order('customer_id')} AS customer_id,
+        SELECT {position}row_hash, raw_row, order_id, {per_order('customer_id')} AS customer_id,
                {iso_at} AS iso_at, {date_text} AS date_text,
                {value} AS amount, {parse('qty_text', 'quantity')} AS quantity, {price} AS unit_price,
                {amount_src} AS amount_text, qty_text, price_text, refund_text,
@@ -504,15 +518,29 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         f"CREATE VIEW checked AS SELECT *, {reason} AS reason "
         f"FROM (SELECT * EXCLUDE (iso_at, written_at), {ordered_at} AS ordered_at FROM dated)"
     )
+    # Pass 1: every row parsed and judged, in file order (or put back in it, after the windows above).
+    kept = (
+        "row_hash, 1::INTEGER AS row_ordinal, order_id, customer_id, ordered_at, product, category, channel, "
+        "quantity, unit_price, amount, refund_value, cancelled, email, first_name, last_name, country, city, "
+        "marketing_consent, reason, CASE WHEN reason IS NOT NULL THEN to_json(raw_row)::VARCHAR END AS raw_json"
+    )
+    statement = f"CREATE OR REPLACE TABLE lines AS SELECT {kept} FROM checked" + (" ORDER BY line_no" if sparse else "")
+    if sparse:
+        con.execute(statement)
+    else:
+        raw.broken_lines = read_into(con, raw, statement)
+    raw.rows = con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
+    con.execute("CREATE VIEW numbered AS SELECT rowid + 1 AS line_no, * FROM memory.lines")
+    _number_repeated_rows(con)
+
     once = "nth_in_order = 1" if plan.amount_mode == "order_total" else "true"
     line_refund = "refund" in m and cols.is_line_refund(m["refund"])
     # Windows over every row cost time: only files with order totals, order-level refunds or a
     # cancellation status need the position in the order or the order's cancellation.
     needs_position = plan.amount_mode == "order_total" or ("refund" in m and not line_refund)
+    order_windows = {"status", "cancelled_at"} & set(m)
     nth = "row_number() OVER (PARTITION BY order_group ORDER BY line_no)" if needs_position else "1"
-    cancelled = (
-        "bool_or(cancelled) OVER (PARTITION BY order_group)" if {"status", "cancelled_at"} & set(m) else "cancelled"
-    )
+    cancelled = "bool_or(cancelled) OVER (PARTITION BY order_group)" if order_windows else "cancelled"
     # An order-level refund column may repeat on every line: take it once per order.
     refund = (
         "coalesce(refund_value, 0)"
@@ -520,16 +548,19 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         else "CASE WHEN nth_in_order = 1 THEN coalesce(max(refund_value) OVER (PARTITION BY order_group), 0) "
         "ELSE 0 END"
     )
+    # Without windows, the rows to load are a view: the writes read ``lines`` directly, instead of a copy
+    # of ten million rows being made (and spilled to disk) first.
+    kind = "TABLE" if needs_position or order_windows else "VIEW"
     con.execute(
         f"""
-        CREATE TABLE staged AS
+        CREATE {kind} staged AS
         WITH usable AS (
             SELECT *, CASE WHEN order_id IS NULL THEN 'row' || line_no ELSE order_id END AS order_group
-            FROM checked WHERE reason IS NULL
+            FROM memory.numbered WHERE reason IS NULL
         ),
-        numbered AS (SELECT *, {nth} AS nth_in_order, {cancelled} AS order_cancelled FROM usable),
-        good AS (SELECT *, {refund} AS refund_once FROM numbered)
-        SELECT line_no, row_hash, 1::INTEGER AS row_ordinal,
+        in_order AS (SELECT *, {nth} AS nth_in_order, {cancelled} AS order_cancelled FROM usable),
+        good AS (SELECT *, {refund} AS refund_once FROM in_order)
+        SELECT line_no, row_hash, row_ordinal,
                order_id, customer_id, ordered_at, ordered_at::DATE AS order_date, product, category, channel,
                quantity, unit_price, CASE WHEN {once} THEN amount ELSE 0 END AS amount,
                refund_once AS refund, order_cancelled AS cancelled,
@@ -539,20 +570,11 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         FROM good
         """
     )
-    _number_repeated_rows(con)
-    staged = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
-    if staged == raw.rows:
-        con.execute("CREATE TABLE bad (line_no BIGINT, reason VARCHAR, raw VARCHAR)")
-    else:
-        # Each rejected row is kept as it was in the file, so the owner can see it and fix it.
-        con.execute(
-            "CREATE TABLE bad AS SELECT c.line_no, c.reason, to_json(r)::VARCHAR AS raw "
-            "FROM checked c JOIN raw r USING (line_no) "
-            "WHERE c.line_no IN (SELECT line_no FROM raw ANTI JOIN staged USING (line_no))"
-        )
-    # Every cell of the file as text is the largest thing held: let it go before writing to the store.
-    con.execute("DROP VIEW raw")
-    con.execute("DROP TABLE raw_cells")
+    # Each rejected row is kept as it was in the file, so the owner can see it and fix it.
+    con.execute("CREATE TABLE bad AS SELECT line_no, reason, raw_json AS raw FROM numbered WHERE reason IS NOT NULL")
+    # Every cell of a spreadsheet (or of a file read whole) is the largest thing held: let it go.
+    con.execute("DROP VIEW IF EXISTS raw")
+    con.execute("DROP TABLE IF EXISTS raw_cells")
 
 
 def _number_repeated_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -563,13 +585,14 @@ def _number_repeated_rows(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute(
         """
-        UPDATE staged SET row_ordinal = repeats.ordinal
+        UPDATE lines SET row_ordinal = repeats.ordinal
         FROM (
-            SELECT line_no, row_number() OVER (PARTITION BY row_hash ORDER BY line_no)::INTEGER AS ordinal
-            FROM staged
-            WHERE row_hash IN (SELECT row_hash FROM staged GROUP BY row_hash HAVING count(*) > 1)
+            SELECT rowid AS row_id, row_number() OVER (PARTITION BY row_hash ORDER BY rowid)::INTEGER AS ordinal
+            FROM lines
+            WHERE reason IS NULL
+              AND row_hash IN (SELECT row_hash FROM lines WHERE reason IS NULL GROUP BY row_hash HAVING count(*) > 1)
         ) AS repeats
-        WHERE staged.line_no = repeats.line_no AND repeats.ordinal > 1
+        WHERE lines.rowid = repeats.row_id AND repeats.ordinal > 1
         """
     )
 

@@ -1,4 +1,4 @@
-"""Turn whatever file an owner drops in into one table of text cells, or one clear refusal.
+"""Turn whatever file an owner drops in into rows of text cells, or one clear refusal.
 
 Every cell is read as text: ids keep their leading zeros, amounts keep their decimal commas, and the
 importer decides what each column means afterwards. Formats: CSV/TSV (delimiter sniffed; UTF-8,
@@ -33,18 +33,43 @@ class IngestError(ValueError):
 
 @dataclass
 class RawTable:
-    """The file as a DuckDB view ``raw`` of VARCHAR columns plus ``line_no`` (1-based data row)."""
+    """The file's cells as VARCHAR columns, in two views and a table.
+
+    - ``source``: every row, in file order, without a row number. A text file stays on disk and is read
+      afresh by each query over ``source`` (through ``read_into``, which repairs what stops the read);
+      a 10M-line file's every cell as text would otherwise be the largest thing the import holds.
+    - ``sample``: the first rows plus an even spread of the rest, with ``line_no`` (NULL on the spread
+      rows of a text file): what the columns are recognised from.
+    - ``raw``: every row with its 1-based ``line_no``, once ``materialise`` has run (spreadsheets and
+      Parquet have it from the start).
+    """
 
     columns: list[str]
-    rows: int
+    rows: int | None  # data rows read; None for a text file until it is read in full
     kind: str  # csv, xlsx, parquet
     notes: list[str] = field(default_factory=list)
     delimiter: str | None = None
     broken_lines: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, text)
+    text: TextFile | None = None  # how to read a text file again
+
+
+@dataclass
+class TextFile:
+    """What reading a text file again needs, and what its reads have repaired so far."""
+
+    path: Path  # the UTF-8 file DuckDB reads: a transcoded or repaired copy after trouble
+    original: Path  # the file as given (after gunzip), to transcode from
+    columns: list[str]
+    delimiter: str
+    skip: int  # title lines above the header
+    workdir: Path
+    transcoded: bool  # already decoded line by line (or from UTF-16): no retry as legacy text
+    swallowed: list[tuple[int, str, str]] = field(default_factory=list)  # lines blanked for unclosed quotes
+    reads: int = 0
 
 
 def load_raw(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> RawTable:
-    """Read ``path`` into view ``raw`` on ``con`` (an in-memory connection), or raise IngestError."""
+    """Define view ``source`` and table ``sample`` on ``con`` (an in-memory connection), or raise IngestError."""
     if not path.exists():
         raise IngestError(f"There is no file at {path}: check the name and try again.")
     if path.is_dir():
@@ -68,11 +93,74 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> RawTa
     table.notes[:0] = notes
     if not table.columns:
         raise IngestError("The file has no columns: export your orders as CSV or Excel with a header row.")
-    if table.rows == 0:
+    if con.execute("SELECT count(*) FROM sample").fetchall()[0][0] == 0:
         raise IngestError(
             "The file has column names but no rows of orders: export again with a date range that has orders."
         )
     return table
+
+
+def read_into(con: duckdb.DuckDBPyConnection, raw: RawTable, statement: str) -> list[tuple[int, str, str]]:
+    """Run ``statement``, a CREATE OR REPLACE TABLE that reads view ``source``, until the file reads in full.
+
+    Returns the lines the reader could not use as (file line, reason, text). An unclosed quote makes a CSV
+    reader swallow every following line into one cell: when DuckDB reports such a multi-line error, that
+    one physical line is blanked in a scratch copy (blank lines are skipped, so line numbers stay true)
+    and the statement runs again, so the rows after it are not lost. A line that is not UTF-8 (DuckDB
+    checks every byte as it reads, so there is no separate pass over a large file) has the file decoded
+    line by line and read again.
+    """
+    text = raw.text
+    if text is None:
+        con.execute(statement)
+        return []
+    for _ in range(_MAX_REPAIRS):
+        rejects = _define_source(con, text)
+        try:
+            con.execute(statement)
+            errors = con.execute(
+                f"SELECT DISTINCT line, error_type, coalesce(csv_line, '') FROM {rejects} ORDER BY line"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise IngestError(
+                "The file could not be read as a table of rows and columns: save it again as CSV or Excel."
+            ) from exc
+        runaway = [(int(line), cells) for line, kind, cells in errors if "\n" in cells.rstrip("\r\n")]
+        if runaway:
+            line, cells = runaway[0]
+            text.swallowed.append((line, "unclosed quote", cells.splitlines()[0][:500]))
+            text.path = _blank_line(text.path, line, text.workdir / f"repaired_{text.reads}.csv")
+            continue
+        if not text.transcoded and any(_BROKEN_REASONS.get(kind) == _UNREADABLE_TEXT for _, kind, _ in errors):
+            _decode_line_by_line(raw)
+            continue
+        break
+    else:
+        raise IngestError("The file has too many unclosed quotes to read: save it again as CSV from a spreadsheet.")
+    blank = " \t\r\n" + text.delimiter
+    broken = [
+        (int(line), _BROKEN_REASONS.get(kind, "unreadable line") if cells.strip(blank) else "blank row", cells[:500])
+        for line, kind, cells in errors
+    ]
+    return sorted(text.swallowed + broken)
+
+
+def materialise(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
+    """Table ``raw_cells`` and view ``raw`` (with ``line_no``): every cell held, for work that needs the
+    whole file at hand in any order. Sets ``rows`` and ``broken_lines``."""
+    if raw.text is None:
+        return
+    raw.broken_lines = read_into(con, raw, "CREATE OR REPLACE TABLE raw_cells AS SELECT * FROM source")
+    _number_rows(con)
+    raw.rows = con.execute("SELECT count(*) FROM raw_cells").fetchall()[0][0]
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> int:
+    """The number of data rows, reading a text file once through (for a preview)."""
+    if raw.rows is None:
+        read_into(con, raw, "CREATE OR REPLACE TABLE row_count AS SELECT count(*) AS n FROM source")
+        raw.rows = con.execute("SELECT n FROM row_count").fetchall()[0][0]
+    return raw.rows
 
 
 def _head(path: Path) -> bytes:
@@ -105,9 +193,9 @@ _NOT_ORDERS = (
 def _load_text(
     con: duckdb.DuckDBPyConnection, path: Path, head: bytes, workdir: Path, *, legacy: bool = False
 ) -> RawTable:
-    """Read a text table. It is read as UTF-8 first; if any line turns out not to be UTF-8 (DuckDB's
-    reader checks every byte as it goes, so there is no separate pass over a large file), the file is
-    transcoded line by line and read again (``legacy``)."""
+    """Recognise a text table's encoding, delimiter and header, and sample its rows. It is read as UTF-8
+    first; a file whose first bytes are not UTF-8 is transcoded line by line (``legacy``), and so is one
+    whose later lines turn out not to be, when ``read_into`` meets them."""
     notes: list[str] = []
     encoding = "mixed" if legacy else _detect_encoding(head)
     if encoding == "mixed" and sum(b >= 0x80 for b in head) > _BINARY_HIGH_BYTE_SHARE * len(head):
@@ -142,14 +230,22 @@ def _load_text(
         )
     if title_lines:
         notes.append(f"skipped {title_lines} title line(s) above the column names")
-    columns = _unique_names(header)
-    broken = _read_csv(con, path, columns, delimiter, title_lines, workdir)
-    if encoding == "utf-8" and any(why == _UNREADABLE_TEXT for _, why, _ in broken):
-        return _load_text(con, source, head, workdir, legacy=True)
-    rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     if delimiter != ",":
         notes.append(f"columns separated by {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}")
-    return RawTable(columns, rows, "csv", notes, delimiter, broken)
+    columns = _unique_names(header)
+    raw = RawTable(
+        columns, None, "csv", notes, delimiter,
+        text=TextFile(path, source, columns, delimiter, title_lines, workdir, transcoded=encoding != "utf-8"),
+    )
+    # The first rows, numbered: a window over 20,000 rows costs nothing, unlike one over the whole file.
+    read_into(
+        con, raw,
+        "CREATE OR REPLACE TABLE sample AS SELECT row_number() OVER () AS line_no, * "
+        f"FROM (SELECT * FROM source LIMIT {SAMPLE_ROWS})",
+    )
+    if con.execute("SELECT count(*) FROM sample").fetchall()[0][0] == SAMPLE_ROWS:
+        _sample_the_rest(con, raw.text, head)
+    return raw
 
 
 _DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", "|": "pipes"}
@@ -164,56 +260,72 @@ _BROKEN_REASONS = {
 }
 _UNREADABLE_TEXT = "unreadable characters"
 _MAX_REPAIRS = 50
+SAMPLE_ROWS = 20_000  # rows from the head of a file, and at most as many again spread over the rest
+_SPREAD_PIECES = 40
 
 
-def _read_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], delimiter: str, skip: int, workdir: Path
-) -> list[tuple[int, str, str]]:
-    """Load view ``raw``; return the lines DuckDB could not read as (file line, reason, text).
+def _csv_options(text: TextFile) -> str:
+    spec = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in text.columns) + "}"
+    return (
+        f"auto_detect = false, columns = {spec}, delim = {_sql_str(text.delimiter)}, quote = '\"', "
+        f"escape = '\"', max_line_size = {MAX_LINE_BYTES}"
+    )
 
-    An unclosed quote makes a CSV reader swallow every following line into one cell. When DuckDB reports
-    such a multi-line error, that one physical line is blanked in a scratch copy (blank lines are skipped,
-    so line numbers stay true) and the file is read again, so the rows after it are not lost.
+
+def _define_source(con: duckdb.DuckDBPyConnection, text: TextFile) -> str:
+    """(Re)define view ``source`` over the file as it now stands; return the table its rejects go to."""
+    text.reads += 1
+    rejects = f"broken_{text.reads}"
+    # A read must not see an earlier read's rejects.
+    con.execute(f"DROP TABLE IF EXISTS broken_{text.reads - 1}")
+    con.execute(f"DROP TABLE IF EXISTS scan_{text.reads - 1}")
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW source AS
+        SELECT * FROM read_csv({_sql_str(str(text.path))}, header = true, skip = {text.skip}, {_csv_options(text)},
+                               store_rejects = true, rejects_table = '{rejects}', rejects_scan = 'scan_{text.reads}')
+        """
+    )
+    return rejects
+
+
+def _decode_line_by_line(raw: RawTable) -> None:
+    text = raw.text
+    path, note = _transcode(text.original, "mixed", text.workdir)
+    if re.search(rb"\r(?!\n)", _head(path)):
+        path = _normalise_newlines(path, text.workdir)
+    # Lines blanked for unclosed quotes were blanked in the old copy: the next read finds them again.
+    text.path, text.transcoded, text.swallowed = path, True, []
+    raw.notes.append(note)
+
+
+def _sample_the_rest(con: duckdb.DuckDBPyConnection, text: TextFile, head: bytes) -> None:
+    """Add to ``sample`` runs of lines from evenly spaced places past its first rows (``line_no`` NULL).
+
+    Read by byte offset, so a file of any size costs the same. A run that starts inside a quoted cell
+    spanning lines gives rows of the wrong width, which the reader drops: these rows only help to
+    recognise the columns, and the import itself reads every row from the start.
     """
-    col_spec = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
-    swallowed: list[tuple[int, str, str]] = []
-    for attempt in range(_MAX_REPAIRS):
-        try:
-            # A second read (after transcoding) must not see the first read's rejects.
-            for table in ("raw_cells", f"broken_{attempt}", f"scan_{attempt}"):
-                con.execute(f"DROP TABLE IF EXISTS {table}")
-            con.execute(
-                f"""
-                CREATE TABLE raw_cells AS
-                SELECT *
-                FROM read_csv({_sql_str(str(path))}, header = true, skip = {skip}, auto_detect = false,
-                              columns = {col_spec}, delim = {_sql_str(delimiter)}, quote = '"', escape = '"',
-                              store_rejects = true, rejects_table = 'broken_{attempt}',
-                              rejects_scan = 'scan_{attempt}', max_line_size = {MAX_LINE_BYTES})
-                """
-            )
-            errors = con.execute(
-                f"SELECT DISTINCT line, error_type, coalesce(csv_line, '') FROM broken_{attempt} ORDER BY line"
-            ).fetchall()
-        except duckdb.Error as exc:
-            raise IngestError(
-                "The file could not be read as a table of rows and columns: save it again as CSV or Excel."
-            ) from exc
-        runaway = [(int(line), text) for line, kind, text in errors if "\n" in text.rstrip("\r\n")]
-        if not runaway:
-            break
-        line, text = runaway[0]
-        swallowed.append((line, "unclosed quote", text.splitlines()[0][:500]))
-        path = _blank_line(path, line, workdir / f"repaired_{attempt}.csv")
-    else:
-        raise IngestError("The file has too many unclosed quotes to read: save it again as CSV from a spreadsheet.")
-    _number_rows(con)
-    blank = " \t\r\n" + delimiter
-    broken = [
-        (int(line), "blank row" if not text.strip(blank) else _BROKEN_REASONS.get(kind, "unreadable line"), text[:500])
-        for line, kind, text in errors
-    ]
-    return sorted(swallowed + broken)
+    size = text.path.stat().st_size
+    bytes_per_line = len(head) / max(head.count(b"\n"), 1)
+    start = int(bytes_per_line * (SAMPLE_ROWS + text.skip + 1))
+    if start >= size:
+        return
+    per_piece = SAMPLE_ROWS // _SPREAD_PIECES
+    spread = text.workdir / "spread.csv"
+    with text.path.open("rb") as src, spread.open("wb") as out:
+        for piece in range(_SPREAD_PIECES):
+            src.seek(start + (size - start) * piece // _SPREAD_PIECES)
+            src.readline()  # the rest of a line begun before the offset
+            for _ in range(per_piece):
+                line = src.readline()
+                if not line:
+                    break
+                out.write(line if line.endswith(b"\n") else line + b"\n")
+    con.execute(
+        f"INSERT INTO sample SELECT NULL, * FROM read_csv({_sql_str(str(spread))}, header = false, "
+        f"{_csv_options(text)}, ignore_errors = true)"
+    )
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -223,6 +335,17 @@ def _number_rows(con: duckdb.DuckDBPyConnection) -> None:
     numbering rows with a window instead forces a single-threaded pass that costs as much as the read.
     """
     con.execute("CREATE OR REPLACE VIEW raw AS SELECT rowid + 1 AS line_no, * FROM raw_cells")
+
+
+def _from_table(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Views ``raw`` and ``source``, and table ``sample`` (the first rows and an even spread of the rest),
+    over a ``raw_cells`` table loaded whole."""
+    _number_rows(con)
+    con.execute("CREATE OR REPLACE VIEW source AS SELECT * FROM raw_cells")
+    step = max(rows // SAMPLE_ROWS, 1)
+    con.execute(
+        f"CREATE OR REPLACE TABLE sample AS SELECT * FROM raw WHERE line_no <= {SAMPLE_ROWS} OR line_no % {step} = 0"
+    )
 
 
 def _normalise_newlines(path: Path, workdir: Path) -> Path:
@@ -366,7 +489,7 @@ def _load_excel(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     con.register("excel_frame", frame)
     con.execute("CREATE TABLE raw_cells AS SELECT * FROM excel_frame")
     con.unregister("excel_frame")
-    _number_rows(con)
+    _from_table(con, len(frame))
     notes = [f"sheet '{sheet_name}'"] if len(sheets) > 1 else []
     return RawTable(columns, len(frame), "xlsx", notes)
 
@@ -411,12 +534,12 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
         con.execute(
             f"CREATE TABLE raw_cells AS SELECT {', '.join(casts)} FROM read_parquet({_sql_str(str(path))})"
         )
-        _number_rows(con)
     except duckdb.Error as exc:
         raise IngestError(
             "The Parquet file could not be read to the end: write it again from the program that made it."
         ) from exc
-    rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+    rows = con.execute("SELECT count(*) FROM raw_cells").fetchall()[0][0]
+    _from_table(con, rows)
     return RawTable(names, rows, "parquet", [])
 
 

@@ -32,7 +32,7 @@ import streamlit as st
 from segmentation import columns as cols
 from segmentation.export import defuse_formulas
 from segmentation.ingest import ImportReport, IngestError, import_file, preview_file
-from segmentation.readers import load_raw, make_workdir
+from segmentation.readers import count_rows, load_raw, make_workdir
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext
 
@@ -211,7 +211,10 @@ def _inspect(path: Path) -> _Inspection:
             try:
                 work.execute("SET enable_progress_bar = false")
                 raw = load_raw(work, path, Path(tmp))
-                sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM raw ORDER BY line_no LIMIT {PREVIEW_ROWS}").df()
+                sample = work.execute(
+                    f"SELECT * EXCLUDE (line_no) FROM sample ORDER BY line_no LIMIT {PREVIEW_ROWS}"
+                ).df()
+                rows = count_rows(work, raw)
             finally:
                 work.close()
     except IngestError as exc:
@@ -219,7 +222,7 @@ def _inspect(path: Path) -> _Inspection:
     layout = cols.detect_layout(raw.columns)
     mapping = cols.map_by_name(raw.columns, layout)
     return _Inspection(
-        raw.columns, mapping, layout.label if layout else None, raw.notes, raw.rows, sample, problem=problem
+        raw.columns, mapping, layout.label if layout else None, raw.notes, rows, sample, problem=problem
     )
 
 
