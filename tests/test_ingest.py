@@ -8,7 +8,7 @@ import json
 import duckdb
 import pytest
 
-from segmentation.ingest import IngestError, import_file
+from segmentation.ingest import IngestError, import_file, preview_file
 from segmentation.store import connect
 
 from .conftest import write_csv
@@ -279,3 +279,69 @@ def test_the_cheap_trim_is_exactly_duckdbs_trim():
         assert may or not formula, repr(cell)  # the cheap test never misses a formula
     # ... and passes over cells that start with a letter or a digit, as nearly all do.
     assert [r[3] for r in rows if r[0] in ("a", "Zoë", "a=b", "0=1", "9", "A=1")] == [False] * 6
+
+
+# ---------------------------------------------------------------- files past the rows the columns are recognised from
+
+HEADER = "Order ID,Customer ID,Order Date,Product,Quantity,Unit Price"
+
+
+def _order_rows(count: int) -> list[str]:
+    return [f"O{i},C{i % 997},2024-03-{1 + i % 28:02d},Bread,1,{1 + i % 7}.50" for i in range(1, count + 1)]
+
+
+def test_every_row_keeps_its_place_in_a_file_read_by_several_threads(tmp_path, db):
+    # 250,000 rows: DuckDB splits the read among threads, and the rows must still be numbered as in the file.
+    rows = _order_rows(250_000)
+    for line in (1, 123_457, 250_000):
+        rows[line - 1] = f"O{line},C1,someday,Bread,1,2.50"
+    rows[239_999] = rows[9]  # line 240,000 repeats line 10 exactly: both kept, numbered in file order
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    report = import_file(db, path)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (250_000, 249_997, 3)
+    rejects = _lines(db, "SELECT line_no, reason, raw FROM rejects ORDER BY line_no")
+    assert [(line, reason) for line, reason, _ in rejects] == [
+        (1, "unreadable order date"), (123_457, "unreadable order date"), (250_000, "unreadable order date")
+    ]
+    assert json.loads(rejects[1][2]) == {
+        "Order ID": "O123457", "Customer ID": "C1", "Order Date": "someday", "Product": "Bread", "Quantity": "1",
+        "Unit Price": "2.50",
+    }
+    placed = "SELECT line_no, order_id, row_ordinal FROM order_lines WHERE line_no IN (2, 10, 199999, 240000)"
+    assert sorted(_lines(db, placed)) == [(2, "O2", 1), (10, "O10", 1), (199_999, "O199999", 1), (240_000, "O10", 2)]
+    assert import_file(db, path).already_imported
+
+
+def test_a_cp1252_line_past_the_sampled_rows_has_the_file_read_again(tmp_path, db):
+    rows = _order_rows(30_000)
+    rows[26_999] = "O27000,C7,2024-03-09,Café crème,1,3.20"
+    path = tmp_path / "late_cp1252.csv"
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("cp1252"))
+    report = import_file(db, path)
+    assert report.rows_loaded == 30_000 and report.rows_rejected == 0
+    assert any("cp1252" in n for n in report.notes)
+    assert _lines(db, "SELECT product FROM order_lines WHERE line_no = 27000") == [("Café crème",)]
+
+
+def test_an_unclosed_quote_past_the_sampled_rows_loses_only_its_own_line(tmp_path, db):
+    rows = _order_rows(30_000)
+    rows[24_999] = 'O25000,C7,2024-03-09,"Rye loaf,1,3.20'
+    path = write_csv(tmp_path / "late_quote.csv", "\n".join([HEADER, *rows]) + "\n")
+    report = import_file(db, path)
+    assert (report.rows_loaded, report.rejected_by_reason) == (29_999, {"unclosed quote": 1})
+    assert _lines(db, "SELECT line_no, reason FROM rejects") == [(25_001, "unclosed quote")]  # the file's line
+    assert _lines(db, "SELECT count(*) FROM order_lines WHERE order_id IN ('O24999', 'O25001', 'O30000')") == [(3,)]
+
+
+def test_dates_that_show_month_first_only_late_in_a_file_are_read_month_first(tmp_path, db):
+    # The first 20,000 rows could be either way round; the rows sampled further on settle it.
+    rows = [f"O{i},C{i % 97},03/{1 + i % 12:02d}/2024,Bread,1,2.50" for i in range(1, 20_001)]
+    rows += [f"O{i},C{i % 97},03/{13 + i % 15}/2024,Bread,1,2.50" for i in range(20_001, 30_001)]
+    path = write_csv(tmp_path / "late_month_first.csv", "\n".join([HEADER, *rows]) + "\n")
+    assert preview_file(path).rows == 30_000
+    report = import_file(db, path)
+    assert (report.rows_loaded, report.rows_rejected) == (30_000, 0)
+    assert _lines(db, "SELECT order_date::VARCHAR FROM order_lines WHERE line_no IN (1, 30_000) ORDER BY line_no") == [
+        ("2024-03-02",), ("2024-03-13",)
+    ]
