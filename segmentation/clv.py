@@ -261,13 +261,42 @@ def _maximise(
     return res.x, converged, message
 
 
+class _Values:
+    """A column of numbers that functions of it alone are applied to: here, to every row."""
+
+    def __init__(self, values) -> None:
+        self.values = np.asarray(values, dtype=float)
+
+    def apply(self, f) -> np.ndarray:
+        return f(self.values)
+
+
+class _Distinct(_Values):
+    """A column applied to once per distinct value, then spread back to the rows. While fitting, the
+    likelihood's special functions (gammaln, betaln, digamma: most of each step's time) depend on one of
+    x, t_x and T at a time, and each takes a few hundred values among hundreds of thousands of rows."""
+
+    def __init__(self, values) -> None:
+        super().__init__(values)
+        self._distinct, self._index = np.unique(self.values, return_inverse=True)
+
+    def apply(self, f) -> np.ndarray:
+        return f(self._distinct)[self._index]
+
+
+def _values(*columns) -> tuple[_Values, ...]:
+    return tuple(c if isinstance(c, _Values) else _Values(c) for c in columns)
+
+
 def _bgnbd_ll(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -> np.ndarray:
     """Per-customer log-likelihood, FHL 2005 eq. 6, with the two terms combined by log-sum-exp."""
+    x, t_x, big_t = _values(x, t_x, big_t)
     log_main = (
-        gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        + betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + big_t)
+        x.apply(lambda v: gammaln(r + v) + betaln(a, b + v)) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+        - (r + x.values) * big_t.apply(lambda v: np.log(alpha + v))
     )  # fmt: skip
-    return log_main + np.where(x > 0, np.logaddexp(0.0, _dropout_log_odds(r, alpha, a, b, x, t_x, big_t)), 0.0)
+    dropout = _dropout_log_odds(r, alpha, a, b, x, t_x, big_t)
+    return log_main + np.where(x.values > 0, np.logaddexp(0.0, dropout), 0.0)
 
 
 def _bgnbd_gradient(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -> tuple[np.ndarray, ...]:
@@ -277,12 +306,18 @@ def _bgnbd_gradient(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -
     the first term's plus sigmoid(D) times D's own. With it the optimiser needs one evaluation per step
     instead of five (finite differences in four parameters).
     """
-    dropout = np.where(x > 0, expit(_dropout_log_odds(r, alpha, a, b, x, t_x, big_t)), 0.0)
-    log_ratio = np.log(alpha + big_t) - np.log(alpha + t_x)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - np.log(alpha + big_t) + dropout * log_ratio
-    d_alpha = r / alpha - (r + x) / (alpha + big_t) + dropout * (r + x) * (1 / (alpha + big_t) - 1 / (alpha + t_x))
-    d_a = digamma(a + b) - digamma(a + b + x) + dropout / a
-    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - dropout / (b + np.maximum(x, 1) - 1)
+    x, t_x, big_t = _values(x, t_x, big_t)
+    n = x.values
+    dropout = np.where(n > 0, expit(_dropout_log_odds(r, alpha, a, b, x, t_x, big_t)), 0.0)
+    log_big_t, log_t_x = big_t.apply(lambda v: np.log(alpha + v)), t_x.apply(lambda v: np.log(alpha + v))
+    inv_big_t, inv_t_x = big_t.apply(lambda v: 1 / (alpha + v)), t_x.apply(lambda v: 1 / (alpha + v))
+    d_r = x.apply(lambda v: digamma(r + v)) - digamma(r) + np.log(alpha) - log_big_t + dropout * (log_big_t - log_t_x)
+    d_alpha = r / alpha - (r + n) * inv_big_t + dropout * (r + n) * (inv_big_t - inv_t_x)
+    d_a = digamma(a + b) - x.apply(lambda v: digamma(a + b + v)) + dropout / a
+    d_b = (
+        x.apply(lambda v: digamma(b + v) - digamma(a + b + v)) - digamma(b) + digamma(a + b)
+        - dropout * x.apply(lambda v: 1 / (b + np.maximum(v, 1) - 1))
+    )  # fmt: skip
     return d_r, d_alpha, d_a, d_b
 
 
@@ -302,9 +337,10 @@ def _dropout_log_odds(r: float, alpha: float, a: float, b: float, x, t_x, big_t)
     For x > 0 this is the ratio of the likelihood's two terms, a / (b + x - 1) ((alpha+T)/(alpha+t_x))^(r+x);
     at x = 0 ``max(x, 1)`` turns it into (a / b) ((alpha+T)/alpha)^r, the rule in the module docstring.
     """
+    x, t_x, big_t = _values(x, t_x, big_t)
     return (
-        np.log(a) - np.log(b + np.maximum(x, 1) - 1)
-        + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
+        x.apply(lambda v: np.log(a) - np.log(b + np.maximum(v, 1) - 1))
+        + (r + x.values) * (big_t.apply(lambda v: np.log(alpha + v)) - t_x.apply(lambda v: np.log(alpha + v)))
     )  # fmt: skip
 
 
@@ -324,10 +360,11 @@ def fit_bgnbd(summary: pd.DataFrame, *, time_unit_days: float | None = None) -> 
     # (times are whole days, so most one-time buyers of a day share a triple).
     ux, ut, u_big_t, counts = _distinct_triples(x, t_x, big_t)
     weights = counts / counts.sum()
+    histories = (_Distinct(ux), _Distinct(ut * scale), _Distinct(u_big_t * scale))
 
     def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(theta)
-        args = (*params, ux, ut * scale, u_big_t * scale)
+        args = (*params, *histories)
         value = -(weights * _bgnbd_ll(*args)).sum()
         # In log-parameters: d/d(log p) = p d/dp.
         grad = -np.array([(weights * d).sum() for d in _bgnbd_gradient(*args)]) * params
@@ -339,28 +376,32 @@ def fit_bgnbd(summary: pd.DataFrame, *, time_unit_days: float | None = None) -> 
     r, alpha, a, b = np.exp(theta)
     alpha /= scale
     unit = time_unit_days if time_unit_days is not None else summary.attrs.get("time_unit_days", 1.0)
-    ll = float(_bgnbd_ll(r, alpha, a, b, x, t_x, big_t).sum())
+    ll = float((counts * _bgnbd_ll(r, alpha, a, b, _Distinct(ux), _Distinct(ut), _Distinct(u_big_t))).sum())
     return BGNBDFit(float(r), float(alpha), float(a), float(b), ll, converged, len(x), float(unit), message)
 
 
 def _gamma_gamma_ll(p: float, q: float, gamma: float, x, m) -> np.ndarray:
     """Per-customer log-likelihood of the mean spend m over x purchases (Fader & Hardie 2013, eq. 1a)."""
-    px = p * x
+    (x,) = _values(x)
+    m = np.asarray(m, dtype=float)
+    px = p * x.values
     return (
-        -betaln(px, q) + q * np.log(gamma) + (px - 1) * np.log(m) + px * np.log(x)
-        - (px + q) * np.log(gamma + m * x)
+        x.apply(lambda v: p * v * np.log(v) - betaln(p * v, q)) + q * np.log(gamma) + (px - 1) * np.log(m)
+        - (px + q) * np.log(gamma + m * x.values)
     )  # fmt: skip
 
 
 def _gamma_gamma_gradient(p: float, q: float, gamma: float, x, m) -> tuple[np.ndarray, ...]:
     """Per-customer derivatives of ``_gamma_gamma_ll`` in p, q and gamma (d/du betaln(u, v) is
     digamma(u) - digamma(u + v)): one evaluation per optimiser step instead of four."""
-    px = p * x
-    both = digamma(px + q)
-    log_total = np.log(gamma + m * x)
-    d_p = x * (both - digamma(px) + np.log(m) + np.log(x) - log_total)
+    (x,) = _values(x)
+    m = np.asarray(m, dtype=float)
+    n = x.values
+    both = x.apply(lambda v: digamma(p * v + q))
+    log_total = np.log(gamma + m * n)
+    d_p = n * (both - x.apply(lambda v: digamma(p * v) - np.log(v)) + np.log(m) - log_total)
     d_q = both - digamma(q) + np.log(gamma) - log_total
-    d_gamma = q / gamma - (px + q) / (gamma + m * x)
+    d_gamma = q / gamma - (p * n + q) / (gamma + m * n)
     return d_p, d_q, d_gamma
 
 
@@ -377,11 +418,12 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
     scale = 1.0 / m.mean()
 
     m_scaled = m * scale
+    purchases = _Distinct(x)
 
     def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(theta)
-        value = -_gamma_gamma_ll(*params, x, m_scaled).mean()
-        grad = -np.array([d.mean() for d in _gamma_gamma_gradient(*params, x, m_scaled)]) * params
+        value = -_gamma_gamma_ll(*params, purchases, m_scaled).mean()
+        grad = -np.array([d.mean() for d in _gamma_gamma_gradient(*params, purchases, m_scaled)]) * params
         if not (np.isfinite(value) and np.isfinite(grad).all()):
             return 1e300, np.zeros(3)
         return float(value), grad

@@ -289,17 +289,18 @@ def _check_version(con: duckdb.DuckDBPyConnection, db: Path) -> None:
         )
 
 
-def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
+def rebuild_orders(con: duckdb.DuckDBPyConnection, lines: str = "order_lines") -> None:
     """Recompute ``orders`` from ``order_lines``: one row per order id, or per customer-day without one.
 
     Orders are keyed by (customer, order id) so that two customers sharing an id in a messy export stay
     apart. Lines without an order id group into one order per customer and day (DESIGN.md: Order).
     Sums are rounded to 6 decimals: a parallel sum adds in any order, and 21.849999999999998 against 21.85
-    would make the same data give different answers.
+    would make the same data give different answers. ``lines``: a table or view holding exactly the
+    rows of ``order_lines`` (the importer's own copy, when the store holds one file), read faster.
     """
     con.execute("DELETE FROM orders")
     con.execute(
-        """
+        f"""
         INSERT INTO orders
         SELECT customer_id,
                -- CASE, not coalesce: coalesce would format every line's date, order id or not
@@ -311,7 +312,7 @@ def rebuild_orders(con: duckdb.DuckDBPyConnection) -> None:
                count(*)::INTEGER,
                min(channel),  -- an order has one channel; min() is deterministic where mode() ties are not
                net > 0
-        FROM order_lines
+        FROM {lines}
         GROUP BY customer_id, order_key
         """
     )
