@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 
@@ -221,15 +222,18 @@ def test_bad_rows_are_rejected_with_reasons_and_kept(imported, db):
         D,,10,Bread
         E,2024-01-03,10,"=HYPERLINK(""http://x"",""click"")"
         F,1066-10-14,10,Bread
+        ,,,
+         , , ,\u00a0
         """
     )
-    assert report.rows_loaded == 1 and report.rows_rejected == 5
+    assert report.rows_loaded == 1 and report.rows_rejected == 7
     assert report.rejected_by_reason == {
         "unreadable order date": 1, "unreadable amount": 1, "no order date": 1,
-        "formula-like cell (possible spreadsheet injection)": 1, "order date out of range": 1,
+        "formula-like cell (possible spreadsheet injection)": 1, "order date out of range": 1, "blank row": 2,
     }
     rejects = _lines(db, "SELECT line_no, reason, raw FROM rejects ORDER BY line_no")
-    assert [r[0] for r in rejects] == [2, 3, 4, 5, 6]
+    assert [r[0] for r in rejects] == [2, 3, 4, 5, 6, 7, 8]
+    assert [r[1] for r in rejects[-3:]] == ["order date out of range", "blank row", "blank row"]
     assert json.loads(rejects[1][2])["Amount"] == "ten"
 
 
@@ -345,3 +349,30 @@ def test_dates_that_show_month_first_only_late_in_a_file_are_read_month_first(tm
     assert _lines(db, "SELECT order_date::VARCHAR FROM order_lines WHERE line_no IN (1, 30_000) ORDER BY line_no") == [
         ("2024-03-02",), ("2024-03-13",)
     ]
+
+
+def test_orders_built_from_the_imported_rows_match_orders_rebuilt_from_the_store(imported, db):
+    # A first import builds orders from its own rows; a later one from every line in the store. Both ways
+    # must give the same table: guests, returns, a cancelled order and lines without an order id included.
+    from segmentation.store import rebuild_orders
+
+    imported(
+        """
+        Order ID,Customer ID,Order Date,Product,Quantity,Unit Price,Status,Channel
+        1,A,2024-03-01 09:00:00,Bread,2,4.50,paid,web
+        1,A,2024-03-01 09:00:00,Cake,1,12.00,paid,shop
+        2,B,2024-03-02 10:00:00,Bread,1,4.50,cancelled,web
+        3,,2024-03-02 11:00:00,Tea,1,3.00,paid,shop
+        4,A,2024-03-05 12:00:00,Bread,-1,4.50,refunded,web
+        ,C,2024-03-06 13:00:00,Tea,1,3.00,paid,shop
+        ,C,2024-03-06 15:00:00,Cake,1,12.00,paid,shop
+        """
+    )
+    con = connect(db)
+    try:
+        built = con.execute("SELECT * FROM orders ORDER BY ALL").fetchall()
+        rebuild_orders(con)
+        assert con.execute("SELECT * FROM orders ORDER BY ALL").fetchall() == built
+    finally:
+        con.close()
+    assert len(built) == 5 and ("C", "day:2024-03-06", dt.date(2024, 3, 6), 15.0, 15.0, 2, "shop", True) in built
