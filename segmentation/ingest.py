@@ -509,8 +509,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     # sixteen, in a table of every row of the file.
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {i}::UTINYINT" for i, (cond, _) in enumerate(reasons, 1)) + " END"
     reason_text = "[" + ", ".join(sql_str(text) for _, text in reasons) + "][reason]"
-    # A view, not a table: parsing is done once, by the one query that keeps the usable rows (below);
-    # the few rejected rows are parsed again to learn their reason.
+    # Views, not tables: the one pass below parses and judges every row once.
     con.execute(
         f"CREATE VIEW dated AS SELECT *, CASE WHEN iso_at IS NULL THEN try_strptime(date_text, {date_formats}) END "
         "AS written_at FROM parsed"

@@ -412,3 +412,25 @@ def test_too_few_repeat_buyers(cdnow):
         fit_bgnbd(nine_repeaters)
     with pytest.raises(ModelError, match="of whom 9 bought again"):
         fit_gamma_gamma(nine_repeaters)
+
+
+def test_likelihoods_computed_per_distinct_value_equal_those_computed_per_customer(cdnow):
+    # While fitting, the special functions run once per distinct x, t_x and T and are spread back to the
+    # rows: the same numbers as computing them customer by customer, term by term.
+    x, t_x, big_t, m = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T", "monetary_value"))
+    distinct = (clv._Distinct(x), clv._Distinct(t_x), clv._Distinct(big_t))
+    assert len(distinct[0]._distinct) < len(x) / 20  # CDNOW's 2,357 customers have few distinct x
+    params = (0.243, 4.414, 0.793, 2.426)
+    np.testing.assert_allclose(clv._bgnbd_ll(*params, *distinct), clv._bgnbd_ll(*params, x, t_x, big_t), rtol=1e-13)
+    for spread, each in zip(
+        clv._bgnbd_gradient(*params, *distinct), clv._bgnbd_gradient(*params, x, t_x, big_t), strict=True
+    ):
+        np.testing.assert_allclose(spread, each, rtol=1e-12, atol=1e-15)
+    repeat = x > 0
+    gg = (6.25, 3.74, 15.44)
+    xs = clv._Distinct(x[repeat])
+    np.testing.assert_allclose(clv._gamma_gamma_ll(*gg, xs, m[repeat]), clv._gamma_gamma_ll(*gg, x[repeat], m[repeat]))
+    for spread, each in zip(
+        clv._gamma_gamma_gradient(*gg, xs, m[repeat]), clv._gamma_gamma_gradient(*gg, x[repeat], m[repeat]), strict=True
+    ):
+        np.testing.assert_allclose(spread, each, rtol=1e-12)
