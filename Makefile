@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # Benchmarks, not tests: sizes 10k,100k,1M and the real Online Retail file by default;
-# BENCH_SIZES=10k,100k,1M,10M,1M-customers,retail for the full table (about twenty minutes).
+# BENCH_SIZES=10k,100k,1M,10M,1M-customers,retail for the full table (about twelve minutes).
 BENCH_SIZES ?= 10k,100k,1M,retail
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES)
