@@ -549,15 +549,14 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     needs_position = plan.amount_mode == "order_total" or ("refund" in m and not line_refund)
     nth = "row_number() OVER (PARTITION BY order_group ORDER BY line_no)" if needs_position else "1"
     cancelled = "bool_or(cancelled) OVER (PARTITION BY order_group)" if order_windows else "false"
-    # An order-level refund column may repeat on every line: take it once per order.
-    refund = (
-        "0::DOUBLE"
-        if "refund" not in m
-        else "coalesce(refund_value, 0)"
-        if line_refund
-        else "CASE WHEN nth_in_order = 1 THEN coalesce(max(refund_value) OVER (PARTITION BY order_group), 0) "
-        "ELSE 0 END"
-    )
+    if "refund" not in m:
+        refund = "0::DOUBLE"
+    elif line_refund:
+        refund = "coalesce(refund_value, 0)"
+    else:  # an order-level refund column may repeat on every line: take it once per order
+        refund = (
+            "CASE WHEN nth_in_order = 1 THEN coalesce(max(refund_value) OVER (PARTITION BY order_group), 0) ELSE 0 END"
+        )
     # Without windows, the rows to load are a view: the writes read ``lines`` directly, instead of a copy
     # of ten million rows being made (and spilled to disk) first.
     kind = "TABLE" if needs_position or order_windows else "VIEW"
