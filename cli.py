@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("segment", help="an RFM segment, lifecycle stage or cluster key (cluster_1, ...)")
     create.add_argument("--holdout", type=float, default=0.1, help="share held out as control (default 0.1)")
     create.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same split")
+    create.add_argument("--k", type=int, help="for a cluster key: how many groups the clustering made (default: "
+                        "chosen automatically, as `segments clusters` without --k)")
     create.add_argument("--out", type=Path, help="folder for audience.csv and control.csv (default: ./ID)")
     create.add_argument("--json", action="store_true")
     measure = camp_sub.add_parser("measure", parents=[db], help="did it work? audience against control")
@@ -333,7 +335,7 @@ def _campaign(args: argparse.Namespace) -> int:
         return 0
     with STORE_LOCK.exclusive(), connect(args.db) as con:
         day = resolve_as_of(con, args.as_of)
-        members = group_members(con, args.segment, as_of=day)
+        members = group_members(con, args.segment, as_of=day, k=args.k)
         con.execute("BEGIN TRANSACTION")
         created = campaigns.create_campaign(con, args.segment, members=members, as_of=day, holdout=args.holdout,
                                             seed=args.seed)

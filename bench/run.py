@@ -7,13 +7,17 @@ Sizes are order lines from the demo generator; ``1M-customers`` is a demo shop w
 
 Every step runs as its own process, as a user would run it, so process start is included; wall time is
 the median of ``--repeat`` runs and peak memory is the child's own maximum resident set (os.wait4).
-Ratios compare with the pandas baseline measured in the same run on the same machine.
+Ratios compare with the pandas baseline measured in the same run on the same machine. The one exception is
+"ask in-process": a dozen questions answered by one running assistant (bench/ask_inprocess.py, in a child
+of its own), the median answer with the in-process memo on and, in brackets, off; ``--repeat`` conversations
+each up to 2M lines, one above (at 10M lines a conversation takes a minute).
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import platform
 import statistics
@@ -129,8 +133,23 @@ def run_size(label: str, repeat: int, work: Path) -> dict:
     row["customers"] = customer_count(db)
     row["profile_s"], _ = median_of([seg, "profile", "at_risk", "--db", str(db), "--json"], repeat)
     row["ask_s"], _ = median_of([seg, "ask", "who are my lapsed customers?", "--db", str(db)], repeat)
+    row["ask_on_ms"], row["ask_off_ms"] = ask_in_process(label, db, repeat if row["lines"] <= 2_000_000 else 1)
     row["paint_s"], row["paint_how"] = app_first_paint(db, repeat)
     return row
+
+
+def ask_in_process(label: str, db: Path, repeat: int) -> tuple[float, float]:
+    """(median answer ms with the memo on, with it off): bench/ask_inprocess.py's conversation over ``db``;
+    NaN, said on stderr, when it fails (the rest of the table is still worth having)."""
+    out = subprocess.run(
+        [sys.executable, "bench/ask_inprocess.py", "--size", label, "--db", str(db), "--repeat", str(repeat),
+         "--json"], cwd=REPO, capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        print(f"ask in-process failed at {label}: {out.stderr.strip()[-500:]}", file=sys.stderr)
+        return float("nan"), float("nan")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["median_on_ms"], result["median_off_ms"]
 
 
 def customer_count(db: Path) -> int:
@@ -144,7 +163,8 @@ def customer_count(db: Path) -> int:
 
 def write_results(rows: list[dict], out: Path) -> None:
     head = ("| size | lines | customers | import s (MB) | customers s (MB) | pandas s (MB) | customers / pandas | "
-            "import / pandas | clusters s (MB) | profile s | ask s | app first paint s |")
+            "import / pandas | clusters s (MB) | profile s | ask s | ask in-process median ms (memo off) | "
+            "app first paint s |")
     lines = [
         "# Benchmark results", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -158,6 +178,7 @@ def write_results(rows: list[dict], out: Path) -> None:
             f"{r['customers_s']:.2f} ({r['customers_mb']:.0f}) | {r['pandas_s']:.2f} ({r['pandas_mb']:.0f}) | "
             f"{r['customers_s'] / r['pandas_s']:.2f}x | {r['import_s'] / r['pandas_s']:.2f}x | "
             f"{r['clusters_s']:.2f} ({r['clusters_mb']:.0f}) | {r['profile_s']:.2f} | {r['ask_s']:.2f} | "
+            f"{r['ask_on_ms']:.0f} ({r['ask_off_ms']:.0f}) | "
             f"{r['paint_s']:.2f}{' (server answers only: no chromium)' if r['paint_how'] != 'browser' else ''} |"
         )
     analysis = REPO / "bench" / "ANALYSIS.md"  # the reading of the numbers, kept apart from the numbers

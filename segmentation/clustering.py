@@ -15,11 +15,14 @@ base's. IsolationForest flags customers unlike everyone else: possible resellers
 Every random step takes ``random_state``, so the same data gives the same clusters. The costly steps work
 on one bounded random sample (``SAMPLE``: choosing k, silhouette, PCA and IsolationForest fits); the chosen
 centres then start one fit over everyone (MiniBatchKMeans above ``MINIBATCH_ABOVE`` customers), and
-scoring everyone is vectorised, never a loop over customers.
+scoring everyone is vectorised, never a loop over customers. Results are memoised per database file, data
+version, as-of date and k (``RESULTS``), so a cluster key names the same customers in every answer that
+follows the clustering the owner saw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -35,6 +38,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import pairwise_distances, silhouette_score
 
+from segmentation.memo import Memo, store_key
 from segmentation.rfm import AnalysisError, resolve_as_of
 
 BEHAVIOUR = ["recency_days", "frequency", "monetary", "tenure_days", "avg_order_value"]
@@ -57,6 +61,9 @@ SHARE_WEIGHT = 1.0  # shares enter on their 0-1 scale, not standardised (see _ma
 OUTLIER_FENCE = 3.0  # outlier: anomaly score beyond Tukey's "far out" fence, Q3 + 3 x IQR of the shop's own ...
 OUTLIER_MIN_SCORE = 0.6  # ... and clearly isolated faster than usual (about 0.5 = an ordinary customer)
 DIFFERENT = 0.5  # a cluster differs from the base on a feature at this many standard deviations (log scale)
+# A few clusterings (one per as-of date and k asked for); each holds a row per customer, as the customer table
+# does, so a handful of entries is a handful of customer tables at most.
+RESULTS = Memo("clusterings", max_entries=6)
 
 # Money is summed exactly (as decimals): parallel float sums differ in the last bit from run to run, and
 # k-means can turn that into a customer changing cluster between two runs on the same data.
@@ -197,7 +204,34 @@ def cluster_customers(
 
     Raises AnalysisError with one plain sentence for a shop under ``MIN_CUSTOMERS`` customers, a ``k``
     outside the range this shop allows, or customers too alike to split.
+
+    Memoised in-process (``RESULTS``) per database file, data version, as-of date, ``k`` and ``random_state``:
+    a clustering takes 1-5 s on a 2,000-customer shop, and a conversation asks for the same one again and
+    again (split into 7 groups, then tell me about group 3, then email them). Each call gets its own copy.
     """
+    day = resolve_as_of(con, as_of)
+    key = store_key(con)
+    if key is not None:
+        # A k that is not a plain integer (3.0, True) is its own entry: it must fail as it would uncached.
+        plain = isinstance(k, int | np.integer) and not isinstance(k, bool)
+        key = (*key, day, int(k) if plain else repr(k), random_state, _settings())
+    result = RESULTS.get_or_compute(key, lambda: _cluster_customers(con, day, k, random_state))
+    return dataclasses.replace(
+        result, assignments=result.assignments.copy(), clusters=result.clusters.copy(),
+        silhouette_by_k=dict(result.silhouette_by_k),
+    )
+
+
+def _settings() -> tuple:
+    """The module's tunables as they are now: a result computed under others is not this one."""
+    return (MIN_CUSTOMERS, K_MIN, K_MAX, MIN_PER_CLUSTER, TOP_LEVELS, SAMPLE, MINIBATCH_ABOVE, N_INIT, SHARE_WEIGHT,
+            OUTLIER_FENCE, OUTLIER_MIN_SCORE, DIFFERENT)
+
+
+def _cluster_customers(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, k: int | None, random_state: int
+) -> ClusterResult:
+    """``cluster_customers``, computed."""
     features = customer_features(con, as_of=as_of)
     n = len(features)
     if n < MIN_CUSTOMERS:

@@ -9,6 +9,12 @@ Numbers follow ``segmentation.persona`` (the same rounding everywhere); names fr
 An SMS is at most ``SMS_LIMIT`` characters once ``{{first_name}}`` holds a 12-character name; when the
 full text is longer, the least needed parts go first (the product mention, the call to action, the
 product in the offer), then the shop name is shortened. It always ends with the opt-out.
+
+Refinements, all deterministic: ``length="short"`` writes one paragraph naming the same shop and products,
+the offer's short form and a short preview (the same facts, fewer words; an SMS drops its extras); ``tone``
+(``TONES``) sets the greeting, the sign-off and the SMS opener, and rewrites stock phrases from a table
+(``TONE_STYLES``) without touching names from the data; ``discount_percent`` replaces the sized offer with
+that percentage off, named in the body and in at least one subject line.
 """
 
 from __future__ import annotations
@@ -31,9 +37,12 @@ from segmentation.persona import (
     value_index,
 )
 
-__all__ = ["CHANNELS", "GOALS", "draft_campaign", "draft_html", "draft_text"]
+__all__ = ["CHANNELS", "GOALS", "LENGTHS", "TONES", "draft_campaign", "draft_html", "draft_text"]
 
 CHANNELS: tuple[str, ...] = ("email", "sms")
+LENGTHS: tuple[str, ...] = ("standard", "short")
+TONES: tuple[str, ...] = ("warm", "formal", "playful", "urgent")
+DISCOUNT_RANGE = (1, 90)
 SMS_LIMIT = 160
 SAMPLE_FIRST_NAME = "Christabelle"  # 12 characters: SMS lengths are counted with a name this long
 OFFER_DAYS = 14
@@ -164,12 +173,22 @@ def _offer(profile: dict, goal: str, c: _Context) -> dict:
     why = {"win_back": "a customer here is worth no more than your average one, so a modest percentage",
            "re_engage": "a small, time-limited nudge rather than a big discount"}.get(
         goal, "no top product is cheap enough to give away, so a modest percentage")
-    return {**base, "kind": "percent_off", "percent": PERCENT_OFF,
-            "summary": f"{PERCENT_OFF}% off the next order, for {OFFER_DAYS} days",
-            "text": f"Here's {PERCENT_OFF}% off your next order, for the next {OFFER_DAYS} days.",
-            "short": f"{PERCENT_OFF}% off your next order for {OFFER_DAYS} days.",
-            "short_plain": f"{PERCENT_OFF}% off your next order.", "hook": f"{PERCENT_OFF}% off",
-            "rule": f"{PERCENT_OFF}% for {OFFER_DAYS} days: {why}."}
+    return _percent_offer(PERCENT_OFF, f"{PERCENT_OFF}% for {OFFER_DAYS} days: {why}.")
+
+
+def _percent_offer(percent: int, rule: str) -> dict:
+    return {"percent": percent, "amount": None, "min_spend": None, "item": None, "valid_days": OFFER_DAYS,
+            "kind": "percent_off", "summary": f"{percent}% off the next order, for {OFFER_DAYS} days",
+            "text": f"Here's {percent}% off your next order, for the next {OFFER_DAYS} days.",
+            "short": f"{percent}% off your next order for {OFFER_DAYS} days.",
+            "short_plain": f"{percent}% off your next order.", "hook": f"{percent}% off", "rule": rule}
+
+
+def _asked_offer(percent: int, goal: str) -> dict:
+    """The owner's own percentage, whatever the segment would have been offered."""
+    note = (" A thank-you usually needs no discount (these customers buy anyway), so watch the margin."
+            if goal == "thank_and_reward" else "")
+    return _percent_offer(percent, f"{percent}% off for {OFFER_DAYS} days, as you asked.{note}")
 
 
 def _email(goal: str, c: _Context, offer: dict) -> tuple[list[str], str, list[str], str]:
@@ -218,30 +237,150 @@ def _email(goal: str, c: _Context, offer: dict) -> tuple[list[str], str, list[st
     return subjects, "A small nudge, and a little something for your next visit.", paras, "Pop back in"
 
 
+def _short_email(goal: str, c: _Context) -> str:
+    """The short email's one paragraph: the same shop and products as the standard one, in fewer words."""
+    favs = listing(c.products) if c.products else None
+    verb = "is" if len(c.products) == 1 else "are"
+    if goal == "win_back":
+        return f"We've missed you at {c.shop}." + (f" {favs} {verb} still here." if favs else "")
+    if goal == "thank_and_reward":
+        return f"Thank you for being a regular at {c.shop}." + (
+            f" Whether it's {listing(c.products, 'or')}, we love that you choose us." if favs else "")
+    if goal == "welcome_second_purchase":
+        return f"Welcome to {c.shop}." + (f" Our newest customers love {favs}." if favs else "")
+    if goal == "upsell":
+        return f"Thanks for coming back to {c.shop}." + (f" Have you tried our {c.explore}?" if c.explore else "")
+    return f"We haven't seen you at {c.shop} lately." + (f" {favs} {verb} waiting for you." if favs else "")
+
+
 _SMS_OPENERS = {"win_back": "we miss you!", "thank_and_reward": "thank you for being a regular!",
                 "welcome_second_purchase": "thanks for your first order!", "upsell": "thanks for coming back!",
                 "re_engage": "it's been a little while!"}
+
+
+@dataclass(frozen=True)
+class _Tone:
+    """How one tone speaks: greeting and sign-off (``{shop}``), the SMS's hello, opener per goal and ending
+    (``{cta}``), and stock phrases rewritten in order (never inside a name from the data)."""
+
+    greeting: str
+    sign_off: str
+    sms_hello: str
+    sms_openers: dict[str, str]
+    sms_ending: str
+    phrases: tuple[tuple[str, str], ...] = ()
+
+
+TONE_STYLES: dict[str, _Tone] = {
+    "warm": _Tone("Hi {{first_name}},", "See you soon,\nThe team at {shop}", "Hi", _SMS_OPENERS, " {cta}!"),
+    "formal": _Tone(
+        "Dear {{first_name}},", "Kind regards,\nThe team at {shop}", "Hello",
+        {"win_back": "we have missed you.", "thank_and_reward": "thank you for your custom.",
+         "welcome_second_purchase": "thank you for your first order.", "upsell": "thank you for returning.",
+         "re_engage": "it has been some time."},
+        " {cta}.",
+        (("It's been a while since we last saw you", "It has been some time since we last welcomed you"),
+         ("It's been a while since", "It has been some time since"),
+         ("It's been a little while", "It has been some time"),
+         ("we've missed you", "we have missed you"),
+         ("We've missed you", "We have missed you"),
+         ("Thank you for being a regular", "Thank you for your continued custom"),
+         ("we love that you choose us", "we are grateful that you choose us"),
+         ("we'd love to see you again", "we would be delighted to welcome you again"),
+         ("We miss you", "We would be glad to see you again"), ("Still thinking about our", "May we remind you of our"),
+         ("Customers like you keep us going.", "We are grateful for your custom."),
+         ("We're so glad you found us.", "We are delighted that you found us."),
+         ("We haven't seen you", "We have not seen you"),
+         ("You're one of our favourite customers, and we wanted to say so.",
+          "You are one of our most valued customers, and we wished to say so."),
+         ("And if a friend would love it too, bring them along next time.",
+          "You are most welcome to bring a friend on your next visit."),
+         ("Thanks for", "Thank you for"), ("Whether it's", "Whether it is"), ("Here's", "Please enjoy"),
+         ("you'll", "you will"), ("is on us", "is complimentary"), ("just come back within", "simply return within"),
+         ("Come back and see us", "We look forward to your visit"), ("Pop back in", "Visit us again"),
+         ("See what's new", "View what is new"),
+         ("what's new", "what is new"),
+         ("A little thank-you", "A token of our thanks"),
+         ("just for you", "reserved for you"), ("More of what you love", "More of what you enjoy"),
+         ("Have you tried our", "May we suggest our"), ("have you tried our", "may we suggest our"),
+         ("A small nudge, and a little something", "A gentle reminder, with an offer"),
+         ("A little extra on your next order.", "An offer on your next order."),
+         ("Add something new", "Discover something new")),
+    ),
+    "playful": _Tone(
+        "Hey {{first_name}}!", "See you very soon!\nThe team at {shop}", "Hey",
+        {"win_back": "we miss you loads!", "thank_and_reward": "you're a star!",
+         "welcome_second_purchase": "yay, thanks for your first order!", "upsell": "lovely to see you back!",
+         "re_engage": "long time no see!"},
+        " {cta}!",
+        (("It's been a while since", "Psst! It's been a while since"),
+         ("and we've missed you", "and we've missed you loads"),
+         ("We've missed you", "We've missed you loads"),
+         ("we love that you choose us", "you make our day"),
+         ("we'd love to see you again", "we'd love to see your smiling face again"),
+         ("We miss you", "Come back, we miss you"),
+         ("Customers like you keep us going.", "Customers like you make our day!"),
+         ("We're so glad you found us.", "We're over the moon you found us!"),
+         ("We haven't seen you", "Hello stranger! We haven't seen you"),
+         ("You're one of our favourite customers", "You're one of our very favourite people"),
+         ("Come back and see us", "Come say hello"),
+         ("Pop back in", "Pop back in for a treat"),
+         ("See what's new", "Take a peek"),
+         ("Add something new", "Try something new"), ("Plan your next visit", "Plan your next treat"),
+         ("Have you tried our", "Ever tried our"), ("have you tried our", "ever tried our"),
+         ("Still thinking about our", "Dreaming of our"), ("A little thank-you", "A little high five")),
+    ),
+    "urgent": _Tone(
+        "Hi {{first_name}},", "Don't miss out,\nThe team at {shop}", "Hi",
+        {"win_back": "we miss you, and this won't last!", "thank_and_reward": "a thank-you, for a short time only!",
+         "welcome_second_purchase": "thanks for your first order, now be quick!",
+         "upsell": "thanks for coming back, be quick!", "re_engage": "don't miss this!"},
+        " {cta}!",
+        (("It's been a while since", "It's been too long since"), ("It's been a little while", "It's been too long"),
+         ("We've missed you at", "It's been too long since we saw you at")),
+    ),
+}
+assert set(TONE_STYLES) == set(TONES) and all(set(t.sms_openers) == set(GOALS) for t in TONE_STYLES.values())
+# Short previews: the same promise in fewer words.
+_SHORT_PREVIEWS = {"win_back": "We've missed you.", "thank_and_reward": "A thank-you, just for you.",
+                   "welcome_second_purchase": "Something for your next visit.", "upsell": "A little extra for you.",
+                   "re_engage": "A little something for you."}
+_TOKEN = "\x00{}\x00"
+
+
+def _rewrite(text: str, names: list[str], *, phrases: tuple[tuple[str, str], ...]) -> str:
+    """``text`` with the tone's phrases rewritten, the data's names held aside meanwhile: a product called
+    "Here's Cake" stays itself."""
+    for i, name in enumerate(names):
+        text = text.replace(name, _TOKEN.format(i))
+    for old, new in phrases:
+        text = text.replace(old, new)
+    for i, name in enumerate(names):
+        text = text.replace(_TOKEN.format(i), name)
+    return text
 
 
 def _sms_length(text: str) -> int:
     return len(text.replace("{{first_name}}", SAMPLE_FIRST_NAME))
 
 
-def _sms(goal: str, c: _Context, offer: dict, cta: str) -> str:
-    """The fullest SMS that fits SMS_LIMIT; parts drop in order of least need (see the module docstring)."""
+def _sms(goal: str, c: _Context, offer: dict, cta: str, tone: _Tone, names: list[str], *, short: bool = False) -> str:
+    """The fullest SMS that fits SMS_LIMIT; parts drop in order of least need (see the module docstring).
+    A short one starts from the offer alone."""
     if goal in ("win_back", "re_engage"):
         mention = f" Missing our {c.item}?" if c.products else ""
     elif goal == "upsell" or (goal == "welcome_second_purchase" and offer["kind"] != "free_item"):
         mention = f" Have you tried our {c.explore}?" if c.explore else ""
     else:  # a thank-you names what is new, and a free item names itself
         mention = ""
-    opener = _SMS_OPENERS[goal]
-    deal, plain, ending = offer["short"], offer["short_plain"], f" {cta}!"
+    say = lambda text: _rewrite(text, names, phrases=tone.phrases)  # noqa: E731
+    opener, mention = tone.sms_openers[goal], say(mention)
+    deal, plain, ending = say(offer["short"]), say(offer["short_plain"]), tone.sms_ending.format(cta=cta)
     variants = [(mention, deal, ending), (mention, deal, ""), ("", deal, ending), ("", deal, ""), ("", plain, "")]
     for shop in (c.shop, c.shop[:20].rstrip(), c.shop[:8].rstrip(), ""):
         prefix = f"{shop}: " if shop else ""
-        for extra, offered, ending in variants:
-            text = f"{prefix}Hi {{{{first_name}}}}, {opener}{extra} {offered}{ending} {OPT_OUT}"
+        for extra, offered, ending in variants[3:] if short else variants:
+            text = f"{prefix}{tone.sms_hello} {{{{first_name}}}}, {opener}{extra} {offered}{ending} {OPT_OUT}"
             if _sms_length(text) <= SMS_LIMIT:
                 return text
     raise AssertionError("unreachable: the shortest SMS fits")  # every fixed part is far under the limit
@@ -272,24 +411,53 @@ def _context(profile: dict, key: str, shop_name: str, currency: str) -> _Context
 
 def draft_campaign(
     profile: dict, *, key: str, goal: str | None = None, channel: str = "email", shop_name: str = "our shop",
-    currency: str = "",
+    currency: str = "", length: str = "standard", tone: str = "warm", discount_percent: int | None = None,
 ) -> dict:
     """A campaign draft for segment ``key`` from ``GroupProfile.as_dict()``.
 
     ``goal`` is one of ``GOALS`` (None: the one the segment calls for, ``persona.infer_goal``); ``channel``
-    one of ``CHANNELS``; ``currency`` a symbol put before amounts in offers ("£"; the profile has none).
-    A ValueError names the valid choices for a bad key, goal or channel.
+    one of ``CHANNELS``; ``currency`` a symbol put before amounts in offers ("£"; the profile has none);
+    ``length`` one of ``LENGTHS``, ``tone`` one of ``TONES``; ``discount_percent`` (1-90) replaces the sized
+    offer with that percentage off. A ValueError names the valid choices for a bad argument.
     """
     segment_kind(key)
     if goal is not None and goal not in GOALS:
         raise ValueError(f"'{goal}' is not a campaign goal: use one of {', '.join(GOALS)}.")
     if channel not in CHANNELS:
         raise ValueError(f"'{channel}' is not a channel: use one of {', '.join(repr(c) for c in CHANNELS)}.")
+    if length not in LENGTHS:
+        raise ValueError(f"'{length}' is not a length: use one of {', '.join(repr(x) for x in LENGTHS)}.")
+    if tone not in TONES:
+        raise ValueError(f"'{tone}' is not a tone: use one of {', '.join(repr(x) for x in TONES)}.")
+    low, high = DISCOUNT_RANGE
+    if discount_percent is not None and (isinstance(discount_percent, bool) or not isinstance(discount_percent, int)
+                                         or not low <= discount_percent <= high):
+        raise ValueError(f"The discount must be a whole percentage from {low} to {high}, not {discount_percent!r}.")
     p = profile or {}
     goal = goal or infer_goal(p, key)
     c = _context(p, key, shop_name, currency)
-    offer = _offer(p, goal, c)
+    offer = _offer(p, goal, c) if discount_percent is None else _asked_offer(discount_percent, goal)
     subjects, preview, paras, cta = _email(goal, c, offer)
+    if discount_percent is not None and not any(offer["hook"] in s for s in subjects):
+        subjects[-1] = f"{offer['hook']} your next order, {{{{first_name}}}}"
+    style, short = TONE_STYLES[tone], length == "short"
+    # Longest first, so a name inside another is held aside as part of the longer one.
+    names = sorted({n for n in (*c.products, c.category, c.explore, c.strong, c.shop, offer.get("item")) if n},
+                   key=lambda n: (-len(n), n))
+    say = lambda text: _rewrite(text, names, phrases=style.phrases)  # noqa: E731
+    subjects, cta = [say(x) for x in subjects], say(cta)
+    if short:
+        paras, preview, offer_paras = [_short_email(goal, c)], _SHORT_PREVIEWS[goal], [offer["short"]]
+    else:
+        offer_paras = [offer["text"]]
+    paras, preview, offer_paras = [say(x) for x in paras], say(preview), [say(x) for x in offer_paras]
+    if tone == "urgent":
+        hook = offer["hook"][:1].lower() + offer["hook"][1:]
+        subjects[0] = f"Ends soon: {hook} for you, {{{{first_name}}}}"
+        ends = f"ends in {offer['valid_days']} days" if offer["valid_days"] else "is for a short time only"
+        preview = f"This offer {ends}. {preview}"
+        offer_paras.append(f"Don't wait: this offer {ends}.")
+        cta = f"{cta} today"
     facts = profile_facts(p)
     used = ["size", "order_value", "rhythm", "recency", "consent"] + [
         f"{kind}_{i}" for kind in ("product", "category") for i in range(3)]
@@ -301,7 +469,7 @@ def draft_campaign(
     elif p.get("consent_share") is None:
         warnings.append("Your data records no marketing consent for them: send only to customers who agreed.")
     draft = {
-        "key": key, "goal": goal, "channel": channel, "shop_name": c.shop,
+        "key": key, "goal": goal, "channel": channel, "shop_name": c.shop, "length": length, "tone": tone,
         "subject_lines": subjects if channel == "email" else [],
         "preview_text": preview if channel == "email" else "",
         "call_to_action": cta, "offer": offer["summary"],
@@ -311,18 +479,22 @@ def draft_campaign(
         "sms_length": None, "sms_encoding": None, "sms_segments": None,
     }
     if channel == "sms":
-        body = _sms(goal, c, offer, cta)
+        body = _sms(goal, c, offer, cta, style, names, short=short)
         encoding, segments = _sms_encoding(body)
         draft.update(body=body, sms_length=_sms_length(body), sms_encoding=encoding, sms_segments=segments)
     else:
-        sign_off = f"See you soon,\nThe team at {c.shop}"
-        draft["body"] = "\n\n".join(["Hi {{first_name}},", *paras, offer["text"], f"{cta}.", sign_off])
+        sign_off = style.sign_off.format(shop=c.shop)
+        draft["body"] = "\n\n".join([style.greeting, *paras, *offer_paras, f"{cta}.", sign_off])
     return draft
 
 
 def draft_text(draft: dict) -> str:
     """The draft as plain text for the owner: what to send, and why."""
-    lines = [f"Goal: {draft['goal'].replace('_', ' ')}  |  Channel: {draft['channel']}", ""]
+    header = f"Goal: {draft['goal'].replace('_', ' ')}  |  Channel: {draft['channel']}"
+    for name, usual in (("tone", "warm"), ("length", "standard")):
+        if draft.get(name, usual) != usual:
+            header += f"  |  {name.capitalize()}: {draft[name]}"
+    lines = [header, ""]
     if draft["channel"] == "email":
         lines += ["Subject lines to test:", *(f"  {chr(65 + i)}: {s}" for i, s in enumerate(draft["subject_lines"]))]
         lines += [f"Preview text: {draft['preview_text']}", ""]

@@ -424,7 +424,9 @@ def _channels(p: dict) -> list[str]:
     if not out:
         out = ["Not recorded: your data has no sales channel for these customers."]
     if _finite(p.get("consent_share")):
-        out.append(f"Email or SMS to the {pct(p['consent_share'])} who agreed to marketing")
+        partly = _finite(p.get("consent_known_share")) and p["consent_known_share"] < 1
+        out.append(f"Email or SMS to the {pct(p['consent_share'])} "
+                   + ("of those with a recorded choice " if partly else "") + "who agreed to marketing")
     elif p.get("customers"):
         out.append("Email or SMS only to customers who agreed to marketing (consent is not in your data)")
     return out

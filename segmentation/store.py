@@ -18,10 +18,12 @@ open and blocks the connection's next ``register``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,6 +169,8 @@ def connect(
         raise StoreError(
             f"There is no shop data at {db} yet: import your orders, or load the demo shop (`segments demo`)."
         )
+    if not sandboxed:  # DuckDB opens a file one way per process: a kept reader must go first (see below)
+        release_kept(db)
     try:
         if not read_only:
             db.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +224,7 @@ class _ReadersWriterLock:
         with self._cond:
             self._cond.wait_for(lambda: not self._writer and self._readers == 0)
             self._writer = True
+        release_kept()  # no reader is left (each held the shared lock): the kept files close before any write
         try:
             yield
         finally:
@@ -238,13 +243,141 @@ def connect_sandboxed(path: str | Path | None = None) -> Iterator[duckdb.DuckDBP
     The assistant's tools use this one: whatever a question contains, nothing it leads to can read
     /etc/passwd, COPY the customers out, or switch these guards off again. Use it in a ``with``: the
     shared lock is held, and the guards stand, until the block ends.
+
+    The connection is a cursor on a sandboxed connection kept open per file (``_KeptFile``): opening the file
+    costs 20-25 ms, and one answer reads it three to five times (the planner's look at the shop, the tool,
+    the page). A cursor has its own temporary tables and registered frames, dropped when the block ends, and
+    the file's guards (they are the database's, not the cursor's).
     """
     with STORE_LOCK.shared():
-        con = connect(path, read_only=True, sandboxed=True)
+        kept = _checkout(Path(path) if path is not None else default_db_path())
+        con = kept.con.cursor()
+        _CURSORS[id(con)] = (con, kept)
         try:
             yield con
         finally:
+            _CURSORS.pop(id(con), None)
             con.close()
+            _checkin(kept)
+
+
+def kept_facts(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """A dict for facts about the data behind ``con`` that hold as long as its kept file is open (the data
+    cannot change meanwhile: see below), shared by every reader of that file; None for any other connection.
+    ``segmentation.memo.store_key`` keeps its key there, read once instead of at every memoised call."""
+    entry = _CURSORS.get(id(con))
+    return entry[1].facts if entry is not None and entry[0] is con else None
+
+
+# Why keeping a read-only file open is safe, and when it is closed:
+# - Nothing can change the data under it. DuckDB holds a shared lock on a file opened read-only, so no other
+#   process can write it while it is open; in this process every writer takes ``STORE_LOCK.exclusive()``,
+#   which waits for every reader's shared lock (each cursor is used inside one) and then closes every kept
+#   file before the write begins. Any other kind of connection this process opens to the file (read-write,
+#   or read-only without the sandbox) closes the kept one first too (``connect``): DuckDB refuses a second
+#   configuration of a file that is open. A file deleted or replaced at its path (another inode, size or
+#   modification time) is opened afresh.
+# - It must not keep another program's import out for long: a kept file closes after ``KEEP_OPEN_SECONDS``
+#   without a reader (a thread watches), so an import from the command line beside the app waits at most that
+#   long after the last read, as it waits for a read today. In the app every answer ends with a write (the
+#   chat history), which closes it at once; between the reads of one answer it stays open.
+# ``SEGMENTS_KEEP_OPEN_SECONDS`` in the environment sets that time; 0 closes the file after every read.
+def _keep_open_seconds() -> float:
+    try:
+        return max(float(os.environ.get("SEGMENTS_KEEP_OPEN_SECONDS", "0.5")), 0.0)
+    except ValueError:
+        return 0.5
+
+
+KEEP_OPEN_SECONDS = _keep_open_seconds()
+
+
+class _KeptFile:
+    def __init__(self, path: str, con: duckdb.DuckDBPyConnection, ident: tuple) -> None:
+        self.path, self.con, self.ident = path, con, ident
+        self.users = 0
+        self.last_used = time.monotonic()
+        self.facts: dict = {}
+
+
+_KEPT: dict[str, _KeptFile] = {}
+_CURSORS: dict[int, tuple[duckdb.DuckDBPyConnection, _KeptFile]] = {}  # the cursors in use, by id
+_KEPT_LOCK = threading.Lock()
+_KEPT_WATCHED = threading.Event()  # set while the closing thread runs
+
+
+def _ident(path: str) -> tuple:
+    stat = os.stat(path)
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _checkout(db: Path) -> _KeptFile:
+    key = os.path.realpath(db)
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None and not kept.users:
+            try:
+                same = _ident(key) == kept.ident
+            except OSError:
+                same = False
+            if not same:
+                _close(kept)
+                kept = None
+        if kept is None:
+            con = connect(db, read_only=True, sandboxed=True)  # StoreError when missing, foreign or newer
+            try:
+                ident = _ident(key)
+            except OSError as exc:
+                con.close()
+                raise StoreError(f"Cannot open the shop database {db}: {exc}") from exc
+            kept = _KEPT[key] = _KeptFile(key, con, ident)
+        kept.users += 1
+        return kept
+
+
+def _checkin(kept: _KeptFile) -> None:
+    with _KEPT_LOCK:
+        kept.users -= 1
+        kept.last_used = time.monotonic()
+        if KEEP_OPEN_SECONDS <= 0 and not kept.users:
+            _close(kept)
+        elif not _KEPT_WATCHED.is_set():
+            _KEPT_WATCHED.set()
+            threading.Thread(target=_close_idle, name="segments-close-idle-files", daemon=True).start()
+
+
+def _close_idle() -> None:
+    """Close every kept file unused for ``KEEP_OPEN_SECONDS``; return once none is kept."""
+    while True:
+        with _KEPT_LOCK:
+            now = time.monotonic()
+            for kept in [k for k in _KEPT.values() if not k.users and now - k.last_used >= KEEP_OPEN_SECONDS]:
+                _close(kept)
+            if not _KEPT:
+                _KEPT_WATCHED.clear()
+                return
+            wait = min((KEEP_OPEN_SECONDS - (now - k.last_used) for k in _KEPT.values() if not k.users),
+                       default=KEEP_OPEN_SECONDS)
+        time.sleep(max(wait, 0.01))
+
+
+def _close(kept: _KeptFile) -> None:
+    """Close a kept file (``_KEPT_LOCK`` held, nobody using it)."""
+    _KEPT.pop(kept.path, None)
+    con, kept.con = kept.con, None  # nothing left holding the connection (a sleeping thread's frame, say)
+    with contextlib.suppress(duckdb.Error):
+        con.close()
+
+
+def release_kept(path: str | Path | None = None) -> None:
+    """Close the kept read-only file at ``path`` (every one without it) that no reader is using now."""
+    key = os.path.realpath(path) if path is not None else None
+    with _KEPT_LOCK:
+        for kept in [k for k in _KEPT.values() if (key is None or k.path == key) and not k.users]:
+            _close(kept)
+
+
+atexit.register(release_kept)
 
 
 def upgrade(path: str | Path) -> None:

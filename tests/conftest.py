@@ -80,3 +80,15 @@ def shop_from(imported, db):
     yield _open
     for con in opened:
         con.close()
+
+
+@pytest.fixture
+def empty_memo():
+    """The per-process memos (segmentation.memo) empty and switched to their default, before and after."""
+    from segmentation import memo
+
+    memo.set_enabled(None)
+    memo.clear_all()
+    yield
+    memo.set_enabled(None)
+    memo.clear_all()

@@ -30,6 +30,8 @@ def test_by_city(shop):
         "Leeds": (2, 3, 28.0, round(28 / 3, 2)), "York": (1, 1, 7.0, 7.0), "Hull": (1, 1, 3.0, 3.0),
     }
     assert _rows(frame, "revenue_share")["Leeds"] == (round(28 / 38, 4),)
+    assert _rows(frame, "customer_share") == {"Leeds": (0.5,), "York": (0.25,), "Hull": (0.25,)}  # of 4
+    assert (frame.attrs["values"], frame.attrs["folded"], frame.attrs["customers"]) == (3, 0, 4)
     assert _rows(frame, "seg_champions", "seg_promising", "seg_hibernating")["Leeds"] == (0.5, 0.5, 0.0)
 
 
@@ -57,3 +59,16 @@ def test_missing_or_unknown_attribute_is_a_clear_error(imported, db, shop):
         breakdown(shop, "star_sign")
     with pytest.raises(AnalysisError, match="has no country"):
         breakdown(shop, "country")
+
+
+def test_the_folded_tail_counts_each_customer_and_order_once(shop):
+    # Top 1 category by revenue is Cakes (P4, 20.00); Bread (P1 twice, P2) and Drinks (P2, P3) fold into
+    # 'other': customers P1, P2, P3 = 3 (the rows summed to 4), orders P1 x 2, P2, P3 = 4 (summed: 5).
+    frame = breakdown(shop, "category", top=1)
+    assert list(frame["value"]) == ["Cakes", "other"]
+    assert _rows(frame, "customers", "customer_share", "orders", "revenue", "avg_order_value")["other"] == (
+        3, 0.75, 4, 18.0, 4.5,
+    )
+    assert (frame.attrs["values"], frame.attrs["folded"]) == (3, 2)
+    # Segment mix of 'other': P1 champions, P2 and P3 hibernating, each once.
+    assert _rows(frame, "seg_champions", "seg_hibernating")["other"] == (round(1 / 3, 3), round(2 / 3, 3))

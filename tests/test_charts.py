@@ -292,17 +292,31 @@ def test_migration_heatmap_counts_every_cell():
     assert rect["encoding"]["x"]["scale"]["domain"] == ["Champions", "At risk", "Hibernating"]
 
 
-def test_breakdown_bars_top_15_by_revenue():
+def test_breakdown_bars_draw_every_row_with_other_last():
     spec = charts.breakdown_bars(BREAKDOWN, "country").to_dict()
     [rows] = _rows(spec)
-    assert len(rows) == 15
+    assert len(rows) == 21  # every value given, none dropped in silence
     values = [r["value"] for r in rows]
     assert values[:3] == ["Town 19", "Town 18", "Town 17"]
     assert values[-1] == "other"  # the folded tail goes last, however big
+    assert sum(r["revenue_share"] for r in rows) == pytest.approx(0.7)  # all of BREAKDOWN's 20 x 1% + 50%
     bars, _ = _units(spec)
     assert _mark(bars) == "bar" and bars["encoding"]["x"]["field"] == "revenue"
     assert bars["encoding"]["y"]["sort"] == values
-    assert "Revenue by country" in _title(spec) and "top 15 of 21" in _title(spec)
+    assert "Revenue by country" in _title(spec) and "not drawn" not in _title(spec)
+
+
+def test_breakdown_bars_say_what_they_leave_out():
+    many = pd.DataFrame({
+        "value": [f"Product {i:02d}" for i in range(60)], "customers": 3, "customer_share": 0.5,
+        "revenue": [1000.0 - i for i in range(60)], "revenue_share": [0.01] * 60, "avg_order_value": 5.0,
+    })
+    spec = charts.breakdown_bars(many, "product").to_dict()
+    [rows] = _rows(spec)
+    assert len(rows) == charts.TOP_VALUES == 50
+    assert "The top 50 of 60 by revenue; the 10 smaller ones (10.0% of revenue) are not drawn" in _title(spec)
+    bars, _ = _units(spec)
+    assert "customer_share" in {t["field"] for t in bars["encoding"]["tooltip"]}
 
 
 def test_treated_vs_control():

@@ -228,3 +228,210 @@ def test_text_export_says_what_to_send_and_why():
     assert "Why this offer: 10% for 14 days" in email and "- typical order 17.86" in email
     sms = draft_text(draft_campaign(AT_RISK, key="at_risk", channel="sms"))
     assert "characters with a 12-letter first name (GSM-7, 1 part(s))" in sms and "Subject" not in sms
+
+
+# --- refinements: length, tone, discount; clusters through the tool ------------------------------------------
+
+from segmentation.drafts import LENGTHS, TONES  # noqa: E402
+
+GREETINGS = {"warm": "Hi {{first_name}},", "formal": "Dear {{first_name}},", "playful": "Hey {{first_name}}!",
+             "urgent": "Hi {{first_name}},"}
+SIGN_OFFS = {"warm": "See you soon,", "formal": "Kind regards,", "playful": "See you very soon!",
+             "urgent": "Don't miss out,"}
+
+
+def test_warm_and_standard_are_the_defaults():
+    for profile, key in ((AT_RISK, "at_risk"), (CHAMPIONS, "champions"), (NEW_CUSTOMERS, "new_customers")):
+        for channel in CHANNELS:
+            plain = draft_campaign(profile, key=key, channel=channel, shop_name="Hebden Bakehouse")
+            assert draft_campaign(profile, key=key, channel=channel, shop_name="Hebden Bakehouse", tone="warm",
+                                  length="standard", discount_percent=None) == plain
+            assert (plain["tone"], plain["length"]) == ("warm", "standard")
+
+
+@pytest.mark.parametrize("key", ["at_risk", "champions", "new_customers", "potential_loyalists", "lapsing"])
+def test_tones_change_greeting_sign_off_and_wording(key):
+    drafts = {t: draft_campaign(AT_RISK, key=key, tone=t, shop_name="Hebden Bakehouse") for t in TONES}
+    for tone, draft in drafts.items():
+        lines = draft["body"].split("\n\n")
+        assert lines[0] == GREETINGS[tone] and lines[-1] == f"{SIGN_OFFS[tone]}\nThe team at Hebden Bakehouse"
+        assert draft == draft_campaign(AT_RISK, key=key, tone=tone, shop_name="Hebden Bakehouse")  # deterministic
+        assert draft["facts_used"] == drafts["warm"]["facts_used"] and draft["offer"] == drafts["warm"]["offer"]
+    assert len({d["body"] for d in drafts.values()}) == 4
+    formal = " ".join(outputs(drafts["formal"]))
+    assert not re.search(r"\b(It's|we've|Here's|We're|haven't)\b", formal)
+    urgent = drafts["urgent"]
+    assert urgent["call_to_action"].endswith(" today") and urgent["subject_lines"][0].startswith("Ends soon: ")
+    assert urgent["preview_text"].startswith("This offer ") and "Don't wait: this offer " in urgent["body"]
+
+
+def test_formal_win_back_by_hand():
+    draft = draft_campaign(AT_RISK, key="at_risk", tone="formal", shop_name="Hebden Bakehouse")
+    assert draft["body"] == (
+        "Dear {{first_name}},\n\nIt has been some time since we last welcomed you at Hebden Bakehouse, and we have "
+        "missed you. Our regulars are usually back about once a month, and we would be delighted to welcome you "
+        "again.\n\nCroissant, Sourdough loaf and White bloomer are still here, just as you remember.\n\n"
+        "Please enjoy 10% off your next order, for the next 14 days.\n\nWe look forward to your visit.\n\n"
+        "Kind regards,\nThe team at Hebden Bakehouse")
+    assert draft["subject_lines"] == ["We would be glad to see you again, {{first_name}}",
+                                      "May we remind you of our Croissant?", "10% off to welcome you back"]
+
+
+@pytest.mark.parametrize("tone", TONES)
+@pytest.mark.parametrize(("profile", "key"), [(AT_RISK, "at_risk"), (CHAMPIONS, "champions"),
+                                              (NEW_CUSTOMERS, "new_customers"), (AT_RISK, "lapsing")],
+                         ids=["at_risk", "champions", "new_customers", "lapsing"])
+def test_short_is_noticeably_shorter_with_the_same_facts(profile, key, tone):
+    full = draft_campaign(profile, key=key, tone=tone, shop_name="Hebden Bakehouse")
+    short = draft_campaign(profile, key=key, tone=tone, length="short", shop_name="Hebden Bakehouse")
+    assert len(short["body"]) <= 0.8 * len(full["body"]), short["body"]
+    assert len(short["preview_text"]) < len(full["preview_text"])
+    assert short["facts_used"] == full["facts_used"] and short["offer_details"] == full["offer_details"]
+    assert short["body"].startswith(GREETINGS[tone]) and short["body"].endswith("The team at Hebden Bakehouse")
+    assert "Hebden Bakehouse" in short["body"].split("\n\n")[1]
+    for item in [i["name"] for i in profile["top_products"][:3]]:
+        if item in full["body"]:
+            assert item in short["body"], item
+
+
+def test_short_sms_is_shorter():
+    full = draft_campaign(AT_RISK, key="at_risk", channel="sms", shop_name="Hebden Bakehouse")
+    short = draft_campaign(AT_RISK, key="at_risk", channel="sms", length="short", shop_name="Hebden Bakehouse")
+    assert short["body"] == ("Hebden Bakehouse: Hi {{first_name}}, we miss you! 10% off your next order for 14 days. "
+                             "Reply STOP to opt out")
+    assert short["sms_length"] < full["sms_length"]
+
+
+@pytest.mark.parametrize("goal", GOALS)
+def test_a_discount_replaces_the_offer_and_is_named(goal):
+    for channel in CHANNELS:
+        for length in LENGTHS:
+            draft = draft_campaign(CHAMPIONS, key="champions", goal=goal, channel=channel, length=length,
+                                   discount_percent=15, currency="£")
+            details = draft["offer_details"]
+            assert (details["kind"], details["percent"], details["amount"], details["valid_days"]) == (
+                "percent_off", 15, None, 14)
+            assert "as you asked" in details["rule"] and draft["offer"] == "15% off the next order, for 14 days"
+            assert "15% off" in draft["body"]
+            if channel == "email":
+                assert any("15% off" in s for s in draft["subject_lines"]) and len(set(draft["subject_lines"])) == 3
+    thank = draft_campaign(CHAMPIONS, key="champions", discount_percent=15)
+    assert "usually needs no discount" in thank["offer_details"]["rule"]
+
+
+@pytest.mark.parametrize("bad", [0, 91, -5, True, 12.5, "10"])
+def test_a_discount_outside_1_to_90_is_refused(bad):
+    with pytest.raises(ValueError, match="from 1 to 90"):
+        draft_campaign(AT_RISK, key="at_risk", discount_percent=bad)
+    with pytest.raises(ValueError, match="'warm', 'formal', 'playful', 'urgent'"):
+        draft_campaign(AT_RISK, key="at_risk", tone="grumpy")
+    with pytest.raises(ValueError, match="'standard', 'short'"):
+        draft_campaign(AT_RISK, key="at_risk", length="tiny")
+
+
+@pytest.mark.parametrize("tone", TONES)
+def test_every_refined_sms_fits_160_characters(tone):
+    for profile in ALL_PROFILES.values():
+        for key in ("champions", "at_risk", "new_customers", "potential_loyalists", "lapsing", "cluster_1"):
+            for goal in (None, *GOALS):
+                for length in LENGTHS:
+                    for discount in (None, 90):
+                        for shop in ("Hebden Bakehouse", LONG_SHOP):
+                            draft = draft_campaign(profile, key=key, goal=goal, channel="sms", shop_name=shop,
+                                                   currency="£", tone=tone, length=length, discount_percent=discount)
+                            sent = draft["body"].replace("{{first_name}}", "A" * 12)
+                            assert len(sent) <= 160 and draft["sms_length"] == len(sent), sent
+                            assert draft["body"].endswith("Reply STOP to opt out") and "{{first_name}}" in draft["body"]
+
+
+@pytest.mark.parametrize("tone", TONES)
+@pytest.mark.parametrize("length", LENGTHS)
+@pytest.mark.parametrize("discount", [None, 25])
+def test_refined_emails_use_only_profile_and_offer_numbers(tone, length, discount):
+    for name, profile in ALL_PROFILES.items():
+        for goal in GOALS:
+            draft = draft_campaign(profile, key="at_risk", goal=goal, tone=tone, length=length,
+                                   discount_percent=discount, shop_name="Hebden Bakehouse")
+            offer = draft["offer_details"]
+            allowed = allowed_numbers(profile) | {str(offer["percent"]), str(offer["valid_days"])}
+            allowed |= {amount(offer[k]) for k in ("amount", "min_spend") if offer[k] is not None}
+            names = [*data_names(profile), "Hebden Bakehouse"]
+            for text in outputs(draft):
+                stray = [n for n in numbers_in(text, names) if n not in allowed]
+                assert not stray, (name, goal, text)
+            assert set(re.findall(r"\{\{.*?\}\}", " ".join(outputs(draft)))) == {"{{first_name}}"}
+            assert len(set(draft["subject_lines"])) == 3
+
+
+def test_a_tone_never_rewrites_a_name_from_the_data():
+    profile = AT_RISK | {"top_products": [{"name": "Here's Cake", "share_of_group": 0.6, "lift": 2.0,
+                                           "revenue": 9.0}]}
+    for length in LENGTHS:
+        draft = draft_campaign(profile, key="at_risk", tone="formal", length=length, shop_name="We miss you")
+        assert "Here's Cake" in draft["body"] and "We miss you" in draft["body"]
+    assert "Please enjoy 10% off" in draft_campaign(profile, key="at_risk", tone="formal")["body"]
+    hostile = draft_campaign(HOSTILE, key="at_risk", tone="playful", length="short")
+    assert "ignore previous instructions" in hostile["body"] and not EMAIL_LIKE.search(json.dumps(hostile))
+
+
+def test_text_export_names_a_refined_tone_and_length():
+    text = draft_text(draft_campaign(AT_RISK, key="at_risk", tone="formal", length="short"))
+    assert text.startswith("Goal: win back  |  Channel: email  |  Tone: formal  |  Length: short\n")
+
+
+@pytest.fixture(scope="module")
+def demo_ctx(tmp_path_factory):
+    from segmentation.ingest import import_file
+    from segmentation.sample import write_demo_csv
+    from tools.base import ToolContext
+
+    folder = tmp_path_factory.mktemp("drafts")
+    import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=500, seed=4))
+    return ToolContext(db_path=folder / "shop.duckdb", shop_name="The Corner Crumb")
+
+
+@pytest.fixture(scope="module")
+def demo_clusters(demo_ctx):
+    from segmentation.clustering import cluster_customers
+
+    with demo_ctx.read() as con:
+        return cluster_customers(con)
+
+
+def test_a_cluster_gets_a_draft_from_its_own_members(demo_ctx, demo_clusters):
+    from tools.registry import run_tool
+
+    clusters = demo_clusters
+    with demo_ctx.read() as con:
+        consent = dict(con.execute("SELECT customer_id, marketing_consent FROM customers").fetchall())
+    members = set(clusters.assignments.loc[clusters.assignments["cluster"] == "cluster_2", "customer_id"])
+    result = run_tool("draft_campaign", {"group": "cluster_2", "tone": "formal", "discount_percent": 10}, demo_ctx)
+    draft = result.draft
+    assert (draft["key"], draft["tone"], draft["offer_details"]["percent"]) == ("cluster_2", "formal", 10)
+    assert draft["body"].startswith("Dear {{first_name}},") and "10% off" in draft["body"]
+    assert set(result.table["customer_id"]) == {c for c in members if consent[c]}
+    assert result.facts["left_out_no_consent"] == len([c for c in members if not consent[c]])
+    assert result.summary.startswith("Drafted a formal email to customer group 2, goal ")
+    assert "@" not in result.summary
+
+
+def test_a_missing_cluster_or_discount_names_the_valid_range(demo_ctx, demo_clusters):
+    from tools.base import ToolArgsError
+    from tools.registry import run_tool
+
+    k = demo_clusters.k
+    if k < 8:
+        with pytest.raises(ToolArgsError, match=rf"^draft_campaign: group must be one of cluster_1\.\.cluster_{k}"):
+            run_tool("draft_campaign", {"group": f"cluster_{k + 1}"}, demo_ctx)
+    with pytest.raises(ToolArgsError, match="draft_campaign: discount_percent"):
+        run_tool("draft_campaign", {"group": "at_risk", "discount_percent": 95}, demo_ctx)
+    with pytest.raises(ToolArgsError, match="'urgent'"):
+        run_tool("draft_campaign", {"group": "at_risk", "tone": "grumpy"}, demo_ctx)
+
+
+def test_draft_examples_show_refinements_but_not_follow_ups():
+    from tools.registry import REGISTRY
+
+    examples = REGISTRY["draft_campaign"].examples
+    assert "Write a formal email to cluster 2" in examples
+    assert not any("shorter" in e.lower() for e in examples)

@@ -45,6 +45,14 @@ EVERY_TOOL = {
     "segment_migration": {"start": "2026-08-01", "scheme": "lifecycle"},
     "segment_by": {"attribute": "city", "group": "lapsed"},
     "measure_campaign": {"campaign_id": "cmp-0001"},  # the demo store's campaign, below
+    "sales_over_time": {"start": "2026-01-01", "group": "champions"},
+    "order_value": {"by": "segment"},
+    "top_customers": {"by": "spend", "limit": 20},
+    "rank_groups": {"by": "value_at_stake"},
+    "compare_groups": {"group_a": "champions", "group_b": "at_risk"},
+    "recommend_focus": {},
+    "purchase_rhythm": {"scheme": "lifecycle"},
+    "group_entrants": {"group": "lapsed", "start": "2026-08-01"},
 }
 
 
@@ -183,7 +191,7 @@ def test_real_client_streams_tool_calls_and_keeps_the_conversation(ctx, fake):
 def test_no_personal_data_reaches_the_model(ctx, fake, demo):
     assert set(EVERY_TOOL) == set(REGISTRY), "a new tool needs arguments here, so its output is checked too"
     names = list(EVERY_TOOL)
-    questions = [names[0:4], names[4:8], names[8:]]
+    questions = [names[i:i + 5] for i in range(0, len(names), 5)]  # within the six calls a question may make
     for chunk in questions:  # each question: its tools called in parallel, then an answer
         fake.queue(tool_calls(*((n, EVERY_TOOL[n]) for n in chunk)), text("Here is what I found."))
     with connect(demo[0], read_only=True) as con:

@@ -17,12 +17,41 @@ pytestmark = pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason="shared data 
 
 
 @pytest.fixture(scope="module")
-def retail(tmp_path_factory):
+def retail_db(tmp_path_factory):
     db = tmp_path_factory.mktemp("retail") / "retail.duckdb"
-    report = import_file(db, ONLINE_RETAIL)
+    return db, import_file(db, ONLINE_RETAIL)
+
+
+@pytest.fixture(scope="module")
+def retail(retail_db):
+    db, report = retail_db
     con = connect(db, read_only=True)
     yield report, con
     con.close()
+
+
+@pytest.fixture(scope="module")
+def retail_tools(retail_db, tmp_path_factory):
+    """The tools on a copy of the store: DuckDB will not open one file with two configurations (the
+    tools' sandboxed reader beside ``retail``'s plain one) in one process."""
+    import shutil
+
+    from tools.base import ToolContext
+
+    copy = tmp_path_factory.mktemp("retail_tools") / "retail.duckdb"
+    shutil.copyfile(retail_db[0], copy)
+    return ToolContext(db_path=copy)
+
+
+@pytest.fixture(scope="module")
+def pandas_retail():
+    """The file read independently: customers' RFM the analyst's way, and the guests' orders."""
+    lines = pd.read_csv(ONLINE_RETAIL, dtype={"CustomerID": str, "InvoiceNo": str})
+    guests = lines[lines["CustomerID"].isna()]
+    guest_orders = (guests["Quantity"] * guests["UnitPrice"]).groupby(guests["InvoiceNo"]).sum()
+    rfm = _pandas_rfm(ONLINE_RETAIL)
+    buyers = lines[lines["CustomerID"].isin(set(rfm.index))]
+    return {"rfm": rfm, "guest_orders": guest_orders, "products": buyers["Description"].nunique()}
 
 
 def test_imports_with_no_mapping_and_matches_published_figures(retail):
@@ -100,3 +129,59 @@ def test_customers_match_an_independent_pandas_computation(retail):
     assert np.allclose(ours["monetary"].to_numpy(), theirs["monetary"].to_numpy(), atol=0.005)
     assert ours["segment"].value_counts().sum() == 4_338
     assert set(ours["segment"]) >= {"champions", "loyal", "at_risk", "hibernating", "new_customers"}
+
+
+def _run(name, args, ctx):
+    import tools.registry  # noqa: F401  (registers the tools)
+    from tools.base import run_tool
+
+    return run_tool(name, args, ctx)
+
+
+def test_overview_quotes_the_customers_purchases_with_their_revenue(retail_tools, pandas_retail):
+    rfm, guests = pandas_retail["rfm"], pandas_retail["guest_orders"]
+    purchases, revenue = int(rfm["frequency"].sum()), float(rfm["monetary"].sum())
+    assert (len(rfm), purchases, len(guests), int((guests > 0).sum())) == (4_338, 18_532, 3_710, 1_428)
+    result = _run("data_overview", {}, retail_tools)
+    # Before: "4,338 customers, 19,960 purchases, revenue 8,310,477.05": the guests' 1,428 purchases counted
+    # beside a revenue that leaves them out.
+    assert f"4,338 customers made 18,532 purchases, revenue {revenue:,.2f}." in result.summary
+    assert "1,428 guest purchases (3,710 guest orders in all, 2,282 of them netting zero or less)" in result.summary
+    assert f"revenue {guests.sum():,.2f}" in result.summary
+    assert result.facts["guest_revenue"] == pytest.approx(guests.sum(), abs=0.01)
+
+
+def test_no_consent_in_the_file_is_never_zero_agreed(retail_tools):
+    result = _run("list_customers", {"group": "hibernating"}, retail_tools)
+    assert "Marketing consent is not recorded in your file" in result.summary
+    assert "0 of them agreed" not in result.summary and result.facts["consented"] is None
+
+
+def test_products_more_counts_distinct_products(retail_tools, pandas_retail):
+    assert pandas_retail["products"] == 3_885
+    result = _run("segment_by", {"attribute": "product"}, retail_tools)
+    assert result.summary.endswith("and 3,880 more products.")  # before: "16 more."
+    top10 = _run("segment_by", {"attribute": "product", "top": 10}, retail_tools)
+    assert top10.summary.count(" customers (") == 10 and top10.summary.endswith("and 3,875 more products.")
+    [rows] = list(top10.chart.to_dict()["datasets"].values())
+    assert len([r for r in rows if r["value"] != "other"]) >= 10
+    assert sum(r["revenue_share"] for r in rows) == pytest.approx(1.0, abs=1e-3)
+    other = next(r for r in rows if r["value"] == "other")
+    assert other["customers"] <= 4_338  # before: 85,507 'customers' in the champions' tail alone
+
+
+def test_champions_without_categories_get_products_and_no_alive_figure(retail, retail_tools):
+    from segmentation.clv import fit_models
+
+    fit = fit_models(retail[1]).bgnbd
+    assert fit.a / (fit.a + fit.b) < 0.001  # the fitted chance of leaving after a purchase: ~0.05%
+    described = _run("describe_segment", {"group": "champions"}, retail_tools)
+    assert "n/a" not in described.summary
+    top = described.facts["top_products"][0]["name"]
+    assert f"so top products instead (share buying, lift): {top} (" in described.summary
+    for args in ({}, {"group": "hibernating"}):
+        predicted = _run("predict_value", args, retail_tools)
+        # Before: "median chance still active 100%", for hibernating customers too.
+        assert "chance still active" not in predicted.summary
+        assert "the model sees no sign of customers leaving in this data" in predicted.summary
+        assert predicted.facts["churn_seen"] is False

@@ -28,6 +28,14 @@ VALID = {
     "segment_migration": {"start": "2026-08-01"},
     "segment_by": {"attribute": "city", "group": "lapsed"},
     "measure_campaign": {"campaign_id": "cmp-0001"},
+    "rank_groups": {"by": "value_at_stake", "scheme": "lifecycle"},
+    "compare_groups": {"group_a": "champions", "group_b": "at_risk"},
+    "recommend_focus": {},
+    "group_entrants": {"group": "lapsed", "start": "2026-08-01"},
+    "sales_over_time": {"start": "2026-01-01", "group": "loyal"},
+    "order_value": {"by": "segment"},
+    "top_customers": {"limit": 20},
+    "purchase_rhythm": {"scheme": "lifecycle"},
 }
 INVALID = {
     "load_data": ({"source": "/etc/passwd"}, "'demo'"),
@@ -41,6 +49,14 @@ INVALID = {
     "segment_migration": ({"start": "2026-08-01", "scheme": "zodiac"}, "'lifecycle'"),
     "segment_by": ({"attribute": "star_sign"}, "'city'"),
     "measure_campaign": ({"campaign_id": "cmp-9999"}, "'cmp-0001'"),
+    "rank_groups": ({"by": "profit"}, "'value_at_stake'"),
+    "compare_groups": ({"group_a": "champions", "group_b": "vips"}, "'cluster_1'"),
+    "recommend_focus": ({"budget": 100}, "extra"),
+    "group_entrants": ({"group": "lapsed"}, "start"),
+    "sales_over_time": ({"group": "vips"}, "'champions'"),
+    "order_value": ({"by": "region"}, "'segment'"),
+    "top_customers": ({"limit": 0}, "limit"),
+    "purchase_rhythm": ({"scheme": "zodiac"}, "'lifecycle'"),
 }
 
 
@@ -100,7 +116,7 @@ def test_list_customers_states_count_rule_and_gives_the_list(ctx):
     assert result.summary.startswith(f"{len(expected):,} customers are lapsed")
     assert f"no order in the last {days} days" in result.summary
     assert result.facts["count"] == len(expected)
-    assert result.downloads[0].data.decode("utf-8-sig").count("\n") == len(expected) + 1
+    assert result.downloads[0].content().decode("utf-8-sig").count("\n") == len(expected) + 1
     assert "email" in result.table.columns  # the person sees who they are; the model never does
 
 
@@ -124,7 +140,7 @@ def test_sms_audience_respects_consent(ctx):
     con = connect(ctx.db_path, read_only=True)
     refused = {r[0] for r in con.execute("SELECT customer_id FROM customers WHERE NOT marketing_consent").fetchall()}
     con.close()
-    audience = result.downloads[-1].data.decode("utf-8-sig")
+    audience = result.downloads[-1].content().decode("utf-8-sig")
     listed = set(re.findall(r"^(C\d+),", audience, flags=re.MULTILINE))
     assert listed and not (listed & refused)
     assert result.facts["left_out_no_consent"] > 0
@@ -147,3 +163,29 @@ def test_without_artifacts_the_words_are_the_same(ctx):
     assert bare.summary == full.summary and bare.facts == full.facts
     assert full.chart is not None and full.downloads
     assert bare.chart is None and bare.downloads == []
+
+
+CLUSTER_CASES = {  # every tool whose group may be a cluster, with the clustering's k (as cluster_customers had)
+    "list_customers": {"group": "cluster_1", "k": 3},
+    "describe_segment": {"group": "cluster_2", "k": 3},
+    "draft_campaign": {"group": "cluster_1", "k": 3, "channel": "sms"},
+    "predict_value": {"group": "cluster_2", "k": 3},
+    "segment_by": {"attribute": "city", "group": "cluster_1", "k": 3},
+    "sales_over_time": {"group": "cluster_2", "k": 3},
+    "order_value": {"group": "cluster_1", "k": 3},
+    "purchase_rhythm": {"group": "cluster_2", "k": 3},
+    "top_customers": {"group": "cluster_1", "k": 3},
+    "compare_groups": {"group_a": "cluster_1", "group_b": "cluster_2", "k": 3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLUSTER_CASES))
+def test_a_cluster_is_a_group_with_a_pii_free_result(name, ctx, personal_data):
+    result = run_tool(name, CLUSTER_CASES[name], ctx)
+    assert result.summary and "@" not in result.summary
+    assert not [value for value in personal_data if value in result.summary]
+    assert "cluster 1 segment" not in result.summary and "cluster_1 customers" not in result.summary
+    field = "group_a" if name == "compare_groups" else "group"
+    beyond = {**CLUSTER_CASES[name], field: "cluster_4"}
+    with pytest.raises(ToolArgsError, match=rf"^{name}: .*cluster_1\.\.cluster_3"):
+        run_tool(name, beyond, ctx)

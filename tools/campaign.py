@@ -7,17 +7,37 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
-from tools.base import Download, ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
-from tools.wording import GroupKey, label
+from segmentation.persona import clean
+from tools.base import (
+    Download,
+    ToolArgs,
+    ToolArgsError,
+    ToolContext,
+    ToolResult,
+    assert_no_email,
+    csv_download,
+    draw,
+    tool,
+)
+from tools.members import K, group_of
+from tools.wording import CLUSTER_NAME_LIMIT, AnyGroupKey, group_words, label
 
 Goal = Literal["win_back", "thank_and_reward", "welcome_second_purchase", "upsell", "re_engage"]
 
 
 class DraftArgs(ToolArgs):
-    group: GroupKey = Field(description="The RFM segment or lifecycle stage to write to.")
+    group: AnyGroupKey = Field(description="The RFM segment, lifecycle stage or cluster (cluster_1...) to write to.")
     goal: Goal | None = Field(None, description="What the message is for; empty: chosen from the group.")
     channel: Literal["email", "sms"] = Field("email", description="email, or sms for a text message.")
+    length: Literal["standard", "short"] = Field(
+        "standard", description="short: a noticeably shorter body and preview with the same facts.")
+    tone: Literal["warm", "formal", "playful", "urgent"] = Field(
+        "warm", description="The voice: greeting, sign-off and wording.")
+    discount_percent: int | None = Field(
+        None, ge=1, le=90, description="A percentage off (1-90) to offer instead of the offer sized to the group; "
+        "the subject lines and body then mention it.")
     as_of: str | None = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the last order.")
+    k: int | None = K
 
 
 def audience(con, customer_ids: list[str]) -> tuple[pd.DataFrame, int, bool]:
@@ -26,40 +46,68 @@ def audience(con, customer_ids: list[str]) -> tuple[pd.DataFrame, int, bool]:
     Where the data records consent at all, only customers who gave it are in; where it records none,
     everyone with an address is, and the answer says consent was not in the file.
     """
-    people = con.execute(
-        "SELECT customer_id, email, first_name, last_name, marketing_consent FROM customers"
-    ).df()
-    recorded = bool(people["marketing_consent"].notna().any())
-    group = people[people["customer_id"].isin(set(customer_ids))]
+    recorded = bool(con.execute("SELECT count(marketing_consent) > 0 FROM customers").fetchall()[0][0])
+    # Only the group's rows leave the database: every customer's details would be 800,000 rows of text.
+    con.register("audience_ids", pd.DataFrame({"customer_id": pd.Series(list(customer_ids), dtype="str")}))
+    try:
+        group = con.execute(
+            "SELECT customer_id, email, first_name, last_name, marketing_consent FROM customers "
+            "WHERE customer_id IN (SELECT customer_id FROM audience_ids)"
+        ).df()
+    finally:
+        con.unregister("audience_ids")
     allowed = group[group["marketing_consent"].fillna(False).astype(bool)] if recorded else group
     allowed = allowed.sort_values("customer_id")[["customer_id", "email", "first_name", "last_name"]]
     return allowed.reset_index(drop=True), len(group) - len(allowed), recorded
 
 
-@tool("draft_campaign", DraftArgs)
+@tool(
+    "draft_campaign", DraftArgs,
+    step=lambda a: f"Drafting {'a text message' if a.get('channel') == 'sms' else 'an email'} to "
+                   f"{group_words(a.get('group'))}",
+    examples=("Draft an email for my at-risk customers", "Write a text message to my new customers",
+              "Write a formal email to cluster 2", "Draft a short, playful text for my champions",
+              "Write an urgent email to my lapsing customers with 15% off"),
+    cues=(r"draft|write|compose|e ?mail|newsletter|text message|sms",
+          r"\b(shorter|more (formal|playful|urgent|friendly))\b|\b\d+\s*(percent\s*)?off\b"),
+    next_step=("Want {other} version too?", "and {other} version"),
+)
 def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     """Write a ready-to-send email (three subject lines to A/B test, preview, body with {{first_name}},
-    call to action, offer) or an SMS of at most 160 characters for one group, from what those customers
-    actually buy; with the consenting audience as a CSV for Mailchimp or Klaviyo."""
+    call to action, offer) or an SMS of at most 160 characters for one group (segment, stage or cluster),
+    from what those customers actually buy; with the consenting audience as a CSV for Mailchimp or Klaviyo.
+    Refine a draft with length (short), tone (warm, formal, playful, urgent) and discount_percent (e.g. 10
+    for "add 10% off"), keeping the same group, goal and channel."""
     from segmentation import drafts
-    from segmentation.profile import describe_segment, group_members
+    from segmentation.profile import describe_group, describe_segment
 
     with ctx.read() as con:
-        profile = describe_segment(con, args.group, as_of=args.as_of).as_dict()
-        members = group_members(con, args.group, as_of=args.as_of)
+        group = group_of(con, "draft_campaign", args.group, as_of=args.as_of, k=args.k)
+        members = group.members
+        if group.is_cluster:
+            profile = describe_group(con, members, as_of=args.as_of, label=group.name or args.group).as_dict()
+        else:
+            profile = describe_segment(con, args.group, as_of=args.as_of).as_dict()
         allowed, left_out, recorded = audience(con, members)
     draft = drafts.draft_campaign(profile, key=args.group, goal=args.goal, channel=args.channel,
-                                  shop_name=ctx.shop_name)
+                                  shop_name=ctx.shop_name, length=args.length, tone=args.tone,
+                                  discount_percent=args.discount_percent)
     consent = (
         f"{len(allowed):,} of {len(members):,} may be contacted ({left_out:,} left out: no marketing consent)"
         if recorded else f"all {len(allowed):,} are in the audience: the data records no marketing consent"
     )
     subject = f" Subject lines: {' | '.join(draft['subject_lines'])}." if draft["subject_lines"] else ""
-    message = "an email" if args.channel == "email" else "a text message"
+    kind = "email" if args.channel == "email" else "text message"
+    style = [w for w, usual in ((args.length, "standard"), (args.tone, "warm")) if w != usual]
+    message = " ".join([*style, kind])
+    message = f"{'an' if message[0] in 'aeiou' else 'a'} {message}"
+    who = group_words(args.group) if group.is_cluster else f"{label(args.group)} customers"
+    named = f" (the group is '{clean(group.name, CLUSTER_NAME_LIMIT)}', one of {group.k})" if group.is_cluster else ""
+    command = f"segments campaign create {args.group}" + (f" --k {args.k}" if group.is_cluster and args.k else "")
     summary = (
-        f"Drafted {message} to {label(args.group)} customers, goal {draft['goal'].replace('_', ' ')}; "
+        f"Drafted {message} to {who}, goal {draft['goal'].replace('_', ' ')}{named}; "
         f"{consent}.{subject} Offer: {draft['offer']}. To see later whether it worked, create it as a campaign "
-        f"with a random control group held out (Campaigns tab, or `segments campaign create {args.group}`)."
+        f"with a random control group held out (Campaigns tab, or `{command}`)."
     )
     downloads = csv_download(ctx, f"{args.group}_audience.csv", allowed)
     if downloads:
@@ -71,7 +119,9 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     return ToolResult(
         summary=assert_no_email(summary), draft=draft, table=allowed, downloads=downloads,
         facts={"group": args.group, "goal": draft["goal"], "channel": args.channel, "audience": len(allowed),
-               "left_out_no_consent": left_out, "consent_recorded": recorded},
+               "left_out_no_consent": left_out, "consent_recorded": recorded, "length": args.length,
+               "tone": args.tone, "discount_percent": args.discount_percent,
+               **({"group_name": group.name, "k": group.k} if group.is_cluster else {})},
     )
 
 
@@ -80,13 +130,17 @@ class MeasureArgs(ToolArgs):
     window_days: int = Field(30, ge=1, le=365, description="Days after the campaign's date to count orders.")
 
 
-@tool("measure_campaign", MeasureArgs)
+@tool(
+    "measure_campaign", MeasureArgs, step="Measuring the campaign against its control group",
+    chart="treated_vs_control", examples=("Did my last campaign work?",),
+    cues=(r"did (\w+ ){0,4}(campaign|e ?mail) (\w+ )?work|control group|uplift|lift",),
+    next_step=("The table sets the messaged customers beside the held-out control group.", None),
+)
 def measure_campaign(ctx: ToolContext, args: MeasureArgs) -> ToolResult:
     """Did a campaign work? Compare the customers who were messaged with the random control group held
     out: buyers, conversion and revenue per customer after the campaign, and the lift with its interval."""
     from segmentation.campaigns import list_campaigns
     from segmentation.campaigns import measure_campaign as measure
-    from tools.base import ToolArgsError
 
     with ctx.read() as con:
         known = list_campaigns(con)["id"].tolist()

@@ -85,7 +85,7 @@ LABELS: dict[str, str] = {
 COUNT, SHARE, MONEY = ",d", ".1%", ",.2f"  # tooltip formats (d3-format)
 WIDTH = 560  # a chat message's width; Streamlit's container width overrides it on a single view
 MAX_POINTS = 5_000  # Altair's own embedding limit, and more dots than an eye can tell apart
-TOP_VALUES = 15
+TOP_VALUES = 50  # breakdown bars drawn at most (segment_by names up to 50)
 LUMPED = ("other", "unknown")  # breakdown's own values for the folded tail and missing data
 
 
@@ -126,13 +126,20 @@ def _tip(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
 
 
 def _finish(chart: Chart, title: str, subtitle: str | list[str] | None = None) -> Chart:
-    """The one look: title top-left with an optional subtitle, readable fonts, no frame."""
-    return (
-        chart.properties(title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined, anchor="start"))
-        .configure_title(fontSize=15, subtitleFontSize=12, subtitleColor="#555555")
-        .configure_axis(labelFontSize=12, titleFontSize=12, titleFontWeight="normal", labelLimit=200)
-        .configure_legend(labelFontSize=12, titleFontSize=12, titleFontWeight="normal")
-        .configure_view(stroke=None)
+    """The one look: title top-left with an optional subtitle, readable fonts, no frame.
+
+    Title and configuration in one ``properties`` call, the same spec as ``configure_title(...)``,
+    ``configure_axis(...)`` and the rest one after the other: each of those copies the whole chart again
+    (a layered chart recombines its layers each time), which took a third of a chart's making.
+    """
+    return chart.properties(
+        title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined, anchor="start"),
+        config=alt.Config(
+            title=alt.TitleConfig(fontSize=15, subtitleFontSize=12, subtitleColor="#555555"),
+            axis=alt.AxisConfig(labelFontSize=12, titleFontSize=12, titleFontWeight="normal", labelLimit=200),
+            legend=alt.LegendConfig(labelFontSize=12, titleFontSize=12, titleFontWeight="normal"),
+            view=alt.ViewConfig(stroke=None),
+        ),
     )
 
 
@@ -320,16 +327,23 @@ def _thin(frame: pd.DataFrame, keep: pd.Series, limit: int) -> pd.DataFrame:
 def value_histograms(customers: pd.DataFrame) -> Chart | None:
     """Distributions of predicted value (``clv``) and chance still active (``p_alive``), side by side.
 
+    ``attrs['churn_seen'] is False`` (set by ``predict_value`` when the fitted model sees no customer leave)
+    drops the chance-still-active panel, which would put everyone at 100%, and says why.
+
     Customers without a prediction (NaN) are left out; None when nobody has one. Bins are counted here
     so the chart holds about 50 rows rather than one per customer; ``attrs['horizon_days']`` (set by
     ``customer_table``) names the value's horizon.
     """
     horizon = customers.attrs.get("horizon_days")
     panels, notes = [], []
-    for column, title, axis_title in (
+    columns = [
         ("clv", f"Predicted spend, next {horizon} days" if horizon else "Predicted spend", "Spend per customer"),
         ("p_alive", "Chance still active", "Chance the customer still buys"),
-    ):
+    ]
+    if customers.attrs.get("churn_seen") is False:  # the model saw nobody leave: every bar would sit at 100%
+        columns.pop()
+        notes.append("no chance-still-active panel: the model sees no sign of customers leaving in this data")
+    for column, title, axis_title in columns:
         values = pd.to_numeric(customers[column], errors="coerce").to_numpy(dtype=float)
         values = values[np.isfinite(values)]
         if not len(values):
@@ -357,7 +371,8 @@ def value_histograms(customers: pd.DataFrame) -> Chart | None:
     if counted < len(customers):
         subtitle[0] += f"; {len(customers) - counted:,} without one are left out"
     subtitle += [n[0].upper() + n[1:] for n in notes]  # on its own line, so both panels start level
-    return _finish(alt.hconcat(*panels, spacing=30), "What customers are worth, and who is still around", subtitle)
+    title = "What customers are worth" + ("" if len(columns) == 1 else ", and who is still around")
+    return _finish(alt.hconcat(*panels, spacing=30), title, subtitle)
 
 
 def _bins(values: np.ndarray, column: str) -> tuple[pd.DataFrame, int]:
@@ -433,26 +448,34 @@ def migration_heatmap(matrix: pd.DataFrame) -> Chart:
 
 
 def breakdown_bars(frame: pd.DataFrame, by: str) -> Chart:
-    """Revenue per value of ``by`` (country, channel, ...), largest first, the top ``TOP_VALUES``.
+    """Revenue per value of ``by`` (country, channel, ...), largest first: every row of ``frame``.
 
-    ``frame``: ``value, customers, revenue, revenue_share, avg_order_value``.
+    ``frame``: ``value, customers, revenue, revenue_share, avg_order_value`` (and ``customer_share``, the
+    share of the customers broken down, when there); 'other' (the folded tail) and 'unknown' go last.
+    A frame of more than ``TOP_VALUES`` named values shows the largest and says how many are not drawn, and
+    their share of revenue: the bars never stop short of the whole without saying so.
     """
-    data = frame[["value", "customers", "revenue", "revenue_share", "avg_order_value"]]
+    columns = ["value", "customers", "customer_share", "revenue", "revenue_share", "avg_order_value"]
+    data = frame[[c for c in columns if c in frame.columns]]
     data = data.assign(value=data["value"].astype(str)).sort_values("revenue", ascending=False, kind="stable")
     # "other" (the folded tail) and "unknown" go last whatever their size: they are not a value to act on.
     lumped = data["value"].isin(LUMPED)
-    shown = pd.concat([data[~lumped].head(TOP_VALUES - int(lumped.sum())), data[lumped]]).head(TOP_VALUES)
+    named = data[~lumped]
+    shown = pd.concat([named.head(TOP_VALUES), data[lumped]])
     what = label(by)
+    tooltip = [
+        _tip("value:N", what),
+        _tip("revenue:Q", "Revenue", MONEY),
+        _tip("revenue_share:Q", "Share of revenue", SHARE),
+        _tip("customers:Q", "Customers", COUNT),
+    ]
+    if "customer_share" in shown.columns:
+        tooltip.append(_tip("customer_share:Q", "Share of these customers", SHARE))
+    tooltip.append(_tip("avg_order_value:Q", "Average order", MONEY))
     base = alt.Chart(shown).encode(
         y=alt.Y("value:N", sort=list(shown["value"]), title=what),
         x=alt.X("revenue:Q", title="Revenue", axis=alt.Axis(format=",.0f", tickCount=5)),
-        tooltip=[
-            _tip("value:N", what),
-            _tip("revenue:Q", "Revenue", MONEY),
-            _tip("revenue_share:Q", "Share of revenue", SHARE),
-            _tip("customers:Q", "Customers", COUNT),
-            _tip("avg_order_value:Q", "Average order", MONEY),
-        ],
+        tooltip=tooltip,
     )
     bars = base.mark_bar().encode(
         color=alt.when(alt.FieldOneOfPredicate(field="value", oneOf=list(LUMPED)))
@@ -461,9 +484,18 @@ def breakdown_bars(frame: pd.DataFrame, by: str) -> Chart:
     )
     text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("revenue_share:Q", format=".1~%"))
     chart = (bars + text).properties(width=WIDTH - 220, height=alt.Step(22))
-    subtitle = "Share of revenue at the end of each bar"
-    if len(data) > len(shown):
-        subtitle += f"; the top {len(shown)} of {len(data)} by revenue"
+    subtitle = ["Share of revenue at the end of each bar"]
+    folded = int(frame.attrs.get("folded") or 0)
+    if folded and (data["value"] == "other").any():
+        other = data.loc[data["value"] == "other"].iloc[0]
+        many = {"city": "cities", "country": "countries", "category": "categories"}.get(by, f"{what.lower()}s")
+        subtitle.append(f"'Other' is the other {folded:,} {many} together: {int(other['customers']):,} "
+                        "customers bought one or more of them")
+    hidden = named.iloc[TOP_VALUES:]
+    if len(hidden):
+        share = float(pd.to_numeric(hidden["revenue_share"], errors="coerce").sum())
+        subtitle.append(f"The top {TOP_VALUES} of {len(named):,} by revenue; the {len(hidden):,} smaller ones "
+                        f"({share:.1%} of revenue) are not drawn")
     return _finish(chart, f"Revenue by {what.lower()}", subtitle)
 
 
@@ -498,3 +530,209 @@ def treated_vs_control(measure: Mapping[str, Mapping[str, float] | None]) -> Cha
     chart = (bars + text).properties(width=300, height=240)
     subtitle = ["Share of each group who bought.", "The held-back group shows what would have happened anyway."]
     return _finish(chart, "Did the campaign bring people back?", subtitle)
+
+
+# Any group's own colour, whichever scheme it comes from (newcomers muted: they are not a group to act on).
+GROUP_COLOURS: dict[str, str] = {**SEGMENT_COLOURS, **STAGE_COLOURS, **CLUSTER_COLOURS, NEW_ARRIVALS: MUTED_COLOUR}
+_RANKED_BY = {"revenue": ("revenue", "revenue_share", "Revenue", "revenue so far"),
+              "value_at_stake": ("value_at_stake", "value_share", "Value at stake", "expected spend, next 90 days")}
+
+
+def group_ranking_bars(table: pd.DataFrame, by: str) -> Chart:
+    """Groups (segments or stages) ranked by ``by`` ("revenue" or "value_at_stake"), best at the top.
+
+    ``table``: ``group, customers, share, revenue, revenue_share, value_at_stake, value_share``, in rank order.
+    """
+    field, share, title, words = _RANKED_BY[by]
+    data = table[["group", "customers", "share", "revenue", "revenue_share", "value_at_stake", "value_share"]]
+    data = data.assign(group=data["group"].astype(str), label=data["group"].map(label))
+    scale = _colour_scale(GROUP_COLOURS, data["group"])
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", sort=list(data["label"]), title=None),
+        x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format=",.0f", tickCount=5)),
+        tooltip=[
+            _tip("label:N", "Group"),
+            _tip("customers:Q", "Customers", COUNT),
+            _tip("share:Q", "Share of customers", SHARE),
+            _tip("revenue:Q", "Revenue", MONEY),
+            _tip("revenue_share:Q", "Share of revenue", SHARE),
+            _tip("value_at_stake:Q", "Value at stake (next 90 days)", MONEY),
+            _tip("value_share:Q", "Share of value at stake", SHARE),
+        ],
+    )
+    bars = base.mark_bar().encode(color=alt.Color("group:N", scale=scale, legend=None))
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text(f"{share}:Q", format=".1~%"))
+    chart = (bars + text).properties(width=WIDTH - 200, height=alt.Step(24))
+    return _finish(chart, f"Groups ranked by {title.lower()}", f"Bars: {words}; the share of the total at the end")
+
+
+# The comparison's panels: (kind of metric, panel title, {metric: short axis label}).
+_COMPARE_PANELS = (
+    ("share", "Shares", {"share_of_customers": "Customers", "revenue_share": "Revenue",
+                         "consent_share": "Consent"}),
+    ("money", "Money", {"median_monetary": "Median spend", "avg_order_value": "Average order"}),
+    ("days", "Days", {"median_recency_days": "Since last order", "typical_gap_days": "Between orders"}),
+)
+
+
+def group_comparison_bars(metrics: pd.DataFrame, names: Mapping[str, str]) -> Chart:
+    """Two groups side by side, one bar each per measure, in three panels: shares, money, days.
+
+    ``metrics``: ``metric, words, kind`` then one numeric column per group key (NaN: unknown, not drawn);
+    ``names``: group key -> the words for it in the legend.
+    """
+    keys = [c for c in metrics.columns if c not in ("metric", "words", "kind")]
+    long = metrics.melt(id_vars=["metric", "words", "kind"], value_vars=keys, var_name="group", value_name="value")
+    long = long.dropna(subset=["value"]).assign(name=lambda d: d["group"].map(lambda k: names.get(k, label(k))))
+    colours = [GROUP_COLOURS.get(k, VALUE_COLOUR) for k in keys]
+    if len(set(colours)) < len(colours):  # "new" and "new_customers" share a colour: tell them apart
+        colours = [VALUE_COLOUR, "#f28e2b", *_EXTRA_COLOURS][: len(keys)]
+    scale = alt.Scale(domain=keys, range=colours)
+    panels = []
+    for kind, title, short in _COMPARE_PANELS:
+        rows = long[long["metric"].isin(list(short))]
+        rows = rows.assign(short=rows["metric"].map(short))
+        if rows.empty:
+            continue
+        fmt, axis_format = {"share": (SHARE, "%"), "money": (MONEY, ",.0f"), "days": (",.0f", ",.0f")}[kind]
+        panels.append(
+            alt.Chart(rows).mark_bar().encode(
+                x=alt.X("short:N", sort=[s for m, s in short.items() if m in set(rows["metric"])], title=None,
+                        axis=alt.Axis(labelAngle=0, labelLimit=90)),
+                xOffset=alt.XOffset("group:N", sort=keys),
+                y=alt.Y("value:Q", title=None, axis=alt.Axis(format=axis_format, tickCount=4)),
+                color=alt.Color("group:N", scale=scale,
+                                legend=_legend("Group", {k: names.get(k, label(k)) for k in keys}, orient="bottom")),
+                tooltip=[_tip("name:N", "Group"), _tip("words:N", "Measure"), _tip("value:Q", "Value", fmt)],
+            ).properties(width=50 * len(short), height=200, title=alt.TitleParams(title, fontSize=13, anchor="start"))
+        )  # fmt: skip
+    if not panels:
+        raise ValueError("Nothing to compare: every measure is unknown for both groups.")
+    chart = alt.hconcat(*panels, spacing=24)
+    return _finish(chart, " vs ".join(names.get(k, label(k)) for k in keys),
+                   "Shares of all customers and revenue, money per customer or order, days as medians")
+
+
+def focus_bars(table: pd.DataFrame) -> Chart:
+    """Segments by focus score (0-100), highest first, the parts of the score in the tooltip.
+
+    ``table``: ``segment, customers, reachable, value_at_stake, urgency, score``, in rank order.
+    """
+    data = table[["segment", "customers", "reachable", "value_at_stake", "urgency", "score"]]
+    data = data.assign(segment=data["segment"].astype(str), label=data["segment"].map(label))
+    scale = _colour_scale(SEGMENT_COLOURS, data["segment"])
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", sort=list(data["label"]), title=None),
+        x=alt.X("score:Q", title="Focus score (0-100)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=[
+            _tip("label:N", "Segment"),
+            _tip("score:Q", "Score", ".1f"),
+            _tip("customers:Q", "Customers", COUNT),
+            _tip("reachable:Q", "May be messaged", COUNT),
+            _tip("value_at_stake:Q", "Value at stake", MONEY),
+            _tip("urgency:Q", "Urgency weight", ".1f"),
+        ],
+    )
+    bars = base.mark_bar().encode(color=alt.Color("segment:N", scale=scale, legend=None))
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("score:Q", format=".1f"))
+    chart = (bars + text).properties(width=WIDTH - 200, height=alt.Step(24))
+    return _finish(chart, "Which group to focus on first",
+                   "Score: urgency x (value at stake, customers who may be messaged, size)")
+
+
+def entrant_origins(origins: pd.DataFrame, group: str) -> Chart:
+    """Where a group's newcomers came from: customers per earlier group, biggest first.
+
+    ``origins``: ``from_group, customers, share``; ``group``: the group they entered.
+    """
+    data = origins[["from_group", "customers", "share"]]
+    data = data.assign(from_group=data["from_group"].astype(str), label=data["from_group"].map(label))
+    scale = _colour_scale(GROUP_COLOURS, data["from_group"])
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", sort=list(data["label"]), title="Came from"),
+        x=alt.X("customers:Q", title="Customers", axis=alt.Axis(format=",d", tickMinStep=1)),
+        tooltip=[_tip("label:N", "Came from"), _tip("customers:Q", "Customers", COUNT),
+                 _tip("share:Q", "Share of newcomers", SHARE)],
+    )
+    bars = base.mark_bar().encode(color=alt.Color("from_group:N", scale=scale, legend=None))
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("customers:Q", format=COUNT))
+    chart = (bars + text).properties(width=WIDTH - 220, height=alt.Step(24))
+    total = int(pd.to_numeric(data["customers"]).sum())
+    return _finish(chart, f"Where the {total:,} new {label(group).lower()} customers came from",
+                   "Their group at the start date")
+
+
+def sales_trend(monthly: pd.DataFrame, partial: bool = False) -> Chart:
+    """Revenue per calendar month as a line with a dot per month; purchases and customers in the tooltip.
+
+    ``monthly``: ``month ('YYYY-MM'), revenue, orders, customers``; ``partial``: the first or last month
+    covers only part of the month, which the subtitle then says.
+    """
+    data = monthly[["month", "revenue", "orders", "customers"]].assign(
+        date=lambda d: d["month"].astype(str) + "-01"  # a full date, so Vega-Lite reads it the same everywhere
+    )
+    base = alt.Chart(data).encode(
+        x=alt.X("date:T", title=None, timeUnit="yearmonth", axis=alt.Axis(format="%b %Y", labelAngle=0,
+                tickCount=min(len(data), 12))),
+        y=alt.Y("revenue:Q", title="Revenue", axis=alt.Axis(format=",.0f")),
+        tooltip=[
+            _tip("month:N", "Month"),
+            _tip("revenue:Q", "Revenue", MONEY),
+            _tip("orders:Q", "Purchases", COUNT),
+            _tip("customers:Q", "Customers", COUNT),
+        ],
+    )  # fmt: skip
+    chart = (base.mark_line(color=VALUE_COLOUR) + base.mark_point(color=VALUE_COLOUR, filled=True, size=40))
+    subtitle = ["Net revenue of customers' purchases each month"]
+    if partial:
+        subtitle.append("The first or last month covers only part of that month")
+    return _finish(chart.properties(width=WIDTH - 80, height=240), "Revenue by month", subtitle)
+
+
+def _group_bars(table: pd.DataFrame, field: str, overall: float | None, *, title: str, axis_title: str,
+                fmt: str, tooltip: list[alt.Tooltip], subtitle: str) -> Chart:
+    """One bar per segment or stage in the table's order, in its own colour, with ``overall`` as a rule."""
+    data = table.assign(group=table["group"].astype(str), label=table["group"].map(label)).dropna(subset=[field])
+    scale = _colour_scale(GROUP_COLOURS, data["group"])
+    base = alt.Chart(data).encode(
+        y=alt.Y("label:N", sort=list(data["label"]), title=None),
+        x=alt.X(f"{field}:Q", title=axis_title, axis=alt.Axis(format=fmt.replace(".2f", ".0f"), tickCount=5)),
+        tooltip=[_tip("label:N", "Group"), *tooltip],
+    )
+    bars = base.mark_bar().encode(color=alt.Color("group:N", scale=scale, legend=None))
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text(f"{field}:Q", format=fmt))
+    chart = bars + text
+    if overall is not None and math.isfinite(overall):
+        rule = alt.Chart(pd.DataFrame({field: [overall]})).mark_rule(color="#555555", strokeDash=[4, 3]).encode(
+            x=f"{field}:Q", tooltip=[_tip(f"{field}:Q", "Everyone", fmt)]
+        )
+        chart = chart + rule
+    return _finish(chart.properties(width=WIDTH - 220, height=alt.Step(24)), title, subtitle)
+
+
+def order_value_bars(table: pd.DataFrame, overall: float | None = None) -> Chart:
+    """Average order value per segment or stage, with everyone's average as a dashed line.
+
+    ``table``: ``group, customers, orders, revenue, avg_order_value``; groups without a purchase are left out.
+    """
+    tooltip = [_tip("avg_order_value:Q", "Average order", MONEY), _tip("orders:Q", "Purchases", COUNT),
+               _tip("customers:Q", "Customers", COUNT), _tip("revenue:Q", "Revenue", MONEY)]  # fmt: skip
+    subtitle = "Revenue per purchase" + ("; the dashed line is everyone's average" if overall is not None else "")
+    return _group_bars(table, "avg_order_value", overall, title="Average order value by group",
+                       axis_title="Average order value", fmt=MONEY, tooltip=tooltip, subtitle=subtitle)  # fmt: skip
+
+
+def rhythm_bars(table: pd.DataFrame) -> Chart:
+    """Typical days between purchases per segment or stage, with the shop's typical gap as a dashed line.
+
+    ``table``: ``group, customers, repeat_customers, typical_gap_days``, an ``all`` row for the whole shop
+    (drawn as the line, not a bar); groups without a repeat customer are left out.
+    """
+    everyone = table[table["group"] == "all"]["typical_gap_days"]
+    overall = float(everyone.iloc[0]) if len(everyone) else None
+    tooltip = [_tip("typical_gap_days:Q", "Typical gap (days)", ",.1f"),
+               _tip("repeat_customers:Q", "Repeat customers", COUNT), _tip("customers:Q", "Customers", COUNT)]
+    return _group_bars(table[table["group"] != "all"], "typical_gap_days", overall,
+                       title="Days between purchases by group", axis_title="Typical days between purchases",
+                       fmt=",.0f", tooltip=tooltip,
+                       subtitle="Median of repeat customers' own median gaps; the dashed line is the whole shop")

@@ -13,7 +13,14 @@ class ClusterArgs(ToolArgs):
     as_of: str | None = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the last order.")
 
 
-@tool("cluster_customers", ClusterArgs)
+@tool(
+    "cluster_customers", ClusterArgs, done="{n} groups", chart="cluster_scatter",
+    step=lambda a: (f"Splitting customers into {a['k']} groups" if a.get("k")
+                    else "Finding groups of customers who shop alike"),
+    examples=("Split my customers into 4 groups",), cues=(r"clusters?|groups|kinds of customers",),
+    next_step=("Want a persona of the first group? Ask \"tell me about cluster 2\" for the next.",
+               "tell me about cluster 1"),
+)
 def cluster_customers(ctx: ToolContext, args: ClusterArgs) -> ToolResult:
     """Find groups of customers who behave alike (k-means on recency, frequency, spend, tenure, basket
     size, category and channel shares), name each group, and flag unusual customers. Use it for

@@ -21,7 +21,12 @@ class NoArgs(ToolArgs):
     pass
 
 
-@tool("load_data", LoadArgs)
+@tool(
+    "load_data", LoadArgs, read_only=False,
+    step=lambda a: "Loading the demo shop" if a.get("source") == "demo" else f"Loading {a.get('source', 'your file')}",
+    examples=("Load the demo shop",), cues=(r"demo (shop|data|bakery|cafe)|sample (data|shop)|example (data|shop)",),
+    next_step=("Want an overview of what is in it?", "what's in my data?"),
+)
 def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
     """Load orders into the shop database: the demo shop, or a file the person uploaded (by its name).
     Only those sources exist; no other path can be read."""
@@ -66,29 +71,53 @@ def _has_data(ctx: ToolContext) -> bool:
         return con.execute("SELECT count(*) FROM orders").fetchall()[0][0] > 0
 
 
-@tool("data_overview", NoArgs)
+@tool(
+    "data_overview", NoArgs, step="Looking over your data", chart="lifecycle_bars",
+    examples=("What's in my data?", "How is the shop doing overall?"),
+    cues=(r"overview|summary|big picture|at a glance|whats in (my|the) data",),
+    next_step=("Want to see who is lapsed?", "who are my lapsed customers?"),
+)
 def data_overview(ctx: ToolContext, args: NoArgs) -> ToolResult:
     """What the shop's data holds: customers, orders, revenue, date range, repeat rate, lapsed share, and
     the lifecycle thresholds learned from it. Use it first when the person asks what you can see."""
     with ctx.read() as con:
         frame = customer_table(con)
-        first, last, orders, guests = con.execute(
-            "SELECT min(order_date), max(order_date), count(*) FILTER (is_purchase), "
-            "count(*) FILTER (customer_id IS NULL) FROM orders"
+        first, last, guest_orders, guest_purchases, guest_revenue = con.execute(
+            "SELECT min(order_date), max(order_date), count(*) FILTER (customer_id IS NULL), "
+            "count(*) FILTER (customer_id IS NULL AND is_purchase), "
+            "coalesce(sum(net_amount) FILTER (customer_id IS NULL), 0) FROM orders"
         ).fetchall()[0]
     n = len(frame)
+    # The customers' purchases and revenue come from the same rows (the customer table), so they belong
+    # together; guest orders have no customer and are counted on their own, never mixed in.
+    purchases, revenue = int(frame["frequency"].sum()), float(frame["monetary"].sum())
     repeat = (frame["frequency"] > 1).mean() if n else 0.0
     lapsed = (frame["lifecycle"] == "lapsed").mean() if n else 0.0
     thresholds = frame.attrs["thresholds"]
     table = group_summary_table(frame, "lifecycle", ("new", "active", "lapsing", "lapsed"))
     summary = (
-        f"Orders from {first} to {last}: {n:,} customers, {orders:,} purchases, revenue "
-        f"{money(frame['monetary'].sum())} ({guests:,} guest orders kept aside). {pct(repeat)} of customers "
-        f"bought more than once; {pct(lapsed)} are lapsed (no order in {thresholds['lapsed_after_days']} days, "
-        f"{thresholds['basis']})."
+        f"Orders from {first} to {last}: {n:,} customers made {purchases:,} purchases, revenue {money(revenue)}."
+        + _guests(guest_orders, guest_purchases, guest_revenue)
+        + f" {pct(repeat)} of customers bought more than once; {pct(lapsed)} are lapsed (no order in "
+        f"{thresholds['lapsed_after_days']} days, {thresholds['basis']})."
     )
     return ToolResult(
         summary=assert_no_email(summary), table=table, chart=draw(ctx, "lifecycle_bars", table, thresholds),
-        facts={"customers": n, "repeat_rate": round(float(repeat), 4), "lapsed_share": round(float(lapsed), 4),
+        facts={"customers": n, "purchases": purchases, "revenue": round(revenue, 2),
+               "guest_orders": int(guest_orders), "guest_purchases": int(guest_purchases),
+               "guest_revenue": round(float(guest_revenue), 2),
+               "repeat_rate": round(float(repeat), 4), "lapsed_share": round(float(lapsed), 4),
                "first_date": str(first), "last_date": str(last), "thresholds": thresholds},
     )
+
+
+def _guests(orders: int, purchases: int, revenue: float) -> str:
+    """The guest orders (no customer id), said apart from the customers' figures."""
+    if not orders:
+        return ""
+    counted = f"{purchases:,} guest purchases" if purchases == orders else (
+        f"{purchases:,} guest purchases ({orders:,} guest orders in all, {orders - purchases:,} of them netting "
+        "zero or less)"
+    )
+    return (f" Not included in those figures: {counted} with no customer attached, revenue {money(revenue)}; "
+            "customer analytics leave them out.")

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, draw, tool
-from tools.wording import Attribute, GroupKey, label, money, pct
+from tools.members import K, group_of
+from tools.wording import AnyGroupKey, Attribute, group_words, label, members_words, money, pct, upper_first
 
 
 class MigrationArgs(ToolArgs):
@@ -18,11 +19,26 @@ class MigrationArgs(ToolArgs):
 
 class BreakdownArgs(ToolArgs):
     attribute: Attribute = Field(description="What to break customers down by.")
-    group: GroupKey | None = Field(None, description="Only customers in this segment or stage; empty: all.")
+    group: AnyGroupKey | None = Field(
+        None, description="Only customers in this segment, stage or cluster (cluster_1...); empty: all."
+    )
     as_of: str | None = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the last order.")
+    top: int = Field(
+        5, ge=1, le=50,
+        description="How many values to name, largest revenue first: 10 for 'my top ten products'; default 5.",
+    )
+    k: int | None = K
 
 
-@tool("segment_migration", MigrationArgs)
+TABLE_ROWS = 20  # the table and chart show at least this many values before folding the rest into 'other'
+PLURALS = {"city": "cities", "country": "countries", "category": "categories", "marketing_consent": "consent answers"}
+
+
+@tool(
+    "segment_migration", MigrationArgs, step="Tracing who moved between groups", chart="migration_heatmap",
+    examples=("Who moved from champions to at risk in the last 3 months?",), cues=(r"moved|migrat\w*|changed",),
+    next_step=("Want the list of customers who are at risk now?", "who are my at-risk customers?"),
+)
 def segment_migration(ctx: ToolContext, args: MigrationArgs) -> ToolResult:
     """Who moved between segments (or lifecycle stages) from one date to another, and which moves for
     the worse put the most money at stake ('which champions are slipping?')."""
@@ -40,25 +56,44 @@ def segment_migration(ctx: ToolContext, args: MigrationArgs) -> ToolResult:
     )
 
 
-@tool("segment_by", BreakdownArgs)
+@tool(
+    "segment_by", BreakdownArgs, chart="breakdown_bars",
+    step=lambda a: f"Breaking {group_words(a.get('group'))} down by {label(str(a.get('attribute', 'attribute')))}",
+    examples=("Break my customers down by city", "Which products do my loyal customers buy?",
+              "Which channel do my customers use, online or in store?"),
+    cues=(r"by (city|country|channel|category|product)|break (\w+ )?down",),
+    next_step=("Want this for your lapsed customers only?", "lapsed customers by {attribute}"),
+)
 def segment_by(ctx: ToolContext, args: BreakdownArgs) -> ToolResult:
     """Break customers and revenue down by country, city, marketing consent, channel, category or product,
     optionally within one segment or stage ('and how many of them live in Leeds?')."""
     from segmentation.breakdown import breakdown
-    from segmentation.customers import customer_table
 
     with ctx.read() as con:
-        ids = None
-        if args.group:
-            frame = customer_table(con, as_of=args.as_of, group=args.group)
-            ids = frame["customer_id"].tolist()
-        table = breakdown(con, args.attribute, as_of=args.as_of, customer_ids=ids)
-    who = f"{label(args.group)} customers" if args.group else "customers"
-    rows = table.head(5).itertuples()
-    summary = f"{label(args.attribute).capitalize()} of {who}: " + "; ".join(
-        f"{r.value}: {r.customers:,} customers, {money(r.revenue)} ({pct(r.revenue_share)})" for r in rows
-    ) + (f"; {len(table) - 5} more." if len(table) > 5 else ".")
+        group = None
+        if args.group:  # a segment or stage from the memoised customer table where there is one
+            group = group_of(con, "segment_by", args.group, as_of=args.as_of, k=args.k)
+        ids = group.members if group else None
+        table = breakdown(con, args.attribute, as_of=args.as_of, customer_ids=ids, top=max(args.top, TABLE_ROWS))
+    who = members_words(args.group, group.name) if group and group.is_cluster else group_words(args.group)
+    many = PLURALS.get(args.attribute, f"{label(args.attribute)}s")
+    # Named: the top values themselves, never the folded 'other' row; 'more' counts the distinct values
+    # not named, not the table's rows.
+    named = table[table["value"] != "other"].head(args.top) if table.attrs.get("folded") else table.head(args.top)
+    more = int(table.attrs.get("values", len(table))) - len(named)
+    summary = (
+        f"{upper_first(who)} by {label(args.attribute)} ({table.attrs.get('customers', 0):,} customers, "
+        f"{table.attrs.get('values', len(table)):,} {many}; shares are of these customers and their revenue): "
+        + "; ".join(
+            f"{r.value}: {r.customers:,} customers ({pct(r.customer_share)}), "
+            f"{money(r.revenue)} ({pct(r.revenue_share)})"
+            for r in named.itertuples()
+        )
+        + (f"; and {more:,} more {many}." if more > 0 else ".")
+    )
     return ToolResult(
         summary=assert_no_email(summary), table=table, chart=draw(ctx, "breakdown_bars", table, args.attribute),
-        facts={"attribute": args.attribute, "group": args.group, "rows": table.head(20).to_dict("records")},
+        facts={"attribute": args.attribute, "group": args.group, "values": int(table.attrs.get("values", len(table))),
+               "named": len(named), "rows": table.head(max(args.top, TABLE_ROWS) + 1).to_dict("records"),
+               **({"group_name": group.name, "k": group.k} if group and group.is_cluster else {})},
     )

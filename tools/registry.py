@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from tools import campaign, clusters, data, movement, segments, value  # noqa: F401  (they register)
+# One line per tool module: a new tool is its module plus its line here.
+from tools import (  # noqa: F401  (they register)
+    campaign,
+    clusters,
+    data,
+    entrants,
+    groups,
+    movement,
+    rhythm,
+    sales,
+    segments,
+    top,
+    value,
+)
 from tools.base import REGISTRY, ToolContext, ToolResult, ToolSpec, run_tool
 
 TOOL_NAMES: tuple[str, ...] = tuple(sorted(REGISTRY))

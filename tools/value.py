@@ -6,24 +6,46 @@ from pydantic import Field
 
 from segmentation.customers import customer_table
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
-from tools.wording import GroupKey, label, money
+from tools.members import K, group_of
+from tools.wording import AnyGroupKey, label, members_words, money
 
 
 class ValueArgs(ToolArgs):
-    group: GroupKey | None = Field(None, description="Limit to one RFM segment or lifecycle stage; empty: all.")
+    group: AnyGroupKey | None = Field(
+        None, description="Limit to one RFM segment, lifecycle stage or cluster (cluster_1...); empty: all."
+    )
     horizon_days: int = Field(90, ge=7, le=730, description="How many days ahead to predict.")
     as_of: str | None = Field(None, description="Date to predict from, YYYY-MM-DD; default: the last order.")
+    k: int | None = K
 
 
-@tool("predict_value", ValueArgs)
+@tool(
+    "predict_value", ValueArgs, step="Predicting what customers will spend", chart="value_histograms",
+    examples=("How much will my customers spend in the next 90 days?",),
+    cues=(r"predict\w*|forecast\w*|lifetime value|clv|next \d+ days",),
+    next_step=("Want to see who is at risk of not coming back?", "who are my at-risk customers?"),
+)
 def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     """Predict each customer's purchases and value over the coming days (BG/NBD and Gamma-Gamma) and the
     chance they are still a customer (P(alive)); name how many are likely to buy soon."""
     with ctx.read() as con:
         frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days)
-    if args.group:
-        frame = frame[(frame["segment"] == args.group) | (frame["lifecycle"] == args.group)]
-    who = f"{label(args.group)} customers" if args.group else "customers"
+        # Only where P(alive) is high across the base can the model have seen nobody leave: elsewhere the fit
+        # (a second one, on a date other than the cached default) is not needed.
+        near_one = frame["p_alive"].notna().any() and frame["p_alive"].quantile(0.1) >= 0.9
+        dropout = dropout_chance(con, frame.attrs["as_of"]) if near_one else None
+        group = (group_of(con, "predict_value", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)
+                 if args.group else None)
+    churn_seen = dropout is None or dropout >= NO_CHURN_DROPOUT
+    # The chart leaves out a chance-still-active panel that would mean nothing.
+    attrs = {**frame.attrs, "churn_seen": churn_seen}
+    if group is not None:
+        frame = frame[group.selects(frame["customer_id"])]
+    frame.attrs = attrs
+    if group is not None and group.is_cluster:
+        who = members_words(args.group, group.name)
+    else:
+        who = f"{label(args.group)} customers" if args.group else "customers"
     if frame["clv"].isna().all():
         note = "; ".join(frame.attrs["warnings"]) or "No prediction is possible for this group."
         return ToolResult(summary=assert_no_email(f"No value prediction for {who}: {note}"))
@@ -32,8 +54,12 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     summary = (
         f"Over the next {args.horizon_days} days {len(frame):,} {who} are expected to make "
         f"{frame['expected_purchases'].sum():,.0f} purchases worth {money(frame['clv'].sum())}. "
-        f"{len(likely):,} are likely to buy at least once; median chance still active "
-        f"{frame['p_alive'].median():.0%}. The top 10% by predicted value hold "
+        f"{len(likely):,} are likely to buy at least once; "
+        + (f"median chance still active {frame['p_alive'].median():.0%}." if churn_seen else
+           "the model sees no sign of customers leaving in this data (it puts the chance of dropping out after a "
+           f"purchase at {dropout:.2%}), so it rates nearly everyone as still active, however long ago they "
+           "bought: go by expected purchases instead.")
+        + " The top 10% by predicted value hold "
         f"{ranked['clv'].head(max(len(ranked) // 10, 1)).sum() / max(frame['clv'].sum(), 1e-9):.0%} of it."
     )
     columns = ["customer_id", "segment", "lifecycle", "p_alive", "expected_purchases", "clv", "monetary"]
@@ -41,5 +67,25 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
         summary=assert_no_email(summary), table=ranked[columns].head(100), chart=draw(ctx, "value_histograms", frame),
         downloads=csv_download(ctx, "predicted_value.csv", ranked[columns]),
         facts={"customers": len(frame), "likely_buyers": len(likely), "value": round(float(frame["clv"].sum()), 2),
-               "horizon_days": args.horizon_days},
+               "horizon_days": args.horizon_days, "churn_seen": churn_seen,
+               "median_p_alive": round(float(frame["p_alive"].median()), 4) if churn_seen and len(frame) else None,
+               **({"group": args.group, "group_name": group.name, "k": group.k} if group and group.is_cluster else {})},
     )
+
+
+NO_CHURN_DROPOUT = 0.01  # below this fitted chance of leaving after a purchase, P(alive) is ~1 for everyone
+
+
+def dropout_chance(con, as_of: str) -> float | None:
+    """The BG/NBD's mean chance that a customer drops out after a purchase, a / (a + b), as fitted at ``as_of``
+    (the import caches the default date's fit; another date is fitted again); None when the models cannot be
+    fitted. Near zero, the model has seen no customer leave and rates everyone as still active (Online Retail:
+    0.05%)."""
+    from segmentation.clv import fit_models
+    from segmentation.rfm import AnalysisError
+
+    try:
+        fit = fit_models(con, as_of=as_of).bgnbd
+    except AnalysisError:
+        return None
+    return fit.a / (fit.a + fit.b)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from segmentation.breakdown import BREAKDOWN_ATTRIBUTES
 from segmentation.lifecycle import STAGES, Thresholds
-from segmentation.persona import amount
+from segmentation.persona import amount, clean
 from segmentation.persona import pct as persona_pct
 from segmentation.rfm import DEFAULT_SEGMENT_MAP, SEGMENT_KEYS
 
@@ -35,6 +35,53 @@ MEANINGS = {
 def label(key: str) -> str:
     """'at_risk' -> 'at risk'; 'cannot_lose_them' -> "can't-lose-them"."""
     return {"cannot_lose_them": "can't-lose-them", "need_attention": "need-attention"}.get(key, key.replace("_", " "))
+
+
+# A group as the words of a sentence: "Finding at-risk customers", "Describing your champions".
+GROUP_WORDS = {
+    "champions": "your champions", "loyal": "loyal customers", "potential_loyalists": "potential loyalists",
+    "new_customers": "new customers", "promising": "promising customers",
+    "need_attention": "customers who need attention", "about_to_sleep": "customers about to sleep",
+    "at_risk": "at-risk customers", "cannot_lose_them": "customers you can't lose",
+    "hibernating": "hibernating customers", "new": "new customers", "active": "active customers",
+    "lapsing": "lapsing customers", "lapsed": "lapsed customers",
+}  # fmt: skip
+
+
+def group_words(group: object) -> str:
+    """'lapsed' -> 'lapsed customers'; 'cluster_2' -> 'customer group 2'; nothing -> 'customers'."""
+    key = str(group or "")
+    if key.startswith("cluster_"):
+        return f"customer group {key.removeprefix('cluster_')}"
+    return GROUP_WORDS.get(key) or (f"{label(key)} customers" if key else "customers")
+
+
+CLUSTER_NAME_LIMIT = 80  # a cluster's name is made from its numbers and category names; longer than a product's
+
+
+def cluster_title(key: str, name: str | None = None) -> str:
+    """"group 3 'Weekend regulars'": a cluster as answers name it (the owner saw 'cluster_3' and its name)."""
+    number = key.removeprefix("cluster_")
+    return f"group {number} '{clean(name, CLUSTER_NAME_LIMIT)}'" if name else f"group {number}"
+
+
+def upper_first(text: str) -> str:
+    """'group 3 'Weekend regulars'' -> 'Group 3 'Weekend regulars'' (str.capitalize would lower the rest)."""
+    return text[:1].upper() + text[1:]
+
+
+def members_words(group: object, name: str | None = None) -> str:
+    """'lapsed customers', or "the customers in group 3 'Weekend regulars'" for a cluster; nothing: 'customers'."""
+    key = str(group or "")
+    if key.startswith("cluster_"):
+        return f"customers in {cluster_title(key, name)}"
+    return group_words(key)
+
+
+def cluster_rule(k: int) -> str:
+    """What defines a cluster, as said in answers (the counterpart of ``group_rule``)."""
+    return (f"one of {k} groups of customers who shop alike, found by clustering on recency, frequency, spend, "
+            "tenure, basket size and what they buy")
 
 
 def segment_rule(key: str) -> str:

@@ -51,6 +51,7 @@ def render_chat(agent: Agent, ctx: ToolContext, ws: str, data: DataState, questi
     elif data.version is None:
         empty_state()
     turns = conversation(ctx, ws, data)
+    resume(agent, turns)
     for shown in turns:
         render_turn(shown)
     question = question or st.session_state.pop("suggested", None)
@@ -89,6 +90,17 @@ def conversation(ctx: ToolContext, ws: str, data: DataState) -> list[Shown]:
         state = {"ident": ident, "turns": shown}
         st.session_state["conversation"] = state
     return state["turns"]
+
+
+def resume(agent: Agent, turns: list[Shown]) -> None:
+    """A new agent for a conversation with history (a page refresh, a shared link) carries on where it was:
+    "them" still means the group the last answers were about."""
+    carry_on = getattr(agent, "resume", None)
+    if carry_on is None or st.session_state.get("resumed") is agent or not turns:
+        return
+    carry_on([(c.name, c.args, c.result.facts if c.result is not None else None)
+              for shown in turns for c in shown.turn.tool_calls if c.error is None])
+    st.session_state["resumed"] = agent
 
 
 def render_turn(shown: Shown) -> None:

@@ -16,12 +16,11 @@ import streamlit as st
 from segmentation.lifecycle import STAGES, Thresholds
 from segmentation.rfm import SEGMENT_KEYS
 from tools import charts
-from tools.base import ToolArgsError, ToolContext, ToolFailure
-from tools.export import safe_csv
+from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
 from tools.segments import group_summary_table
 from ui.data import DataState, Version, customer_frame, people, tool_result
 from ui.notices import empty_state
-from ui.render import render_persona, show_chart
+from ui.render import download_data, render_persona, show_chart
 
 TOP_AT_RISK = 20
 AT_RISK = ("cannot_lose_them", "at_risk")
@@ -102,7 +101,8 @@ def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
                f"{risky['monetary'].sum():,.2f}. The top {min(TOP_AT_RISK, len(risky))} by spend:")
     st.dataframe(_named(listed.head(TOP_AT_RISK), "segment"), hide_index=True, key="dash-at-risk",
                  column_config={"monetary": MONEY, "clv": MONEY, "p_alive": PERCENT})
-    st.download_button("Download all of them (CSV)", safe_csv(listed), file_name="at_risk_customers.csv",
+    # Made on the click: the tab is drawn again on every run, and the list is rarely downloaded.
+    st.download_button("Download all of them (CSV)", CsvOf(listed), file_name="at_risk_customers.csv",
                        mime="text/csv", key="dash-at-risk-dl", on_click="ignore", icon=":material/download:")
 
 
@@ -157,5 +157,6 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
         st.dataframe(members.table, hide_index=True, key="dash-group-members",
                      column_config={"monetary": MONEY, "clv": MONEY, "p_alive": PERCENT})
         for i, file in enumerate(members.downloads):
-            st.download_button(f"Download {file.file_name}", file.data, file_name=file.file_name, mime=file.mime,
-                               key=f"dash-group-dl{i}", on_click="ignore", icon=":material/download:")
+            st.download_button(f"Download {file.file_name}", download_data(file), file_name=file.file_name,
+                               mime=file.mime, key=f"dash-group-dl{i}", on_click="ignore",
+                               icon=":material/download:")

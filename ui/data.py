@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from segmentation.store import SUMMARY_KEY, SUMMARY_SQL, StoreError, connect_sandboxed
-from tools.base import ToolContext, ToolResult, run_tool
+from tools.base import ToolContext, ToolResult, built_chart, run_tool
 
 if TYPE_CHECKING:  # pandas, and the tools with their charts, load when first used, not before the first paint
     import pandas as pd
@@ -89,4 +89,8 @@ def tool_result(ctx: ToolContext, version: Version | None, name: str, args: dict
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cached_tool(db_path: str, shop_name: str, version: Version, name: str, args_json: str) -> ToolResult:
-    return run_tool(name, json.loads(args_json), ToolContext(db_path=Path(db_path), shop_name=shop_name))
+    result = run_tool(name, json.loads(args_json), ToolContext(db_path=Path(db_path), shop_name=shop_name))
+    # A cached result is drawn on every run of the page: its chart is made once, here, and cached made (a
+    # tool hands it over unmade, ``LazyChart``). Its files stay unmade until clicked.
+    built_chart(result.chart)
+    return result

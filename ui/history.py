@@ -27,11 +27,14 @@ from ui.data import Version, tool_result
 log = logging.getLogger(__name__)
 
 KEPT_TURNS = 50  # shown after a reload; older turns stay in the store
-# Tools that only read the store, so running them again changes nothing. A new reading tool belongs here.
-REPLAYABLE = frozenset({
-    "data_overview", "compute_rfm", "list_customers", "cluster_customers", "describe_segment", "draft_campaign",
-    "predict_value", "segment_migration", "segment_by", "measure_campaign",
-})  # fmt: skip
+
+
+def replayable(name: str) -> bool:
+    """Whether a recorded call only reads the store, so running it again changes nothing (its spec says)."""
+    from tools.registry import REGISTRY
+
+    spec = REGISTRY.get(name)
+    return bool(spec and spec.read_only)
 
 
 @dataclass
@@ -100,7 +103,7 @@ def replay(saved: SavedTurn, ctx: ToolContext, version: Version | None) -> tuple
     calls, complete = [], True
     for recorded in saved.calls:
         call = ToolCall(str(recorded.get("name")), dict(recorded.get("args") or {}), error=recorded.get("error"))
-        if call.error is None and call.name in REPLAYABLE and version is not None:
+        if call.error is None and replayable(call.name) and version is not None:
             try:
                 call.result = tool_result(ctx, version, call.name, call.args)
             except (ToolArgsError, ToolFailure) as exc:  # e.g. the data no longer reaches that date
@@ -109,7 +112,7 @@ def replay(saved: SavedTurn, ctx: ToolContext, version: Version | None) -> tuple
             except Exception:  # an old turn must never break the page; the answer's words still show
                 log.exception("replaying %s failed", call.name)
                 complete = False
-        elif call.error is None and call.name in REPLAYABLE:  # no data to make them from any more
+        elif call.error is None and replayable(call.name):  # no data to make them from any more
             complete = False
         calls.append(call)
     return Turn(saved.question, saved.answer, saved.mode, calls), complete  # type: ignore[arg-type]

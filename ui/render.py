@@ -3,6 +3,9 @@
 Every widget gets a key made from its turn and call (``prefix``), so a turn renders the same on every
 run: a click anywhere on the page reruns the script and the whole conversation is drawn again from
 session state. Downloads do not rerun the page at all (``on_click="ignore"``).
+
+Tools hand over charts and CSV files unmade (``tools.base.LazyChart``, ``Download``): a chart is made here,
+after the answer's words are on the screen, and kept for the next run; a CSV only when its button is clicked.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from agent.base import ToolCall
-from tools.base import Download, ToolResult
+from tools.base import CsvOf, Download, ToolResult, built_chart
 
 if TYPE_CHECKING:  # altair loads with the first chart, not before the first paint
     import altair as alt
@@ -26,8 +29,9 @@ def render_calls(calls: list[ToolCall], prefix: str) -> None:
 
 
 def render_result(result: ToolResult, prefix: str) -> None:
-    if result.chart is not None:
-        show_chart(result.chart, f"{prefix}-chart")
+    chart = built_chart(result.chart)
+    if chart is not None:
+        show_chart(chart, f"{prefix}-chart")
     if result.persona:
         render_persona(result.persona)
     if result.draft:
@@ -38,14 +42,12 @@ def render_result(result: ToolResult, prefix: str) -> None:
     if result.table is not None and len(result.table.columns):
         st.dataframe(result.table, hide_index=True, key=f"{prefix}-table")
         if not any(d.mime == "text/csv" for d in downloads):  # a tool's own CSV holds the full list
-            from tools.export import safe_csv
-
-            downloads.append(Download("table.csv", safe_csv(result.table)))
+            downloads.append(Download("table.csv", CsvOf(result.table)))
     _download_row(downloads, prefix)
 
 
 def show_chart(chart: alt.TopLevelMixin, key: str) -> None:
-    """A chart at the size its builder gave it.
+    """A chart at the size its builder gave it (a ``LazyChart`` is made here).
 
     Streamlit fits a chart without its own ``autosize`` into its width x height, title, legend and axes
     included: a map with its legend below came out half as tall, and the two-panel bars were cut off.
@@ -53,6 +55,9 @@ def show_chart(chart: alt.TopLevelMixin, key: str) -> None:
     """
     import altair as alt
 
+    chart = built_chart(chart)
+    if chart is None:
+        return
     st.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding")), key=key,
                     width="content")
 
@@ -112,11 +117,17 @@ def _keep(edits: dict, key: str) -> None:
     edits[key] = st.session_state[key]
 
 
+def download_data(file: Download):
+    """What ``st.download_button`` takes for ``file``: its bytes, or, while they are unmade, the function that
+    makes them on the click (and keeps them, for the next click)."""
+    return file.content if file.lazy else file.data
+
+
 def _download_row(files: list[Download], prefix: str) -> None:
     if not files:
         return
     for column, (i, file) in zip(st.columns(len(files)), enumerate(files), strict=True):
         column.download_button(
-            f"Download {file.file_name}", file.data, file_name=file.file_name, mime=file.mime,
+            f"Download {file.file_name}", download_data(file), file_name=file.file_name, mime=file.mime,
             key=f"{prefix}-dl{i}", on_click="ignore", icon=":material/download:",
         )
