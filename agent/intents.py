@@ -12,7 +12,11 @@ from __future__ import annotations
 # Groups an owner names, strongest first within no particular order: the planner takes the earliest
 # match in the question (longest on a tie), so "at-risk regulars" is at_risk.
 GROUP_PHRASES: tuple[tuple[str, str], ...] = (
-    (r"(cant|cannot|can not|must not|mustnt)( \w+){0,3} lose( them)?|afford to lose", "cannot_lose_them"),
+    (r"(cant|cannot|can not|must not|mustnt)( \w+){0,3} lo+se( them)?|afford to lo+se"
+     r"|(big|biggest|top|best|high|heavy|loyal) (spenders|customers|buyers|regulars) (who|that) (\w+ ){0,2}(havent|have"
+     r" not|not|stopped|no longer|gone quiet|lapsed|disappeared|vanished|went quiet)( \w+){0,4}"
+     r"|used to (spend|buy) (a lot|loads|lots|big)|(were|used to be) (my |our )?(best|top|biggest) (customers|spenders)"
+     r"|best customers (gone|going) (quiet|missing)", "cannot_lose_them"),
     (r"champions?|vips?|very important (customers|people)|best (customers|clients|buyers|shoppers|regulars)"
      r"|top (\d+ )?(customers|clients|buyers|spenders|shoppers)|(biggest|big|highest) spenders"
      r"|most valuable customers|superfans?|star customers|favou?rite customers|spen(d|t) (the )?most", "champions"),
@@ -22,7 +26,8 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
     (r"lapsed|churned|lost customers|former customers|stopped (coming|buying|ordering|shopping|visiting)"
      r"|(havent|have not|hasnt|has not|not) (\w+ )?(bought|ordered|shopped|purchased|visited|been|come|returned|seen)"
      r"|dont (come|buy|order|shop)( \w+)? any ?more|no longer (buy|come|shop|order|visit)|gone quiet"
-     r"|inactive|used to (come|shop|buy)|in ages|(ive|weve|i have|we have) lost", "lapsed"),
+     r"|inactive|used to (come|shop|buy)|in ages|(ive|weve|i have|we have) lost|gone cold|went cold|went quiet",
+     "lapsed"),
     (r"lapsing|about to lapse|overdue|due back|late for (their|a) (next )?(visit|order)", "lapsing"),
     (r"about to (sleep|fall asleep|doze off)|falling asleep|dozing( off)?", "about_to_sleep"),
     (r"hibernating|dormant|asleep|sleeping", "hibernating"),
@@ -33,21 +38,30 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
     (r"new customers? segment", "new_customers"),
     (r"(new|newest) (customers|clients|buyers|shoppers|people|faces|ones)|newcomers?"
      r"|first time (customers|buyers|shoppers)|(just|recently) (joined|started)", "new"),
-    (r"active (customers|buyers|ones|shoppers)|current customers|still (buying|active|coming)", "active"),
+    (r"active (customers|buyers|ones|shoppers|stage)|current customers|(who|which \w+|people who|ones who) (are |is )?"
+     r"still (buying|active|coming|shopping)|(became|become|becoming|turned|went|gone) active|(who is|who are|whos)"
+     r" (\w+ )?active", "active"),
     (r"loyal( customers| ones| buyers)?|faithful|repeat customers|frequent (customers|buyers|shoppers)", "loyal"),
 )
+# Group names said bare, counted only where two groups are compared ("new vs lapsed").
+BARE_GROUP_WORDS: tuple[tuple[str, str], ...] = ((r"new", "new"), (r"active", "active"), (r"lapsing", "lapsing"))
 # Used only when no phrase above matched: "regulars" alone means loyal, "at-risk regulars" does not.
 WEAK_GROUP_PHRASES: tuple[tuple[str, str], ...] = ((r"regulars?( customers)?", "loyal"),)
 
 # Breakdown attributes (segment_by). category before product: "product categories" is category.
 ATTRIBUTE_PHRASES: tuple[tuple[str, str], ...] = (
-    (r"cit(y|ies)|towns?|live|living|lives|based|located|locations?|where (\w+ ){0,3}(from|live)", "city"),
+    (r"cit(y|ies)|towns?|live|living|lives|based (in|around|near)|located|locations?|where (\w+ ){0,5}(from|live)",
+     "city"),
     (r"countr(y|ies)|abroad|overseas|international|nationalit(y|ies)", "country"),
     (r"channels?|online|in (store|shop|person)|instore|web ?shop|website", "channel"),
-    (r"categor(y|ies)|(types?|kinds?) of products?|departments?|product (types?|lines?|groups?)", "category"),
+    (r"categor(y|ies)|(types?|kinds?) of products?|departments?|product (types?|lines?|groups?|categor(y|ies))",
+     "category"),
     (r"products?|items?|what (do|does|did) (\w+ ){1,5}buy|(who|which customers|people who|customers who) buys?"
      r"|best ?sellers?|best ?selling|sku", "product"),
-    (r"consent|opted in|opt ins?|agreed to marketing|subscribed|marketing permission|gdpr", "marketing_consent"),
+    (r"consent|opted in|opt ins?|agreed to marketing|subscribed|marketing permission|gdpr|said yes to (\w+ ){0,3}"
+     r"(marketing|emails?)|signed up (to|for) (emails?|marketing|the newsletter)|(can|allowed to"
+     r"|able to) (\w+ ){0,2}(market to"
+     r"|email|contact|message)", "marketing_consent"),
 )
 # Places that are countries, so "how many live in Ireland" breaks down by country, not city.
 COUNTRIES = frozenset({
@@ -58,66 +72,180 @@ COUNTRIES = frozenset({
 
 SMS_PHRASES = r"texts?( messages?)?|sms|txt"
 GOAL_PHRASES: tuple[tuple[str, str], ...] = (
-    (r"win (\w+ ){0,2}back|bring (\w+ ){0,2}back|get (\w+ ){0,2}back|lure (\w+ ){0,2}back|miss (you|them)",
+    (r"win (\w+ ){0,2}back|bring (\w+ ){0,2}back|get (\w+ ){0,2}back|lure (\w+ ){0,2}back|tempt (\w+ ){0,2}back"
+     r"|(make|get) them (to )?come back|miss (you|them)",
      "win_back"),
-    (r"thank|reward|appreciat\w*", "thank_and_reward"),
+    (r"thank\w*|reward|appreciat\w*", "thank_and_reward"),
     (r"welcome|second (purchase|order|visit)", "welcome_second_purchase"),
-    (r"upsell|up sell|upgrade|spend more|cross sell|bigger (baskets?|orders?)", "upsell"),
-    (r"re engage|reengage|wake (\w+ )?up|reconnect|nudge|check in", "re_engage"),
+    (r"upsell|up sell|upgrade|trade up|premium|spend(ing)? (a bit |a little )?more|buy(ing)? more|cross sell"
+     r"|bigger (baskets?|orders?)",
+     "upsell"),
+    (r"re ?engag\w*|wake (\w+ )?up|reconnect|nudge|check in", "re_engage"),
 )
 
 # What the question asks for. The planner tries these in the order of INTENT_ORDER (see there).
 INTENT_PHRASES: dict[str, str] = {
-    "load_data": r"(load|use|open|try|start|import|switch to|set up|play with)\b.*\b(demo|sample (data|shop)"
-                 r"|example (data|shop))|demo (shop|data|bakery|cafe)|sample (data|shop)|example (data|shop)|^demo$",
-    "measure_campaign": r"did (\w+ ){0,4}(campaign|e ?mail|text|sms|message|newsletter|offer|mailing)\b.*\bwork"
-                        r"|(measure|results? (of|from)|how (did|well did|has|is)|performance of|evaluate|effect of"
-                        r"|impact of|lift|uplift|roi|return on)\b.*\b(campaign|e ?mail|text|sms|message"
-                        r"|newsletter|offer|mailing)|cmp \d+|control group|holdout|held out",
+    "refine_draft": r"shorter|longer|snappier|punchier|more (formal|casual|friendly|playful|urgent|fun|professional"
+                    r"|personal|polite)|less (formal|pushy|salesy|stiff)|friendlier|warmer|(add|include|give|put in"
+                    r"|offer|with|throw in) (them )?(a |an )?(\d+ ?(percent|per cent)( off)?|discount|coupon|voucher"
+                    r"|code)|(make|rewrite|redo|change|tweak|try|reword) (it|that|this|the (draft|email|message|text"
+                    r"|copy|wording|tone))|as an? (text|sms|email)( message)?( instead)?|tone|another version"
+                    r"|different (subject|version|tone)|\d+ ?(percent|per cent) off",
+    "export_list": r"(export|download|csv|spreadsheet|excel|save) (\w+ ){0,2}(that|this|it|the"
+                   r"|those|these|them)( \w+){0,2} (list|lot|people|customers|ones|table|file)?|(export|download)"
+                   r"( (it|that|this|them|those|these))?$|(that|this|the) list (as )?(a )?(csv|file|spreadsheet)",
+    "refresh": r"refresh|reload|re ?run|update (the |my |your )?(numbers|data|analysis|results|figures|answer)"
+               r"|(added|imported|uploaded|loaded|put in) (\w+ ){0,2}(new|more|the latest|latest|fresh|recent"
+               r"|todays|this"
+               r" weeks) (sales|orders|data|transactions)|new (sales|orders|data) (are|is) in|run (it|that|this) again",
+    "recommend_focus": r"focus\w*( on)?|worth my while|most worth|best bet|(who|which)( of (them|those"
+                       r"|these))? should (i|we) (\w+ )?(contact|target"
+                       r"|email|call|chase|start with|focus on) first|best return|(which|what) (\w+ ){0,3}(group"
+                       r"|segment)s? (should|to|is most urgent)"
+                       r"|who (should i|to|do i) (market|target|email|contact)|top pick|best use of|most urgent"
+                       r"|opportunit(y|ies)|(start|begin) with|prioriti[sz]e|priority|priorities|most important (group"
+                       r"|segment)|(which|what) (group|segment|customers?|audience)s? (should (i|we)|to|do (i|we)|"
+                       r"would you) (target|contact|email|focus|start|work on|go after|care about|pick|chase|look at)"
+                       r"|(which|what) (group|segment|one)s? first|where (should|do|would) (i|we|you) (start|focus"
+                       r"|begin|spend)|(biggest|best) opportunit(y|ies)|what should (i|we) do (first|next)"
+                       r"|recommend|recommendation|advice|advise|suggest (a|which|what|where)|where to (start|begin)"
+                       r"|(who|which) should (i|we) (target|contact|email|call|chase) first|low hanging fruit"
+                       r"|quick wins?|most bang for",
+    "compare_groups": r"compare|comparison|comparing|compared|versus|vs|contrast|separates?|next to (each )?other"
+                      r"|difference between|differences between|differ"
+                      r"|different from|side by side|against each other|stack up|how do (\w+ ){1,3}compare",
+    "group_entrants": r"started|starting|became|become|becoming|went|gone|turned|fell|fallen|slipped|slid|dropped"
+                      r"|joined|joining"
+                      r"|entrants?|made it (into|to)|(who|which \w+|customers|people) (have |has )?(lapsed|churned)"
+                      r"(?! customers| ones| people| clients)"
+                      r"|entered|entering|newly|new to|moved into|tipped into|got (into|to)|ended up",
+    "rank_groups": r"segments?|groups?|stages?|rfm|segment wise|value at stake|at stake|where (is|does) (the|my) money",
+    "top_customers": r"top (customers|spenders|buyers|spender)|(\d+|ten|twenty) (people|customers) who|which \d+"
+                     r" customers|(highest|most) (\w+ ){0,2}value|heaviest"
+                     r" spenders|top (\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+                     r"|thirty"
+                     r"|forty|fifty|hundred)|(top|best|biggest|highest) (customers|spenders|buyers) (by|in terms of)"
+                     r"|(rank|ranking|order|sort) (my |all |the )?customers|customers (ranked|sorted|ordered) by"
+                     r"|highest (spending|value|paying)|(who|which customers?|which people) (has |have |had )?"
+                     r"(spent|spends|spend) the most|spent the most|spend the most|biggest spenders|leaderboard"
+                     r"|(\d+|ten|twenty|five) (best|biggest|top|highest|most valuable) (customers|spenders|buyers)"
+                     r"|most valuable customers|(highest|most) (predicted|future|expected|lifetime) value",
+    "order_value": r"average value of (an? |one |each |every )?orders?|average (order|basket|spend|transaction|sale"
+                   r"|ticket|purchase|receipt|bill|amount)|order average"
+                   r"|spend each time|each time they (buy|shop|order)"
+                   r"|average out|order values?|aov"
+                   r"|basket size|(spend|spent|spending) per (order|visit|transaction|purchase|trip|sale)|typical"
+                   r" (order|basket|spend|transaction)|mean order|how much (do|does|did) (people|customers|a customer"
+                   r"|each customer|they|someone|my \w+|the \w+) (usually |normally |typically |tend to )?spend"
+                   r" (per|each|a|on an?|in an?) (order|visit|time|trip|purchase|go|transaction)|(order|basket)"
+                   r" (sizes?|amounts?) on average|per order on average|value per order",
+    "purchase_rhythm": r"cadence|how many days (\w+ ){0,3}(return|returning|come back|coming back)"
+                       r"|how long (\w+ ){0,4}between|between (\w+ )?(purchases|orders|visits)|interval|how regular"
+                       r"|(days|weeks) (\w+ ){0,2}(pass|go by)|before (\w+ ){0,2}(orders?|buys?|shops?"
+                       r"|comes? back) again|how often"
+                       r"|how frequently|(days|time|gaps?|weeks|interval|intervals) between (their )?(orders"
+                       r"|purchases|visits|orders?|buys)|purchase (rhythm|frequency|cycle|interval)s?|buying (rhythm"
+                       r"|cycle|frequency|pattern)|rhythm|come back every|(reorder|repurchase|return|repeat) (cycle"
+                       r"|interval|time|gap)|how long (before|until|till|between|do|does) (\w+ ){0,2}(come back"
+                       r"|return|reorder|order again|buy again|take to come back)|(order|visit|purchase) frequency"
+                       r"|how regularly|how many days (until|before|between)",
+    "sales_over_time": r"how many (customers|people) (ordered|bought|shopped|purchased|came in)|how much (did|have"
+                       r"|has) (\w+ ){0,4}(spend|spent|brung in|brought in|bring in)|(money|cash)"
+                       r" (came|come|coming) in|what did (we|i) (take|make|sell|earn|do)|did we (do|make|take|sell)"
+                       r"|bought (something|anything)|revenue|sales|turnover|takings|income|earnings|takings"
+                       r"|how much (money )?(did|have|has|do)"
+                       r" (we|i|the shop|the business|my shop) (make|made|take|taken|earn|earned|sell|sold|bring"
+                       r"|brought|do|done|pull|pulled)|how many (orders|purchases|transactions) (did|have|were|came"
+                       r"|in|last|this|over|since|during)|number of (orders|transactions)|orders (per|each|by|every)"
+                       r" (month|week)|monthly|month by month|month on month|per month|trend|trends|over time"
+                       r"|growth|growing|grown|busiest|quietest|how (is|are|was|were|has|have) (sales"
+                       r"|things|trade|trading|orders)|how (did|has) (the shop|my shop|business) (do|done|been)"
+                       r"|how many customers (did|have) (we|i) (have|had|get|got|serve|served) (last|this|in|over"
+                       r"|since|during)|(customers|buyers|shoppers) (last|this) (month|year|week|quarter)",
+    "load_data": r"(load|use|open|try|start|import|switch to|set up|play with|swap|put|get|replace|reload"
+                 r"|give me)\b.*\b"
+                 r"(demo|demonstration|sample (data|shop|bakery)|example (data|shop)|test (shop|data))|demo (shop"
+                 r"|data|bakery|cafe)"
+                 r"|sample (data|shop|bakery)|example (data|shop)|^demo$|demo data please",
+    "measure_campaign": r"(campaign|e ?mail|mailing|offer)\b.*\b(make (any |a )?difference|waste of money|pa(y|id) off"
+                        r"|(actually )?(do|did) anything|move the needle|measurable|had an? (\w+ )?effect|effective)"
+                        r"|did (\w+ ){0,4}(campaign|e ?mail|text|sms|message|newsletter|offer|mailing)\b.*\b(work"
+                        r"|bring|pay)"
+                        r"|(measure|results?|how (did|well did|has|is|effective)|performance|evaluate|effect of"
+                        r"|impact of|lift|uplift|roi|return on|worth (it|sending|emailing)|check)\b.*\b(campaign"
+                        r"|e ?mail"
+                        r"|text|sms|message|newsletter|offer|mailing|cmp \d+)|campaign (results?|performance|worth it"
+                        r"|effect|impact)|cmp \d+|control group|holdout|held out|(people|customers|ones) who (got"
+                        r"|received"
+                        r"|were sent) the (email|text|message|offer)|was (it|the campaign|the email) worth"
+                        r"|worth (emailing|texting|messaging)",
     "draft_campaign": r"(draft|write|compose|create|prepare|make|send|craft|put together|come up with|need|target"
                       r"|want)\b.*\b(e ?mails?|newsletter|message|texts?|sms|campaign|promo(tion)?|offer|coupon"
                       r"|discount|voucher|letter|subject lines?)"
                       r"|draft|write|compose|craft|campaign|newsletter|subject lines?"
                       r"|what (should|could|can) i (send|say|offer|write)"
-                      r"|^(e ?mail|text|sms|message) |(a|an) (e ?mail|text|sms|newsletter)\b"
-                      r"|(e ?mail|text|sms|message) (them|those|these)|reach out|get in touch",
-    "segment_migration": r"mov(ed|e|es|ing)|migrat\w*|changed?|changes|shift(ed|s)?|dropped|fell|became|turned"
-                         r"|went from|downgraded?|used to be|compare|compared (to|with)|since",
-    "predict_value": r"predict\w*|forecast\w*|will (\w+ ){0,3}(spend|buy|order|be worth|bring|come back|return)"
-                     r"|going to (spend|buy|order)|likely to (buy|order|come back|return|purchase|spend|shop)"
-                     r"|expect(ed|ing)?"
-                     r"|lifetime value|clv|ltv|future (value|revenue|spend|sales|purchases)"
-                     r"|next \d+|next (\w+ )?(days?|weeks?|months?|quarter|year)|chance|probability|odds"
-                     r"|still (alive|a customer)|worth",
-    "cluster_customers": r"clusters?|clustering|groups|group (my|the|our) customers"
+                      r"|^(e ?mail|text|sms|message) |(a|an) (\w+ ){0,2}(e ?mail|text|sms|newsletter)\b"
+                      r"|(e ?mail|text|sms|message|newsletter|promo|offer)s? (for|to) |something (\w+ ){0,2}for (the|my"
+                      r"|our)|(e ?mail|text|sms|message)"
+                      r" (them|those|these)|reach out|get in touch|marketing (e ?mail|text|message)",
+    "segment_migration": r"mov(ed|e|es|ing)|movement|migrat\w*|changed?|changes|shift(ed|s)?|dropped|fell|became|turned"
+                         r"|went from|downgraded?|used to be|compare|compared (to|with)|since|flow|transitions?"
+                         r"|who moved where",
+    "predict_value": r"predict\w*|forecast\w*|project(ed|ion)?|will (\w+ ){0,3}(spend|buy|order|be worth|bring"
+                     r"|come back"
+                     r"|return)|going to (spend|buy|order)|likely to (buy|order|come back|return|purchase|spend|shop)"
+                     r"|expect(ed|ing)?|lifetime value|clv|ltv|future (value|revenue|spend|sales|purchases)"
+                     r"|next \d+|next (\w+ )?(days?|weeks?|months?|quarter|year)|chance|probability|odds|likelihood"
+                     r"|still (alive|a customer)|(likely|likelihood|chances?|probability|odds|prob)( \w+){0,10} still"
+                     r" (active|customers?|around|shopping|buying|alive|with us|be customers)|worth",
+    "cluster_customers": r"clusters?|clustering|groups|groupings|group (my|the|our) customers"
                          r"|(kinds|types|sorts) of (customers|shoppers|buyers|people|clients)"
                          r"|behave (alike|similarly)|similar customers|natural groupings?|machine learning"
-                         r"|k ?means|personas|outliers?|unusual customers|odd customers|anomal\w*|resellers?",
+                         r"|machine found"
+                         r"|algorithm|k ?means|personas|outliers?|unusual customers|odd customers|anomal\w*|resellers?"
+                         r"|come up with|by itself|on its own|automatically",
     "compute_rfm": r"segments|segment (my|the|our) customers|segmentation|rfm|scores?|scored|scoring|recency frequency"
-                   r"|split (up )?(my|the|our) customers|how are my customers (split|divided)"
-                   r"|(each|every|per|by) segment",
-    "data_overview": r"(whats|what is) in (my|the) data|overview|summary|summari[sz]e|what (data )?(do|can) you see"
-                     r"|what do you have|how many (customers|orders|purchases|sales|people) (do|did|have|are)"
+                   r"|split (up )?(my|the|our)? ?customers|how are my customers (split|divided)|divide up"
+                   r"|(each|every|per|by) segment|segment (\w+ ){0,2}customers as",
+    "data_overview": r"(what is|what s) in (my|the|it|here|there) ?(data|file|dataset|shop)?|overview|summary"
+                     r"|summari[sz]e"
+                     r"|what (data )?(do|can) you see|what do you have|what have you got|what (is|s) loaded"
+                     r"|how many (customers|orders|purchases|sales|people|products) (do|did|have|are|r)"
                      r"|(tell me about|describe) (my|the) (data|shop|business|store|file|numbers)"
-                     r"|how (is|s) (my|the) (shop|business|store) doing|repeat rate|total revenue|date range"
-                     r"|big picture|at a glance|the basics|health check|what can you tell me"
-                     r"|(percentage|share|proportion) of (my )?customers|returning customers|come back at all",
-    "describe_segment": r"tell me (more )?about|tell me more|describe|what (are|is) (\w+ ){1,4}like|persona|profile"
-                        r"|who are they"
-                        r"|what do (we|you|i) know about|typical|characteri[sz]e|what makes|deep dive|more about",
+                     r"|how (is|s) (my|the)? ?(shop|business|store) (doing|going)( overall)?"
+                     r"|how is business|business (looking|doing|going)|overall|repeat rate|date range"
+                     r"|dates (\w+ ){0,3}cover|first and last order"
+                     r"|big picture|overall picture|at a glance|the basics|health check|what can you tell me"
+                     r"|(percentage|share|proportion) of (my )?customers|returning customers|come back at all"
+                     r"|headline (numbers|figures|stats)|key (stats|numbers|figures)|snapshot|rundown|run down"
+                     r"|what (does|do) (the|my) data look like|what (information|kind of data|data)( \w+){0,3}"
+                     r" (in|got|have)|what you can see|(is|has) the data loaded|in the data",
+    "describe_segment": r"tell me (more )?about|tell me more|describe|what (are|is|were) (\w+ ){1,5}like|persona"
+                        r"|profile"
+                        r"|what do (we|you|i) know about|typical|characteri[sz]e|characteristics?|what makes"
+                        r"|deep dive|more about"
+                        r"|(sort|type|kind) of (person|people|customer)|ends? up in|explain (me )?(how|what|who)"
+                        r"|what kind of (person|people|customer)|picture of|portrait|lowdown|low down|sketch"
+                        r"|as if (they were|it was) (one|a) person|explain (the|my|them)|who are these people"
+                        r"|what (is|s) the (average|typical) (person|customer)",
     "list_customers": r"who|list|show|which|how many|give me|find|get|what are|see|export|download|csv|names"
                       r"|count|number of|pull up|mean|means",
 }
 # Specific before general: a draft, a movement or a forecast names a group too, and must win over a
 # plain list of that group; segment_by is decided in the planner (an attribute or place is named).
-INTENT_ORDER = ("load_data", "measure_campaign", "draft_campaign", "segment_migration", "predict_value", "segment_by",
+# refine_draft, export_list and refresh are not tools: they change or repeat the last one.
+INTENT_ORDER = ("load_data", "measure_campaign", "refine_draft", "export_list", "refresh", "recommend_focus",
+                "compare_groups", "group_entrants", "draft_campaign", "segment_migration", "rank_groups",
+                "top_customers", "order_value", "purchase_rhythm", "segment_by", "sales_over_time", "predict_value",
                 "cluster_customers", "compute_rfm", "data_overview", "describe_segment", "list_customers")
 
 # The group the question refers back to ("how many of *them* live in Leeds?").
-PRONOUNS = (r"them|they|those|these|their|theirs|that group|this group|that segment|this segment"
+PRONOUNS = (r"them|they|those|these|their|theirs|that group|this group|that segment|this segment|it|in it"
             r"|that lot|the same (\w+ )?(group|ones|people|customers)|same group|this list|that list|the list")
 # A follow-up that changes one thing about the last question ("what about champions?").
-FOLLOW_UPS = r"^(and|what about|how about|same for|now|ok|okay|also|then|instead|but)\b|\binstead$|\btoo$|\bagain$"
+FOLLOW_UPS = (r"^(and|what about|how about|same for|same but|now|ok|okay|also|then|instead|but|just|only|for|no|sorry"
+              r"|i meant|i mean|actually|rather|what if|sort (them |it |that )?by|order (them |it |that )?by)\b"
+              r"|\binstead$|\btoo$|\bagain$|\bback then$")
 # Left out when comparing a question with the examples.
 STOP_WORDS = frozenset({"a", "an", "the", "my", "me", "i", "to", "of", "in", "for", "and", "or", "is", "are", "do",
                         "does", "what", "who", "which", "how", "can", "you", "your"})
@@ -125,8 +253,9 @@ STOP_WORDS = frozenset({"a", "an", "the", "my", "me", "i", "to", "of", "in", "fo
 HELP = r"^(hi|hello|hey|help|thanks?|thank you|cheers)$|what can you do|how do(es)? (this|it|you) work"
 
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a": 1, "a couple of": 2, "a few": 3,
-                "couple of": 2, "few": 3}
+                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "twenty five": 25,
+                "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100,
+                "a hundred": 100, "a": 1, "a couple of": 2, "a few": 3, "couple of": 2, "few": 3}
 MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
           "nov": 11, "dec": 12}
 MONTH_WORD = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?"
@@ -157,24 +286,57 @@ EXAMPLES: tuple[str, ...] = (
     "Did my last campaign work?",
 )
 
-# One next step per tool, said after the answer, and the question a plain "yes" to it stands for.
+# Next steps for cases a tool's own (``ToolSpec.next_step``) does not fit, and the question a plain "yes"
+# to each stands for.
 NEXT_STEPS: dict[str, tuple[str, str | None]] = {
-    "load_data": ("Want an overview of what is in it?", "what's in my data?"),
-    "data_overview": ("Want to see who is lapsed?", "who are my lapsed customers?"),
-    "compute_rfm": ("Ask about any segment, e.g. \"who are my at-risk customers?\" or \"tell me about my "
-                    "champions\".", None),
-    "list_customers": ("Want an email draft for them?", "draft them an email"),
     "list_customers_empty": ("Try another group, e.g. \"who are my at-risk customers?\".", None),
-    "cluster_customers": ("Want a persona of the first group? Ask \"tell me about cluster 2\" for the next.",
-                          "tell me about cluster 1"),
-    "describe_segment": ("Want an email draft for them?", "draft them an email"),
     "describe_cluster": ("Want the next group, cluster {next}?", "tell me about cluster {next}"),
-    "draft_campaign": ("Want {other} version too?", "and {other} version"),
-    "predict_value": ("Want to see who is at risk of not coming back?", "who are my at-risk customers?"),
-    "measure_campaign": ("The table sets the messaged customers beside the held-out control group.", None),
-    "segment_migration": ("Want the list of customers who are at risk now?", "who are my at-risk customers?"),
-    "segment_by": ("Want this for your lapsed customers only?", "lapsed customers by {attribute}"),
     "segment_by_group": ("Want an email draft for them?", "draft them an email"),
 }
 # A plain yes to the last next step.
 YES = r"^(yes|yeah|yep|yup|sure|ok|okay|please|go on|go ahead|do it|why not|yes please|ok please|sure thing)$"
+
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december")
+# The words a typo is corrected to (``agent.understand.text``): what owners write about customers, orders,
+# money, time and messages. A word missing here is never "corrected" into anything else, so a word is
+# added when a misspelling of it is seen, with a phrasing test.
+VOCABULARY = """
+customer customers people buyers shoppers regulars regular clients members audience list lists group groups
+segment segments segmentation cluster clusters persona personas profile profiles lifecycle stage stages
+champions champion loyal loyalty loyalists potential promising attention hibernating dormant sleeping asleep
+lapsed lapsing lapse churned churn churning risk slipping drifting inactive active newest recent recently
+lately former lost losing afford cannot quiet vips valuable important favourite favorite spenders spender
+best biggest highest lowest largest smallest least worst bottom first second third average typical median
+total overall revenue sales sale sold sell selling turnover takings income earnings profit money spend spent
+spending spends value worth order orders ordered ordering purchase purchases purchased buying bought buys
+basket baskets visit visits visited visiting came come coming back return returned returning repeat often
+frequency frequently rhythm between days weeks months month week year years quarter today yesterday since
+during period trend trends monthly weekly growth grown growing compared compare comparison versus against
+difference different differ side predict prediction predicted forecast expected expect future likely chance
+probability alive lifetime draft write email emails newsletter message messages text texts campaign
+campaigns offer discount coupon voucher subject lines shorter short longer formal friendly friendlier
+playful urgent tone casual warm welcome thank reward upsell engage remind reminder worked work working
+result results measure measured control holdout uplift lift effect impact export download spreadsheet csv
+file data overview summary summarise summarize picture doing health split break breakdown down city cities
+town towns country countries channel channels online store instore shop category categories product
+products items item bestsellers consent marketing subscribed agreed show tell give find list describe
+recommend recommendation suggest advice explain which where what when many much more less about their them
+those these they focus prioritise
+prioritize priority target contact reach should start begin next ahead coming entered joined became become
+went turned fell dropped moved moving migration changed change since refresh reload update updated added
+new faces first time ones please thanks hello help demo sample example load import replace groups kinds
+types similar alike unusual outliers resellers scores scored score recency monetary rank ranking ranked
+top order value aov weekday weekend morning evening again instead also rather like liked likely last
+often back money cash heaviest heavy spender joke recipe opportunity opportunities separate separates
+clustering likelihood lowdown business profitable profit means champs lose loose earner earners time
+reengagement engagement urgent meant mean sorry actually market sending send sent schedule sales sold
+""".strip()
+
+# Tones a draft can be rewritten in (``draft_campaign``'s ``tone``).
+TONES: tuple[tuple[str, str], ...] = (
+    (r"formal|professional|polite|business ?like|serious", "formal"),
+    (r"playful|fun|funny|cheeky|jokey|light ?hearted|witty", "playful"),
+    (r"urgent|urgency|pushy|stronger|last chance|fomo", "urgent"),
+    (r"warm|warmer|friendly|friendlier|casual|personal|softer|kinder", "warm"),
+)

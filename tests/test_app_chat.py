@@ -84,6 +84,30 @@ def test_refresh_keeps_history_per_workspace(db):
     assert not other.chat_message and other.button(key="suggest-0")
 
 
+def test_a_refresh_keeps_what_the_conversation_is_about(db):
+    """After a refresh, "them" still means the group the conversation was about, and the last draft can be
+    changed: the dialogue state is rebuilt from the saved turns."""
+    ask(app("followups").run(), "draft an email for my at-risk customers")
+    again = ask(app("followups").run(), "how many of them live in Leeds?")  # a new browser session
+    calls = again.session_state["conversation"]["turns"][-1].turn.tool_calls
+    assert [(c.name, c.args) for c in calls] == [("segment_by", {"group": "at_risk", "attribute": "city"})]
+    shorter = ask(app("followups").run(), "make it shorter and add 10% off")
+    calls = shorter.session_state["conversation"]["turns"][-1].turn.tool_calls
+    assert [(c.name, c.args) for c in calls] == [("draft_campaign", {
+        "group": "at_risk", "channel": "email", "length": "short", "discount_percent": 10})]
+
+
+def test_suggestion_buttons_all_answer(db):
+    from ui.chat import SUGGESTIONS
+
+    for number, question in enumerate(SUGGESTIONS):
+        at = app(f"suggest-{number}").run()
+        at = at.button(key=f"suggest-{number}").click().run()
+        assert not at.exception
+        calls = at.session_state["conversation"]["turns"][-1].turn.tool_calls
+        assert calls and all(c.error is None for c in calls), question
+
+
 def test_clearing_the_conversation_forgets_it_for_the_link(db):
     at = ask(app("team").run(), LAPSED)
     at = at.button(key="clear-conversation").click().run()

@@ -1,0 +1,441 @@
+"""From an understood question to one tool call: a small planner per intent, and one that fills any
+tool's arguments from the slots by their names (so a new tool needs no planner of its own).
+
+A planner gets the question's cleaned text, its slots, the conversation's state and what may be known of
+the shop (``Shop``), and returns a ``Plan``: a tool and its arguments, or a reply without a tool (a
+question back, a refusal). Only valid arguments are planned: choices are checked against the tool's own
+argument model, and sizes are clamped to its bounds, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import annotated_types
+
+from agent import intents as phrases
+from agent.dialogue import State, merged
+from agent.understand.dates import dates_in, months_back
+from agent.understand.intent import STAGES
+from agent.understand.slots import Slots, search
+
+
+@dataclass
+class Plan:
+    """One tool call (``tool`` and ``args``), or none and a ``reply`` (help, a question back, a refusal)."""
+
+    tool: str | None
+    args: dict = field(default_factory=dict)
+    note: str = ""  # said before the summary: why this tool, which dates, what was adjusted
+    reply: str = ""
+    place: str | None = None  # "Leeds" in "how many of them live in Leeds?"
+    moves: tuple[str | None, str | None] = (None, None)  # (from, to) in "who moved from champions to ..."
+    offer: str | None = None  # for a reply: the question a plain "yes" to it stands for
+
+
+@dataclass(frozen=True)
+class Shop:
+    """What planning may know besides the question: dates, file and campaign names, and the shop's place
+    and product names (to recognise them in a question; a name never chooses a tool)."""
+
+    last_order: Callable[[], dt.date] = dt.date.today  # turns "since September" into a date
+    has_data: Callable[[], bool] = bool  # bool() is False: nothing to overwrite
+    uploads: tuple[str, ...] = ()  # names of the files uploaded this session
+    campaigns: Callable[[], list[tuple[str, str]]] = list  # (id, group) of each campaign so far, oldest first
+    places: Callable[[], dict[str, str]] = dict  # normalised place name -> "city" or "country"
+    words: Callable[[], frozenset[str]] = frozenset  # the shop's own words, for spelling
+
+
+@dataclass
+class Ask:
+    """One question as the planners see it."""
+
+    raw: str
+    text: str
+    s: Slots
+    state: State
+    shop: Shop
+
+    def carried(self) -> str | None:
+        """The group a follow-up means: the last one named for a pronoun, the last call's for 'and ...'."""
+        if self.s.pronoun:
+            return self.state.group
+        return self.state.args.get("group") if self.s.follow_up else None
+
+    def target(self, *, fallback: bool = True) -> str | None:
+        """The group named, else the one referred back to, else (``fallback``) the conversation's."""
+        picked = self.state.pick(self.s.pick) if self.s.pick else None
+        return self.s.group or picked or self.carried() or (self.state.group if fallback else None)
+
+
+# --- choices and bounds read from a tool's argument model ------------------------------------------------
+
+def _choices(annotation: object) -> tuple | None:
+    """The values a Literal (or Optional Literal) allows, else None."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    for inner in typing.get_args(annotation):
+        found = _choices(inner)
+        if found:
+            return found
+    return None
+
+
+def _bounds(info) -> tuple[float | None, float | None]:
+    low = high = None
+    for rule in info.metadata:
+        if isinstance(rule, annotated_types.Ge):
+            low = rule.ge
+        elif isinstance(rule, annotated_types.Le):
+            high = rule.le
+    return low, high
+
+
+WORDS = {"k": "groups", "limit": "customers", "horizon_days": "days ahead", "window_days": "days after a campaign",
+         "top": "values", "discount_percent": "percent off"}
+
+
+def valid(tool: str, args: dict) -> tuple[dict, str]:
+    """``args`` kept to what ``tool`` accepts: unknown names and choices dropped, sizes clamped (and said)."""
+    from tools.registry import REGISTRY
+    from tools.wording import label
+
+    fields = REGISTRY[tool].args_model.model_fields
+    kept, notes = {}, []
+    for name, value in args.items():
+        info = fields.get(name)
+        if info is None or value is None:
+            continue
+        choices = _choices(info.annotation)
+        if choices is not None and value not in choices:
+            if name in ("group", "group_a", "group_b") and str(value).startswith("cluster_"):
+                notes.append(f"This works on segments and stages, not machine-found groups, so I left "
+                             f"{label(str(value)).replace('cluster', 'group')} out. ")
+            continue
+        low, high = _bounds(info)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and ((low is not None and value < low) or (high is not None and value > high)):
+            floor, ceiling = low if low is not None else value, high if high is not None else value
+            clamped = type(value)(min(max(value, floor), ceiling))
+            notes.append(f"I can do {low:g} to {high:g} {WORDS.get(name, name)}, so I used {clamped:g}. ")
+            value = clamped
+        kept[name] = value
+    return kept, "".join(notes)
+
+
+# --- the slots, by argument name -------------------------------------------------------------------------
+
+def slot_args(tool: str, a: Ask) -> dict:
+    """Every argument ``tool`` takes that the question (or the conversation) fixes, by its name."""
+    from tools.registry import REGISTRY
+
+    s, fields = a.s, REGISTRY[tool].args_model.model_fields
+    values: dict[str, object] = {}
+    if "group" in fields:
+        values["group"] = a.target(fallback=False)
+    if "group_a" in fields:
+        named = list(dict.fromkeys([*s.every_group, *s.clusters]))
+        if len(named) == 1 and a.state.group and a.state.group != named[0]:
+            named = [a.state.group, *named]
+        values["group_a"], values["group_b"] = [*named, None, None][:2]
+    if not s.period and search(r"(that|the) same (period|time|dates?|window)|that period|same period", a.text):
+        values["start"], values["end"] = a.state.period
+    if s.period:
+        values["start"] = s.period.start.isoformat() if s.period.start else None
+        values["end"] = s.period.end.isoformat() if s.period.end else None
+    if s.as_of:
+        values["as_of"] = s.as_of.isoformat()
+    elif search(r"back then|at that time|on that day|that date", a.text) and a.state.args.get("as_of"):
+        values["as_of"] = a.state.args["as_of"]
+    values.update(k=s.k, horizon_days=s.horizon, attribute=s.attribute, sort_by=s.sort_by, goal=s.goal,
+                  tone=s.tone, length=s.length, discount_percent=s.discount, campaign_id=s.campaign)
+    values["limit"] = s.limit
+    values["top"] = s.limit
+    if s.sms or s.email:
+        values["channel"] = "sms" if s.sms else "email"
+    by_choices = _choices(fields["by"].annotation) if "by" in fields else None
+    if by_choices:
+        if "segment" in by_choices:
+            values["by"] = {"rfm": "segment", "lifecycle": "lifecycle"}.get(s.by_scheme or "") or (
+                "segment" if search(r"(each|every|per|by|all|across) (\w+ )?(segments?|groups?)|segments", a.text)
+                else None)
+        else:
+            wanted = {"spend": "spend", "predicted_value": "predicted_value", "value_at_stake": "value_at_stake",
+                      "revenue": "revenue"}
+            pick = wanted.get(s.rank_by or "")
+            if pick == "spend" and "revenue" in by_choices:
+                pick = "revenue"
+            if pick == "predicted_value" and "value_at_stake" in by_choices:
+                pick = "value_at_stake"
+            values["by"] = pick if pick in by_choices else None
+    if "scheme" in fields:
+        named = [g for g in s.groups if g]
+        values["scheme"] = s.by_scheme or ("lifecycle" if (s.lifecycle or (named and all(g in STAGES for g in named)))
+                                           else None)
+    return {k: v for k, v in values.items() if k in fields and v is not None}
+
+
+def generic(tool: str, a: Ask, *, carry: bool = True) -> Plan:
+    """Any tool: its arguments from the slots; with ``carry``, a follow-up keeps the last call's arguments."""
+    args = slot_args(tool, a)
+    if carry and a.s.refers_back and a.state.tool == tool:
+        args = merged(a.state.args, args)
+    args, note = valid(tool, args)
+    return Plan(tool, args, note=note)
+
+
+# --- the intents that need more than their slots ---------------------------------------------------------
+
+def plan_load(a: Ask) -> Plan:
+    fresh = bool(search(r"replace|afresh|from scratch|start over|instead of", a.text))
+    if not fresh and a.shop.has_data():  # the demo replaces what is there: ask first
+        return Plan(None, reply="Loading the demo shop replaces the data you have now. Say \"yes\" to go ahead.",
+                    offer="load the demo and replace my data")
+    return Plan("load_data", {"source": "demo", "replace": True})
+
+
+def plan_measure(a: Ask) -> Plan:
+    """Which campaign: the id named ('cmp-0002', 'campaign 2'), else the last one measured, else the latest
+    (to that group, if one is named). Only ids that exist are planned, so the tool never has to refuse one."""
+    known = a.shop.campaigns()
+    if not known:
+        return Plan(None, reply="There is no campaign to measure yet. Create one with a control group first (the "
+                    "Campaigns tab, or `segments campaign create SEGMENT`), then ask again once orders come in.")
+    ids = [c for c, _ in known]
+    if a.s.campaign:
+        if a.s.campaign not in ids:
+            return Plan(None, reply=f"There is no campaign {a.s.campaign}; your campaigns are: {', '.join(ids)}.")
+        wanted = a.s.campaign
+    elif a.state.campaign.get("campaign_id") in ids and not a.s.groups:
+        wanted = a.state.campaign["campaign_id"]
+    else:
+        wanted = next((c for c, g in reversed(known) if g == a.s.group), ids[-1])
+    args: dict = {"campaign_id": wanted}
+    window = re.search(r"\b(?:over|within|after|first|in|for|to|at) (?:the )?(?:first |next )?(\d+|\w+) (day|week"
+                       r"|month)s?\b",
+                       a.text) or re.search(r"\b(\d+|\w+) (day|week|month)s? (?:window|instead|after|later|on)\b",
+                                            a.text)
+    if window or a.s.days:
+        from agent.understand.dates import number
+
+        n = number(window.group(1)) if window else None
+        days = n * phrases.UNIT_DAYS[window.group(2)] if n else a.s.days
+        if days:
+            args["window_days"] = days
+    elif a.state.campaign.get("campaign_id") == wanted and "window_days" in a.state.campaign and a.s.refers_back:
+        args["window_days"] = a.state.campaign["window_days"]
+    args, note = valid("measure_campaign", args)
+    return Plan("measure_campaign", args, note=note)
+
+
+def plan_migration(a: Ask) -> Plan:
+    anchor = a.shop.last_order()
+    note = ""
+    if a.s.period and a.s.period.start:
+        start = a.s.period.start
+    elif a.s.days:
+        start = anchor - dt.timedelta(days=a.s.days)
+    elif a.s.refers_back and a.state.tool == "segment_migration":
+        start = dt.date.fromisoformat(a.state.args["start"])
+    elif a.s.as_of:
+        start = a.s.as_of
+    elif dates_in(a.raw, a.text, anchor):
+        start = dates_in(a.raw, a.text, anchor)[0][1]
+    else:
+        start = months_back(anchor, 3)
+        note = "You gave no date, so I compared with three months before your last order. "
+    lifecycle = bool(a.s.groups and all(g in STAGES for g in a.s.groups)) or a.s.lifecycle
+    args = {"start": start.isoformat(), "scheme": "lifecycle" if lifecycle else "rfm"}
+    if a.s.period and a.s.period.end and a.s.period.end < anchor:
+        args["end"] = a.s.period.end.isoformat()
+    return Plan("segment_migration", args, note=note, moves=a.s.moves)
+
+
+def plan_entrants(a: Ask) -> Plan:
+    args = slot_args("group_entrants", a)
+    anchor = a.shop.last_order()
+    if "start" not in args and search(r"that time|that period|same (time|period|window)|back then", a.text):
+        start, end = a.state.period
+        args.update({k: v for k, v in (("start", start), ("end", end)) if v})
+    if "start" not in args:
+        start = anchor - dt.timedelta(days=a.s.days) if a.s.days else months_back(anchor, 3)
+        args["start"] = start.isoformat()
+    args, note = valid("group_entrants", args)
+    if "group" not in args:
+        return Plan(None, reply=_which_group("Who joined which group? For example: ", ["Who went lapsed in the last "
+                                                                                       "3 months?"]))
+    return Plan("group_entrants", args, note=note)
+
+
+def plan_cluster(a: Ask) -> Plan:
+    args = slot_args("cluster_customers", a)
+    args, note = valid("cluster_customers", args)
+    return Plan("cluster_customers", args, note=note + "I let the data find groups of customers who behave alike (for "
+                "the standard named RFM segments, ask \"show me my segments\"). ")
+
+
+def plan_rfm(a: Ask) -> Plan:
+    args, note = valid("compute_rfm", slot_args("compute_rfm", a))
+    return Plan("compute_rfm", args, note=note + "Here are your RFM segments: named groups from how recently, how "
+                "often and how much each customer buys (ask for \"groups\" to let the data find its own). ")
+
+
+def plan_predict(a: Ask) -> Plan:
+    args = slot_args("predict_value", a)
+    if "group" not in args and a.carried():
+        args["group"] = a.carried()
+    if a.s.refers_back and a.state.tool == "predict_value":
+        args = merged(a.state.args, args)
+        if a.s.days and not a.s.horizon:
+            args["horizon_days"] = a.s.days
+    args.setdefault("horizon_days", 90)
+    args, note = valid("predict_value", args)
+    return Plan("predict_value", args, note=note)
+
+
+def plan_breakdown(a: Ask) -> Plan:
+    args = slot_args("segment_by", a)
+    if "group" not in args and a.carried():
+        args["group"] = a.carried()
+    args.setdefault("attribute", a.state.attribute or "city")
+    args, note = valid("segment_by", args)
+    return Plan("segment_by", args, note=note, place=a.s.place)
+
+
+def plan_draft(a: Ask) -> Plan:
+    args = slot_args("draft_campaign", a)
+    if "group" not in args:
+        target = a.target()
+        if target:
+            args["group"] = target
+    if "group" not in args:
+        return Plan(None, reply=_which_group("Which customers should I write to? For example: ", [
+            "Draft an email for my at-risk customers", "Write a text message to my new customers",
+            "Draft an email to win back my lapsed customers"]))
+    if "channel" not in args and a.state.tool == "draft_campaign" and a.s.refers_back and a.state.channel:
+        args["channel"] = a.state.channel
+    args.setdefault("channel", "email")
+    args, note = valid("draft_campaign", args)
+    return Plan("draft_campaign", args, note=note)
+
+
+def plan_refine(a: Ask) -> Plan:
+    """The last draft again with what changed: length, tone, discount, channel (or another group)."""
+    changes = slot_args("draft_campaign", a)
+    if not a.s.group:
+        changes.pop("group", None)
+    if a.s.sms or a.s.email:
+        changes["channel"] = "sms" if a.s.sms else "email"
+    args, note = valid("draft_campaign", merged(a.state.draft, changes))
+    said = [f"{args['discount_percent']}% off" if "discount_percent" in changes else "",
+            "shorter" if changes.get("length") == "short" else "", f"in a {changes['tone']} tone" if "tone" in changes
+            else "", "as a text message" if changes.get("channel") == "sms" else ""]
+    said = [w for w in said if w]
+    return Plan("draft_campaign", args, note=note + (f"Here is the draft again, {', '.join(said)}. " if said else ""))
+
+
+def plan_export(a: Ask) -> Plan:
+    """'export that list': the last call that made a list, run again for its download."""
+    if a.s.group:
+        args, note = valid("list_customers", {**slot_args("list_customers", a), "group": a.s.group})
+        return Plan("list_customers", args, note=note + "The whole list is in the CSV download under this answer. ")
+    if a.state.lists:
+        return Plan(a.state.lists["tool"], dict(a.state.lists["args"]),
+                    note="The whole list is in the CSV download under this answer. ")
+    group = a.state.group
+    if group and not group.startswith("cluster_"):
+        return Plan("list_customers", {"group": group},
+                    note="The whole list is in the CSV download under this answer. ")
+    return Plan(None, reply=_which_group("Which list should I export? For example: ", [
+        "Export my lapsed customers", "Download my at-risk customers as a CSV"]))
+
+
+def plan_refresh(a: Ask) -> Plan:
+    """'I've added new sales, refresh': every answer reads the data as it is now, so run the last one again."""
+    from tools.registry import REGISTRY
+
+    note = ("Every answer reads your data as it is now, so this includes everything imported so far (import new "
+            "sales in the sidebar, or `segments import FILE`). ")
+    spec = REGISTRY.get(a.state.tool or "")
+    if spec and spec.read_only:
+        return Plan(a.state.tool, dict(a.state.args), note=note)
+    return Plan("data_overview", {}, note=note)
+
+
+def plan_list(a: Ask) -> Plan:
+    target = a.s.group or (a.state.pick(a.s.pick) if a.s.pick else None) or a.carried()
+    if target is None:
+        return Plan("data_overview", {}) if search(r"customers|clients", a.text) else Plan(None)
+    args = {"group": target, **{k: v for k, v in slot_args("list_customers", a).items() if k != "group"}}
+    args, note = valid("list_customers", args)
+    return Plan("list_customers", args, note=note)
+
+
+def plan_describe(a: Ask) -> Plan:
+    target = a.target()
+    if not target:
+        return Plan("data_overview", {})
+    args, note = valid("describe_segment", {"group": target, **({"as_of": a.s.as_of.isoformat()} if a.s.as_of else {})})
+    return Plan("describe_segment", args, note=note)
+
+
+def plan_top(a: Ask) -> Plan:
+    args = slot_args("top_customers", a)
+    if "group" not in args and a.s.pronoun and a.state.group:
+        args["group"] = a.state.group
+    if args.get("group") == "champions" and not a.s.pronoun:
+        # "my top 20 customers" are everyone's top 20, whatever their segment; "among my regulars" is a group
+        others = [g for g in a.s.every_group if g != "champions"]
+        args.pop("group")
+        if others:
+            args["group"] = others[0]
+    if "by" not in args and a.s.pronoun and search(r"first|contact|call|email|target", a.text):
+        args["by"] = "predicted_value"  # "which of those should I contact first": most value ahead
+    if a.s.refers_back and a.state.tool == "top_customers":
+        args = merged(a.state.args, args)
+    args, note = valid("top_customers", args)
+    return Plan("top_customers", args, note=note)
+
+
+def plan_compare(a: Ask) -> Plan:
+    args, note = valid("compare_groups", slot_args("compare_groups", a))
+    if "group_a" not in args or "group_b" not in args:
+        return Plan(None, reply=_which_group("Which two groups should I compare? For example: ", [
+            "Compare my champions with my loyal customers", "How do lapsed and at-risk customers differ?"]))
+    return Plan("compare_groups", args, note=note)
+
+
+def _which_group(lead: str, examples: list[str]) -> str:
+    return lead + "; ".join(f"\"{q}\"" for q in examples) + "."
+
+
+PLANNERS: dict[str, Callable[[Ask], Plan]] = {
+    "load_data": plan_load, "measure_campaign": plan_measure, "segment_migration": plan_migration,
+    "group_entrants": plan_entrants, "cluster_customers": plan_cluster, "compute_rfm": plan_rfm,
+    "predict_value": plan_predict, "segment_by": plan_breakdown, "draft_campaign": plan_draft,
+    "refine_draft": plan_refine, "export_list": plan_export, "refresh": plan_refresh, "list_customers": plan_list,
+    "describe_segment": plan_describe, "top_customers": plan_top, "compare_groups": plan_compare,
+    "data_overview": lambda a: Plan("data_overview", {}),
+}
+
+
+def plan_intent(intent: str, a: Ask) -> Plan:
+    planner = PLANNERS.get(intent)
+    plan = planner(a) if planner else generic(intent, a)
+    return with_cluster_k(plan, a.state)
+
+
+def with_cluster_k(plan: Plan, state: State) -> Plan:
+    """A cluster named after a clustering of k groups is one of those k (the tools' default k may differ)."""
+    from tools.registry import REGISTRY
+
+    spec = REGISTRY.get(plan.tool or "")
+    groups = [plan.args.get(n) for n in ("group", "group_a", "group_b")]
+    if (spec and "k" in spec.args_model.model_fields and "k" not in plan.args and state.cluster_k
+            and any(str(g).startswith("cluster_") for g in groups if g)):
+        plan.args["k"] = state.cluster_k
+    return plan
