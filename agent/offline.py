@@ -70,6 +70,7 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
 
 
 def _plan_upload(raw: str, plain: str, shop: Shop) -> Plan | None:
+    """Loading a file uploaded this session, named or "my file"; or saying that none was uploaded."""
     fresh = bool(search(r"replace|afresh|from scratch|start over|instead of", plain))
     named_file = [n for n in sorted(shop.uploads) if n.lower() in raw.lower()]
     if not named_file and len(shop.uploads) == 1 and search(r"(my|the|this) (file|export|upload|spreadsheet)", plain):
@@ -80,10 +81,7 @@ def _plan_upload(raw: str, plain: str, shop: Shop) -> Plan | None:
             r"(the|my|this) (\w+ ){0,2}(file|csv|export|upload|spreadsheet)|i (just )?uploaded", plain):
         return Plan(None, reply="No file has been uploaded in this session yet. Drop your orders export into the "
                     "sidebar's import (or run `segments import FILE`), then ask again.")
-    if (search(r"load|use|open|try|start|import|switch to|set up|play with", plain) and search(
-            r"demo|sample (data|shop)|example (data|shop)", plain)) or re.fullmatch(r"demo", plain):
-        return None  # the demo: the intent rules' load_data
-    return None
+    return None  # not a file of this session's: the demo and everything else go through the intent rules
 
 
 class OfflineAgent:
