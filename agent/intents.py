@@ -1,10 +1,11 @@
 """The offline agent's phrase tables: what an owner types, mapped to tools and their arguments.
 
-Everything here is data, matched against the *normalised* question (lower case, apostrophes dropped,
-every other non-alphanumeric run turned into one space: "haven't bought" -> "havent bought",
-"at-risk" -> "at risk"). Each entry is a regular expression matched on word boundaries. Order matters
-only where a comment says so; otherwise the planner in ``agent/offline.py`` decides by position and
-length. Add a synonym by adding a line, and a phrasing test for it.
+Everything here is data, matched against the *cleaned* question (``agent.understand.text``: lower case,
+apostrophes dropped, every other non-alphanumeric run one space, slang spelt out, typos fixed: "haven't
+bought" -> "have not bought", "at-risk" -> "at risk"). Each entry is a regular expression matched on word
+boundaries. Groups and attributes go by position and length (``agent.understand.slots``); intents are
+tried in ``INTENT_ORDER`` (``agent.understand.intent``). Add a synonym by adding a line, and a phrasing to
+the corpus (``agent/corpus/``) or a test for it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 # match in the question (longest on a tie), so "at-risk regulars" is at_risk.
 GROUP_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(cant|cannot|can not|must not|mustnt)( \w+){0,3} lo+se( them)?|afford to lo+se"
-     r"|(big|biggest|top|best|high|heavy|loyal) (spenders|customers|buyers|regulars) (who|that) (\w+ ){0,2}(havent|have"
-     r" not|not|stopped|no longer|gone quiet|lapsed|disappeared|vanished|went quiet)( \w+){0,4}"
+     r"|(big|biggest|top|best|high|heavy|loyal) (spenders|customers|buyers|regulars) (((who|that) (\w+ ){0,2})?"
+     r"(havent|have not|not|stopped|no longer|gone quiet|disappeared|vanished|went quiet)|(who|that) (\w+ ){0,2}lapsed)"
+     r"( \w+){0,4}"
      r"|used to (spend|buy) (a lot|loads|lots|big)|(were|used to be) (my |our )?(best|top|biggest) (customers|spenders)"
      r"|best customers (gone|going) (quiet|missing)", "cannot_lose_them"),
     (r"champions?|vips?|very important (customers|people)|best (customers|clients|buyers|shoppers|regulars)"
@@ -29,7 +31,8 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
      r"|inactive|used to (come|shop|buy)|in ages|(ive|weve|i have|we have) lost|gone cold|went cold|went quiet",
      "lapsed"),
     (r"lapsing|about to lapse|overdue|due back|late for (their|a) (next )?(visit|order)", "lapsing"),
-    (r"about to (sleep|fall asleep|doze off)|falling asleep|dozing( off)?", "about_to_sleep"),
+    (r"about to (sleep|fall asleep|doze off)|falling asleep|dozing( off)?|on the brink( of \w+)?",
+     "about_to_sleep"),
     (r"hibernating|dormant|asleep|sleeping", "hibernating"),
     (r"needs? attention|middling|on the fence|lukewarm", "need_attention"),
     (r"promising", "promising"),
@@ -37,7 +40,7 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
      r"|rising stars?", "potential_loyalists"),
     (r"new customers? segment", "new_customers"),
     (r"(new|newest) (customers|clients|buyers|shoppers|people|faces|ones)|newcomers?"
-     r"|first time (customers|buyers|shoppers)|(just|recently) (joined|started)", "new"),
+     r"|first time (customers|buyers|shoppers)|first timers?|new customer\b|(just|recently) (joined|started)", "new"),
     (r"active (customers|buyers|ones|shoppers|stage)|current customers|(who|which \w+|people who|ones who) (are |is )?"
      r"still (buying|active|coming|shopping)|(became|become|becoming|turned|went|gone) active|(who is|who are|whos)"
      r" (\w+ )?active", "active"),
@@ -72,7 +75,7 @@ COUNTRIES = frozenset({
 
 SMS_PHRASES = r"texts?( messages?)?|sms|txt"
 GOAL_PHRASES: tuple[tuple[str, str], ...] = (
-    (r"win (\w+ ){0,2}back|bring (\w+ ){0,2}back|get (\w+ ){0,2}back|lure (\w+ ){0,2}back|tempt (\w+ ){0,2}back"
+    (r"win (\w+ ){0,2}back|bring (\w+ ){0,2}back|get (\w+ ){0,2}back|lure (\w+ ){0,2}back|tempt (\w+ ){0,3}back"
      r"|(make|get) them (to )?come back|miss (you|them)",
      "win_back"),
     (r"thank\w*|reward|appreciat\w*", "thank_and_reward"),
@@ -98,7 +101,7 @@ INTENT_PHRASES: dict[str, str] = {
                r"|(added|imported|uploaded|loaded|put in) (\w+ ){0,2}(new|more|the latest|latest|fresh|recent"
                r"|todays|this"
                r" weeks) (sales|orders|data|transactions)|new (sales|orders|data) (are|is) in|run (it|that|this) again",
-    "recommend_focus": r"focus\w*( on)?|worth my while|most worth|best bet|(who|which)( of (them|those"
+    "recommend_focus": r"concentrat\w*|focus\w*( on)?|worth my while|most worth|best bet|(who|which)( of (them|those"
                        r"|these))? should (i|we) (\w+ )?(contact|target"
                        r"|email|call|chase|start with|focus on) first|best return|(which|what) (\w+ ){0,3}(group"
                        r"|segment)s? (should|to|is most urgent)"
@@ -111,7 +114,8 @@ INTENT_PHRASES: dict[str, str] = {
                        r"|recommend|recommendation|advice|advise|suggest (a|which|what|where)|where to (start|begin)"
                        r"|(who|which) should (i|we) (target|contact|email|call|chase) first|low hanging fruit"
                        r"|quick wins?|most bang for",
-    "compare_groups": r"compare|comparison|comparing|compared|versus|vs|contrast|separates?|next to (each )?other"
+    "compare_groups": r"up against|next to|compare|comparison|comparing|compared|versus|vs|contrast|separates?"
+                      r"|next to (each )?other"
                       r"|difference between|differences between|differ"
                       r"|different from|side by side|against each other|stack up|how do (\w+ ){1,3}compare",
     "group_entrants": r"started|starting|became|become|becoming|went|gone|turned|fell|fallen|slipped|slid|dropped"
@@ -120,7 +124,9 @@ INTENT_PHRASES: dict[str, str] = {
                       r"(?! customers| ones| people| clients)"
                       r"|entered|entering|newly|new to|moved into|tipped into|got (into|to)|ended up",
     "rank_groups": r"segments?|groups?|stages?|rfm|segment wise|value at stake|at stake|where (is|does) (the|my) money",
-    "top_customers": r"top (customers|spenders|buyers|spender)|(\d+|ten|twenty) (people|customers) who|which \d+"
+    "top_customers": r"number one customer|(which|what) (individual )?customers (are going to|will) be worth"
+                     r"|which (\d+|two|three|four|five|ten) (will|are|customers)|top (customers|spenders|buyers"
+                     r"|spender)|(\d+|ten|twenty) (people|customers) who|which \d+"
                      r" customers|(highest|most) (\w+ ){0,2}value|heaviest"
                      r" spenders|top (\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
                      r"|thirty"
@@ -130,7 +136,8 @@ INTENT_PHRASES: dict[str, str] = {
                      r"(spent|spends|spend) the most|spent the most|spend the most|biggest spenders|leaderboard"
                      r"|(\d+|ten|twenty|five) (best|biggest|top|highest|most valuable) (customers|spenders|buyers)"
                      r"|most valuable customers|(highest|most) (predicted|future|expected|lifetime) value",
-    "order_value": r"average value of (an? |one |each |every )?orders?|average (order|basket|spend|transaction|sale"
+    "order_value": r"ticket size|in one go|per (go|trip|visit)|average value of (an? |one |each |every )?orders?"
+                   r"|average (order|basket|spend|transaction|sale"
                    r"|ticket|purchase|receipt|bill|amount)|order average"
                    r"|spend each time|each time they (buy|shop|order)"
                    r"|average out|order values?|aov"
@@ -139,7 +146,8 @@ INTENT_PHRASES: dict[str, str] = {
                    r"|each customer|they|someone|my \w+|the \w+) (usually |normally |typically |tend to )?spend"
                    r" (per|each|a|on an?|in an?) (order|visit|time|trip|purchase|go|transaction)|(order|basket)"
                    r" (sizes?|amounts?) on average|per order on average|value per order",
-    "purchase_rhythm": r"cadence|how many days (\w+ ){0,3}(return|returning|come back|coming back)"
+    "purchase_rhythm": r"before (the|their) next (order|visit|purchase)|cadence|how many days (\w+ ){0,3}(return"
+                       r"|returning|come back|coming back)"
                        r"|how long (\w+ ){0,4}between|between (\w+ )?(purchases|orders|visits)|interval|how regular"
                        r"|(days|weeks) (\w+ ){0,2}(pass|go by)|before (\w+ ){0,2}(orders?|buys?|shops?"
                        r"|comes? back) again|how often"
@@ -149,7 +157,8 @@ INTENT_PHRASES: dict[str, str] = {
                        r"|interval|time|gap)|how long (before|until|till|between|do|does) (\w+ ){0,2}(come back"
                        r"|return|reorder|order again|buy again|take to come back)|(order|visit|purchase) frequency"
                        r"|how regularly|how many days (until|before|between)",
-    "sales_over_time": r"how many (customers|people) (ordered|bought|shopped|purchased|came in)|how much (did|have"
+    "sales_over_time": r"what (have|has|did) (\w+ ){0,3}(spent|spend)|how many (customers|people) (ordered|bought"
+                       r"|shopped|purchased|came in)|how much (did|have"
                        r"|has) (\w+ ){0,4}(spend|spent|brung in|brought in|bring in)|(money|cash)"
                        r" (came|come|coming) in|what did (we|i) (take|make|sell|earn|do)|did we (do|make|take|sell)"
                        r"|bought (something|anything)|revenue|sales|turnover|takings|income|earnings|takings"
@@ -167,7 +176,8 @@ INTENT_PHRASES: dict[str, str] = {
                  r"(demo|demonstration|sample (data|shop|bakery)|example (data|shop)|test (shop|data))|demo (shop"
                  r"|data|bakery|cafe)"
                  r"|sample (data|shop|bakery)|example (data|shop)|^demo$|demo data please",
-    "measure_campaign": r"(campaign|e ?mail|mailing|offer)\b.*\b(make (any |a )?difference|waste of money|pa(y|id) off"
+    "measure_campaign": r"(win back|campaign|e ?mail|mailing|offer|text)\b.*\b(worth it|make (any |a )?difference"
+                        r"|waste of money|pa(y|id) off"
                         r"|(actually )?(do|did) anything|move the needle|measurable|had an? (\w+ )?effect|effective)"
                         r"|did (\w+ ){0,4}(campaign|e ?mail|text|sms|message|newsletter|offer|mailing)\b.*\b(work"
                         r"|bring|pay)"
@@ -185,8 +195,8 @@ INTENT_PHRASES: dict[str, str] = {
                       r"|draft|write|compose|craft|campaign|newsletter|subject lines?"
                       r"|what (should|could|can) i (send|say|offer|write)"
                       r"|^(e ?mail|text|sms|message) |(a|an) (\w+ ){0,2}(e ?mail|text|sms|newsletter)\b"
-                      r"|(e ?mail|text|sms|message|newsletter|promo|offer)s? (for|to) |something (\w+ ){0,2}for (the|my"
-                      r"|our)|(e ?mail|text|sms|message)"
+                      r"|(e ?mail|text|sms|message|newsletter|promo|offer)s? (for|to) |something (\w+ ){0,2}for "
+                      r"|(e ?mail|text|sms|message)"
                       r" (them|those|these)|reach out|get in touch|marketing (e ?mail|text|message)",
     "segment_migration": r"mov(ed|e|es|ing)|movement|migrat\w*|changed?|changes|shift(ed|s)?|dropped|fell|became|turned"
                          r"|went from|downgraded?|used to be|compare|compared (to|with)|since|flow|transitions?"
@@ -204,10 +214,12 @@ INTENT_PHRASES: dict[str, str] = {
                          r"|machine found"
                          r"|algorithm|k ?means|personas|outliers?|unusual customers|odd customers|anomal\w*|resellers?"
                          r"|come up with|by itself|on its own|automatically",
-    "compute_rfm": r"segments|segment (my|the|our) customers|segmentation|rfm|scores?|scored|scoring|recency frequency"
+    "compute_rfm": r"falls? into|spread (across|over|between)|and the rest|segments|segment (my|the|our) customers"
+                   r"|segmentation|rfm|scores?|scored|scoring|recency frequency"
                    r"|split (up )?(my|the|our)? ?customers|how are my customers (split|divided)|divide up"
                    r"|(each|every|per|by) segment|segment (\w+ ){0,2}customers as",
-    "data_overview": r"(what is|what s) in (my|the|it|here|there) ?(data|file|dataset|shop)?|overview|summary"
+    "data_overview": r"how far back|earliest order|(what is|what s) in (my|the|it|here|there) ?(data|file|dataset"
+                     r"|shop)?|overview|summary"
                      r"|summari[sz]e"
                      r"|what (data )?(do|can) you see|what do you have|what have you got|what (is|s) loaded"
                      r"|how many (customers|orders|purchases|sales|people|products) (do|did|have|are|r)"
@@ -224,7 +236,8 @@ INTENT_PHRASES: dict[str, str] = {
                         r"|profile"
                         r"|what do (we|you|i) know about|typical|characteri[sz]e|characteristics?|what makes"
                         r"|deep dive|more about"
-                        r"|(sort|type|kind) of (person|people|customer)|ends? up in|explain (me )?(how|what|who)"
+                        r"|story (with|of|behind)|gist|(sort|type|kind) of (person|people|customer)|ends? up in"
+                        r"|explain (me )?(how|what|who)"
                         r"|what kind of (person|people|customer)|picture of|portrait|lowdown|low down|sketch"
                         r"|as if (they were|it was) (one|a) person|explain (the|my|them)|who are these people"
                         r"|what (is|s) the (average|typical) (person|customer)",
@@ -330,6 +343,7 @@ types similar alike unusual outliers resellers scores scored score recency monet
 top order value aov weekday weekend morning evening again instead also rather like liked likely last
 often back money cash heaviest heavy spender joke recipe opportunity opportunities separate separates
 clustering likelihood lowdown business profitable profit means champs lose loose earner earners time
+buckets bucket tribes gist ticket cadence
 reengagement engagement urgent meant mean sorry actually market sending send sent schedule sales sold
 """.strip()
 

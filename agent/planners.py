@@ -142,7 +142,8 @@ def slot_args(tool: str, a: Ask) -> dict:
         if len(named) == 1 and a.state.group and a.state.group != named[0]:
             named = [a.state.group, *named]
         values["group_a"], values["group_b"] = [*named, None, None][:2]
-    if not s.period and search(r"(that|the) same (period|time|dates?|window)|that period|same period", a.text):
+    if not s.period and search(r"(that|the) same (period|time|dates?|window)|that period|same period|for (it|that)$",
+                               a.text):
         values["start"], values["end"] = a.state.period
     if s.period:
         values["start"] = s.period.start.isoformat() if s.period.start else None
@@ -387,7 +388,7 @@ def plan_top(a: Ask) -> Plan:
     args = slot_args("top_customers", a)
     if "group" not in args and a.s.pronoun and a.state.group:
         args["group"] = a.state.group
-    if args.get("group") == "champions" and not a.s.pronoun:
+    if args.get("group") == "champions" and not a.s.pronoun and not search(r"vips?|champions?", a.text):
         # "my top 20 customers" are everyone's top 20, whatever their segment; "among my regulars" is a group
         others = [g for g in a.s.every_group if g != "champions"]
         args.pop("group")

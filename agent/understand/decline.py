@@ -30,7 +30,9 @@ REFUSALS: tuple[tuple[str, str], ...] = (
      "I can't give one person's contact details in the chat: names, emails, phones and addresses stay out of "
      "the conversation to keep them private. The customer lists under my answers (and their CSV downloads) "
      "hold the contact details of customers who can be messaged; ask e.g. \"who are my lapsed customers?\"."),
-    (r"\b(knock|mark down|discount everything|(put|mark|bump) (\w+ ){0,3}prices? up)\b|\bon the till\b|"
+    (r"\b(make|set)\b.*\b\d+( \d\d)?\b.*\b(from|starting) (monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+     r"|tomorrow|next week)\b|\b(knock|mark down|discount everything|(put|mark|bump) (\w+ ){0,3}prices? up)\b"
+     r"|\bon the till\b|"
      r"\b(put|push|bump|mark|raise|increase|lower|cut|drop|change|set)\b.*\bprices?\b.*\b(up|down|by|to)\b|"
      r"\b(change|raise|lower|update|edit|set|modify|increase|decrease|put up)\b.*\b(prices?|pricing|stock|"
      r"inventory|orders?|records?|database|the data|customer details|name|names)\b(?!.*\b(effect|impact|"

@@ -122,6 +122,8 @@ def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | N
         return name
     if name == "export_list":
         return name if (state.lists or state.group or named) else None
+    if name == "purchase_rhythm" and search(r"how far back|date range|earliest order", text):
+        return None
     if name == "refresh":
         return None if search(r"rfm|segments|clusters?|campaign|revenue (by|per|for)", text) else name
     if name == "recommend_focus":
@@ -135,6 +137,8 @@ def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | N
             return name
         return None
     if name == "rank_groups":
+        if search(r"(losing|lose) the most|most (money )?to lose", text):
+            return name  # "which group am I at risk of losing the most money on"
         if s.pick:
             return None  # "the biggest group" after a listing is that group
         if search(r"at stake|where (is|does) (the|my) money|(rank|ranking|ranked|league table)( \w+){0,2} (segments"
@@ -206,7 +210,7 @@ def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | N
             r"rfm|segments?|clusters?|sales|revenue|compare|how many|average", text):
         return None  # "cluster as of 1 Sept, a pre-campaign picture": the campaign is not the ask
     if name in ("cluster_customers", "compute_rfm") and s.cluster and s.k is None:
-        if search(r"who|list|show me the (people|customers)|people in|members|names|export|download", text):
+        if search(r"who|list|show me the (people|customers)|people in|members|names|export|download|how many", text):
             return "list_customers"  # "who's in cluster 3"
         return "describe_segment"  # "tell me about cluster 2"
     if name == "data_overview" and named:  # "an overview of my champions", "how many customers churned"

@@ -38,7 +38,7 @@ def mask(text: str) -> str:
 
 def training_cases() -> list[tuple[str, str]]:
     """(question, tool) for every one-tool question of the corpus, and each conversation's first turn."""
-    cases = [case for name in ("phrases", "dev", "dev2")
+    cases = [case for name in ("phrases", "dev", "dev2", "dev3")
              for case in json.loads((CORPUS / f"{name}.json").read_text(encoding="utf-8"))]
     for conversation in json.loads((CORPUS / "conversations.json").read_text(encoding="utf-8")):
         cases.append(conversation["turns"][0])

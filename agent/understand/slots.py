@@ -123,16 +123,22 @@ def read_slots(raw: str, text: str, anchor: dt.date, places: dict[str, str] | No
                           text)
              or re.search(rf"\b{NUM} (?:people|customers|spenders|buyers) (?:who|that)\b", text)
              or re.search(rf"\b(?:which|the) {NUM} (?:people|customers|spenders|buyers)\b", text)
-             or re.search(r"\bsingle (biggest|best|top)\b", text))
+             or re.search(r"\bsingle (biggest|best|top)\b", text)
+             or re.search(r"\b(number one) customer\b", text)
+             or re.search(rf"\bwhich {NUM} (?:will|are)\b", text))
     sort_by = ("recency" if search(r"most recent|recently first|latest first|by recency|by last order", text)
                else "clv" if search(r"predicted value|future value|by clv|by lifetime value|most likely to spend", text)
                else "value" if search(r"(most valuable|highest value|biggest spenders?|highest spend(ers)?) first"
                                      r"|(sort|sorted|order|ordered|rank|ranked) (\w+ ){0,2}by (value|spend|revenue"
                                      r"|money)"
                                      r"|by value|biggest spend(ers)? first|highest spend(ers)? first", text) else None)
-    rank_by = ("predicted_value" if search(r"predicted|future|lifetime value|likely to spend|expected|forecast", text)
-               else "value_at_stake" if search(r"at stake|to lose|value at risk|could lose|worth the most", text)
-               else "spend" if search(r"spend|spent|spending|spends|spender|spenders|revenue|money|sales|cash|earn\w*",
+    rank_by = ("predicted_value" if search(r"predicted|future|lifetime value|likely to spend|expected|forecast"
+                                           r"|going forward|will be worth", text)
+               else "value_at_stake" if search(r"at stake|to lose|value at risk|could lose|worth the most"
+                                               r"|losing the most"
+                                              r"|lose the most", text)
+               else "spend" if search(r"spend|spent|spending|spends|spender|spenders|revenue|money|sales|cash"
+                                      r"|earn\w*|makes? (me )?(the )?most",
                                       text)
                else None)
     goal = next((v for p, v in phrases.GOAL_PHRASES if search(p, text)), None)
@@ -156,7 +162,8 @@ def read_slots(raw: str, text: str, anchor: dt.date, places: dict[str, str] | No
         attribute=attribute, place=place, sms=bool(search(phrases.SMS_PHRASES, text)),
         email=bool(search(r"e ?mails?|newsletter", text)), goal=goal,
         k=number(k.group(1)) if k else None, horizon=dates.horizon(text),
-        limit=number(limit.group(1)) if limit else None, sort_by=sort_by, rank_by=rank_by,
+        limit=(1 if limit.group(1) in ("number one", "biggest", "best", "top") else number(limit.group(1))) if limit
+        else None, sort_by=sort_by, rank_by=rank_by,
         period=period, as_of=dates.as_of(raw, text, anchor),
         days=(number(bare_days.group(1)) or 1) * phrases.UNIT_DAYS[bare_days.group(2)] if bare_days else None,
         min_spend=float(money.group(1)) * (1000 if money.group(2) else 1) if money else None,
