@@ -189,3 +189,21 @@ def test_state_is_rebuilt_from_saved_calls():
     calls = [("list_customers", {"group": "lapsed"}, {"count": 3}), ("segment_by", {"attribute": "city",
                                                                                     "group": "lapsed"}, None)]
     assert State.replayed(calls) == State().after(*calls[0]).after(*calls[1])
+
+
+# --- the learned fallback ------------------------------------------------------------------------------------
+
+def test_learned_fallback_masks_groups_and_is_deterministic():
+    from agent.understand import learned
+
+    assert learned.mask("how much did my lapsed customers spend in june 2025") == \
+        "how much did my grp customers spend in month num"
+    first = learned.guess(clean("how often do people pop back in"))
+    assert first == learned.guess(clean("how often do people pop back in"))
+    assert first[0] == "purchase_rhythm" and first[1] >= learned.SURE
+
+
+def test_learned_fallback_stays_quiet_when_unsure():
+    from agent.understand import learned
+
+    assert learned.sure_guess(clean("purple monkey dishwasher")) is None
