@@ -18,7 +18,7 @@ from tools.base import ToolResult
 def compose(plan: Plan, result: ToolResult) -> tuple[str, str | None]:
     """The answer and the question a plain "yes" to its next step stands for."""
     summary = result.summary.strip()
-    parts = [_place_sentence(plan, result) or _moves_sentence(plan, result), plan.note.strip(),
+    parts = [plan.recap, _place_sentence(plan, result) or _moves_sentence(plan, result), plan.note.strip(),
              summary[:1].upper() + summary[1:]]
     step, offer = next_step(plan, result)
     return " ".join(p for p in [*parts, step] if p), offer

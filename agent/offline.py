@@ -29,6 +29,7 @@ from agent.answers import compose, help_text, suggest
 from agent.base import Event, Mode, OnEvent, ToolCall, Turn
 from agent.dialogue import State
 from agent.planners import Ask, Plan, Shop, plan_intent
+from agent.understand.dates import NUM
 from agent.understand.decline import decline
 from agent.understand.intent import detect
 from agent.understand.parts import split_parts
@@ -37,9 +38,6 @@ from agent.understand.text import clean, normalise
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult
 
 __all__ = ["OfflineAgent", "Plan", "Shop", "State", "normalise", "plan_question", "suggest"]
-
-_NUM = r"(\d+|" + "|".join(sorted(phrases.NUMBER_WORDS, key=len, reverse=True)) + r")"
-
 
 def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan:
     """The tool and arguments for one question (one part), given what the conversation was about."""
@@ -59,7 +57,7 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
         return Plan(None, reply=refusal)
     s = read_slots(raw, text, shop.last_order(), shop.places())
     bare = re.fullmatch(rf"(?:(?:and|now|then|ok|so|try|what about|how about|make it|with|maybe|lets|let us|do) )*"
-                        rf"{_NUM}(?: groups| clusters)?(?: instead| please| then)?", text)
+                        rf"{NUM}(?: groups| clusters)?(?: instead| please| then)?", text)
     if bare and state.tool == "cluster_customers":
         s.k = phrases.NUMBER_WORDS.get(bare.group(1)) or int(bare.group(1))  # "try 5 instead" after a clustering
     intent = detect(text, s, state)
@@ -113,15 +111,17 @@ class OfflineAgent:
                     r"(and|then|also|plus|who|which|list|show|how many)\b", part, re.I):
                 plan = self.plan(f"and {part}")  # "describe the regulars and then the champions": the same ask
             restated = bool(calls) and plan.tool == calls[-1].name and not re.search(r"\bnow|today|current", part) and (
-                plan.args.items() <= calls[-1].args.items() or "You gave no date" in plan.note)
+                plan.args.items() <= calls[-1].args.items() or plan.assumed)
+            refines = bool(calls) and plan.tool == calls[-1].name and calls[-1].args.items() < plan.args.items()
+            if refines:
+                plan.recap = ""  # "email my regulars, and give them 5% off": one draft, not "the draft again"
             if plan.tool and ((plan.tool, plan.args) in done or restated):
                 continue  # "what changed since June? who went where": one question said twice is answered once
             done.append((plan.tool, plan.args))
             answer, call = self._answer(part, plan, emit)
-            if call and calls and call.name == calls[-1].name and calls[-1].args.items() < call.args.items():
-                answers.pop()  # "email my regulars, and give them 5% off": the second part refines the first
+            if call and refines:  # the second part refines the first: its answer stands for both
+                answers.pop()
                 calls.pop()
-                answer = re.sub(r"^Here is the draft again, [^.]*\. ", "", answer)
             answers.append(answer)
             calls += [call] if call else []
         answer = "\n\n".join(a for a in answers if a)

@@ -35,6 +35,8 @@ class Plan:
     place: str | None = None  # "Leeds" in "how many of them live in Leeds?"
     moves: tuple[str | None, str | None] = (None, None)  # (from, to) in "who moved from champions to ..."
     offer: str | None = None  # for a reply: the question a plain "yes" to it stands for
+    recap: str = ""  # said first when a plan repeats the last call changed ("Here is the draft again, shorter.")
+    assumed: bool = False  # an argument the question left out was assumed (migration's start: three months)
 
 
 @dataclass(frozen=True)
@@ -165,9 +167,7 @@ def slot_args(tool: str, a: Ask) -> dict:
                 "segment" if search(r"(each|every|per|by|all|across) (\w+ )?(segments?|groups?)|segments", a.text)
                 else None)
         else:
-            wanted = {"spend": "spend", "predicted_value": "predicted_value", "value_at_stake": "value_at_stake",
-                      "revenue": "revenue"}
-            pick = wanted.get(s.rank_by or "")
+            pick = s.rank_by
             if pick == "spend" and "revenue" in by_choices:
                 pick = "revenue"
             if pick == "predicted_value" and "value_at_stake" in by_choices:
@@ -235,7 +235,7 @@ def plan_measure(a: Ask) -> Plan:
 
 def plan_migration(a: Ask) -> Plan:
     anchor = a.shop.last_order()
-    note = ""
+    note, assumed = "", False
     if a.s.period and a.s.period.start:
         start = a.s.period.start
     elif a.s.days:
@@ -249,11 +249,12 @@ def plan_migration(a: Ask) -> Plan:
     else:
         start = months_back(anchor, 3)
         note = "You gave no date, so I compared with three months before your last order. "
+        assumed = True
     lifecycle = bool(a.s.groups and all(g in STAGES for g in a.s.groups)) or a.s.lifecycle
     args = {"start": start.isoformat(), "scheme": "lifecycle" if lifecycle else "rfm"}
     if a.s.period and a.s.period.end and a.s.period.end < anchor:
         args["end"] = a.s.period.end.isoformat()
-    return Plan("segment_migration", args, note=note, moves=a.s.moves)
+    return Plan("segment_migration", args, note=note, moves=a.s.moves, assumed=assumed)
 
 
 def plan_entrants(a: Ask) -> Plan:
@@ -336,7 +337,7 @@ def plan_refine(a: Ask) -> Plan:
             "shorter" if changes.get("length") == "short" else "", f"in a {changes['tone']} tone" if "tone" in changes
             else "", "as a text message" if changes.get("channel") == "sms" else ""]
     said = [w for w in said if w]
-    return Plan("draft_campaign", args, note=note + (f"Here is the draft again, {', '.join(said)}. " if said else ""))
+    return Plan("draft_campaign", args, note=note, recap=f"Here is the draft again, {', '.join(said)}." if said else "")
 
 
 def plan_export(a: Ask) -> Plan:

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from segmentation.lifecycle import STAGES, customer_lifecycle
-from segmentation.profile import find_group
+from segmentation.profile import find_group, group_kind
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
 
 Scheme = Literal["rfm", "lifecycle"]
@@ -36,11 +36,7 @@ DEFAULT_MONTHS = 12
 
 def scheme_of(group: str) -> Scheme:
     """'rfm' for an RFM segment, 'lifecycle' for a stage; AnalysisError names the valid keys."""
-    if group in SEGMENT_KEYS:
-        return "rfm"
-    if group in STAGES:
-        return "lifecycle"
-    raise AnalysisError(f"'{group}' is not a segment: use one of {', '.join(SEGMENT_KEYS + STAGES)}.")
+    return "rfm" if group_kind(group) == "segment" else "lifecycle"
 
 
 def memberships(con: duckdb.DuckDBPyConnection, scheme: Scheme, *, as_of: dt.date | str | None = None) -> pd.DataFrame:

@@ -192,9 +192,10 @@ class ToolSpec:
     ``step``: the status line's words while it runs ("Finding lapsed customers"), a string or a function of
     the arguments; ``done``: how the summary's first number reads when it ends ("{n} found"), or "" for
     "done"; ``examples``: questions an owner asks that this tool answers (the offline planner must plan
-    each one to this tool, a test checks it); ``cues``: regular expressions over the normalised question
-    that point to this tool; ``read_only``: whether running it again changes nothing (so a reloaded
-    conversation may replay it); ``chart``: the chart builder in ``tools.charts`` it draws, if any;
+    each one to this tool, a test checks it); ``cues``: regular expressions over the cleaned question that
+    point to this tool (the offline agent's own phrase table, ``agent.intents``, speaks for the tools it
+    lists; the cues are how it finds any other); ``read_only``: whether running it again changes nothing
+    (so a reloaded conversation may replay it); ``chart``: the chart builder in ``tools.charts`` it draws;
     ``next_step``: the next step said after its answer and the question a plain "yes" to it stands for.
     """
 

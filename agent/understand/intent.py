@@ -43,7 +43,8 @@ def _pattern(name: str) -> str | None:
 
 def detect(text: str, s: Slots, state: State) -> str | None:
     """The intent of one (cleaned) question, given its slots and the conversation so far."""
-    found = _continues(text, s, state, _detect(text, s, state)) or _detect(text, s, state)
+    ruled = _detect(text, s, state)
+    found = _continues(text, s, state, ruled) or ruled
     if found is None or (found == "list_customers" and not s.group and not s.refers_back):
         from agent.understand.learned import sure_guess  # scikit-learn, only for a wording no rule knows
 
