@@ -24,7 +24,7 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
      r"|most valuable customers|superfans?|star customers|favou?rite customers|spen(d|t) (the )?most", "champions"),
     (r"at risk|slipping( away)?|drifting( away)?|fading( away)?|in danger|going cold|cooling off"
      r"|about to (leave|churn|go)|might (leave|churn|stop)|(could|may) (leave|churn)|likely to (leave|churn|stop)"
-     r"|losing", "at_risk"),
+     r"|losing|loosing", "at_risk"),
     (r"lapsed|churned|lost customers|former customers|stopped (coming|buying|ordering|shopping|visiting)"
      r"|(havent|have not|hasnt|has not|not) (\w+ )?(bought|ordered|shopped|purchased|visited|been|come|returned|seen)"
      r"|dont (come|buy|order|shop)( \w+)? any ?more|no longer (buy|come|shop|order|visit)|gone quiet"
@@ -157,7 +157,8 @@ INTENT_PHRASES: dict[str, str] = {
                        r"|interval|time|gap)|how long (before|until|till|between|do|does) (\w+ ){0,2}(come back"
                        r"|return|reorder|order again|buy again|take to come back)|(order|visit|purchase) frequency"
                        r"|how regularly|how many days (until|before|between)",
-    "sales_over_time": r"what (have|has|did) (\w+ ){0,3}(spent|spend)|how many (customers|people) (ordered|bought"
+    "sales_over_time": r"total (\w+ ){0,3}(spent|spend)|what (have|has|did) (\w+ ){0,3}(spent|spend)"
+                       r"|how many (customers|people) (ordered|bought"
                        r"|shopped|purchased|came in)|how much (did|have"
                        r"|has) (\w+ ){0,4}(spend|spent|brung in|brought in|bring in)|(money|cash)"
                        r" (came|come|coming) in|what did (we|i) (take|make|sell|earn|do)|did we (do|make|take|sell)"
