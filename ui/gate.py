@@ -144,6 +144,7 @@ class GateMiddleware:
             if not (is_admitted_cookie(cookie) or not _gate_configured()):
                 await _refuse(send, "Sign in to the app to download this file.")
                 return
+            send = _not_stored(send)
             if _is_download(scope):
                 send = _forget_after_download(send, path.removeprefix("/media/"))
             await self.app(scope, receive, send)
@@ -185,6 +186,18 @@ def _with_cookie(send: Send) -> Send:
             if headers.get(b"content-type", b"").startswith(b"text/html"):
                 value = f"{COOKIE}={secrets.token_urlsafe(32)}; Path=/; HttpOnly; SameSite=Lax"
                 message["headers"] = [*message.get("headers", []), (b"set-cookie", value.encode())]
+        await send(message)
+
+    return wrapped
+
+
+def _not_stored(send: Send) -> Send:
+    """Marks a media response ``no-store``: a caching proxy or a shared browser must not keep a customer list."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+            message["headers"] = [*headers, (b"cache-control", b"private, no-store")]
         await send(message)
 
     return wrapped
