@@ -149,7 +149,7 @@ class GateMiddleware:
                 send = _forget_after_download(send, path.removeprefix("/media/"))
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, _with_cookie(send) if not cookie else send)
+        await self.app(scope, receive, _with_cookie(send, path) if not cookie else send)
 
     @staticmethod
     def _upload_allowed(session_id: str) -> bool:
@@ -177,13 +177,16 @@ async def _refuse(send: Send, sentence: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _with_cookie(send: Send) -> Send:
-    """Gives a page load its browser's gate cookie (only HTML pages: assets load after the page has it)."""
+def _with_cookie(send: Send, path: str) -> Send:
+    """Gives a page load its browser's gate cookie: only the page (HTML, or a page the browser had cached),
+    since assets load after the page has given it, and two cookies racing could leave the wrong one."""
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = dict(message.get("headers", []))
-            if headers.get(b"content-type", b"").startswith(b"text/html"):
+            page = headers.get(b"content-type", b"").startswith(b"text/html") or (
+                message.get("status") == 304 and not path.startswith(("/static/", "/_stcore/")))
+            if page:
                 value = f"{COOKIE}={secrets.token_urlsafe(32)}; Path=/; HttpOnly; SameSite=Lax"
                 message["headers"] = [*message.get("headers", []), (b"set-cookie", value.encode())]
         await send(message)
