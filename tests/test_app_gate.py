@@ -183,7 +183,6 @@ def _http(path: str, method: str = "GET", cookie: str | None = None) -> dict:
 def gated(monkeypatch):
     monkeypatch.setenv("SEGMENTS_PASSWORD", PASSWORD)
     monkeypatch.setattr(ui.gate, "_sessions", {})
-    monkeypatch.setattr(ui.gate, "_cookies", {})
 
 
 def test_uploads_only_from_admitted_sessions(gated):
@@ -191,7 +190,7 @@ def test_uploads_only_from_admitted_sessions(gated):
     ui.gate.admit("s1", None)
     assert _call(_http("/_stcore/upload_file/s1/f1", "PUT"))[0] == 200
     assert _call(_http("/_stcore/upload_file/s2/f1", "PUT"))[0] == 403
-    ui.gate.revoke("s1", None)
+    ui.gate.revoke("s1")
     assert _call(_http("/_stcore/upload_file/s1/f1", "PUT"))[0] == 403
 
 
@@ -199,7 +198,7 @@ def test_media_only_with_an_admitted_cookie(gated):
     status, _, body = _call(_http("/media/abc.csv"))
     assert status == 403 and b"list" not in body
     assert _call(_http("/media/abc.csv", cookie="forged"))[0] == 403
-    ui.gate.admit(None, "c1")
+    ui.gate.admit("s1", "c1")
     status, headers, body = _call(_http("/media/abc.csv", cookie="c1"))
     assert status == 200 and body == b"the list"
     assert headers[b"cache-control"] == b"private, no-store", "no proxy or shared cache keeps a list"
@@ -211,6 +210,14 @@ def test_a_page_load_gets_a_gate_cookie_once(gated):
     assert b"HttpOnly" in headers[b"set-cookie"]
     _, headers, _ = _call(_http("/", cookie="c1"))
     assert b"set-cookie" not in headers
+
+
+def test_a_browser_stays_admitted_while_any_of_its_sessions_is(gated):
+    ui.gate.admit("tab1", "c1")
+    ui.gate.revoke("tab2")  # a second tab, still at the password form
+    assert ui.gate.is_admitted_cookie("c1")
+    ui.gate.revoke("tab1")  # the password changed: the first tab no longer passes
+    assert not ui.gate.is_admitted_cookie("c1")
 
 
 def test_admission_lapses(gated, monkeypatch):

@@ -94,36 +94,39 @@ def require_access(settings: Mapping[str, object]) -> bool:
         return False
     password = str(settings.get("SEGMENTS_PASSWORD") or "")
     if (providers is not None or password) and not gate.gate_installed():
-        gate.revoke(*_browser())
+        gate.revoke(_session_id())
         st.error(
             "This app has a password or sign-in, but was started without the gate that protects its uploads "
             "and downloads: ask whoever runs it to start it with `streamlit run serve.py` (as `make run` does)."
         )
         return False
     if providers is not None and not _signed_in():
-        gate.revoke(*_browser())
+        gate.revoke(_session_id())
         _render_sign_in(providers)
         return False
     if password and not _password_passed(password):
-        gate.revoke(*_browser())
+        gate.revoke(_session_id())
         if not _render_password_form(password):
             return False
     if providers is not None:
         _render_signed_in_as()
-    gate.admit(*_browser())
+    gate.admit(_session_id(), _browser_cookie())
     return True
 
 
-def _browser() -> tuple[str | None, str | None]:
-    """This session's id and its browser's gate cookie, as ``ui.gate`` knows them (None outside a server)."""
+def _session_id() -> str | None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def _browser_cookie() -> str | None:
+    """The browser's ``ui.gate`` cookie, from the websocket's handshake (None outside a server)."""
     try:
-        cookie = st.context.cookies.get(gate.COOKIE)
+        return st.context.cookies.get(gate.COOKIE)
     except Exception:  # no server behind this run (AppTest, bare mode): no cookie to admit
-        cookie = None
-    return (ctx.session_id if ctx is not None else None), cookie
+        return None
 
 
 # ---------------------------------------------------------------- password

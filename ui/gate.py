@@ -7,7 +7,7 @@ closes both, for the process started through ``serve.py`` (``streamlit run serve
 
 - every page load gets a random ``segments_gate`` cookie (HttpOnly, SameSite=Lax) if it has none;
 - when a session passes the gate, ``admit`` records its session id and that cookie (read from the
-  websocket's handshake, ``st.context.cookies``); ``revoke`` forgets them when it no longer passes;
+  websocket's handshake, ``st.context.cookies``); ``revoke`` forgets the session when it no longer passes;
 - an upload is accepted only for an admitted session id, a media file only with an admitted cookie;
 - a downloaded file (an attachment) is deleted from the server's memory once it has been saved, so its
   URL works once; the download buttons make their file only on the click (``ui.render.download_data``).
@@ -39,8 +39,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _lock = threading.Lock()
-_sessions: dict[str, float] = {}  # session id -> last admitted (monotonic seconds)
-_cookies: dict[str, float] = {}  # cookie value -> last admitted
+# Session id -> (last admitted, monotonic seconds; its browser's cookie). A browser is admitted while any
+# of its sessions is: a second tab still at the password form does not shut the first tab's downloads.
+_sessions: dict[str, tuple[float, str | None]] = {}
 _installed = False
 _clock: Callable[[], float] = time.monotonic
 
@@ -57,42 +58,39 @@ def gate_installed() -> bool:
 
 
 def admit(session_id: str | None, cookie: str | None) -> None:
-    """Let this session upload and this browser download, from now on."""
+    """Let this session upload, and its browser (``cookie``) download, from now on."""
+    if not session_id:
+        return
     now = _clock()
     with _lock:
         _prune(now)
-        if session_id:
-            _sessions[session_id] = now
-        if cookie:
-            _cookies[cookie] = now
+        _sessions[session_id] = (now, cookie)
 
 
-def revoke(session_id: str | None, cookie: str | None) -> None:
-    """Forget a session and its browser (signed out, or the password changed)."""
+def revoke(session_id: str | None) -> None:
+    """Forget a session that no longer passes the gate (signed out, the password changed)."""
     with _lock:
         _sessions.pop(session_id or "", None)
-        _cookies.pop(cookie or "", None)
 
 
 def is_admitted_session(session_id: str) -> bool:
-    return _fresh(_sessions, session_id)
+    with _lock:
+        entry = _sessions.get(session_id)
+    return entry is not None and _clock() - entry[0] < ADMITTED_FOR_S
 
 
 def is_admitted_cookie(cookie: str | None) -> bool:
-    return bool(cookie) and _fresh(_cookies, cookie or "")
-
-
-def _fresh(table: dict[str, float], key: str) -> bool:
+    if not cookie:
+        return False
+    now = _clock()
     with _lock:
-        seen = table.get(key)
-    return seen is not None and _clock() - seen < ADMITTED_FOR_S
+        return any(c == cookie and now - seen < ADMITTED_FOR_S for seen, c in _sessions.values())
 
 
 def _prune(now: float) -> None:
-    # Called under the lock on every admit, so the tables hold at most a day's worth of sign-ins.
-    for table in (_sessions, _cookies):
-        for key in [k for k, seen in table.items() if now - seen >= ADMITTED_FOR_S]:
-            del table[key]
+    # Called under the lock on every admit, so the table holds at most ADMITTED_FOR_S worth of sessions.
+    for key in [k for k, (seen, _c) in _sessions.items() if now - seen >= ADMITTED_FOR_S]:
+        del _sessions[key]
 
 
 def _gate_configured() -> bool:
