@@ -23,7 +23,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# Then the project itself (the `segments` command; app.py and ui/ run from /app).
+# Then the project itself (the `segments` command; serve.py, app.py and ui/ run from /app). serve.py puts
+# the password gate in front of the upload and download endpoints too (ui/gate.py).
 COPY . .
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 segments \
@@ -38,4 +39,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"
 
 # First start on an empty volume: build the demo shop, so the app opens on something to explore.
-CMD ["sh", "-c", "[ -f \"$SEGMENTS_DB\" ] || segments demo --db \"$SEGMENTS_DB\"; exec streamlit run app.py --server.address 0.0.0.0 --server.port 8501"]
+CMD ["sh", "-c", "[ -f \"$SEGMENTS_DB\" ] || segments demo --db \"$SEGMENTS_DB\"; exec streamlit run serve.py --server.address 0.0.0.0 --server.port 8501"]

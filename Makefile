@@ -21,8 +21,9 @@ $(DEMO_DB): | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/segments demo --db $(DEMO_DB)
 
+# serve.py runs app.py with the gate in front of uploads and downloads (ui/gate.py).
 run: $(STAMP) $(DEMO_DB)
-	SEGMENTS_DB=$(DEMO_DB) $(BIN)/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+	SEGMENTS_DB=$(DEMO_DB) $(BIN)/streamlit run serve.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(BIN)/pytest

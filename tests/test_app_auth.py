@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.auth
+import ui.gate
 from ui.auth import check_password
 
 HARNESS = str(Path(__file__).resolve().parent / "apps" / "auth_gate.py")
@@ -29,6 +30,8 @@ OIDC = {
 @pytest.fixture(autouse=True)
 def _no_password_in_env(monkeypatch):
     monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
+    # As under `streamlit run serve.py`; tests/test_app_gate.py covers a server started without it.
+    monkeypatch.setattr(ui.gate, "_installed", True)
 
 
 def _run(secrets: dict | None = None, user: dict | None = None) -> AppTest:

@@ -10,6 +10,14 @@ Every configured gate must be passed; with none configured the app is open (a la
   Connect provider(s) there, accepted once ``st.user.is_logged_in`` is true. Anyone the provider lets
   in is let in, so restrict sign-ins at the provider, or keep the password as a second gate.
 
+Wrong passwords slow down and then lock, per session and per network address (``ui.throttle``: three
+free tries, then 2 s doubling to 60 s, then 15 minutes from the tenth; forgotten after an hour).
+
+A session that passes is admitted to the server's upload and download endpoints (``ui.gate``), which sit
+outside any script. With a gate configured, a server started without ``GateMiddleware`` (``streamlit run
+app.py`` rather than ``streamlit run serve.py``) keeps the app closed: its uploads and downloads would be
+open to anyone.
+
 A secrets file that exists but cannot be parsed keeps the app closed: it may hold the password or
 the sign-in, and opening without them would fail open. Nothing here prints, logs or echoes a password
 or a secret.
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,12 +40,17 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAuthError, StreamlitMissingAuthlibError
 
+from ui import gate
+from ui.throttle import Throttle
+
 __all__ = ["SecretsUnreadable", "check_password", "oidc_providers", "require_access"]
 
 _PASSED_KEY = "_segments_password_ok"
 _INPUT_KEY = "segments-password-input"
 # Fingerprints the password in session state; new per server process (a restart asks again).
 _PROCESS_KEY = secrets.token_bytes(32)
+# Process-wide: an address's wrong tries count across all its sessions.
+_THROTTLE = Throttle()
 
 
 def check_password(entered: str, expected: str) -> bool:
@@ -78,15 +92,41 @@ def require_access(settings: Mapping[str, object]) -> bool:
         # It may hold the password or the sign-in: opening without them would fail open.
         st.error("The app's secrets file cannot be read, so the app stays closed: ask whoever runs it to fix it.")
         return False
+    password = str(settings.get("SEGMENTS_PASSWORD") or "")
+    if (providers is not None or password) and not gate.gate_installed():
+        gate.revoke(_session_id())
+        st.error(
+            "This app has a password or sign-in, but was started without the gate that protects its uploads "
+            "and downloads: ask whoever runs it to start it with `streamlit run serve.py` (as `make run` does)."
+        )
+        return False
     if providers is not None and not _signed_in():
+        gate.revoke(_session_id())
         _render_sign_in(providers)
         return False
-    password = str(settings.get("SEGMENTS_PASSWORD") or "")
     if password and not _password_passed(password):
-        return _render_password_form(password)
+        gate.revoke(_session_id())
+        if not _render_password_form(password):
+            return False
     if providers is not None:
         _render_signed_in_as()
+    gate.admit(_session_id(), _browser_cookie())
     return True
+
+
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def _browser_cookie() -> str | None:
+    """The browser's ``ui.gate`` cookie, from the websocket's handshake (None outside a server)."""
+    try:
+        return st.context.cookies.get(gate.COOKIE)
+    except Exception:  # no server behind this run (AppTest, bare mode): no cookie to admit
+        return None
 
 
 # ---------------------------------------------------------------- password
@@ -108,12 +148,41 @@ def _render_password_form(password: str) -> bool:
             return False
         # What was typed stays out of session state past this run, right or wrong.
         del st.session_state[_INPUT_KEY]
+        keys = _throttle_keys()
+        wait = _THROTTLE.wait_s(keys)
+        if wait > 0:
+            # Not checked, not counted: a wait is neither a way to test a password nor made longer by retrying.
+            st.error(f"Too many wrong passwords: try again in {_duration(wait)}.")
+            return False
         if check_password(entered, password):
+            _THROTTLE.passed(keys)
             st.session_state[_PASSED_KEY] = _fingerprint(password)
             box.empty()
             return True
+        _THROTTLE.failed(keys)
         st.error("That password is not right. Try again, or ask whoever shared this app with you.")
     return False
+
+
+def _throttle_keys() -> list[str]:
+    """This session, and its network address where the server sees one (behind a proxy, see docs/deploy.md)."""
+    session = st.session_state.setdefault("_segments_throttle_id", secrets.token_hex(16))
+    address = _client_address()
+    return [f"session:{session}"] + ([f"address:{address}"] if address else [])
+
+
+def _client_address() -> str | None:
+    try:
+        return st.context.ip_address
+    except Exception:  # no server behind this run (AppTest, bare mode)
+        return None
+
+
+def _duration(seconds: float) -> str:
+    whole = max(1, math.ceil(seconds))
+    if whole < 90:
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    return f"{math.ceil(whole / 60)} minutes"
 
 
 # ---------------------------------------------------------------- OIDC (st.login / st.user)

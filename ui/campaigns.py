@@ -84,6 +84,7 @@ def _create_form(ctx: ToolContext) -> None:
         f"{created.excluded_no_consent:,} left out for lack of marketing consent (as of {day:%d %b %Y})."
     )
     for arm, path in paths.items():
-        st.download_button(f"Download {arm}.csv", path.read_bytes(), file_name=f"{created.id}_{arm}.csv",
+        # Read on the click (a callable), so the list is on the server under a URL only when asked for.
+        st.download_button(f"Download {arm}.csv", path.read_bytes, file_name=f"{created.id}_{arm}.csv",
                            mime="text/csv", key=f"download-{created.id}-{arm}")
     st.dataframe(pd.read_csv(paths["audience"]).head(20), hide_index=True)

@@ -118,9 +118,11 @@ def _keep(edits: dict, key: str) -> None:
 
 
 def download_data(file: Download):
-    """What ``st.download_button`` takes for ``file``: its bytes, or, while they are unmade, the function that
-    makes them on the click (and keeps them, for the next click)."""
-    return file.content if file.lazy else file.data
+    """What ``st.download_button`` takes for ``file``: always the function that gives its bytes on the click
+    (made then, and kept for the next click). Bytes handed over directly would be put on the server, under
+    a URL, at every drawing of the page; on the click, the file exists only for the browser that asked,
+    and ``ui.gate`` deletes it once served."""
+    return file.content
 
 
 def _download_row(files: list[Download], prefix: str) -> None:
