@@ -68,6 +68,7 @@ STOPPED_NOTE = (
     "I stopped after {n} tool calls, the most I make for one question, before the model wrote an answer; "
     "the results so far are below. Try a narrower question."
 )
+NO_NAMES = Names()  # no store yet: nothing of the shop's to mask, one object (the guard remembers by it)
 WRITE_REFUSED = (
     "(The language model asked to run {tools}, which would change your shop's data; the assistant never lets a "
     "model do that, so nothing was changed. To load or replace data, use Import or the demo button in the "
@@ -184,25 +185,26 @@ class GuardPersonalData(AgentMiddleware):
         self.guard = guard
 
     def wrap_model_call(self, request: ModelRequest, handler: Any) -> Any:
+        names = self.guard.names()  # the shop's names: looked up once per request, not per message
         system = request.system_message
         return handler(request.override(
-            messages=[self._masked(m) for m in request.messages],
-            system_message=self._masked(system) if system is not None else None,
+            messages=[self._masked(m, names) for m in request.messages],
+            system_message=self._masked(system, names) if system is not None else None,
         ))
 
-    def _masked(self, message: BaseMessage) -> BaseMessage:
+    def _masked(self, message: BaseMessage, names: Names) -> BaseMessage:
         content = message.content
         if isinstance(content, str):
-            masked: Any = self.guard.mask(content)
+            masked: Any = self.guard.mask(content, names)
         else:
-            masked = [self._block(b) for b in content]
+            masked = [self._block(b, names) for b in content]
         return message if masked == content else message.model_copy(update={"content": masked})
 
-    def _block(self, block: Any) -> Any:
+    def _block(self, block: Any, names: Names) -> Any:
         if isinstance(block, str):
-            return self.guard.mask(block)
+            return self.guard.mask(block, names)
         if isinstance(block, dict) and isinstance(block.get("text"), str):
-            return {**block, "text": self.guard.mask(block["text"])}
+            return {**block, "text": self.guard.mask(block["text"], names)}
         return block
 
 
@@ -255,6 +257,7 @@ class LLMAgent:
         self.ctx = ctx
         self.max_tool_calls = max(_number(settings.get("SEGMENTS_MAX_TOOL_CALLS"), 6, int), 1)
         self.timeout = _number(settings.get("SEGMENTS_MODEL_TIMEOUT"), 30.0, float)
+        self._names_of: tuple[Names | None, Names] = (None, NO_NAMES)
         self.guard = Guard(names=self._names)
         self.graph = create_agent(
             model or chat_model(settings),
@@ -302,12 +305,15 @@ class LLMAgent:
         from segmentation.store import StoreError
 
         if not Path(self.ctx.db_path).exists():
-            return Names()
+            return NO_NAMES
         try:
             with self.ctx.read() as con:
-                return shop_names(con).with_words(_own_words())
+                names = shop_names(con)
         except (StoreError, duckdb.Error, OSError):
-            return Names()
+            return NO_NAMES
+        if self._names_of[0] is not names:  # one object per store version, so the guard's memory holds
+            self._names_of = (names, names.with_words(_own_words()))
+        return self._names_of[1]
 
 
     def _recent(self) -> list[BaseMessage]:

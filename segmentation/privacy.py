@@ -92,7 +92,10 @@ _POSSESSIVE = re.compile(r"['’]s$", re.I)
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 
 
-@dataclass(frozen=True)
+_DONE_SIZE = 2048  # texts remembered masked: a dozen questions' messages, many times over
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per store version
 class Names:
     """The shop's customers' names, lower case: first names, last names, and the words never masked alone."""
 
@@ -115,10 +118,22 @@ class Guard:
 
     names: Callable[[], Names] = Names
     counts: Counter = field(default_factory=Counter)
+    # A conversation's history is sent again with every model call: each text is masked (and counted) once.
+    _done: dict[tuple[Names, str], str] = field(default_factory=dict, repr=False)
 
-    def mask(self, text: str) -> str:
+    def mask(self, text: str, names: Names | None = None) -> str:
+        """``text`` with every find replaced by its label; ``names``: the shop's, when the caller has them."""
         if not text:
             return text
+        names = names if names is not None else self.names()
+        key = (names, text)
+        if key not in self._done:
+            if len(self._done) >= _DONE_SIZE:
+                self._done.clear()
+            self._done[key] = self._mask(text, names)
+        return self._done[key]
+
+    def _mask(self, text: str, names: Names) -> str:
         text = self._sub(_EMAIL, "email", text)
         text = self._sub(_STREET, "address", text)
         text = self._sub(_UNIT, "address", text)
@@ -127,7 +142,7 @@ class Guard:
         text = _CUED_PHONE.sub(lambda m: self._phone(m, group=1), text)
         text = _PHONE.sub(self._phone, text)
         text = self._sub(_TITLED, "name", text)
-        return self._mask_names(text)
+        return self._mask_names(text, names)
 
     def _sub(self, pattern: re.Pattern, kind: str, text: str) -> str:
         def found(match: re.Match) -> str:
@@ -146,8 +161,7 @@ class Guard:
         whole = match.group(0)
         return whole[: start - match.start()] + LABELS["phone"] + whole[end - match.start():]
 
-    def _mask_names(self, text: str) -> str:
-        names = self.names()
+    def _mask_names(self, text: str, names: Names) -> str:
         if not (names.first or names.last):
             return text
         words = [_span(m) for m in _WORD.finditer(text)]
