@@ -24,8 +24,6 @@ import re
 _INLINE = re.compile(r"([\\*_\[\]<~$])")
 # At a line's start (after spaces): headings, quotes, list items, setext underlines, numbered items.
 _LINE_START = re.compile(r"(?m)^([ \t]*)(?:([#>+\-=])|(\d{1,9})([.)]))")
-# Every value character CommonMark lets one escape that could matter anywhere in a sentence.
-_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#!|~&$:+=\-])")
 _CODE_SPAN = re.compile(r"(`[^`\n]+`)")
 # What a model's text must not do: images and links ('[' ']' start both; escaped, neither can form), raw
 # HTML and autolinks ('<'); and '$' is a dollar sign, not the start of Streamlit's maths.
@@ -39,12 +37,6 @@ def escape_markdown(text: object) -> str:
     parts = _CODE_SPAN.split(str(text))
     # split() with one group: even parts are outside code spans, odd parts are the spans themselves.
     return "".join(part if i % 2 else _escape(part) for i, part in enumerate(parts))
-
-
-def escape_value(text: object) -> str:
-    """One value from the data (a name, a city) inside a Markdown sentence: every markup character escaped,
-    backticks too, and on one line, so it cannot start a heading or a list or close a span around it."""
-    return _addresses(_MARKUP.sub(r"\\\1", " ".join(str(text).split())))
 
 
 def defuse_markdown(text: object) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from segmentation.ingest import import_file
-from segmentation.markup import defuse_markdown, escape_markdown, escape_value
+from segmentation.markup import defuse_markdown, escape_markdown
 from segmentation.privacy import Guard, Names, shop_names
 from segmentation.store import connect
 
@@ -102,6 +102,3 @@ def test_markdown_is_escaped_or_defused(text, escaped, defused):
     assert escape_markdown(text) == escaped
     assert defuse_markdown(text) == defused
 
-
-def test_a_value_is_escaped_whole_on_one_line():
-    assert escape_value("`x`\n# ![a](b)") == "\\`x\\` \\# \\!\\[a\\]\\(b\\)"
