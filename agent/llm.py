@@ -294,7 +294,7 @@ class LLMAgent:
         if refused:  # whatever the model wrote, the person learns that it tried and that nothing changed
             answer = f"{answer}\n\n{WRITE_REFUSED.format(tools=', '.join(refused))}"
         if self.guard.counts:
-            log.info("personal data masked before the model: %s", self.guard.said())
+            log.info("personal data masked before the model in this conversation: %s", self.guard.said())
         self.history = messages
         return Turn(question=question, answer=answer, mode="llm", tool_calls=calls)
 
@@ -314,7 +314,6 @@ class LLMAgent:
         if self._names_of[0] is not names:  # one object per store version, so the guard's memory holds
             self._names_of = (names, names.with_words(_own_words()))
         return self._names_of[1]
-
 
     def _recent(self) -> list[BaseMessage]:
         """The last questions' messages, cut where a question starts so every tool call keeps its result."""

@@ -24,7 +24,7 @@ from segmentation.campaigns import create_campaign
 from segmentation.ingest import import_file
 from segmentation.profile import group_members
 from segmentation.sample import write_demo_csv
-from segmentation.store import connect
+from segmentation.store import connect, table_counts
 from tests.conftest import REPO
 from tests.fake_openai import FakeOpenAI, error, hang, text, tool_calls
 from tools.base import ToolContext
@@ -198,6 +198,8 @@ def test_no_personal_data_reaches_the_model(ctx, fake, demo):
         fake.queue(tool_calls(*((n, EVERY_TOOL[n]) for n in chunk)), text("Here is what I found."))
     with connect(demo[0], read_only=True) as con:
         people = con.execute("SELECT email, first_name, last_name FROM customers").fetchall()
+        before = (table_counts(con), con.execute("SELECT * FROM imports").fetchall(),
+                  con.execute("SELECT count(*) FROM campaigns").fetchall())
     typed = [e for e, *_ in people if e][: len(questions)]
     agent = LLMAgent(ctx, settings_for(fake))
     # The person may type an address themselves; it is masked before the model sees it.
@@ -207,6 +209,9 @@ def test_no_personal_data_reaches_the_model(ctx, fake, demo):
     assert all(t.mode == "llm" for t in turns) and set(ran) == readable
     assert {n: c.error for n, c in ran.items() if c.error} == {}
     assert "@" in "".join(ran["list_customers"].result.table["email"].dropna())  # the person did get emails
+    with connect(demo[0], read_only=True) as con:  # no tool a model may call wrote a row (issue 14, 18)
+        assert (table_counts(con), con.execute("SELECT * FROM imports").fetchall(),
+                con.execute("SELECT count(*) FROM campaigns").fetchall()) == before
 
     emails = {e for e, *_ in people if e}
     full_names = {f"{first} {last}" for _, first, last in people if first and last}
