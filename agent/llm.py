@@ -241,11 +241,26 @@ def chat_model(settings: dict[str, str]) -> BaseChatModel:
 
 @functools.cache
 def _own_words() -> frozenset[str]:
-    """Words of the app's own text for the model (prompt, tool descriptions and examples): a customer named
-    "Data" or "Group" must not turn the instructions into "[name]"."""
+    """Words of the app's own text for the model (prompt, tool descriptions and examples) and of the offline
+    agent's phrase tables (the words owners ask with, country names among them): a customer named "Data",
+    "Group" or "Little" must not turn the instructions or "the little spenders" into "[name]"."""
+    from agent import intents
+
+    tables = [value for name, value in vars(intents).items() if name.isupper()]
     text = " ".join([load_prompt("system"), *(f"{s.name} {s.description} {' '.join(s.examples)}"
-                                               for s in REGISTRY.values())])
+                                               for s in REGISTRY.values()), *_strings(tables)])
     return frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", text))
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside nested tables (tuples, lists, sets, dicts' keys and values)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _strings(list(value.keys())) + _strings(list(value.values()))
+    if isinstance(value, list | tuple | set | frozenset):
+        return [s for item in value for s in _strings(item)]
+    return []
 
 
 class LLMAgent:
