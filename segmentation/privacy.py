@@ -12,7 +12,8 @@ What is masked, and the trade-offs:
   spaced or not: ``07700900456``, ``020 7946 0958``), North American (``(555) 123-4567``, ``555-123-4567``),
   and any 6+ digits straight after a word such as "call", "tel" or "phone". Not masked: prices (``1,234.50``),
   counts with thousands separators, ISO dates and year ranges, and bare runs of digits without a leading 0 or
-  + (a 10-13 digit number is as likely an order or customer id, which the model may see, as a phone).
+  + (a 10-13 digit number is as likely an order or customer id, which the model may see, as a phone), nor
+  zero-padded ids (``0000123456``: no phone number starts with 00 and then 0).
 - postcodes: full UK postcodes (``LS1 4AB``, ``SW1A1AA``; outward part and inward part, which product codes
   rarely match) and US ZIP+4 (``12345-6789``). A plain five-digit ZIP is not masked: it cannot be told from a
   count or an id.
@@ -51,8 +52,8 @@ _EMAIL = re.compile(r"[^@\s\"'<>(),;]+@[^@\s\"'<>(),;]+\.[A-Za-z]{2,}")
 _SEP = r"[ \-.]?"
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
-    r"(?:\+|00)\d{1,3}" + _SEP + r"\(?\d{1,5}\)?(?:" + _SEP + r"\d{2,5}){1,4}"  # international
-    r"|\(?0\d{2,4}\)?" + _SEP + r"\d{3,4}" + _SEP + r"\d{3,4}"  # UK national, 10-11 digits
+    r"(?:\+|00(?=[1-9]))\d{1,3}" + _SEP + r"\(?\d{1,5}\)?(?:" + _SEP + r"\d{2,5}){1,4}"  # international
+    r"|\(?0[1-9]\d{1,3}\)?" + _SEP + r"\d{3,4}" + _SEP + r"\d{3,4}"  # UK national, 10-11 digits
     r"|\(\d{3}\)" + _SEP + r"\d{3}[ \-.]\d{4}|\d{3}[\-.]\d{3}[\-.]\d{4}"  # North American
     r")(?![\w])"
 )
@@ -92,7 +93,7 @@ _POSSESSIVE = re.compile(r"['’]s$", re.I)
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 
 
-_DONE_SIZE = 2048  # texts remembered masked: a dozen questions' messages, many times over
+_DONE_SIZE = 256  # texts remembered masked: a dozen questions' messages (about 80), three times over
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per store version

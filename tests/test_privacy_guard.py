@@ -51,7 +51,7 @@ def test_personal_shapes_are_masked(text, expected):
     [
         "Orders from 2025-01-01 to 2026-09-30: 1,234,567 customers made 12,345 purchases, revenue £1,234,567.89.",
         "In 2025 128 orders; 2020-2026; 05/01/2026; 98.5% (+12.5%); 0.31 silhouette; k=3; top 20",
-        "order 4567891234567 and customer c1234567890 and cmp-0001",  # ids the model may see
+        "order 4567891234567, customer c1234567890, cmp-0001, id 0000123456, id 00012345678",  # ids it may see
         "ZIP 90210 and SKU AB12 and 3 days and 12 boxes and group 2 of 4",
         "Lapsed: no order in 94 days, from your repeat customers' typical 31-day gap.",
         "Rose tea sells best in Leeds; will they buy in May or June?",  # the shop's words and common words
