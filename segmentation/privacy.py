@@ -18,7 +18,9 @@ What is masked, and the trade-offs:
   rarely match) and US ZIP+4 (``12345-6789``). A plain five-digit ZIP is not masked: it cannot be told from a
   count or an id.
 - street addresses: a house number and one to three words ending in a street word (``12 Secret Street``,
-  ``221b Baker St``), and ``Flat 3``, ``Apartment 4B``, ``Unit 7``, ``Suite 100``, ``PO Box 12``.
+  ``12 secret street``; street words that are everyday English or abbreviations only capitalised, as in
+  ``221b Baker St`` or ``5 Hyde Park Close``), and ``Flat 3``, ``Apartment 4B``, ``Unit 7``, ``Suite 100``,
+  ``PO Box 12`` (capitalised: "sales were flat 3 months" is no address).
 - the shop's own customers' names (first and last names from THIS store's customers table, loaded once per
   store version): whole words, case-insensitive. A first name followed by a last name is always masked. A
   single name word is not masked when it is also a common English word ("will", "may", "rose", "june"), a
@@ -65,14 +67,20 @@ _UK_POSTCODE = re.compile(
     r"(?i)(?<![\w])(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w])"
 )
 _ZIP4 = re.compile(r"(?<![\w\-])\d{5}-\d{4}(?![\w\-])")
-_STREET_WORDS = (
-    "street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|court|ct|place|pl|crescent|cres|terrace|grove"
-    "|gardens|gdns|boulevard|blvd|square|sq|mews|row|walk|parade|hill|park|rise|view|highway|hwy"
-)
+# Street words that are rarely anything else match in any case ("12 secret street"); words that are also
+# everyday English ("drive", "way", "close", "view", "park") and abbreviations ("St", "Dr") only in an address
+# written as one, capitalised ("5 Hyde Park Close"), so "the 20 customers who drive most revenue" stays.
 _STREET = re.compile(
-    r"(?i)(?<![\w])\d{1,5}[a-z]?,?\s+(?:[a-z][\w'’\-]*\s+){1,3}(?:" + _STREET_WORDS + r")\b\.?"
+    r"(?i)(?<![\w])\d{1,5}[a-z]?,?\s+(?:[a-z][\w'’\-]*\s+){1,3}"
+    r"(?:street|road|avenue|lane|crescent|terrace|grove|gardens|boulevard|mews|parade|highway)\b"
 )
-_UNIT = re.compile(r"(?i)\b(?:flat|apartment|apt|unit|suite|ste|p\.?\s?o\.?\s?box)\.?\s*(?:no\.?\s*)?#?\d+[a-z]?\b")
+_STREET_TITLED = re.compile(
+    r"(?<![\w])\d{1,5}[a-zA-Z]?,?\s+(?:[A-Z][\w'’\-]*\s+){1,3}"
+    r"(?:St|Rd|Ave|Ln|Dr|Ct|Pl|Sq|Blvd|Gdns|Cres|Hwy|Drive|Close|Way|Court|Place|Square|Row|Walk|Hill|Park|Rise"
+    r"|View)\b\.?"
+)
+_UNIT = re.compile(r"\b(?:Flat|FLAT|Apartment|Apt|APT|Unit|UNIT|Suite|Ste|P\.?\s?O\.?\s?Box|PO BOX)\.?\s*(?:No\.?\s*)?"
+                   r"#?\d+[a-zA-Z]?\b")
 _DATE_OR_YEARS = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}[\-–]\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}")
 
 # Common English words that are also people's names, or that a question needs ("may", "june", "will").
@@ -137,6 +145,7 @@ class Guard:
     def _mask(self, text: str, names: Names) -> str:
         text = self._sub(_EMAIL, "email", text)
         text = self._sub(_STREET, "address", text)
+        text = self._sub(_STREET_TITLED, "address", text)
         text = self._sub(_UNIT, "address", text)
         text = self._sub(_UK_POSTCODE, "postcode", text)
         text = self._sub(_ZIP4, "postcode", text)

@@ -32,6 +32,7 @@ def masked(text: str) -> str:
         ("call me on 555 1234", "call me on [phone]"),
         ("Flat 3, 12 Secret Street, LS1 4AB", "[address], [address], [postcode]"),
         ("221b Baker St, London SW1A 1AA", "[address], London [postcode]"),
+        ("12 secret street and 5 Hyde Park Close", "[address] and [address]"),
         ("sw1a1aa", "[postcode]"),
         ("Apartment 4B, PO Box 12, Unit 7", "[address], [address], [address]"),
         ("Springfield IL 62704-1234", "Springfield IL [postcode]"),
@@ -39,8 +40,8 @@ def masked(text: str) -> str:
         ("Dr. Who and Ms O'Hara", "[name] and [name]"),
     ],
     ids=["uk-mobile-cued", "uk-mobile-spaced", "intl-plus", "intl-00", "us-intl", "us-shapes", "uk-landlines",
-         "cued-local", "cued-me-on", "flat-street-postcode", "street-abbrev", "postcode-run-together", "units",
-         "zip4", "email", "titles"],
+         "cued-local", "cued-me-on", "flat-street-postcode", "street-abbrev", "street-any-case",
+         "postcode-run-together", "units", "zip4", "email", "titles"],
 )  # fmt: skip
 def test_personal_shapes_are_masked(text, expected):
     assert masked(text) == expected
@@ -55,8 +56,9 @@ def test_personal_shapes_are_masked(text, expected):
         "ZIP 90210 and SKU AB12 and 3 days and 12 boxes and group 2 of 4",
         "Lapsed: no order in 94 days, from your repeat customers' typical 31-day gap.",
         "Rose tea sells best in Leeds; will they buy in May or June?",  # the shop's words and common words
+        "the 20 customers who drive most revenue; 1,234 customers walk in; sales were flat 3 months; per unit 3",
     ],
-    ids=["summary", "numbers", "ids", "codes", "rule", "shop-words"],
+    ids=["summary", "numbers", "ids", "codes", "rule", "shop-words", "street-words-as-english"],
 )
 def test_ordinary_numbers_and_words_are_left_alone(text):
     assert masked(text) == text
