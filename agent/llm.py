@@ -9,15 +9,28 @@ Bounded: at most ``SEGMENTS_MAX_TOOL_CALLS`` tool calls per question, then two m
 answer before the run is stopped. When the model fails after the client's one retry (timeout, 429, 5xx,
 a malformed tool call twice, no answer at all), the offline agent answers instead and says so.
 
+The model reads; it never changes the shop. Only read-only tools (``ToolSpec.read_only``) are offered to it:
+``load_data`` (the one tool that writes, and can replace every customer) is not, so a model that answers "who
+are my champions?" with ``load_data {"source": "demo", "replace": true}`` gets "not a valid tool", the store is
+untouched, and the answer says so (``WRITE_REFUSED``). Loading data is the person's own act: the sidebar's
+import or demo button, or ``segments import``; the offline agent still loads when the person's own words ask.
+
+Everything the model reads passes one guard at the one point where a request is made (``GuardPersonalData``,
+around every model call): the system prompt, the person's questions, the history replayed, tool summaries and
+tool errors. Emails, phone numbers, postcodes, street addresses and the shop's own customers' names are
+replaced by labels and counted (``segmentation.privacy``); the values are never sent.
+
 Only this module imports LangChain: the factory imports it when a key is configured, so the command
 line starts fast offline.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Annotated, Any, NotRequired
@@ -29,7 +42,7 @@ from langchain.agents.middleware import (
     AgentMiddleware,
     AgentState,
     ModelCallLimitMiddleware,
-    PIIMiddleware,
+    ModelRequest,
     ToolCallLimitMiddleware,
     hook_config,
 )
@@ -42,6 +55,7 @@ from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.runtime import get_runtime
 
 from agent.base import Event, Mode, OnEvent, ToolCall, Turn
+from segmentation.privacy import Guard, Names, shop_names
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult, ToolSpec, explain_validation, run_tool
 from tools.registry import REGISTRY
 
@@ -53,6 +67,12 @@ HISTORY_QUESTIONS = 12  # earlier questions (with their tool results) the model 
 STOPPED_NOTE = (
     "I stopped after {n} tool calls, the most I make for one question, before the model wrote an answer; "
     "the results so far are below. Try a narrower question."
+)
+NO_NAMES = Names()  # no store yet: nothing of the shop's to mask, one object (the guard remembers by it)
+WRITE_REFUSED = (
+    "(The language model asked to run {tools}, which would change your shop's data; the assistant never lets a "
+    "model do that, so nothing was changed. To load or replace data, use Import or the demo button in the "
+    "sidebar, or `segments import FILE`.)"
 )
 
 
@@ -74,8 +94,17 @@ def for_model(name: str, *, summary: str | None = None, error: str | None = None
     return json.dumps(body, ensure_ascii=False)
 
 
+def model_tools() -> list[ToolSpec]:
+    """The tools a model may call: the read-only ones. A tool that loads, replaces or deletes data is the
+    person's to run (in the app or the command line), never a model's."""
+    return [spec for spec in REGISTRY.values() if spec.read_only]
+
+
 def make_tool(spec: ToolSpec) -> StructuredTool:
     """The one adapter from a registry entry to a LangChain tool (content and artifact)."""
+
+    if not spec.read_only:  # a second lock on the door: see model_tools
+        raise ValueError(f"{spec.name} changes the shop's data and is never offered to a model")
 
     def call(**args: Any) -> tuple[str, ToolResult | str | None]:
         # The run's context is read with get_runtime, not a ``runtime: ToolRuntime`` parameter: LangChain
@@ -146,6 +175,39 @@ class RetryMalformedToolCalls(AgentMiddleware):
         return update
 
 
+class GuardPersonalData(AgentMiddleware):
+    """Around every model call: each text in the request (system prompt, questions, history, tool results and
+    errors) passes the personal-data guard, so no tool, prompt or replayed turn can forget it. The state keeps
+    the original text (it never leaves this process); only the request is masked."""
+
+    def __init__(self, guard: Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def wrap_model_call(self, request: ModelRequest, handler: Any) -> Any:
+        names = self.guard.names()  # the shop's names: looked up once per request, not per message
+        system = request.system_message
+        return handler(request.override(
+            messages=[self._masked(m, names) for m in request.messages],
+            system_message=self._masked(system, names) if system is not None else None,
+        ))
+
+    def _masked(self, message: BaseMessage, names: Names) -> BaseMessage:
+        content = message.content
+        if isinstance(content, str):
+            masked: Any = self.guard.mask(content, names)
+        else:
+            masked = [self._block(b, names) for b in content]
+        return message if masked == content else message.model_copy(update={"content": masked})
+
+    def _block(self, block: Any, names: Names) -> Any:
+        if isinstance(block, str):
+            return self.guard.mask(block, names)
+        if isinstance(block, dict) and isinstance(block.get("text"), str):
+            return {**block, "text": self.guard.mask(block["text"], names)}
+        return block
+
+
 # -- the agent ---------------------------------------------------------------------------------------------
 
 
@@ -177,6 +239,30 @@ def chat_model(settings: dict[str, str]) -> BaseChatModel:
     )
 
 
+@functools.cache
+def _own_words() -> frozenset[str]:
+    """Words of the app's own text for the model (prompt, tool descriptions and examples) and of the offline
+    agent's phrase tables (the words owners ask with, country names among them): a customer named "Data",
+    "Group" or "Little" must not turn the instructions or "the little spenders" into "[name]"."""
+    from agent import intents
+
+    tables = [value for name, value in vars(intents).items() if name.isupper()]
+    text = " ".join([load_prompt("system"), *(f"{s.name} {s.description} {' '.join(s.examples)}"
+                                               for s in REGISTRY.values()), *_strings(tables)])
+    return frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", text))
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside nested tables (tuples, lists, sets, dicts' keys and values)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _strings(list(value.keys())) + _strings(list(value.values()))
+    if isinstance(value, list | tuple | set | frozenset):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
 class LLMAgent:
     """One conversation with a language model that answers through the registry's tools."""
 
@@ -186,14 +272,16 @@ class LLMAgent:
         self.ctx = ctx
         self.max_tool_calls = max(_number(settings.get("SEGMENTS_MAX_TOOL_CALLS"), 6, int), 1)
         self.timeout = _number(settings.get("SEGMENTS_MODEL_TIMEOUT"), 30.0, float)
+        self._names_of: tuple[Names | None, Names] = (None, NO_NAMES)
+        self.guard = Guard(names=self._names)
         self.graph = create_agent(
             model or chat_model(settings),
-            tools=[make_tool(spec) for spec in REGISTRY.values()],
+            tools=[make_tool(spec) for spec in model_tools()],
             system_prompt=load_prompt("system"),
             context_schema=ToolContext,
             middleware=[
-                # Emails the person types or a tool error quotes are masked before any model call.
-                PIIMiddleware("email", strategy="redact", apply_to_input=True, apply_to_tool_results=True),
+                # Personal data the person types or a tool result quotes is masked in every request.
+                GuardPersonalData(self.guard),
                 RetryMalformedToolCalls(),
                 # Past the limit, calls are refused with a message and the model may still answer;
                 # one that keeps calling is stopped two model calls later.
@@ -217,8 +305,30 @@ class LLMAgent:
             answer = messages[-1].text if isinstance(messages[-1], AIMessage) else ""
             if not answer.strip():
                 return self._fallback(question, EmptyAnswer(), emit)
+        refused = sorted({c.name for c in calls if c.name in REGISTRY and not REGISTRY[c.name].read_only})
+        if refused:  # whatever the model wrote, the person learns that it tried and that nothing changed
+            answer = f"{answer}\n\n{WRITE_REFUSED.format(tools=', '.join(refused))}"
+        if self.guard.counts:
+            log.info("personal data masked before the model in this conversation: %s", self.guard.said())
         self.history = messages
         return Turn(question=question, answer=answer, mode="llm", tool_calls=calls)
+
+    def _names(self) -> Names:
+        """The shop's customers' names for the guard, read once per store version; none where there is no store."""
+        import duckdb
+
+        from segmentation.store import StoreError
+
+        if not Path(self.ctx.db_path).exists():
+            return NO_NAMES
+        try:
+            with self.ctx.read() as con:
+                names = shop_names(con)
+        except (StoreError, duckdb.Error, OSError):
+            return NO_NAMES
+        if self._names_of[0] is not names:  # one object per store version, so the guard's memory holds
+            self._names_of = (names, names.with_words(_own_words()))
+        return self._names_of[1]
 
     def _recent(self) -> list[BaseMessage]:
         """The last questions' messages, cut where a question starts so every tool call keeps its result."""

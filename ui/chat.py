@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from agent.base import Agent, Event, ToolCall, Turn
+from agent.base import Agent, Event, Mode, ToolCall, Turn
+from segmentation.markup import defuse_markdown, escape_markdown
 from tools.base import ToolContext
 from ui import history
 from ui.data import DataState
@@ -105,14 +106,14 @@ def resume(agent: Agent, turns: list[Shown]) -> None:
 
 def render_turn(shown: Shown) -> None:
     with st.chat_message("user"):
-        st.markdown(_text(shown.turn.question))
+        st.markdown(_question(shown.turn.question))
     with st.chat_message("assistant"):
         if shown.turn.tool_calls:
             label, state = final_status(shown.turn.tool_calls)
             with st.status(label, state=state, expanded=False):
                 for call in shown.turn.tool_calls:
                     st.markdown(_step_line(call))
-        st.markdown(_text(shown.turn.answer))
+        st.markdown(_answer(shown.turn.answer, shown.turn.mode))
         render_calls(shown.turn.tool_calls, shown.key)
         if shown.note:
             st.caption(shown.note)
@@ -121,7 +122,7 @@ def render_turn(shown: Shown) -> None:
 def answer(agent: Agent, ctx: ToolContext, ws: str, question: str) -> Shown:
     """Ask the agent, showing each tool step and the answer as they come, then the artifacts; save it."""
     with st.chat_message("user"):
-        st.markdown(_text(question))
+        st.markdown(_question(question))
     with st.chat_message("assistant"):
         turn = _ask_live(agent, question)
         number, note = history.try_save(ctx.db_path, ws, turn)
@@ -139,15 +140,15 @@ def _ask_live(agent: Agent, question: str) -> Turn:
     def on_event(event: Event) -> None:
         if event.kind == "token":
             live["tokens"].append(event.text)
-            answer_box.markdown(_text("".join(live["tokens"])) + " ▌")
+            answer_box.markdown(_answer("".join(live["tokens"]), agent.mode) + " ▌")
             return
         if live["status"] is None:
-            live["status"] = slot.status(step_start(event.name, event.args), expanded=False)
+            live["status"] = slot.status(_step(step_start(event.name, event.args)), expanded=False)
         if event.kind == "tool_start":
             live["args"][event.name] = event.args or {}
-            live["status"].update(label=step_start(event.name, event.args))
+            live["status"].update(label=_step(step_start(event.name, event.args)))
         else:
-            line = step_end(event.name, live["args"].get(event.name), event.text)
+            line = _step(step_end(event.name, live["args"].get(event.name), event.text))
             live["status"].update(label=line)
             live["status"].markdown(line)
 
@@ -159,22 +160,38 @@ def _ask_live(agent: Agent, question: str) -> Turn:
     if live["status"] is not None:
         label, state = final_status(turn.tool_calls) if turn.tool_calls else ("Done", "complete")
         live["status"].update(label=label, state=state)
-    answer_box.markdown(_text(turn.answer))
+    answer_box.markdown(_answer(turn.answer, turn.mode))
     return turn
 
 
 def final_status(calls: list[ToolCall]) -> tuple[str, str]:
     """The status line of a finished turn, and 'error' when a step failed."""
-    label = "; ".join(_step_line(c) for c in calls)
+    label = "; ".join(_step_line(c) for c in calls)  # each already made inert
     # A call the model corrected on its next try is not a failed turn: only the last call decides.
     return label, "error" if calls and calls[-1].error else "complete"
 
 
 def _step_line(call: ToolCall) -> str:
     summary = call.result.summary if call.result is not None else ""
-    return step_end(call.name, call.args, summary, failed=call.error is not None)
+    return _step(step_end(call.name, call.args, summary, failed=call.error is not None))
 
 
-def _text(text: str) -> str:
-    """Markdown as written, except that ``$`` is a dollar sign, not the start of a formula."""
-    return text.replace("$", "\\$")
+# Text reaches the page as Markdown, and may quote the data (a product named "![x](http://host/beacon.png)"
+# would be an image the browser fetches). What is not meant to carry markup is escaped whole; a model's
+# answer keeps its formatting but no image, link or HTML can form (``segmentation.markup``).
+
+
+def _question(text: str) -> str:
+    """The person's own words, shown as typed."""
+    return escape_markdown(text)
+
+
+def _answer(text: str, mode: Mode) -> str:
+    """The offline assistant writes plain sentences (commands in code spans), quoting the data: all escaped.
+    A model writes Markdown: kept, made inert."""
+    return defuse_markdown(text) if mode == "llm" else escape_markdown(text)
+
+
+def _step(line: str) -> str:
+    """A status line: the tool's words and its arguments (a file's name), made inert."""
+    return defuse_markdown(line)

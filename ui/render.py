@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from agent.base import ToolCall
+from segmentation.markup import escape_markdown
 from tools.base import CsvOf, Download, ToolResult, built_chart
 
 if TYPE_CHECKING:  # altair loads with the first chart, not before the first paint
@@ -101,11 +102,12 @@ def render_draft(draft: dict, prefix: str) -> None:
             length = len(edited["body"].replace("{{first_name}}", drafts.SAMPLE_FIRST_NAME))
             edited["sms_length"] = length
             st.caption(f"{length} characters with a 12-letter first name; one text holds {drafts.SMS_LIMIT}.")
-        st.markdown(f"**Offer:** {draft.get('offer', '')}")
+        # The offer, its rule and the warnings name the group's products: escaped, so none can add markup.
+        st.markdown(f"**Offer:** {escape_markdown(draft.get('offer', ''))}")
         if (draft.get("offer_details") or {}).get("rule"):
-            st.caption(f"Why this offer: {draft['offer_details']['rule']}")
+            st.caption(f"Why this offer: {escape_markdown(draft['offer_details']['rule'])}")
         for warning in draft.get("warnings", []):
-            st.warning(warning, icon=":material/warning:")
+            st.warning(escape_markdown(warning), icon=":material/warning:")
         name = f"{draft.get('key', 'campaign')}_{draft.get('channel', 'draft')}"
         files = [Download(f"{name}.txt", drafts.draft_text(edited).encode("utf-8"), "text/plain")]
         if draft.get("channel") == "email":
