@@ -175,10 +175,13 @@ def _say(text: object = "", *, file: TextIO | None = None, flush: bool = False) 
 
 
 def _print_frame(frame, fmt: str, footer: str = "") -> None:
-    if fmt == "csv" and sys.stdout.isatty():  # a CSV on a screen is read, not saved: shown like any text
-        from segmentation.export import defuse_formulas
+    """The frame in ``fmt``: numbers rounded to what they support, so that the same shop prints the same
+    bytes every time, and no text cell that a spreadsheet would run as a formula (``export.for_export``)."""
+    from segmentation.export import for_export
 
-        _say(defuse_formulas(frame).to_csv(index=False).rstrip("\n"))
+    frame = for_export(frame)
+    if fmt == "csv" and sys.stdout.isatty():  # a CSV on a screen is read, not saved: shown like any text
+        _say(frame.to_csv(index=False).rstrip("\n"))
     elif fmt == "csv":
         _write_csv(frame)
     elif fmt == "json":
@@ -195,12 +198,9 @@ def _write_csv(frame) -> None:
     pandas formats 800,000 customers in about 4 s and DuckDB in a fraction of one. Both write floats as the
     shortest text that reads back exactly (1e-05, 35.0), ints and missing values alike, and quote the same
     strings, except that DuckDB also quotes an empty string and any text holding '#' or a carriage return:
-    frames with such text, or with other kinds of column (bool, dates), stay with pandas. Either way, text
-    cells that a spreadsheet would run as formulas are defused first (``segmentation.export``).
+    frames with such text, or with other kinds of column (bool, dates), stay with pandas. ``frame`` comes from
+    ``_print_frame``, its formula-like cells already defused.
     """
-    from segmentation.export import defuse_formulas
-
-    frame = defuse_formulas(frame)
     out = getattr(sys.stdout, "buffer", None)
     if out is None or (sys.stdout.encoding or "").lower().replace("-", "") != "utf8" or not _plain_csv(frame):
         frame.to_csv(sys.stdout, index=False)

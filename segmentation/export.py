@@ -16,12 +16,30 @@ from segmentation.cellsafety import FORMULA_START, PLAIN_NUMBER, defuse_formulas
 if TYPE_CHECKING:  # the importer shares the rule and should not pay for importing pandas
     import pandas as pd
 
-__all__ = ["FORMULA_START", "PLAIN_NUMBER", "csv_bytes", "defuse_formulas", "write_csv"]
+__all__ = ["EXPORT_DECIMALS", "FORMULA_START", "PLAIN_NUMBER", "csv_bytes", "defuse_formulas", "for_export",
+           "write_csv"]
+
+# Decimals an exported number can support. The value models fit on sums that DuckDB adds in parallel, in
+# whatever order its threads finish, so the 15th digit of a CLV changes between runs on the same data: an
+# owner comparing two exports of an unchanged shop must see no change. Money is exact to the cent; a
+# probability beyond 4 decimals, or expected purchases beyond 3, is noise of the fit, not information.
+EXPORT_DECIMALS: dict[str, int] = {
+    "monetary": 2, "revenue": 2, "clv": 2, "expected_order_value": 2, "predicted_value": 2, "value_at_stake": 2,
+    "avg_order_value": 2, "p_alive": 4, "expected_purchases": 3,
+}
+
+
+def for_export(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the columns of ``EXPORT_DECIMALS`` rounded to what they support, and text cells that
+    could run as spreadsheet formulas defused: what every file and printed table shows."""
+    rounded = {c: frame[c].round(d) for c, d in EXPORT_DECIMALS.items()
+               if c in frame.columns and frame[c].dtype.kind == "f"}
+    return defuse_formulas(frame.assign(**rounded) if rounded else frame)
 
 
 def csv_bytes(frame: pd.DataFrame, *, bom: bool = True) -> bytes:
-    """The frame as UTF-8 CSV whose text cells cannot run as formulas; with a BOM, Excel reads accents."""
-    return defuse_formulas(frame).to_csv(index=False).encode("utf-8-sig" if bom else "utf-8")
+    """The frame as UTF-8 CSV (``for_export``: rounded, formulas defused); with a BOM, Excel reads accents."""
+    return for_export(frame).to_csv(index=False).encode("utf-8-sig" if bom else "utf-8")
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
