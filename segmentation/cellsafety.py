@@ -106,14 +106,51 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def formula_sql(x: str) -> str:
     """DuckDB's boolean for ``is_formula`` of the text expression ``x`` (NULL counts as false).
 
-    Nearly every cell starts with a letter or a digit, so two comparisons of its first bytes pass over it
-    before any regular expression runs: every formula sign and invisible character in ASCII sorts below
-    '0' or between '=' and 'A' (DEL aside), and the rest are not ASCII at all."""
+    Nearly every cell starts with a letter or a digit, so a cheap test of its first character passes over
+    it before any regular expression runs: every formula sign and invisible character in ASCII sorts below
+    '0' or between '=' and 'A'; past ASCII, a binary search over coarse ranges around the lists'
+    characters (``_WIDE``, ``_first_in``) keeps a shop whose names are all Cyrillic, Greek or CJK from paying
+    for the expressions on every cell. The expressions decide; this test only never misses."""
     return (
-        f"CASE WHEN ({x} < '0' OR ({x} >= '=' AND {x} < 'A') OR {x} >= chr(127)) "
-        f"THEN (regexp_matches({x}, {_sql_str(FORMULA_START)}) "
+        f"CASE WHEN {may_start_formula_sql(x)} THEN (regexp_matches({x}, {_sql_str(FORMULA_START)}) "
         f"AND NOT regexp_full_match({x}, {_sql_str(PLAIN_NUMBER)})) ELSE false END"
     )
+
+
+def may_start_formula_sql(x: str) -> str:
+    """``formula_sql``'s cheap first test: true for every formula-like cell, false for nearly all others."""
+    return f"({x} < '0' OR ({x} >= '=' AND {x} < 'A') OR ({x} >= chr(127) AND {_first_in(x, _WIDE)}))"
+
+
+def _merged(ranges: list[tuple[int, int]], gap: int) -> tuple[tuple[int, int], ...]:
+    """The ranges, sorted, with those less than ``gap`` code points apart made one."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + gap:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+# Where, past ASCII, a formula may hide or start: the lists' characters, in 14 coarse ranges (those less than
+# 512 code points apart joined). A finer search costs every cell more than the few letters it would spare
+# the regular expression (at 1M lines, ten text columns: 0.21 s with these, 0.27 s with the 39 exact ones);
+# a coarser one sends whole scripts to it (Cyrillic, at 4,096: 1.15 s instead of 0.33 s).
+_WIDE = _merged([(max(lo, 0x7F), hi) for lo, hi in [*INVISIBLE, *((c, c) for c in FORMULA_SIGNS)] if hi >= 0x7F],
+                gap=0x200)
+
+
+def _first_in(x: str, ranges: tuple[tuple[int, int], ...]) -> str:
+    """SQL: the first character of ``x`` lies in one of these sorted, disjoint ranges. A string sorts below
+    chr(n) exactly when its first character does, so each comparison reads a first character only; CASE
+    sends each row down one branch, so a row takes about log2(len(ranges)) comparisons."""
+    if len(ranges) == 1:
+        lo, hi = ranges[0]
+        return f"({x} >= chr({lo}) AND {x} < chr({hi + 1}))"
+    mid = len(ranges) // 2
+    return (f"(CASE WHEN {x} < chr({ranges[mid][0]}) THEN {_first_in(x, ranges[:mid])} "
+            f"ELSE {_first_in(x, ranges[mid:])} END)")
 
 
 def printable(text: str) -> str:
