@@ -309,3 +309,10 @@ def test_a_campaign_folder_that_cannot_be_written_is_one_sentence_and_no_campaig
     assert done.stdout == b""
     assert _campaigns(db) == before
     assert not (out / "audience.csv").exists()
+
+
+def test_the_app_offers_no_table_export_that_skips_the_defusing_writer():
+    import tomllib
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["disableDataExport"] is True
