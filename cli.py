@@ -176,10 +176,11 @@ def _say(text: object = "", *, file: TextIO | None = None, flush: bool = False) 
 
 def _print_frame(frame, fmt: str, footer: str = "") -> None:
     """The frame in ``fmt``: numbers rounded to what they support, so that the same shop prints the same
-    bytes every time, and no text cell that a spreadsheet would run as a formula (``export.for_export``)."""
+    bytes every time, and in CSV and tables no text cell that a spreadsheet would run as a formula
+    (``export.for_export``); JSON keeps the text as it is, for programs."""
     from segmentation.export import for_export
 
-    frame = for_export(frame)
+    frame = for_export(frame, defuse=fmt != "json")
     if fmt == "csv" and sys.stdout.isatty():  # a CSV on a screen is read, not saved: shown like any text
         _say(frame.to_csv(index=False).rstrip("\n"))
     elif fmt == "csv":

@@ -29,12 +29,14 @@ EXPORT_DECIMALS: dict[str, int] = {
 }
 
 
-def for_export(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with the columns of ``EXPORT_DECIMALS`` rounded to what they support, and text cells that
-    could run as spreadsheet formulas defused: what every file and printed table shows."""
+def for_export(frame: pd.DataFrame, *, defuse: bool = True) -> pd.DataFrame:
+    """A copy with the columns of ``EXPORT_DECIMALS`` rounded to what they support, and (``defuse``) text
+    cells that could run as spreadsheet formulas defused: what every file and printed table shows. JSON,
+    read by programs rather than spreadsheets, keeps its text as it is (``defuse=False``)."""
     rounded = {c: frame[c].round(d) for c, d in EXPORT_DECIMALS.items()
                if c in frame.columns and frame[c].dtype.kind == "f"}
-    return defuse_formulas(frame.assign(**rounded) if rounded else frame)
+    frame = frame.assign(**rounded) if rounded else frame
+    return defuse_formulas(frame) if defuse else frame
 
 
 def csv_bytes(frame: pd.DataFrame, *, bom: bool = True) -> bytes:
