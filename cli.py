@@ -11,6 +11,9 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
+
+from segmentation.cellsafety import printable
 
 EXIT_BAD_INPUT = 2
 
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except (IngestError, StoreError, AnalysisError) as exc:
-        print(f"segments {args.command}: {exc}", file=sys.stderr)
+        _say(f"segments {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return 0
@@ -139,7 +142,7 @@ def _import(args: argparse.Namespace) -> int:
     from segmentation.ingest import import_file
 
     report = import_file(args.db, args.file, overrides=_parse_map(args.map), replace=args.replace)
-    print(json.dumps(report.as_dict(), indent=2) if args.json else report.as_text())
+    _say(json.dumps(report.as_dict(), indent=2) if args.json else report.as_text())
     return 0
 
 
@@ -153,8 +156,8 @@ def _demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="segments-demo-") as tmp:
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=args.customers, seed=args.seed)
         report = import_file(args.db, path, replace=True, display_name="demo shop: The Corner Crumb")
-    print(report.as_text())
-    print(f"Demo shop written to {args.db}")
+    _say(report.as_text())
+    _say(f"Demo shop written to {args.db}")
     return 0
 
 
@@ -164,15 +167,30 @@ def _read(args: argparse.Namespace):
     return connect(args.db, read_only=True)
 
 
+def _say(text: object = "", *, file: TextIO | None = None, flush: bool = False) -> None:
+    """``print``, for everything the command line shows: names, cities, products and answers come from the
+    data, and an escape code among them (a window title, a clear-screen, a clipboard write) would be obeyed
+    by the terminal, so such characters are shown as '?' (``cellsafety.printable``)."""
+    print(printable(str(text)), file=file or sys.stdout, flush=flush)
+
+
 def _print_frame(frame, fmt: str, footer: str = "") -> None:
-    if fmt == "csv":
+    """The frame in ``fmt``: numbers rounded to what they support, so that the same shop prints the same
+    bytes every time, and in CSV and tables no text cell that a spreadsheet would run as a formula
+    (``export.for_export``); JSON keeps the text as it is, for programs."""
+    from segmentation.export import for_export
+
+    frame = for_export(frame, defuse=fmt != "json")
+    if fmt == "csv" and sys.stdout.isatty():  # a CSV on a screen is read, not saved: shown like any text
+        _say(frame.to_csv(index=False).rstrip("\n"))
+    elif fmt == "csv":
         _write_csv(frame)
     elif fmt == "json":
-        print(frame.to_json(orient="records", double_precision=4))
+        _say(frame.to_json(orient="records", double_precision=4))
     else:
-        print(frame.to_string(index=False) if len(frame) else "Nothing matches.")
+        _say(frame.to_string(index=False) if len(frame) else "Nothing matches.")
         if footer:
-            print(f"\n{footer}")
+            _say(f"\n{footer}")
 
 
 def _write_csv(frame) -> None:
@@ -181,7 +199,8 @@ def _write_csv(frame) -> None:
     pandas formats 800,000 customers in about 4 s and DuckDB in a fraction of one. Both write floats as the
     shortest text that reads back exactly (1e-05, 35.0), ints and missing values alike, and quote the same
     strings, except that DuckDB also quotes an empty string and any text holding '#' or a carriage return:
-    frames with such text, or with other kinds of column (bool, dates), stay with pandas.
+    frames with such text, or with other kinds of column (bool, dates), stay with pandas. ``frame`` comes from
+    ``_print_frame``, its formula-like cells already defused.
     """
     out = getattr(sys.stdout, "buffer", None)
     if out is None or (sys.stdout.encoding or "").lower().replace("-", "") != "utf8" or not _plain_csv(frame):
@@ -228,7 +247,7 @@ def _plain_csv(frame) -> bool:
 
 def _warn(frame) -> None:
     for warning in frame.attrs.get("warnings", []):
-        print(f"Note: {warning}", file=sys.stderr)
+        _say(f"Note: {warning}", file=sys.stderr)
 
 
 def _customers(args: argparse.Namespace) -> int:
@@ -256,12 +275,12 @@ def _model(args: argparse.Namespace) -> int:
         "lifecycle": {k: getattr(limits, k) for k in ("lapsing_after_days", "lapsed_after_days", "basis")}
     }
     if args.json:
-        print(json.dumps(result, indent=2))
+        _say(json.dumps(result, indent=2))
     else:
         bg, gg = result["bgnbd"], result["gamma_gamma"]
-        print(f"BG/NBD (time in weeks): r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f}")
-        print(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} gamma={gg['gamma']:.3f}")
-        print(f"Lifecycle: {limits.rule()}")
+        _say(f"BG/NBD (time in weeks): r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f}")
+        _say(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} gamma={gg['gamma']:.3f}")
+        _say(f"Lifecycle: {limits.rule()}")
     return 0
 
 
@@ -272,11 +291,11 @@ def _clusters(args: argparse.Namespace) -> int:
         result = cluster_customers(con, as_of=args.as_of, k=args.k)
     summary = result.as_dict()
     if args.json:
-        print(json.dumps(summary, indent=2))
+        _say(json.dumps(summary, indent=2))
         return 0
-    print(f"{summary['k']} clusters (silhouette {summary['silhouette']:.2f}):")
+    _say(f"{summary['k']} clusters (silhouette {summary['silhouette']:.2f}):")
     for c in summary["clusters"]:
-        print(f"  {c['key']}: {c['name']}: {c['size']:,} customers ({c['share']:.0%}), "
+        _say(f"  {c['key']}: {c['name']}: {c['size']:,} customers ({c['share']:.0%}), "
               f"{c['revenue_share']:.0%} of revenue")
     return 0
 
@@ -287,10 +306,10 @@ def _profile(args: argparse.Namespace) -> int:
     with _read(args) as con:
         profile = describe_segment(con, args.group, as_of=args.as_of).as_dict()
     if args.json:
-        print(json.dumps(profile, indent=2))
+        _say(json.dumps(profile, indent=2))
     else:
         for key, value in profile.items():
-            print(f"{key}: {value}")
+            _say(f"{key}: {value}")
     return 0
 
 
@@ -300,12 +319,12 @@ def _migration(args: argparse.Namespace) -> int:
     with _read(args) as con:
         result = segment_migration(con, start=args.start, end=args.end, scheme=args.scheme)
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        _say(json.dumps(result.as_dict(), indent=2))
         return 0
-    print(f"From {result.start} (rows) to {result.end} (columns):")
-    print(result.matrix.to_string())
+    _say(f"From {result.start} (rows) to {result.end} (columns):")
+    _say(result.matrix.to_string())
     for sentence in result.worsened["sentence"].head(5):
-        print(f"- {sentence}")
+        _say(f"- {sentence}")
     return 0
 
 
@@ -331,7 +350,7 @@ def _campaign(args: argparse.Namespace) -> int:
     if args.action == "measure":
         with _read(args) as con:
             result = campaigns.measure_campaign(con, args.id, window_days=args.window_days)
-        print(json.dumps(result.as_dict(), indent=2) if args.json else result.verdict)
+        _say(json.dumps(result.as_dict(), indent=2) if args.json else result.verdict)
         return 0
     with STORE_LOCK.exclusive(), connect(args.db) as con:
         day = resolve_as_of(con, args.as_of)
@@ -343,9 +362,9 @@ def _campaign(args: argparse.Namespace) -> int:
         con.execute("COMMIT")
     created.audience_csv, created.control_csv = str(paths["audience"]), str(paths["control"])
     if args.json:
-        print(json.dumps(created.as_dict(), indent=2))
+        _say(json.dumps(created.as_dict(), indent=2))
     else:
-        print(f"Campaign {created.id}: {created.audience:,} to message ({created.audience_csv}), "
+        _say(f"Campaign {created.id}: {created.audience:,} to message ({created.audience_csv}), "
               f"{created.control:,} held out ({created.control_csv}); "
               f"{created.excluded_no_consent:,} left out for lack of marketing consent.")
     return 0
@@ -373,9 +392,9 @@ def _ask(args: argparse.Namespace) -> int:
     for question in args.questions:
         turn = agent.ask(question)
         if args.json:
-            print(json.dumps(turn.as_dict()), flush=True)
+            _say(json.dumps(turn.as_dict()), flush=True)
         else:
-            print(f"> {question}\n{turn.answer}\n", flush=True)
+            _say(f"> {question}\n{turn.answer}\n", flush=True)
     return 0
 
 

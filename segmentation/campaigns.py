@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.export import defuse_formulas
+from segmentation.export import write_csv
 from segmentation.rfm import AnalysisError, resolve_as_of
 
 ARMS = ("audience", "control")
@@ -94,20 +94,33 @@ def create_campaign(
 
 def export_arms(con: duckdb.DuckDBPyConnection, campaign_id: str, out_dir: Path) -> dict[str, Path]:
     """audience.csv and control.csv, customer_id first, then Email, First Name, Last Name (Mailchimp and
-    Klaviyo import these headers as they are); text cells cannot run as spreadsheet formulas."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for arm in ARMS:
-        frame = con.execute(
-            """
-            SELECT m.customer_id, c.email, c.first_name, c.last_name
-            FROM campaign_members m LEFT JOIN customers c USING (customer_id)
-            WHERE m.campaign_id = ? AND m.arm = ? ORDER BY m.customer_id
-            """,
-            [campaign_id, arm],
-        ).df().rename(columns=EXPORT_COLUMNS)
-        paths[arm] = out_dir / f"{arm}.csv"
-        defuse_formulas(frame).to_csv(paths[arm], index=False)
+    Klaviyo import these headers as they are); text cells cannot run as spreadsheet formulas.
+
+    A folder that cannot be written is an ``AnalysisError`` naming it, with no file of this call left behind:
+    callers create the campaign in the same transaction and roll it back, so nothing is half made."""
+    paths = {arm: out_dir / f"{arm}.csv" for arm in ARMS}
+    written: list[Path] = []
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for arm, path in paths.items():
+            frame = con.execute(
+                """
+                SELECT m.customer_id, c.email, c.first_name, c.last_name
+                FROM campaign_members m LEFT JOIN customers c USING (customer_id)
+                WHERE m.campaign_id = ? AND m.arm = ? ORDER BY m.customer_id
+                """,
+                [campaign_id, arm],
+            ).df().rename(columns=EXPORT_COLUMNS)
+            write_csv(frame, path)
+            written.append(path)
+    except OSError as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        raise AnalysisError(
+            f"Cannot write the campaign's lists to {out_dir} ({reason.lower()}): choose a folder you can write "
+            "to; no campaign was created."
+        ) from exc
     return paths
 
 

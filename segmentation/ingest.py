@@ -28,8 +28,8 @@ import duckdb
 
 from segmentation import columns as cols
 from segmentation import detect
+from segmentation.cellsafety import formula_sql
 from segmentation.detect import ident, sql_str
-from segmentation.export import FORMULA_START, PLAIN_NUMBER
 from segmentation.readers import IngestError, RawTable, count_rows, load_raw, make_workdir, materialise, read_into
 from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders, remember_summary
 
@@ -399,19 +399,10 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
 
     email = f"lower({text('email')})"
     customer = f"coalesce({ident_text('customer_id')}, {email})" if "customer_id" in m else email
-    # Spreadsheets run a cell that starts with = + - @ (after tabs or spaces) as a formula; a plain
-    # signed number in a text column is the one harmless case.
-    # A cheap test of the first character picks the few cells worth the regular expressions.
-    # The trimmed cell is written as text(f), the very expression the column itself uses: DuckDB computes a
-    # repeated expression once for every row, ahead of any CASE, so a second spelling of trim(cell) here
-    # would trim every cell of the file again.
-    formula = " OR ".join(
-        f"(CASE WHEN {_may_start_formula(ident(m[f]))} THEN "
-        f"(CASE WHEN regexp_matches({ident(m[f])}, {sql_str(FORMULA_START)}) "
-        f"THEN NOT regexp_full_match({text(f)}, {sql_str(PLAIN_NUMBER)}) ELSE false END) ELSE false END)"
-        for f in (*TEXT_FIELDS, "customer_id")
-        if f in m
-    ) or "false"
+    # Spreadsheets run a cell that starts with = + - @ as a formula, also behind invisible characters or in
+    # full width (``cellsafety``); a plain signed number is the one harmless case. The raw cell is checked,
+    # before any trim, so that what is checked is what the file holds.
+    formula = " OR ".join(f"({formula_sql(ident(m[f]))})" for f in (*TEXT_FIELDS, "customer_id") if f in m) or "false"
     # A row with a date is not blank: only rows without one join their cells to see whether all are blank.
     blank_row = (
         f"CASE WHEN {text('order_date')} IS NOT NULL THEN false "
@@ -618,13 +609,6 @@ def _trimmed(x: str) -> str:
     # out of the CASE, and would then trim every cell after all.
     needs_trim = f"{x} LIKE ' %' OR {x} LIKE '% ' OR strlen({x}) <> length({x})"
     return f"nullif(CASE WHEN {needs_trim} THEN trim({x}) ELSE {x} END, '')"
-
-
-def _may_start_formula(x: str) -> str:
-    """True for every cell FORMULA_START can match, and for few others: such a cell begins with a tab, CR,
-    space, + or - (all below '0' in byte order) or with = or @ (between '=' and 'A'), while most cells
-    begin with a letter or digit. Two comparisons of the first bytes cost half of seven LIKEs."""
-    return f"({x} < '0' OR ({x} >= '=' AND {x} < 'A'))"
 
 
 def _missing_amount_sql(mode: str, needs_qty: bool) -> str:

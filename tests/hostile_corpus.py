@@ -158,6 +158,74 @@ def _wide() -> Callable[[Path], None]:
     return _text([",".join(header), *rows])
 
 
+# ---------------------------------------------------------------- issue 14: cell safety
+
+# Each character class that once hid a formula from the importer (a Unicode space, a control character, a
+# format character, a full-width or small sign), before = + - @, in the product, name or customer column.
+HIDDEN_FORMULAS: dict[str, str] = {
+    "no-break space": "\u00a0=cmd|' /C calc'!A0",
+    "figure space": '\u2007=HYPERLINK("http://x","y")',
+    "ideographic space": "\u3000=1+1",
+    "ogham space": "\u1680@SUM(A1)",
+    "narrow no-break space": "\u202f+1+1",
+    "vertical tab": "\x0b=1+1",
+    "form feed": "\x0c-1+1",
+    "next line (C1)": "\x85=1+1",
+    "byte-order mark": "\ufeff=1+1",
+    "zero-width space": "\u200b=1+1",
+    "left-to-right mark": "\u200e=1+1",
+    "right-to-left override": "\u202e=1+1",
+    "word joiner": "\u2060=1+1",
+    "tag character": "\U000e0041=1+1",
+    "full-width equals": "\uff1d1+1",
+    "full-width plus": "\uff0b1+1",
+    "full-width minus": "\uff0d1+1",
+    "full-width at": "\uff20SUM(A1)",
+    "small equals": "\ufe661+1",
+    "minus sign": "\u22121+1",
+    "several together": "\u00a0\u200b\ufeff\uff1d1+1",
+}
+# Cells that look alike but cannot run: a padded or full-width signed number, text with = inside.
+HARMLESS_LOOKALIKES: tuple[str, ...] = ("\u00a0-2", "\uff0d3.5", "Tea = love", "日本茶")
+_HIDDEN_COLUMNS = (3, 5, 1)  # Product, First Name, Customer ID, in turn
+
+
+def _hidden_rows() -> list[list[object]]:
+    """HEADER's rows: three good ones, one per hidden formula, one per harmless look-alike."""
+    rows: list[list[object]] = [[f"A{i}", f"C{i}", f"2024-03-0{i}", "Tea", f"{i}.50", "Ann"] for i in (1, 2, 3)]
+    for i, cell in enumerate(HIDDEN_FORMULAS.values()):
+        row: list[object] = [f"H{i}", f"D{i}", "2024-03-04", "Tea", "1.00", "Bob"]
+        row[_HIDDEN_COLUMNS[i % len(_HIDDEN_COLUMNS)]] = cell
+        rows.append(row)
+    for i, cell in enumerate(HARMLESS_LOOKALIKES):
+        rows.append([f"L{i}", f"E{i}", "2024-03-05", cell, "2.00", "Cy"])
+    return rows
+
+
+def _hidden_csv(path: Path) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out, lineterminator="\n").writerows([HEADER, *_hidden_rows()])
+
+
+def _hidden_xlsx(path: Path) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    # XLSX cannot hold most C0 controls (openpyxl refuses them): those rows carry a carriage return instead,
+    # which the file keeps and a reader may turn into a line feed.
+    rows = [[ILLEGAL_CHARACTERS_RE.sub("\r", c) if isinstance(c, str) else c for c in row] for row in _hidden_rows()]
+    path.write_bytes(_xlsx_bytes([HEADER, *rows]))
+
+
+def _hidden_parquet(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _hidden_rows()
+    pq.write_table(pa.table({name: [str(r[i]) for r in rows] for i, name in enumerate(HEADER)}), path)
+
+
 # ---------------------------------------------------------------- the corpus
 
 REFUSED: list[Case] = [
@@ -632,6 +700,21 @@ PARTIAL: list[Case] = [
         loaded=3,
         rejected={"unreadable order date": 1},
         raw_contains=("someday",),
+    ),
+    # issue 14: cell safety. A formula hidden behind an invisible character, or written in full width, is
+    # rejected like a plain one, in every format; harmless look-alikes still load.
+    *(
+        Case(
+            f"hidden_formulas_{kind}",
+            f"orders.{kind}",
+            writer,
+            "partial",
+            rows=3 + len(HIDDEN_FORMULAS) + len(HARMLESS_LOOKALIKES),
+            loaded=3 + len(HARMLESS_LOOKALIKES),
+            rejected={"formula": len(HIDDEN_FORMULAS)},
+            raw_contains=("HYPERLINK", "calc"),
+        )
+        for kind, writer in (("csv", _hidden_csv), ("xlsx", _hidden_xlsx), ("parquet", _hidden_parquet))
     ),
 ]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segmentation.export import defuse_formulas
+from segmentation.export import csv_bytes
 
 
 def safe_csv(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV (with BOM, so Excel reads accents) whose text cells cannot run as formulas."""
-    return defuse_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(frame, bom=True)

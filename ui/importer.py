@@ -30,7 +30,7 @@ import duckdb
 import streamlit as st
 
 from segmentation import columns as cols
-from segmentation.export import defuse_formulas
+from segmentation.export import csv_bytes
 from segmentation.ingest import ImportReport, IngestError, import_file, preview_file
 from segmentation.readers import count_rows, load_raw, make_workdir
 from segmentation.store import StoreError, connect_sandboxed
@@ -158,7 +158,7 @@ def rejects_csv(db_path: str | Path, import_id: int) -> bytes:
     cells = pd.json_normalize([_json_or_text(r) for r in rows["raw"]]) if len(rows) else pd.DataFrame()
     cells = cells.drop(columns=["line_no"], errors="ignore")
     frame = pd.concat([rows[["line_no", "reason"]].rename(columns={"line_no": "line"}), cells], axis=1)
-    return defuse_formulas(frame).to_csv(index=False).encode("utf-8")
+    return csv_bytes(frame, bom=False)
 
 
 def _json_or_text(raw: object) -> dict:
