@@ -151,7 +151,8 @@ DATA_TABLES = ("order_lines", "orders", "customers", "rejects", "imports")
 # columns in another order, a trailing space, an extra column, numbers written 12345.0 or dates written
 # 01/03/2024 (CSV) or as a date (Excel) is the same order line. A customer's details (names, email, place) are
 # not part of it: they change between exports of the same order, and the customers merge keeps the latest.
-# The casts fix each value's type, so the importer (parsed columns) and the upgrade (stored columns) agree.
+# The casts fix each value's type, so the importer (parsed columns) and the upgrade (stored columns) agree;
+# numbers are rounded to 6 decimals, so a price Excel holds as 4.4999999999 and a CSV's 4.50 agree too.
 ROW_IDENTITY = (
     ("order_id", "VARCHAR"), ("customer_id", "VARCHAR"), ("ordered_at", "TIMESTAMP"), ("product", "VARCHAR"),
     ("quantity", "DOUBLE"), ("unit_price", "DOUBLE"), ("amount", "DOUBLE"), ("refund", "DOUBLE"),
@@ -161,7 +162,11 @@ ROW_IDENTITY = (
 def row_identity_sql(**columns: str) -> str:
     """DuckDB SQL for a row's identity hash over ``ROW_IDENTITY``; ``columns`` names an expression for a field
     that is not a column of that name (e.g. ``refund="coalesce(refund_value, 0)"``)."""
-    values = ", ".join(f"({columns.get(f, f)})::{kind}" for f, kind in ROW_IDENTITY)
+    def value(field: str, kind: str) -> str:
+        cast = f"({columns.get(field, field)})::{kind}"
+        return f"round({cast}, 6)" if kind == "DOUBLE" else cast
+
+    values = ", ".join(value(f, kind) for f, kind in ROW_IDENTITY)
     return f"hash({values})"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import subprocess
 import sys
@@ -70,11 +71,17 @@ def _new_details(text: str) -> str:
     return text.replace("ann@example.com", "ann.new@example.com")
 
 
+def _computed_prices(text: str) -> str:
+    """The same orders written by a program that prints every digit of a computed price (pandas, say)."""
+    return text.replace(",2.20\n", f",{math.nextafter(2.2, 3)!r}\n").replace(",4.50\n", ",4.5\n")
+
+
 RE_EXPORTS = {
     "columns_reordered": _reordered,
     "trailing_space": _trailing_space,
     "extra_empty_column": _extra_empty_column,
     "customer_details_changed": _new_details,
+    "computed_prices": _computed_prices,
 }
 
 
