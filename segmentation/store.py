@@ -229,10 +229,12 @@ def _not_a_store(db: Path, why: str) -> StoreError:
 
 
 def refuse_other_files(db: Path) -> None:
-    """Refuse an existing path that is not a DuckDB file (a CSV given as the database, a folder): DuckDB would
-    take a file shorter than its header for an empty database and write over it."""
+    """Refuse an existing path that is not a DuckDB file (a CSV given as the database, a folder, a FIFO):
+    DuckDB would take a file shorter than its header for an empty database and write over it."""
     if not db.exists():
         return
+    if not db.is_file():  # a folder, or a FIFO that opening would wait on forever
+        raise _not_a_store(db, "it is not a file")
     try:
         with db.open("rb") as fh:
             header = fh.read(16)

@@ -281,6 +281,21 @@ def a_csv_file(tmp_path) -> Path:
     return write_csv(tmp_path / "notes.csv", "a,b\n")
 
 
+@pytest.fixture
+def a_fifo(tmp_path) -> Path:
+    path = tmp_path / "pipe.duckdb"
+    os.mkfifo(path)
+    return path
+
+
+def test_a_folder_or_a_fifo_is_not_a_store(a_fifo, tmp_path):
+    for path in (a_fifo, tmp_path):
+        with pytest.raises(StoreError, match="is not a shop database"):
+            import_file(path, write_csv(tmp_path / "orders.csv", ORDERS))
+        with pytest.raises(StoreError, match="is not a shop database"):
+            connect(path, read_only=True)
+
+
 @pytest.mark.parametrize("target", ["other_program_db", "a_csv_file"])
 @pytest.mark.parametrize("command", ["import", "demo", "customers"])
 def test_a_file_that_is_not_a_shop_store_is_refused_and_left_as_it_was(target, command, request, tmp_path):
