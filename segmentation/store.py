@@ -170,6 +170,10 @@ def row_identity_sql(**columns: str) -> str:
     return f"hash({values})"
 
 
+# Recorded in ``meta`` beside the fingerprints: they were computed by this definition, with this DuckDB's hash.
+_ROW_IDENTITY_KEY = f"{row_identity_sql()} in duckdb {duckdb.__version__}"
+
+
 # How long opening the store waits for another process (the app's reader, an import's write step) to let go.
 # An import's write holds it for seconds on a 10M-line file; past this a person is told, not left waiting.
 def _lock_wait_seconds() -> float:
@@ -520,15 +524,19 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, db: Path | str = "the database
     holds another program's tables.
 
     Upgrades: 2 added tables (created here like any missing one); 3 recognises rows by what they mean, so
-    the fingerprints an older version stored are computed again (``_rehash_order_lines``).
+    the fingerprints an older version stored are computed again (``_rehash_order_lines``). They are also
+    computed again after DuckDB itself is upgraded: its ``hash`` is not promised to stay the same between
+    releases, and a changed one would let every re-imported row in again.
     """
-    version = store_version(con, Path(db))
+    store_version(con, Path(db))
     con.execute(_SCHEMA)
-    if version is not None and version < 3:
+    hashed_by = con.execute("SELECT value FROM meta WHERE key = 'row_identity'").fetchall()
+    if hashed_by != [(_ROW_IDENTITY_KEY,)]:  # a store of schema 2 or older has none
         _rehash_order_lines(con)
     con.execute(
-        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [str(SCHEMA_VERSION)],
+        "INSERT INTO meta VALUES ('schema_version', ?), ('row_identity', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [str(SCHEMA_VERSION), _ROW_IDENTITY_KEY],
     )
 
 

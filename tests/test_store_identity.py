@@ -210,20 +210,26 @@ def test_the_same_orders_re_saved_as_xlsx_count_once(db, tmp_path):
 # ---------------------------------------------------------------- (12) a store made by the previous version
 
 
-def _make_previous_version(db: Path) -> None:
-    """Turn a store into one as the previous version left it: schema 2, fingerprints of the raw cells
-    (here: any other numbers), repeats numbered by them."""
+def _make_previous_version(db: Path, how: str = "schema 2") -> None:
+    """Turn a store into one as the previous version left it (schema 2, fingerprints of the raw cells: here,
+    any other numbers, repeats numbered by them), or as this version left it under another DuckDB whose
+    hash function gives other numbers."""
     con = duckdb.connect(str(db))
     try:
-        con.execute("UPDATE order_lines SET row_hash = hash('raw cells', line_no), row_ordinal = 1")
-        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        con.execute("UPDATE order_lines SET row_hash = hash('other numbers', line_no), row_ordinal = 1")
+        if how == "schema 2":
+            con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+            con.execute("DELETE FROM meta WHERE key = 'row_identity'")
+        else:
+            con.execute("UPDATE meta SET value = 'hash(...) in duckdb 1.9.9' WHERE key = 'row_identity'")
     finally:
         con.close()
 
 
-def test_a_store_made_by_the_previous_version_recognises_a_re_export(db, tmp_path):
+@pytest.mark.parametrize("how", ["schema 2", "another duckdb"])
+def test_a_store_made_by_the_previous_version_recognises_a_re_export(how, db, tmp_path):
     import_file(db, write_csv(tmp_path / "orders.csv", ORDERS))
-    _make_previous_version(db)
+    _make_previous_version(db, how)
     before = _totals(db)
 
     report = import_file(db, write_csv(tmp_path / "re_export.csv", _reordered(ORDERS)))
