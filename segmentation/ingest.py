@@ -9,8 +9,10 @@ Definitions (DESIGN.md): a line's value is quantity x unit price, or its amount 
 negative lines, netted; a cancelled, voided, failed or fully refunded order is kept but contributes 0;
 refund columns are order-level and subtracted once per order. Rows without a customer are guest orders:
 loaded and counted, left out of customer analytics. Re-importing rows already in the store adds nothing:
-each row is fingerprinted by its cells (and its position among identical rows in its file, so true
-duplicates inside one file are kept).
+each row is fingerprinted by what it means once parsed (``store.ROW_IDENTITY``: order, customer, time,
+product, quantity, price, amount, refund), so a re-export with its columns reordered, cells re-spaced or
+saved as .xlsx is recognised; with its position among rows of the same meaning in its file, so true
+duplicates inside one file are kept. The report counts the rows that were already there.
 """
 
 from __future__ import annotations
@@ -31,7 +33,18 @@ from segmentation import detect
 from segmentation.cellsafety import formula_sql
 from segmentation.detect import ident, sql_str
 from segmentation.readers import IngestError, RawTable, count_rows, load_raw, make_workdir, materialise, read_into
-from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders, remember_summary
+from segmentation.store import (
+    BUSY_FOR_IMPORT,
+    STORE_LOCK,
+    StoreError,
+    check_store_for_import,
+    ensure_schema,
+    open_waiting,
+    rebuild_orders,
+    refuse_other_files,
+    remember_summary,
+    row_identity_sql,
+)
 
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
 
@@ -83,9 +96,10 @@ class ImportReport:
         if self.already_imported:
             return f"{self.file_name} was already imported: nothing added (use --replace to start afresh)."
         lines = [f"Imported {self.file_name}" + (f" ({self.layout})" if self.layout else "") + ":"]
+        span = f", {self.first_date} to {self.last_date}" if self.first_date else ""  # none when nothing was new
         lines.append(
             f"  {self.rows_loaded:,} of {self.rows_read:,} rows loaded: {self.customers:,} customers, "
-            f"{self.orders:,} orders, revenue {self.revenue:,.2f}, {self.first_date} to {self.last_date}."
+            f"{self.orders:,} orders, revenue {self.revenue:,.2f}{span}."
         )
         if self.guest_rows:
             lines.append(
@@ -147,6 +161,9 @@ def import_file(
     file, db_path = Path(file), Path(db_path)
     report = ImportReport(file_name=display_name or file.name)
     progress = progress or (lambda fraction, step: None)
+    # Before the file is read (a minute for a large one): a database that is not a shop's, or that another
+    # process holds past the wait, refuses the import now rather than after the read.
+    check_store_for_import(db_path)
     # The file's checksum (to recognise a re-import) is read beside DuckDB's parse: hashlib lets go of
     # the GIL, so on a large file it costs no wall time.
     with make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
@@ -408,7 +425,6 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         f"CASE WHEN {text('order_date')} IS NOT NULL THEN false "
         f"ELSE trim(concat({', '.join(ident(c) for c in raw.columns)})) = '' END"
     )
-    all_cells = ", ".join(ident(c) for c in raw.columns)
     # Carried along, and written out as JSON for the few rejected rows only.
     raw_row = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in raw.columns) + ")"
     order_key = "order_id IS NOT NULL"
@@ -426,8 +442,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     con.execute(
         f"""
         CREATE VIEW cells AS
-        SELECT {position}hash({all_cells}) AS row_hash,
-               {ident_text('order_id')} AS order_id, {customer} AS customer_id,
+        SELECT {position}{ident_text('order_id')} AS order_id, {customer} AS customer_id,
                {text('order_date')} AS date_text,
                {number('amount')} AS amount_text, {number('quantity')} AS qty_text,
                {number('unit_price')} AS price_text, {number('refund')} AS refund_text,
@@ -460,7 +475,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     con.execute(
         f"""
         CREATE VIEW parsed AS
-        SELECT {position}row_hash, raw_row, order_id, {per_order('customer_id')} AS customer_id,
+        SELECT {position}raw_row, order_id, {per_order('customer_id')} AS customer_id,
                {iso_at} AS iso_at, {date_text} AS date_text,
                {value} AS amount, {parse('qty_text', 'quantity')} AS quantity, {price} AS unit_price,
                {amount_src} AS amount_text, qty_text, price_text, refund_text,
@@ -516,11 +531,22 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     )
     # Pass 1: every row parsed and judged, in file order (or put back in it, after the windows above).
     order_windows = {"status", "cancelled_at"} & set(m)
+    line_refund = "refund" in m and cols.is_line_refund(m["refund"])
+    # Windows over every row cost time: only files with order totals, order-level refunds or a
+    # cancellation status need the position in the order or the order's cancellation.
+    needs_position = plan.amount_mode == "order_total" or ("refund" in m and not line_refund)
+    # The row's identity (store.ROW_IDENTITY), hashed in this one pass. Where an order's total or refund
+    # is counted on its first line only, the stored amount and refund are known after the windows below:
+    # the identity is taken there instead, from the values stored (as the store's upgrade reads them).
+    line_identity = "0::UBIGINT" if needs_position else row_identity_sql(
+        refund="coalesce(refund_value, 0)" if line_refund else "0"
+    )
     # Columns that are constant without the fields behind them are left out of the table, not stored as
     # ten million NULLs or falses.
     kept = (
-        "row_hash, 1::INTEGER AS row_ordinal, order_id, customer_id, ordered_at, product, category, channel, "
-        "quantity, unit_price, amount, email, first_name, last_name, country, city, marketing_consent, "
+        f"{line_identity} AS row_hash, 1::INTEGER AS row_ordinal, order_id, customer_id, ordered_at, product, "
+        "category, channel, quantity, unit_price, amount, email, first_name, last_name, country, city, "
+        "marketing_consent, "
         + ("refund_value, " if "refund" in m else "")
         + ("cancelled, " if order_windows else "")
         + "reason, CASE WHEN reason IS NOT NULL THEN to_json(raw_row)::VARCHAR END AS raw_json"
@@ -532,13 +558,10 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         raw.broken_lines = read_into(con, raw, statement)
     raw.rows = con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
     con.execute("CREATE VIEW numbered AS SELECT rowid + 1 AS line_no, * FROM memory.lines")
-    _number_repeated_rows(con)
+    if not needs_position:
+        _number_repeated_rows(con, "lines", position="rowid", usable="reason IS NULL")
 
     once = "nth_in_order = 1" if plan.amount_mode == "order_total" else "true"
-    line_refund = "refund" in m and cols.is_line_refund(m["refund"])
-    # Windows over every row cost time: only files with order totals, order-level refunds or a
-    # cancellation status need the position in the order or the order's cancellation.
-    needs_position = plan.amount_mode == "order_total" or ("refund" in m and not line_refund)
     nth = "row_number() OVER (PARTITION BY order_group ORDER BY line_no)" if needs_position else "1"
     cancelled = "bool_or(cancelled) OVER (PARTITION BY order_group)" if order_windows else "false"
     if "refund" not in m:
@@ -552,6 +575,10 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     # Without windows, the rows to load are a view: the writes read ``lines`` directly, instead of a copy
     # of ten million rows being made (and spilled to disk) first.
     kind = "TABLE" if needs_position or order_windows else "VIEW"
+    staged_identity = (
+        row_identity_sql(amount=f"CASE WHEN {once} THEN amount ELSE 0 END", refund="refund_once")
+        if needs_position else "row_hash"
+    )
     con.execute(
         f"""
         CREATE {kind} staged AS
@@ -561,7 +588,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         ),
         in_order AS (SELECT *, {nth} AS nth_in_order, {cancelled} AS order_cancelled FROM usable),
         good AS (SELECT *, {refund} AS refund_once FROM in_order)
-        SELECT line_no, row_hash, row_ordinal,
+        SELECT line_no, {staged_identity} AS row_hash, row_ordinal,
                order_id, customer_id, ordered_at, ordered_at::DATE AS order_date, product, category, channel,
                quantity, unit_price, CASE WHEN {once} THEN amount ELSE 0 END AS amount,
                refund_once AS refund, order_cancelled AS cancelled,
@@ -571,6 +598,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         FROM good
         """
     )
+    if needs_position:
+        _number_repeated_rows(con, "staged", position="line_no", usable="true")
     # Each rejected row is kept as it was in the file, so the owner can see it and fix it.
     con.execute(
         f"CREATE TABLE bad AS SELECT line_no, {reason_text} AS reason, raw_json AS raw FROM numbered "
@@ -581,22 +610,23 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     con.execute("DROP TABLE IF EXISTS raw_cells")
 
 
-def _number_repeated_rows(con: duckdb.DuckDBPyConnection) -> None:
-    """A row repeated inside one file is kept each time: number the repeats 1, 2, ... in file order.
+def _number_repeated_rows(con: duckdb.DuckDBPyConnection, table: str, *, position: str, usable: str) -> None:
+    """Rows of one meaning repeated inside one file are kept each time: number them 1, 2, ... in file order.
 
-    Together with the row's hash, that number is the row's fingerprint, so re-importing the file adds
-    nothing. Most rows are unique and keep 1; only the repeated ones pay for the numbering.
+    Together with the row's identity hash, that number is the row's fingerprint, so re-importing the file
+    (or a re-export of it) adds nothing. Most rows are unique and keep 1; only the repeated ones pay for the
+    numbering. ``position``: the column giving the file's order; ``usable``: the rows to be loaded.
     """
     con.execute(
-        """
-        UPDATE lines SET row_ordinal = repeats.ordinal
+        f"""
+        UPDATE {table} SET row_ordinal = repeats.ordinal
         FROM (
-            SELECT rowid AS row_id, row_number() OVER (PARTITION BY row_hash ORDER BY rowid)::INTEGER AS ordinal
-            FROM lines
-            WHERE reason IS NULL
-              AND row_hash IN (SELECT row_hash FROM lines WHERE reason IS NULL GROUP BY row_hash HAVING count(*) > 1)
+            SELECT rowid AS row_id, row_number() OVER (PARTITION BY row_hash ORDER BY {position})::INTEGER AS ordinal
+            FROM {table}
+            WHERE {usable}
+              AND row_hash IN (SELECT row_hash FROM {table} WHERE {usable} GROUP BY row_hash HAVING count(*) > 1)
         ) AS repeats
-        WHERE lines.rowid = repeats.row_id AND repeats.ordinal > 1
+        WHERE {table}.rowid = repeats.row_id AND repeats.ordinal > 1
         """
     )
 
@@ -639,7 +669,8 @@ def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Impo
     existed = db_path.exists()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"ATTACH {sql_str(str(db_path))} AS store")
+        refuse_other_files(db_path)  # ATTACH would take a short file of another kind for an empty database
+        open_waiting(lambda: con.execute(f"ATTACH {sql_str(str(db_path))} AS store"), busy=BUSY_FOR_IMPORT)
     except duckdb.Error as exc:
         raise StoreError(f"Cannot open the shop database {db_path}: {str(exc).splitlines()[0]}") from exc
     try:

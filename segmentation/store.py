@@ -9,7 +9,11 @@ One file per shop. Tables:
 - ``customers``: the latest known details per customer (email, names, place, marketing consent).
 - ``imports``: one row per import with its report; ``rejects``: every row we could not use, with the
   reason and the raw cells, so nothing a user gives us is silently dropped.
-- ``meta``: the schema version.
+- ``meta``: the schema version (its presence is what marks a file as a shop's store: a DuckDB file without
+  it that holds other tables belongs to another program and is never written).
+
+Another process may hold the file (the app's reader, an import's write step): opening it waits up to
+``LOCK_WAIT_SECONDS`` for it to let go, then says so in one sentence (``StoreBusyError``).
 
 The store never runs SQL from outside this package; analytics read it through plain SQL of their own.
 Queries read their results with ``fetchall()``: in DuckDB 2 a result read with ``fetchone()`` stays
@@ -24,12 +28,15 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
-SCHEMA_VERSION = 2  # 2: campaigns, campaign_members, chat_history, model_cache
+T = TypeVar("T")
+
+SCHEMA_VERSION = 3  # 2: campaigns, campaign_members, chat_history, model_cache; 3: row identity (ROW_IDENTITY)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "shop.duckdb"
 
@@ -54,8 +61,8 @@ CREATE TABLE IF NOT EXISTS imports (
 CREATE TABLE IF NOT EXISTS order_lines (
     import_id   INTEGER NOT NULL,
     line_no     BIGINT NOT NULL,      -- 1-based data row number in the imported file
-    row_hash    UBIGINT NOT NULL,     -- fingerprint of the row's cells, for re-import de-duplication
-    row_ordinal INTEGER NOT NULL,     -- n-th identical row in its file: true duplicates in a file are kept
+    row_hash    UBIGINT NOT NULL,     -- what the row means (row_identity_sql), for re-import de-duplication
+    row_ordinal INTEGER NOT NULL,     -- n-th row of that meaning: true duplicates in a file are kept
     order_id    VARCHAR,
     customer_id VARCHAR,              -- NULL for guest orders
     ordered_at  TIMESTAMP,
@@ -140,6 +147,47 @@ CREATE TABLE IF NOT EXISTS rejects (
 
 DATA_TABLES = ("order_lines", "orders", "customers", "rejects", "imports")
 
+# A row is recognised by what it means once parsed, never by its cells as written: a re-export with the
+# columns in another order, a trailing space, an extra column, numbers written 12345.0 or dates written
+# 01/03/2024 (CSV) or as a date (Excel) is the same order line. A customer's details (names, email, place) are
+# not part of it: they change between exports of the same order, and the customers merge keeps the latest.
+# The casts fix each value's type, so the importer (parsed columns) and the upgrade (stored columns) agree;
+# numbers are rounded to 6 decimals, so a price Excel holds as 4.4999999999 and a CSV's 4.50 agree too.
+ROW_IDENTITY = (
+    ("order_id", "VARCHAR"), ("customer_id", "VARCHAR"), ("ordered_at", "TIMESTAMP"), ("product", "VARCHAR"),
+    ("quantity", "DOUBLE"), ("unit_price", "DOUBLE"), ("amount", "DOUBLE"), ("refund", "DOUBLE"),
+)
+
+
+def row_identity_sql(**columns: str) -> str:
+    """DuckDB SQL for a row's identity hash over ``ROW_IDENTITY``; ``columns`` names an expression for a field
+    that is not a column of that name (e.g. ``refund="coalesce(refund_value, 0)"``)."""
+    def value(field: str, kind: str) -> str:
+        cast = f"({columns.get(field, field)})::{kind}"
+        return f"round({cast}, 6)" if kind == "DOUBLE" else cast
+
+    values = ", ".join(value(f, kind) for f, kind in ROW_IDENTITY)
+    return f"hash({values})"
+
+
+# Recorded in ``meta`` beside the fingerprints: they were computed by this definition, with this DuckDB's hash.
+_ROW_IDENTITY_KEY = f"{row_identity_sql()} in duckdb {duckdb.__version__}"
+
+
+# How long opening the store waits for another process (the app's reader, an import's write step) to let go.
+# An import's write holds it for seconds on a 10M-line file; past this a person is told, not left waiting.
+def _lock_wait_seconds() -> float:
+    try:
+        return max(float(os.environ.get("SEGMENTS_LOCK_WAIT_SECONDS", "10")), 0.0)
+    except ValueError:
+        return 10.0
+
+
+LOCK_WAIT_SECONDS = _lock_wait_seconds()
+_IN_USE = "The shop's database is in use by another program (the app or another `segments` command): try again"
+BUSY = f"{_IN_USE} in a moment."
+BUSY_FOR_IMPORT = f"{_IN_USE} in a moment, or import from the app."
+
 
 def default_db_path() -> Path:
     """The database the command line and app use unless told otherwise (env ``SEGMENTS_DB`` wins)."""
@@ -148,36 +196,113 @@ def default_db_path() -> Path:
 
 
 class StoreError(Exception):
-    """The database file cannot be used (locked, damaged, or from a newer version)."""
+    """The database file cannot be used (locked, damaged, another program's, or from a newer version)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the database for longer than ``LOCK_WAIT_SECONDS``."""
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
+
+
+def open_waiting(open_once: Callable[[], T], *, busy: str = BUSY, wait: float | None = None) -> T:
+    """``open_once()``, tried again for up to ``wait`` seconds (``LOCK_WAIT_SECONDS``) while another process
+    holds the file; then StoreBusyError(``busy``). DuckDB's own text names process ids and a web address,
+    which tell a shop owner nothing."""
+    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
+    pause = 0.05
+    while True:
+        try:
+            return open_once()
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreBusyError(busy) from None
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
+        pause = min(pause * 2, 0.5)
+
+
+def _not_a_store(db: Path, why: str) -> StoreError:
+    return StoreError(
+        f"{db} is not a shop database ({why}), so it was left as it was: name the shop's own database file, "
+        "or a new file for a new shop."
+    )
+
+
+def refuse_other_files(db: Path) -> None:
+    """Refuse an existing path that is not a DuckDB file (a CSV given as the database, a folder, a FIFO):
+    DuckDB would take a file shorter than its header for an empty database and write over it."""
+    if not db.exists():
+        return
+    if not db.is_file():  # a folder, or a FIFO that opening would wait on forever
+        raise _not_a_store(db, "it is not a file")
+    try:
+        with db.open("rb") as fh:
+            header = fh.read(16)
+    except OSError as exc:
+        raise _not_a_store(db, "it cannot be read as a file") from exc
+    if header[8:12] != b"DUCK":
+        raise _not_a_store(db, "it is not a DuckDB file")
+
+
+def check_store_for_import(path: str | Path) -> None:
+    """Before an import reads its file: refuse a database that is not a shop's, and wait (bounded) while
+    another process holds it, so a long read is not wasted on a write that cannot happen.
+
+    The file is opened for writing and closed again, nothing written: the lock DuckDB takes then is the one
+    the write step needs. A file that does not exist yet is created by the write step.
+    """
+    db = Path(path)
+    refuse_other_files(db)
+    if not db.exists():
+        return
+
+    def probe() -> None:
+        with STORE_LOCK.exclusive():  # this process's readers close the file first (see _ReadersWriterLock)
+            con = duckdb.connect(str(db))
+            try:
+                store_version(con, db)
+            finally:
+                con.close()
+
+    try:
+        open_waiting(probe, busy=BUSY_FOR_IMPORT)
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open the shop database {db}: {_first_line(exc)}") from exc
 
 
 _SANDBOX = {"enable_external_access": False, "lock_configuration": True}
 
 
 def connect(
-    path: str | Path | None = None, *, read_only: bool = False, sandboxed: bool = False
+    path: str | Path | None = None, *, read_only: bool = False, sandboxed: bool = False, wait: float | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Open the shop database, creating it (and its schema) when writing to a new file.
 
     ``sandboxed`` (read-only only): no file but the database can be touched and settings cannot change.
     The settings are given when the file is opened, identically for every sandboxed reader: DuckDB shares
     them among all connections to a file in a process, so a reader that SET them afterwards would fail
-    against another reader that had already locked them.
+    against another reader that had already locked them. ``wait``: seconds to wait for another process to
+    let go of the file (default ``LOCK_WAIT_SECONDS``).
     """
     db = Path(path) if path is not None else default_db_path()
     if read_only and not db.exists():
         raise StoreError(
             f"There is no shop data at {db} yet: import your orders, or load the demo shop (`segments demo`)."
         )
+    refuse_other_files(db)
     if not sandboxed:  # DuckDB opens a file one way per process: a kept reader must go first (see below)
         release_kept(db)
     try:
         if not read_only:
             db.parent.mkdir(parents=True, exist_ok=True)
         if sandboxed:
-            con = duckdb.connect(str(db), read_only=True, config=dict(_SANDBOX))
+            con = open_waiting(lambda: duckdb.connect(str(db), read_only=True, config=dict(_SANDBOX)), wait=wait)
         else:
-            con = duckdb.connect(str(db), read_only=read_only)
+            con = open_waiting(lambda: duckdb.connect(str(db), read_only=read_only), wait=wait)
             # No progress bar: DuckDB draws one on stderr for slow queries, even when it is not a terminal.
             con.execute("SET enable_progress_bar = false")
     except duckdb.Error as exc:
@@ -384,42 +509,83 @@ def upgrade(path: str | Path) -> None:
     """Bring an existing file up to this schema (new tables only), if nobody else holds it.
 
     Readers open files read-only and so cannot add the tables a newer version expects; the app calls
-    this once at start. A file another process holds is left as it is: the next writer upgrades it.
+    this once at start. A file another process holds is left as it is, at once: the next writer upgrades it.
+    A file that is not a shop's store is left as it is too (its readers say why).
     """
     db = Path(path)
     if not db.exists():
         return
     with STORE_LOCK.exclusive(), contextlib.suppress(StoreError):
-        connect(db).close()
+        connect(db, wait=0).close()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, db: Path | str = "the database") -> None:
-    """Create missing tables and record the schema version; refuse a file from a newer version.
+    """Create missing tables and record the schema version; refuse a file from a newer version, or one that
+    holds another program's tables.
 
-    Every change so far only adds tables, so upgrading an older file is creating what it lacks.
+    Upgrades: 2 added tables (created here like any missing one); 3 recognises rows by what they mean, so
+    the fingerprints an older version stored are computed again (``_rehash_order_lines``). They are also
+    computed again after DuckDB itself is upgraded: its ``hash`` is not promised to stay the same between
+    releases, and a changed one would let every re-imported row in again.
     """
-    has_meta = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND database_name = current_database()"
-    ).fetchall()[0][0]
-    if has_meta:
-        _check_version(con, Path(db))
+    store_version(con, Path(db))
     con.execute(_SCHEMA)
+    hashed_by = con.execute("SELECT value FROM meta WHERE key = 'row_identity'").fetchall()
+    if hashed_by != [(_ROW_IDENTITY_KEY,)]:  # a store of schema 2 or older has none
+        _rehash_order_lines(con)
     con.execute(
-        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [str(SCHEMA_VERSION)],
+        "INSERT INTO meta VALUES ('schema_version', ?), ('row_identity', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [str(SCHEMA_VERSION), _ROW_IDENTITY_KEY],
     )
 
 
-def _check_version(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+def store_version(con: duckdb.DuckDBPyConnection, db: Path) -> int | None:
+    """The schema version of the database ``con`` is using; None for an empty database (a new store).
+    StoreError for a database holding other tables but no ``meta`` (another program's), or a newer one."""
+    here = "database_name = current_database() AND NOT internal"
+    has_meta, others = con.execute(
+        f"SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND {here}), "
+        f"(SELECT count(*) FROM duckdb_tables() WHERE {here}) + (SELECT count(*) FROM duckdb_views() WHERE {here})"
+    ).fetchall()[0]
+    if has_meta:
+        return _check_version(con, db)
+    if others:
+        raise _not_a_store(db, "it holds another program's tables")
+    return None
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, db: Path) -> int:
     try:
         rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     except duckdb.CatalogException as exc:
-        raise StoreError(f"{db} is not a shop database made by this program.") from exc
+        raise _not_a_store(db, "it was not made by this program") from exc
     version = int(rows[0][0]) if rows else 0
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{db} was written by a newer version of this program (schema {version}); upgrade to read it."
         )
+    return version
+
+
+def _rehash_order_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Fingerprint every stored line by what it means (``ROW_IDENTITY``), from the parsed columns the store
+    keeps, and number the lines of one meaning 1, 2, ... across the store (oldest import first), so that a
+    file holding k of them adds only those past the store's count. Only repeated meanings pay for the
+    numbering."""
+    con.execute(f"UPDATE order_lines SET row_hash = {row_identity_sql()}, row_ordinal = 1")
+    con.execute(
+        """
+        UPDATE order_lines SET row_ordinal = repeats.ordinal
+        FROM (
+            SELECT rowid AS row_id,
+                   row_number() OVER (PARTITION BY row_hash ORDER BY import_id, line_no)::INTEGER AS ordinal
+            FROM order_lines
+            WHERE row_hash IN (SELECT row_hash FROM order_lines GROUP BY row_hash HAVING count(*) > 1)
+        ) AS repeats
+        WHERE order_lines.rowid = repeats.row_id AND repeats.ordinal > 1
+        """
+    )
 
 
 def rebuild_orders(con: duckdb.DuckDBPyConnection, lines: str = "order_lines") -> None:

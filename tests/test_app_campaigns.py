@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
-from segmentation.store import connect
+from segmentation.store import SCHEMA_VERSION, connect
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -50,5 +50,5 @@ def test_a_database_from_the_first_schema_is_upgraded_at_start(tmp_path, monkeyp
     at.run()
     assert not at.exception
     con = connect(db, read_only=True)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("2",)]
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(SCHEMA_VERSION),)]
     con.close()
