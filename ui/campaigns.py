@@ -11,6 +11,7 @@ import streamlit as st
 
 from segmentation import campaigns
 from segmentation.lifecycle import STAGES
+from segmentation.markup import escape_markdown
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, resolve_as_of
 from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
 from tools import charts
@@ -29,7 +30,7 @@ def render_campaigns_tab(ctx: ToolContext) -> None:
             listed = campaigns.list_campaigns(con)
             results = {cid: _measure(con, cid) for cid in listed["id"]}
     except (StoreError, AnalysisError) as exc:
-        st.info(str(exc))
+        st.info(escape_markdown(exc))
         return
     if listed.empty:
         st.info("No campaigns yet: create one above, send the audience file, and come back after new orders.")
@@ -41,7 +42,7 @@ def render_campaigns_tab(ctx: ToolContext) -> None:
             cols[0].metric("Messaged", f"{row.audience:,}")
             cols[1].metric("Held out", f"{row.control:,}")
             if isinstance(result, str):
-                st.info(result)
+                st.info(escape_markdown(result))
                 continue
             cols[2].metric("Extra buyers per 100", f"{result.lift['conversion_diff'] * 100:+.0f}")
             st.write(result.verdict)
@@ -76,7 +77,7 @@ def _create_form(ctx: ToolContext) -> None:
             paths = campaigns.export_arms(con, created.id, out)
             con.execute("COMMIT")
     except (AnalysisError, StoreError) as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
         return
     day = dt.date.fromisoformat(created.as_of)
     st.success(

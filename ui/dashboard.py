@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from segmentation.lifecycle import STAGES, Thresholds
+from segmentation.markup import escape_markdown
 from segmentation.rfm import SEGMENT_KEYS
 from tools import charts
 from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
@@ -30,7 +31,7 @@ MONEY = st.column_config.NumberColumn(format="%.2f")
 
 def render_dashboard(ctx: ToolContext, data: DataState) -> None:
     if data.problem:
-        st.warning(data.problem, icon=":material/error:")
+        st.warning(escape_markdown(data.problem), icon=":material/error:")
         return
     if data.version is None:
         empty_state()
@@ -64,7 +65,7 @@ def _kpis(frame: pd.DataFrame) -> None:
     cols[3].metric("Lapsed", f"{(frame['lifecycle'] == 'lapsed').mean():.0%}" if n else "n/a", border=True,
                    help=f"Lapsed = no order in {limits.lapsed_after_days} days ({limits.basis})")
     for warning in frame.attrs.get("warnings", []):
-        st.caption(f":material/info: {warning}")
+        st.caption(f":material/info: {escape_markdown(warning)}")
 
 
 def _named(table: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -119,7 +120,7 @@ def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
         with st.spinner("Finding groups..."):
             result = tool_result(ctx, version, "cluster_customers", {"as_of": as_of})
     except (ToolArgsError, ToolFailure) as exc:
-        st.info(str(exc))
+        st.info(escape_markdown(exc))
         return None
     show_chart(result.chart, "dash-cluster-map")
     st.dataframe(_named(result.table, "key"), hide_index=True, key="dash-cluster-table",
@@ -146,7 +147,7 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
     try:
         profile = tool_result(ctx, version, "describe_segment", {"group": key, "as_of": as_of})
     except (ToolArgsError, ToolFailure) as exc:
-        st.info(str(exc))
+        st.info(escape_markdown(exc))
         return
     if profile.persona:
         render_persona(profile.persona)
