@@ -1,0 +1,190 @@
+"""One cheap pass over a text file's bytes: how many physical lines it has, and which ones the CSV reader
+cannot be trusted with, so that every line is accounted for.
+
+The pass works on whole chunks with NumPy (no Python per line): about 1 GB/s. It finds
+
+- lines longer than the reader's limit: DuckDB rejects a line of 1-32 MB as "line too long" but silently
+  drops one longer than its 32 MB buffer, so such lines are set aside before the read, with a reason;
+- empty lines, which the reader skips without a word: counted, so the report can say so;
+- a bare carriage return (an old Mac line end, or one typed into a cell) anywhere in the file, not only
+  in its first bytes: the file's line ends are then made consistent before the read;
+- whether the file has a double quote at all: without one no cell can span lines, and the rows need no
+  count of the lines inside their cells.
+
+It also maps a data row's position among the rows the reader produced to its physical line in the file,
+from the lines that start no row (header, title and empty lines, rejected lines, lines inside cells).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+_CHUNK = 8 << 20
+_NL, _CR = 10, 13
+
+
+@dataclass
+class LineScan:
+    """What the pass over a file found. Line numbers are 1-based physical lines."""
+
+    lines: int = 0  # physical lines; a last line without a line end counts
+    empty: list[tuple[int, int]] = field(default_factory=list)  # runs of empty lines: (first line, how many)
+    long: list[tuple[int, int, int]] = field(default_factory=list)  # (line, start byte, end byte) over the limit
+    bare_cr: bool = False  # a CR not followed by LF somewhere
+    quotes: bool = False  # the file holds a double quote (so a cell may span lines)
+
+    @property
+    def empty_lines(self) -> int:
+        return sum(n for _, n in self.empty)
+
+
+def scan_lines(path: Path, max_line_bytes: int) -> LineScan:
+    """Count the lines of ``path`` and find its empty, over-long and bare-CR lines, in chunks (bounded memory)."""
+    scan = LineScan()
+    line_start = 0  # byte offset where the current (unfinished) line starts
+    offset = 0
+    prev_last = -1  # the last byte of the previous chunk
+    empty_lines: list[np.ndarray] = []
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            if not scan.quotes and b'"' in chunk:
+                scan.quotes = True
+            if not scan.bare_cr and b"\r" in chunk:
+                scan.bare_cr = _has_bare_cr(data)
+            if prev_last == _CR and data[0] != _NL:
+                scan.bare_cr = True
+            ends = np.flatnonzero(data == _NL) + offset
+            if len(ends):
+                starts = np.concatenate(([line_start], ends[:-1] + 1))
+                lengths = ends - starts
+                first = scan.lines + 1  # the line number of starts[0]
+                over = np.flatnonzero(lengths > max_line_bytes)
+                scan.long.extend((first + int(i), int(starts[i]), int(ends[i])) for i in over)
+                # An empty line is "\n", or "\r\n" in a file with Windows line ends.
+                blank = lengths == 0
+                if (lengths == 1).any():
+                    blank |= (lengths == 1) & (_bytes_at(chunk, offset, starts, line_start, prev_last) == _CR)
+                empty_lines.append(np.flatnonzero(blank) + first)
+                scan.lines += len(ends)
+                line_start = int(ends[-1]) + 1
+            offset += len(chunk)
+            prev_last = int(data[-1])
+    if offset > line_start:  # a last line without a line end
+        scan.lines += 1
+        if offset - line_start > max_line_bytes:
+            scan.long.append((scan.lines, line_start, offset))
+    if prev_last == _CR:
+        scan.bare_cr = True
+    scan.empty = _runs(np.concatenate(empty_lines) if empty_lines else np.empty(0, dtype=np.int64))
+    return scan
+
+
+def _has_bare_cr(data: np.ndarray) -> bool:
+    # A CR as the chunk's last byte is judged with the next chunk's first.
+    cr = np.flatnonzero(data[:-1] == _CR)
+    return bool((data[cr + 1] != _NL).any())
+
+
+def _bytes_at(chunk: bytes, offset: int, starts: np.ndarray, line_start: int, prev_last: int) -> np.ndarray:
+    """The first byte of each line (-1 where the line began in an earlier chunk and is longer than one byte)."""
+    rel = starts - offset
+    inside = rel >= 0
+    out = np.full(len(starts), -1, dtype=np.int64)
+    out[inside] = np.frombuffer(chunk, dtype=np.uint8)[rel[inside]]
+    if not inside[0] and line_start == offset - 1:  # a one-byte line that began on the previous chunk's last byte
+        out[0] = prev_last
+    return out
+
+
+def _runs(numbers: np.ndarray) -> list[tuple[int, int]]:
+    if not len(numbers):
+        return []
+    breaks = np.flatnonzero(np.diff(numbers) != 1) + 1
+    firsts = numbers[np.concatenate(([0], breaks))]
+    sizes = np.diff(np.concatenate(([0], breaks, [len(numbers)])))
+    return [(int(a), int(n)) for a, n in zip(firsts, sizes, strict=True)]
+
+
+def blank_ranges(path: Path, ranges: list[tuple[int, int]], out: Path) -> Path:
+    """A copy of ``path`` with each byte range [start, end) (a line without its line end) left empty.
+
+    The reader skips an empty line, and every other line keeps its number. Copied in large blocks: a
+    10M-line file is not walked line by line for one bad line.
+    """
+    with path.open("rb") as src, out.open("wb") as dst:
+        at = 0
+        for start, end in sorted(ranges):
+            _copy(src, dst, start - at)
+            src.seek(end)
+            at = end
+        while block := src.read(1 << 20):
+            dst.write(block)
+    return out
+
+
+def _copy(src, dst, n: int) -> None:
+    while n > 0:
+        block = src.read(min(n, 1 << 20))
+        if not block:
+            return
+        dst.write(block)
+        n -= len(block)
+
+
+def line_span(path: Path, line: int) -> tuple[int, int]:
+    """Byte range [start, end) of physical line ``line`` (1-based), without its line end; found in chunks."""
+    seen = 0  # line ends passed
+    offset = 0
+    start = 0 if line == 1 else None
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == _NL) + offset
+            if start is None and seen + len(ends) >= line - 1:
+                start = int(ends[line - 2 - seen]) + 1
+            if start is not None:
+                after = ends[ends >= start]
+                if len(after):
+                    return start, int(after[0])
+            seen += len(ends)
+            offset += len(chunk)
+    return (start if start is not None else offset), offset
+
+
+def row_line_steps(
+    header_lines: int, gaps: list[tuple[int, int]], multi_line_rows: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """How to turn a row's position among the rows read (1-based ``k``) into its physical line: a list of
+    ``(first k, shift)``, the line being ``k + shift`` from that row on.
+
+    ``gaps`` are runs (first line, count) of lines that start no row and stand alone: empty lines and
+    rejected lines. ``multi_line_rows`` are (k, extra lines) for rows whose cells hold line ends. The walk
+    visits only these events, so a file with none costs one step whatever its size.
+    """
+    steps = [(1, header_lines)]
+    gaps = sorted(gaps)
+    extra = sorted(multi_line_rows)
+    k, line = 1, header_lines + 1  # the next row's position and the first line not yet placed
+    g = e = 0
+    while g < len(gaps) or e < len(extra):
+        gap_line = gaps[g][0] if g < len(gaps) else None
+        row_k = extra[e][0] if e < len(extra) else None
+        # Rows between here and the next gap each take one line; a gap before the next multi-line row
+        # comes first.
+        if gap_line is not None and (row_k is None or gap_line - line < row_k - k + 1):
+            k += max(gap_line - line, 0)
+            line = max(line, gap_line) + gaps[g][1]
+            g += 1
+        else:
+            line += row_k - k + 1 + extra[e][1]
+            k = row_k + 1
+            e += 1
+        shift = line - k
+        if steps[-1][0] == k:
+            steps[-1] = (k, shift)
+        elif steps[-1][1] != shift:
+            steps.append((k, shift))
+    return steps
