@@ -75,6 +75,11 @@ class ImportReport:
     already_imported: bool = False
     replaced: bool = False
     notes: list[str] = field(default_factory=list)
+    # A text file's physical lines: every one is a row read (loaded, already in the store or rejected),
+    # a skipped line (title, column names, blank) or a line inside a quoted cell that spans lines.
+    lines_in_file: int | None = None
+    lines_skipped: int = 0
+    lines_in_cells: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,9 +106,20 @@ class ImportReport:
         if self.rows_rejected:
             reasons = "; ".join(f"{n:,} {r}" for r, n in sorted(self.rejected_by_reason.items(), key=lambda kv: -kv[1]))
             lines.append(f"  {self.rows_rejected:,} rows rejected ({reasons}); see `rejects` in the database.")
+        if self.lines_in_file is not None:
+            lines.append(self._lines_text())
         lines.append("  Columns: " + ", ".join(f"{f} <- '{c}'" for f, c in self.mapping.items()))
         lines.extend(f"  Note: {n}" for n in self.notes)
         return "\n".join(lines)
+
+
+    def _lines_text(self) -> str:
+        text = f"  The file's {self.lines_in_file:,} lines: {self.rows_read:,} rows read"
+        if self.lines_skipped:
+            text += f", {self.lines_skipped:,} title, column-name or blank lines skipped"
+        if self.lines_in_cells:
+            text += f", {self.lines_in_cells:,} more inside quoted cells that span lines"
+        return text + "."
 
 
 @dataclass
@@ -148,9 +164,9 @@ def import_file(
     report = ImportReport(file_name=display_name or file.name)
     progress = progress or (lambda fraction, step: None)
     # The file's checksum (to recognise a re-import) is read beside DuckDB's parse: hashlib lets go of
-    # the GIL, so on a large file it costs no wall time.
+    # the GIL, so on a large file it costs no wall time. It starts once load_raw has passed the checks
+    # made on the first bytes: a file refused for those (binary, HTML, too many columns) is not read through.
     with make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
-        checksum = beside.submit(_sha256, file) if file.is_file() else None
         work = duckdb.connect(config={"temp_directory": tmp})
         work.execute("SET enable_progress_bar = false")
         # A bounded budget: past it DuckDB spills to the scratch folder instead of holding every row of a
@@ -159,6 +175,7 @@ def import_file(
         try:
             progress(0.05, "reading the file")
             raw = load_raw(work, file, Path(tmp))
+            checksum = beside.submit(_sha256, file)
             progress(0.35, "recognising the columns")
             # After the sample is read: the libraries load beside recognising the columns (mostly one core)
             # and the pass over every row, and are ready for the value models at the end.
@@ -646,6 +663,32 @@ def _count_staged(con: duckdb.DuckDBPyConnection, raw: RawTable, report: ImportR
     report.rejected_by_reason = by_reason
     report.rows_rejected = sum(by_reason.values())
     report.rows_read = raw.rows + len(raw.broken_lines)
+    _account_for_lines(raw, report)
+
+
+def _account_for_lines(raw: RawTable, report: ImportReport) -> None:
+    """Set the report's line counts from the pass over a text file's bytes, and say so when they do not
+    add up to its lines rather than let a line go missing unseen.
+
+    Lines inside quoted cells are what is left once rows and skipped lines are counted: a file without a
+    double quote has none, so there the sum is a real check.
+    """
+    text = raw.text
+    if text is None or text.scan is None:
+        return
+    scan, above = text.scan, text.header_lines
+    # Blank lines above the column names are among the title lines DuckDB skips: not counted twice.
+    blank = sum(max(0, first + n - max(first, above + 1)) for first, n in scan.empty)
+    report.lines_in_file = scan.lines
+    report.lines_skipped = above + blank
+    rest = scan.lines - report.lines_skipped - report.rows_read
+    if rest == 0 or (rest > 0 and scan.quotes):
+        report.lines_in_cells = rest
+        return
+    report.notes.append(
+        f"the file has {scan.lines:,} lines but {scan.lines - rest:,} were accounted for (rows read and lines "
+        "skipped): check the file, or send it to the app's maintainers"
+    )
 
 
 # ---------------------------------------------------------------- writing, in one transaction

@@ -167,7 +167,7 @@ def _runaway_lines(errors: list[tuple[int, str, str]]) -> list[tuple[int, str]]:
     return [
         (int(line), cells)
         for line, kind, cells in errors
-        if "\n" in cells.rstrip("\r\n") and (kind != "LINE SIZE OVER MAXIMUM" or int(line) in unclosed)
+        if "\n" in cells.strip("\r\n") and (kind != "LINE SIZE OVER MAXIMUM" or int(line) in unclosed)
     ]
 
 
