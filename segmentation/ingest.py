@@ -25,11 +25,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from segmentation import columns as cols
 from segmentation import detect
 from segmentation.detect import ident, sql_str
 from segmentation.export import FORMULA_START, PLAIN_NUMBER
+from segmentation.lines import continuation_lines, lines_starting_no_row, row_line_steps
 from segmentation.readers import IngestError, RawTable, count_rows, load_raw, make_workdir, materialise, read_into
 from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders, remember_summary
 
@@ -483,6 +485,11 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         f"THEN TRY_CAST({date_text} AS TIMESTAMP) END"
         if plan.date_format.startswith("%Y-%m-%d") else "NULL::TIMESTAMP"
     )
+    # A CASE over the words, not IN (...) nor list_contains: DuckDB turns a list of constants into a hash
+    # join, after which rows are no longer written in the file's order, and a rejected row's position
+    # (its line number) changed between runs of a large file.
+    words = [(w, "true") for w in _CONSENT_YES] + [(w, "false") for w in _CONSENT_NO]
+    consent = f"CASE {per_order('consent_text')} " + " ".join(f"WHEN {sql_str(w)} THEN {v}" for w, v in words) + " END"
     con.execute(
         f"""
         CREATE VIEW parsed AS
@@ -496,9 +503,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
                coalesce({per_order('last_name')},
                         nullif(trim(regexp_replace({per_order('full_name')}, '^\\S+', '')), '')) AS last_name,
                {per_order('country')} AS country, {per_order('city')} AS city,
-               CASE WHEN {per_order('consent_text')} IN ({', '.join(map(sql_str, _CONSENT_YES))}) THEN true
-                    WHEN {per_order('consent_text')} IN ({', '.join(map(sql_str, _CONSENT_NO))}) THEN false
-               END AS marketing_consent,
+               {consent} AS marketing_consent,
                coalesce(regexp_full_match({per_order('status')}, '{_CANCELLED_STATUS}'), false)
                  OR coalesce(lower({per_order('cancelled_text')}) NOT IN ('false', 'no', '0'), false) AS cancelled,
                formula_cell, blank_row
@@ -664,6 +669,31 @@ def _count_staged(con: duckdb.DuckDBPyConnection, raw: RawTable, report: ImportR
     report.rows_rejected = sum(by_reason.values())
     report.rows_read = raw.rows + len(raw.broken_lines)
     _account_for_lines(raw, report)
+    if by_reason:
+        _place_rejected_rows(con, raw)
+
+
+def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
+    """Give each row rejected after reading (table ``bad``) its physical line in the text file, as the
+    lines DuckDB rejects have, instead of its position among the rows read.
+
+    The lines that start no row (the header, empty lines, lines rejected while reading, lines inside
+    quoted cells) are known from the pass over the bytes; a row's line is its position shifted by those
+    above it. Lines inside cells need a second pass, made only for a file with quotes and rejected rows.
+    """
+    text = raw.text
+    if text is None or text.scan is None:
+        return
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM bad LIMIT 1)").fetchall()[0][0]:
+        return
+    inside = continuation_lines(text.path) if text.scan.quotes else np.empty(0, dtype=np.int64)
+    gaps = lines_starting_no_row(text.scan, text.header_lines, [line for line, _, _ in raw.broken_lines], inside)
+    con.execute("CREATE TEMP TABLE line_steps (k BIGINT, shift BIGINT)")
+    con.executemany("INSERT INTO line_steps VALUES (?, ?)", row_line_steps(text.header_lines, gaps, []))
+    con.execute(
+        "CREATE OR REPLACE TABLE bad AS SELECT b.* REPLACE (b.line_no + s.shift AS line_no) "
+        "FROM bad b ASOF JOIN line_steps s ON b.line_no >= s.k ORDER BY b.line_no"
+    )
 
 
 def _account_for_lines(raw: RawTable, report: ImportReport) -> None:

@@ -188,3 +188,49 @@ def row_line_steps(
         elif steps[-1][1] != shift:
             steps.append((k, shift))
     return steps
+
+
+def continuation_lines(path: Path, enough: int | None = None) -> np.ndarray:
+    """Lines (1-based) that begin inside a double-quoted cell: they continue the row above and start none.
+
+    A quote toggles "inside a cell" (an escaped quote, written twice, toggles twice), so a line end
+    after an odd number of quotes lies inside a cell. Run only when rows must be placed on their lines;
+    with ``enough``, the pass stops once that many lines that start a row (or are empty) are behind it.
+    """
+    found: list[np.ndarray] = []
+    inside = 0  # 1 while within quotes at the end of the previous chunk
+    lines = 0  # line ends passed
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            if enough is not None and lines - sum(map(len, found)) > enough:
+                break
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            parity = np.bitwise_xor.accumulate((data == ord('"')).view(np.uint8)) ^ inside
+            ends = np.flatnonzero(data == _NL)
+            # The line after the i-th line end of this chunk is number lines + i + 2.
+            found.append(np.flatnonzero(parity[ends] == 1) + lines + 2)
+            lines += len(ends)
+            inside = int(parity[-1])
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def lines_starting_no_row(
+    scan: LineScan, header_lines: int, rejected: list[int], inside: np.ndarray
+) -> list[tuple[int, int]]:
+    """Runs (first line, how many) of the lines below the header that start no data row: empty lines,
+    lines the reader rejected, and lines inside quoted cells (``inside``)."""
+    empty = [np.arange(first, first + n) for first, n in scan.empty]
+    parts = [*empty, np.asarray(rejected, dtype=np.int64), inside.astype(np.int64)]
+    numbers = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    numbers = numbers[(numbers > header_lines) & (numbers <= scan.lines)]
+    return _runs(numbers)
+
+
+def reader_lines_to_physical(lines: list[int], inside: np.ndarray) -> list[int]:
+    """DuckDB numbers a rejected line without counting the lines inside quoted cells above it: the
+    physical line is that number plus the lines inside cells that come before it."""
+    if not len(inside) or not lines:
+        return list(lines)
+    # The i-th line inside a cell (0-based) has (c_i - 1 - i) other lines above it.
+    others = np.sort(inside) - np.arange(len(inside))
+    return [int(n) + int(np.searchsorted(others, n, side="right")) for n in lines]

@@ -22,7 +22,14 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation.lines import LineScan, blank_ranges, line_span, scan_lines
+from segmentation.lines import (
+    LineScan,
+    blank_ranges,
+    continuation_lines,
+    line_span,
+    reader_lines_to_physical,
+    scan_lines,
+)
 
 MAX_COLUMNS = 500
 MAX_LINE_BYTES = 1_000_000
@@ -134,6 +141,7 @@ def read_into(con: duckdb.DuckDBPyConnection, raw: RawTable, statement: str) -> 
             raise IngestError(
                 "The file could not be read as a table of rows and columns: save it again as CSV or Excel."
             ) from exc
+        errors = _physical_lines(text, errors)
         runaway = _runaway_lines(errors)
         if runaway:
             line, cells = runaway[0]
@@ -153,6 +161,15 @@ def read_into(con: duckdb.DuckDBPyConnection, raw: RawTable, statement: str) -> 
         for line, kind, cells in errors
     ]
     return sorted(text.swallowed + broken)
+
+
+def _physical_lines(text: TextFile, errors: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """The rejected lines numbered as in the file: DuckDB leaves out the lines inside quoted cells."""
+    if not errors or text.scan is None or not text.scan.quotes:
+        return errors
+    inside = continuation_lines(text.path, enough=max(int(line) for line, _, _ in errors))
+    lines = reader_lines_to_physical([int(line) for line, _, _ in errors], inside)
+    return [(line, kind, cells) for line, (_, kind, cells) in zip(lines, errors, strict=True)]
 
 
 def _runaway_lines(errors: list[tuple[int, str, str]]) -> list[tuple[int, str]]:

@@ -138,3 +138,28 @@ def test_a_file_refused_from_its_first_bytes_is_not_read_through(start, tmp_path
     assert int(read) < 16 << 20, f"{int(read):,} bytes read to refuse the file"
     assert not (tmp_path / "shop.duckdb").exists()
 
+
+
+def test_a_rejected_row_keeps_its_physical_line_in_a_file_read_in_parallel(tmp_path):
+    """A bad row at line 1,500,000 was reported at 750,384, then 697,331: DuckDB reads a large file in
+    parallel, and the rows were no longer written in the file's order. Lines inside a quoted cell and an
+    empty line above the bad row must not shift its number either."""
+    rows = 300_000
+    bad = 250_000
+    path = tmp_path / "orders.csv"
+    with path.open("w") as f:
+        f.write("Order ID,Customer ID,Order Date,Product,Amount,Accepts Marketing\n")
+        for i in range(1, rows + 1):
+            date = "not a date" if i == bad else f"2024-03-{i % 28 + 1:02d}"
+            product = '"Tea,\nwith milk"' if i == 10 else "Tea"  # lines 11-12
+            f.write(f"A{i},C{i % 5000},{date},{product},{i % 90}.50,{'yes' if i % 3 else 'no'}\n")
+            if i == 20:
+                f.write("\n")  # line 23
+    db = tmp_path / "shop.duckdb"
+
+    report = import_file(db, path)
+
+    assert report.rejected_by_reason == {"unreadable order date": 1}
+    # Row i is on line i + 1 (the header) + 1 (the cell's second line) + 1 (the empty line).
+    assert _rejects(db, report.import_id) == [(bad + 3, "unreadable order date")]
+    assert report.lines_in_file == rows + 3 and _adds_up(report)
