@@ -661,16 +661,19 @@ def _count_staged(con: duckdb.DuckDBPyConnection, raw: RawTable, report: ImportR
         by_reason[why] = by_reason.get(why, 0) + 1
     con.execute("CREATE TABLE broken (line_no BIGINT, reason VARCHAR, raw VARCHAR)")
     if raw.broken_lines:
-        con.executemany(
-            "INSERT INTO broken VALUES (?, ?, ?)",
-            [(line, why, json.dumps({"line": text})) for line, why, text in raw.broken_lines],
+        # Three lists in one statement: executemany runs one INSERT per line, and a file whose quote never
+        # closes has a rejected line for every line after it (125,000 lines: 78 s against under 1 s).
+        lines, reasons, texts = zip(*raw.broken_lines, strict=True)
+        con.execute(
+            "INSERT INTO broken SELECT unnest($1::BIGINT[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[])",
+            [list(lines), list(reasons), [json.dumps({"line": text}) for text in texts]],
         )
     report.rejected_by_reason = by_reason
     report.rows_rejected = sum(by_reason.values())
     report.rows_read = raw.rows + len(raw.broken_lines)
-    _account_for_lines(raw, report)
+    inside = _account_for_lines(raw, report)
     if by_reason:
-        _place_rejected_rows(con, raw)
+        _place_rejected_rows(con, raw, inside)
 
 
 def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
@@ -687,7 +690,8 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
     if not con.execute("SELECT count(*) FROM (SELECT 1 FROM bad LIMIT 1)").fetchall()[0][0]:
         return
     inside = continuation_lines(text.path) if text.scan.quotes else np.empty(0, dtype=np.int64)
-    gaps = lines_starting_no_row(text.scan, text.header_lines, [line for line, _, _ in raw.broken_lines], inside)
+    rejected = [line for line, _, _ in raw.broken_lines]
+    gaps = lines_starting_no_row(text.scan, text.header_lines, rejected, inside, text.cell_lines)
     con.execute("CREATE TEMP TABLE line_steps (k BIGINT, shift BIGINT)")
     con.executemany("INSERT INTO line_steps VALUES (?, ?)", row_line_steps(text.header_lines, gaps, []))
     con.execute(
@@ -696,28 +700,65 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
     )
 
 
-def _account_for_lines(raw: RawTable, report: ImportReport) -> None:
-    """Set the report's line counts from the pass over a text file's bytes, and say so when they do not
-    add up to its lines rather than let a line go missing unseen.
+def _account_for_lines(raw: RawTable, report: ImportReport) -> np.ndarray:
+    """Set the report's line counts from the passes over a text file's bytes, and say so when they do
+    not add up to its lines rather than let a line go missing unseen. Returns the lines inside quoted
+    cells (for placing rejected rows on their lines)."""
+    text = raw.text
+    if text is None or text.scan is None:
+        return np.empty(0, dtype=np.int64)
+    scan, above = text.scan, text.header_lines
+    # A second pass, by quote parity, only for a file that has quotes at all.
+    inside = continuation_lines(text.path) if scan.quotes else np.empty(0, dtype=np.int64)
+    set_aside = [np.arange(first, first + n) for first, n in text.cell_lines]
+    in_cells = np.concatenate([inside, *set_aside]) if set_aside else inside
+    # Blank lines above the column names are among the title lines DuckDB skips, and blank lines inside
+    # a cell are part of it: neither is counted twice.
+    blank = sum(max(0, first + n - max(first, above + 1)) for first, n in scan.empty)
+    if scan.empty and len(in_cells):
+        firsts = np.array([first for first, _ in scan.empty])
+        sizes = np.array([n for _, n in scan.empty])
+        run = np.searchsorted(firsts, in_cells, side="right") - 1
+        blank -= int(((run >= 0) & (in_cells < firsts[run] + sizes[run])).sum())
+    report.lines_in_file = scan.lines
+    report.lines_skipped = above + blank
+    report.lines_in_cells = len(in_cells)
+    counted = report.rows_read + report.lines_skipped + report.lines_in_cells
+    if counted < scan.lines:
+        # Seen with hundreds of thousands of broken lines in a row: DuckDB's reader then loses lines, good
+        # rows among them. Refused rather than loaded with rows missing.
+        raise IngestError(
+            f"{scan.lines - counted:,} of the file's {scan.lines:,} lines could be neither read nor set aside "
+            "(the file has very many broken lines): check the file, or export it again from your shop."
+        )
+    if counted != scan.lines:
+        report.notes.append(
+            f"the file has {scan.lines:,} lines but {counted:,} were accounted for (rows read, lines skipped, "
+            "lines inside cells): check the file, or send it to the app's maintainers"
+        )
+    return inside
 
-    Lines inside quoted cells are what is left once rows and skipped lines are counted: a file without a
-    double quote has none, so there the sum is a real check.
+
+def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable, inside: np.ndarray) -> None:
+    """Give each row rejected after reading (table ``bad``) its physical line in the text file, as the
+    lines DuckDB rejects have, instead of its position among the rows read.
+
+    The lines that start no row (the header, empty lines, lines rejected while reading, lines inside
+    quoted cells) are known from the passes over the bytes; a row's line is its position shifted by
+    those above it.
     """
     text = raw.text
     if text is None or text.scan is None:
         return
-    scan, above = text.scan, text.header_lines
-    # Blank lines above the column names are among the title lines DuckDB skips: not counted twice.
-    blank = sum(max(0, first + n - max(first, above + 1)) for first, n in scan.empty)
-    report.lines_in_file = scan.lines
-    report.lines_skipped = above + blank
-    rest = scan.lines - report.lines_skipped - report.rows_read
-    if rest == 0 or (rest > 0 and scan.quotes):
-        report.lines_in_cells = rest
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM bad LIMIT 1)").fetchall()[0][0]:
         return
-    report.notes.append(
-        f"the file has {scan.lines:,} lines but {scan.lines - rest:,} were accounted for (rows read and lines "
-        "skipped): check the file, or send it to the app's maintainers"
+    rejected = [line for line, _, _ in raw.broken_lines]
+    gaps = lines_starting_no_row(text.scan, text.header_lines, rejected, inside, text.cell_lines)
+    con.execute("CREATE TEMP TABLE line_steps (k BIGINT, shift BIGINT)")
+    con.executemany("INSERT INTO line_steps VALUES (?, ?)", row_line_steps(text.header_lines, gaps, []))
+    con.execute(
+        "CREATE OR REPLACE TABLE bad AS SELECT b.* REPLACE (b.line_no + s.shift AS line_no) "
+        "FROM bad b ASOF JOIN line_steps s ON b.line_no >= s.k ORDER BY b.line_no"
     )
 
 

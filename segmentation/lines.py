@@ -109,16 +109,19 @@ def _runs(numbers: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(n)) for a, n in zip(firsts, sizes, strict=True)]
 
 
-def blank_ranges(path: Path, ranges: list[tuple[int, int]], out: Path) -> Path:
+def blank_ranges(path: Path, ranges: list[tuple[int, int]], out: Path, line_ends: list[int] | None = None) -> Path:
     """A copy of ``path`` with each byte range [start, end) (a line without its line end) left empty.
 
-    The reader skips an empty line, and every other line keeps its number. Copied in large blocks: a
-    10M-line file is not walked line by line for one bad line.
+    The reader skips an empty line, and every other line keeps its number: a range over several lines
+    keeps its ``line_ends`` (one count per range). Copied in large blocks: a 10M-line file is not walked
+    line by line for one bad line.
     """
+    counts = line_ends or [0] * len(ranges)
     with path.open("rb") as src, out.open("wb") as dst:
         at = 0
-        for start, end in sorted(ranges):
+        for (start, end), n in sorted(zip(ranges, counts, strict=True)):
             _copy(src, dst, start - at)
+            dst.write(b"\n" * n)
             src.seek(end)
             at = end
         while block := src.read(1 << 20):
@@ -205,21 +208,20 @@ def continuation_lines(path: Path, enough: int | None = None) -> np.ndarray:
             if enough is not None and lines - sum(map(len, found)) > enough:
                 break
             data = np.frombuffer(chunk, dtype=np.uint8)
-            parity = np.bitwise_xor.accumulate((data == ord('"')).view(np.uint8)) ^ inside
             ends = np.flatnonzero(data == _NL)
+            end_parity, inside = _parity_at(data, ends, inside)
             # The line after the i-th line end of this chunk is number lines + i + 2.
-            found.append(np.flatnonzero(parity[ends] == 1) + lines + 2)
+            found.append(np.flatnonzero(end_parity == 1) + lines + 2)
             lines += len(ends)
-            inside = int(parity[-1])
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def lines_starting_no_row(
-    scan: LineScan, header_lines: int, rejected: list[int], inside: np.ndarray
+    scan: LineScan, header_lines: int, rejected: list[int], inside: np.ndarray, set_aside: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:
     """Runs (first line, how many) of the lines below the header that start no data row: empty lines,
-    lines the reader rejected, and lines inside quoted cells (``inside``)."""
-    empty = [np.arange(first, first + n) for first, n in scan.empty]
+    lines the reader rejected, lines inside quoted cells (``inside``) and runs of lines of cells set aside."""
+    empty = [np.arange(first, first + n) for first, n in [*scan.empty, *set_aside]]
     parts = [*empty, np.asarray(rejected, dtype=np.int64), inside.astype(np.int64)]
     numbers = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
     numbers = numbers[(numbers > header_lines) & (numbers <= scan.lines)]
@@ -234,3 +236,69 @@ def reader_lines_to_physical(lines: list[int], inside: np.ndarray) -> list[int]:
     # The i-th line inside a cell (0-based) has (c_i - 1 - i) other lines above it.
     others = np.sort(inside) - np.arange(len(inside))
     return [int(n) + int(np.searchsorted(others, n, side="right")) for n in lines]
+
+
+@dataclass
+class QuotedRows:
+    """Rows whose quoted cells run over several lines and past the line budget."""
+
+    closed: list[tuple[int, int, int, int]] = field(default_factory=list)  # (line, start, end, line ends inside)
+    unclosed: tuple[int, int] | None = None  # (line, start) of a quote still open at the end of the file
+
+
+def long_quoted_rows(path: Path, max_row_bytes: int, start_at: int = 0, first_line: int = 1) -> QuotedRows:
+    """Rows from byte ``start_at`` (line ``first_line``) whose cells hold line ends and that are longer
+    than ``max_row_bytes``, by quote parity in chunks: bounded memory whatever the cell's size.
+
+    A quote that never closes makes the rest of the file one row: that is reported apart, from where it
+    opened, when the rest is over the budget (a short one is left to the reader's own repair).
+    """
+    found = QuotedRows()
+    inside = 0
+    row_start, row_line = start_at, first_line
+    lines, offset = first_line - 1, start_at  # line ends passed, bytes passed
+    with path.open("rb") as fh:
+        fh.seek(start_at)
+        while chunk := fh.read(_CHUNK):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(data == _NL)
+            end_parity, next_inside = _parity_at(data, ends, inside)
+            at_row_end = np.flatnonzero(end_parity == 0)  # which line ends close a row
+            if len(at_row_end):
+                row_ends = ends[at_row_end] + offset
+                starts = np.concatenate(([row_start], row_ends[:-1] + 1))
+                end_lines = lines + at_row_end + 1
+                start_lines = np.concatenate(([row_line], end_lines[:-1] + 1))
+                over = np.flatnonzero((row_ends - starts > max_row_bytes) & (end_lines > start_lines))
+                found.closed.extend(
+                    (int(start_lines[i]), int(starts[i]), int(row_ends[i]), int(end_lines[i] - start_lines[i]))
+                    for i in over
+                )
+                row_start, row_line = int(row_ends[-1]) + 1, int(end_lines[-1]) + 1
+            lines += len(ends)
+            offset += len(chunk)
+            inside = next_inside
+    if inside and offset - row_start > max_row_bytes:
+        found.unclosed = (row_line, row_start)
+    return found
+
+
+def line_end_after(path: Path, start: int) -> int:
+    """Byte offset of the first line end at or after ``start`` (the file's size if there is none)."""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        offset = start
+        while chunk := fh.read(1 << 20):
+            at = chunk.find(b"\n")
+            if at >= 0:
+                return offset + at
+            offset += len(chunk)
+    return offset
+
+
+def _parity_at(data: np.ndarray, ends: np.ndarray, inside: int) -> tuple[np.ndarray, int]:
+    """For each line end in ``ends``, 1 when it lies inside quotes; and the state at the chunk's end.
+    Quotes are few beside bytes: counting those before each line end beats a running sum over every byte."""
+    quotes = np.flatnonzero(data == ord('"'))
+    before = np.searchsorted(quotes, ends)
+    return ((before + inside) & 1).astype(np.uint8), (len(quotes) + inside) & 1

@@ -26,7 +26,9 @@ from segmentation.lines import (
     LineScan,
     blank_ranges,
     continuation_lines,
+    line_end_after,
     line_span,
+    long_quoted_rows,
     reader_lines_to_physical,
     scan_lines,
 )
@@ -76,6 +78,7 @@ class TextFile:
     swallowed: list[tuple[int, str, str]] = field(default_factory=list)  # lines blanked before or between reads
     reads: int = 0
     scan: LineScan | None = None  # the pass over ``path``'s bytes: its lines, empty and over-long ones
+    cell_lines: list[tuple[int, int]] = field(default_factory=list)  # (first, count): lines of cells set aside
 
     @property
     def header_lines(self) -> int:
@@ -339,7 +342,7 @@ def _decode_line_by_line(raw: RawTable) -> None:
     text = raw.text
     path, note = _transcode(text.original, "mixed", text.workdir)
     # Lines blanked were blanked in the old copy: the pass and the next read find them again.
-    text.path, text.transcoded, text.swallowed = path, True, []
+    text.path, text.transcoded, text.swallowed, text.cell_lines = path, True, [], []
     raw.notes.append(note)
     _prepare_lines(raw)
 
@@ -359,16 +362,42 @@ def _prepare_lines(raw: RawTable) -> None:
         except UnicodeDecodeError:
             _transcode_then_normalise(text)
         scan = scan_lines(text.path, MAX_LINE_BYTES)
-    long = [(line, start, end) for line, start, end in scan.long if line > text.header_lines]
-    if long:
+    # (line, start, end, line ends inside, reason) of each row set aside.
+    aside = _long_quoted_rows(text, scan) if scan.quotes else []
+    taken = {line for line, *_ in aside}
+    aside += [(line, start, end, 0, "line too long") for line, start, end in scan.long
+              if line > text.header_lines and line not in taken]
+    # A long line inside a quoted cell set aside above goes with its row.
+    aside = [row for row in aside if not any(a < row[0] <= a + n for a, _, _, n, _ in aside)]
+    if aside:
         with text.path.open("rb") as fh:
-            for line, start, _ in long:
+            for line, start, _, _, reason in aside:
                 fh.seek(start)
-                text.swallowed.append((line, "line too long", fh.read(500).decode("utf-8", errors="replace")))
+                text.swallowed.append((line, reason, fh.read(500).decode("utf-8", errors="replace")))
+        text.cell_lines = [(line + 1, n) for line, _, _, n, _ in aside if n]
         text.path = blank_ranges(
-            text.path, [(start, end) for _, start, end in long], text.workdir / "without_long_lines.csv"
+            text.path, [(start, end) for _, start, end, _, _ in aside], text.workdir / "without_long_lines.csv",
+            [n for *_, n, _ in aside],
         )
     text.scan = scan
+
+
+def _long_quoted_rows(text: TextFile, scan: LineScan) -> list[tuple[int, int, int, int, str]]:
+    """Rows whose quoted cells run over lines past MAX_LINE_BYTES, found before the read (which would take
+    minutes and gigabytes over them): a closed one is set aside whole as "cell too long"; a quote that
+    never closes has the line it opened on set aside as "unclosed quote", and the rest is read as rows."""
+    rows: list[tuple[int, int, int, int, str]] = []
+    start_at, first_line = 0, 1
+    for _ in range(_MAX_REPAIRS):
+        found = long_quoted_rows(text.path, MAX_LINE_BYTES, start_at, first_line)
+        rows += [(line, start, end, n, "cell too long") for line, start, end, n in found.closed]
+        if found.unclosed is None:
+            return [row for row in rows if row[0] > text.header_lines]
+        line, start = found.unclosed
+        end = line_end_after(text.path, start)
+        rows.append((line, start, end, 0, "unclosed quote"))
+        start_at, first_line = end + 1, line + 1
+    raise IngestError("The file has too many unclosed quotes to read: save it again as CSV from a spreadsheet.")
 
 
 def _transcode_then_normalise(text: TextFile) -> None:

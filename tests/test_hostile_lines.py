@@ -7,6 +7,7 @@ ones that measure memory or bytes read do so in a subprocess of their own.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ import duckdb
 import pytest
 
 from segmentation.ingest import ImportReport, import_file
+from segmentation.readers import IngestError
 
 HEADER = "Order ID,Customer ID,Order Date,Product,Amount,First Name\n"
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,3 +165,88 @@ def test_a_rejected_row_keeps_its_physical_line_in_a_file_read_in_parallel(tmp_p
     # Row i is on line i + 1 (the header) + 1 (the cell's second line) + 1 (the empty line).
     assert _rejects(db, report.import_id) == [(bad + 3, "unreadable order date")]
     assert report.lines_in_file == rows + 3 and _adds_up(report)
+
+
+_IMPORT_AND_MEASURE = textwrap.dedent(
+    """
+    import json, resource, sys
+    from pathlib import Path
+    from segmentation.ingest import import_file
+
+    report = import_file(Path(sys.argv[2]), Path(sys.argv[1]))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"report": report.as_dict(), "peak": peak}))
+    """
+)
+
+
+def _import_in_child(path: Path, db: Path) -> tuple[dict, int]:
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_AND_MEASURE, str(path), str(db)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    return out["report"], out["peak"]
+
+
+def test_a_quoted_cell_over_the_line_budget_is_set_aside_in_bounded_memory(tmp_path):
+    """A quoted cell spanning 30 MB of lines: a 20 MB one was refused after 190 s, a 200 MB one took 713 s
+    and 15 GB. It is rejected (the one row), the rows around it load, and memory stays bounded."""
+    path = tmp_path / "orders.csv"
+    filler = "lorem ipsum dolor sit amet consectetur\n"  # no delimiter: one cell if it were a row
+    with path.open("w") as f:
+        f.write(HEADER)
+        f.writelines(_row(i) for i in range(1, 6))
+        f.write('A6,C6,2024-03-01,"note\n')  # line 7: the quote opens
+        f.write(filler * (30_000_000 // len(filler)))
+        f.write('end",1.50,Ann\n')
+        f.writelines(_row(i) for i in range(7, 12))
+    db = tmp_path / "shop.duckdb"
+
+    report, peak = _import_in_child(path, db)
+
+    assert report["rejected_by_reason"] == {"cell too long": 1} and report["rows_loaded"] == 10
+    assert report["lines_in_cells"] == 30_000_000 // len(filler) + 1
+    assert _rejects(db, report["import_id"]) == [(7, "cell too long")]
+    assert peak < 800 << 20, f"peak memory {peak >> 20} MB"
+
+
+def test_a_quote_that_never_closes_costs_one_line(tmp_path):
+    """The quote on line 7 never closes: only that line is set aside, and the 300,000 rows after it load."""
+    path = tmp_path / "orders.csv"
+    with path.open("w") as f:
+        f.write(HEADER)
+        f.writelines(_row(i) for i in range(1, 6))
+        f.write('A6,C6,2024-03-01,"Tea,1.50,Ann\n')
+        f.writelines(_row(i) for i in range(7, 300_001))
+    db = tmp_path / "shop.duckdb"
+
+    report = import_file(db, path)
+
+    assert report.rejected_by_reason == {"unclosed quote": 1} and report.rows_loaded == 299_999
+    assert _rejects(db, report.import_id) == [(7, "unclosed quote")]
+    assert report.lines_in_file == 300_001 and _adds_up(report)
+
+
+def test_lines_the_reader_loses_refuse_the_file(tmp_path):
+    """After the quote on line 7, which never closes, come 500,000 lines of text that are no rows: DuckDB
+    then lost the five good rows at the end without a word. Every line must be accounted for, or the file
+    is refused with the store untouched."""
+    path = tmp_path / "orders.csv"
+    filler = "lorem ipsum dolor sit amet consectetur\n"
+    with path.open("w") as f:
+        f.write(HEADER)
+        f.writelines(_row(i) for i in range(1, 6))
+        f.write('A6,C6,2024-03-01,"note\n')
+        f.write(filler * 500_000)
+        f.writelines(_row(i) for i in range(7, 12))
+    db = tmp_path / "shop.duckdb"
+
+    try:
+        report = import_file(db, path)
+    except IngestError as exc:
+        assert "lines could be neither read nor set aside" in str(exc)
+        assert not db.exists()
+        return
+    assert report.rows_loaded == 10 and _adds_up(report)
