@@ -22,6 +22,17 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.lines import (
+    LineScan,
+    blank_ranges,
+    continuation_lines,
+    line_end_after,
+    line_span,
+    long_quoted_rows,
+    reader_lines_to_physical,
+    scan_lines,
+)
+
 MAX_COLUMNS = 500
 MAX_LINE_BYTES = 1_000_000
 _SNIFF_BYTES = 256 * 1024
@@ -64,8 +75,15 @@ class TextFile:
     skip: int  # title lines above the header
     workdir: Path
     transcoded: bool  # already decoded line by line (or from UTF-16): no retry as legacy text
-    swallowed: list[tuple[int, str, str]] = field(default_factory=list)  # lines blanked for unclosed quotes
+    swallowed: list[tuple[int, str, str]] = field(default_factory=list)  # lines blanked before or between reads
     reads: int = 0
+    scan: LineScan | None = None  # the pass over ``path``'s bytes: its lines, empty and over-long ones
+    cell_lines: list[tuple[int, int]] = field(default_factory=list)  # (first, count): lines of cells set aside
+
+    @property
+    def header_lines(self) -> int:
+        """Lines above the first data row: title lines and the column names."""
+        return self.skip + 1
 
 
 def load_raw(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> RawTable:
@@ -118,18 +136,21 @@ def read_into(con: duckdb.DuckDBPyConnection, raw: RawTable, statement: str) -> 
         rejects = _define_source(con, text)
         try:
             con.execute(statement)
+            # DuckDB keeps at most a few KB of a rejected line's text; only 500 characters are kept here.
             errors = con.execute(
-                f"SELECT DISTINCT line, error_type, coalesce(csv_line, '') FROM {rejects} ORDER BY line"
+                f"SELECT DISTINCT line, error_type, left(coalesce(csv_line, ''), 2000) FROM {rejects} ORDER BY line"
             ).fetchall()
         except duckdb.Error as exc:
             raise IngestError(
                 "The file could not be read as a table of rows and columns: save it again as CSV or Excel."
             ) from exc
-        runaway = [(int(line), cells) for line, kind, cells in errors if "\n" in cells.rstrip("\r\n")]
+        errors = _physical_lines(text, errors)
+        runaway = _runaway_lines(errors)
         if runaway:
             line, cells = runaway[0]
             text.swallowed.append((line, "unclosed quote", cells.splitlines()[0][:500]))
-            text.path = _blank_line(text.path, line, text.workdir / f"repaired_{text.reads}.csv")
+            repaired = text.workdir / f"repaired_{text.reads}.csv"
+            text.path = blank_ranges(text.path, [line_span(text.path, line)], repaired)
             continue
         if not text.transcoded and any(_BROKEN_REASONS.get(kind) == _UNREADABLE_TEXT for _, kind, _ in errors):
             _decode_line_by_line(raw)
@@ -143,6 +164,31 @@ def read_into(con: duckdb.DuckDBPyConnection, raw: RawTable, statement: str) -> 
         for line, kind, cells in errors
     ]
     return sorted(text.swallowed + broken)
+
+
+def _physical_lines(text: TextFile, errors: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """The rejected lines numbered as in the file: DuckDB leaves out the lines inside quoted cells."""
+    if not errors or text.scan is None or not text.scan.quotes:
+        return errors
+    inside = continuation_lines(text.path, enough=max(int(line) for line, _, _ in errors))
+    lines = reader_lines_to_physical([int(line) for line, _, _ in errors], inside)
+    return [(line, kind, cells) for line, (_, kind, cells) in zip(lines, errors, strict=True)]
+
+
+def _runaway_lines(errors: list[tuple[int, str, str]]) -> list[tuple[int, str]]:
+    """Rejected lines whose text runs over several physical lines because a quote opened and never closed.
+
+    A quoted cell that spans lines and passes the line budget is rejected by DuckDB as "line too long"
+    with its first lines as text, and the reader goes on after its closing quote: that row is done with
+    and nothing needs repairing (re-reading it used to blank line after line, one full read each).
+    Only a quote the reader could not close (an unquoted-value error on the same line) is a runaway.
+    """
+    unclosed = {int(line) for line, kind, _ in errors if kind in ("UNQUOTED VALUE", "UNTERMINATED QUOTES")}
+    return [
+        (int(line), cells)
+        for line, kind, cells in errors
+        if "\n" in cells.strip("\r\n") and (kind != "LINE SIZE OVER MAXIMUM" or int(line) in unclosed)
+    ]
 
 
 def materialise(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
@@ -237,6 +283,8 @@ def _load_text(
         columns, None, "csv", notes, delimiter,
         text=TextFile(path, source, columns, delimiter, title_lines, workdir, transcoded=encoding != "utf-8"),
     )
+    # Only now, once the first bytes have passed every check, is the whole file read.
+    _prepare_lines(raw)
     # The first rows, numbered: a window over 20,000 rows costs nothing, unlike one over the whole file.
     read_into(
         con, raw,
@@ -257,6 +305,7 @@ _BROKEN_REASONS = {
     "UNTERMINATED QUOTES": "unclosed quote",
     "INVALID UNICODE": "unreadable characters",
     "INVALID ENCODING": "unreadable characters",
+    "INVALID STATE": "unreadable line",
 }
 _UNREADABLE_TEXT = "unreadable characters"
 _MAX_REPAIRS = 50
@@ -292,11 +341,68 @@ def _define_source(con: duckdb.DuckDBPyConnection, text: TextFile) -> str:
 def _decode_line_by_line(raw: RawTable) -> None:
     text = raw.text
     path, note = _transcode(text.original, "mixed", text.workdir)
-    if re.search(rb"\r(?!\n)", _head(path)):
-        path = _normalise_newlines(path, text.workdir)
-    # Lines blanked for unclosed quotes were blanked in the old copy: the next read finds them again.
-    text.path, text.transcoded, text.swallowed = path, True, []
+    # Lines blanked were blanked in the old copy: the pass and the next read find them again.
+    text.path, text.transcoded, text.swallowed, text.cell_lines = path, True, [], []
     raw.notes.append(note)
+    _prepare_lines(raw)
+
+
+def _prepare_lines(raw: RawTable) -> None:
+    """Count the file's lines, make its line ends consistent, and set aside lines over the line budget.
+
+    A bare CR after the first bytes (an old Mac line end, or one typed into a cell) is a line end like
+    any other, as it is in the head; a line over MAX_LINE_BYTES is left empty in a scratch copy and
+    rejected as "line too long" with its first characters (DuckDB would drop one over 32 MB unseen).
+    """
+    text = raw.text
+    scan = scan_lines(text.path, MAX_LINE_BYTES)
+    if scan.bare_cr:
+        try:
+            text.path = _normalise_newlines(text.path, text.workdir)
+        except UnicodeDecodeError:
+            _transcode_then_normalise(text)
+        scan = scan_lines(text.path, MAX_LINE_BYTES)
+    # (line, start, end, line ends inside, reason) of each row set aside.
+    aside = _long_quoted_rows(text, scan) if scan.quotes else []
+    taken = {line for line, *_ in aside}
+    aside += [(line, start, end, 0, "line too long") for line, start, end in scan.long
+              if line > text.header_lines and line not in taken]
+    # A long line inside a quoted cell set aside above goes with its row.
+    aside = [row for row in aside if not any(a < row[0] <= a + n for a, _, _, n, _ in aside)]
+    if aside:
+        with text.path.open("rb") as fh:
+            for line, start, _, _, reason in aside:
+                fh.seek(start)
+                text.swallowed.append((line, reason, fh.read(500).decode("utf-8", errors="replace")))
+        text.cell_lines = [(line + 1, n) for line, _, _, n, _ in aside if n]
+        text.path = blank_ranges(
+            text.path, [(start, end) for _, start, end, _, _ in aside], text.workdir / "without_long_lines.csv",
+            [n for *_, n, _ in aside],
+        )
+    text.scan = scan
+
+
+def _long_quoted_rows(text: TextFile, scan: LineScan) -> list[tuple[int, int, int, int, str]]:
+    """Rows whose quoted cells run over lines past MAX_LINE_BYTES, found before the read (which would take
+    minutes and gigabytes over them): a closed one is set aside whole as "cell too long"; a quote that
+    never closes has the line it opened on set aside as "unclosed quote", and the rest is read as rows."""
+    rows: list[tuple[int, int, int, int, str]] = []
+    start_at, first_line = 0, 1
+    for _ in range(_MAX_REPAIRS):
+        found = long_quoted_rows(text.path, MAX_LINE_BYTES, start_at, first_line)
+        rows += [(line, start, end, n, "cell too long") for line, start, end, n in found.closed]
+        if found.unclosed is None:
+            return [row for row in rows if row[0] > text.header_lines]
+        line, start = found.unclosed
+        end = line_end_after(text.path, start)
+        rows.append((line, start, end, 0, "unclosed quote"))
+        start_at, first_line = end + 1, line + 1
+    raise IngestError("The file has too many unclosed quotes to read: save it again as CSV from a spreadsheet.")
+
+
+def _transcode_then_normalise(text: TextFile) -> None:
+    path, _ = _transcode(text.original, "mixed", text.workdir)
+    text.path, text.transcoded = _normalise_newlines(path, text.workdir), True
 
 
 def _sample_the_rest(con: duckdb.DuckDBPyConnection, text: TextFile, head: bytes) -> None:
@@ -322,10 +428,14 @@ def _sample_the_rest(con: duckdb.DuckDBPyConnection, text: TextFile, head: bytes
                 if not line:
                     break
                 out.write(line if line.endswith(b"\n") else line + b"\n")
-    con.execute(
-        f"INSERT INTO sample SELECT NULL, * FROM read_csv({_sql_str(str(spread))}, header = false, "
-        f"{_csv_options(text)}, ignore_errors = true)"
-    )
+    try:
+        con.execute(
+            f"INSERT INTO sample SELECT NULL, * FROM read_csv({_sql_str(str(spread))}, header = false, "
+            f"{_csv_options(text)}, ignore_errors = true)"
+        )
+    except duckdb.Error:
+        # These rows only help to recognise the columns; the first rows are enough when they will not read.
+        return
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -353,13 +463,6 @@ def _normalise_newlines(path: Path, workdir: Path) -> Path:
     out = workdir / "newlines.csv"
     with path.open("r", encoding="utf-8", newline=None) as src, out.open("w", encoding="utf-8", newline="\n") as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
-    return out
-
-
-def _blank_line(path: Path, line_number: int, out: Path) -> Path:
-    with path.open("rb") as src, out.open("wb") as dst:
-        for number, raw_line in enumerate(src, start=1):
-            dst.write(b"\n" if number == line_number else raw_line)
     return out
 
 

@@ -232,7 +232,8 @@ def test_bad_rows_are_rejected_with_reasons_and_kept(imported, db):
         "formula-like cell (possible spreadsheet injection)": 1, "order date out of range": 1, "blank row": 2,
     }
     rejects = _lines(db, "SELECT line_no, reason, raw FROM rejects ORDER BY line_no")
-    assert [r[0] for r in rejects] == [2, 3, 4, 5, 6, 7, 8]
+    # The line in the file, the column names being line 1 (issue 14, finding 20).
+    assert [r[0] for r in rejects] == [3, 4, 5, 6, 7, 8, 9]
     assert [r[1] for r in rejects[-3:]] == ["order date out of range", "blank row", "blank row"]
     assert json.loads(rejects[1][2])["Amount"] == "ten"
 
@@ -300,8 +301,9 @@ def test_every_row_keeps_its_place_in_a_file_read_by_several_threads(tmp_path, d
     report = import_file(db, path)
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (250_000, 249_997, 3)
     rejects = _lines(db, "SELECT line_no, reason, raw FROM rejects ORDER BY line_no")
+    # A rejected row is named by its line in the file (data row n is line n + 1), as in the text the owner opens.
     assert [(line, reason) for line, reason, _ in rejects] == [
-        (1, "unreadable order date"), (123_457, "unreadable order date"), (250_000, "unreadable order date")
+        (2, "unreadable order date"), (123_458, "unreadable order date"), (250_001, "unreadable order date")
     ]
     assert json.loads(rejects[1][2]) == {
         "Order ID": "O123457", "Customer ID": "C1", "Order Date": "someday", "Product": "Bread", "Quantity": "1",
