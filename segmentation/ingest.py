@@ -25,9 +25,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
 
 from segmentation import columns as cols
 from segmentation import detect
@@ -47,6 +47,9 @@ from segmentation.store import (
     remember_summary,
     row_identity_sql,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
 
@@ -698,6 +701,8 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
     quoted cells) are known from the pass over the bytes; a row's line is its position shifted by those
     above it. Lines inside cells need a second pass, made only for a file with quotes and rejected rows.
     """
+    import numpy as np  # here, not at the top: `segments --help` starts without the analysis libraries
+
     text = raw.text
     if text is None or text.scan is None:
         return
@@ -706,11 +711,19 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
     inside = continuation_lines(text.path) if text.scan.quotes else np.empty(0, dtype=np.int64)
     rejected = [line for line, _, _ in raw.broken_lines]
     gaps = lines_starting_no_row(text.scan, text.header_lines, rejected, inside, text.cell_lines)
-    con.execute("CREATE TEMP TABLE line_steps (k BIGINT, shift BIGINT)")
-    con.executemany("INSERT INTO line_steps VALUES (?, ?)", row_line_steps(text.header_lines, gaps, []))
+    _line_steps_table(con, row_line_steps(text.header_lines, gaps, []))
     con.execute(
         "CREATE OR REPLACE TABLE bad AS SELECT b.* REPLACE (b.line_no + s.shift AS line_no) "
         "FROM bad b ASOF JOIN line_steps s ON b.line_no >= s.k ORDER BY b.line_no"
+    )
+
+
+def _line_steps_table(con: duckdb.DuckDBPyConnection, steps: list[tuple[int, int]]) -> None:
+    """Temp table ``line_steps`` in one statement: a file with a blank line between every row has a step per
+    row, which one INSERT each would take minutes to write."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE line_steps AS SELECT unnest(?::BIGINT[]) AS k, unnest(?::BIGINT[]) AS shift",
+        [[k for k, _ in steps], [shift for _, shift in steps]],
     )
 
 
@@ -718,6 +731,8 @@ def _account_for_lines(raw: RawTable, report: ImportReport) -> np.ndarray:
     """Set the report's line counts from the passes over a text file's bytes, and say so when they do
     not add up to its lines rather than let a line go missing unseen. Returns the lines inside quoted
     cells (for placing rejected rows on their lines)."""
+    import numpy as np
+
     text = raw.text
     if text is None or text.scan is None:
         return np.empty(0, dtype=np.int64)
@@ -768,8 +783,7 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable, inside: 
         return
     rejected = [line for line, _, _ in raw.broken_lines]
     gaps = lines_starting_no_row(text.scan, text.header_lines, rejected, inside, text.cell_lines)
-    con.execute("CREATE TEMP TABLE line_steps (k BIGINT, shift BIGINT)")
-    con.executemany("INSERT INTO line_steps VALUES (?, ?)", row_line_steps(text.header_lines, gaps, []))
+    _line_steps_table(con, row_line_steps(text.header_lines, gaps, []))
     con.execute(
         "CREATE OR REPLACE TABLE bad AS SELECT b.* REPLACE (b.line_no + s.shift AS line_no) "
         "FROM bad b ASOF JOIN line_steps s ON b.line_no >= s.k ORDER BY b.line_no"

@@ -19,8 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    class _NumPyOnFirstUse:
+        """NumPy, imported when a file is first scanned rather than when the command starts: `segments --help`
+        and the import's start stay free of the analysis libraries (tests/test_cli.py)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import numpy
+
+            return getattr(numpy, name)
+
+    np = _NumPyOnFirstUse()
 
 _CHUNK = 8 << 20
 _NL, _CR = 10, 13
