@@ -194,6 +194,16 @@ def too_expanded(name: str, compressed_bytes: int) -> IngestError:
     )
 
 
+def _write_scratch(dst, chunk: bytes, name: str) -> None:
+    try:
+        dst.write(chunk)
+    except OSError as exc:  # a full disk, or a quota: not the archive's fault
+        raise IngestError(
+            f"There is no room on this computer's disk to decompress {name}: free some space, or import the "
+            "file uncompressed."
+        ) from exc
+
+
 def _gunzip(path: Path, workdir: Path) -> Path:
     out = workdir / "decompressed"
     budget = expansion_budget(path.stat().st_size)
@@ -206,7 +216,7 @@ def _gunzip(path: Path, workdir: Path) -> Path:
                 written += len(chunk)
                 if written > budget:
                     raise too_expanded(path.name, path.stat().st_size)
-                dst.write(chunk)
+                _write_scratch(dst, chunk, path.name)
     except (OSError, EOFError, zlib.error) as exc:
         out.unlink(missing_ok=True)
         raise IngestError(

@@ -1,0 +1,271 @@
+"""Compression and spreadsheet bombs: each is refused in one sentence (exit 2, store unchanged) within
+budgets of memory and scratch disk, measured on a real ``segments import`` in a child process.
+
+Every bomb is built here, small on disk. The child runs with an address-space cap (so a reader that
+sizes a sheet by its farthest cell fails instead of taking the machine down) and a cap on the size of
+any file it writes (so a reader that decompresses a bomb in full is stopped at the scratch budget).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from segmentation import readers, spreadsheet
+from tests.hostile_corpus import HEADER, _good
+
+ROOT = Path(__file__).resolve().parents[1]
+# A whole `segments import` of a tiny file peaks near 220 MB resident; a bomb may add little to that.
+PEAK_RSS_BUDGET = 700_000_000
+# Address space of the child: DuckDB and the model libraries reserve about 2.5 GB without using it.
+ADDRESS_SPACE_CAP = 4_500_000_000
+# The largest scratch file an import may write is the decompression budget of what was given, and a margin
+# for DuckDB's own spill files.
+SCRATCH_MARGIN = 8 << 20
+
+_CHILD = textwrap.dedent(
+    """
+    import json, resource, sys
+    out, cap, fsize = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    import cli
+    code = cli.main(["import", *sys.argv[4:]])
+    usage = [resource.getrusage(who).ru_maxrss * 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    with open(out, "w") as fh:
+        json.dump({"code": code, "peak_rss": max(usage)}, fh)
+    """
+)
+
+
+def run_import(tmp_path: Path, path: Path) -> tuple[dict, str, Path]:
+    """``segments import path`` in a child under the caps; (its exit and peak memory, stderr, scratch dir)."""
+    fsize = readers.expansion_budget(path.stat().st_size) + SCRATCH_MARGIN
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    db = tmp_path / "db" / "shop.duckdb"
+    result = tmp_path / "result.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(result), str(ADDRESS_SPACE_CAP), str(fsize), str(path), "--db", str(db)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)},
+    )
+    assert result.exists(), f"the import died (exit {done.returncode}): {done.stderr[-800:]}"
+    return json.loads(result.read_text()), done.stderr, scratch
+
+
+def assert_refused_within_budgets(tmp_path: Path, path: Path, *words: str) -> str:
+    outcome, err, scratch = run_import(tmp_path, path)
+    assert outcome["code"] == 2, err[-800:]
+    assert err.count("\n") == 1 and "Traceback" not in err, err[-800:]
+    for word in words:
+        assert word in err.lower(), err
+    assert outcome["peak_rss"] < PEAK_RSS_BUDGET, f"peak memory {outcome['peak_rss'] / 1e6:.0f} MB"
+    assert not any(scratch.iterdir()), "the import left scratch files behind"
+    assert not (tmp_path / "db" / "shop.duckdb").exists(), "a refused import left a store behind"
+    return err
+
+
+# ---------------------------------------------------------------- builders
+
+
+def _gzip_stream(path: Path, chunk: bytes, total: int) -> None:
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        for _ in range(total // len(chunk)):
+            out.write(chunk)
+
+
+def _cell(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def _row(number: int, values: list[str]) -> str:
+    cells = "".join(_cell(f"{chr(65 + i)}{number}", v) for i, v in enumerate(values))
+    return f'<row r="{number}">{cells}</row>'
+
+
+def _good_rows(n: int = 1) -> str:
+    return _row(1, HEADER) + "".join(_row(i + 2, line.split(",")) for i, line in enumerate(_good(n)))
+
+
+def xlsx(sheet_data: str, *, shared: list[str] | None = None, dimension: str = "A1:F2") -> bytes:
+    """A minimal .xlsx written by hand: one sheet whose <sheetData> is ``sheet_data``."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+            'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}"><sheets>'
+            '<sheet name="Orders" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><dimension ref="{dimension}"/>'
+            f"<sheetData>{sheet_data}</sheetData></worksheet>"
+        ),
+        "xl/sharedStrings.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><sst {ns} count="{len(shared or [])}">'
+            + "".join(f"<si><t>{s}</t></si>" for s in shared or [])
+            + "</sst>"
+        ),
+    }
+    path_bytes = {name: text.encode() for name, text in parts.items()}
+    from io import BytesIO
+
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, data in path_bytes.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def shared_string_rows(rows: int, columns: int = 6) -> str:
+    """Every cell of ``rows`` rows under the header points at shared string 0."""
+    cells = "".join(f'<c r="{chr(65 + i)}{{n}}" t="s"><v>0</v></c>' for i in range(columns))
+    return _row(1, HEADER) + "".join(f'<row r="{n}">{cells.format(n=n)}</row>' for n in range(2, rows + 2))
+
+
+# ---------------------------------------------------------------- gzip (finding 2)
+
+
+def test_gzip_of_zeros_is_refused_within_its_budget(tmp_path):
+    bomb = tmp_path / "orders.csv.gz"
+    _gzip_stream(bomb, b"\0" * (1 << 20), 2_000 << 20)  # 2 GB of zeros in about 2 MB
+    assert bomb.stat().st_size < 3_000_000
+    assert_refused_within_budgets(tmp_path, bomb, "expands to more than", "times its size")
+
+
+def test_gzip_of_one_csv_line_repeated_is_refused_within_its_budget(tmp_path):
+    """A bomb that is text, so only the expansion budget can stop it, not the binary check."""
+    bomb = tmp_path / "orders.csv.gz"
+    line = (",".join(HEADER) + "\n").encode() + b"".join(f"{r}\n".encode() for r in _good(9))
+    _gzip_stream(bomb, line * 4000, 1_500 << 20)
+    assert_refused_within_budgets(tmp_path, bomb, "expands to more than")
+
+
+def test_gzip_past_the_absolute_budget_names_it(tmp_path, monkeypatch):
+    from segmentation.ingest import IngestError, import_file
+
+    monkeypatch.setattr(readers, "MAX_DECOMPRESSED_BYTES", 5_000_000)
+    bomb = tmp_path / "orders.csv.gz"
+    _gzip_stream(bomb, b"\0" * (1 << 20), 50 << 20)
+    with pytest.raises(IngestError, match=r"expands to more than 0\.005 GB"):
+        import_file(tmp_path / "shop.duckdb", bomb)
+    assert not (tmp_path / "shop.duckdb").exists()
+
+
+def test_a_real_gzip_export_still_imports(tmp_path):
+    """The budgets leave room for what real exports compress to."""
+    from segmentation.ingest import import_file
+
+    path = tmp_path / "orders.csv.gz"
+    path.write_bytes(gzip.compress(("\n".join([",".join(HEADER), *_good(28)]) + "\n").encode()))
+    assert import_file(tmp_path / "shop.duckdb", path).rows_loaded == 28
+
+
+# ---------------------------------------------------------------- spreadsheets (findings 3 and 16)
+
+
+def test_a_cell_at_the_last_column_and_row_is_refused_not_allocated(tmp_path):
+    """A 5 KB file whose cell at XFD1048576 made the old reader ask for 512 GB."""
+    bomb = tmp_path / "orders.xlsx"
+    far = f'<row r="1048576">{_cell("XFD1048576", "x")}</row>'
+    bomb.write_bytes(xlsx(_good_rows() + far, dimension="A1:XFD1048576"))
+    assert bomb.stat().st_size < 5_000
+    assert_refused_within_budgets(tmp_path, bomb, "column", "stray")
+
+
+def test_empty_cells_far_below_are_not_rows(tmp_path):
+    """A cell at AZ1048576 with nothing in it: one order imported, no million 'blank row' rejects."""
+    bomb = tmp_path / "orders.xlsx"
+    far = '<row r="1048576"><c r="AZ1048576" t="inlineStr"><is><t></t></is></c></row>'
+    bomb.write_bytes(xlsx(_good_rows() + far, dimension="A1:AZ1048576"))
+    outcome, err, _ = run_import(tmp_path, bomb)
+    assert outcome["code"] == 0, err[-800:]
+    assert outcome["peak_rss"] < PEAK_RSS_BUDGET
+    from segmentation.store import connect
+
+    con = connect(tmp_path / "db" / "shop.duckdb", read_only=True)
+    try:
+        assert con.execute("SELECT rows_loaded, rows_rejected FROM imports").fetchall() == [(1, 0)]
+    finally:
+        con.close()
+
+
+def test_a_value_far_below_the_orders_is_refused(tmp_path):
+    bomb = tmp_path / "orders.xlsx"
+    far = f'<row r="1048576">{_cell("AZ1048576", "x")}</row>'
+    bomb.write_bytes(xlsx(_good_rows() + far, dimension="A1:AZ1048576"))
+    assert_refused_within_budgets(tmp_path, bomb, "empty rows", "stray")
+
+
+def test_one_huge_shared_string_on_every_row_is_refused(tmp_path):
+    """A 1,000,000-character shared string used by every cell: 5.5 GB with the old reader."""
+    bomb = tmp_path / "orders.xlsx"
+    bomb.write_bytes(xlsx(shared_string_rows(1000), shared=["A" * 1_000_000], dimension="A1:F1001"))
+    assert bomb.stat().st_size < 50_000
+    assert_refused_within_budgets(tmp_path, bomb, f"{spreadsheet.MAX_CELL_CHARS:,} characters")
+
+
+def test_a_long_shared_string_repeated_past_the_text_budget_is_refused(tmp_path):
+    """Each cell within Excel's limit, the whole past the workbook's text budget: stopped as it is read."""
+    bomb = tmp_path / "orders.xlsx"
+    rows = spreadsheet.MAX_TEXT_BYTES // (6 * 30_000) + 100
+    bomb.write_bytes(xlsx(shared_string_rows(rows), shared=["B" * 30_000], dimension=f"A1:F{rows + 1}"))
+    assert_refused_within_budgets(tmp_path, bomb, "gb of text")
+
+
+def test_a_sheet_that_expands_past_its_ratio_is_refused(tmp_path):
+    """A sheet part of 100 MB of padding in a zip of a hundred KB: refused from its declared size."""
+    bomb = tmp_path / "orders.xlsx"
+    bomb.write_bytes(xlsx(_good_rows() + " " * 100_000_000))
+    assert_refused_within_budgets(tmp_path, bomb, "times its size")
+
+
+def test_a_doctype_in_a_sheet_is_refused(tmp_path):
+    """Entities are how XML expands itself (billion laughs): no part of an orders file declares any."""
+    from segmentation.ingest import IngestError, import_file
+
+    data = xlsx(_good_rows())
+    path = tmp_path / "orders.xlsx"
+    with zipfile.ZipFile(path, "w") as out, zipfile.ZipFile(__import__("io").BytesIO(data)) as src:
+        for name in src.namelist():
+            body = src.read(name)
+            if name.endswith("sheet1.xml"):
+                body = body.replace(b"<worksheet", b'<!DOCTYPE w [<!ENTITY a "aaaa">]><worksheet', 1)
+            out.writestr(name, body)
+    with pytest.raises(IngestError, match="damaged"):
+        import_file(tmp_path / "shop.duckdb", path)
+
+
+def test_a_hand_written_xlsx_imports_like_any_other(tmp_path):
+    from segmentation.ingest import import_file
+
+    path = tmp_path / "orders.xlsx"
+    path.write_bytes(xlsx(_good_rows(3), dimension="A1:F4"))
+    report = import_file(tmp_path / "shop.duckdb", path)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3, 3, 0)
