@@ -30,7 +30,16 @@ from segmentation import columns as cols
 from segmentation import detect
 from segmentation.detect import ident, sql_str
 from segmentation.export import FORMULA_START, PLAIN_NUMBER
-from segmentation.readers import IngestError, RawTable, count_rows, load_raw, make_workdir, materialise, read_into
+from segmentation.readers import (
+    IngestError,
+    RawTable,
+    count_rows,
+    load_raw,
+    make_workdir,
+    materialise,
+    out_of_memory_refused,
+    read_into,
+)
 from segmentation.store import STORE_LOCK, StoreError, ensure_schema, rebuild_orders, remember_summary
 
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
@@ -149,7 +158,8 @@ def import_file(
     progress = progress or (lambda fraction, step: None)
     # The file's checksum (to recognise a re-import) is read beside DuckDB's parse: hashlib lets go of
     # the GIL, so on a large file it costs no wall time.
-    with make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
+    # Running out of memory anywhere is one sentence, after the scratch folder is gone and the write rolled back.
+    with out_of_memory_refused(report.file_name), make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
         checksum = beside.submit(_sha256, file) if file.is_file() else None
         work = duckdb.connect(config={"temp_directory": tmp})
         work.execute("SET enable_progress_bar = false")
@@ -187,7 +197,7 @@ def import_file(
 def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, rows: int = 20) -> ImportPreview:
     """Read and map ``file`` without touching any database; IngestError if it cannot be imported."""
     file = Path(file)
-    with make_workdir() as tmp:
+    with out_of_memory_refused(file.name), make_workdir() as tmp:
         work = duckdb.connect(config={"temp_directory": tmp})
         try:
             work.execute("SET enable_progress_bar = false")

@@ -10,6 +10,7 @@ saved as ``orders.csv`` still reads.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import re
@@ -17,6 +18,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -570,6 +572,37 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     rows = con.execute("SELECT count(*) FROM raw_cells").fetchall()[0][0]
     _from_table(con, rows)
     return RawTable(names, rows, "parquet", [])
+
+
+# What running out of memory looks like, from Python, DuckDB and Arrow (whose error is a MemoryError).
+_OUT_OF_MEMORY = (MemoryError, duckdb.OutOfMemoryException)
+
+
+@contextlib.contextmanager
+def out_of_memory_refused(name: str) -> Iterator[None]:
+    """Turn running out of memory anywhere inside into one IngestError sentence (exit 2 on the command line).
+
+    An IngestError that a reader raised because DuckDB ran out of memory ("could not be read") says so too.
+    """
+    try:
+        yield
+    except _OUT_OF_MEMORY as exc:
+        raise _no_memory(name) from exc
+    except RuntimeError as exc:
+        if "start new thread" in str(exc):  # a thread's stack is memory too
+            raise _no_memory(name) from exc
+        raise
+    except IngestError as exc:
+        if isinstance(exc.__cause__, _OUT_OF_MEMORY):
+            raise _no_memory(name) from exc.__cause__
+        raise
+
+
+def _no_memory(name: str) -> IngestError:
+    return IngestError(
+        f"There was not enough memory to import {name}: close other programs, or split the file into smaller "
+        "ones, and try again."
+    )
 
 
 def make_workdir() -> tempfile.TemporaryDirectory:

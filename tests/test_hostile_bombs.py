@@ -269,3 +269,53 @@ def test_a_hand_written_xlsx_imports_like_any_other(tmp_path):
     path.write_bytes(xlsx(_good_rows(3), dimension="A1:F4"))
     report = import_file(tmp_path / "shop.duckdb", path)
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3, 3, 0)
+
+
+# ---------------------------------------------------------------- out of memory (finding 15)
+
+_TIGHT_CHILD = textwrap.dedent(
+    """
+    import resource, sys
+    import cli, duckdb, pandas, pyarrow
+    from segmentation import ingest, spreadsheet
+    ingest._load_model_libraries()  # what every import loads, before the cap
+    size = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
+    cap = size + int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    sys.exit(cli.main(["import", *sys.argv[2:]]))
+    """
+)
+HEADROOM = 300 << 20  # address space left for the import itself: far less than this file needs
+
+
+def _big_xlsx(path: Path, rows: int) -> None:
+    body = [_row(1, HEADER)]
+    for i in range(2, rows + 2):
+        when = f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}"
+        body.append(_row(i, [f"A{i}", f"C{i % 5000}", when, "Tea", f"{i % 97}.50", "Ann"]))
+    path.write_bytes(xlsx("".join(body), dimension=f"A1:F{rows + 1}"))
+
+
+def test_running_out_of_memory_is_one_sentence_and_exit_2(tmp_path):
+    """A spreadsheet import under an address-space cap far below what it needs: exit 2, one sentence.
+
+    (Under such a cap DuckDB itself may also crash or hang outright on a large CSV, which no handler in
+    the process can turn into a sentence: that is why the app imports in a child process.)
+    """
+    path = tmp_path / "orders.xlsx"
+    _big_xlsx(path, 300_000)
+    db = tmp_path / "shop.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-c", _TIGHT_CHILD, str(HEADROOM), str(path), "--db", str(db)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+            # One malloc arena: each thread's own arena reserves 64 MB of address space, which under a tight
+            # cap fails inside glibc (an abort no program can catch) before the import has used any memory.
+            "MALLOC_ARENA_MAX": "1",
+        },
+    )
+    assert done.returncode == 2, f"exit {done.returncode}: {done.stderr[-1500:]}"
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr[-1500:]
+    assert "not enough memory" in done.stderr
+    assert not db.exists()
