@@ -587,18 +587,19 @@ def out_of_memory_refused(name: str) -> Iterator[None]:
     try:
         yield
     except _OUT_OF_MEMORY as exc:
-        raise _no_memory(name) from exc
+        raise no_memory_refusal(name) from exc
     except RuntimeError as exc:
         if "start new thread" in str(exc):  # a thread's stack is memory too
-            raise _no_memory(name) from exc
+            raise no_memory_refusal(name) from exc
         raise
     except IngestError as exc:
         if isinstance(exc.__cause__, _OUT_OF_MEMORY):
-            raise _no_memory(name) from exc.__cause__
+            raise no_memory_refusal(name) from exc.__cause__
         raise
 
 
-def _no_memory(name: str) -> IngestError:
+def no_memory_refusal(name: str) -> IngestError:
+    """The one sentence for an import that ran out of memory."""
     return IngestError(
         f"There was not enough memory to import {name}: close other programs, or split the file into smaller "
         "ones, and try again."

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from segmentation import readers, spreadsheet
-from tests.hostile_corpus import HEADER, _good
+from tests.hostile_corpus import HEADER, _good, _good_rows, _sheet_cell, _sheet_row, xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 # A whole `segments import` of a tiny file peaks near 220 MB resident; a bomb may add little to that.
@@ -82,71 +82,10 @@ def _gzip_stream(path: Path, chunk: bytes, total: int) -> None:
             out.write(chunk)
 
 
-def _cell(ref: str, text: str) -> str:
-    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
-
-
-def _row(number: int, values: list[str]) -> str:
-    cells = "".join(_cell(f"{chr(65 + i)}{number}", v) for i, v in enumerate(values))
-    return f'<row r="{number}">{cells}</row>'
-
-
-def _good_rows(n: int = 1) -> str:
-    return _row(1, HEADER) + "".join(_row(i + 2, line.split(",")) for i, line in enumerate(_good(n)))
-
-
-def xlsx(sheet_data: str, *, shared: list[str] | None = None, dimension: str = "A1:F2") -> bytes:
-    """A minimal .xlsx written by hand: one sheet whose <sheetData> is ``sheet_data``."""
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
-            'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
-            'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType='
-            '"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
-        ),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
-            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>"
-        ),
-        "xl/workbook.xml": (
-            f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}"><sheets>'
-            '<sheet name="Orders" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
-            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
-        ),
-        "xl/worksheets/sheet1.xml": (
-            f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><dimension ref="{dimension}"/>'
-            f"<sheetData>{sheet_data}</sheetData></worksheet>"
-        ),
-        "xl/sharedStrings.xml": (
-            f'<?xml version="1.0" encoding="UTF-8"?><sst {ns} count="{len(shared or [])}">'
-            + "".join(f"<si><t>{s}</t></si>" for s in shared or [])
-            + "</sst>"
-        ),
-    }
-    path_bytes = {name: text.encode() for name, text in parts.items()}
-    from io import BytesIO
-
-    out = BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, data in path_bytes.items():
-            zf.writestr(name, data)
-    return out.getvalue()
-
-
 def shared_string_rows(rows: int, columns: int = 6) -> str:
     """Every cell of ``rows`` rows under the header points at shared string 0."""
     cells = "".join(f'<c r="{chr(65 + i)}{{n}}" t="s"><v>0</v></c>' for i in range(columns))
-    return _row(1, HEADER) + "".join(f'<row r="{n}">{cells.format(n=n)}</row>' for n in range(2, rows + 2))
+    return _sheet_row(1, HEADER) + "".join(f'<row r="{n}">{cells.format(n=n)}</row>' for n in range(2, rows + 2))
 
 
 # ---------------------------------------------------------------- gzip (finding 2)
@@ -193,7 +132,7 @@ def test_a_real_gzip_export_still_imports(tmp_path):
 def test_a_cell_at_the_last_column_and_row_is_refused_not_allocated(tmp_path):
     """A 5 KB file whose cell at XFD1048576 made the old reader ask for 512 GB."""
     bomb = tmp_path / "orders.xlsx"
-    far = f'<row r="1048576">{_cell("XFD1048576", "x")}</row>'
+    far = f'<row r="1048576">{_sheet_cell("XFD1048576", "x")}</row>'
     bomb.write_bytes(xlsx(_good_rows() + far, dimension="A1:XFD1048576"))
     assert bomb.stat().st_size < 5_000
     assert_refused_within_budgets(tmp_path, bomb, "column", "stray")
@@ -218,7 +157,7 @@ def test_empty_cells_far_below_are_not_rows(tmp_path):
 
 def test_a_value_far_below_the_orders_is_refused(tmp_path):
     bomb = tmp_path / "orders.xlsx"
-    far = f'<row r="1048576">{_cell("AZ1048576", "x")}</row>'
+    far = f'<row r="1048576">{_sheet_cell("AZ1048576", "x")}</row>'
     bomb.write_bytes(xlsx(_good_rows() + far, dimension="A1:AZ1048576"))
     assert_refused_within_budgets(tmp_path, bomb, "empty rows", "stray")
 
@@ -289,10 +228,10 @@ HEADROOM = 300 << 20  # address space left for the import itself: far less than 
 
 
 def _big_xlsx(path: Path, rows: int) -> None:
-    body = [_row(1, HEADER)]
+    body = [_sheet_row(1, HEADER)]
     for i in range(2, rows + 2):
         when = f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}"
-        body.append(_row(i, [f"A{i}", f"C{i % 5000}", when, "Tea", f"{i % 97}.50", "Ann"]))
+        body.append(_sheet_row(i, [f"A{i}", f"C{i % 5000}", when, "Tea", f"{i % 97}.50", "Ann"]))
     path.write_bytes(xlsx("".join(body), dimension=f"A1:F{rows + 1}"))
 
 
