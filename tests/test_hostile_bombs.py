@@ -258,3 +258,58 @@ def test_running_out_of_memory_is_one_sentence_and_exit_2(tmp_path):
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr[-1500:]
     assert "not enough memory" in done.stderr
     assert not db.exists()
+
+
+# ---------------------------------------------------------------- other spreadsheets: calamine in a capped child
+
+
+def _ods(path: Path, extra_rows: str = "") -> None:
+    """A minimal OpenDocument spreadsheet: the header, three orders, then ``extra_rows``."""
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    rows = [HEADER] + [line.split(",") for line in _good(3)]
+    body = "".join(
+        "<table:table-row>"
+        + "".join(f'<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>' for v in row)
+        + "</table:table-row>"
+        for row in rows
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2"><office:body>'
+        f'<office:spreadsheet><table:table table:name="Orders">{body}{extra_rows}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content)
+        zf.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+            'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+            'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>',
+        )
+
+
+def test_an_ods_spreadsheet_imports_through_the_capped_reader(tmp_path):
+    from segmentation.ingest import import_file
+
+    path = tmp_path / "orders.ods"
+    _ods(path)
+    report = import_file(tmp_path / "shop.duckdb", path)
+    assert (report.rows_read, report.rows_loaded) == (3, 3)
+
+
+def test_an_ods_of_repeated_cells_is_refused_within_budgets(tmp_path):
+    """A million rows of 400 repeated cells, in 4 KB: the capped reader stops, the import says so."""
+    bomb = tmp_path / "orders.ods"
+    repeated = (
+        '<table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="400" '
+        'office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>'
+    )
+    _ods(bomb, repeated)
+    assert bomb.stat().st_size < 5_000
+    assert_refused_within_budgets(tmp_path, bomb)
