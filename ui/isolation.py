@@ -149,6 +149,8 @@ def _serve(
             )
         try:
             if not conn.poll(_POLL_SECONDS):
+                if child.poll() is not None and not conn.poll():
+                    raise EOFError  # exited without a word (a grandchild may still hold the pipe open)
                 continue
             message = conn.recv()
         except (EOFError, OSError):
