@@ -34,7 +34,16 @@ from segmentation import detect
 from segmentation.cellsafety import formula_sql
 from segmentation.detect import ident, sql_str
 from segmentation.lines import continuation_lines, lines_starting_no_row, row_line_steps
-from segmentation.readers import IngestError, RawTable, count_rows, load_raw, make_workdir, materialise, read_into
+from segmentation.readers import (
+    IngestError,
+    RawTable,
+    count_rows,
+    load_raw,
+    make_workdir,
+    materialise,
+    out_of_memory_refused,
+    read_into,
+)
 from segmentation.store import (
     BUSY_FOR_IMPORT,
     STORE_LOCK,
@@ -188,7 +197,8 @@ def import_file(
     # The file's checksum (to recognise a re-import) is read beside DuckDB's parse: hashlib lets go of
     # the GIL, so on a large file it costs no wall time. It starts once load_raw has passed the checks
     # made on the first bytes: a file refused for those (binary, HTML, too many columns) is not read through.
-    with make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
+    # Running out of memory anywhere is one sentence, after the scratch folder is gone and the write rolled back.
+    with out_of_memory_refused(report.file_name), make_workdir() as tmp, ThreadPoolExecutor(max_workers=1) as beside:
         work = duckdb.connect(config={"temp_directory": tmp})
         work.execute("SET enable_progress_bar = false")
         # A bounded budget: past it DuckDB spills to the scratch folder instead of holding every row of a
@@ -226,7 +236,7 @@ def import_file(
 def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, rows: int = 20) -> ImportPreview:
     """Read and map ``file`` without touching any database; IngestError if it cannot be imported."""
     file = Path(file)
-    with make_workdir() as tmp:
+    with out_of_memory_refused(file.name), make_workdir() as tmp:
         work = duckdb.connect(config={"temp_directory": tmp})
         try:
             work.execute("SET enable_progress_bar = false")

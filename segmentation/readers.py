@@ -10,13 +10,15 @@ saved as ``orders.csv`` still reads.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
-import datetime as dt
 import gzip
 import re
 import shutil
 import tempfile
+import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,7 +105,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> RawTa
             raise IngestError("The .gz file holds an empty file: export your orders again.")
         head = _head(path)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        table = _load_excel(con, path)
+        table = _load_excel(con, path, workdir)
     elif head.startswith(b"PAR1"):
         table = _load_parquet(con, path)
     else:
@@ -214,15 +216,63 @@ def _head(path: Path) -> bytes:
         return fh.read(_SNIFF_BYTES)
 
 
+# A compressed file is decompressed to the scratch folder, so what it expands to is disk and time the
+# import spends before it can tell what the file is. Real CSV exports compress 5-20x; zeros compress
+# 1000x. A file stops at whichever budget it passes first, within that budget's bytes.
+MAX_DECOMPRESSED_BYTES = 4_000_000_000
+MAX_EXPANSION_RATIO = 100
+EXPANSION_FLOOR_BYTES = 64_000_000  # a small file may expand further than the ratio: a few rows compress well
+
+
+def expansion_budget(compressed_bytes: int) -> int:
+    """The most a file of ``compressed_bytes`` may expand to: the ratio, a floor for small files, a cap."""
+    return min(MAX_DECOMPRESSED_BYTES, max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION_RATIO * compressed_bytes))
+
+
+def too_expanded(name: str, compressed_bytes: int) -> IngestError:
+    """The refusal for a compressed file (or spreadsheet part) past its budget."""
+    if expansion_budget(compressed_bytes) >= MAX_DECOMPRESSED_BYTES:
+        return IngestError(
+            f"{name} expands to more than {MAX_DECOMPRESSED_BYTES / 1e9:g} GB when decompressed, more than an "
+            "import may use: split the orders into smaller files and import each."
+        )
+    return IngestError(
+        f"{name} expands to more than {MAX_EXPANSION_RATIO} times its size when decompressed, which no orders "
+        "export does: it is damaged or was made to fill the disk; export your orders again."
+    )
+
+
+def _write_scratch(dst, chunk: bytes, name: str) -> None:
+    try:
+        dst.write(chunk)
+    except OSError as exc:  # a full disk, or a quota: not the archive's fault
+        raise IngestError(
+            f"There is no room on this computer's disk to decompress {name}: free some space, or import the "
+            "file uncompressed."
+        ) from exc
+
+
 def _gunzip(path: Path, workdir: Path) -> Path:
     out = workdir / "decompressed"
+    budget = expansion_budget(path.stat().st_size)
+    written = 0
     try:
+        # GzipFile.read(n) decompresses at most n bytes per call: memory stays at one chunk, and the
+        # count below stops a bomb as soon as it passes its budget.
         with gzip.open(path, "rb") as src, out.open("wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > budget:
+                    raise too_expanded(path.name, path.stat().st_size)
+                _write_scratch(dst, chunk, path.name)
     except (OSError, EOFError, zlib.error) as exc:
+        out.unlink(missing_ok=True)
         raise IngestError(
             f"{path.name} is a damaged or incomplete .gz archive: download or compress it again."
         ) from exc
+    except IngestError:
+        out.unlink(missing_ok=True)
+        raise
     return out
 
 
@@ -565,51 +615,32 @@ def _unique_names(header: list[str]) -> list[str]:
 # ---------------------------------------------------------------- spreadsheets and parquet
 
 
-def _load_excel(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
-    import pandas as pd
-    from python_calamine import CalamineWorkbook
+def _load_excel(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> RawTable:
+    """An .xlsx streamed within budgets; other spreadsheets read by calamine in a memory-capped child."""
+    from segmentation import spreadsheet
 
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=True)) for name in book.sheet_names]
-    except Exception as exc:  # calamine raises its own types for every kind of damage
-        raise IngestError(
-            "The Excel file is damaged or incomplete (or not a spreadsheet): open it in Excel, save it again, "
-            "or export CSV, and retry."
-        ) from exc
-    sheets = [(name, rows) for name, rows in sheets if rows]
-    if not sheets:
+    sheets = None
+    if zipfile.is_zipfile(path):
+        sheets = spreadsheet.read_xlsx(con, path, spreadsheet.Budget())
+    if sheets is None:
+        sheets = spreadsheet.read_with_calamine(con, path, workdir)
+    found = [s for s in sheets if s.header is not None]
+    if not found:
         raise IngestError("The spreadsheet has no data: put the orders on the first sheet with a header row.")
     # The sheet with the most rows is the orders; summary tabs are short.
-    sheet_name, rows = max(sheets, key=lambda item: len(item[1]))
-    header = [_cell_text(c) or "" for c in rows[0]]
-    if len(header) > MAX_COLUMNS:
-        raise IngestError(f"The sheet has {len(header)} columns, more than an orders export has: check the file.")
-    columns = _unique_names([h.strip() for h in header])
-    body = [[_cell_text(c) for c in row] + [None] * (len(columns) - len(row)) for row in rows[1:]]
-    frame = pd.DataFrame([r[: len(columns)] for r in body], columns=columns, dtype="object")
-    frame = frame.astype("string")
-    con.register("excel_frame", frame)
-    con.execute("CREATE TABLE raw_cells AS SELECT * FROM excel_frame")
-    con.unregister("excel_frame")
-    _from_table(con, len(frame))
-    notes = [f"sheet '{sheet_name}'"] if len(sheets) > 1 else []
-    return RawTable(columns, len(frame), "xlsx", notes)
-
-
-def _cell_text(value: object) -> str | None:
-    """Spreadsheet cells as the text a person sees: 12345.0 -> '12345', dates in ISO."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+    chosen = max(found, key=lambda s: s.rows)
+    width = chosen.last - chosen.first + 1
+    if width > MAX_COLUMNS:
+        raise IngestError(f"The sheet has {width} columns, more than an orders export has: check the file.")
+    positions = range(chosen.first, chosen.last + 1)
+    columns = _unique_names([chosen.header.get(i, "").strip() for i in positions])
+    kept = ", ".join(f"c{i} AS {_ident(name)}" for i, name in zip(positions, columns, strict=True))
+    con.execute(f"CREATE TABLE raw_cells AS SELECT {kept} FROM {chosen.table}")
+    for sheet in found:
+        con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
+    _from_table(con, chosen.rows)
+    notes = [f"sheet '{chosen.name}'"] if len(found) > 1 else []
+    return RawTable(columns, chosen.rows, "xlsx", notes)
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
@@ -644,6 +675,38 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     rows = con.execute("SELECT count(*) FROM raw_cells").fetchall()[0][0]
     _from_table(con, rows)
     return RawTable(names, rows, "parquet", [])
+
+
+# What running out of memory looks like, from Python, DuckDB and Arrow (whose error is a MemoryError).
+_OUT_OF_MEMORY = (MemoryError, duckdb.OutOfMemoryException)
+
+
+@contextlib.contextmanager
+def out_of_memory_refused(name: str) -> Iterator[None]:
+    """Turn running out of memory anywhere inside into one IngestError sentence (exit 2 on the command line).
+
+    An IngestError that a reader raised because DuckDB ran out of memory ("could not be read") says so too.
+    """
+    try:
+        yield
+    except _OUT_OF_MEMORY as exc:
+        raise no_memory_refusal(name) from exc
+    except RuntimeError as exc:
+        if "start new thread" in str(exc):  # a thread's stack is memory too
+            raise no_memory_refusal(name) from exc
+        raise
+    except IngestError as exc:
+        if isinstance(exc.__cause__, _OUT_OF_MEMORY):
+            raise no_memory_refusal(name) from exc.__cause__
+        raise
+
+
+def no_memory_refusal(name: str) -> IngestError:
+    """The one sentence for an import that ran out of memory."""
+    return IngestError(
+        f"There was not enough memory to import {name}: close other programs, or split the file into smaller "
+        "ones, and try again."
+    )
 
 
 def make_workdir() -> tempfile.TemporaryDirectory:

@@ -718,6 +718,102 @@ PARTIAL: list[Case] = [
     ),
 ]
 
+
+# ---------------------------------------------------------------- issue 14: bombs (compressed files, spreadsheets)
+# Spreadsheets written by hand (no library would write these), so each is a few KB.
+
+
+def _sheet_cell(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def _sheet_row(number: int, values: list[str]) -> str:
+    cells = "".join(_sheet_cell(f"{chr(65 + i)}{number}", v) for i, v in enumerate(values))
+    return f'<row r="{number}">{cells}</row>'
+
+
+def _good_rows(n: int = 1) -> str:
+    return _sheet_row(1, HEADER) + "".join(_sheet_row(i + 2, line.split(",")) for i, line in enumerate(_good(n)))
+
+
+def xlsx(sheet_data: str, *, shared: list[str] | None = None, dimension: str = "A1:F2") -> bytes:
+    """A minimal .xlsx written by hand: one sheet whose <sheetData> is ``sheet_data``."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+            'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}"><sheets>'
+            '<sheet name="Orders" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            f'2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><dimension ref="{dimension}"/>'
+            f"<sheetData>{sheet_data}</sheetData></worksheet>"
+        ),
+        "xl/sharedStrings.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><sst {ns} count="{len(shared or [])}">'
+            + "".join(f"<si><t>{s}</t></si>" for s in shared or [])
+            + "</sst>"
+        ),
+    }
+    path_bytes = {name: text.encode() for name, text in parts.items()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, data in path_bytes.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _far_below(ref: str, text: str, dimension: str) -> Callable[[Path], None]:
+    far = f'<row r="{ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}">{_sheet_cell(ref, text)}</row>'
+    return lambda p: p.write_bytes(xlsx(_good_rows() + far, dimension=dimension))
+
+
+def _zeros_gz(path: Path) -> None:
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        for _ in range(1000):
+            out.write(bytes(1 << 20))  # 1 GB of zeros in about 1 MB
+
+
+REFUSED += [
+    Case("gz_of_zeros_bomb", "orders.csv.gz", _zeros_gz, "refused", ("expands to more than",)),
+    Case("xlsx_cell_at_xfd1048576", "orders.xlsx", _far_below("XFD1048576", "x", "A1:XFD1048576"), "refused",
+         ("column",)),
+    Case("xlsx_value_a_million_rows_below", "orders.xlsx", _far_below("AZ1048576", "x", "A1:AZ1048576"),
+         "refused", ("empty rows",)),
+    Case(
+        "xlsx_shared_string_of_a_million_characters",
+        "orders.xlsx",
+        lambda p: p.write_bytes(
+            xlsx(_sheet_row(1, HEADER) + '<row r="2"><c r="A2" t="s"><v>0</v></c></row>', shared=["A" * 1_000_000])
+        ),
+        "refused",
+        ("characters",),
+    ),
+]
+PARTIAL += [
+    Case("xlsx_empty_cell_at_az1048576", "orders.xlsx", _far_below("AZ1048576", "", "A1:AZ1048576"), "partial",
+         rows=1, loaded=1),
+]
+
 CASES: list[Case] = REFUSED + PARTIAL
 
 # A tiny valid export used to give the database some content before a hostile file arrives.

@@ -22,19 +22,17 @@ import shutil
 import tempfile
 import uuid
 import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-import duckdb
 import streamlit as st
 
 from segmentation import columns as cols
 from segmentation.export import csv_bytes
-from segmentation.ingest import ImportReport, IngestError, import_file, preview_file
-from segmentation.readers import count_rows, load_raw, make_workdir
+from segmentation.ingest import ImportReport, IngestError
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext
+from ui.isolation import Inspection, run_isolated
 
 if TYPE_CHECKING:  # pandas loads when a table is drawn, not before the first paint
     import pandas as pd
@@ -73,7 +71,7 @@ class _Session:
         weakref.finalize(self, shutil.rmtree, self.dir, ignore_errors=True)
         self.saved: dict[str, Path] = {}  # Streamlit file_id -> path on disk
         self.uploads: dict[str, Path] = {}  # file name -> path, for ctx.uploads
-        self.inspected: dict[str, _Inspection] = {}  # path -> what preview_file said
+        self.inspected: dict[str, Inspection] = {}  # path -> what preview_file said
         self.outcome: ImportReport | str | None = None  # last import: its report, or why it was refused
 
 
@@ -185,45 +183,15 @@ def import_history(db_path: str | Path) -> pd.DataFrame | None:
 # ---------------------------------------------------------------- reading an uploaded file
 
 
-@dataclass
-class _Inspection:
-    columns: list[str] = field(default_factory=list)
-    mapping: dict[str, str] = field(default_factory=dict)
-    layout: str | None = None
-    notes: list[str] = field(default_factory=list)
-    rows: int = 0
-    sample: pd.DataFrame | None = None
-    problem: str | None = None  # readable, but some field could not be placed: the owner can fix it
-    refusal: str | None = None  # not an orders file we can read at all
-
-
-def _inspect(path: Path) -> _Inspection:
+def _inspect(path: Path) -> Inspection:
+    """What ``preview_file`` says of ``path``, read in the capped child (see ui.isolation)."""
     try:
-        p = preview_file(path, rows=PREVIEW_ROWS)
-        return _Inspection(p.columns, p.mapping, p.layout, p.notes, p.rows, p.sample)
-    except IngestError as exc:
-        problem = plain_message(str(exc))
-    # The mapping failed (no customer, date or amount column found). If the file itself reads, show
-    # its columns with the guesses by name, so the owner can say which is which, as --map does.
-    try:
-        with make_workdir() as tmp:
-            work = duckdb.connect(config={"temp_directory": tmp})
-            try:
-                work.execute("SET enable_progress_bar = false")
-                raw = load_raw(work, path, Path(tmp))
-                sample = work.execute(
-                    f"SELECT * EXCLUDE (line_no) FROM sample ORDER BY line_no LIMIT {PREVIEW_ROWS}"
-                ).df()
-                rows = count_rows(work, raw)
-            finally:
-                work.close()
-    except IngestError as exc:
-        return _Inspection(refusal=plain_message(str(exc)))
-    layout = cols.detect_layout(raw.columns)
-    mapping = cols.map_by_name(raw.columns, layout)
-    return _Inspection(
-        raw.columns, mapping, layout.label if layout else None, raw.notes, rows, sample, problem=problem
-    )
+        found = run_isolated("ui.isolation:inspect_upload", str(path), PREVIEW_ROWS, name=path.name)
+    except (IngestError, StoreError) as exc:
+        return Inspection(refusal=plain_message(str(exc)))
+    found.problem = found.problem and plain_message(found.problem)
+    found.refusal = found.refusal and plain_message(found.refusal)
+    return found
 
 
 # ---------------------------------------------------------------- Streamlit
@@ -325,9 +293,12 @@ def _run_import(
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=step[:1].upper() + step[1:])
 
     try:
-        report = import_file(
-            ctx.db_path,
-            path,
+        # In a child under an address-space cap: one upload cannot take the server down for everyone.
+        report = run_isolated(
+            "segmentation.ingest:import_file",
+            str(ctx.db_path),
+            str(path),
+            name=display_name,
             overrides=overrides or None,
             replace=replace,
             display_name=display_name,
