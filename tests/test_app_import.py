@@ -102,9 +102,9 @@ def test_upload_shows_mapping_then_imports_with_report(app, db):
     assert _stamp(at) != stamp, "a successful import clears st.cache_data"
 
     csv = rejects_csv(db, 1).decode()
-    assert csv.splitlines() == [
+    assert csv.splitlines() == [  # the fourth data row is the file's fifth line, after the column names
         "line,reason,Customer ID,Order Date,Paid On,Amount",
-        "4,unreadable amount,C,2024-03-02,2024-03-10,abc",
+        "5,unreadable amount,C,2024-03-02,2024-03-10,abc",
     ]
 
 
@@ -270,4 +270,4 @@ def test_rejected_rows_download_defuses_spreadsheet_formulas(db, tmp_path):
     report = import_file(db, write_csv(tmp_path / "o.csv", text))
     assert report.rows_rejected == 1
     lines = rejects_csv(db, report.import_id).decode().splitlines()
-    assert lines[1].startswith("1,formula-like cell (possible spreadsheet injection),A,2024-01-01,\"'=HYPERLINK")
+    assert lines[1].startswith("2,formula-like cell (possible spreadsheet injection),A,2024-01-01,\"'=HYPERLINK")
