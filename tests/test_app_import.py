@@ -7,6 +7,7 @@ The flows run through ``tests/apps/import_sidebar.py``, a harness that renders o
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,8 @@ def test_a_column_chosen_twice_is_refused_before_importing(app, db):
     at = _upload(app(), "orders.csv", ORDERS)
     _selectbox(at, "order_id").set_value("Customer ID")
     _click(at, "Import")
-    assert [e.value for e in at.error] == [
-        "The column 'Customer ID' is chosen for both customer_id and order_id: choose one field per column."
+    assert [e.value for e in at.error] == [  # shown as text: the field names' underscores are escaped
+        r"The column 'Customer ID' is chosen for both customer\_id and order\_id: choose one field per column."
     ]
     assert not db.exists()
 
@@ -156,7 +157,7 @@ def test_a_file_whose_mapping_fails_can_be_fixed_in_the_panel(app, db):
     at = _upload(app(), "clients.csv", b"Client Ref,Order Date,Amount\nA1,2024-01-01,10\nB2,2024-01-02,20\n")
     (warning,) = at.warning
     assert warning.value.startswith("No customer column found")
-    assert "choose it for customer_id under Columns" in warning.value
+    assert r"choose it for customer\_id under Columns" in warning.value
     assert not at.error
     _selectbox(at, "customer_id").set_value("Client Ref")
     _click(at, "Import")
@@ -271,3 +272,15 @@ def test_rejected_rows_download_defuses_spreadsheet_formulas(db, tmp_path):
     assert report.rows_rejected == 1
     lines = rejects_csv(db, report.import_id).decode().splitlines()
     assert lines[1].startswith("2,formula-like cell (possible spreadsheet injection),A,2024-01-01,\"'=HYPERLINK")
+
+
+def test_a_file_name_with_markdown_is_shown_as_text(app, db):
+    """An upload named like a Markdown image would make the owner's browser fetch it (issue 14, finding 7)."""
+    at = _upload(app(), "![x](http:127.0.0.1:9 b.png).csv", ORDERS)
+    captions = [c.value for c in at.caption]
+    assert r"**!\[x\](http\:127.0.0.1:9 b.png).csv**: 4 rows" in captions
+    live = re.compile(r"(?<!\\)!\[|(?<!\\)\]\(")  # an image or a link whose brackets are not escaped
+    assert not [c for c in captions if live.search(c)]
+    _click(at, "Import")
+    (success,) = at.success
+    assert not live.search(success.value) and r"\]" in success.value

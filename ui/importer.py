@@ -30,6 +30,7 @@ import streamlit as st
 from segmentation import columns as cols
 from segmentation.export import csv_bytes
 from segmentation.ingest import ImportReport, IngestError
+from segmentation.markup import escape_markdown
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext
 from ui.isolation import Inspection, run_isolated
@@ -242,13 +243,14 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
             session.inspected[key] = _inspect(path)
     found = session.inspected[key]
     if found.refusal:
-        st.error(found.refusal)
+        st.error(escape_markdown(found.refusal))
         return
     if found.problem:
-        st.warning(found.problem)
-    st.caption(f"**{name}**: {found.rows:,} rows" + (f", recognised as a {found.layout}" if found.layout else ""))
+        st.warning(escape_markdown(found.problem))
+    st.caption(f"**{escape_markdown(name)}**: {found.rows:,} rows"
+               + (f", recognised as a {found.layout}" if found.layout else ""))
     for note in found.notes:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {escape_markdown(note)}")
     with st.expander("Preview (first rows)"):
         st.dataframe(found.sample, hide_index=True)
 
@@ -271,7 +273,7 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
         try:
             overrides = mapping_overrides(found.mapping, chosen)
         except IngestError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
             return
         report = _run_import(ctx, path, display_name=name, overrides=overrides, replace=replace)
         if report is not None and report.replaced:
@@ -358,15 +360,17 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
     import pandas as pd  # after the common case: a first page run without an import never loads it (0.35 s)
 
     if isinstance(outcome, str):
-        st.error(outcome)
+        st.error(escape_markdown(outcome))
         return
     r = outcome
     if r.already_imported:
         st.info(
-            f"{r.file_name} was already imported: nothing added. Tick 'Replace existing data' to start afresh with it."
+            f"{escape_markdown(r.file_name)} was already imported: nothing added. Tick 'Replace existing data' to "
+            "start afresh with it."
         )
         return
-    st.success(f"Imported {r.file_name}" + (" (replacing the earlier data)" if r.replaced else "") + ".")
+    replacing = " (replacing the earlier data)" if r.replaced else ""
+    st.success(f"Imported {escape_markdown(r.file_name)}{replacing}.")
     left, right = st.columns(2)
     left.metric("Rows loaded", f"{r.rows_loaded:,}")
     right.metric("Rows rejected", f"{r.rows_rejected:,}")
@@ -380,7 +384,7 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
         extras.append(f"{r.return_rows:,} return rows netted, {r.cancelled_rows:,} rows on cancelled orders count 0")
     if r.rows_duplicate:
         extras.append(f"{r.rows_duplicate:,} rows were already in the store and were skipped")
-    for line in extras + [f"Note: {n}" for n in r.notes]:
+    for line in extras + [f"Note: {escape_markdown(n)}" for n in r.notes]:
         st.caption(line)
     if r.rows_rejected:
         reasons = pd.DataFrame(sorted(r.rejected_by_reason.items(), key=lambda kv: -kv[1]), columns=["reason", "rows"])
@@ -409,7 +413,7 @@ def _render_history(ctx: ToolContext) -> None:
         try:
             history = import_history(ctx.db_path)
         except StoreError as exc:
-            st.caption(str(exc))
+            st.caption(escape_markdown(exc))
             return
         if history is None or history.empty:
             st.caption("Nothing imported yet.")
