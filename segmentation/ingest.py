@@ -703,31 +703,6 @@ def _count_staged(con: duckdb.DuckDBPyConnection, raw: RawTable, report: ImportR
         _place_rejected_rows(con, raw, inside)
 
 
-def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
-    """Give each row rejected after reading (table ``bad``) its physical line in the text file, as the
-    lines DuckDB rejects have, instead of its position among the rows read.
-
-    The lines that start no row (the header, empty lines, lines rejected while reading, lines inside
-    quoted cells) are known from the pass over the bytes; a row's line is its position shifted by those
-    above it. Lines inside cells need a second pass, made only for a file with quotes and rejected rows.
-    """
-    import numpy as np  # here, not at the top: `segments --help` starts without the analysis libraries
-
-    text = raw.text
-    if text is None or text.scan is None:
-        return
-    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM bad LIMIT 1)").fetchall()[0][0]:
-        return
-    inside = continuation_lines(text.path) if text.scan.quotes else np.empty(0, dtype=np.int64)
-    rejected = [line for line, _, _ in raw.broken_lines]
-    gaps = lines_starting_no_row(text.scan, text.header_lines, rejected, inside, text.cell_lines)
-    _line_steps_table(con, row_line_steps(text.header_lines, gaps, []))
-    con.execute(
-        "CREATE OR REPLACE TABLE bad AS SELECT b.* REPLACE (b.line_no + s.shift AS line_no) "
-        "FROM bad b ASOF JOIN line_steps s ON b.line_no >= s.k ORDER BY b.line_no"
-    )
-
-
 def _line_steps_table(con: duckdb.DuckDBPyConnection, steps: list[tuple[int, int]]) -> None:
     """Temp table ``line_steps`` in one statement: a file with a blank line between every row has a step per
     row, which one INSERT each would take minutes to write."""

@@ -174,16 +174,17 @@ def row_identity_sql(**columns: str) -> str:
 _ROW_IDENTITY_KEY = f"{row_identity_sql()} in duckdb {duckdb.__version__}"
 
 
+def _seconds_from_env(name: str, default: float) -> float:
+    """A number of seconds from the environment; the default when it is unset or not a number."""
+    try:
+        return max(float(os.environ.get(name, default)), 0.0)
+    except ValueError:
+        return default
+
+
 # How long opening the store waits for another process (the app's reader, an import's write step) to let go.
 # An import's write holds it for seconds on a 10M-line file; past this a person is told, not left waiting.
-def _lock_wait_seconds() -> float:
-    try:
-        return max(float(os.environ.get("SEGMENTS_LOCK_WAIT_SECONDS", "10")), 0.0)
-    except ValueError:
-        return 10.0
-
-
-LOCK_WAIT_SECONDS = _lock_wait_seconds()
+LOCK_WAIT_SECONDS = _seconds_from_env("SEGMENTS_LOCK_WAIT_SECONDS", 10.0)
 _IN_USE = "The shop's database is in use by another program (the app or another `segments` command): try again"
 BUSY = f"{_IN_USE} in a moment."
 BUSY_FOR_IMPORT = f"{_IN_USE} in a moment, or import from the app."
@@ -407,14 +408,7 @@ def kept_facts(con: duckdb.DuckDBPyConnection) -> dict | None:
 #   long after the last read, as it waits for a read today. In the app every answer ends with a write (the
 #   chat history), which closes it at once; between the reads of one answer it stays open.
 # ``SEGMENTS_KEEP_OPEN_SECONDS`` in the environment sets that time; 0 closes the file after every read.
-def _keep_open_seconds() -> float:
-    try:
-        return max(float(os.environ.get("SEGMENTS_KEEP_OPEN_SECONDS", "0.5")), 0.0)
-    except ValueError:
-        return 0.5
-
-
-KEEP_OPEN_SECONDS = _keep_open_seconds()
+KEEP_OPEN_SECONDS = _seconds_from_env("SEGMENTS_KEEP_OPEN_SECONDS", 0.5)
 
 
 class _KeptFile:
