@@ -4,6 +4,11 @@ An agent holds one conversation: ``ask`` takes the next question and returns a `
 written answer, the tool calls it made (with their results, artifacts included, for the UI), and its
 mode: ``llm``, ``offline``, or ``offline-fallback`` when the model failed and the offline agent answered.
 ``on_event`` receives progress as it happens, for a live status line and streamed tokens.
+
+Every turn carries a ``grounded`` verdict: ``CHECKED`` when a model's answer passed the grounding check
+(``agent.grounding``: it looked at the data, and every number it wrote is in this turn's tool results or the
+question), ``OFFLINE`` when the offline assistant wrote it from the tools' results itself, or the reason in
+words why a model's answer was not shown and the offline assistant answered instead.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Literal, Protocol
 from tools.base import ToolContext, ToolResult
 
 Mode = Literal["llm", "offline", "offline-fallback"]
+CHECKED = "checked"  # a model's answer that passed the grounding check
+OFFLINE = "offline"  # the offline assistant's own answer: written from the tool results, nothing to check
 
 
 @dataclass
@@ -25,7 +32,9 @@ class ToolCall:
     error: str | None = None  # the plain sentence when the tool failed
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "args": self.args}
+        """Name and arguments, and what the model read of the result: its summary, or the error sentence."""
+        return {"name": self.name, "args": self.args,
+                "summary": self.result.summary if self.result is not None else None, "error": self.error}
 
 
 @dataclass
@@ -34,17 +43,20 @@ class Turn:
     answer: str
     mode: Mode
     tool_calls: list[ToolCall] = field(default_factory=list)
+    grounded: str = OFFLINE  # CHECKED, OFFLINE, or why the model's answer fell back (see the module's doc)
 
     def as_dict(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "mode": self.mode,
+        return {"question": self.question, "answer": self.answer, "mode": self.mode, "grounded": self.grounded,
                 "tool_calls": [c.as_dict() for c in self.tool_calls]}
 
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: kind 'tool_start' (name, args), 'tool_end' (name, text = summary or error), 'token' (text)."""
+    """Progress: kind 'tool_start' (name, args), 'tool_end' (name, text = summary or error), 'token' (text), and
+    'retract': the text streamed so far for this answer is withdrawn (a tool call written as text, or an answer
+    that failed the grounding check), so a live view clears it; tokens after it start the answer afresh."""
 
-    kind: Literal["tool_start", "tool_end", "token"]
+    kind: Literal["tool_start", "tool_end", "token", "retract"]
     name: str = ""
     args: dict | None = None
     text: str = ""
