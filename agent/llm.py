@@ -6,8 +6,16 @@ summary (quoted as JSON, so text from the data stays data), the artifact the ``T
 sees and the model never does. The store reaches tools as the run's context (``context_schema``).
 
 Bounded: at most ``SEGMENTS_MAX_TOOL_CALLS`` tool calls per question, then two more model calls to
-answer before the run is stopped. When the model fails after the client's one retry (timeout, 429, 5xx,
-a malformed tool call twice, no answer at all), the offline agent answers instead and says so.
+answer before the run is stopped, and one deadline over the whole turn (``SEGMENTS_ANSWER_DEADLINE``). When
+the model fails after the client's one retry (timeout, 429, 5xx, a malformed tool call twice, a reply that
+cannot be read, no answer at all), the offline agent answers instead and says so.
+
+Grounded: no answer is shown that the data does not support. A question about the shop's data answered
+without a tool is asked once more, requiring one; an answer that still did not look, or that writes a number
+found in none of this turn's tool results nor the question, gives way to the offline assistant, with the
+reason in ``Turn.grounded`` (``agent.grounding``). A model the server says cannot use tools is said so once;
+the offline assistant answers the rest of the conversation. What wraps each model call (the privacy guard,
+the deadline, servers that refuse streaming or ``tool_choice``) is in ``agent.middleware``.
 
 The model reads; it never changes the shop. Only read-only tools (``ToolSpec.read_only``) are offered to it:
 ``load_data`` (the one tool that writes, and can replace every customer) is not, so a model that answers "who
@@ -30,31 +38,42 @@ import functools
 import inspect
 import json
 import logging
+import queue
 import re
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NotRequired
+from typing import Any
 
 import httpx
 import openai
 from langchain.agents import create_agent
-from langchain.agents.middleware import (
-    AgentMiddleware,
-    AgentState,
-    ModelCallLimitMiddleware,
-    ModelRequest,
-    ToolCallLimitMiddleware,
-    hook_config,
-)
-from langchain.agents.middleware.types import PrivateStateAttr
+from langchain.agents.middleware import ModelCallLimitMiddleware, ToolCallLimitMiddleware
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import StructuredTool
-from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.runtime import get_runtime
 
-from agent.base import Event, Mode, OnEvent, ToolCall, Turn
+from agent.base import CHECKED, Event, Mode, OnEvent, ToolCall, Turn
+from agent.grounding import NO_LOOK, about_the_data, check_answer
+from agent.middleware import (
+    CLOCK,
+    MODEL_ERRORS,
+    EmptyAnswer,
+    GuardPersonalData,
+    MalformedToolCall,
+    ModelTransport,
+    NoToolSupport,
+    PastDeadline,
+    RetryMalformedToolCalls,
+    StreamingRefused,
+    TurnClock,
+    UnreadableReply,
+    check_clock,
+    for_model,
+)
 from segmentation.privacy import Guard, Names, shop_names
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult, ToolSpec, explain_validation, run_tool
 from tools.registry import REGISTRY
@@ -63,6 +82,12 @@ log = logging.getLogger(__name__)
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 FALLBACK_NOTE = "The language model could not be reached ({why}), so this is the offline assistant's answer."
+NOT_SHOWN_NOTE = "The model's answer was not shown ({why}), so this is the offline assistant's answer."
+NO_TOOLS_NOTE = (
+    "This model does not call tools, so it cannot read your shop's data; the offline assistant answers in this "
+    "conversation."
+)
+NO_TOOLS = "this model does not call tools"
 HISTORY_QUESTIONS = 12  # earlier questions (with their tool results) the model is shown again
 STOPPED_NOTE = (
     "I stopped after {n} tool calls, the most I make for one question, before the model wrote an answer; "
@@ -88,12 +113,6 @@ def load_prompt(name: str) -> str:
 # -- tools -------------------------------------------------------------------------------------------------
 
 
-def for_model(name: str, *, summary: str | None = None, error: str | None = None) -> str:
-    """What the model reads from a tool: JSON, so quotes or instructions inside the data cannot break out."""
-    body = {"tool": name, "error": error} if error is not None else {"tool": name, "result": summary}
-    return json.dumps(body, ensure_ascii=False)
-
-
 def model_tools() -> list[ToolSpec]:
     """The tools a model may call: the read-only ones. A tool that loads, replaces or deletes data is the
     person's to run (in the app or the command line), never a model's."""
@@ -112,6 +131,7 @@ def make_tool(spec: ToolSpec) -> StructuredTool:
         runtime = get_runtime(ToolContext)
         try:
             with _ONE_TOOL_AT_A_TIME:
+                check_clock()  # a turn past its deadline runs no more tools
                 # Written to the run's stream, so the caller's thread reports it (Streamlit needs that).
                 runtime.stream_writer({"tool_start": spec.name})
                 result = run_tool(spec.name, args, runtime.context)
@@ -136,96 +156,10 @@ def make_tool(spec: ToolSpec) -> StructuredTool:
     )
 
 
-# -- middleware --------------------------------------------------------------------------------------------
-
-
-class MalformedToolCall(Exception):
-    """The model sent tool-call arguments that are not JSON, twice in one question."""
-
-
-class _MalformedState(AgentState):
-    malformed_retries: NotRequired[Annotated[int, UntrackedValue, PrivateStateAttr]]
-
-
-class RetryMalformedToolCalls(AgentMiddleware):
-    """One retry for tool calls whose arguments do not parse: tell the model, let it try again."""
-
-    state_schema = _MalformedState
-
-    @hook_config(can_jump_to=["model"])
-    def after_model(self, state: _MalformedState, runtime: Any) -> dict[str, Any] | None:
-        last = state["messages"][-1]
-        bad = last.invalid_tool_calls if isinstance(last, AIMessage) else []
-        if not bad:
-            return None
-        if state.get("malformed_retries", 0) >= 1 or any(not call.get("id") for call in bad):
-            raise MalformedToolCall(f"{len(bad)} malformed tool call(s)")
-        replies = [
-            ToolMessage(
-                for_model(call.get("name") or "unknown", error="The arguments were not valid JSON; call again."),
-                tool_call_id=call["id"],
-                name=call.get("name") or "unknown",
-                status="error",
-            )
-            for call in bad
-        ]
-        update: dict[str, Any] = {"malformed_retries": 1, "messages": replies}
-        if not last.tool_calls:  # nothing else to run: straight back to the model
-            update["jump_to"] = "model"
-        return update
-
-
-class GuardPersonalData(AgentMiddleware):
-    """Around every model call: each text in the request (system prompt, questions, history, tool results and
-    errors) passes the personal-data guard, so no tool, prompt or replayed turn can forget it. The state keeps
-    the original text (it never leaves this process); only the request is masked."""
-
-    def __init__(self, guard: Guard) -> None:
-        super().__init__()
-        self.guard = guard
-
-    def wrap_model_call(self, request: ModelRequest, handler: Any) -> Any:
-        names = self.guard.names()  # the shop's names: looked up once per request, not per message
-        system = request.system_message
-        return handler(request.override(
-            messages=[self._masked(m, names) for m in request.messages],
-            system_message=self._masked(system, names) if system is not None else None,
-        ))
-
-    def _masked(self, message: BaseMessage, names: Names) -> BaseMessage:
-        content = message.content
-        if isinstance(content, str):
-            masked: Any = self.guard.mask(content, names)
-        else:
-            masked = [self._block(b, names) for b in content]
-        return message if masked == content else message.model_copy(update={"content": masked})
-
-    def _block(self, block: Any, names: Names) -> Any:
-        if isinstance(block, str):
-            return self.guard.mask(block, names)
-        if isinstance(block, dict) and isinstance(block.get("text"), str):
-            return {**block, "text": self.guard.mask(block["text"], names)}
-        return block
-
-
 # -- the agent ---------------------------------------------------------------------------------------------
 
 
-class EmptyAnswer(Exception):
-    """The model ended its turn without a word."""
-
-
-MODEL_ERRORS = (
-    openai.APIError,
-    httpx.TimeoutException,
-    httpx.TransportError,
-    OutputParserException,
-    MalformedToolCall,
-    EmptyAnswer,
-)
-
-
-def chat_model(settings: dict[str, str]) -> BaseChatModel:
+def chat_model(settings: dict[str, str], *, streaming: bool = True) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(
@@ -234,7 +168,7 @@ def chat_model(settings: dict[str, str]) -> BaseChatModel:
         base_url=settings.get("OPENAI_BASE_URL") or None,
         timeout=_number(settings.get("SEGMENTS_MODEL_TIMEOUT"), 30.0, float),
         max_retries=1,
-        streaming=True,
+        streaming=streaming,
         use_responses_api=False,  # chat completions: what every OpenAI-compatible server speaks
     )
 
@@ -263,8 +197,38 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+@dataclass
+class _Run:
+    """One run of the graph for a question: its messages, the tool calls made, and whether it was stopped."""
+
+    messages: list[BaseMessage]
+    calls: list[ToolCall]
+    stopped: bool
+
+    @property
+    def answer(self) -> str:
+        last = self.messages[-1] if self.messages else None
+        return last.text if isinstance(last, AIMessage) else ""
+
+    def results(self) -> list[str]:
+        """This turn's tool results as the model read them (the JSON strings), for the grounding check."""
+        turn_start = max((i for i, m in enumerate(self.messages) if isinstance(m, HumanMessage)), default=-1)
+        return [m.text for m in self.messages[turn_start + 1:] if isinstance(m, ToolMessage)]
+
+    def drafts(self) -> list[dict]:
+        """The facts of this turn's drafts, with their offer, so a draft the model rewrites keeps them."""
+        return [{**c.result.facts, "offer": (c.result.draft or {}).get("offer", "")}
+                for c in self.calls if c.name == "draft_campaign" and c.result is not None]
+
+
 class LLMAgent:
-    """One conversation with a language model that answers through the registry's tools."""
+    """One conversation with a language model that answers through the registry's tools.
+
+    Every answer is checked before the person sees it (``agent.grounding``): a question about the shop's data
+    answered without a tool is asked once more, requiring one; an answer that still did not look, or that
+    holds a number found in none of the turn's tool results (nor in the question), is replaced by the offline
+    assistant's, with the reason (``Turn.grounded``). The turn has one deadline over every call of it.
+    """
 
     mode: Mode = "llm"
 
@@ -272,8 +236,11 @@ class LLMAgent:
         self.ctx = ctx
         self.max_tool_calls = max(_number(settings.get("SEGMENTS_MAX_TOOL_CALLS"), 6, int), 1)
         self.timeout = _number(settings.get("SEGMENTS_MODEL_TIMEOUT"), 30.0, float)
+        self.turn_seconds = _number(settings.get("SEGMENTS_ANSWER_DEADLINE"), 120.0, float)
         self._names_of: tuple[Names | None, Names] = (None, NO_NAMES)
         self.guard = Guard(names=self._names)
+        # A given model (tests) is used as it is; the configured one has a twin that does not stream.
+        self.transport = ModelTransport(None if model is not None else chat_model(settings, streaming=False))
         self.graph = create_agent(
             model or chat_model(settings),
             tools=[make_tool(spec) for spec in model_tools()],
@@ -282,6 +249,8 @@ class LLMAgent:
             middleware=[
                 # Personal data the person types or a tool result quotes is masked in every request.
                 GuardPersonalData(self.guard),
+                # The deadline, streaming refused, tool_choice refused, no tools, unreadable replies.
+                self.transport,
                 RetryMalformedToolCalls(),
                 # Past the limit, calls are refused with a message and the model may still answer;
                 # one that keeps calling is stopped two model calls later.
@@ -290,28 +259,51 @@ class LLMAgent:
             ],
         )
         self.history: list[BaseMessage] = []
+        self.calls_tools = True  # False once the server says this model cannot: the offline assistant answers
         self._offline = None  # the offline agent, made when the model first fails; it keeps its own context
 
     def ask(self, question: str, *, on_event: OnEvent | None = None) -> Turn:
         emit = on_event or (lambda event: None)
+        if not self.calls_tools:  # said once, on the turn that found out; from then on the offline assistant
+            return self._fallback(question, NO_TOOLS, emit, note=None)
+        clock = TurnClock(deadline=time.monotonic() + self.turn_seconds)
         try:
-            messages, calls, stopped = self._run([*self._recent(), HumanMessage(question)], emit)
+            run = self._run([*self._recent(), HumanMessage(question)], emit, clock)
+            if not run.calls and not run.stopped and about_the_data(question):
+                # It answered a data question from nowhere: once more, requiring a tool.
+                emit(Event("retract"))
+                self.transport.require_tool = True
+                try:
+                    run = self._run([*self._recent(), HumanMessage(question)], emit, clock)
+                finally:
+                    self.transport.require_tool = False
+                if not run.calls:
+                    return self._fallback(question, NO_LOOK, emit, note=NOT_SHOWN_NOTE)
+        except NoToolSupport:
+            self.calls_tools = False
+            return self._fallback(question, NO_TOOLS, emit, note=NO_TOOLS_NOTE)
         except MODEL_ERRORS as exc:
-            return self._fallback(question, exc, emit)
-        if stopped:
+            return self._fallback(question, self._why(exc), emit)
+        if run.stopped:
             answer = STOPPED_NOTE.format(n=self.max_tool_calls)
-            messages[-1] = AIMessage(answer)
+            run.messages[-1] = AIMessage(answer)
         else:
-            answer = messages[-1].text if isinstance(messages[-1], AIMessage) else ""
+            answer = run.answer
             if not answer.strip():
-                return self._fallback(question, EmptyAnswer(), emit)
-        refused = sorted({c.name for c in calls if c.name in REGISTRY and not REGISTRY[c.name].read_only})
+                return self._fallback(question, self._why(EmptyAnswer()), emit)
+            verdict = check_answer(answer, question=question, results=run.results(), called_tools=bool(run.calls),
+                                   drafts=run.drafts(), names=self.guard.names())
+            if not verdict.ok:
+                log.info("a model answer failed the grounding check: %s", verdict.reason)
+                emit(Event("retract"))
+                return self._fallback(question, verdict.reason, emit, note=NOT_SHOWN_NOTE, kept=run.calls)
+        refused = sorted({c.name for c in run.calls if c.name in REGISTRY and not REGISTRY[c.name].read_only})
         if refused:  # whatever the model wrote, the person learns that it tried and that nothing changed
             answer = f"{answer}\n\n{WRITE_REFUSED.format(tools=', '.join(refused))}"
         if self.guard.counts:
             log.info("personal data masked before the model in this conversation: %s", self.guard.said())
-        self.history = messages
-        return Turn(question=question, answer=answer, mode="llm", tool_calls=calls)
+        self.history = run.messages
+        return Turn(question=question, answer=answer, mode="llm", tool_calls=run.calls, grounded=CHECKED)
 
     def _names(self) -> Names:
         """The shop's customers' names for the guard, read once per store version; none where there is no store."""
@@ -335,19 +327,18 @@ class LLMAgent:
         starts = [i for i, m in enumerate(self.history) if isinstance(m, HumanMessage)]
         return self.history[starts[-HISTORY_QUESTIONS] :] if len(starts) > HISTORY_QUESTIONS else self.history
 
-    def _run(self, messages: list[BaseMessage], emit: OnEvent) -> tuple[list[BaseMessage], list[ToolCall], bool]:
-        """Stream one run: report tool steps and tokens as they come; return the messages and the tool calls."""
+    def _run(self, messages: list[BaseMessage], emit: OnEvent, clock: TurnClock) -> _Run:
+        """Stream one run in a worker thread, reporting tool steps and tokens here as they come, until the turn's
+        deadline: a server that trickles a token every 20 s never trips the client's per-read timeout."""
         steps = _Steps(emit)
         state: dict[str, Any] = {"messages": messages}
-        stopped = False
-        stream = self.graph.stream(
-            {"messages": messages}, context=self.ctx, stream_mode=["messages", "updates", "custom", "values"]
-        )
-        for kind, chunk in stream:
+        stopped, streamed = False, False
+        for kind, chunk in _until(clock, self._stream, messages, clock):
             if kind == "messages":
                 token, meta = chunk
                 if isinstance(token, AIMessageChunk) and meta.get("langgraph_node") == "model" and token.text:
                     emit(Event("token", text=token.text))
+                    streamed = True
             elif kind == "custom" and isinstance(chunk, dict) and "tool_start" in chunk:
                 steps.start(chunk["tool_start"])
             elif kind == "values":
@@ -357,21 +348,34 @@ class LLMAgent:
                     for message in (update or {}).get("messages", []) if isinstance(update, dict) else []:
                         if isinstance(message, AIMessage) and node == "model":
                             steps.asked(message)
+                            if streamed and message.tool_calls:  # words before a tool call, or the call as text
+                                emit(Event("retract"))
+                                streamed = False
                         elif isinstance(message, ToolMessage):
                             steps.answered(message, ran=node == "tools")
                         elif isinstance(message, AIMessage) and node.startswith("ModelCallLimitMiddleware"):
                             stopped = True
-        return list(state["messages"]), steps.calls(), stopped
+        return _Run(list(state["messages"]), steps.calls(), stopped)
 
-    def _fallback(self, question: str, exc: Exception, emit: OnEvent) -> Turn:
-        """The offline agent's answer, said to be one; the model will see what happened on the next turn."""
+    def _stream(self, messages: list[BaseMessage], clock: TurnClock):
+        CLOCK.set(clock)  # this worker thread's turn: its model calls and tools stop when the clock says
+        yield from self.graph.stream(
+            {"messages": messages}, context=self.ctx, stream_mode=["messages", "updates", "custom", "values"]
+        )
+
+    def _fallback(self, question: str, why: str, emit: OnEvent, *, note: str | None = FALLBACK_NOTE,
+                  kept: list[ToolCall] | None = None) -> Turn:
+        """The offline agent's answer, said to be one; the model will see what happened on the next turn.
+        ``kept``: the model's own tool calls, whose tables and charts are still shown beside the offline ones."""
         from agent.offline import OfflineAgent
 
-        log.warning("the model failed (%s); the offline assistant answers", type(exc).__name__)
+        log.warning("the offline assistant answers instead of the model (%s)", why)
+        emit(Event("retract"))  # whatever the model streamed before it failed is not the answer
         if self._offline is None:
             self._offline = OfflineAgent(self.ctx, mode="offline-fallback")
-        note = FALLBACK_NOTE.format(why=self._why(exc))
-        emit(Event("token", text=note + "\n\n"))
+        said = note.format(why=why) if note else ""
+        if said:
+            emit(Event("token", text=said + "\n\n"))
         turn = self._offline.ask(question, on_event=emit)
         # Memory for the model: the tools' PII-free summaries, not the offline agent's prose or error texts.
         found = "; ".join(
@@ -379,13 +383,18 @@ class LLMAgent:
         )
         self.history += [
             HumanMessage(question),
-            AIMessage(f"(The model was unavailable; the offline assistant answered. Tool results: {found or 'none'}.)"),
+            AIMessage(f"(The model's answer was not used; the offline assistant answered. Tool results: "
+                      f"{found or 'none'}.)"),
         ]
-        return Turn(
-            question=question, answer=f"{note}\n\n{turn.answer}", mode="offline-fallback", tool_calls=turn.tool_calls
-        )
+        own = {(c.name, json.dumps(c.args, sort_keys=True, default=str)) for c in turn.tool_calls}
+        extra = [c for c in kept or [] if (c.name, json.dumps(c.args, sort_keys=True, default=str)) not in own]
+        answer = f"{said}\n\n{turn.answer}" if said else turn.answer
+        return Turn(question=question, answer=answer, mode="offline-fallback", tool_calls=[*turn.tool_calls, *extra],
+                    grounded=why)
 
     def _why(self, exc: Exception) -> str:
+        if isinstance(exc, PastDeadline):
+            return f"no complete answer within {self.turn_seconds:g} seconds"
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
             return f"no answer within {self.timeout:g} seconds"
         if isinstance(exc, openai.APIStatusError):
@@ -401,7 +410,44 @@ class LLMAgent:
             return "it sent a malformed tool call twice"
         if isinstance(exc, EmptyAnswer):
             return "it gave an empty answer"
+        if isinstance(exc, UnreadableReply | StreamingRefused):
+            return "the server sent a reply that could not be read"
         return type(exc).__name__
+
+
+def _until(clock: TurnClock, stream: Any, *args: Any):
+    """The items of ``stream(*args)``, made in a worker thread, handed over here until ``clock``'s deadline.
+
+    At the deadline the worker is told to stop (it checks before each model call and each tool) and this raises
+    ``PastDeadline``; a tool already running is let finish first, so the offline assistant that answers next
+    never opens the store beside it. The abandoned worker's last HTTP read ends at the client's own timeout."""
+    handover: queue.Queue = queue.Queue()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in stream(*args):
+                if clock.cancelled.is_set():
+                    return
+                handover.put((item, None))
+            handover.put((done, None))
+        except BaseException as exc:
+            handover.put((None, exc))
+
+    threading.Thread(target=work, name="segments-model-turn", daemon=True).start()
+    while True:
+        try:
+            item, exc = handover.get(timeout=max(clock.deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            clock.cancelled.set()
+            with _ONE_TOOL_AT_A_TIME:  # a tool already running finishes; no new one starts (check_clock)
+                pass
+            raise PastDeadline() from None
+        if exc is not None:
+            raise exc
+        if item is done:
+            return
+        yield item
 
 
 class _Steps:

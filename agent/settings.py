@@ -12,6 +12,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("SEGMENTS_DB", "", "Shop database file; empty: data/shop.duckdb."),
     ("SEGMENTS_PASSWORD", "", "Password for a shared, hosted app; empty: no password gate."),
     ("SEGMENTS_MODEL_TIMEOUT", "30", "Seconds to wait for the model before the offline assistant answers."),
+    ("SEGMENTS_ANSWER_DEADLINE", "120", "Seconds one answer from the model may take in all, however it trickles in."),
     ("SEGMENTS_MAX_TOOL_CALLS", "6", "Most tool calls the model may make for one question."),
 )
 
