@@ -260,7 +260,14 @@ class LLMAgent:
         )
         self.history: list[BaseMessage] = []
         self.calls_tools = True  # False once the server says this model cannot: the offline assistant answers
-        self._offline = None  # the offline agent, made when the model first fails; it keeps its own context
+        self._offline = None  # the offline agent, made when the model first fails
+        # Every call of the conversation that worked, (tool, args, facts), oldest first: the offline agent that
+        # answers a turn in the model's place resumes from them, so "them" still means the model's last group.
+        self._said: list[tuple[str, dict, dict | None]] = []
+
+    def resume(self, calls: list[tuple[str, dict, dict | None]]) -> None:
+        """Carry on a saved conversation (a page refresh): a fallback's "them" is the saved turns' group."""
+        self._said = list(calls)
 
     def ask(self, question: str, *, on_event: OnEvent | None = None) -> Turn:
         emit = on_event or (lambda event: None)
@@ -303,7 +310,11 @@ class LLMAgent:
         if self.guard.counts:
             log.info("personal data masked before the model in this conversation: %s", self.guard.said())
         self.history = run.messages
+        self._remember(run.calls)
         return Turn(question=question, answer=answer, mode="llm", tool_calls=run.calls, grounded=CHECKED)
+
+    def _remember(self, calls: list[ToolCall]) -> None:
+        self._said += [(c.name, c.args, c.result.facts) for c in calls if c.result is not None]
 
     def _names(self) -> Names:
         """The shop's customers' names for the guard, read once per store version; none where there is no store."""
@@ -373,10 +384,12 @@ class LLMAgent:
         emit(Event("retract"))  # whatever the model streamed before it failed is not the answer
         if self._offline is None:
             self._offline = OfflineAgent(self.ctx, mode="offline-fallback")
+        self._offline.resume(self._said)
         said = note.format(why=why) if note else ""
         if said:
             emit(Event("token", text=said + "\n\n"))
         turn = self._offline.ask(question, on_event=emit)
+        self._remember(turn.tool_calls)
         # Memory for the model: the tools' PII-free summaries, not the offline agent's prose or error texts.
         found = "; ".join(
             f"{c.name}({json.dumps(c.args)}): {c.result.summary if c.result else 'failed'}" for c in turn.tool_calls

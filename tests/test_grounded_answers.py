@@ -191,3 +191,17 @@ def test_a_server_that_refuses_tool_choice_is_told_in_words(ctx, fake):
     turn, _ = ask(agent, "how many champions do I have?")
     assert turn.grounded == NO_LOOK and len(fake.requests) == before + 2
     assert "tool_choice" not in fake.requests[-1] and USE_A_TOOL in fake.requests[-1]["messages"][0]["content"]
+
+
+def test_a_fallback_follow_up_still_means_the_models_group(ctx, fake):
+    """The model listed the lapsed customers; the next answer fails the check; the offline assistant that answers
+    in its place reads "them" as the lapsed customers too."""
+    fake.queue(tool_calls(("list_customers", {"group": "lapsed"})), text("Your lapsed customers are below."),
+               tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})), text("All 9,999 live in Leeds."))
+    agent = LLMAgent(ctx, settings_for(fake))
+    assert ask(agent, "who are my lapsed customers?")[0].grounded == CHECKED
+    turn, _ = ask(agent, "and which cities do they live in?")
+
+    assert turn.mode == "offline-fallback" and "9,999" in turn.grounded
+    offline = next(c for c in turn.tool_calls if c.name == "segment_by")
+    assert offline.args == {"attribute": "city", "group": "lapsed"}
