@@ -299,7 +299,7 @@ class LLMAgent:
             if not answer.strip():
                 return self._fallback(question, self._why(EmptyAnswer()), emit)
             verdict = check_answer(answer, question=question, results=run.results(), called_tools=bool(run.calls),
-                                   drafts=run.drafts(), names=self.guard.names())
+                                   drafts=run.drafts(), names=self.guard.names(), asked=[c.args for c in run.calls])
             if not verdict.ok:
                 log.info("a model answer failed the grounding check: %s", verdict.reason)
                 emit(Event("retract"))

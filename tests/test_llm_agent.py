@@ -281,12 +281,13 @@ def test_a_failing_model_gives_way_to_the_offline_agent(ctx, fake, failure, extr
     assert [e.kind for e in events][-3:] == ["tool_start", "tool_end", "token"]
 
     # The model is back for the next question and knows what the offline assistant found.
-    fake.queue(text("Most of them live in Hebden Bridge."))
+    fake.queue(tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})),
+               text("Most of them live in Hebden Bridge."))
     follow_up = agent.ask("where do they live?")
     assert (follow_up.mode, follow_up.answer) == ("llm", "Most of them live in Hebden Bridge.")
-    last = fake.requests[-1]["messages"]
-    assert "offline assistant answered" in last[-2]["content"]
-    assert turn.tool_calls[0].result.summary in last[-2]["content"]
+    first = fake.requests[-2]["messages"]  # the follow-up's first request: the conversation so far
+    assert "offline assistant answered" in first[-2]["content"]
+    assert turn.tool_calls[0].result.summary in first[-2]["content"]
 
 
 def test_the_tool_call_limit_stops_a_model_that_keeps_calling(ctx):

@@ -136,14 +136,14 @@ def test_personal_data_in_products_and_cities_never_reaches_the_model(tmp_path, 
 
 def test_personal_data_typed_into_a_question_never_reaches_the_model(tmp_path, fake):
     db, _ = write_shop(tmp_path, ["Rose tea", "Sencha", "Earl Grey"])
-    fake.queue(text("I can't look up one person."), tool_calls(("segment_by", {"attribute": "city"})),
-               text("Most live in Leeds."))
+    fake.queue(tool_calls(("data_overview", {})), text("I can't look up one person."),
+               tool_calls(("segment_by", {"attribute": "city"})), text("Most live in Leeds."))
     agent = LLMAgent(ToolContext(db_path=db), settings_for(fake))
     agent.ask("Did Jane Doe of Flat 3, 12 Secret Street, LS1 4AB (call +44 7700 900456 or 07700 900457, "
               "jane@example.com, zip 12345-6789) buy Rose tea in 2026?")
     agent.ask("and where do Okafor and Patel live?")  # the first question is replayed as history here
 
-    assert len(fake.requests) == 3 and fake.unscripted == 0
+    assert len(fake.requests) == 4 and fake.unscripted == 0
     secrets = ("Jane", "Doe", "Flat 3", "Secret Street", "LS1 4AB", "7700 900456", "07700 900457", "jane@",
                "12345-6789", "Okafor", "Patel")
     for body in fake.requests:
