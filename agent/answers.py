@@ -34,7 +34,9 @@ def next_step(plan: Plan, result: ToolResult) -> tuple[str, str | None]:
     elif key == "list_customers" and result.facts.get("count") == 0:
         key = "list_customers_empty"
     elif key in ("describe_segment", "predict_value") and group and group.startswith("cluster_"):
-        key = "describe_cluster"
+        groups = plan.args.get("k") or result.facts.get("k") or 0
+        # The last of k groups has no next one ("cluster 4?" after three groups): the tool's own next step.
+        key = "describe_cluster" if int(group.split("_")[1]) < groups else key
     spec = REGISTRY.get(plan.tool or "")
     found = phrases.NEXT_STEPS.get(key) or (spec.next_step if spec else None)
     if not found:

@@ -514,3 +514,11 @@ def test_text_in_the_data_never_steers_the_plan(tmp_path):
     call = agent.ask("who are my lapsed customers?").tool_calls[0]
     assert (call.name, call.args) == ("list_customers", {"group": "lapsed"})
 
+
+
+def test_the_next_cluster_is_offered_only_when_there_is_one(agent):
+    """After three groups, "tell me about cluster 3" offers no "cluster 4": there is none."""
+    agent.ask("split my customers into 3 groups")
+    assert "Want the next group, cluster 3?" in agent.ask("tell me about cluster 2").answer
+    last = agent.ask("tell me about cluster 3").answer
+    assert "cluster 4" not in last and "Want" in last
