@@ -97,6 +97,7 @@ _MONTH = r"(january|february|march|april|may|june|july|august|september|october|
 _ORD = r"(?:st|nd|rd|th)?"
 _DATES = (
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), ("y", "m", "d")),
+    (re.compile(r"\b(\d{4})-(\d{1,2})\b(?!-)"), ("y", "m")),  # a month as a table writes it: 2025-12
     (re.compile(rf"\b(\d{{1,2}}){_ORD}\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.I), ("d", "M", "y")),
     (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}}){_ORD},?\s+(\d{{4}})\b", re.I), ("M", "d", "y")),
     (re.compile(rf"\b(\d{{1,2}}){_ORD}\s+(?:of\s+)?{_MONTH}\b", re.I), ("d", "M")),

@@ -5,6 +5,7 @@ each expectation below was worked out by hand from them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -21,8 +22,8 @@ AT_RISK = for_model("describe_segment", summary=(
     "at risk: 49 customers (+8 in 90 days), 8.2% of customers and 4.1% of revenue. Median last order 499 days ago, "
     "typical order 14.60, typical gap 48 days. Top categories (share buying, lift): Pastries (61%, 1.2x)."))
 OVERVIEW = for_model("data_overview", summary=(
-    "Orders from 2024-11-21 to 2026-11-20: 600 customers made 4,380 purchases, revenue 61,224.70. 0.47 of "
-    "customers bought more than once."))
+    "Best month 2025-12. Orders from 2024-11-21 to 2026-11-20: 600 customers made 4,380 purchases, revenue "
+    "61,224.70. 0.47 of customers bought more than once."))
 SOURCES = [CHAMPIONS, AT_RISK, OVERVIEW]
 
 
@@ -31,6 +32,7 @@ SOURCES = [CHAMPIONS, AT_RISK, OVERVIEW]
     "They have spent £24,409.95, which is 40% of your revenue.",
     "Champions spent about 24,410 (24.4k, or £24k).",          # rounded to what is shown, two digits kept
     "Revenue was 61,224.7 over 4380 purchases.",              # 61,224.70 and 4,380 written another way
+    "Your best month was December 2025.",                    # a table's month, 2025-12
     "Revenue was roughly 61,000, or 61.2 thousand.",
     "8% of your customers are at risk; their typical order is 14.6.",  # 8.2% and 14.60, rounded
     "47% of customers bought more than once.",                # 0.47 as a share
@@ -149,3 +151,24 @@ def test_results_are_read_as_the_model_read_them():
                            called_tools=True)
     assert verdict.ok, verdict.reason
     assert "314.60" in result  # read raw, "\u00a314.60" would have been 314.60
+
+
+BLIND = json.loads((Path(__file__).parent / "corpus" / "grounding_blind.json").read_text(encoding="utf-8"))
+
+
+def test_answers_written_blind_are_judged_as_their_writer_meant():
+    """Real tool summaries of the demo shop, and answers to them written by someone who never read agent/: four
+    faithful ones per case as different models write (rounded, bulleted, dates spelt out, drafts rewritten) and two
+    invented ones (a made-up number, a subtle one). Every faithful answer passes; every invented one fails but the
+    one the check cannot see: "no order in the last 90 days" where the rule said 87, with 90 elsewhere in the
+    result ("the next 90 days"), since a number is matched by value, not by what it counts."""
+    wrong = []
+    for case in BLIND["answers"]:
+        tool = BLIND["cases"][case["case"]]
+        drafts = [{"offer": tool["offer"]}] if "offer" in tool else []
+        verdict = check_answer(case["answer"], question=tool["question"], results=[for_model(tool["tool"],
+                               summary=tool["result"])], called_tools=True, drafts=drafts, asked=[tool["args"]])
+        if verdict.ok != (case["kind"] == "faithful"):
+            wrong.append((case["case"], case["kind"], case["answer"][:80], verdict.reason))
+    assert [(c, k) for c, k, *_ in wrong] == [(1, "invented")], wrong
+    assert len(BLIND["answers"]) == 84
