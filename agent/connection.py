@@ -14,7 +14,7 @@ import openai
 
 OPENAI_BASE = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"  # as agent.llm.chat_model
-LIST_SECONDS = 10.0  # listing models is one small GET: a server that takes longer is not going to answer a chat
+LIST_SECONDS = 5.0  # one small GET, once per session for the sidebar: a server that takes longer will not chat
 TEST_SECONDS = 30.0  # the most one test answer may take, whatever SEGMENTS_MODEL_TIMEOUT says
 OFFERED_SHOWN = 12  # models named in a sentence; a server with hundreds lists the first ones
 

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.grounding import NO_LOOK
+from segmentation.markup import escape_markdown
 from tests.fake_openai import FakeOpenAI, text, tool_calls
 from tools.base import ToolContext
 from tools.registry import run_tool
@@ -75,3 +76,58 @@ def test_an_invented_number_is_never_shown_and_the_reason_is(db, fake):
 
     again = app().run()
     assert reason in captions(assistant(again)) and "276,000" not in said(assistant(again))
+
+
+# ---------------------------------------------------------------- the model picker and the connection test
+
+
+def settings_panel(at: AppTest):
+    return at.sidebar.expander[[e.label for e in at.sidebar.expander].index("Settings")]
+
+
+def test_the_picker_lists_the_servers_models_and_the_choice_reaches_the_request(db, fake):
+    fake.models = ["llama3.1", "beta-7b", "fake-model"]
+    at = app().run()
+    picker = at.selectbox(key="model-choice")
+    assert picker.options == ["beta-7b", "fake-model", "llama3.1"] and picker.value == "fake-model"
+    picker.select("beta-7b").run()
+    assert not at.exception
+    assert "beta-7b at 127.0.0.1" in " ".join(m.value for m in settings_panel(at).markdown)
+    fake.queue(text("Hello! Ask me about your customers."))
+    ask(at, "hi there")
+    assert [r["model"] for r in fake.requests] == ["beta-7b"]
+
+    other = app().run()  # another browser session keeps the operator's model
+    assert other.selectbox(key="model-choice").value == "fake-model"
+
+
+def test_the_connection_test_says_what_happened(db, fake):
+    fake.queue(text("OK"))
+    at = app().run()
+    at.button(key="test-connection").click().run()
+    said = escape_markdown(f"Connected to {fake.base_url}: model fake-model answered.")  # shown as Markdown
+    assert [s.value for s in at.success] == [said]
+    fake.require_key = "another-key"  # the operator's key is now refused
+    at.button(key="test-connection").click().run()
+    assert not at.success and "refused the key (HTTP 401)" in at.error[0].value
+
+
+def test_a_server_that_cannot_list_keeps_the_configured_model_and_says_why(db, monkeypatch):
+    with FakeOpenAI() as server:
+        base = server.base_url
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", base)  # closed: nothing listens there now
+    monkeypatch.setenv("SEGMENTS_MODEL", "llama3.1")
+    at = app().run()
+    picker = at.selectbox(key="model-choice")
+    assert picker.options == ["llama3.1"] and picker.value == "llama3.1"
+    notes = " ".join(c.value for c in settings_panel(at).caption)
+    assert "The models could not be listed" in notes and "is the server running?" in notes
+    at.button(key="test-connection").click().run()
+    assert "Nothing answered at" in at.error[0].value
+
+
+def test_no_model_configured_no_picker(db):
+    at = app().run()
+    assert not [s for s in at.selectbox if s.key == "model-choice"]
+    assert not [b for b in at.button if b.key == "test-connection"]
