@@ -53,6 +53,7 @@ class FakeOpenAI:
     unscripted: int = 0  # requests that found the script empty (answered with a 500)
     models: list[str] = field(default_factory=lambda: ["fake-model"])  # what GET /v1/models lists
     require_key: str | None = None  # when set, a request with another bearer key gets a 401
+    port: int = 0  # 0: any free port; a browser test names one of its own
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -84,7 +85,7 @@ class FakeOpenAI:
         class Handler(_Handler):
             server_state = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
