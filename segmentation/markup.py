@@ -53,3 +53,102 @@ def _escape(text: str) -> str:
 
 def _addresses(text: str) -> str:
     return _BARE_ADDRESS.sub(lambda m: f"{m[1] or m[3]}\\{m[2] or m[4]}", text)
+
+
+# -- a model's links and images, reduced to their words --------------------------------------------------------
+#
+# ``defuse_markdown`` already stops an image or a link from forming, but leaves its syntax on the screen:
+# "!\[x\](http://host/?q=...)". A model can be led by text in the data to write such a thing, with the shop's
+# numbers or names in the address: shown as an image the browser would fetch it (a beacon), shown as a link one
+# click sends it. ``strip_links`` keeps what the model meant the person to read (an image's alt text, a link's
+# words) and drops the addresses; the result still goes through ``defuse_markdown`` before it is rendered.
+
+_REFERENCE_DEFINITION = re.compile(r"(?m)^[ ]{0,3}\[([^\]\n]+)\]:[ \t]*\S.*(?:\n|$)")
+_HTML_IMAGE = re.compile(r"(?is)<img\b[^>]*>")
+_HTML_ALT = re.compile(r"""(?is)\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+# Any other tag that names an address (a link, a video, a frame, a style), and a link's closing tag.
+_HTML_ADDRESSED = re.compile(r"(?is)<[a-z][^>]*\b(?:src|href|srcset|poster|background|action|data)\s*=[^>]*>|</a\s*>")
+_AUTOLINK = re.compile(r"(?i)<(?:https?|ftp|file|mailto|javascript|data):[^>\s]*>")
+# A bare address is removed, not left as text: the person never needs one from an answer about the shop (no tool
+# gives any), and one that carries data in its query is the beacon's payload, to be opened by a click or a copy.
+_ADDRESS = re.compile(r"(?i)\b(?:(?:https?|ftp|file)://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]]")
+ADDRESS_REMOVED = "(web address removed)"
+
+
+def strip_links(text: object) -> str:
+    """``text`` with every image shown as its alt text, every link as its words, and no web address left:
+    Markdown inline and reference-style (``[x][1]`` with ``[1]: http://...``), HTML ``<img>`` and ``<a>``,
+    autolinks and bare addresses. Brackets that make no link are left for ``defuse_markdown`` to escape."""
+    text = str(text)
+    defined = {m[1].strip().lower() for m in _REFERENCE_DEFINITION.finditer(text)}
+    text = _REFERENCE_DEFINITION.sub("", text)
+    text = _HTML_IMAGE.sub(lambda m: _alt(m[0]), text)
+    text = _HTML_ADDRESSED.sub("", text)
+    text = _AUTOLINK.sub(ADDRESS_REMOVED, text)
+    text = _bracketed(text, defined)
+    return _ADDRESS.sub(ADDRESS_REMOVED, text)
+
+
+def _alt(tag: str) -> str:
+    found = _HTML_ALT.search(tag)
+    return next((g for g in found.groups() if g is not None), "") if found else ""
+
+
+def _bracketed(text: str, defined: set[str]) -> str:
+    """Links and images (``[words](address)``, ``[words][label]``, ``[words][]``, ``[label]`` when defined) as their
+    words, nested ones too (an image inside a link's words); other brackets as they were."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        bang = text.startswith("![", i)
+        start = i + 1 if bang else i
+        if text[start:start + 1] != "[" or (start > 0 and text[start - 1] == "\\" and not bang):
+            out.append(text[i])
+            i += 1
+            continue
+        close = _matching(text, start, "[", "]")
+        if close is None:
+            out.append(text[i])
+            i += 1
+            continue
+        words, after = text[start + 1:close], close + 1
+        if text[after:after + 1] == "(":
+            end = _matching(text, after, "(", ")")
+            if end is not None:
+                out.append(_bracketed(words, defined))
+                i = end + 1
+                continue
+        if text[after:after + 1] == "[":
+            end = _matching(text, after, "[", "]")
+            label = text[after + 1:end].strip().lower() if end is not None else None
+            if end is not None and (label in defined or not label or bang):
+                out.append(_bracketed(words, defined))
+                i = end + 1
+                continue
+        if words.strip().lower() in defined:  # a shortcut reference: "[words]" with "[words]: address" below
+            out.append(_bracketed(words, defined))
+            i = after
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def _matching(text: str, at: int, opening: str, closing: str) -> int | None:
+    """The index of the bracket closing the one at ``at`` (nesting and backslash escapes respected), or None."""
+    depth, i = 0, at
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == opening:
+            depth += 1
+        elif char == closing:
+            depth -= 1
+            if depth == 0:
+                return i
+        elif char == "\n" and text.startswith("\n", i + 1):  # a link never spans a blank line
+            return None
+        i += 1
+    return None

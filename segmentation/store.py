@@ -134,8 +134,12 @@ CREATE TABLE IF NOT EXISTS chat_history (
     answer          VARCHAR,
     mode            VARCHAR,
     tool_calls_json VARCHAR,
-    created_at      TIMESTAMP
+    created_at      TIMESTAMP,
+    grounded        VARCHAR             -- agent.base.Turn.grounded: 'checked', 'offline', or why not shown
 );
+-- Stores made before the column: old rows keep NULL (ui.history reads it as 'offline': no verdict to show).
+-- An added column needs no new SCHEMA_VERSION, so an older app still opens the file.
+ALTER TABLE chat_history ADD COLUMN IF NOT EXISTS grounded VARCHAR;
 
 CREATE TABLE IF NOT EXISTS rejects (
     import_id INTEGER NOT NULL,

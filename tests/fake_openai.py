@@ -51,6 +51,9 @@ class FakeOpenAI:
     script: deque[Reply] = field(default_factory=deque)
     bodies: list[bytes] = field(default_factory=list)
     unscripted: int = 0  # requests that found the script empty (answered with a 500)
+    models: list[str] = field(default_factory=lambda: ["fake-model"])  # what GET /v1/models lists
+    require_key: str | None = None  # when set, a request with another bearer key gets a 401
+    port: int = 0  # 0: any free port; a browser test names one of its own
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -82,7 +85,7 @@ class FakeOpenAI:
         class Handler(_Handler):
             server_state = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
@@ -111,7 +114,27 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
+    def _refused(self) -> bool:
+        """A 401 when the fake requires a key and the request's bearer is another one."""
+        key = self.server_state.require_key
+        if key is None or self.headers.get("Authorization", "") == f"Bearer {key}":
+            return False
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))  # read, so the client sees the answer
+        self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                   "code": "invalid_api_key"}})
+        return True
+
+    def do_GET(self) -> None:
+        if not self.path.rstrip("/").endswith("/models"):
+            self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+            return
+        if not self._refused():
+            self._json(200, {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "fake"}
+                                                        for m in self.server_state.models]})
+
     def do_POST(self) -> None:
+        if self._refused():
+            return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return

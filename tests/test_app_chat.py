@@ -9,10 +9,13 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agent.base import Event, ToolCall, Turn
+from agent.base import CHECKED, OFFLINE, Event, ToolCall, Turn
+from agent.grounding import NO_LOOK
+from segmentation.store import connect, upgrade
 from tools.base import ToolContext
 from tools.registry import run_tool
 from ui import history
+from ui.chat import verdict
 from ui.steps import step_end, step_start
 
 from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
@@ -209,3 +212,25 @@ def test_history_saves_words_and_replays_artifacts(db):
     history.clear(db, "w")
     assert history.load_turns(db, "w") == [] and len(history.load_turns(db, "other")) == 1
     assert history.save_turn(db.with_name("missing.duckdb"), "w", turns[0]) is None
+
+
+def test_history_keeps_the_grounding_verdict_and_reads_rows_saved_before_it(db):
+    ctx = ToolContext(db_path=db)
+    turns = [Turn("hi", "Hello.", "llm", grounded=CHECKED),
+             Turn(LAPSED, "The model's answer was not shown ...", "offline-fallback", grounded=NO_LOOK),
+             Turn(LAPSED, "421 are lapsed.", "offline")]
+    for t in turns:
+        history.save_turn(db, "w", t)
+    assert [s.grounded for s in history.load_turns(db, "w")] == [CHECKED, NO_LOOK, OFFLINE]
+    assert history.replay(history.load_turns(db, "w")[1], ctx, ("v",))[0].grounded == NO_LOOK
+
+    # A store from before the column (and not upgraded yet): its rows load, claiming no verdict.
+    con = connect(db)
+    con.execute("ALTER TABLE chat_history DROP COLUMN grounded")
+    con.execute("INSERT INTO chat_history VALUES ('old', 1, 'q', 'a', 'llm', '[]', now()::TIMESTAMP)")
+    con.close()
+    assert [(s.answer, s.grounded) for s in history.load_turns(db, "old")] == [("a", OFFLINE)]
+    assert verdict(history.replay(history.load_turns(db, "old")[0], ctx, ("v",))[0]) is None
+    upgrade(db)  # the app's start adds the column; old rows read as before, new ones keep theirs
+    history.save_turn(db, "old", turns[0])
+    assert [s.grounded for s in history.load_turns(db, "old")] == [OFFLINE, CHECKED]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from agent.base import Agent, Event, Mode, ToolCall, Turn
-from segmentation.markup import defuse_markdown, escape_markdown
+from agent.base import CHECKED, OFFLINE, Agent, Event, Mode, ToolCall, Turn
+from segmentation.markup import defuse_markdown, escape_markdown, strip_links
 from tools.base import ToolContext
 from ui import history
 from ui.data import DataState
@@ -33,6 +33,8 @@ SUGGESTIONS = (
 )
 NOT_REMADE = "The charts and tables of this answer could not be made again from the data as it is now."
 SORRY = "Sorry, something went wrong while answering that. Please try again, or ask it another way."
+CHECKED_NOTE = "Checked before it was shown: every number in this answer comes from your data or your question."
+NOT_SHOWN = "The model's answer was not shown: {why}."
 
 
 @dataclass
@@ -114,6 +116,7 @@ def render_turn(shown: Shown) -> None:
                 for call in shown.turn.tool_calls:
                     st.markdown(_step_line(call))
         st.markdown(_answer(shown.turn.answer, shown.turn.mode))
+        _verdict(shown.turn)
         render_calls(shown.turn.tool_calls, shown.key)
         if shown.note:
             st.caption(shown.note)
@@ -125,6 +128,7 @@ def answer(agent: Agent, ctx: ToolContext, ws: str, question: str) -> Shown:
         st.markdown(_question(question))
     with st.chat_message("assistant"):
         turn = _ask_live(agent, question)
+        _verdict(turn)
         number, note = history.try_save(ctx.db_path, ws, turn)
         key = f"{ws}-{number}" if number else f"{ws}-unsaved-{len(st.session_state['conversation']['turns'])}"
         render_calls(turn.tool_calls, key)
@@ -138,6 +142,10 @@ def _ask_live(agent: Agent, question: str) -> Turn:
     live: dict = {"status": None, "args": {}, "tokens": []}
 
     def on_event(event: Event) -> None:
+        if event.kind == "retract":  # what streamed so far is not the answer (see agent.base.Event): start again
+            live["tokens"] = []
+            answer_box.empty()
+            return
         if event.kind == "token":
             live["tokens"].append(event.text)
             answer_box.markdown(_answer("".join(live["tokens"]), agent.mode) + " ▌")
@@ -164,6 +172,23 @@ def _ask_live(agent: Agent, question: str) -> Turn:
     return turn
 
 
+def verdict(turn: Turn) -> str | None:
+    """The line under an answer that says whether a model's answer was checked, or why it was not shown.
+    The offline assistant's own answers need none: it writes them from the tools' results itself."""
+    if turn.mode == "llm" and turn.grounded == CHECKED:
+        return CHECKED_NOTE
+    if turn.mode == "offline-fallback" and turn.grounded not in (CHECKED, OFFLINE, ""):
+        return NOT_SHOWN.format(why=turn.grounded.rstrip("."))
+    return None
+
+
+def _verdict(turn: Turn) -> None:
+    said = verdict(turn)
+    if said:
+        # The reason may quote what the model wrote ("the model wrote 4,321, ..."): made inert like the answer.
+        st.caption(escape_markdown(said))
+
+
 def final_status(calls: list[ToolCall]) -> tuple[str, str]:
     """The status line of a finished turn, and 'error' when a step failed."""
     label = "; ".join(_step_line(c) for c in calls)  # each already made inert
@@ -178,7 +203,8 @@ def _step_line(call: ToolCall) -> str:
 
 # Text reaches the page as Markdown, and may quote the data (a product named "![x](http://host/beacon.png)"
 # would be an image the browser fetches). What is not meant to carry markup is escaped whole; a model's
-# answer keeps its formatting but no image, link or HTML can form (``segmentation.markup``).
+# answer keeps its formatting but no image, link or HTML can form (``segmentation.markup``), and its links and
+# images are reduced to their words first: a model can be led by text in the data to write a beacon.
 
 
 def _question(text: str) -> str:
@@ -188,8 +214,8 @@ def _question(text: str) -> str:
 
 def _answer(text: str, mode: Mode) -> str:
     """The offline assistant writes plain sentences (commands in code spans), quoting the data: all escaped.
-    A model writes Markdown: kept, made inert."""
-    return defuse_markdown(text) if mode == "llm" else escape_markdown(text)
+    A model writes Markdown: kept, with its links and images reduced to their words, and made inert."""
+    return defuse_markdown(strip_links(text)) if mode == "llm" else escape_markdown(text)
 
 
 def _step(line: str) -> str:

@@ -1,6 +1,7 @@
 """The conversation kept in the store, per workspace, so it survives a browser refresh and a shared link.
 
-Each turn is saved as words only (question, answer, mode, the tool calls' names and arguments); the
+Each turn is saved as words only (question, answer, mode, the grounding verdict, the tool calls' names and
+arguments); the
 charts and tables are made again on reload by running the recorded calls through ``run_tool``, which is
 deterministic, rather than pickled into the database. Only tools that read are run again: replaying
 ``load_data`` would import a file a second time.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from agent.base import ToolCall, Turn
+from agent.base import OFFLINE, ToolCall, Turn
 from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
 from tools.base import ToolArgsError, ToolContext, ToolFailure
 from ui.data import Version, tool_result
@@ -44,6 +45,9 @@ class SavedTurn:
     answer: str
     mode: str
     calls: list[dict] = field(default_factory=list)  # {"name", "args", "error"}
+    # Turn.grounded; rows saved before it was kept have none: OFFLINE, so no verdict is claimed for them
+    # (an old model answer was never checked, and a fallback's reason is in its answer's words).
+    grounded: str = OFFLINE
 
 
 def save_turn(db_path: Path, workspace: str, turn: Turn) -> int | None:
@@ -61,9 +65,10 @@ def save_turn(db_path: Path, workspace: str, turn: Turn) -> int | None:
                 "SELECT coalesce(max(turn), 0) + 1 FROM chat_history WHERE workspace = ?", [workspace]
             ).fetchall()[0][0]
             con.execute(
-                "INSERT INTO chat_history VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chat_history (workspace, turn, question, answer, mode, tool_calls_json, created_at, "
+                "grounded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [workspace, number, turn.question, turn.answer, turn.mode, json.dumps(calls, default=str),
-                 dt.datetime.now().replace(microsecond=0)],
+                 dt.datetime.now().replace(microsecond=0), turn.grounded],
             )
         finally:
             con.close()
@@ -74,16 +79,17 @@ def load_turns(db_path: Path, workspace: str, *, limit: int = KEPT_TURNS) -> lis
     """The workspace's last ``limit`` turns, oldest first; none when the store or the table is missing."""
     if not Path(db_path).exists():
         return []
+    query = ("SELECT turn, question, answer, mode, tool_calls_json, {grounded} FROM chat_history WHERE workspace = ? "
+             "ORDER BY turn DESC LIMIT ?")
     try:
         with connect_sandboxed(db_path) as con:
-            rows = con.execute(
-                "SELECT turn, question, answer, mode, tool_calls_json FROM chat_history WHERE workspace = ? "
-                "ORDER BY turn DESC LIMIT ?",
-                [workspace, limit],
-            ).fetchall()
+            try:
+                rows = con.execute(query.format(grounded="grounded"), [workspace, limit]).fetchall()
+            except duckdb.BinderException:  # a store not upgraded yet (held by another process at start)
+                rows = con.execute(query.format(grounded="NULL"), [workspace, limit]).fetchall()
     except duckdb.CatalogException:  # nobody has asked anything in this store yet
         return []
-    return [SavedTurn(t, q, a, m, json.loads(c or "[]")) for t, q, a, m, c in reversed(rows)]
+    return [SavedTurn(t, q, a, m, json.loads(c or "[]"), g or OFFLINE) for t, q, a, m, c, g in reversed(rows)]
 
 
 def clear(db_path: Path, workspace: str) -> None:
@@ -115,7 +121,7 @@ def replay(saved: SavedTurn, ctx: ToolContext, version: Version | None) -> tuple
         elif call.error is None and replayable(call.name):  # no data to make them from any more
             complete = False
         calls.append(call)
-    return Turn(saved.question, saved.answer, saved.mode, calls), complete  # type: ignore[arg-type]
+    return Turn(saved.question, saved.answer, saved.mode, calls, saved.grounded), complete  # type: ignore[arg-type]
 
 
 def try_save(db_path: Path, workspace: str, turn: Turn) -> tuple[int | None, str | None]:

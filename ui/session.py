@@ -19,6 +19,7 @@ from agent.base import Agent, make_agent
 from agent.settings import load_settings
 from segmentation.store import default_db_path, upgrade
 from tools.base import ToolContext
+from ui.model_choice import render_model_choice, with_chosen_model
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def read_secrets() -> dict[str, object] | None:
 
 
 def current_settings() -> dict[str, str]:
-    return load_settings(read_secrets())
+    """The operator's settings, with the model this session chose in the sidebar (``ui.model_choice``)."""
+    return with_chosen_model(load_settings(read_secrets()))
 
 
 def workspace() -> str:
@@ -95,6 +97,7 @@ def render_settings(agent: Agent, settings: dict[str, str], ctx: ToolContext, ws
     """The sidebar's settings: which model answers, which database and which shared conversation."""
     with st.expander("Settings", icon=":material/settings:"):
         st.markdown(f"**Assistant:** {model_in_use(agent, settings)}")
+        render_model_choice(settings)
         st.markdown(f"**Database:** `{ctx.db_path}`")
         st.markdown(f"**Conversation:** `{ws}`")
         st.caption("Share the conversation: add `?ws=NAME` to this page's address and send the link; "

@@ -1,0 +1,122 @@
+"""The model server, asked directly: which models it offers, and whether the configured one answers.
+
+For the app's settings (a model picker, a "Test the connection" button): each question is one short request
+through the ``openai`` client with a bounded timeout and no retry, and every failure becomes one plain
+sentence naming the server (never the key). LangChain is not imported: the sidebar must not wait for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import openai
+
+OPENAI_BASE = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4o-mini"  # as agent.llm.chat_model
+LIST_SECONDS = 5.0  # one small GET, once per session for the sidebar: a server that takes longer will not chat
+TEST_SECONDS = 30.0  # the most one test answer may take, whatever SEGMENTS_MODEL_TIMEOUT says
+OFFERED_SHOWN = 12  # models named in a sentence; a server with hundreds lists the first ones
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    ok: bool
+    sentence: str
+
+
+class ConnectionProblem(Exception):
+    """The server could not be asked; ``sentence`` says why, in words."""
+
+    def __init__(self, sentence: str, status: int | None = None) -> None:
+        super().__init__(sentence)
+        self.sentence, self.status = sentence, status
+
+
+def base_url(settings: dict[str, str]) -> str:
+    return (settings.get("OPENAI_BASE_URL") or OPENAI_BASE).rstrip("/")
+
+
+def model_name(settings: dict[str, str]) -> str:
+    return settings.get("SEGMENTS_MODEL") or DEFAULT_MODEL
+
+
+def list_models(settings: dict[str, str]) -> list[str]:
+    """The ids of the models the server offers (GET {base}/models), sorted. ConnectionProblem when it cannot
+    say: unreachable, the key refused, no such endpoint (some local servers have none)."""
+    try:
+        page = _client(settings, LIST_SECONDS).models.list()
+        return sorted({m.id for m in page})
+    except Exception as exc:  # any failure is a sentence: this feeds a settings panel
+        raise _problem(exc, base_url(settings)) from exc
+
+
+def test_connection(settings: dict[str, str]) -> ConnectionReport:
+    """Ask the configured model for a two-letter reply and say in one sentence what happened. Never raises."""
+    base, model = base_url(settings), model_name(settings)
+    try:
+        offered = list_models(settings)
+    except ConnectionProblem as problem:
+        if problem.status is None or problem.status in (401, 403):  # nothing there, or the key: a chat won't do better
+            return ConnectionReport(False, problem.sentence)
+        offered = []  # a server without a model list can still answer
+    if offered and model not in offered:
+        return ConnectionReport(False, unknown_model(model, offered))
+    try:
+        reply = _client(settings, _seconds(settings)).chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "Reply with OK"}], max_tokens=5, temperature=0,
+        )
+    except Exception as exc:  # never raises: the button shows the sentence
+        problem = _problem(exc, base)
+        if problem.status == 404:
+            return ConnectionReport(False, f"The server at {base} has no model named {model}.")
+        return ConnectionReport(False, problem.sentence)
+    if not getattr(reply, "choices", None):
+        return ConnectionReport(False, f"The server at {base} answered, but with no reply from model {model}.")
+    return ConnectionReport(True, f"Connected to {base}: model {model} answered.")
+
+
+test_connection.__test__ = False  # a function of the app, not a test, for pytest that collects a module importing it
+
+
+def unknown_model(model: str, offered: list[str]) -> str:
+    named = ", ".join(offered[:OFFERED_SHOWN]) + (f" and {len(offered) - OFFERED_SHOWN} more"
+                                                  if len(offered) > OFFERED_SHOWN else "")
+    return f"The server has no model named {model}; it offers: {named}."
+
+
+def _client(settings: dict[str, str], seconds: float) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=base_url(settings),
+        api_key=settings.get("OPENAI_API_KEY") or "none",  # local servers (Ollama, vLLM) take any key
+        timeout=seconds,
+        max_retries=0,  # a person pressed a button: say what happened now, not after a backoff
+    )
+
+
+def _seconds(settings: dict[str, str]) -> float:
+    try:
+        seconds = float(settings.get("SEGMENTS_MODEL_TIMEOUT") or TEST_SECONDS)
+    except ValueError:
+        seconds = TEST_SECONDS
+    return min(max(seconds, 1.0), TEST_SECONDS)
+
+
+def _problem(exc: Exception, base: str) -> ConnectionProblem:
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+        return ConnectionProblem(f"The server at {base} did not answer in time: it may be busy or loading the model.")
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+        return ConnectionProblem(f"Nothing answered at {base}: is the server running?")
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        code = exc.status_code
+        return ConnectionProblem(f"The server at {base} refused the key (HTTP {code}): check OPENAI_API_KEY.", code)
+    if isinstance(exc, openai.APIStatusError):
+        code = exc.status_code
+        if code == 404:
+            return ConnectionProblem(f"The server at {base} has no such endpoint (HTTP 404): check OPENAI_BASE_URL "
+                                     "(it usually ends in /v1).", code)
+        if code == 429:
+            return ConnectionProblem(f"The server at {base} is rate-limiting requests (HTTP 429): try again soon.",
+                                     code)
+        return ConnectionProblem(f"The server at {base} answered with an error (HTTP {code}).", code)
+    return ConnectionProblem(f"The server at {base} sent something that is not an OpenAI-compatible answer.", 0)
