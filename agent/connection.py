@@ -1,22 +1,34 @@
-"""The model server, asked directly: which models it offers, and whether the configured one answers.
+"""The model server, asked directly: which models it offers, and whether the configured one can answer.
 
-For the app's settings (a model picker, a "Test the connection" button): each question is one short request
-through the ``openai`` client with a bounded timeout and no retry, and every failure becomes one plain
-sentence naming the server (never the key). LangChain is not imported: the sidebar must not wait for it.
+For the app's settings (a model picker, a "Test the connection" button): the server is asked with one short
+request through the ``openai`` client with a bounded timeout and no retry, and every failure becomes one plain
+sentence naming the server (never the key). Where the shop has data, the test then asks the model one real
+question through the assistant (``agent.llm``) and says whether it called a tool, how long it took, and whether
+its answer passed the grounding check: what decides if its answers will be shown. LangChain is imported only
+then: listing the models for the sidebar must not wait for it.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import openai
+
+from tools.base import ToolContext
+
+log = logging.getLogger(__name__)
 
 OPENAI_BASE = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"  # as agent.llm.chat_model
 LIST_SECONDS = 5.0  # one small GET, once per session for the sidebar: a server that takes longer will not chat
 TEST_SECONDS = 30.0  # the most one test answer may take, whatever SEGMENTS_MODEL_TIMEOUT says
 OFFERED_SHOWN = 12  # models named in a sentence; a server with hundreds lists the first ones
+PROBE = "How many customers do I have?"  # a question only the data answers: the model must call a tool
+PROBE_SECONDS = 60.0  # the most the test question may take, whatever SEGMENTS_ANSWER_DEADLINE says
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,9 @@ def list_models(settings: dict[str, str]) -> list[str]:
         raise _problem(exc, base_url(settings)) from exc
 
 
-def test_connection(settings: dict[str, str]) -> ConnectionReport:
-    """Ask the configured model for a two-letter reply and say in one sentence what happened. Never raises."""
+def test_connection(settings: dict[str, str], ctx: ToolContext | None = None) -> ConnectionReport:
+    """Ask the configured model one question about the shop (``ctx``'s store; a two-letter reply where there is no
+    data yet) and say in one sentence what happened. Never raises."""
     base, model = base_url(settings), model_name(settings)
     try:
         offered = list_models(settings)
@@ -62,6 +75,8 @@ def test_connection(settings: dict[str, str]) -> ConnectionReport:
         offered = []  # a server without a model list can still answer
     if offered and model not in offered:
         return ConnectionReport(False, unknown_model(model, offered))
+    if ctx is not None and Path(ctx.db_path).exists():
+        return _ask_about_the_shop(settings, ctx, base, model)
     try:
         reply = _client(settings, _seconds(settings)).chat.completions.create(
             model=model, messages=[{"role": "user", "content": "Reply with OK"}], max_tokens=5, temperature=0,
@@ -73,7 +88,41 @@ def test_connection(settings: dict[str, str]) -> ConnectionReport:
         return ConnectionReport(False, problem.sentence)
     if not getattr(reply, "choices", None):
         return ConnectionReport(False, f"The server at {base} answered, but with no reply from model {model}.")
-    return ConnectionReport(True, f"Connected to {base}: model {model} answered.")
+    return ConnectionReport(True, f"Connected to {base}: model {model} answered (load your data to test whether it "
+                                  "calls tools).")
+
+
+def _ask_about_the_shop(settings: dict[str, str], ctx: ToolContext, base: str, model: str) -> ConnectionReport:
+    """``PROBE`` through the assistant, as a person's question would go: the verdict says if answers will show."""
+    from agent.base import CHECKED
+    from agent.grounding import NO_LOOK
+    from agent.llm import NO_TOOLS, LLMAgent
+
+    try:
+        deadline = min(float(settings.get("SEGMENTS_ANSWER_DEADLINE") or PROBE_SECONDS), PROBE_SECONDS)
+    except ValueError:
+        deadline = PROBE_SECONDS
+    started = time.monotonic()
+    try:
+        turn = LLMAgent(ctx, {**settings, "SEGMENTS_ANSWER_DEADLINE": str(deadline)}).ask(PROBE)
+    except Exception:  # a bug, not the server: logged; the button still says something
+        log.exception("the connection test's question failed")
+        return ConnectionReport(False, f"Model {model} at {base} answered, but the test question failed; the error "
+                                       "was logged.")
+    took = f"{time.monotonic() - started:.1f} s"
+    if turn.grounded == CHECKED:
+        tools = ", ".join(dict.fromkeys(c.name for c in turn.tool_calls))
+        return ConnectionReport(True, f"Connected to {base}: model {model} called a tool ({tools}) to answer "
+                                      f"\"{PROBE}\" and its answer passed the check, in {took}.")
+    if turn.grounded == NO_TOOLS:
+        return ConnectionReport(False, f"Model {model} does not call tools, so it cannot read your shop's data; the "
+                                       "offline assistant will answer.")
+    if turn.grounded == NO_LOOK:
+        return ConnectionReport(False, f"Model {model} answered \"{PROBE}\" without calling a tool, even when asked "
+                                       f"again ({took}), so its answers will not be shown; the offline assistant will "
+                                       "answer. Try a model that supports tool calling.")
+    return ConnectionReport(False, f"Model {model} was asked \"{PROBE}\" and its answer was not shown "
+                                   f"({turn.grounded}; {took}); the offline assistant answered instead.")
 
 
 test_connection.__test__ = False  # a function of the app, not a test, for pytest that collects a module importing it

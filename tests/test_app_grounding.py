@@ -68,14 +68,14 @@ def test_a_checked_answer_says_so_and_still_does_after_a_refresh(db, fake):
 def test_an_invented_number_is_never_shown_and_the_reason_is(db, fake):
     fake.queue(text(INVENTED), text(INVENTED))
     message = assistant(ask(app().run(), "how many champions do I have?"))
-    reason = NOT_SHOWN.format(why=NO_LOOK)
-    assert reason in captions(message)
+    assert "The model's answer was not shown" in said(message) and NO_LOOK in said(message)
     assert CHECKED_NOTE not in captions(message)
+    assert NOT_SHOWN.format(why=NO_LOOK) not in captions(message)  # said once, in the answer, not again under it
     assert "276,000" not in said(message) and "276" not in " ".join(captions(message))
     assert "champions" in said(message)  # the offline assistant's answer is there instead
 
     again = app().run()
-    assert reason in captions(assistant(again)) and "276,000" not in said(assistant(again))
+    assert NO_LOOK in said(assistant(again)) and "276,000" not in said(assistant(again))
 
 
 # ---------------------------------------------------------------- the model picker and the connection test
@@ -102,11 +102,16 @@ def test_the_picker_lists_the_servers_models_and_the_choice_reaches_the_request(
 
 
 def test_the_connection_test_says_what_happened(db, fake):
-    fake.queue(text("OK"))
+    """The test asks the model one question about the shop, as a person would: a tool, a time, the check."""
+    count = re.search(r"\d[\d,]*", run_tool("data_overview", {}, ToolContext(db)).summary.split(":", 1)[1])[0]
+    fake.queue(tool_calls(("data_overview", {})), text(f"You have {count} customers."))
     at = app().run()
     at.button(key="test-connection").click().run()
-    said = escape_markdown(f"Connected to {fake.base_url}: model fake-model answered.")  # shown as Markdown
-    assert [s.value for s in at.success] == [said]
+    [report] = [s.value for s in at.success]
+    assert report.startswith(escape_markdown(f"Connected to {fake.base_url}: model fake-model called a tool "
+                                             "(data_overview)"))
+    assert "passed the check" in report and re.search(r"in \d+\.\d s\.$", report)
+    assert fake.requests[0]["messages"][-1]["content"] == "How many customers do I have?"
     fake.require_key = "another-key"  # the operator's key is now refused
     at.button(key="test-connection").click().run()
     assert not at.success and "refused the key (HTTP 401)" in at.error[0].value

@@ -3,12 +3,17 @@ Against the scripted fake server (tests/fake_openai.py) and a closed port; never
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
 
 from agent import connection
-from tests.fake_openai import FakeOpenAI, error, text
+from agent.grounding import NO_LOOK
+from segmentation.ingest import import_file
+from segmentation.sample import write_demo_csv
+from tests.fake_openai import FakeOpenAI, error, text, tool_calls
+from tools.base import ToolContext, run_tool
 
 
 @pytest.fixture
@@ -39,7 +44,8 @@ def test_list_models_is_sorted_and_says_why_it_cannot(fake):
 def test_a_model_that_answers(fake):
     fake.queue(text("OK"))
     report = connection.test_connection(settings_for(fake.base_url))
-    assert report == connection.ConnectionReport(True, f"Connected to {fake.base_url}: model beta-7b answered.")
+    assert report == connection.ConnectionReport(True, f"Connected to {fake.base_url}: model beta-7b answered (load "
+                                                       "your data to test whether it calls tools).")
     sent = fake.requests[-1]
     assert sent["model"] == "beta-7b" and sent["max_tokens"] <= 10 and "Reply with OK" in str(sent["messages"])
 
@@ -69,3 +75,42 @@ def test_a_server_error_on_the_chat_is_a_sentence(fake):
     fake.queue(error(503))
     report = connection.test_connection(settings_for(fake.base_url))
     assert not report.ok and report.sentence == f"The server at {fake.base_url} answered with an error (HTTP 503)."
+
+
+# -- with the shop's data: one real question, as a person would ask it --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> ToolContext:
+    folder = tmp_path_factory.mktemp("connection")
+    import_file(folder / "shop.duckdb", write_demo_csv(folder / "orders.csv", customers=300, seed=5))
+    return ToolContext(db_path=folder / "shop.duckdb")
+
+
+def customers(ctx: ToolContext) -> str:
+    return re.search(r"(\d[\d,]*) customers", run_tool("data_overview", {}, ctx).summary)[1]
+
+
+def test_a_model_that_looks_at_the_data_passes(fake, shop):
+    fake.queue(tool_calls(("data_overview", {})), text(f"You have {customers(shop)} customers."))
+    report = connection.test_connection(settings_for(fake.base_url), shop)
+    assert report.ok, report.sentence
+    assert re.fullmatch(rf"Connected to {re.escape(fake.base_url)}: model beta-7b called a tool \(data_overview\) to "
+                        r"answer \"How many customers do I have\?\" and its answer passed the check, in \d+\.\d s\.",
+                        report.sentence)
+    assert fake.requests[0]["messages"][-1]["content"] == connection.PROBE
+
+
+def test_a_model_that_never_looks_is_told_plainly(fake, shop):
+    fake.queue(text("You have 276,000 customers."), text("You have 276,000 customers."))
+    report = connection.test_connection(settings_for(fake.base_url), shop)
+    assert not report.ok and "without calling a tool, even when asked again" in report.sentence
+    assert "its answers will not be shown; the offline assistant will answer" in report.sentence
+    assert fake.requests[1]["tool_choice"] == "required"
+
+
+def test_a_model_that_invents_a_number_is_told_which(fake, shop):
+    fake.queue(tool_calls(("data_overview", {})), text("You have 276,000 customers."))
+    report = connection.test_connection(settings_for(fake.base_url), shop)
+    assert not report.ok and "its answer was not shown (the model wrote a number (276,000)" in report.sentence
+    assert NO_LOOK not in report.sentence

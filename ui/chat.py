@@ -178,7 +178,8 @@ def verdict(turn: Turn) -> str | None:
     if turn.mode == "llm" and turn.grounded == CHECKED:
         return CHECKED_NOTE
     if turn.mode == "offline-fallback" and turn.grounded not in (CHECKED, OFFLINE, ""):
-        return NOT_SHOWN.format(why=turn.grounded.rstrip("."))
+        # The answer's first sentence usually says it already ("The model's answer was not shown (...)"): once.
+        return None if turn.grounded in turn.answer else NOT_SHOWN.format(why=turn.grounded.rstrip("."))
     return None
 
 

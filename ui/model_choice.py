@@ -13,6 +13,7 @@ import streamlit as st
 
 from agent import connection
 from segmentation.markup import escape_markdown
+from tools.base import ToolContext
 
 CHOSEN = "chosen_model"  # session state: the model picked here, overriding SEGMENTS_MODEL for this session
 LISTS = "model_lists"  # session state: {base URL: (models, sentence when they could not be listed)}
@@ -38,7 +39,7 @@ def with_chosen_model(settings: dict[str, str]) -> dict[str, str]:
     return settings
 
 
-def render_model_choice(settings: dict[str, str]) -> None:
+def render_model_choice(settings: dict[str, str], ctx: ToolContext | None = None) -> None:
     """The model picker and the connection test; nothing when no model server is configured."""
     if not model_configured(settings):
         return
@@ -54,8 +55,8 @@ def render_model_choice(settings: dict[str, str]) -> None:
     if not settings.get("OPENAI_API_KEY"):
         st.caption(NO_KEY)
     if st.button("Test the connection", key="test-connection", icon=":material/lan:"):
-        with st.spinner("Asking the model for a short reply..."):
-            st.session_state[REPORT] = (base, current, connection.test_connection(settings))
+        with st.spinner("Asking the model one question about your shop..."):
+            st.session_state[REPORT] = (base, current, connection.test_connection(settings, ctx))
     tested = st.session_state.get(REPORT)
     if tested and tested[:2] == (base, current):  # a report about another model would mislead
         report = tested[2]

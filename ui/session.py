@@ -97,7 +97,7 @@ def render_settings(agent: Agent, settings: dict[str, str], ctx: ToolContext, ws
     """The sidebar's settings: which model answers, which database and which shared conversation."""
     with st.expander("Settings", icon=":material/settings:"):
         st.markdown(f"**Assistant:** {model_in_use(agent, settings)}")
-        render_model_choice(settings)
+        render_model_choice(settings, ctx)
         st.markdown(f"**Database:** `{ctx.db_path}`")
         st.markdown(f"**Conversation:** `{ws}`")
         st.caption("Share the conversation: add `?ws=NAME` to this page's address and send the link; "
