@@ -69,7 +69,8 @@ def hang(seconds: float) -> Reply:
 
 
 def malformed_stream(content: str = "You have") -> Reply:
-    """A reply that starts well and then sends ``data: {not json`` (a plain request gets ``{not json``)."""
+    """A reply that starts well (``content``'s first words, if any) and then sends ``data: {not json`` (a plain
+    request gets ``{not json``)."""
     return Reply(text=content, malformed=True)
 
 
@@ -275,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
                 }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
-                if reply.malformed and delta.get("content"):  # one good piece, then a broken one
+                if reply.malformed and (delta.get("content") or not reply.text):  # a good piece, then a broken one
                     self.wfile.write(b"data: {not json\n\n")
                     self.wfile.flush()
                     return
