@@ -421,6 +421,8 @@ class LLMAgent:
                 return "it is rate-limited, HTTP 429"
             if code >= 500:
                 return f"server error, HTTP {code}"
+            if code in (401, 403):  # OpenAI, vLLM --api-key, LM Studio: the one cause the person can fix at once
+                return f"the server did not accept the API key, HTTP {code}: check OPENAI_API_KEY"
             return f"HTTP {code}: check OPENAI_API_KEY, OPENAI_BASE_URL and SEGMENTS_MODEL"
         if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
             return "the connection failed"

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from agent.base import CHECKED
-from agent.llm import NO_TOOLS, NO_TOOLS_NOTE, WRITE_REFUSED, LLMAgent
+from agent.llm import FALLBACK_NOTE, NO_TOOLS, NO_TOOLS_NOTE, WRITE_REFUSED, LLMAgent
 from agent.middleware import with_tool_calls
 from agent.shapes import repair_arguments, split_tool_calls, tool_calls_in_text
 from segmentation.ingest import import_file
@@ -258,7 +258,9 @@ def test_a_wrong_key_falls_back_and_says_so(ctx, fake):
     fake.queue(text("never sent"))
     turn, _ = ask(LLMAgent(ctx, settings_for(fake)), "who are my champions?")
 
-    assert turn.mode == "offline-fallback" and "key" in turn.grounded.lower() and "401" in turn.grounded
+    assert turn.mode == "offline-fallback"
+    assert turn.grounded == "the server did not accept the API key, HTTP 401: check OPENAI_API_KEY"
+    assert turn.answer.startswith(FALLBACK_NOTE.format(why=turn.grounded))
     assert len(fake.script) == 1  # the refused request spent no scripted reply
 
 
