@@ -7,11 +7,11 @@ Each class is one LangChain ``AgentMiddleware`` with one job. Order matters; ``a
 - ``ModelTransport``: the turn's deadline before each call, and what servers really do with a request: a
   stream they cannot send (switch to plain replies), ``tool_choice`` they refuse (say it in words instead),
   tools they do not support, a reply no client can read; each becomes one exception ``agent.llm`` explains;
+- ``RetryMalformedToolCalls``: one retry for tool-call arguments that are not JSON;
 - ``ToolCallsFromText``: tool calls a server passed through as text (``<tool_call>..``, ``[TOOL_CALLS]``, bare
   JSON) and arguments with text after the JSON become proper tool calls (``agent.shapes``), inside the model
   call, so every ``after_model`` hook (the malformed-call retry, the tool-call limit) and the run's stream see
-  the calls the model meant;
-- ``RetryMalformedToolCalls``: one retry for tool-call arguments that are not JSON.
+  the calls the model meant.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NotRequired
@@ -179,7 +180,7 @@ class ToolCallsFromText(AgentMiddleware):
     before the repair. ``also_known``: names that count besides the request's tools (the write tools a model is
     never offered, so a call of one written as text is refused and said, as a proper call would be)."""
 
-    def __init__(self, also_known: Any = ()) -> None:
+    def __init__(self, also_known: Iterable[str] = ()) -> None:
         super().__init__()
         self.also_known = frozenset(also_known)
 
