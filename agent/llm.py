@@ -69,6 +69,7 @@ from agent.middleware import (
     PastDeadline,
     RetryMalformedToolCalls,
     StreamingRefused,
+    ToolCallsFromText,
     TurnClock,
     UnreadableReply,
     check_clock,
@@ -252,6 +253,10 @@ class LLMAgent:
                 # The deadline, streaming refused, tool_choice refused, no tools, unreadable replies.
                 self.transport,
                 RetryMalformedToolCalls(),
+                # Tool calls a server left as text, arguments with text after the JSON: proper calls, repaired
+                # inside the model call, so the retry above and the limits below judge the repaired message.
+                # Every registry name counts, so a write tool "called" in text is refused like a real call.
+                ToolCallsFromText(also_known=REGISTRY),
                 # Past the limit, calls are refused with a message and the model may still answer;
                 # one that keeps calling is stopped two model calls later.
                 ToolCallLimitMiddleware(run_limit=self.max_tool_calls, exit_behavior="continue"),
@@ -416,6 +421,8 @@ class LLMAgent:
                 return "it is rate-limited, HTTP 429"
             if code >= 500:
                 return f"server error, HTTP {code}"
+            if code in (401, 403):  # OpenAI, vLLM --api-key, LM Studio: the one cause the person can fix at once
+                return f"the server did not accept the API key, HTTP {code}: check OPENAI_API_KEY"
             return f"HTTP {code}: check OPENAI_API_KEY, OPENAI_BASE_URL and SEGMENTS_MODEL"
         if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
             return "the connection failed"

@@ -7,7 +7,11 @@ Each class is one LangChain ``AgentMiddleware`` with one job. Order matters; ``a
 - ``ModelTransport``: the turn's deadline before each call, and what servers really do with a request: a
   stream they cannot send (switch to plain replies), ``tool_choice`` they refuse (say it in words instead),
   tools they do not support, a reply no client can read; each becomes one exception ``agent.llm`` explains;
-- ``RetryMalformedToolCalls``: one retry for tool-call arguments that are not JSON.
+- ``RetryMalformedToolCalls``: one retry for tool-call arguments that are not JSON;
+- ``ToolCallsFromText``: tool calls a server passed through as text (``<tool_call>..``, ``[TOOL_CALLS]``, bare
+  JSON) and arguments with text after the JSON become proper tool calls (``agent.shapes``), inside the model
+  call, so every ``after_model`` hook (the malformed-call retry, the tool-call limit) and the run's stream see
+  the calls the model meant.
 """
 
 from __future__ import annotations
@@ -15,19 +19,21 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NotRequired
 
 import httpx
 import openai
-from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, hook_config
+from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse, hook_config
 from langchain.agents.middleware.types import PrivateStateAttr
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.channels.untracked_value import UntrackedValue
 
+from agent.shapes import repair_arguments, split_tool_calls
 from segmentation.privacy import Guard, Names
 
 # Said to a model that answered a data question without a tool, where the server will not take tool_choice.
@@ -165,6 +171,57 @@ class RetryMalformedToolCalls(AgentMiddleware):
         if not last.tool_calls:  # nothing else to run: straight back to the model
             update["jump_to"] = "model"
         return update
+
+
+class ToolCallsFromText(AgentMiddleware):
+    """Around the model call: the message the model sent, with its tool calls where the server left them as text
+    or their arguments as JSON with text after it. Done here rather than in ``after_model`` because after_model
+    hooks run last-listed first: the tool-call limit would count, and the run's stream would report, the message
+    before the repair. ``also_known``: names that count besides the request's tools (the write tools a model is
+    never offered, so a call of one written as text is refused and said, as a proper call would be)."""
+
+    def __init__(self, also_known: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.also_known = frozenset(also_known)
+
+    def wrap_model_call(self, request: ModelRequest, handler: Any) -> Any:
+        response = handler(request)
+        names = self.also_known | {_tool_name(tool) for tool in request.tools}
+        if isinstance(response, AIMessage):
+            return with_tool_calls(response, names)
+        if isinstance(response, ModelResponse):
+            result = [with_tool_calls(m, names) if isinstance(m, AIMessage) else m for m in response.result]
+            return ModelResponse(result=result, structured_response=response.structured_response)
+        return response
+
+
+def with_tool_calls(message: AIMessage, names: frozenset[str]) -> AIMessage:
+    """``message`` with repaired arguments and the tool calls written in its text; itself when there are none."""
+    calls, invalid = list(message.tool_calls), []
+    for bad in message.invalid_tool_calls:
+        args = repair_arguments(bad.get("args") or "")
+        if args is not None and bad.get("name") and bad.get("id"):
+            calls.append({"name": bad["name"], "args": args, "id": bad["id"], "type": "tool_call"})
+        else:
+            invalid.append(bad)
+    content: Any = message.content
+    if not calls and not invalid:
+        written, rest = split_tool_calls(message.text, names)
+        if written:
+            calls, content = written, rest
+    if len(calls) == len(message.tool_calls) and content is message.content:
+        return message
+    # A new message with the same id: the stream already showed its text, and _run retracts it on tool calls.
+    return AIMessage(content=content, tool_calls=calls, invalid_tool_calls=invalid, id=message.id,
+                     name=message.name, response_metadata=message.response_metadata,
+                     usage_metadata=message.usage_metadata,
+                     additional_kwargs={k: v for k, v in message.additional_kwargs.items() if k != "tool_calls"})
+
+
+def _tool_name(tool: Any) -> str:
+    if isinstance(tool, dict):  # a provider's tool dict: {"type": "function", "function": {"name": ...}}
+        return str(tool.get("name") or tool.get("function", {}).get("name", ""))
+    return str(getattr(tool, "name", ""))
 
 
 class GuardPersonalData(AgentMiddleware):

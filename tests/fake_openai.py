@@ -10,6 +10,18 @@ search everything that was sent to "the model".
         fake.queue(tool_calls(("list_customers", {"group": "lapsed"})), text("You have 12 lapsed customers."))
         ... ChatOpenAI(base_url=fake.base_url, api_key="test") ...
         fake.requests  # the JSON bodies, in order
+
+What real servers do besides, as scripted replies or as the server's attributes:
+
+- ``text_calls``: tool calls written as text in the content (Hermes/Qwen ``<tool_call>``, a bare JSON
+  object with ``arguments`` or ``parameters``, a fenced ```json block, Mistral's ``[TOOL_CALLS]``);
+- ``malformed_stream``: an event that is not JSON (``data: {not json``); ``drip``: one piece every N seconds;
+- ``refuse_tool_choice``: 400 to any request with ``tool_choice``, in vLLM's words;
+- ``refuse_stream``: 400 to ``"stream": true``; ``ignore_stream``: a plain JSON body to a stream request;
+- ``no_tools`` (with ``no_tools_status``): the model cannot take ``tools`` (Ollama's, llama.cpp's words);
+- ``models`` (``GET /v1/models``) and ``require_key`` (401 unless the bearer token is that key).
+
+A request refused by an attribute is recorded but takes no scripted reply.
 """
 
 from __future__ import annotations
@@ -20,6 +32,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# What real servers answer, word for word.
+VLLM_AUTO_TOOL_CHOICE = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+VLLM_REQUIRED_TOOL_CHOICE = "The tool_choice option required is not yet supported but on the roadmap."
+OLLAMA_NO_TOOLS = "registry.ollama.ai/library/gemma:2b does not support tools"
+LLAMA_CPP_NO_TOOLS = "tools param requires --jinja flag"
+NO_STREAMING = "streaming is not supported"
+WRONG_KEY = "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -27,6 +47,8 @@ class Reply:
     calls: tuple[tuple[str, str], ...] = ()  # (tool name, arguments as JSON text)
     status: int = 200
     hang: float = 0.0  # seconds to wait before answering at all
+    malformed: bool = False  # a stream event (or a plain body) that is not JSON
+    drip: float = 0.0  # seconds between the stream's pieces (a plain reply waits for all of them)
 
 
 def text(content: str) -> Reply:
@@ -46,13 +68,54 @@ def hang(seconds: float) -> Reply:
     return Reply(hang=seconds)
 
 
+def malformed_stream(content: str = "You have") -> Reply:
+    """A reply that starts well (``content``'s first words, if any) and then sends ``data: {not json`` (a plain
+    request gets ``{not json``)."""
+    return Reply(text=content, malformed=True)
+
+
+def drip(content: str, every: float) -> Reply:
+    """Text streamed one piece every ``every`` seconds: a slow local model on a small machine."""
+    return Reply(text=content, drip=every)
+
+
+TEXT_CALL_STYLES = ("hermes", "json", "parameters", "fenced", "mistral")
+
+
+def text_calls(*calls: tuple[str, dict], style: str = "hermes", before: str = "") -> Reply:
+    """Tool calls written as text in the message's content, as models do whose server has no tool parser:
+
+    - ``hermes``: ``<tool_call>{"name": .., "arguments": {..}}</tool_call>``, one block per call (Hermes, Qwen);
+    - ``json``: a bare ``{"name": .., "arguments": {..}}`` (several: a JSON list);
+    - ``parameters``: the same with ``parameters`` (Llama 3's own format);
+    - ``fenced``: the JSON in a ```json block;
+    - ``mistral``: ``[TOOL_CALLS] [{..}, {..}]``.
+    """
+    key = "parameters" if style == "parameters" else "arguments"
+    objects = [{"name": name, key: args} for name, args in calls]
+    one_or_list = json.dumps(objects[0] if len(objects) == 1 else objects)
+    written = {
+        "hermes": "\n".join(f"<tool_call>\n{json.dumps(o)}\n</tool_call>" for o in objects),
+        "json": one_or_list,
+        "parameters": one_or_list,
+        "fenced": f"```json\n{one_or_list}\n```",
+        "mistral": f"[TOOL_CALLS] {json.dumps(objects)}",
+    }[style]
+    return Reply(text=f"{before}{written}")
+
+
 @dataclass
 class FakeOpenAI:
     script: deque[Reply] = field(default_factory=deque)
     bodies: list[bytes] = field(default_factory=list)
     unscripted: int = 0  # requests that found the script empty (answered with a 500)
-    models: list[str] = field(default_factory=lambda: ["fake-model"])  # what GET /v1/models lists
-    require_key: str | None = None  # when set, a request with another bearer key gets a 401
+    refuse_tool_choice: bool = False  # 400 to any request carrying tool_choice (vLLM without auto tool choice)
+    refuse_stream: bool = False  # 400 to "stream": true
+    ignore_stream: bool = False  # a plain JSON body to "stream": true
+    no_tools: str | None = None  # the server's words when a request carries tools (OLLAMA_NO_TOOLS, ...)
+    no_tools_status: int = 400
+    models: list[str] = field(default_factory=lambda: ["fake-model"])  # GET /v1/models
+    require_key: str | None = None  # 401 unless "Authorization: Bearer <require_key>"
     port: int = 0  # 0: any free port; a browser test names one of its own
 
     def __post_init__(self) -> None:
@@ -98,6 +161,10 @@ class FakeOpenAI:
 
     # -- the server's side -------------------------------------------------------------------------------
 
+    def _record(self, body: bytes) -> None:
+        with self._lock:
+            self.bodies.append(body)
+
     def _take(self, body: bytes) -> tuple[int, Reply | None]:
         with self._lock:
             self.bodies.append(body)
@@ -107,6 +174,31 @@ class FakeOpenAI:
                 return number, None
             return number, self.script.popleft()
 
+    def _wrong_key(self, authorization: str) -> tuple[int, dict] | None:
+        """A 401 as OpenAI sends it when the server wants a key and the bearer token is not it."""
+        if self.require_key is None or authorization == f"Bearer {self.require_key}":
+            return None
+        return 401, {"error": {"message": WRONG_KEY, "type": "invalid_request_error", "param": None,
+                               "code": "invalid_api_key"}}
+
+    def _refusal(self, request: dict, authorization: str) -> tuple[int, dict] | None:
+        """What the server says before any model runs, (status, body), or None to answer."""
+        wrong_key = self._wrong_key(authorization)
+        if wrong_key is not None:
+            return wrong_key
+        words = None
+        choice = request.get("tool_choice")
+        if request.get("tools") and self.no_tools is not None:
+            status, words = self.no_tools_status, self.no_tools
+        elif choice is not None and self.refuse_tool_choice:
+            status, words = 400, VLLM_AUTO_TOOL_CHOICE if choice == "auto" else VLLM_REQUIRED_TOOL_CHOICE
+        elif request.get("stream") and self.refuse_stream:
+            status, words = 400, NO_STREAMING
+        if words is None:
+            return None
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        return status, {"error": {"message": words, "type": kind, "param": None, "code": status}}
+
 
 class _Handler(BaseHTTPRequestHandler):
     server_state: FakeOpenAI
@@ -114,31 +206,28 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
-    def _refused(self) -> bool:
-        """A 401 when the fake requires a key and the request's bearer is another one."""
-        key = self.server_state.require_key
-        if key is None or self.headers.get("Authorization", "") == f"Bearer {key}":
-            return False
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))  # read, so the client sees the answer
-        self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                   "code": "invalid_api_key"}})
-        return True
-
     def do_GET(self) -> None:
         if not self.path.rstrip("/").endswith("/models"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
-        if not self._refused():
-            self._json(200, {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "fake"}
-                                                        for m in self.server_state.models]})
+        wrong_key = self.server_state._wrong_key(self.headers.get("Authorization", ""))
+        if wrong_key is not None:
+            self._json(*wrong_key)
+            return
+        models = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+                  for name in self.server_state.models]
+        self._json(200, {"object": "list", "data": models})
 
     def do_POST(self) -> None:
-        if self._refused():
-            return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        refusal = self.server_state._refusal(json.loads(body), self.headers.get("Authorization", ""))
+        if refusal is not None:  # recorded, but no scripted reply is spent on it
+            self.server_state._record(body)
+            self._json(*refusal)
+            return
         number, reply = self.server_state._take(body)
         if reply is None:
             self._json(500, {"error": {"message": "the fake's script has no reply left", "type": "server_error"}})
@@ -150,13 +239,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         request = json.loads(body)
         model = request.get("model", "fake")
-        if request.get("stream"):
+        if request.get("stream") and not self.server_state.ignore_stream:
             self._stream(number, model, reply)
+        elif reply.malformed:
+            self._raw(200, b"{not json")
         else:
+            if reply.drip:  # a plain reply comes when the last piece would have
+                self.server_state._stop.wait(reply.drip * sum(1 for _ in _deltas(number, reply)))
             self._json(200, _completion(number, model, reply))
 
     def _json(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
+        self._raw(status, json.dumps(payload).encode())
+
+    def _raw(self, status: int, data: bytes) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -182,6 +277,12 @@ class _Handler(BaseHTTPRequestHandler):
                 }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
+                if reply.malformed and (delta.get("content") or not reply.text):  # a good piece, then a broken one
+                    self.wfile.write(b"data: {not json\n\n")
+                    self.wfile.flush()
+                    return
+                if reply.drip and self.server_state._stop.wait(reply.drip):
+                    return  # the test is over
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
