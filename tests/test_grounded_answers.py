@@ -21,7 +21,7 @@ from agent.offline import OfflineAgent
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
 from tests.conftest import REPO
-from tests.fake_openai import FakeOpenAI, hang, text, tool_calls
+from tests.fake_openai import FakeOpenAI, hang, text, text_calls, tool_calls
 from tools.base import ToolContext, run_tool
 
 INVENTED = "You have 276,000 champions, of which 3 are from your own team."
@@ -205,3 +205,32 @@ def test_a_fallback_follow_up_still_means_the_models_group(ctx, fake):
     assert turn.mode == "offline-fallback" and "9,999" in turn.grounded
     offline = next(c for c in turn.tool_calls if c.name == "segment_by")
     assert offline.args == {"attribute": "city", "group": "lapsed"}
+
+
+def test_no_personal_data_reaches_the_model_on_any_new_path(tmp_path):
+    """Every path issue 15 added sends the model what the guard masked: the request after streaming was refused,
+    the second try told in words after tool_choice was refused, a tool call written as text, the fallback's memory
+    of the offline assistant's results (a city that is really an address), and the next question's history."""
+    from tests.test_model_safety import write_shop
+
+    db, _ = write_shop(tmp_path, ["Rose tea", "Sencha", "Earl Grey"])
+    ctx = ToolContext(db_path=db)
+    question = "how many customers like Jane Doe (jane@example.com, 07700 900457, Flat 3, 12 Secret Street) are there?"
+    with FakeOpenAI(refuse_tool_choice=True, refuse_stream=True) as fake:
+        fake.queue(text(INVENTED),                                                  # no tool: asked again, in words
+                   text_calls(("segment_by", {"attribute": "city"}), style="hermes"),  # a call written as text
+                   text("All 9,999 of them live in Leeds."),                        # a number from nowhere
+                   tool_calls(("segment_by", {"attribute": "city"})), text("Most live in Leeds or York."))
+        agent = LLMAgent(ctx, settings_for(fake))
+        first = agent.ask(question)
+        second = agent.ask("and where do they live?")
+
+    assert first.mode == "offline-fallback" and "9,999" in first.grounded
+    assert (second.mode, second.grounded) == ("llm", CHECKED)
+    assert fake.unscripted == 0 and any(USE_A_TOOL in t for t in fake.sent_texts())
+    assert any("tool_choice" in r for r in fake.requests)  # refused, then said in words
+    assert fake.requests[0]["stream"] is True and not fake.requests[-1].get("stream")  # refused, then plain
+    secrets = ("Jane", "Doe", "jane@", "07700 900457", "Flat 3", "Secret Street", "LS1 4AB", "Okafor", "Patel")
+    leaked = [(s, i) for i, body in enumerate(fake.sent_texts()) for s in secrets if s in body]
+    assert leaked == []
+    assert "[address]" in fake.sent_texts()[-1]  # the address-city was in what the model read, masked
