@@ -6,6 +6,12 @@ Import them into a test module (``from .app_support import db, demo_store``) to 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,7 +19,8 @@ import pytest
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +38,32 @@ def db(demo_store, tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SEGMENTS_DB", str(copy))
     monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
     return copy
+
+
+@contextmanager
+def streamlit_server(script: str, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """``streamlit run script`` on 127.0.0.1:``port`` with ``env``, handed over once its health check answers, and
+    stopped afterwards (terminated, killed if it will not go)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / script), "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start within 60 s")
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
+from tests.app_support import streamlit_server
 from tests.fake_openai import FakeOpenAI, text, tool_calls
-from tests.test_browser import CHROMIUM, REPO
+from tests.test_browser import CHROMIUM
 from tools.base import ToolContext
 from tools.registry import run_tool
 from ui.chat import CHECKED_NOTE, NOT_SHOWN
@@ -78,29 +76,10 @@ def served(shop):
     with FakeOpenAI(port=MODEL_PORT) as fake:
         env = {**os.environ, "SEGMENTS_DB": str(shop), "SEGMENTS_PASSWORD": "", "OPENAI_API_KEY": "test-key",
                "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model", "SEGMENTS_MODEL_TIMEOUT": "20"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.address", "127.0.0.1",
-             "--server.port", str(APP_PORT), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{APP_PORT}"
         try:
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                except OSError:
-                    time.sleep(0.5)
-            else:
-                pytest.fail("streamlit did not start within 60 s")
-            yield url, fake, beacon
+            with streamlit_server("app.py", APP_PORT, env):
+                yield f"http://127.0.0.1:{APP_PORT}", fake, beacon
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
             beacon.close()
 
 

@@ -16,8 +16,6 @@ from agent.base import CHECKED
 from agent.llm import FALLBACK_NOTE, NO_TOOLS, NO_TOOLS_NOTE, WRITE_REFUSED, LLMAgent
 from agent.middleware import with_tool_calls
 from agent.shapes import repair_arguments, split_tool_calls, tool_calls_in_text
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
 from segmentation.store import connect, table_counts
 from tests.conftest import REPO
 from tests.fake_openai import (
@@ -31,29 +29,10 @@ from tests.fake_openai import (
     text_calls,
     tool_calls,
 )
-from tests.test_grounded_answers import ask, first_number, settings_for, shown_at_the_end
+from tests.test_grounded_answers import ask, ctx, fake, first_number, settings_for, shop, shown_at_the_end  # noqa: F401  (fixtures)
 from tools.base import ToolContext, run_tool
 
 KNOWN = {"list_customers", "data_overview"}
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("shapes")
-    csv = write_demo_csv(folder / "orders.csv", customers=500, seed=5)
-    import_file(folder / "shop.duckdb", csv)
-    return folder / "shop.duckdb"
-
-
-@pytest.fixture
-def ctx(shop) -> ToolContext:
-    return ToolContext(db_path=shop)
-
-
-@pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
 
 
 def count_of(ctx: ToolContext, group: str) -> str:
