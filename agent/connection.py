@@ -96,12 +96,9 @@ def _ask_about_the_shop(settings: dict[str, str], ctx: ToolContext, base: str, m
     """``PROBE`` through the assistant, as a person's question would go: the verdict says if answers will show."""
     from agent.base import CHECKED
     from agent.grounding import NO_LOOK
-    from agent.llm import NO_TOOLS, LLMAgent
+    from agent.llm import NO_TOOLS, LLMAgent, _number
 
-    try:
-        deadline = min(float(settings.get("SEGMENTS_ANSWER_DEADLINE") or PROBE_SECONDS), PROBE_SECONDS)
-    except ValueError:
-        deadline = PROBE_SECONDS
+    deadline = min(_number(settings.get("SEGMENTS_ANSWER_DEADLINE"), PROBE_SECONDS, float), PROBE_SECONDS)
     started = time.monotonic()
     try:
         turn = LLMAgent(ctx, {**settings, "SEGMENTS_ANSWER_DEADLINE": str(deadline)}).ask(PROBE)

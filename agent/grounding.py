@@ -265,8 +265,9 @@ def _draft_problem(answer: str, drafts: Sequence[dict]) -> str | None:
             said = "; ".join(o for o in offers if o) or "no offer"
             return f"its draft offers {written.strip()}, but the drafted campaign's offer is {said}"
     if _LOOKS_LIKE_A_DRAFT.search(answer):
+        written = {_amount(w) for w in _OFF.findall(answer)}
         for offer in offers:
-            if offer and not any(_amount(m) in {_amount(w) for w in _OFF.findall(answer)} for m in _OFF.findall(offer)):
+            if offer and not any(_amount(m) in written for m in _OFF.findall(offer)):
                 numbers = [m.group("digits") for m in _ANY_NUMBER.finditer(offer)]
                 if numbers and not all(re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d,])", answer) for n in numbers):
                     return f"its draft leaves out the drafted campaign's offer ({offer})"
