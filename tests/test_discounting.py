@@ -116,3 +116,25 @@ def test_cli_labels_value_revenue_or_profit(demo, capsys):
     assert all(profit[c] == pytest.approx(0.4 * revenue[c], abs=0.0071) for c in revenue)  # 2 places each
     with connect(demo, read_only=True) as con, pytest.raises(AnalysisError, match="three years"):
         customer_value(con, horizon_days=MAX_HORIZON_DAYS + 1)
+
+
+def test_the_apps_margin_makes_predicted_value_profit(demo, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_support import APP
+    from tools.base import ToolContext
+    from tools.registry import run_tool
+    from tools.wording import money
+
+    monkeypatch.setenv("SEGMENTS_DB", str(demo))
+    monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.number_input(key="margin-percent").set_value(40.0).run()
+    at.chat_input[0].set_value("How much will my customers spend in the next 90 days?").run()
+    assert not at.exception, at.exception
+    said = " ".join(m.value for m in [m for m in at.chat_message if m.name == "assistant"][-1].markdown)
+    profit = run_tool("predict_value", {"horizon_days": 90, "margin": 0.4}, ToolContext(db_path=demo)).facts
+    revenue = run_tool("predict_value", {"horizon_days": 90}, ToolContext(db_path=demo)).facts
+    assert profit["value"] == pytest.approx(0.4 * revenue["value"], abs=0.01)
+    worth = f"worth {money(profit['value'])} of profit at a 40% margin, in today's money (discounted at 10% a year)"
+    assert worth in said

@@ -38,6 +38,8 @@ class ValueArgs(ToolArgs):
 def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     """Predict each customer's purchases and value over the coming days (BG/NBD and Gamma-Gamma) and the
     chance they are still a customer (P(alive)); name how many are likely to buy soon."""
+    if args.margin is None and ctx.margin is not None:  # the margin the owner set in the app, unless asked otherwise
+        args = args.model_copy(update={"margin": ctx.margin})
     with ctx.read() as con:
         frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, margin=args.margin,
                                discount_rate=args.discount_rate)
@@ -64,8 +66,8 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     ranked = frame.sort_values(["clv", "customer_id"], ascending=[False, True])
     summary = (
         f"Over the next {args.horizon_days} days {len(frame):,} {who} are expected to make "
-        f"{frame['expected_purchases'].sum():,.0f} purchases worth {money(frame['clv'].sum())} in {_kind(args)} "
-        f"(today's money, discounted at {args.discount_rate:.0%} a year). "
+        f"{frame['expected_purchases'].sum():,.0f} purchases worth {money(frame['clv'].sum())} of {_kind(args)}, "
+        f"in today's money (discounted at {args.discount_rate:.0%} a year). "
         f"{len(likely):,} are likely to buy at least once; "
         + (f"median chance still active {frame['p_alive'].median():.0%}." if churn_seen else
            "the model sees no sign of customers leaving in this data (it puts the chance of dropping out after a "
@@ -87,7 +89,7 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
 
 
 def _kind(args: ValueArgs) -> str:
-    return "revenue" if args.margin is None else f"profit (at a {args.margin:.0%} margin)"
+    return "revenue" if args.margin is None else f"profit at a {args.margin:.0%} margin"
 
 
 NO_CHURN_DROPOUT = 0.01  # below this fitted chance of leaving after a purchase, P(alive) is ~1 for everyone
