@@ -2,7 +2,9 @@
 
 A pound next year is worth less to a shop than a pound today (it could pay a debt or buy stock now), so
 value over a horizon is discounted at a yearly rate, 10% unless told. Expected purchases arrive spread
-over the horizon, not at its end: the horizon is cut into monthly steps (the last one shorter), each
+over the horizon, not at its end: the horizon is cut into monthly steps (the last one shorter; beyond a
+year, twelve equal steps, as each step costs a hypergeometric function per customer: 800,000 customers
+take 0.6 s at 90 days, ~5 s at three years), each
 step's expected purchases E[N(t_k)] - E[N(t_k-1)] come from the model's own conditional expectation, and
 each is discounted from the step's midpoint:
 
@@ -11,7 +13,9 @@ each is discounted from the step's midpoint:
 Multiplied by the expected order value and the margin, that is the customer's value. The sums telescope:
 at rate 0 they are E[N(horizon)] exactly. For a constant purchase rate the midpoint rule's error against
 the continuous annuity, lambda (1 - e^(-delta H)) / delta with delta = ln(1 + rate) / 365, is of order
-(delta x step)^2 / 24 per step: below one part in 10,000 at 10% and monthly steps.
+(delta x step)^2 / 24: below one part in 10,000 at 10% with steps up to three months; where the rate
+changes within a step the error is of order delta x step^2 x (rate's relative change a day) / 12, a few
+parts in 10,000 for a rate that halves within a year.
 
 The expectation is a parameter, ``expected(fit, t, frequency, recency, T)`` in the model's time unit, so
 any model with the BG/NBD's signature (Pareto/NBD, MBG/NBD) is discounted the same way.
@@ -33,6 +37,7 @@ from segmentation.vocabulary import AnalysisError
 DEFAULT_DISCOUNT_RATE = 0.10  # a small business's cost of money, yearly; stated wherever value is shown
 MAX_HORIZON_DAYS = 1095  # three years: what the purchase models can support
 STEP_DAYS = 365.25 / 12  # one month
+MAX_STEPS = 12
 DAYS_PER_YEAR = 365.0
 
 Expected = Callable[..., np.ndarray]
@@ -72,7 +77,8 @@ def discounted_purchases(
     """
     if not horizon_days > 0 or not step_days > 0:
         raise AnalysisError("The horizon and the step must be positive numbers of days.")
-    ends = np.append(np.arange(step_days, horizon_days, step_days), horizon_days)
+    step_days = max(step_days, horizon_days / MAX_STEPS)
+    ends = np.append(np.arange(step_days, horizon_days - 1e-9, step_days), horizon_days)
     starts = np.append(0.0, ends[:-1])
     factors = (1.0 + rate) ** (-(starts + ends) / 2 / DAYS_PER_YEAR)
     total = np.zeros(np.shape(np.asarray(frequency, dtype=float)))
