@@ -49,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     cust = sub.add_parser("customers", parents=[db, as_of], help="each customer's RFM, lifecycle and predicted value")
     cust.add_argument("--segment", choices=SEGMENT_KEYS + STAGES, help="only this RFM segment or lifecycle stage")
-    cust.add_argument("--horizon-days", type=int, default=90, help="days ahead for expected purchases and CLV")
+    cust.add_argument("--horizon-days", type=int, default=90,
+                      help="days ahead for expected purchases and CLV (default 90, at most 1095: three years)")
+    cust.add_argument("--margin", type=float, help="share of revenue that is profit, e.g. 0.4: CLV becomes profit "
+                      "(default: CLV is revenue)")
+    cust.add_argument("--discount-rate", type=float, default=0.10,
+                      help="yearly rate future value is discounted at (default 0.10: 10%%)")
     cust.add_argument("--format", choices=FORMATS, default="table")
 
     model = sub.add_parser("model", parents=[db, as_of], help="fitted value models and lifecycle thresholds")
@@ -252,14 +257,17 @@ def _warn(frame) -> None:
 
 def _customers(args: argparse.Namespace) -> int:
     from segmentation.customers import customer_table
+    from segmentation.discounting import value_basis
     from segmentation.lifecycle import Thresholds
     from segmentation.rfm import SCORE_RULE
 
     with _read(args) as con:
-        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, group=args.segment)
+        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, group=args.segment,
+                               margin=args.margin, discount_rate=args.discount_rate)
     _warn(frame)
     rule = Thresholds(**frame.attrs["thresholds"]).rule()
-    footer = f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}."
+    footer = (f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}; "
+              f"{value_basis(frame.attrs)}.")
     _print_frame(frame, args.format, footer)
     return 0
 

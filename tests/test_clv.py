@@ -344,9 +344,12 @@ def test_customer_value_on_an_imported_shop(shop_db):
     assert value["p_alive"].between(0, 1).all()
     assert (value["expected_purchases"] >= 0).all()
     assert (value["clv"] >= 0).all() and (value["expected_order_value"] > 0).all()
-    np.testing.assert_allclose(value["clv"], value["expected_purchases"] * value["expected_order_value"])
+    undiscounted = value["expected_purchases"] * value["expected_order_value"]
+    # discounted at 10% a year, each purchase somewhere in the next 90 days
+    assert ((undiscounted * 1.1 ** (-90 / 365) <= value["clv"]) & (value["clv"] <= undiscounted)).all()
     assert_frame_equal(value, again, check_exact=True)  # deterministic
-    assert value.attrs == {"as_of": "2025-12-31", "horizon_days": 90, "margin": 1.0}
+    assert value.attrs == {"as_of": "2025-12-31", "horizon_days": 90, "margin": None, "discount_rate": 0.1,
+                           "value_kind": "revenue"}
     one_timers = fits.summary["frequency"].to_numpy() == 0
     assert one_timers.any() and (value["p_alive"].to_numpy()[one_timers] < 1).all()
     assert value["expected_order_value"].to_numpy()[one_timers] == pytest.approx(fits.gamma_gamma.population_mean)
@@ -355,10 +358,10 @@ def test_customer_value_on_an_imported_shop(shop_db):
 def test_horizon_and_margin(shop_db):
     with connect(shop_db, read_only=True) as con:
         base = customer_value(con)
-        longer = customer_value(con, horizon_days=180, margin=0.4)
+        longer = customer_value(con, horizon_days=180, margin=0.4, discount_rate=0)
         with pytest.raises(AnalysisError, match="margin is a share of revenue"):
             customer_value(con, margin=1.5)
-        with pytest.raises(AnalysisError, match="horizon must be a positive"):
+        with pytest.raises(AnalysisError, match="horizon must be between 1 and 1095"):
             customer_value(con, horizon_days=0)
     assert (longer["expected_purchases"] >= base["expected_purchases"]).all()
     np.testing.assert_allclose(longer["clv"], longer["expected_purchases"] * longer["expected_order_value"] * 0.4)

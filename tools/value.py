@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from segmentation.customers import customer_table
+from segmentation.discounting import DEFAULT_DISCOUNT_RATE, MAX_HORIZON_DAYS, value_kind
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.members import K, group_of
 from tools.wording import AnyGroupKey, label, members_words, money
@@ -14,7 +15,16 @@ class ValueArgs(ToolArgs):
     group: AnyGroupKey | None = Field(
         None, description="Limit to one RFM segment, lifecycle stage or cluster (cluster_1...); empty: all."
     )
-    horizon_days: int = Field(90, ge=7, le=730, description="How many days ahead to predict.")
+    horizon_days: int = Field(
+        90, ge=7, le=MAX_HORIZON_DAYS, description="How many days ahead to predict (at most three years)."
+    )
+    margin: float | None = Field(
+        None, gt=0, le=1, description="Share of revenue that is profit (e.g. 0.4): value becomes profit; "
+        "empty: value is revenue."
+    )
+    discount_rate: float = Field(
+        DEFAULT_DISCOUNT_RATE, ge=0, lt=1, description="Yearly rate future money is discounted at (0.1 = 10%)."
+    )
     as_of: str | None = Field(None, description="Date to predict from, YYYY-MM-DD; default: the last order.")
     k: int | None = K
 
@@ -28,8 +38,11 @@ class ValueArgs(ToolArgs):
 def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     """Predict each customer's purchases and value over the coming days (BG/NBD and Gamma-Gamma) and the
     chance they are still a customer (P(alive)); name how many are likely to buy soon."""
+    if args.margin is None and ctx.margin is not None:  # the margin the owner set in the app, unless asked otherwise
+        args = args.model_copy(update={"margin": ctx.margin})
     with ctx.read() as con:
-        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days)
+        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, margin=args.margin,
+                               discount_rate=args.discount_rate)
         # Only where P(alive) is high across the base can the model have seen nobody leave: elsewhere the fit
         # (a second one, on a date other than the cached default) is not needed.
         near_one = frame["p_alive"].notna().any() and frame["p_alive"].quantile(0.1) >= 0.9
@@ -53,7 +66,8 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     ranked = frame.sort_values(["clv", "customer_id"], ascending=[False, True])
     summary = (
         f"Over the next {args.horizon_days} days {len(frame):,} {who} are expected to make "
-        f"{frame['expected_purchases'].sum():,.0f} purchases worth {money(frame['clv'].sum())}. "
+        f"{frame['expected_purchases'].sum():,.0f} purchases worth {money(frame['clv'].sum())} of {_kind(args)}, "
+        f"in today's money (discounted at {args.discount_rate:.0%} a year). "
         f"{len(likely):,} are likely to buy at least once; "
         + (f"median chance still active {frame['p_alive'].median():.0%}." if churn_seen else
            "the model sees no sign of customers leaving in this data (it puts the chance of dropping out after a "
@@ -67,10 +81,15 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
         summary=assert_no_email(summary), table=ranked[columns].head(100), chart=draw(ctx, "value_histograms", frame),
         downloads=csv_download(ctx, "predicted_value.csv", ranked[columns]),
         facts={"customers": len(frame), "likely_buyers": len(likely), "value": round(float(frame["clv"].sum()), 2),
-               "horizon_days": args.horizon_days, "churn_seen": churn_seen,
+               "horizon_days": args.horizon_days, "churn_seen": churn_seen, "value_kind": value_kind(args.margin),
+               "margin": args.margin, "discount_rate": args.discount_rate,
                "median_p_alive": round(float(frame["p_alive"].median()), 4) if churn_seen and len(frame) else None,
                **({"group": args.group, "group_name": group.name, "k": group.k} if group and group.is_cluster else {})},
     )
+
+
+def _kind(args: ValueArgs) -> str:
+    return "revenue" if args.margin is None else f"profit at a {args.margin:.0%} margin"
 
 
 NO_CHURN_DROPOUT = 0.01  # below this fitted chance of leaving after a purchase, P(alive) is ~1 for everyone

@@ -37,7 +37,7 @@ def render_dashboard(ctx: ToolContext, data: DataState) -> None:
         empty_state()
         return
     as_of = _as_of(data)
-    frame = customer_frame(str(ctx.db_path), data.version, as_of)
+    frame = customer_frame(str(ctx.db_path), data.version, as_of, ctx.margin)
     _kpis(frame)
     _segments(frame)
     _lifecycle(frame)
