@@ -170,3 +170,48 @@ def test_bad_input_is_one_sentence(cdnow, kwargs, message):
             stage_backtest(con, **kwargs)
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ P(alive) and "lapsed" in answers
+
+
+def test_lapsed_answer_says_what_each_means_and_ranks_by_value(demo_store):
+    from segmentation.customers import customer_table
+    from tools.base import ToolContext
+    from tools.registry import run_tool
+
+    result = run_tool("predict_value", {"group": "lapsed"}, ToolContext(db_path=demo_store))
+    con = connect(demo_store, read_only=True)
+    try:
+        table = customer_table(con)
+    finally:
+        con.close()
+    lapsed = table[table["lifecycle"] == "lapsed"]
+    alive = int((lapsed["p_alive"] >= 0.5).sum())
+    mark = table.attrs["thresholds"]["lapsed_after_days"]
+    assert alive > len(lapsed) / 2  # the disagreement the answer has to explain
+    assert (f"\"lapsed\" only means no order in {mark} days, your gap rule, and the model still rates {alive:,} of "
+            f"the {len(lapsed):,} lapsed customers here more likely active than not") in result.summary
+    assert "the model's chance that a customer has not silently stopped buying" in result.summary
+    assert "the list is ranked by predicted value" in result.summary
+    # The list: by predicted value, highest first, never by P(alive) (which would put other customers on top).
+    shown = result.table
+    assert list(shown["customer_id"]) == list(
+        lapsed.sort_values(["clv", "customer_id"], ascending=[False, True])["customer_id"].head(len(shown)))
+    by_alive = lapsed.sort_values(["p_alive", "customer_id"], ascending=[False, True])["customer_id"].head(10)
+    assert list(shown["customer_id"].head(10)) != list(by_alive)
+
+
+def test_online_retail_no_churn_is_said_not_quoted(retail, tmp_path):
+    import shutil
+
+    from tools.base import ToolContext
+    from tools.registry import run_tool
+
+    copy = tmp_path / "retail.duckdb"
+    shutil.copy(retail, copy)
+    result = run_tool("predict_value", {"group": "lapsed"}, ToolContext(db_path=copy))
+    assert "the model sees no sign of customers leaving in this data" in result.summary
+    assert "chance still active" not in result.summary and "100%" not in result.summary
+    shown = result.table
+    assert shown["clv"].is_monotonic_decreasing and (shown["lifecycle"] == "lapsed").all()
