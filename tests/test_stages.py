@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -215,3 +216,17 @@ def test_online_retail_no_churn_is_said_not_quoted(retail, tmp_path):
     assert "chance still active" not in result.summary and "100%" not in result.summary
     shown = result.table
     assert shown["clv"].is_monotonic_decreasing and (shown["lifecycle"] == "lapsed").all()
+
+
+def test_segments_backtest_stages(cdnow, capsys):
+    import cli
+
+    assert cli.main(["backtest", "--stages", "--as-of", "1997-09-30", "--db", str(cdnow), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    rows = {row["stage"]: row for row in json.loads(out.splitlines()[0])}
+    assert (rows["active"]["customers"], rows["lapsed"]["customers"]) == (3295, 17936)
+    assert rows["lapsed"]["return_rate"] == pytest.approx(0.0966, abs=1e-4)
+    assert cli.main(["backtest", "--stages", "--as-of", "1997-09-30", "--db", str(cdnow)]) == 0
+    assert "lapsed = no order in 129 days" in capsys.readouterr().out  # the table's footer states the rule
+    assert cli.main(["backtest", "--stages", "--as-of", "1998-09-30", "--db", str(cdnow)]) == 2
+    assert "the data ends on 1998-06-30" in capsys.readouterr().err
