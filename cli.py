@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--as-of", required=True, help="the past date to predict from (YYYY-MM-DD)")
     back.add_argument("--horizon-days", type=int, default=90)
     back.add_argument("--format", choices=FORMATS, default="table")
+    back.add_argument("--stages", action="store_true", help="back-test the lifecycle stages instead: each "
+                      "stage's share that bought again after the date")
 
     ask = sub.add_parser("ask", parents=[db], help="ask the assistant in plain words (one conversation)")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
@@ -381,6 +383,13 @@ def _campaign(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from segmentation.backtest import backtest
 
+    if args.stages:
+        from segmentation.stage_backtest import stage_backtest, stage_backtest_words
+
+        with _read(args) as con:
+            table = stage_backtest(con, cut=args.as_of, horizon_days=args.horizon_days)
+        _print_frame(table.round({"return_rate": 4, "lift": 3}), args.format, stage_backtest_words(table))
+        return 0
     with _read(args) as con:
         table = backtest(con, as_of=args.as_of, horizon_days=args.horizon_days)
     footer = (f"Predicted from {table.attrs['as_of']} for {args.horizon_days} days "

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from segmentation.customers import customer_table
 from segmentation.discounting import DEFAULT_DISCOUNT_RATE, MAX_HORIZON_DAYS, value_kind
+from tools.alive import alive_words
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.members import K, group_of
 from tools.wording import AnyGroupKey, label, members_words, money
@@ -69,10 +70,7 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
         f"{frame['expected_purchases'].sum():,.0f} purchases worth {money(frame['clv'].sum())} of {_kind(args)}, "
         f"in today's money (discounted at {args.discount_rate:.0%} a year). "
         f"{len(likely):,} are likely to buy at least once; "
-        + (f"median chance still active {frame['p_alive'].median():.0%}." if churn_seen else
-           "the model sees no sign of customers leaving in this data (it puts the chance of dropping out after a "
-           f"purchase at {dropout:.2%}), so it rates nearly everyone as still active, however long ago they "
-           "bought: go by expected purchases instead.")
+        + alive_words(frame, churn_seen=churn_seen, dropout=dropout, group=args.group)
         + " The top 10% by predicted value hold "
         f"{ranked['clv'].head(max(len(ranked) // 10, 1)).sum() / max(frame['clv'].sum(), 1e-9):.0%} of it."
     )
