@@ -94,6 +94,12 @@ class ImportReport:
     guest_rows: int = 0
     return_rows: int = 0
     cancelled_rows: int = 0
+    # Returns filed as orders of their own, attributed to the orders they undo (``cancellations``), counted
+    # over the whole store after this import: the orders they undid fully or in part, and the return lines
+    # that matched no earlier purchase of their product by their customer.
+    orders_fully_undone: int = 0
+    orders_partly_undone: int = 0
+    return_lines_unmatched: int = 0
     customers: int = 0
     orders: int = 0
     revenue: float = 0.0
@@ -129,6 +135,8 @@ class ImportReport:
                 f"  {self.return_rows:,} return rows (negative) netted; {self.cancelled_rows:,} rows on "
                 "cancelled orders count as 0."
             )
+        if self.orders_fully_undone or self.orders_partly_undone or self.return_lines_unmatched:
+            lines.append(self._undone_text())
         if self.rows_duplicate:
             lines.append(f"  {self.rows_duplicate:,} rows were already in the store: skipped.")
         if self.rows_rejected:
@@ -140,6 +148,14 @@ class ImportReport:
         lines.extend(f"  Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
+
+    def _undone_text(self) -> str:
+        return (
+            f"  Cancellations and returns filed as orders of their own were netted against the orders they undo "
+            f"(same customer and product): {self.orders_fully_undone:,} orders fully undone (no longer purchases), "
+            f"{self.orders_partly_undone:,} partly; {self.return_lines_unmatched:,} return lines matched no "
+            "earlier order and count as returns on their own date."
+        )
 
     def _lines_text(self) -> str:
         text = f"  The file's {self.lines_in_file:,} lines: {self.rows_read:,} rows read"
@@ -838,7 +854,9 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.bad", [import_id])
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.broken", [import_id])
     _merge_customers(con, import_id)
-    rebuild_orders(con, "memory.staged" if alone else "order_lines")
+    undone = rebuild_orders(con, "memory.staged" if alone else "order_lines")
+    report.orders_fully_undone, report.orders_partly_undone = undone.orders_fully, undone.orders_partly
+    report.return_lines_unmatched = undone.lines_unmatched
     remember_summary(con, import_id)
     _fill_counts(con, import_id, report, alone)
     con.execute(
