@@ -53,47 +53,46 @@ class Undone:
 def attribute_returns(con: duckdb.DuckDBPyConnection, lines: str) -> None:
     """Fill temp table ``undo_adjustments(customer_id, order_key, delta)`` from the lines in ``lines``.
 
-    ``lines``: a table or view in ``order_lines``' shape. Summing ``delta`` into each order's net moves
-    every matched return's money onto the order it undoes.
+    ``lines``: a table or view in ``order_lines``' shape. Lines bought or returned at the same time are taken
+    in the order of the file (import, then line): the later line counts as the later. Summing ``delta`` into
+    each order's net moves every matched return's money onto the order it undoes.
     """
+    # Only customers with a negative line are read further: on Online Retail a third of the lines, and the
+    # order keys (a formatted date where a file has no order ids) are made for those alone.
+    at = "coalesce(ordered_at, order_date::TIMESTAMP)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE undo_lines AS
-        SELECT customer_id, {ORDER_KEY_SQL} AS order_key, product,
-               coalesce(ordered_at, order_date::TIMESTAMP) AS placed, row_hash, row_ordinal, quantity, amount,
-               net_amount, cancelled
+        SELECT customer_id, {ORDER_KEY_SQL} AS order_key, product, {at} AS placed, import_id, line_no,
+               quantity, amount, net_amount, cancelled
         FROM {lines}
-        WHERE customer_id IS NOT NULL AND product IS NOT NULL
+        SEMI JOIN (SELECT DISTINCT customer_id FROM {lines} WHERE amount < 0 AND customer_id IS NOT NULL)
+             USING (customer_id)
         """
     )
-    # Orders made only of returns: every line <= 0, one below, none cancelled by status.
+    # Orders made only of returns: no line above 0, none cancelled by status.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE undo_returns AS
-        WITH return_orders AS (
-            SELECT customer_id, order_key
-            FROM undo_lines
-            SEMI JOIN (SELECT customer_id, order_key FROM undo_lines WHERE amount < 0) USING (customer_id, order_key)
-            GROUP BY ALL
-            HAVING max(amount) <= 0 AND NOT bool_or(cancelled)
-        )
-        SELECT row_number() OVER (ORDER BY l.customer_id, l.product, l.placed, l.row_hash, l.row_ordinal) AS r_id,
-               row_number() OVER (PARTITION BY l.customer_id, l.product ORDER BY l.placed, l.row_hash, l.row_ordinal)
+        SELECT row_number() OVER (ORDER BY l.customer_id, l.product, l.placed, l.import_id, l.line_no) AS r_id,
+               row_number() OVER (PARTITION BY l.customer_id, l.product ORDER BY l.placed, l.import_id, l.line_no)
                  AS seq,
                l.customer_id, l.order_key, l.product, l.placed, -coalesce(l.quantity, -1) AS need, l.net_amount
-        FROM undo_lines l JOIN return_orders USING (customer_id, order_key)
-        WHERE l.amount < 0 AND coalesce(l.quantity, -1) < 0
+        FROM undo_lines l
+        ANTI JOIN (SELECT DISTINCT customer_id, order_key FROM undo_lines WHERE amount > 0 OR cancelled)
+             USING (customer_id, order_key)
+        WHERE l.amount < 0 AND coalesce(l.quantity, -1) < 0 AND l.product IS NOT NULL
         """
     )
-    # What each purchase line can still undo: its units.
+    # What each purchase line can undo: its units.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE undo_candidates AS
-        SELECT row_number() OVER (ORDER BY l.customer_id, l.product, l.placed, l.row_hash, l.row_ordinal) AS c_id,
+        SELECT row_number() OVER (ORDER BY l.customer_id, l.product, l.placed, l.import_id, l.line_no) AS c_id,
                l.customer_id, l.order_key, l.product, l.placed, coalesce(l.quantity, 1) AS units
         FROM undo_lines l SEMI JOIN (SELECT DISTINCT customer_id, product FROM undo_returns) r
              USING (customer_id, product)
-        WHERE l.amount > 0 AND coalesce(l.quantity, 1) > 0 AND NOT l.cancelled
+        WHERE l.amount >= 0 AND coalesce(l.quantity, 1) > 0 AND NOT l.cancelled  -- free lines are units too
         """
     )
     con.execute("CREATE OR REPLACE TEMP TABLE undo_takes (r_id BIGINT, c_id BIGINT, units DOUBLE)")

@@ -854,7 +854,10 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.bad", [import_id])
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.broken", [import_id])
     _merge_customers(con, import_id)
-    undone = rebuild_orders(con, "memory.staged" if alone else "order_lines")
+    if alone:  # the importer's own copy, with the import it goes into (returns are matched in file order)
+        view = f"SELECT {import_id} AS import_id, * FROM memory.staged"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW staged_lines AS {view}")
+    undone = rebuild_orders(con, "staged_lines" if alone else "order_lines")
     report.orders_fully_undone, report.orders_partly_undone = undone.orders_fully, undone.orders_partly
     report.return_lines_unmatched = undone.lines_unmatched
     remember_summary(con, import_id)
