@@ -12,6 +12,7 @@ from segmentation.rfm import customer_rfm
 from segmentation.store import connect
 
 from .conftest import ONLINE_RETAIL
+from .retail_by_hand import netted_orders, read_lines
 
 pytestmark = pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason="shared data not present")
 
@@ -88,14 +89,13 @@ def test_ids_are_text_exactly_as_in_the_file(retail):
 
 
 def _pandas_rfm(path) -> pd.DataFrame:
-    """The definitions of DESIGN.md written independently with pandas, the way an analyst would."""
-    lines = pd.read_csv(path, dtype={"CustomerID": str, "InvoiceNo": str}, parse_dates=["InvoiceDate"])
+    """The definitions of DESIGN.md written independently with pandas, the way an analyst would: each
+    cancellation invoice's money on the order it undoes (``retail_by_hand``), then a purchase is an order
+    whose net is > 0."""
+    lines = read_lines(path)
     as_of = lines["InvoiceDate"].max().normalize()
-    lines = lines.dropna(subset=["CustomerID"])
-    lines["value"] = lines["Quantity"] * lines["UnitPrice"]
-    orders = lines.groupby(["CustomerID", "InvoiceNo"]).agg(
-        net=("value", "sum"), day=("InvoiceDate", lambda s: s.min().normalize())
-    ).reset_index()
+    orders = netted_orders(lines)
+    orders["net"] = orders["net"].round(6)  # as the store rounds sums: a fully undone order is 0, not 1e-12
     orders["purchase"] = orders["net"] > 0
     per = orders.groupby("CustomerID").agg(
         frequency=("purchase", "sum"),
