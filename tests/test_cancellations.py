@@ -246,3 +246,32 @@ def test_online_retail_no_value_comes_from_a_cancelled_order(retail):
     ).fetchall()
     assert largest == [("16446", "581483", 168_469.6, 0.0, False), ("12346", "541431", 77_183.6, 0.0, False)]
     assert "12346" not in set(customer_rfm(con)["customer_id"])
+
+
+def test_a_store_built_before_the_rule_is_recomputed_when_its_file_comes_again(db, tmp_path):
+    from segmentation.store import table_counts
+
+    path = write_csv(tmp_path / "orders.csv", HEAD + CASES["exact quantity first"][0].replace("        ", ""))
+    import_file(db, path)
+    expected = _orders(db)
+    # As an older version left it: each order its own lines' sum, no rule recorded, models fitted on that.
+    con = connect(db)
+    con.execute("UPDATE orders SET net_amount = gross_amount, is_purchase = gross_amount > 0")
+    con.execute("DELETE FROM meta WHERE key = 'orders_rule'")
+    con.execute("INSERT INTO model_cache VALUES ('old', DATE '2024-03-04', '{}', now()::TIMESTAMP)")
+    before = table_counts(con)
+    con.close()
+
+    again = import_file(db, path)
+    assert again.already_imported and again.orders_recomputed
+    assert "Its orders were recomputed with the current rules." in again.as_text()
+    assert "1 orders fully undone" in again.as_text()
+    con = connect(db, read_only=True)
+    try:
+        assert table_counts(con) == before  # nothing added
+        assert con.execute("SELECT count(*) FROM model_cache").fetchone()[0] == 0
+    finally:
+        con.close()
+    assert _orders(db) == expected
+    third = import_file(db, path)
+    assert third.already_imported and not third.orders_recomputed
