@@ -5,7 +5,9 @@ One file per shop. Tables:
 - ``order_lines``: every line a user imported, guests included, with the net value that analytics use
   (``net_amount``: 0 for a cancelled order, otherwise ``amount - refund``).
 - ``orders``: one row per order (a distinct order id, or a customer-day where the file has none), rebuilt
-  from ``order_lines`` after every import so it can never drift from them.
+  from ``order_lines`` after every import so it can never drift from them. Its ``net_amount`` is net of
+  the returns filed as orders of their own that undo it (``cancellations``): a line's own ``net_amount``
+  stays where the file put it.
 - ``customers``: the latest known details per customer (email, names, place, marketing consent).
 - ``imports``: one row per import with its report; ``rejects``: every row we could not use, with the
   reason and the raw cells, so nothing a user gives us is silently dropped.
@@ -83,7 +85,7 @@ CREATE TABLE IF NOT EXISTS order_lines (
     unit_price  DOUBLE,
     amount      DOUBLE NOT NULL,      -- the line's value as the file gives it (negative for returns)
     refund      DOUBLE NOT NULL,      -- refunded amount recorded on this row (order-level refund columns)
-    cancelled   BOOLEAN NOT NULL,     -- order cancelled (status, cancel date) or a cancellation invoice
+    cancelled   BOOLEAN NOT NULL,     -- order cancelled by its status or a cancel date
     net_amount  DOUBLE NOT NULL       -- what the line contributes to revenue
 );
 
