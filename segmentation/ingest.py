@@ -6,7 +6,8 @@ with their reason, and write the rest. The file is read and checked completely b
 opened for writing, so a refused file never touches it.
 
 Definitions (DESIGN.md): a line's value is quantity x unit price, or its amount column; returns are
-negative lines, netted; a cancelled, voided, failed or fully refunded order is kept but contributes 0;
+negative lines, netted (within their order, or, filed as an order of their own, against the order they
+undo: ``cancellations``); a cancelled, voided, failed or fully refunded order is kept but contributes 0;
 refund columns are order-level and subtracted once per order. Rows without a customer are guest orders:
 loaded and counted, left out of customer analytics. Re-importing rows already in the store adds nothing:
 each row is fingerprinted by what it means once parsed (``store.ROW_IDENTITY``: order, customer, time,
