@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from segmentation.ingest import import_file
@@ -275,3 +276,36 @@ def test_a_store_built_before_the_rule_is_recomputed_when_its_file_comes_again(d
     assert _orders(db) == expected
     third = import_file(db, path)
     assert third.already_imported and not third.orders_recomputed
+
+
+def test_a_campaign_counts_no_buyer_whose_purchase_came_back(retail, by_hand, tmp_path):
+    """A campaign on Online Retail measured from the store: each arm's buyers and revenue per customer are what
+    the independent loop's netted orders give, so a purchase in the window undone by a later cancellation is no
+    purchase, and its customer no buyer unless they bought something else."""
+    import shutil
+
+    from segmentation.campaigns import create_campaign, measure_campaign
+
+    _, con = retail
+    db = tmp_path / "retail.duckdb"
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+                .fetchone()[0], db)
+    as_of, end = dt.date(2011, 9, 30), dt.date(2011, 10, 30)
+    members = sorted(by_hand.index.get_level_values(0).unique())
+    with connect(db) as writer:
+        created = create_campaign(writer, "everyone", members=members, as_of=as_of, holdout=0.2, seed=7)
+        result = measure_campaign(writer, created.id, window_days=30)
+        arms = dict(writer.execute("SELECT customer_id, arm FROM campaign_members WHERE campaign_id = ?",
+                                   [created.id]).fetchall())
+
+    orders = by_hand.reset_index()
+    in_window = orders[(orders["day"] > pd.Timestamp(as_of)) & (orders["day"] <= pd.Timestamp(end))]
+    buyers_had_nothing_come_back = 0
+    for arm, said in (("audience", result.treated), ("control", result.control)):
+        who = [c for c, a in arms.items() if a == arm]
+        theirs = in_window[in_window["CustomerID"].isin(who)]
+        buyers = theirs[theirs["net"] > 0]["CustomerID"].nunique()
+        assert said["buyers"] == buyers
+        assert said["revenue_per_customer"] == pytest.approx(theirs["net"].sum() / len(who), abs=1e-4)
+        buyers_had_nothing_come_back += theirs[theirs["gross"] > 0]["CustomerID"].nunique() - buyers
+    assert buyers_had_nothing_come_back > 0  # the window holds buyers whose purchase came back: the test can tell
