@@ -162,7 +162,10 @@ def fit_paretonbd(summary: pd.DataFrame, *, time_unit_days: float | None = None)
     ut_s, u_big_t_s = ut * scale, u_big_t * scale
 
     def neg_ll(theta: np.ndarray) -> float:
-        value = -(weights * _paretonbd_ll(*np.exp(theta), ux, ut_s, u_big_t_s)).sum()
+        # Far from the optimum scipy's 2F1 can return nan (c in the hundreds, z near 1): the optimiser is told
+        # the point is bad and steps back, and the warning would only be noise.
+        with np.errstate(invalid="ignore", over="ignore"):
+            value = -(weights * _paretonbd_ll(*np.exp(theta), ux, ut_s, u_big_t_s)).sum()
         return float(value) if np.isfinite(value) else 1e300
 
     # No analytic gradient: the derivatives of 2F1 in its parameters have no closed form. L-BFGS-B's finite
@@ -172,6 +175,8 @@ def fit_paretonbd(summary: pd.DataFrame, *, time_unit_days: float | None = None)
     alpha, beta = alpha / scale, beta / scale
     unit = time_unit_days if time_unit_days is not None else summary.attrs.get("time_unit_days", 1.0)
     ll = float((counts * _paretonbd_ll(r, alpha, s, beta, ux, ut, u_big_t)).sum())
+    if converged and not np.isfinite(ll):
+        converged, message = False, "the likelihood is not finite at the optimum"
     return ParetoNBDFit(float(r), float(alpha), float(s), float(beta), ll, converged, len(x), float(unit), message)
 
 
