@@ -112,16 +112,18 @@ def _compute(
         frame["lifecycle"] = lifecycle_stages(frame["recency_days"], frame["frequency"], limits)
         SUMMARIES.keep(summary_key, summary)
     warnings = [limits.warning] if limits.warning else []
+    model = {}
     try:
         value = customer_value(con, as_of=day, horizon_days=horizon_days, summary=summary)
         frame = _beside(frame, value[["customer_id", *VALUE_COLUMNS]])
+        model = {"model": value.attrs["model"], "model_reason": value.attrs["model_reason"]}  # which predicted, why
     except ModelError as exc:
         warnings.append(str(exc))
         for column in VALUE_COLUMNS:
             frame[column] = np.nan
     frame = frame[CUSTOMER_COLUMNS].reset_index(drop=True)
     frame.attrs.update(
-        as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings
+        as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings, **model
     )
     return frame
 

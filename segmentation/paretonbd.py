@@ -57,23 +57,23 @@ def _log_gone_series(r: float, alpha: float, s: float, beta: float, x, t_x, big_
     The likelihood's second term is that integral (the note's A_0 is its closed form). With p the smaller of
     alpha and beta and q the larger, (q + tau) = (q - p)(1 + u), u = (p + tau) / (q - p); expanding its power
     binomially leaves integrals of powers of (p + tau): a series of elementary terms whose k-th is at most
-    u^k (Q)_k / k! of the first, Q the expanded power (``_series_converges``). Used where it converges:
+    u^k (Q)_k / k! of the first, Q the expanded power. Used where it converges (``_series_converges``):
     there the closed form's 2F1 has z near 1, where scipy's series needs thousands of terms (30 ms per
     likelihood on Online Retail, whose fit runs to the no-dropout edge, beta -> infinity) or returns nan
     (c in the hundreds), and this needs a few (eight at u = 0.01). Tested against the closed form.
     """
     x, t_x, big_t = (np.asarray(v, dtype=float) for v in (x, t_x, big_t))
-    if alpha < beta:
-        p, big_p, q, big_q = alpha, r + x, beta, np.full_like(x, s + 1.0)
+    if alpha < beta:  # Q is one number: the binomial coefficients are one column, not a table
+        p, big_p, q, big_q = alpha, r + x, beta, np.array([s + 1.0])
     else:
         p, big_p, q, big_q = beta, np.full_like(x, s + 1.0), alpha, r + x
     log_gap = np.log(q - p)
     log_lo, span = np.log(p + t_x), np.log(p + big_t) - np.log(p + t_x)
-    # As many terms as the largest u needs: 8 at u = 0.01 (Online Retail's optimum), up to 60.
     u = (p + big_t) / (q - p)
-    ks = np.arange(1, _SERIES_TERMS + 1)[:, None]
-    enough = (_rest_bound(big_q, u, ks) < np.log(1e-15)).all(axis=1)
-    terms = int(ks[np.argmax(enough), 0]) if enough.any() else _SERIES_TERMS
+    # Each term is at most rho = u max(Q, 1) times the one before (``_series_converges``): enough terms for
+    # rho^terms < 1e-16 in the worst row.
+    rho = float((u * np.maximum(big_q, 1.0)).max())
+    terms = min(_SERIES_TERMS, int(np.ceil(np.log(1e-16) / np.log(rho))) + 1) if 0 < rho < 1 else _SERIES_TERMS
     k = np.arange(terms, dtype=float)[:, None]
     # |binom(-Q, k)| = (Q)_k / k!, alternating in sign.
     log_binom = gammaln(big_q + k) - gammaln(big_q) - gammaln(k + 1)
@@ -93,22 +93,18 @@ def _log_gone_series(r: float, alpha: float, s: float, beta: float, x, t_x, big_
 _SERIES_TERMS = 60
 
 
-def _rest_bound(big_q, u, k) -> np.ndarray:
-    """log of u^k (Q)_k / k!, the bound on the series' k-th term relative to its first."""
-    with np.errstate(divide="ignore"):
-        return k * np.log(u) + gammaln(big_q + k) - gammaln(big_q) - gammaln(np.asarray(k, dtype=float) + 1)
-
-
 def _series_converges(r: float, alpha: float, s: float, beta: float, x, big_t) -> np.ndarray:
-    """Where ``_log_gone_series`` is exact to 1e-15: u = (min + T) / |alpha - beta| with u Q <= 1/2, so the
-    terms alternate and shrink from the first (the sum is at least half of it: no cancellation; with u Q = 12
-    the terms grew 1e5-fold before shrinking, and 6 digits were lost), and the first left-out term, at most
-    u^K (Q)_K / K! of the first, below 1e-15 (K = ``_SERIES_TERMS``)."""
+    """Where ``_log_gone_series`` is exact: u = (min(alpha, beta) + T) / |alpha - beta| with u Q <= 1/2.
+
+    The k-th term over the one before is u (Q + k - 1) / k <= u max(Q, 1) <= 1/2, so the terms alternate and
+    shrink from the first (their sum is at least half of it: no cancellation; with u Q = 12 the terms grew
+    1e5-fold before shrinking and 6 digits were lost), and ``_SERIES_TERMS`` of them leave less than 1e-18.
+    """
     if alpha == beta:
         return np.zeros(np.shape(big_t), dtype=bool)
-    u = (min(alpha, beta) + big_t) / abs(beta - alpha)
+    u = (min(alpha, beta) + np.asarray(big_t, dtype=float)) / abs(beta - alpha)
     big_q = s + 1.0 if alpha < beta else r + np.asarray(x, dtype=float)
-    return (u * big_q <= 0.5) & (_rest_bound(big_q, u, _SERIES_TERMS) < np.log(1e-15))
+    return u * np.maximum(big_q, 1.0) <= 0.5
 
 
 def _log_gone_closed(r: float, alpha: float, s: float, beta: float, x, t_x, big_t) -> np.ndarray:
