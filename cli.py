@@ -289,7 +289,13 @@ def _model(args: argparse.Namespace) -> int:
     else:
         bg, gg = result["bgnbd"], result["gamma_gamma"]
         _say(f"BG/NBD (time in weeks): r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f}")
+        if "paretonbd" in result:
+            pn = result["paretonbd"]
+            _say(f"Pareto/NBD (time in weeks): r={pn['r']:.3f} alpha={pn['alpha']:.3f} s={pn['s']:.3f} "
+                 f"beta={pn['beta']:.3f}")
         _say(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} gamma={gg['gamma']:.3f}")
+        if fits.choice is not None:
+            _say(f"Predicting with {fits.choice.reason}")
         _say(f"Lifecycle: {limits.rule()}")
     return 0
 
@@ -392,8 +398,14 @@ def _backtest(args: argparse.Namespace) -> int:
         return 0
     with _read(args) as con:
         table = backtest(con, as_of=args.as_of, horizon_days=args.horizon_days)
-    footer = (f"Predicted from {table.attrs['as_of']} for {args.horizon_days} days "
+    from segmentation.modelchoice import MODEL_NAMES
+
+    model = MODEL_NAMES.get(table.attrs.get("model") or "", "the value model")
+    footer = (f"Predicted by {model} from {table.attrs['as_of']} for {args.horizon_days} days "
               f"({table.attrs['days_observed']} days observed so far); ratio = actual / predicted.")
+    if table.attrs.get("busy_season"):
+        footer += (f" The window covers the shop's busiest season ({table.attrs['season_index']:.2f} times its average "
+                   "revenue for a window this long): a model of steady buying will predict too little there.")
     _print_frame(table, args.format, footer)
     return 0
 

@@ -117,10 +117,12 @@ def _compute(
         frame["lifecycle"] = lifecycle_stages(frame["recency_days"], frame["frequency"], limits)
         SUMMARIES.keep(summary_key, summary)
     warnings = [limits.warning] if limits.warning else []
+    model = {}
     try:
         value = customer_value(con, as_of=day, horizon_days=horizon_days, summary=summary, margin=money[0],
                                discount_rate=money[1])
         frame = _beside(frame, value[["customer_id", *VALUE_COLUMNS]])
+        model = {"model": value.attrs["model"], "model_reason": value.attrs["model_reason"]}  # which predicted, why
     except ModelError as exc:
         warnings.append(str(exc))
         for column in VALUE_COLUMNS:
@@ -128,7 +130,7 @@ def _compute(
     frame = frame[CUSTOMER_COLUMNS].reset_index(drop=True)
     frame.attrs.update(
         as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings,
-        margin=money[0], discount_rate=money[1], value_kind=value_kind(money[0]),
+        margin=money[0], discount_rate=money[1], value_kind=value_kind(money[0]), **model
     )
     return frame
 

@@ -73,6 +73,8 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
         + alive_words(frame, churn_seen=churn_seen, dropout=dropout, group=args.group)
         + " The top 10% by predicted value hold "
         f"{ranked['clv'].head(max(len(ranked) // 10, 1)).sum() / max(frame['clv'].sum(), 1e-9):.0%} of it."
+        # Which purchase model predicted, and the back-test that chose it for this shop.
+        + (f" Model: {frame.attrs['model_reason']}" if frame.attrs.get("model_reason") else "")
     )
     columns = ["customer_id", "segment", "lifecycle", "p_alive", "expected_purchases", "clv", "monetary"]
     return ToolResult(
@@ -80,7 +82,7 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
         downloads=csv_download(ctx, "predicted_value.csv", ranked[columns]),
         facts={"customers": len(frame), "likely_buyers": len(likely), "value": round(float(frame["clv"].sum()), 2),
                "horizon_days": args.horizon_days, "churn_seen": churn_seen, "value_kind": value_kind(args.margin),
-               "margin": args.margin, "discount_rate": args.discount_rate,
+               "margin": args.margin, "discount_rate": args.discount_rate, "model": frame.attrs.get("model"),
                "median_p_alive": round(float(frame["p_alive"].median()), 4) if churn_seen and len(frame) else None,
                **({"group": args.group, "group_name": group.name, "k": group.k} if group and group.is_cluster else {})},
     )
