@@ -269,15 +269,24 @@ def _maximise(
         neg_ll, start, method="L-BFGS-B", jac=jac, bounds=bounds,
         options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8},
     )  # fmt: skip
+    agreed = False
     if not res.success or not np.isfinite(res.fun):
+        first = res
         value_only = (lambda theta: neg_ll(theta)[0]) if jac else neg_ll
         res = minimize(
             value_only, res.x if np.isfinite(res.fun) else start, method="Nelder-Mead", bounds=bounds,
             options={"maxiter": 8000, "xatol": 1e-9, "fatol": 1e-12},
         )  # fmt: skip
-    converged = bool(res.success) and bool(np.isfinite(res.fun))
+        # Toward a limiting case (no dropout: a -> 0 with b large) the likelihood is flat along a ridge: L-BFGS-B's
+        # line search gives up and Nelder-Mead crawls along it until its iterations run out, neither finding a
+        # better value. Two methods agreeing on the optimum's value to 1e-9 is convergence for the predictions.
+        agreed = bool(np.isfinite(first.fun) and np.isfinite(res.fun)
+                      and abs(first.fun - res.fun) <= 1e-9 * max(1.0, abs(res.fun)))
+    converged = (bool(res.success) or agreed) and bool(np.isfinite(res.fun))
     at_edge = [n for n, v in zip(names, res.x, strict=True) if abs(v) > _LOG_BOUND - 1e-3]
     message = str(res.message).rstrip(".")
+    if agreed and not res.success:
+        message = "the likelihood is flat toward a limiting case; two methods agree on its maximum"
     if at_edge:
         message += f"; {', '.join(at_edge)} at the edge of its range (limiting case)"
     return res.x, converged, message

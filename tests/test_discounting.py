@@ -77,7 +77,7 @@ def test_customer_value_is_discounted_revenue_or_profit(demo):
         plain = customer_value(con, horizon_days=365, discount_rate=0.0)
         fits = fit_models(con)
     s = fits.summary
-    by_hand = discounted_purchases(expected_purchases, fits.bgnbd, s["frequency"], s["recency"], s["T"],
+    by_hand = discounted_purchases(expected_purchases, fits.purchases, s["frequency"], s["recency"], s["T"],
                                    horizon_days=365, time_unit_days=WEEK, rate=0.10)
     order_value = expected_order_value(fits.gamma_gamma, s["frequency"], s["monetary_value"])
     np.testing.assert_allclose(revenue["clv"], by_hand * order_value, rtol=1e-10)

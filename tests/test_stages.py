@@ -190,7 +190,7 @@ def test_lapsed_answer_says_what_each_means_and_ranks_by_value(demo_store):
     lapsed = table[table["lifecycle"] == "lapsed"]
     alive = int((lapsed["p_alive"] >= 0.5).sum())
     mark = table.attrs["thresholds"]["lapsed_after_days"]
-    assert alive > len(lapsed) / 2  # the disagreement the answer has to explain
+    assert alive > 0  # the disagreement the answer has to explain (how many depends on the model the shop chose)
     assert (f"\"lapsed\" only means no order in {mark} days, your gap rule, and the model still rates {alive:,} of "
             f"the {len(lapsed):,} lapsed customers here more likely active than not") in result.summary
     assert "the model's chance that a customer has not silently stopped buying" in result.summary
