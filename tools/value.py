@@ -96,15 +96,20 @@ NO_CHURN_DROPOUT = 0.01  # below this fitted chance of leaving after a purchase,
 
 
 def dropout_chance(con, as_of: str) -> float | None:
-    """The BG/NBD's mean chance that a customer drops out after a purchase, a / (a + b), as fitted at ``as_of``
-    (the import caches the default date's fit; another date is fitted again); None when the models cannot be
-    fitted. Near zero, the model has seen no customer leave and rates everyone as still active (Online Retail:
-    0.05%)."""
-    from segmentation.clv import fit_models
+    """The chosen purchase model's mean chance that a customer drops out before their next purchase, as fitted at
+    ``as_of`` (the import caches the default date's fit; another date is fitted again); None when the models
+    cannot be fitted. BG/NBD: a / (a + b), the chance of leaving after a purchase. Pareto/NBD: the mean dropout
+    rate against the mean purchase rate plus it, (s/beta) / (r/alpha + s/beta), the chance the race between
+    leaving and buying again is lost. Near zero, the model has seen no customer leave and rates everyone as still
+    active (Online Retail: 0.05%)."""
+    from segmentation.clv import BGNBDFit, fit_models
     from segmentation.rfm import AnalysisError
 
     try:
-        fit = fit_models(con, as_of=as_of).bgnbd
+        fit = fit_models(con, as_of=as_of).purchases
     except AnalysisError:
         return None
-    return fit.a / (fit.a + fit.b)
+    if isinstance(fit, BGNBDFit):
+        return fit.a / (fit.a + fit.b)
+    leaving, buying = fit.s / fit.beta, fit.r / fit.alpha
+    return leaving / (buying + leaving)
