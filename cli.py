@@ -49,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     cust = sub.add_parser("customers", parents=[db, as_of], help="each customer's RFM, lifecycle and predicted value")
     cust.add_argument("--segment", choices=SEGMENT_KEYS + STAGES, help="only this RFM segment or lifecycle stage")
-    cust.add_argument("--horizon-days", type=int, default=90, help="days ahead for expected purchases and CLV")
+    cust.add_argument("--horizon-days", type=int, default=90,
+                      help="days ahead for expected purchases and CLV (default 90, at most 1095: three years)")
+    cust.add_argument("--margin", type=float, help="share of revenue that is profit, e.g. 0.4: CLV becomes profit "
+                      "(default: CLV is revenue)")
+    cust.add_argument("--discount-rate", type=float, default=0.10,
+                      help="yearly rate future value is discounted at (default 0.10: 10%%)")
     cust.add_argument("--format", choices=FORMATS, default="table")
 
     model = sub.add_parser("model", parents=[db, as_of], help="fitted value models and lifecycle thresholds")
@@ -95,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--as-of", required=True, help="the past date to predict from (YYYY-MM-DD)")
     back.add_argument("--horizon-days", type=int, default=90)
     back.add_argument("--format", choices=FORMATS, default="table")
+    back.add_argument("--stages", action="store_true", help="back-test the lifecycle stages instead: each "
+                      "stage's share that bought again after the date")
 
     ask = sub.add_parser("ask", parents=[db], help="ask the assistant in plain words (one conversation)")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
@@ -252,14 +259,17 @@ def _warn(frame) -> None:
 
 def _customers(args: argparse.Namespace) -> int:
     from segmentation.customers import customer_table
+    from segmentation.discounting import value_basis
     from segmentation.lifecycle import Thresholds
     from segmentation.rfm import SCORE_RULE
 
     with _read(args) as con:
-        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, group=args.segment)
+        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, group=args.segment,
+                               margin=args.margin, discount_rate=args.discount_rate)
     _warn(frame)
     rule = Thresholds(**frame.attrs["thresholds"]).rule()
-    footer = f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}."
+    footer = (f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}; "
+              f"{value_basis(frame.attrs)}.")
     _print_frame(frame, args.format, footer)
     return 0
 
@@ -279,7 +289,13 @@ def _model(args: argparse.Namespace) -> int:
     else:
         bg, gg = result["bgnbd"], result["gamma_gamma"]
         _say(f"BG/NBD (time in weeks): r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f}")
+        if "paretonbd" in result:
+            pn = result["paretonbd"]
+            _say(f"Pareto/NBD (time in weeks): r={pn['r']:.3f} alpha={pn['alpha']:.3f} s={pn['s']:.3f} "
+                 f"beta={pn['beta']:.3f}")
         _say(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} gamma={gg['gamma']:.3f}")
+        if fits.choice is not None:
+            _say(f"Predicting with {fits.choice.reason}")
         _say(f"Lifecycle: {limits.rule()}")
     return 0
 
@@ -373,10 +389,23 @@ def _campaign(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from segmentation.backtest import backtest
 
+    if args.stages:
+        from segmentation.stage_backtest import stage_backtest, stage_backtest_words
+
+        with _read(args) as con:
+            table = stage_backtest(con, cut=args.as_of, horizon_days=args.horizon_days)
+        _print_frame(table.round({"return_rate": 4, "lift": 3}), args.format, stage_backtest_words(table))
+        return 0
     with _read(args) as con:
         table = backtest(con, as_of=args.as_of, horizon_days=args.horizon_days)
-    footer = (f"Predicted from {table.attrs['as_of']} for {args.horizon_days} days "
+    from segmentation.modelchoice import MODEL_NAMES
+
+    model = MODEL_NAMES.get(table.attrs.get("model") or "", "the value model")
+    footer = (f"Predicted by {model} from {table.attrs['as_of']} for {args.horizon_days} days "
               f"({table.attrs['days_observed']} days observed so far); ratio = actual / predicted.")
+    if table.attrs.get("busy_season"):
+        footer += (f" The window covers the shop's busiest season ({table.attrs['season_index']:.2f} times its average "
+                   "revenue for a window this long): a model of steady buying will predict too little there.")
     _print_frame(table, args.format, footer)
     return 0
 

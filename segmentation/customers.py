@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from segmentation.discounting import DEFAULT_DISCOUNT_RATE, check_value_inputs, value_kind
 from segmentation.lifecycle import STAGES, Thresholds, lifecycle_stages, lifecycle_thresholds
 from segmentation.memo import Memo, store_key
 from segmentation.rfm import RFM_COLUMNS, SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
@@ -45,16 +46,20 @@ def customer_table(
     horizon_days: int = 90,
     group: str | None = None,
     thresholds: Thresholds | None = None,
+    margin: float | None = None,
+    discount_rate: float = DEFAULT_DISCOUNT_RATE,
 ) -> pd.DataFrame:
-    """One row per customer with a purchase: ``CUSTOMER_COLUMNS``; ``group`` keeps one segment or stage."""
+    """One row per customer with a purchase: ``CUSTOMER_COLUMNS``; ``group`` keeps one segment or stage.
+    ``margin`` and ``discount_rate``: as in ``segmentation.clv.customer_value`` (``clv`` is revenue unless a
+    margin is given, discounted at 10% a year unless told)."""
     if group is not None and group not in SEGMENT_KEYS and group not in STAGES:
         raise AnalysisError(f"'{group}' is not a segment: use one of {', '.join(SEGMENT_KEYS + STAGES)}.")
-    if not 1 <= horizon_days <= 3650:
-        raise AnalysisError("The horizon must be between 1 and 3650 days.")
+    check_value_inputs(horizon_days=horizon_days, margin=margin, discount_rate=discount_rate)
     day = resolve_as_of(con, as_of)
     store = store_key(con)
-    key = None if store is None else (*store, day, horizon_days, thresholds)
-    frame = TABLES.get_or_compute(key, lambda: _compute(con, day, horizon_days, thresholds, store))
+    money = (margin, discount_rate)
+    key = None if store is None else (*store, day, horizon_days, money, thresholds)
+    frame = TABLES.get_or_compute(key, lambda: _compute(con, day, horizon_days, thresholds, store, money))
     if group is not None:
         attrs = frame.attrs
         frame = frame[(frame["segment"] == group) | (frame["lifecycle"] == group)].reset_index(drop=True)
@@ -82,7 +87,7 @@ def known_table(
 
 def _compute(
     con: duckdb.DuckDBPyConnection, day: dt.date, horizon_days: int, thresholds: Thresholds | None,
-    store: tuple | None = None,
+    store: tuple | None = None, money: tuple[float | None, float] = (None, DEFAULT_DISCOUNT_RATE),
 ) -> pd.DataFrame:
     """The whole table at ``day``, every customer; ``store``: ``store_key(con)``, where the memos may be used."""
     from segmentation.clv import MODEL_TIME_UNIT_DAYS, ModelError, customer_value, rfm_summary  # scipy, when asked
@@ -112,16 +117,20 @@ def _compute(
         frame["lifecycle"] = lifecycle_stages(frame["recency_days"], frame["frequency"], limits)
         SUMMARIES.keep(summary_key, summary)
     warnings = [limits.warning] if limits.warning else []
+    model = {}
     try:
-        value = customer_value(con, as_of=day, horizon_days=horizon_days, summary=summary)
+        value = customer_value(con, as_of=day, horizon_days=horizon_days, summary=summary, margin=money[0],
+                               discount_rate=money[1])
         frame = _beside(frame, value[["customer_id", *VALUE_COLUMNS]])
+        model = {"model": value.attrs["model"], "model_reason": value.attrs["model_reason"]}  # which predicted, why
     except ModelError as exc:
         warnings.append(str(exc))
         for column in VALUE_COLUMNS:
             frame[column] = np.nan
     frame = frame[CUSTOMER_COLUMNS].reset_index(drop=True)
     frame.attrs.update(
-        as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings
+        as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings,
+        margin=money[0], discount_rate=money[1], value_kind=value_kind(money[0]), **model
     )
     return frame
 

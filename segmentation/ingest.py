@@ -6,7 +6,8 @@ with their reason, and write the rest. The file is read and checked completely b
 opened for writing, so a refused file never touches it.
 
 Definitions (DESIGN.md): a line's value is quantity x unit price, or its amount column; returns are
-negative lines, netted; a cancelled, voided, failed or fully refunded order is kept but contributes 0;
+negative lines, netted (within their order, or, filed as an order of their own, against the order they
+undo: ``cancellations``); a cancelled, voided, failed or fully refunded order is kept but contributes 0;
 refund columns are order-level and subtracted once per order. Rows without a customer are guest orders:
 loaded and counted, left out of customer analytics. Re-importing rows already in the store adds nothing:
 each row is fingerprinted by what it means once parsed (``store.ROW_IDENTITY``: order, customer, time,
@@ -31,6 +32,7 @@ import duckdb
 
 from segmentation import columns as cols
 from segmentation import detect
+from segmentation.cancellations import Undone
 from segmentation.cellsafety import formula_sql
 from segmentation.detect import ident, sql_str
 from segmentation.lines import continuation_lines, lines_starting_no_row, row_line_steps
@@ -63,6 +65,11 @@ if TYPE_CHECKING:
 __all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
+# How the store's orders were built from its lines, in ``meta``: a store built by an older rule has its
+# orders rebuilt when a file it already holds is imported again (a new file rebuilds them anyway).
+# 1: returns filed as orders of their own are matched to the orders they undo (``cancellations``).
+ORDERS_RULE_KEY = "orders_rule"
+ORDERS_RULE = "1"
 # DuckDB's budget for an import, whatever the file's size; the process peaks about 250 MB above it. 2.5 GB
 # holds a 10M-line file's checked rows without spilling them to disk: 24.6-24.8 s against 26.1-28.3 s at
 # 2 GB (three runs each, alternated), peak 2.7 GB against 2.3 GB.
@@ -94,6 +101,14 @@ class ImportReport:
     guest_rows: int = 0
     return_rows: int = 0
     cancelled_rows: int = 0
+    # Returns filed as orders of their own, attributed to the orders they undo (``cancellations``), counted
+    # over the whole store after this import: the orders they undid fully or in part, and the return lines
+    # that matched no earlier purchase of their product by their customer.
+    orders_fully_undone: int = 0
+    orders_partly_undone: int = 0
+    return_lines_unmatched: int = 0
+    # An already imported file given to a store whose orders an older rule built: its orders were rebuilt.
+    orders_recomputed: bool = False
     customers: int = 0
     orders: int = 0
     revenue: float = 0.0
@@ -113,7 +128,10 @@ class ImportReport:
 
     def as_text(self) -> str:
         if self.already_imported:
-            return f"{self.file_name} was already imported: nothing added (use --replace to start afresh)."
+            text = f"{self.file_name} was already imported: nothing added (use --replace to start afresh)."
+            if self.orders_recomputed:
+                text += "\n  Its orders were recomputed with the current rules.\n" + self._undone_text()
+            return text
         lines = [f"Imported {self.file_name}" + (f" ({self.layout})" if self.layout else "") + ":"]
         span = f", {self.first_date} to {self.last_date}" if self.first_date else ""  # none when nothing was new
         lines.append(
@@ -129,6 +147,8 @@ class ImportReport:
                 f"  {self.return_rows:,} return rows (negative) netted; {self.cancelled_rows:,} rows on "
                 "cancelled orders count as 0."
             )
+        if self.orders_fully_undone or self.orders_partly_undone or self.return_lines_unmatched:
+            lines.append(self._undone_text())
         if self.rows_duplicate:
             lines.append(f"  {self.rows_duplicate:,} rows were already in the store: skipped.")
         if self.rows_rejected:
@@ -140,6 +160,14 @@ class ImportReport:
         lines.extend(f"  Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
+
+    def _undone_text(self) -> str:
+        return (
+            f"  Cancellations and returns filed as orders of their own were netted against the orders they undo "
+            f"(same customer and product): {self.orders_fully_undone:,} orders fully undone (no longer purchases), "
+            f"{self.orders_partly_undone:,} partly; {self.return_lines_unmatched:,} return lines matched no "
+            "earlier order and count as returns on their own date."
+        )
 
     def _lines_text(self) -> str:
         text = f"  The file's {self.lines_in_file:,} lines: {self.rows_read:,} rows read"
@@ -792,7 +820,11 @@ def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Impo
         ensure_schema(con, db_path)
         if not replace and _already_imported(con, sha):
             report.already_imported = True
-            con.execute("ROLLBACK")
+            if _orders_rule(con) == ORDERS_RULE:
+                con.execute("ROLLBACK")
+                return
+            _recompute_orders(con, report)
+            con.execute("COMMIT")
             return
         _insert(con, sha, report, replace)
         con.execute("COMMIT")
@@ -807,6 +839,36 @@ def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Impo
         raise
     con.execute("USE memory")
     con.execute("DETACH store")
+
+
+def _orders_rule(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [ORDERS_RULE_KEY]).fetchall()
+    return row[0][0] if row else None
+
+
+def _remember_orders_rule(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [ORDERS_RULE_KEY, ORDERS_RULE],
+    )
+
+
+def _recompute_orders(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
+    """A store whose orders were built by an older rule (before returns filed as orders of their own were
+    matched to the orders they undo), given a file it already holds: its orders are rebuilt from the lines
+    it has, and the value models fitted on the old orders are dropped (their cache key, the imports, has
+    not changed). Nothing is added."""
+    _fill_undone(report, rebuild_orders(con))
+    last_import = con.execute("SELECT max(import_id) FROM imports").fetchall()[0][0]
+    remember_summary(con, last_import)
+    con.execute("DELETE FROM model_cache")
+    _remember_orders_rule(con)
+    report.orders_recomputed = True
+
+
+def _fill_undone(report: ImportReport, undone: Undone) -> None:
+    report.orders_fully_undone, report.orders_partly_undone = undone.orders_fully, undone.orders_partly
+    report.return_lines_unmatched = undone.lines_unmatched
 
 
 def _already_imported(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
@@ -838,7 +900,11 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.bad", [import_id])
     con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.broken", [import_id])
     _merge_customers(con, import_id)
-    rebuild_orders(con, "memory.staged" if alone else "order_lines")
+    if alone:  # the importer's own copy, with the import it goes into (returns are matched in file order)
+        view = f"SELECT {import_id} AS import_id, * FROM memory.staged"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW staged_lines AS {view}")
+    _fill_undone(report, rebuild_orders(con, "staged_lines" if alone else "order_lines"))
+    _remember_orders_rule(con)
     remember_summary(con, import_id)
     _fill_counts(con, import_id, report, alone)
     con.execute(

@@ -4,8 +4,17 @@ A café's regulars lapse in weeks, a furniture shop's in a year, so the threshol
 repeat customers rather than a platform's fixed window (Mailchimp's 8 months, Klaviyo's 180/365 days):
 
 - each repeat customer's *usual gap* is the median number of days between their consecutive purchase
-  days (same-day purchases merged); the shop's *typical gap* is the median of those, so a weekly
-  regular with a hundred gaps counts once, like everybody else;
+  days (same-day purchases merged) over the last ``GAP_WINDOW_DAYS`` (365) before the as-of date: both
+  purchase days inside that year. The shop's *typical gap* is the median of those, so a weekly regular
+  with a hundred gaps counts once, like everybody else. Why a fixed year, not every gap ever: a gap can
+  only be seen once the data is longer than it, so a median over all gaps grows with the length of the
+  data (CDNOW's 1997 cohort: lapsed after 129 days at its calibration date, 195 nine months later, with
+  customers who had not changed). Within a fixed window it stops growing once the shop has a year of
+  orders (CDNOW: 158, 147, 152 days at 3-month steps after that). A year holds every season once, so a
+  seasonal shop's quiet months count; and gaps up to 365 days still reach the top of the lapsed bounds
+  (3 x 243 days > 730), so a shop whose customers buy yearly is still measured. A repeat customer whose
+  last two purchase days are more than a year apart has no usual gap and is not among the repeat
+  customers the thresholds rest on;
 - ``lapsing_after_days = 1.5 x typical gap`` (the next visit is overdue),
   ``lapsed_after_days = 3 x typical gap`` (three visits missed), clamped to sane bounds
   (7..365 and 14..730 days, lapsed at least a week after lapsing);
@@ -35,6 +44,7 @@ LAPSING_MULTIPLE, LAPSED_MULTIPLE = 1.5, 3.0
 LAPSING_BOUNDS, LAPSED_BOUNDS = (7, 365), (14, 730)
 DEFAULT_LAPSING_DAYS, DEFAULT_LAPSED_DAYS = 60, 120
 MIN_REPEAT_CUSTOMERS = 10
+GAP_WINDOW_DAYS = 365  # the usual gap's window before the as-of date (why: the module docstring)
 
 
 @dataclass(frozen=True)
@@ -76,8 +86,10 @@ STORE_PURCHASES_SQL = (
     "SELECT customer_id, order_date AS day, net_amount AS value FROM orders "
     "WHERE customer_id IS NOT NULL AND is_purchase AND order_date <= $as_of"
 )
-# A customer's usual gap, over the rows of PURCHASE_DAYS_SQL grouped by customer: NULL for a one-time buyer.
-USUAL_GAP_SQL = "median(gap)"
+# A customer's usual gap, over the rows of PURCHASE_DAYS_SQL grouped by customer (``$as_of`` bound): the median of
+# the gaps with both purchase days in the last GAP_WINDOW_DAYS; NULL for a one-time buyer and for a customer with
+# no two purchase days inside that year. Every caller (clv, rhythm, profile) reads the usual gap through this.
+USUAL_GAP_SQL = f"median(gap) FILTER (WHERE date_diff('day', day, $as_of) + gap <= {GAP_WINDOW_DAYS})"
 
 
 def typical_gap(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[float | None, int]:
@@ -119,16 +131,17 @@ def lifecycle_thresholds(
     warning = None
     if gap is None or repeaters < MIN_REPEAT_CUSTOMERS:
         lapsing, lapsed = DEFAULT_LAPSING_DAYS, DEFAULT_LAPSED_DAYS
-        basis = f"standard windows: only {repeaters} repeat customers so far, too few to learn your rhythm"
+        basis = f"standard windows: only {repeaters} repeat customers in the last year, too few to learn your rhythm"
         warning = (
-            f"Only {repeaters} customers have bought more than once, so lapsing and lapsed use standard "
-            f"windows of {lapsing} and {lapsed} days; they will follow your shop's rhythm as repeat buyers grow."
+            f"Only {repeaters} customers have bought more than once in the last year, so lapsing and lapsed use "
+            f"standard windows of {lapsing} and {lapsed} days; they will follow your shop's rhythm as repeat buyers "
+            "grow."
         )
     else:
         lapsing = _clamp(LAPSING_MULTIPLE * gap, LAPSING_BOUNDS)
         lapsed = max(_clamp(LAPSED_MULTIPLE * gap, LAPSED_BOUNDS), lapsing + 7)
         shown = f"{gap:.0f}" if gap >= 10 else f"{gap:.1f}".rstrip("0").rstrip(".")
-        basis = f"from your {repeaters:,} repeat customers' typical {shown}-day gap between orders"
+        basis = f"from your {repeaters:,} repeat customers' typical {shown}-day gap between orders in the last year"
     if lapsing_after_days is not None or lapsed_after_days is not None:
         lapsing = int(lapsing_after_days if lapsing_after_days is not None else lapsing)
         lapsed = int(lapsed_after_days if lapsed_after_days is not None else lapsed)

@@ -334,11 +334,13 @@ def _typical_gap(con: duckdb.DuckDBPyConnection, params: dict, ids: pd.DataFrame
             WHERE o.is_purchase AND o.order_date <= $as_of
         ),
         gaps AS (
-            SELECT customer_id, date_diff('day', lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date),
-                                          order_date) AS gap
+            SELECT customer_id, order_date, date_diff('day', lag(order_date) OVER (PARTITION BY customer_id ORDER BY
+                                          order_date), order_date) AS gap
             FROM days
         )
-        SELECT median(usual) FROM (SELECT median(gap) AS usual FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id)
+        -- the usual gap's year, as lifecycle.USUAL_GAP_SQL
+        SELECT median(usual) FROM (SELECT median(gap) AS usual FROM gaps WHERE gap IS NOT NULL
+                                   AND date_diff('day', order_date, $as_of) + gap <= 365 GROUP BY customer_id)
         """,
         params,
     ).fetchall()[0]

@@ -5,7 +5,9 @@ One file per shop. Tables:
 - ``order_lines``: every line a user imported, guests included, with the net value that analytics use
   (``net_amount``: 0 for a cancelled order, otherwise ``amount - refund``).
 - ``orders``: one row per order (a distinct order id, or a customer-day where the file has none), rebuilt
-  from ``order_lines`` after every import so it can never drift from them.
+  from ``order_lines`` after every import so it can never drift from them. Its ``net_amount`` is net of
+  the returns filed as orders of their own that undo it (``cancellations``): a line's own ``net_amount``
+  stays where the file put it.
 - ``customers``: the latest known details per customer (email, names, place, marketing consent).
 - ``imports``: one row per import with its report; ``rejects``: every row we could not use, with the
   reason and the raw cells, so nothing a user gives us is silently dropped.
@@ -33,6 +35,15 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+
+from segmentation.cancellations import (
+    ADJUSTMENTS,
+    ORDER_KEY_SQL,
+    Undone,
+    attribute_returns,
+    drop_work_tables,
+    undone_counts,
+)
 
 T = TypeVar("T")
 
@@ -74,7 +85,7 @@ CREATE TABLE IF NOT EXISTS order_lines (
     unit_price  DOUBLE,
     amount      DOUBLE NOT NULL,      -- the line's value as the file gives it (negative for returns)
     refund      DOUBLE NOT NULL,      -- refunded amount recorded on this row (order-level refund columns)
-    cancelled   BOOLEAN NOT NULL,     -- order cancelled (status, cancel date) or a cancellation invoice
+    cancelled   BOOLEAN NOT NULL,     -- order cancelled by its status or a cancel date
     net_amount  DOUBLE NOT NULL       -- what the line contributes to revenue
 );
 
@@ -586,33 +597,38 @@ def _rehash_order_lines(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def rebuild_orders(con: duckdb.DuckDBPyConnection, lines: str = "order_lines") -> None:
+def rebuild_orders(con: duckdb.DuckDBPyConnection, lines: str = "order_lines") -> Undone:
     """Recompute ``orders`` from ``order_lines``: one row per order id, or per customer-day without one.
 
     Orders are keyed by (customer, order id) so that two customers sharing an id in a messy export stay
     apart. Lines without an order id group into one order per customer and day (DESIGN.md: Order).
+    A return filed as an order of its own moves its money onto the order it undoes (``cancellations``).
     Sums are rounded to 6 decimals: a parallel sum adds in any order, and 21.849999999999998 against 21.85
     would make the same data give different answers. ``lines``: a table or view holding exactly the
     rows of ``order_lines`` (the importer's own copy, when the store holds one file), read faster.
+    Returns what attributing returns did, for the import report.
     """
+    attribute_returns(con, lines)
     con.execute("DELETE FROM orders")
     con.execute(
         f"""
         INSERT INTO orders
-        SELECT customer_id,
-               -- CASE, not coalesce: coalesce would format every line's date, order id or not
-               CASE WHEN order_id IS NULL THEN 'day:' || strftime(order_date, '%Y-%m-%d') ELSE order_id END
-                 AS order_key,
-               min(order_date),
-               round(sum(net_amount), 6) AS net,
-               round(sum(amount), 6),
-               count(*)::INTEGER,
-               min(channel),  -- an order has one channel; min() is deterministic where mode() ties are not
-               net > 0
-        FROM {lines}
-        GROUP BY customer_id, order_key
+        SELECT o.customer_id, o.order_key, o.first_day, round(o.net + coalesce(a.delta, 0), 6) AS net_total,
+               o.gross, o.line_count, o.channel, net_total > 0
+        FROM (
+            SELECT customer_id, {ORDER_KEY_SQL} AS order_key, min(order_date) AS first_day,
+                   sum(net_amount) AS net, round(sum(amount), 6) AS gross, count(*)::INTEGER AS line_count,
+                   -- an order has one channel; min() is deterministic where mode() ties are not
+                   min(channel) AS channel
+            FROM {lines}
+            GROUP BY customer_id, order_key
+        ) o
+        LEFT JOIN {ADJUSTMENTS} a ON a.customer_id = o.customer_id AND a.order_key = o.order_key
         """
     )
+    undone = undone_counts(con)
+    drop_work_tables(con)
+    return undone
 
 
 # Customers with a purchase, and the first and last order day: what the app shows on every page run.

@@ -124,7 +124,12 @@ def test_customers_gain_lifecycle_and_value(demo):
 
 def test_model_json_shape(demo):
     model = json.loads(run("model", "--db", str(demo), "--json").stdout)
-    assert set(model) == {"bgnbd", "gamma_gamma", "lifecycle"}
+    assert set(model) == {"bgnbd", "gamma_gamma", "paretonbd", "chosen_model", "lifecycle"}
+    assert set(model["paretonbd"]) == {"r", "alpha", "s", "beta"}
+    assert model["chosen_model"]["chosen"] in {"bgnbd", "paretonbd"}
+    assert model["chosen_model"]["reason"].startswith(("BG/NBD, chosen: ", "Pareto/NBD, chosen: "))
+    text = run("model", "--db", str(demo)).stdout
+    assert f"Predicting with {model['chosen_model']['reason']}" in text and "Pareto/NBD (time in weeks)" in text
     assert set(model["bgnbd"]) == {"r", "alpha", "a", "b"} and set(model["gamma_gamma"]) == {"p", "q", "gamma"}
     assert set(model["lifecycle"]) == {"lapsing_after_days", "lapsed_after_days", "basis"}
 

@@ -194,9 +194,11 @@ def test_one_time_buyers_may_have_dropped_out(bgnbd):
     # The plain BG/NBD's answer stays available, and the rule leaves repeat buyers alone.
     assert (p_alive(bgnbd, np.zeros(4), np.zeros(4), ages, first_purchase_dropout=False) == 1).all()
     assert p_alive(bgnbd, 2, 30.43, 38.86) == p_alive(bgnbd, 2, 30.43, 38.86, first_purchase_dropout=False)
-    # Expected purchases of a one-time buyer are scaled by the same P(alive), so the table is consistent.
+    # Expected purchases stay the model's own, unscaled (scaling made CDNOW's forecast worse: test_model_choice);
+    # the old scaling is still there on request.
     plain = expected_purchases(bgnbd, 13, 0, 0, 38.86, first_purchase_dropout=False)
-    assert expected_purchases(bgnbd, 13, 0, 0, 38.86) == pytest.approx(alive[2] * plain)
+    assert expected_purchases(bgnbd, 13, 0, 0, 38.86) == plain
+    assert expected_purchases(bgnbd, 13, 0, 0, 38.86, first_purchase_dropout=True) == pytest.approx(alive[2] * plain)
 
 
 # ---------------------------------------------------------------- summaries
@@ -344,9 +346,16 @@ def test_customer_value_on_an_imported_shop(shop_db):
     assert value["p_alive"].between(0, 1).all()
     assert (value["expected_purchases"] >= 0).all()
     assert (value["clv"] >= 0).all() and (value["expected_order_value"] > 0).all()
-    np.testing.assert_allclose(value["clv"], value["expected_purchases"] * value["expected_order_value"])
+    undiscounted = value["expected_purchases"] * value["expected_order_value"]
+    # discounted at 10% a year, each purchase somewhere in the next 90 days
+    assert ((undiscounted * 1.1 ** (-90 / 365) <= value["clv"]) & (value["clv"] <= undiscounted)).all()
     assert_frame_equal(value, again, check_exact=True)  # deterministic
-    assert value.attrs == {"as_of": "2025-12-31", "horizon_days": 90, "margin": 1.0}
+    assert {k: value.attrs[k] for k in ("as_of", "horizon_days", "margin", "discount_rate", "value_kind")} == {
+        "as_of": "2025-12-31", "horizon_days": 90, "margin": None, "discount_rate": 0.1, "value_kind": "revenue"}
+    # The model the shop's back-test chose predicts, and the table says which and why.
+    assert value.attrs["model"] == fits.choice.chosen and value.attrs["model_reason"] == fits.choice.reason
+    x, t_x, big_t = (fits.summary[c] for c in ("frequency", "recency", "T"))
+    np.testing.assert_allclose(value["expected_purchases"], expected_purchases(fits.purchases, 90 / 7, x, t_x, big_t))
     one_timers = fits.summary["frequency"].to_numpy() == 0
     assert one_timers.any() and (value["p_alive"].to_numpy()[one_timers] < 1).all()
     assert value["expected_order_value"].to_numpy()[one_timers] == pytest.approx(fits.gamma_gamma.population_mean)
@@ -355,10 +364,10 @@ def test_customer_value_on_an_imported_shop(shop_db):
 def test_horizon_and_margin(shop_db):
     with connect(shop_db, read_only=True) as con:
         base = customer_value(con)
-        longer = customer_value(con, horizon_days=180, margin=0.4)
+        longer = customer_value(con, horizon_days=180, margin=0.4, discount_rate=0)
         with pytest.raises(AnalysisError, match="margin is a share of revenue"):
             customer_value(con, margin=1.5)
-        with pytest.raises(AnalysisError, match="horizon must be a positive"):
+        with pytest.raises(AnalysisError, match="horizon must be between 1 and 1095"):
             customer_value(con, horizon_days=0)
     assert (longer["expected_purchases"] >= base["expected_purchases"]).all()
     np.testing.assert_allclose(longer["clv"], longer["expected_purchases"] * longer["expected_order_value"] * 0.4)
@@ -370,7 +379,9 @@ def test_fit_models_reports_weeks(shop_db):
     assert fits.bgnbd.time_unit_days == 7.0 and fits.summary.attrs["time_unit_days"] == 7.0
     assert fits.bgnbd.converged and fits.gamma_gamma.converged
     as_dict = fits.as_dict()
-    expected_keys = {"bgnbd": {"r", "alpha", "a", "b"}, "gamma_gamma": {"p", "q", "gamma"}}
+    expected_keys = {"bgnbd": {"r", "alpha", "a", "b"}, "gamma_gamma": {"p", "q", "gamma"},
+                     "paretonbd": {"r", "alpha", "s", "beta"},
+                     "chosen_model": {"chosen", "reason", "holdout_weeks", "calibration_end", "scores"}}
     assert {k: set(v) for k, v in as_dict.items()} == expected_keys
     assert as_dict["bgnbd"]["alpha"] == fits.bgnbd.alpha
 

@@ -51,7 +51,7 @@ def test_thresholds_come_from_the_shops_rhythm(shop):
     assert limits.warning is None
     assert limits.rule() == (
         "lapsing = no order in 30 days, lapsed = no order in 60 days "
-        "(from your 11 repeat customers' typical 20-day gap between orders)"
+        "(from your 11 repeat customers' typical 20-day gap between orders in the last year)"
     )
 
 
@@ -78,7 +78,7 @@ def test_thin_data_gets_standard_windows_and_a_warning(imported, db):
     frame = customer_lifecycle(con)
     con.close()
     assert (limits.lapsing_after_days, limits.lapsed_after_days, limits.repeat_customers) == (60, 120, 1)
-    assert "Only 1 customers have bought more than once" in limits.warning
+    assert "Only 1 customers have bought more than once in the last year" in limits.warning
     assert dict(zip(frame["customer_id"], frame["lifecycle"], strict=True)) == {"A": "lapsing", "B": "new"}
 
 

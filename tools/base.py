@@ -160,6 +160,7 @@ class ToolContext:
     uploads: dict[str, Path] = field(default_factory=dict)
     shop_name: str = "our shop"
     artifacts: bool = True  # False where nobody will see charts or files (the command line's `ask`)
+    margin: float | None = None  # the owner's profit margin, set in the app's sidebar: value becomes profit
 
     def read(self):
         """``with ctx.read() as con:`` a sandboxed, read-only connection, closed when the block ends."""

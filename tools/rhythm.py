@@ -51,8 +51,8 @@ def _gap(days: float) -> str:
     next_step=("Want to see who is overdue for a visit?", "which customers are lapsing?"),
 )
 def purchase_rhythm(ctx: ToolContext, args: RhythmArgs) -> ToolResult:
-    """Typical days between purchases: each repeat customer's median gap between purchase days, then the
-    median of those per RFM segment or lifecycle stage (and for the whole shop), with how many repeat
+    """Typical days between purchases: each repeat customer's median gap between purchase days in the last year,
+    then the median of those per RFM segment or lifecycle stage (and for the whole shop), with how many repeat
     customers each number rests on. One-time buyers have no gap yet and are counted apart."""
     cluster = None
     with ctx.read() as con:
@@ -69,9 +69,9 @@ def purchase_rhythm(ctx: ToolContext, args: RhythmArgs) -> ToolResult:
         summary = f"0 repeat customers as of {table.attrs['as_of']}: nobody has bought on two different days yet."
     else:
         summary = (
-            f"{int(shop['repeat_customers']):,} of your {int(shop['customers']):,} customers have bought on more "
-            f"than one day; typically they come back every {_gap(shop['typical_gap_days'])} (the median of each "
-            f"one's median gap, as of {table.attrs['as_of']})."
+            f"{int(shop['repeat_customers']):,} of your {int(shop['customers']):,} customers bought on more than "
+            f"one day in the last year; typically they come back every {_gap(shop['typical_gap_days'])} (the median "
+            f"of each one's median gap in that year, as of {table.attrs['as_of']})."
         )
     known = rows.dropna(subset=["typical_gap_days"]).sort_values(["typical_gap_days", "group"])
     waiting = rows[(rows["customers"] > 0) & rows["typical_gap_days"].isna()]["group"]

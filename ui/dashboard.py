@@ -27,6 +27,11 @@ TOP_AT_RISK = 20
 AT_RISK = ("cannot_lose_them", "at_risk")
 PERCENT = st.column_config.NumberColumn(format="percent")
 MONEY = st.column_config.NumberColumn(format="%.2f")
+# P(alive) is read beside the lifecycle column, where it often disagrees with "lapsed": the header says what it is.
+ALIVE = st.column_config.NumberColumn(
+    "chance still active", format="percent", help="The value model's chance the customer has not silently stopped "
+    "buying. Not a stage: 'lapsed' means no order for longer than your shop's gap rule, and many lapsed customers "
+    "are still likely active. Rank who to win back by predicted value (clv).")
 
 
 def render_dashboard(ctx: ToolContext, data: DataState) -> None:
@@ -37,7 +42,7 @@ def render_dashboard(ctx: ToolContext, data: DataState) -> None:
         empty_state()
         return
     as_of = _as_of(data)
-    frame = customer_frame(str(ctx.db_path), data.version, as_of)
+    frame = customer_frame(str(ctx.db_path), data.version, as_of, ctx.margin)
     _kpis(frame)
     _segments(frame)
     _lifecycle(frame)
@@ -101,7 +106,7 @@ def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
     st.caption(f"{len(risky):,} customers are at risk or can't-lose-them; together they have spent "
                f"{risky['monetary'].sum():,.2f}. The top {min(TOP_AT_RISK, len(risky))} by spend:")
     st.dataframe(_named(listed.head(TOP_AT_RISK), "segment"), hide_index=True, key="dash-at-risk",
-                 column_config={"monetary": MONEY, "clv": MONEY, "p_alive": PERCENT})
+                 column_config={"monetary": MONEY, "clv": MONEY, "p_alive": ALIVE})
     # Made on the click: the tab is drawn again on every run, and the list is rarely downloaded.
     st.download_button("Download all of them (CSV)", CsvOf(listed), file_name="at_risk_customers.csv",
                        mime="text/csv", key="dash-at-risk-dl", on_click="ignore", icon=":material/download:")
@@ -156,7 +161,7 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
     members = tool_result(ctx, version, "list_customers", {"group": key, "as_of": as_of, "limit": 200})
     if members.table is not None and len(members.table):
         st.dataframe(members.table, hide_index=True, key="dash-group-members",
-                     column_config={"monetary": MONEY, "clv": MONEY, "p_alive": PERCENT})
+                     column_config={"monetary": MONEY, "clv": MONEY, "p_alive": ALIVE})
         for i, file in enumerate(members.downloads):
             st.download_button(f"Download {file.file_name}", download_data(file), file_name=file.file_name,
                                mime=file.mime, key=f"dash-group-dl{i}", on_click="ignore",

@@ -61,12 +61,13 @@ def data_state(db_path: Path) -> DataState:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def customer_frame(db_path: str, version: Version, as_of: str | None) -> pd.DataFrame:
-    """The one customer table (RFM, lifecycle, value) at ``as_of``; ``attrs`` hold thresholds and warnings."""
+def customer_frame(db_path: str, version: Version, as_of: str | None, margin: float | None = None) -> pd.DataFrame:
+    """The one customer table (RFM, lifecycle, value) at ``as_of``; ``attrs`` hold thresholds and warnings;
+    ``clv`` is profit at ``margin`` when the owner gave one, else revenue."""
     from segmentation.customers import customer_table
 
     with connect_sandboxed(db_path) as con:
-        return customer_table(con, as_of=as_of)
+        return customer_table(con, as_of=as_of, margin=margin)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -84,12 +85,16 @@ def tool_result(ctx: ToolContext, version: Version | None, name: str, args: dict
 
     if version is None:  # nothing to key on: run it, uncached
         return run_tool(name, args, ctx)
-    return _cached_tool(str(ctx.db_path), ctx.shop_name, version, name, json.dumps(args, sort_keys=True, default=str))
+    return _cached_tool(str(ctx.db_path), ctx.shop_name, version, name, json.dumps(args, sort_keys=True, default=str),
+                        ctx.margin)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _cached_tool(db_path: str, shop_name: str, version: Version, name: str, args_json: str) -> ToolResult:
-    result = run_tool(name, json.loads(args_json), ToolContext(db_path=Path(db_path), shop_name=shop_name))
+def _cached_tool(
+    db_path: str, shop_name: str, version: Version, name: str, args_json: str, margin: float | None = None
+) -> ToolResult:
+    context = ToolContext(db_path=Path(db_path), shop_name=shop_name, margin=margin)
+    result = run_tool(name, json.loads(args_json), context)
     # A cached result is drawn on every run of the page: its chart is made once, here, and cached made (a
     # tool hands it over unmade, ``LazyChart``). Its files stay unmade until clicked.
     built_chart(result.chart)
