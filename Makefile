@@ -21,9 +21,14 @@ $(DEMO_DB): | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/segments demo --db $(DEMO_DB)
 
-# serve.py runs app.py with the gate in front of uploads and downloads (ui/gate.py).
+# serve.py runs app.py with the gate in front of uploads and downloads (ui/gate.py). The port is fixed so the
+# address printed is the one in the README; when something else holds it, say so instead of moving on quietly.
+PORT ?= 8501
 run: $(STAMP) $(DEMO_DB)
-	SEGMENTS_DB=$(DEMO_DB) $(BIN)/streamlit run serve.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+	@$(BIN)/python -c "import socket, sys; sys.exit(socket.socket().connect_ex(('127.0.0.1', $(PORT))) == 0)" \
+		|| { echo "Port $(PORT) is in use (another app, or the shop already running): open http://127.0.0.1:$(PORT), stop it, or run 'make run PORT=8502'."; exit 1; }
+	SEGMENTS_DB=$(DEMO_DB) $(BIN)/streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -12,7 +12,7 @@ import streamlit as st
 
 from ui.auth import require_access
 from ui.chat import render_chat
-from ui.data import data_state
+from ui.data import data_state, shop_line
 from ui.importer import render_import_sidebar
 from ui.session import current_settings, render_settings, session_agent, tool_context, workspace
 
@@ -31,6 +31,8 @@ with st.sidebar:
 
 st.title("Customer segments")
 data = data_state(ctx.db_path)  # after the sidebar: an import there shows at once
+if data.version is not None:
+    st.caption(shop_line(data))
 chat_tab, segments_tab, campaigns_tab = st.tabs(
     ["Chat", "Segments", "Campaigns"], key="tab", on_change="rerun", bind="query-params"
 )
@@ -51,4 +53,4 @@ if campaigns_tab.open:
         else:
             from ui.campaigns import render_campaigns_tab
 
-            render_campaigns_tab(ctx)
+            render_campaigns_tab(ctx, data)

@@ -26,18 +26,20 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.export import write_csv
+from segmentation.export import csv_bytes
 from segmentation.lift import revenue_lift
 from segmentation.rfm import AnalysisError, resolve_as_of
 
 ARMS = ("audience", "control")
 EXPORT_COLUMNS = {"customer_id": "customer_id", "email": "Email", "first_name": "First Name", "last_name": "Last Name"}
 MIN_ARM = 30
+POWER = 0.8  # the chance a split finds the lift it is sized for (``detectable_lift``)
 
 
 @dataclass
@@ -70,14 +72,12 @@ def create_campaign(
     """Record a campaign on a read-write connection: split ``members`` into audience and control."""
     if not 0 < holdout < 1:
         raise AnalysisError(f"The holdout must be a share between 0 and 1 (e.g. 0.1 for 10%), not {holdout}.")
-    consent = con.execute("SELECT customer_id, marketing_consent FROM customers").df()
-    recorded = bool(consent["marketing_consent"].notna().any())
-    refused = set(consent.loc[consent["marketing_consent"].eq(False), "customer_id"]) if recorded else set()
-    eligible = sorted(set(members) - refused)
+    eligible = eligible_members(con, members)
     if len(eligible) < 2:
         raise AnalysisError(f"'{segment}' has {len(eligible)} customers who may be contacted: too few for a campaign.")
+    excluded = len(set(members)) - len(eligible)
     order = np.random.default_rng(seed).permutation(len(eligible))
-    n_control = max(1, round(len(eligible) * holdout))
+    n_control = split_sizes(len(eligible), holdout)[1]
     arms = pd.DataFrame({"customer_id": [eligible[i] for i in order]})
     arms["arm"] = ["control"] * n_control + ["audience"] * (len(eligible) - n_control)
     number = con.execute("SELECT count(*) + 1 FROM campaigns").fetchall()[0][0]
@@ -85,7 +85,7 @@ def create_campaign(
     con.execute(
         "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [campaign_id, dt.datetime.now().replace(microsecond=0), segment, as_of, goal, channel,
-         json.dumps(draft) if draft else None, holdout, seed, len(set(members) & refused)],
+         json.dumps(draft) if draft else None, holdout, seed, excluded],
     )
     arms.insert(0, "campaign_id", campaign_id)
     con.register("new_members", arms)
@@ -93,7 +93,7 @@ def create_campaign(
     con.unregister("new_members")
     counts = arms["arm"].value_counts()
     return CampaignCreated(campaign_id, segment, as_of.isoformat(), int(counts.get("audience", 0)),
-                           int(counts.get("control", 0)), len(set(members) & refused))
+                           int(counts.get("control", 0)), excluded)
 
 
 def export_arms(con: duckdb.DuckDBPyConnection, campaign_id: str, out_dir: Path) -> dict[str, Path]:
@@ -107,15 +107,7 @@ def export_arms(con: duckdb.DuckDBPyConnection, campaign_id: str, out_dir: Path)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for arm, path in paths.items():
-            frame = con.execute(
-                """
-                SELECT m.customer_id, c.email, c.first_name, c.last_name
-                FROM campaign_members m LEFT JOIN customers c USING (customer_id)
-                WHERE m.campaign_id = ? AND m.arm = ? ORDER BY m.customer_id
-                """,
-                [campaign_id, arm],
-            ).df().rename(columns=EXPORT_COLUMNS)
-            write_csv(frame, path)
+            path.write_bytes(arm_csv(con, campaign_id, arm))
             written.append(path)
     except OSError as exc:
         for path in written:
@@ -126,6 +118,77 @@ def export_arms(con: duckdb.DuckDBPyConnection, campaign_id: str, out_dir: Path)
             "to; no campaign was created."
         ) from exc
     return paths
+
+
+def arm_csv(con: duckdb.DuckDBPyConnection, campaign_id: str, arm: str) -> bytes:
+    """One arm's list as ``export_arms`` writes it, in memory (the app's downloads, for as long as the campaign
+    exists)."""
+    frame = con.execute(
+        """
+        SELECT m.customer_id, c.email, c.first_name, c.last_name
+        FROM campaign_members m LEFT JOIN customers c USING (customer_id)
+        WHERE m.campaign_id = ? AND m.arm = ? ORDER BY m.customer_id
+        """,
+        [campaign_id, arm],
+    ).df().rename(columns=EXPORT_COLUMNS)
+    return csv_bytes(frame, bom=False)  # as the command line writes it: mail tools read the header as it is
+
+
+def eligible_members(con: duckdb.DuckDBPyConnection, members: list[str]) -> list[str]:
+    """``members`` who may be contacted: all of them unless the data records consent, then those who did not
+    say no (``create_campaign`` splits exactly these)."""
+    consent = con.execute("SELECT customer_id, marketing_consent FROM customers").df()
+    if not consent["marketing_consent"].notna().any():
+        return sorted(set(members))
+    refused = set(consent.loc[consent["marketing_consent"].eq(False), "customer_id"])
+    return sorted(set(members) - refused)
+
+
+def split_sizes(eligible: int, holdout: float) -> tuple[int, int]:
+    """(messaged, held out) for ``eligible`` customers and a holdout share, as ``create_campaign`` splits them."""
+    control = max(1, round(eligible * holdout))
+    return eligible - control, control
+
+
+def detectable_lift(messaged: int, held_out: int, baseline: float) -> float:
+    """The smallest rise in conversion (a share) the split finds four times in five at the 5% level.
+
+    The usual two-proportion sample-size formula solved for the difference: (z_0.975 + z_0.8) x the standard
+    error of a difference at the baseline rate, sqrt(p (1 - p) (1/n1 + 1/n2)). ``baseline``: the share of the
+    group expected to buy in the window anyway, kept within [1%, 99%] so a near-zero rate does not promise
+    that any lift shows.
+    """
+    if messaged < 1 or held_out < 1:
+        return 1.0
+    p = min(max(baseline, 0.01), 0.99)
+    z = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(POWER)
+    return min(1.0, z * math.sqrt(p * (1 - p) * (1 / messaged + 1 / held_out)))
+
+
+def suggest_holdout(eligible: int, baseline: float, lift: float, shares: tuple[float, ...]) -> float | None:
+    """The smallest of ``shares`` whose split keeps ``MIN_ARM`` in each arm and can show ``lift``; None if none."""
+    for share in sorted(shares):
+        messaged, held_out = split_sizes(eligible, share)
+        if min(messaged, held_out) >= MIN_ARM and detectable_lift(messaged, held_out, baseline) <= lift:
+            return share
+    return None
+
+
+def expected_conversion(
+    con: duckdb.DuckDBPyConnection, members: list[str], as_of: dt.date, window_days: int = 30
+) -> float | None:
+    """The share of ``members`` the value model expects to buy within ``window_days`` of ``as_of`` without any
+    campaign (mean of 1 - exp(-expected purchases)); None when the model cannot be fitted."""
+    from segmentation.clv import ModelError, customer_value
+
+    try:
+        value = customer_value(con, as_of=as_of, horizon_days=window_days)
+    except (ModelError, AnalysisError):
+        return None
+    expected = value.loc[value["customer_id"].isin(set(members)), "expected_purchases"].astype(float)
+    if expected.empty or expected.isna().all():
+        return None
+    return float((1 - np.exp(-expected.clip(lower=0))).mean())
 
 
 def campaign_record(con: duckdb.DuckDBPyConnection, campaign_id: str) -> dict:
@@ -193,7 +256,7 @@ def measure_campaign(con: duckdb.DuckDBPyConnection, campaign_id: str, *, window
     lift = _lift(arms["audience"], arms["control"], seed=int(record["seed"]))
     observed = max(0, min((last - start).days, window_days))
     return Measurement(campaign_id, window_days, observed, treated, control, lift,
-                       _verdict(treated, control, lift, observed, window_days))
+                       _verdict(treated, control, lift, observed, window_days, start))
 
 
 def _arm_summary(arm: pd.DataFrame) -> dict:
@@ -248,16 +311,20 @@ def _rounded(end: float) -> float | None:
     return None if math.isnan(end) else round(float(end), 6)
 
 
-def _verdict(treated: dict, control: dict, lift: dict, observed: int, window: int) -> str:
-    """The result in plain words, honest about small numbers."""
+def _verdict(treated: dict, control: dict, lift: dict, observed: int, window: int, start: dt.date) -> str:
+    """The result in plain words, honest about small numbers and about results not in yet."""
     per100 = lambda x: f"{x * 100:.0f}"  # noqa: E731
+    if min(treated["customers"], control["customers"]) < MIN_ARM:
+        # Waiting cannot fix this: the arms are fixed when the campaign is made.
+        return (f"Too few customers to tell, however long you wait: {treated['customers']} messaged and "
+                f"{control['customers']} held out; a fair comparison needs at least {MIN_ARM} in each, so a "
+                "campaign on a bigger group or with a larger share held out is needed.")
+    if observed == 0:
+        return (f"No results yet: the data has no orders after {start.day} {start:%b %Y}, the campaign's date. "
+                "Import the orders that came in since, and the comparison appears here.")
+    waiting = ""
     if observed < window:
         waiting = f" Only {observed} of the {window} days after the campaign are in the data so far."
-    else:
-        waiting = ""
-    if min(treated["customers"], control["customers"]) < MIN_ARM:
-        return (f"Too few customers to tell yet: {treated['customers']} messaged and {control['customers']} held "
-                f"out; a fair comparison needs at least {MIN_ARM} in each.{waiting}")
     diff, low, high = lift["conversion_diff"], lift["ci_low"], lift["ci_high"]
     words = "extra" if diff >= 0 else "fewer"
     sentence = (f"The campaign brought {per100(abs(diff))} {words} buyers per 100 customers "

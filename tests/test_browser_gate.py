@@ -97,6 +97,9 @@ def test_a_session_that_never_signed_in_cannot_upload(server):
     assert after - before < 24 * 1024, f"server grew by {(after - before) // 1024} MB"
 
 
+DEVELOPER_ONLY = "[data-testid='stAppDeployButton']"
+
+
 def _launch(p):
     return p.chromium.launch(
         executable_path=CHROMIUM, headless=True,
@@ -109,9 +112,12 @@ def _sign_in(page) -> None:
     page.goto(URL, wait_until="domcontentloaded")
     box = page.locator("input[type='password']")
     box.wait_for(timeout=60_000)
+    # Visitors see no Deploy button or developer menu (toolbarMode = "viewer"), before the gate or after it.
+    assert page.locator(DEVELOPER_ONLY).count() == 0
     box.fill(PASSWORD)
     page.get_by_role("button", name="Enter").click()
     page.get_by_placeholder("Ask", exact=False).first.wait_for(timeout=60_000)
+    assert page.locator(DEVELOPER_ONLY).count() == 0
 
 
 def test_a_downloaded_list_is_not_served_without_the_signed_in_browser(server, tmp_path):

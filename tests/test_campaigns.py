@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cli
-from segmentation.campaigns import measure_campaign
+from segmentation.campaigns import arm_csv, detectable_lift, measure_campaign, split_sizes, suggest_holdout
 from segmentation.ingest import import_file
 from segmentation.store import connect
 
@@ -108,7 +109,7 @@ def test_small_groups_are_told_honestly(shop, tmp_path, capsys):
     con = connect(shop, read_only=True)
     result = measure_campaign(con, created["id"])
     con.close()
-    assert result.verdict.startswith("Too few customers to tell yet")
+    assert result.verdict.startswith("Too few customers to tell, however long you wait")
 
 
 def test_unknown_campaign_and_bad_holdout_are_exit_2(shop, tmp_path, capsys):
@@ -116,3 +117,37 @@ def test_unknown_campaign_and_bad_holdout_are_exit_2(shop, tmp_path, capsys):
     assert "no campaign 'cmp-9999'" in capsys.readouterr().err
     assert _create(shop, tmp_path / "x", "--holdout", "1.5") == 2
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_campaign_with_no_orders_after_its_date_says_no_results_yet(shop, tmp_path, capsys):
+    # LATE's order on 2023-12-31 is the data's last: a campaign on 2024-01-01 has nothing after it to measure.
+    assert _create(shop, tmp_path / "c", "--holdout", "0.5") == 0
+    created = json.loads(capsys.readouterr().out)
+    with connect(shop, read_only=True) as con:
+        result = measure_campaign(con, created["id"])
+        listed = arm_csv(con, created["id"], "control")
+    assert result.days_observed == 0
+    assert result.verdict.startswith("No results yet: the data has no orders after 1 Jan 2024")
+    # The app's in-memory list is the file the command line wrote, byte for byte.
+    assert listed == Path(created["control_csv"]).read_bytes()
+
+
+def test_detectable_lift_is_the_two_proportion_formula_by_hand():
+    # (1.959964 + 0.841621) x sqrt(0.1 x 0.9 x (1/97 + 1/11)) = 2.801585 x 0.0954445 = 0.267396
+    assert detectable_lift(97, 11, 0.1) == pytest.approx(0.267396, abs=1e-5)
+    # 400 and 400 at 20%: 2.801585 x sqrt(0.16 x 2/400) = 2.801585 x 0.0282843 = 0.079241
+    assert detectable_lift(400, 400, 0.2) == pytest.approx(0.079241, abs=1e-5)
+    assert detectable_lift(10, 0, 0.2) == 1.0
+
+
+def test_suggested_holdout_is_the_smallest_share_that_can_show_the_lift():
+    shares = tuple(round(0.05 * i, 2) for i in range(1, 11))
+    # 1,000 eligible, 10 in 100 buying anyway: 2.801585 x sqrt(0.09 x (1/messaged + 1/held out)) by hand is
+    # 0.061380 at 25% (750 / 250), 0.057998 at 30%, 0.055723 at 35%, 0.053424 at 45%, 0.053156 at 50%:
+    # no share shows 5 points, and 30% is the first to show 6.
+    assert suggest_holdout(1000, 0.1, 0.05, shares) is None
+    assert suggest_holdout(1000, 0.1, 0.06, shares) == 0.3
+    assert split_sizes(1000, 0.3) == (700, 300)
+    # 100 eligible: a control of 30 needs 30% (70 / 30: 0.183407), and even half cannot show 5 points.
+    assert suggest_holdout(100, 0.1, 0.05, shares) is None
+    assert suggest_holdout(100, 0.1, 0.3, shares) == 0.3

@@ -1,10 +1,9 @@
-"""The Campaigns tab: create a campaign with a control group, and see whether each one worked."""
+"""The Campaigns tab: plan a campaign that can be measured, create it, download its lists, see whether it worked."""
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -16,15 +15,19 @@ from segmentation.rfm import SEGMENT_KEYS, AnalysisError, resolve_as_of
 from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
 from tools import charts
 from tools.base import ToolContext
+from ui.data import DataState, Version, customer_frame
+
+HOLDOUT_SHARES = tuple(round(0.05 * i, 2) for i in range(1, 11))  # the slider's steps, 5% to 50%
+CREATED_KEY = "campaign-created"  # the last creation's sentence, kept across reruns
 
 
-def render_campaigns_tab(ctx: ToolContext) -> None:
+def render_campaigns_tab(ctx: ToolContext, data: DataState) -> None:
     st.subheader("Campaigns")
     st.caption(
         "Each campaign keeps a random control group that is not messaged, so you can see later whether the "
         "message made a difference. Customers who said no to marketing are never in an audience."
     )
-    _create_form(ctx)
+    _plan_and_create(ctx, data)
     try:
         with connect_sandboxed(ctx.db_path) as con:
             listed = campaigns.list_campaigns(con)
@@ -36,17 +39,104 @@ def render_campaigns_tab(ctx: ToolContext) -> None:
         st.info("No campaigns yet: create one above, send the audience file, and come back after new orders.")
         return
     for row in listed.itertuples():
-        result = results[row.id]
-        with st.expander(f"{row.id}: {row.segment}, from {row.as_of}", expanded=row.Index == len(listed) - 1):
-            cols = st.columns(3)
-            cols[0].metric("Messaged", f"{row.audience:,}")
-            cols[1].metric("Held out", f"{row.control:,}")
-            if isinstance(result, str):
-                st.info(escape_markdown(result))
-                continue
-            cols[2].metric("Extra buyers per 100", f"{result.lift['conversion_diff'] * 100:+.0f}")
-            st.write(result.verdict)
-            st.altair_chart(charts.treated_vs_control(result.as_dict()), key=f"campaign-chart-{row.id}")
+        _campaign_card(ctx, row, results[row.id], expanded=row.Index == len(listed) - 1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a campaign on one group would be: who may be contacted, and how many would buy anyway."""
+
+    eligible: int
+    baseline: float | None  # share expected to buy in the 30 days anyway; None when the model cannot say
+    as_of: str
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _plan(db_path: str, version: Version, group: str) -> Plan:
+    from segmentation.profile import group_members
+
+    with connect_sandboxed(db_path) as con:
+        day = resolve_as_of(con, None)
+        eligible = campaigns.eligible_members(con, group_members(con, group, as_of=day))
+        baseline = campaigns.expected_conversion(con, eligible, day)
+    return Plan(len(eligible), baseline, day.isoformat())
+
+
+def _group_names(db_path: str, version: Version) -> dict[str, str]:
+    """Each built-in group as the Segments tab shows it: its name, kind and size."""
+    frame = customer_frame(db_path, version, None)
+    sizes = {**frame["segment"].value_counts().to_dict(), **frame["lifecycle"].value_counts().to_dict()}
+    return {key: f"{charts.label(key)} ({'stage' if key in STAGES else 'segment'}, {int(sizes.get(key, 0)):,} "
+                 "customers)" for key in [*SEGMENT_KEYS, *STAGES]}
+
+
+def power_sentence(plan: Plan, holdout: float, lift: float) -> str:
+    """The split's sizes and the smallest lift it can show, with a share that can show ``lift`` if this cannot."""
+    messaged, held_out = campaigns.split_sizes(plan.eligible, holdout)
+    baseline = plan.baseline if plan.baseline is not None else 0.1
+    anyway = (f"{baseline * 100:.0f} in 100 of them are expected to buy in the 30 days anyway"
+              if plan.baseline is not None else "assuming 10 in 100 would buy in the 30 days anyway (no value model)")
+    sizes = f"{messaged:,} to message and {held_out:,} held out ({anyway})."
+    if held_out < campaigns.MIN_ARM or messaged < campaigns.MIN_ARM:
+        verdict = (f" Too few to measure: a fair comparison needs at least {campaigns.MIN_ARM} in each group, and "
+                   "waiting will not change that.")
+    else:
+        least = campaigns.detectable_lift(messaged, held_out, baseline)
+        verdict = f" With {held_out:,} held out you would only see a lift above {least * 100:.0f} buyers per 100."
+        if least <= lift:
+            return sizes + verdict + " Enough for the lift you want to find."
+    better = campaigns.suggest_holdout(plan.eligible, baseline, lift, HOLDOUT_SHARES)
+    if better is not None:
+        return sizes + verdict + f" Hold out {better:.0%} to see a lift of {lift * 100:.0f} buyers per 100."
+    return (sizes + verdict + f" Even holding out half, this group is too small to show a lift of {lift * 100:.0f} "
+            "buyers per 100: choose a bigger group, or look for a larger effect.")
+
+
+def _plan_and_create(ctx: ToolContext, data: DataState) -> None:
+    # Plain widgets, not a form: the sizes and the power line follow each choice as it is made.
+    names = _group_names(str(ctx.db_path), data.version)
+    group = st.selectbox("Who to message", list(names), format_func=names.get, index=SEGMENT_KEYS.index("at_risk"),
+                         key="cmp-group")
+    cols = st.columns(3)
+    holdout = cols[0].select_slider("Held out as a control group", HOLDOUT_SHARES, value=0.1,
+                                    format_func=lambda share: f"{share:.0%}", key="cmp-holdout")
+    lift = cols[1].number_input("Smallest lift worth finding (extra buyers per 100)", 1, 50, 5,
+                                key="cmp-lift") / 100
+    seed = cols[2].number_input("Random seed (the same seed gives the same split)", 0, 10_000, 0, key="cmp-seed")
+    try:
+        plan = _plan(str(ctx.db_path), data.version, group)
+    except (AnalysisError, StoreError) as exc:
+        st.info(escape_markdown(exc))
+        return
+    st.write(escape_markdown(power_sentence(plan, holdout, lift)))
+    if st.button("Create campaign", key="cmp-create"):
+        st.session_state[CREATED_KEY] = _create(ctx, group, holdout, int(seed))
+    created = st.session_state.get(CREATED_KEY)
+    if created is not None:
+        ok, sentence = created
+        (st.success if ok else st.error)(escape_markdown(sentence))
+
+
+def _create(ctx: ToolContext, group: str, holdout: float, seed: int) -> tuple[bool, str]:
+    """(created, what to say): the campaign is recorded; its lists are downloaded from its card below."""
+    try:
+        with STORE_LOCK.exclusive(), connect(ctx.db_path) as con:
+            from segmentation.profile import group_members
+
+            day = resolve_as_of(con, None)
+            created = campaigns.create_campaign(con, group, members=group_members(con, group, as_of=day),
+                                                as_of=day, holdout=holdout, seed=seed)
+    except (AnalysisError, StoreError) as exc:
+        return False, str(exc)
+    day = dt.date.fromisoformat(created.as_of)
+    return True, (f"Campaign {created.id}: {created.audience:,} to message, {created.control:,} held out, "
+                  f"{created.excluded_no_consent:,} left out for lack of marketing consent (as of {_day(day)}). "
+                  "Its lists are in its card below.")
+
+
+def _day(day) -> str:
+    day = pd.Timestamp(day).date()
+    return f"{day.day} {day:%b %Y}"
 
 
 def _measure(con, campaign_id: str):
@@ -56,36 +146,33 @@ def _measure(con, campaign_id: str):
         return str(exc)
 
 
-def _create_form(ctx: ToolContext) -> None:
-    with st.form("create-campaign"):
-        group = st.selectbox("Who to message", SEGMENT_KEYS + STAGES, index=SEGMENT_KEYS.index("at_risk"))
-        holdout = st.slider("Held out as a control group", 0.05, 0.5, 0.1, 0.05, format="%.2f")
-        seed = st.number_input("Random seed (the same seed gives the same split)", 0, 10_000, 0)
-        submitted = st.form_submit_button("Create campaign")
-    if not submitted:
-        return
-    try:
-        with STORE_LOCK.exclusive(), connect(ctx.db_path) as con:
-            from segmentation.profile import group_members
+def _campaign_card(ctx: ToolContext, row, result, *, expanded: bool) -> None:
+    with st.expander(f"{row.id}: {charts.label(row.segment)}, from {_day(row.as_of)}", expanded=expanded):
+        cols = st.columns(4)
+        cols[0].metric("Messaged", f"{row.audience:,}")
+        cols[1].metric("Held out", f"{row.control:,}")
+        _downloads(ctx, row.id)
+        if isinstance(result, str):
+            st.info(escape_markdown(result))
+            return
+        measured = result.days_observed > 0 and min(row.audience, row.control) >= campaigns.MIN_ARM
+        if measured:
+            cols[2].metric("Extra buyers per 100", f"{result.lift['conversion_diff'] * 100:+.0f}")
+            treated, diff = result.treated["revenue_per_customer"], result.lift["revenue_diff"]
+            cols[3].metric("Revenue per customer messaged", f"{treated:,.2f}", f"{diff:+,.2f} against held out")
+        st.write(escape_markdown(result.verdict))
+        if measured:
+            st.altair_chart(charts.treated_vs_control(result.as_dict()), key=f"campaign-chart-{row.id}")
 
-            day = resolve_as_of(con, None)
-            members = group_members(con, group, as_of=day)
-            con.execute("BEGIN TRANSACTION")
-            created = campaigns.create_campaign(con, group, members=members, as_of=day, holdout=holdout,
-                                                seed=int(seed))
-            out = Path(tempfile.mkdtemp(prefix="segments-campaign-"))
-            paths = campaigns.export_arms(con, created.id, out)
-            con.execute("COMMIT")
-    except (AnalysisError, StoreError) as exc:
-        st.error(escape_markdown(exc))
-        return
-    day = dt.date.fromisoformat(created.as_of)
-    st.success(
-        f"Campaign {created.id}: {created.audience:,} to message, {created.control:,} held out, "
-        f"{created.excluded_no_consent:,} left out for lack of marketing consent (as of {day:%d %b %Y})."
-    )
-    for arm, path in paths.items():
-        # Read on the click (a callable), so the list is on the server under a URL only when asked for.
-        st.download_button(f"Download {arm}.csv", path.read_bytes, file_name=f"{created.id}_{arm}.csv",
-                           mime="text/csv", key=f"download-{created.id}-{arm}")
-    st.dataframe(pd.read_csv(paths["audience"]).head(20), hide_index=True)
+
+def _downloads(ctx: ToolContext, campaign_id: str) -> None:
+    """Both lists, for as long as the campaign exists; read on the click and without a rerun of the page."""
+    cols = st.columns(2)
+    for col, arm in zip(cols, campaigns.ARMS, strict=True):
+
+        def read(arm: str = arm) -> bytes:
+            with connect_sandboxed(ctx.db_path) as con:
+                return campaigns.arm_csv(con, campaign_id, arm)
+
+        col.download_button(f"Download {arm}.csv", read, file_name=f"{campaign_id}_{arm}.csv", mime="text/csv",
+                            key=f"download-{campaign_id}-{arm}", on_click="ignore", icon=":material/download:")

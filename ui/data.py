@@ -36,6 +36,43 @@ class DataState:
     first_date: str = ""
     last_date: str = ""
     problem: str | None = None
+    files: tuple[str, ...] = ()  # the files imported since the store last started afresh, oldest first
+
+    @property
+    def demo_only(self) -> bool:
+        """True when what is loaded is the demo shop and nothing else."""
+        return bool(self.files) and all(f.startswith(DEMO_NAME) for f in self.files)
+
+
+DEMO_NAME = "demo shop"  # the demo's imports are recorded under this name (ui.importer)
+# The imports since the last one that replaced the data: what the page is showing.
+_CURRENT_FILES_SQL = (
+    "SELECT file_name FROM imports WHERE import_id >= "
+    "coalesce((SELECT max(import_id) FROM imports WHERE replaced), 0) ORDER BY import_id"
+)
+
+
+def shop_line(data: DataState) -> str:
+    """One line under the title saying which shop is loaded: its name or files, customers and dates."""
+    span = f"{_day(data.first_date)} to {_day(data.last_date)}"
+    if data.demo_only:
+        return f"The Corner Crumb, the demo shop: {data.customers:,} customers, orders from {span}."
+    latest = data.files[-1] if data.files else ""
+    source = ""
+    if latest:
+        source = f" ({latest})" if len(data.files) == 1 else f" ({len(data.files)} files, the latest {latest})"
+    return f"Your shop{source}: {data.customers:,} customers, orders from {span}."
+
+
+def _day(value: str) -> str:
+    """'2024-11-21' as '21 Nov 2024'; anything else as it is."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return f"{day.day} {day:%b %Y}"
 
 
 def data_state(db_path: Path) -> DataState:
@@ -53,11 +90,13 @@ def data_state(db_path: Path) -> DataState:
                 customers, first, last = recorded["customers"], recorded["first"], recorded["last"]
             else:  # a store from before imports recorded it
                 customers, first, last = con.execute(SUMMARY_SQL).fetchall()[0]
+            files = tuple(str(row[0]) for row in con.execute(_CURRENT_FILES_SQL).fetchall())
     except StoreError as exc:
         return DataState(None, problem=str(exc))
     if not customers:
         return DataState(None)
-    return DataState((str(db_path), int(imports), int(last_id), str(last_at)), int(customers), first, last)
+    return DataState((str(db_path), int(imports), int(last_id), str(last_at)), int(customers), str(first), str(last),
+                     files=files)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -33,6 +33,7 @@ from segmentation.ingest import ImportReport, IngestError
 from segmentation.markup import escape_markdown
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext
+from ui.data import DEMO_NAME, data_state
 from ui.isolation import Inspection, run_isolated
 
 if TYPE_CHECKING:  # pandas loads when a table is drawn, not before the first paint
@@ -51,7 +52,6 @@ __all__ = [
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "parquet", "gz"]
 NONE = "(none)"
-DEMO_NAME = "demo shop"
 PREVIEW_ROWS = 10
 CHUNK_BYTES = 1 << 20
 _STATE_KEY = "_segments_importer"
@@ -227,7 +227,8 @@ def render_import_sidebar(ctx: ToolContext) -> None:
         if uploaded is not None:
             render_uploaded_file(ctx, session.uploads[uploaded.name], uploaded.name, replace=replace)
 
-        _render_demo_button(ctx, replace=replace)
+        if not data_state(ctx.db_path).demo_only:  # the demo is not offered while it is what is loaded
+            _render_demo_button(ctx, replace=replace)
         _render_outcome(ctx, session.outcome)
         _render_history(ctx)
 
