@@ -64,9 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.add_argument("--k", type=int, help="number of clusters (default: chosen from 2-8)")
     clusters.add_argument("--json", action="store_true")
 
-    prof = sub.add_parser("profile", parents=[db, as_of], help="describe a segment or lifecycle stage in facts")
-    prof.add_argument("group", choices=SEGMENT_KEYS + STAGES)
-    prof.add_argument("--json", action="store_true")
+    prof = sub.add_parser("profile", parents=[db, as_of], help="describe a segment, lifecycle stage or cluster: "
+                          "facts and a persona")
+    prof.add_argument("group", help=f"one of {', '.join(SEGMENT_KEYS + STAGES)}, or a cluster key (cluster_1, ...)")
+    prof.add_argument("--k", type=int, help="for a cluster key: how many groups the clustering made (default: "
+                      "chosen automatically, as `segments clusters` without --k)")
+    prof.add_argument("--json", action="store_true", help="the facts as JSON")
 
     mig = sub.add_parser("migration", parents=[db], help="who moved between segments since a date")
     mig.add_argument("--from", dest="start", required=True, help="the earlier date (YYYY-MM-DD)")
@@ -88,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same split")
     create.add_argument("--k", type=int, help="for a cluster key: how many groups the clustering made (default: "
                         "chosen automatically, as `segments clusters` without --k)")
-    create.add_argument("--out", type=Path, help="folder for audience.csv and control.csv (default: ./ID)")
+    create.add_argument("--out", type=Path, help="folder for audience.csv and control.csv (default: beside the "
+                        "database, in SHOP-campaigns/ID, so two shops' campaigns never share a folder)")
     create.add_argument("--json", action="store_true")
     measure = camp_sub.add_parser("measure", parents=[db], help="did it work? audience against control")
     measure.add_argument("id")
@@ -169,9 +173,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace):
+    """A read-only connection to the shop; a --as-of before its first order is refused here, for every command."""
+    from segmentation.rfm import require_orders_by
     from segmentation.store import connect
 
-    return connect(args.db, read_only=True)
+    con = connect(args.db, read_only=True)
+    try:
+        require_orders_by(con, getattr(args, "as_of", None))
+    except Exception:
+        con.close()
+        raise
+    return con
 
 
 def _say(text: object = "", *, file: TextIO | None = None, flush: bool = False) -> None:
@@ -317,15 +329,27 @@ def _clusters(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from segmentation.profile import describe_segment
+    """The chat's describe_segment, so a cluster key means what it means there; words and the persona, or JSON."""
+    import tools.registry  # noqa: F401  (registers every tool)
+    from segmentation.markup import unescape_markdown
+    from segmentation.persona import persona_markdown
+    from tools.base import ToolArgsError, ToolContext, ToolFailure, run_tool
+    from tools.wording import upper_first
 
-    with _read(args) as con:
-        profile = describe_segment(con, args.group, as_of=args.as_of).as_dict()
+    _read(args).close()  # refuses a --as-of before the first order, in the same words as every command
+    ctx = ToolContext(db_path=args.db, artifacts=False)
+    try:
+        result = run_tool("describe_segment", {"group": args.group, "as_of": args.as_of, "k": args.k}, ctx)
+    except (ToolArgsError, ToolFailure) as exc:
+        _say(f"segments profile: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.json:
-        _say(json.dumps(profile, indent=2))
-    else:
-        for key, value in profile.items():
-            _say(f"{key}: {value}")
+        _say(json.dumps(result.facts, indent=2, default=str))
+        return 0
+    _say(upper_first(result.summary))
+    if result.persona:
+        _say()
+        _say(unescape_markdown(persona_markdown(result.persona)))
     return 0
 
 
@@ -374,7 +398,7 @@ def _campaign(args: argparse.Namespace) -> int:
         con.execute("BEGIN TRANSACTION")
         created = campaigns.create_campaign(con, args.segment, members=members, as_of=day, holdout=args.holdout,
                                             seed=args.seed)
-        paths = campaigns.export_arms(con, created.id, args.out or Path(created.id))
+        paths = campaigns.export_arms(con, created.id, args.out or campaigns.campaign_folder(Path(args.db), created.id))
         con.execute("COMMIT")
     created.audience_csv, created.control_csv = str(paths["audience"]), str(paths["control"])
     if args.json:

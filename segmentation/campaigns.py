@@ -96,6 +96,12 @@ def create_campaign(
                            int(counts.get("control", 0)), excluded)
 
 
+def campaign_folder(db_path: Path, campaign_id: str) -> Path:
+    """Where a campaign's lists go unless told: beside the shop's database, in a folder named after it
+    (``shop.duckdb`` -> ``shop-campaigns/cmp-0001``): campaign ids restart at cmp-0001 in every shop."""
+    return db_path.resolve().parent / f"{db_path.stem}-campaigns" / campaign_id
+
+
 def export_arms(con: duckdb.DuckDBPyConnection, campaign_id: str, out_dir: Path) -> dict[str, Path]:
     """audience.csv and control.csv, customer_id first, then Email, First Name, Last Name (Mailchimp and
     Klaviyo import these headers as they are); text cells cannot run as spreadsheet formulas.

@@ -45,6 +45,11 @@ def defuse_markdown(text: object) -> str:
     return "".join(part if i % 2 else _addresses(_LIVE.sub(r"\\\1", part)) for i, part in enumerate(parts))
 
 
+def unescape_markdown(text: object) -> str:
+    """Markdown written for the app, for a terminal: the escapes dropped ('9\\.3%' reads '9.3%'), the rest as is."""
+    return re.sub(r"\\(.)", r"\1", str(text))
+
+
 def _escape(text: str) -> str:
     text = _INLINE.sub(r"\\\1", text)
     # A digit cannot be escaped: "12. x" becomes "12\. x".

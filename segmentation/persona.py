@@ -394,7 +394,8 @@ def _stage(p: dict, key: str, thresholds: dict | None) -> str:
     if not p.get("customers"):
         return "Nobody is in this group today, so there is no stage to describe."
     kind = segment_kind(key)
-    lead = (f"Lifecycle stage: {key}" if kind == "lifecycle" else
+    # A stage's own name leads (its heading already says "Lifecycle stage"): "Lapsed customers. ..."
+    lead = (f"{key.capitalize()} customers" if kind == "lifecycle" else
             f"{segment_label(key, p)}: {STAGE_PHRASES[key]}" if kind == "rfm" else segment_label(key, p))
     recency, gap = p.get("median_recency_days"), p.get("typical_gap_days")
     if not _finite(recency):

@@ -65,6 +65,18 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -
     return as_of
 
 
+def require_orders_by(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> None:
+    """Raise AnalysisError when a date the person gave is before the shop's first order: every number would be
+    of nobody, and 'only 0 customers have bought more than once' would not say why."""
+    if as_of is None:
+        return
+    day = resolve_as_of(con, as_of)
+    first = con.execute("SELECT min(order_date) FROM orders").fetchall()[0][0]
+    if first is not None and day < first:
+        raise AnalysisError(f"{day.isoformat()} is before your first order ({first.day} {first:%b %Y}): choose a "
+                            "date on or after it.")
+
+
 def customer_rfm(
     con: duckdb.DuckDBPyConnection,
     *,

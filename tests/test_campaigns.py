@@ -151,3 +151,22 @@ def test_suggested_holdout_is_the_smallest_share_that_can_show_the_lift():
     # 100 eligible: a control of 30 needs 30% (70 / 30: 0.183407), and even half cannot show 5 points.
     assert suggest_holdout(100, 0.1, 0.05, shares) is None
     assert suggest_holdout(100, 0.1, 0.3, shares) == 0.3
+
+
+def test_without_out_the_lists_go_beside_the_database_one_folder_per_shop(shop, tmp_path, monkeypatch, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # where the command is run from does not matter
+    other = tmp_path / "other_shop.duckdb"
+    import shutil
+
+    shutil.copy(shop, other)
+    created = []
+    for db in (shop, other):
+        assert cli.main(["campaign", "create", "lapsed", "--db", str(db), "--as-of", str(AS_OF), "--json"]) == 0
+        created.append(json.loads(capsys.readouterr().out))
+    first, second = created
+    assert first["id"] == second["id"] == "cmp-0001"  # ids restart in every shop: the folders must not
+    assert Path(first["audience_csv"]) == tmp_path / "shop-campaigns" / "cmp-0001" / "audience.csv"
+    assert Path(second["audience_csv"]) == tmp_path / "other_shop-campaigns" / "cmp-0001" / "audience.csv"
+    assert list(elsewhere.iterdir()) == []

@@ -217,3 +217,34 @@ def test_help_and_import_start_without_the_analysis_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_profile_reads_as_the_chat_does_clusters_included(demo):
+    text = run("profile", "at_risk", "--db", str(demo))
+    assert text.returncode == 0
+    assert text.stdout.startswith("At risk: ")
+    assert "[{'" not in text.stdout and "\\." not in text.stdout  # no Python reprs, no Markdown escapes
+    assert "**Lifecycle stage:** Lifecycle stage" not in text.stdout
+    clusters = json.loads(run("clusters", "--db", str(demo), "--json").stdout)
+    second = next(c for c in clusters["clusters"] if c["key"] == "cluster_2")
+    cluster = run("profile", "cluster_2", "--db", str(demo))
+    assert cluster.returncode == 0
+    assert cluster.stdout.startswith(f"Group 2 '{second['name']}' (of {clusters['k']}): {second['size']:,} customers")
+    facts = json.loads(run("profile", "cluster_2", "--db", str(demo), "--json").stdout)
+    assert facts["customers"] == second["size"] and facts["k"] == clusters["k"]
+    unknown = run("profile", "vips", "--db", str(demo))
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1 and "champions" in unknown.stderr
+
+
+def test_a_date_before_the_first_order_is_refused_with_that_date(demo):
+    from segmentation.store import connect
+
+    with connect(demo, read_only=True) as con:
+        first = con.execute("SELECT min(order_date) FROM orders").fetchall()[0][0]
+    for command in (["customers"], ["profile", "lapsed"], ["model"]):
+        done = run(*command, "--db", str(demo), "--as-of", "2000-01-01")
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.strip().splitlines() == [
+            f"segments {command[0]}: 2000-01-01 is before your first order ({first.day} {first:%b %Y}): choose a date "
+            "on or after it."]
+    assert run("customers", "--db", str(demo), "--as-of", str(first)).returncode == 0

@@ -282,7 +282,7 @@ def test_interests_map_category_words_with_a_default():
 
 def test_lifecycle_stage_against_thresholds_and_without():
     active = build_persona(CHAMPIONS, key="active", thresholds=THRESHOLDS)["lifecycle_stage"]
-    assert active.startswith("Lifecycle stage: active.") and "inside your lapsing mark of 51 days" in active
+    assert active.startswith("Active customers.") and "inside your lapsing mark of 51 days" in active
     assert "918 repeat customers" in active
     lapsing = build_persona(AT_RISK | {"median_recency_days": 73.0}, key="lapsing", thresholds=THRESHOLDS)
     assert "between your lapsing (51) and lapsed (101 days) marks" in lapsing["lifecycle_stage"]

@@ -245,6 +245,11 @@ def _days(value: float | None) -> str:
     return "n/a" if value is None else days(value)
 
 
+def _gap(value: float | None) -> str:
+    """'typical gap 22 days', or that there is none (nobody in the group has bought twice in the last year)."""
+    return "no typical gap between orders yet" if value is None else f"typical gap {days(value)} days"
+
+
 def _are(group: str) -> str:
     """'are lapsed' for a stage; 'are in the can't-lose-them segment' for an RFM segment."""
     return f"are {group}" if group in STAGES else f"are in the {label(group)} segment"
@@ -284,7 +289,7 @@ def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
         f"customers and {pct(facts['revenue_share'])} of revenue. Median last order "
         f"{_days(facts['median_recency_days'])} days ago, median {_days(facts['median_frequency'])} orders, "
         f"typical order {money(facts['avg_order_value'])}, "
-        f"typical gap {_days(facts['typical_gap_days'])} days. {top} "
+        f"{_gap(facts['typical_gap_days'])}. {top} "
         f"Persona: {persona['name']}."
     )
     return ToolResult(summary=assert_no_email(summary), persona=persona, facts=facts)
