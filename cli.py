@@ -447,8 +447,21 @@ def _ask(args: argparse.Namespace) -> int:
         if args.json:
             _say(json.dumps(turn.as_dict()), flush=True)
         else:
-            _say(f"> {question}\n{turn.answer}\n", flush=True)
+            hint = _list_hint(turn)
+            _say(f"> {question}\n{turn.answer}\n" + (f"{hint}\n" if hint else ""), flush=True)
     return 0
+
+
+def _list_hint(turn) -> str:
+    """Where a terminal answer found a group of customers, the command that prints (or saves) the whole list."""
+    from segmentation.vocabulary import SEGMENT_KEYS, STAGES
+
+    for call in turn.tool_calls:
+        group = (call.args or {}).get("group")
+        if call.name == "list_customers" and call.error is None and group in (*SEGMENT_KEYS, *STAGES):
+            return (f"The whole list: segments customers --segment {group} (add --format csv > {group}.csv for a "
+                    "spreadsheet).")
+    return ""
 
 
 if __name__ == "__main__":

@@ -248,3 +248,13 @@ def test_a_date_before_the_first_order_is_refused_with_that_date(demo):
             f"segments {command[0]}: 2000-01-01 is before your first order ({first.day} {first:%b %Y}): choose a date "
             "on or after it."]
     assert run("customers", "--db", str(demo), "--as-of", str(first)).returncode == 0
+
+
+def test_ask_says_how_to_get_the_whole_list(demo):
+    done = run("ask", "who are my lapsed customers?", "how many customers do I have?", "--db", str(demo))
+    assert done.returncode == 0
+    first, second = done.stdout.split("\n> ")
+    assert "The whole list: segments customers --segment lapsed" in first
+    assert "The whole list" not in second  # no list was found for that question
+    listed = run("customers", "--segment", "lapsed", "--db", str(demo), "--format", "json")
+    assert f"{len(json.loads(listed.stdout)):,} customers are lapsed" in first
