@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -412,8 +413,12 @@ def _context(profile: dict, key: str, shop_name: str, currency: str) -> _Context
 def draft_campaign(
     profile: dict, *, key: str, goal: str | None = None, channel: str = "email", shop_name: str = "our shop",
     currency: str = "", length: str = "standard", tone: str = "warm", discount_percent: int | None = None,
+    first_names: bool = True,
 ) -> dict:
     """A campaign draft for segment ``key`` from ``GroupProfile.as_dict()``.
+
+    ``first_names``: False where the data holds no first names for the audience: no ``{{first_name}}`` merge tag is
+    written (it would print empty or as itself), and greetings read "Hi there,".
 
     ``goal`` is one of ``GOALS`` (None: the one the segment calls for, ``persona.infer_goal``); ``channel``
     one of ``CHANNELS``; ``currency`` a symbol put before amounts in offers ("£"; the profile has none);
@@ -485,6 +490,29 @@ def draft_campaign(
     else:
         sign_off = style.sign_off.format(shop=c.shop)
         draft["body"] = "\n\n".join([style.greeting, *paras, *offer_paras, f"{cta}.", sign_off])
+    return draft if first_names else _without_names(draft)
+
+
+_GREETING_TAG = re.compile(r"\b(Hi|Hello|Hey|Dear) \{\{first_name\}\}")
+_TAG = re.compile(r",? ?\{\{first_name\}\},? ?")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _without_names(draft: dict) -> dict:
+    """The draft with every first-name merge tag taken out, the sentence around it still whole."""
+    def unnamed(text: str) -> str:
+        text = _GREETING_TAG.sub(lambda m: "Hello there" if m[1] == "Dear" else f"{m[1]} there", text)
+        return _TAG.sub(lambda m: " " if m[0].startswith(" ") and m[0].endswith(" ") else "", text).strip()
+
+    draft = dict(draft, subject_lines=[_first_upper(unnamed(s)) for s in draft["subject_lines"]],
+                 preview_text=unnamed(draft["preview_text"]), body=unnamed(draft["body"]),
+                 call_to_action=unnamed(draft["call_to_action"]))
+    if draft["channel"] == "sms":
+        encoding, segments = _sms_encoding(draft["body"])
+        draft.update(sms_length=_sms_length(draft["body"]), sms_encoding=encoding, sms_segments=segments)
     return draft
 
 

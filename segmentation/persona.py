@@ -143,8 +143,17 @@ def clean(text: object, limit: int = NAME_LIMIT) -> str:
     """A name from the data made safe to print anywhere (see the module docstring)."""
     text = "".join(ch for ch in str(text) if unicodedata.category(ch) not in ("Cc", "Cf"))
     text = _EMAIL.sub(" ", text).translate(str.maketrans({"{": "(", "}": ")", "|": "/"}))
-    text = " ".join(text.split())
+    text = _as_written(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _as_written(text: str) -> str:
+    """A name a file shouts ('WHITE HANGING HEART T-LIGHT HOLDER') as a person writes it in a sentence or a
+    subject line ('White hanging heart t-light holder'); short capitals stay (USB, BBQ, NYC)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if len(letters) >= 6 and all(ch.isupper() for ch in letters):
+        return text[:1] + text[1:].lower()
+    return text
 
 
 def _finite(value: object) -> bool:

@@ -61,6 +61,18 @@ def audience(con, customer_ids: list[str]) -> tuple[pd.DataFrame, int, bool]:
     return allowed.reset_index(drop=True), len(group) - len(allowed), recorded
 
 
+def _reachable(allowed: pd.DataFrame, channel: str, named: bool) -> str:
+    """What the audience file can carry when the data lacks contact details, said before anyone plans a send."""
+    said = ""
+    if len(allowed) and channel == "email" and not allowed["email"].notna().any():
+        said = ("; your data holds no email addresses, so the audience file lists customer ids only: match them to "
+                "your contacts in your mail tool before sending")
+    if len(allowed) and not named:
+        said += "; it holds no first names either, so the draft greets them without one" if said else (
+            "; your data holds no first names, so the draft greets them without one")
+    return said
+
+
 @tool(
     "draft_campaign", DraftArgs,
     step=lambda a: f"Drafting {'a text message' if a.get('channel') == 'sms' else 'an email'} to "
@@ -89,13 +101,14 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
         else:
             profile = describe_segment(con, args.group, as_of=args.as_of).as_dict()
         allowed, left_out, recorded = audience(con, members)
+    has_names = bool(allowed["first_name"].notna().any())
     draft = drafts.draft_campaign(profile, key=args.group, goal=args.goal, channel=args.channel,
                                   shop_name=ctx.shop_name, length=args.length, tone=args.tone,
-                                  discount_percent=args.discount_percent)
+                                  discount_percent=args.discount_percent, first_names=has_names)
     consent = (
         f"{len(allowed):,} of {len(members):,} may be contacted ({left_out:,} left out: no marketing consent)"
         if recorded else f"all {len(allowed):,} are in the audience: the data records no marketing consent"
-    )
+    ) + _reachable(allowed, args.channel, has_names)
     subject = f" Subject lines: {' | '.join(draft['subject_lines'])}." if draft["subject_lines"] else ""
     kind = "email" if args.channel == "email" else "text message"
     style = [w for w, usual in ((args.length, "standard"), (args.tone, "warm")) if w != usual]
