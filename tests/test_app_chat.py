@@ -235,3 +235,25 @@ def test_history_keeps_the_grounding_verdict_and_reads_rows_saved_before_it(db):
     upgrade(db)  # the app's start adds the column; old rows read as before, new ones keep theirs
     history.save_turn(db, "old", turns[0])
     assert [s.grounded for s in history.load_turns(db, "old")] == [OFFLINE, CHECKED]
+
+
+def test_an_answer_reopened_after_an_import_is_shown_as_given_and_marked_out_of_date(db, tmp_path):
+    import time
+
+    from segmentation.ingest import import_file
+    from segmentation.sample import write_demo_csv
+
+    first = ask(app("team").run(), LAPSED)
+    said = assistant(first).markdown[-1].value
+    assert not [c for c in assistant(first).caption if c.value.startswith("Out of date")]
+    time.sleep(1.1)  # saved turns and imports are timed to the second
+    import_file(db, write_demo_csv(tmp_path / "more.csv", customers=80, seed=11))
+
+    again = app("team").run()  # reopened after the import
+    message = assistant(again)
+    assert said in [m.value for m in message.markdown]  # the words as they were given
+    assert [c.value for c in message.caption if c.value.startswith("Out of date: answered on ")]
+    assert not charts_in(message) and not message.dataframe  # no table from other data under old words
+    fresh = assistant(ask(again, LAPSED))
+    assert not [c for c in fresh.caption if c.value.startswith("Out of date")]
+    assert len(charts_in(fresh)) == 1 and len(fresh.dataframe) == 1

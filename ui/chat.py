@@ -7,6 +7,7 @@ charts and tables made again from the recorded tool calls (``ui.history``).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from agent.base import CHECKED, OFFLINE, Agent, Event, Mode, ToolCall, Turn
 from segmentation.markup import defuse_markdown, escape_markdown, strip_links
 from tools.base import ToolContext
 from ui import history
-from ui.data import DataState
+from ui.data import DataState, Version, data_state
 from ui.notices import empty_state, offline_banner
 from ui.render import render_calls
 from ui.steps import step_end, step_start
@@ -44,6 +45,15 @@ class Shown:
     key: str
     turn: Turn
     note: str | None = None
+    version: Version | None = None  # the data's version when it was answered (None: not known)
+    asked_at: dt.datetime | None = None
+
+
+def out_of_date(shown: Shown) -> str:
+    """The note under an answer given before the latest import."""
+    when = f" on {shown.asked_at.day} {shown.asked_at:%b %Y at %H:%M}" if shown.asked_at else ""
+    return (f"Out of date: answered{when}, before your data was last imported, so its numbers describe the data "
+            "as it was then. Ask again for today's numbers.")
 
 
 def render_chat(agent: Agent, ctx: ToolContext, ws: str, data: DataState, question: str | None) -> None:
@@ -56,14 +66,15 @@ def render_chat(agent: Agent, ctx: ToolContext, ws: str, data: DataState, questi
     turns = conversation(ctx, ws, data)
     resume(agent, turns)
     for shown in turns:
-        render_turn(shown)
+        render_turn(shown, data.version)
     question = question or st.session_state.pop("suggested", None)
     if not turns and not question and data.version is not None:
         suggestions()
     if question:
-        shown = answer(agent, ctx, ws, question)
+        shown = answer(agent, ctx, ws, question, data.version)
         turns.append(shown)
         if any(c.name == "load_data" and c.result for c in shown.turn.tool_calls):
+            shown.version = data_state(ctx.db_path).version  # it answered about the data it just loaded
             st.rerun()  # new data: the page above this answer (empty state, Segments) must see it
 
 
@@ -89,7 +100,10 @@ def conversation(ctx: ToolContext, ws: str, data: DataState) -> list[Shown]:
             with st.spinner("Loading the conversation..."):
                 for s in saved:
                     turn, complete = history.replay(s, ctx, data.version)
-                    shown.append(Shown(f"{ws}-{s.turn}", turn, None if complete else NOT_REMADE))
+                    # An answer from before the latest import keeps no version: it is out of date (render_turn).
+                    asked_on = None if history.asked_before_import(s, data.version) else data.version
+                    shown.append(Shown(f"{ws}-{s.turn}", turn, None if complete else NOT_REMADE, asked_on,
+                                       s.created_at))
         state = {"ident": ident, "turns": shown}
         st.session_state["conversation"] = state
     return state["turns"]
@@ -106,7 +120,7 @@ def resume(agent: Agent, turns: list[Shown]) -> None:
     st.session_state["resumed"] = agent
 
 
-def render_turn(shown: Shown) -> None:
+def render_turn(shown: Shown, current: Version | None = None) -> None:
     with st.chat_message("user"):
         st.markdown(_question(shown.turn.question))
     with st.chat_message("assistant"):
@@ -120,9 +134,12 @@ def render_turn(shown: Shown) -> None:
         render_calls(shown.turn.tool_calls, shown.key)
         if shown.note:
             st.caption(shown.note)
+        if current is not None and shown.version != current:
+            st.caption(out_of_date(shown), help="Answers are kept as they were given. Tables and charts of an "
+                       "answer reopened after an import are not remade, so they cannot disagree with its words.")
 
 
-def answer(agent: Agent, ctx: ToolContext, ws: str, question: str) -> Shown:
+def answer(agent: Agent, ctx: ToolContext, ws: str, question: str, version: Version | None = None) -> Shown:
     """Ask the agent, showing each tool step and the answer as they come, then the artifacts; save it."""
     with st.chat_message("user"):
         st.markdown(_question(question))
@@ -134,7 +151,7 @@ def answer(agent: Agent, ctx: ToolContext, ws: str, question: str) -> Shown:
         render_calls(turn.tool_calls, key)
         if note:
             st.caption(note)
-    return Shown(key, turn, note)
+    return Shown(key, turn, note, version, dt.datetime.now().replace(microsecond=0))
 
 
 def _ask_live(agent: Agent, question: str) -> Turn:

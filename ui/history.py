@@ -48,6 +48,14 @@ class SavedTurn:
     # Turn.grounded; rows saved before it was kept have none: OFFLINE, so no verdict is claimed for them
     # (an old model answer was never checked, and a fallback's reason is in its answer's words).
     grounded: str = OFFLINE
+    created_at: dt.datetime | None = None
+
+
+def asked_before_import(saved: SavedTurn, version: Version | None) -> bool:
+    """True when the turn was answered before the store's latest import: its words describe other data."""
+    if version is None or saved.created_at is None or len(version) < 4 or not version[3]:
+        return False
+    return saved.created_at < dt.datetime.fromisoformat(version[3][:19])
 
 
 def save_turn(db_path: Path, workspace: str, turn: Turn) -> int | None:
@@ -79,8 +87,8 @@ def load_turns(db_path: Path, workspace: str, *, limit: int = KEPT_TURNS) -> lis
     """The workspace's last ``limit`` turns, oldest first; none when the store or the table is missing."""
     if not Path(db_path).exists():
         return []
-    query = ("SELECT turn, question, answer, mode, tool_calls_json, {grounded} FROM chat_history WHERE workspace = ? "
-             "ORDER BY turn DESC LIMIT ?")
+    query = ("SELECT turn, question, answer, mode, tool_calls_json, {grounded}, created_at FROM chat_history "
+             "WHERE workspace = ? ORDER BY turn DESC LIMIT ?")
     try:
         with connect_sandboxed(db_path) as con:
             try:
@@ -89,7 +97,7 @@ def load_turns(db_path: Path, workspace: str, *, limit: int = KEPT_TURNS) -> lis
                 rows = con.execute(query.format(grounded="NULL"), [workspace, limit]).fetchall()
     except duckdb.CatalogException:  # nobody has asked anything in this store yet
         return []
-    return [SavedTurn(t, q, a, m, json.loads(c or "[]"), g or OFFLINE) for t, q, a, m, c, g in reversed(rows)]
+    return [SavedTurn(t, q, a, m, json.loads(c or "[]"), g or OFFLINE, at) for t, q, a, m, c, g, at in reversed(rows)]
 
 
 def clear(db_path: Path, workspace: str) -> None:
@@ -105,11 +113,13 @@ def clear(db_path: Path, workspace: str) -> None:
 
 
 def replay(saved: SavedTurn, ctx: ToolContext, version: Version | None) -> tuple[Turn, bool]:
-    """The saved turn with its artifacts made again from the store; False when some could not be."""
+    """The saved turn with its artifacts made again from the store; False when some could not be. A turn asked
+    before the latest import keeps its words only: tables made from today's data would contradict them."""
     calls, complete = [], True
+    remake = version is not None and not asked_before_import(saved, version)
     for recorded in saved.calls:
         call = ToolCall(str(recorded.get("name")), dict(recorded.get("args") or {}), error=recorded.get("error"))
-        if call.error is None and replayable(call.name) and version is not None:
+        if call.error is None and replayable(call.name) and remake:
             try:
                 call.result = tool_result(ctx, version, call.name, call.args)
             except (ToolArgsError, ToolFailure) as exc:  # e.g. the data no longer reaches that date
@@ -118,7 +128,7 @@ def replay(saved: SavedTurn, ctx: ToolContext, version: Version | None) -> tuple
             except Exception:  # an old turn must never break the page; the answer's words still show
                 log.exception("replaying %s failed", call.name)
                 complete = False
-        elif call.error is None and replayable(call.name):  # no data to make them from any more
+        elif call.error is None and replayable(call.name) and version is None:  # no data to make them from
             complete = False
         calls.append(call)
     return Turn(saved.question, saved.answer, saved.mode, calls, saved.grounded), complete  # type: ignore[arg-type]
