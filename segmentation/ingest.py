@@ -39,6 +39,7 @@ from segmentation.lines import continuation_lines, lines_starting_no_row, row_li
 from segmentation.readers import (
     IngestError,
     RawTable,
+    UnrelatedFileError,
     count_rows,
     load_raw,
     make_workdir,
@@ -211,10 +212,13 @@ def import_file(
     replace: bool = False,
     display_name: str | None = None,
     progress: Callable[[float, str], None] | None = None,
+    ask_if_unrelated: bool = False,
 ) -> ImportReport:
     """Import ``file`` into the database at ``db_path``; raise IngestError (store unchanged) if it can't be.
 
-    ``progress(fraction, step)`` is called as the import moves on, for a progress bar.
+    ``progress(fraction, step)`` is called as the import moves on, for a progress bar. ``ask_if_unrelated``:
+    a file to be added that shares no customer and no day with the shop's data raises UnrelatedFileError,
+    store unchanged, so the app can ask whether to add it or replace the data with it.
     """
     file, db_path = Path(file), Path(db_path)
     report = ImportReport(file_name=display_name or file.name)
@@ -254,7 +258,7 @@ def import_file(
                 )
             progress(0.75, "saving")
             with STORE_LOCK.exclusive():
-                _write(work, db_path, checksum.result(), report, replace)
+                _write(work, db_path, checksum.result(), report, replace, ask_if_unrelated)
             progress(1.0, "done")
         finally:
             work.close()
@@ -806,7 +810,10 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable, inside: 
 # ---------------------------------------------------------------- writing, in one transaction
 
 
-def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: ImportReport, replace: bool) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: ImportReport, replace: bool,
+    ask_if_unrelated: bool = False,
+) -> None:
     existed = db_path.exists()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -826,6 +833,8 @@ def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Impo
             _recompute_orders(con, report)
             con.execute("COMMIT")
             return
+        if ask_if_unrelated and not replace:
+            _refuse_unrelated(con, report.file_name)
         _insert(con, sha, report, replace)
         con.execute("COMMIT")
     except BaseException:
@@ -839,6 +848,28 @@ def _write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Impo
         raise
     con.execute("USE memory")
     con.execute("DETACH store")
+
+
+def _refuse_unrelated(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """UnrelatedFileError when the store holds orders and the staged file shares none of their customers and
+    none of their days (its dates lie wholly before or after the shop's)."""
+    held, shared, first, last, new_first, new_last = con.execute(
+        """
+        SELECT (SELECT count(*) FROM order_lines),
+               (SELECT count(*) FROM (SELECT DISTINCT customer_id FROM memory.staged) AS s
+                 JOIN (SELECT DISTINCT customer_id FROM order_lines) AS o USING (customer_id)),
+               (SELECT min(order_date)::DATE FROM order_lines), (SELECT max(order_date)::DATE FROM order_lines),
+               (SELECT min(order_date)::DATE FROM memory.staged), (SELECT max(order_date)::DATE FROM memory.staged)
+        """
+    ).fetchall()[0]
+    if not held or shared or new_first is None or (new_first <= last and new_last >= first):
+        return
+    span = lambda a, b: f"{a.day} {a:%b %Y} to {b.day} {b:%b %Y}"  # noqa: E731
+    raise UnrelatedFileError(
+        f"{name} shares no customers and no dates with the shop's data (the shop's orders: {span(first, last)}; "
+        f"this file's: {span(new_first, new_last)}): is it another shop's? Add it to this shop's data, or replace the data "
+        "with it; nothing was imported yet."
+    )
 
 
 def _orders_rule(con: duckdb.DuckDBPyConnection) -> str | None:

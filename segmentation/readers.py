@@ -44,6 +44,11 @@ class IngestError(ValueError):
     """A file that cannot be imported; the message is one plain sentence for the owner."""
 
 
+class UnrelatedFileError(IngestError):
+    """A file that shares no customer and no day with the shop's data, imported to be added: asked about first
+    (``import_file(..., ask_if_unrelated=True)``), since merging two shops by accident cannot be undone."""
+
+
 @dataclass
 class RawTable:
     """The file's cells as VARCHAR columns, in two views and a table.

@@ -284,3 +284,25 @@ def test_a_file_name_with_markdown_is_shown_as_text(app, db):
     _click(at, "Import")
     (success,) = at.success
     assert not live.search(success.value) and r"\]" in success.value
+
+
+@pytest.mark.parametrize(("button", "customers"), [("Add it", {"Z", "A", "B"}), ("Replace the data", {"A", "B"})])
+def test_a_file_sharing_no_customer_and_no_day_is_asked_about_before_loading(app, db, tmp_path, button, customers):
+    import_file(db, write_csv(tmp_path / "old.csv", "Customer ID,Order Date,Amount\nZ,2023-01-01,9\n"))
+    at = _click(_upload(app(), "orders.csv", ORDERS), "Import")
+    (asked,) = [w.value for w in at.warning]
+    # A and B bought from 5 Jan to 1 Mar 2024 (C's row is unreadable); the shop holds Z's order of 1 Jan 2023.
+    assert asked.startswith("orders.csv shares no customers and no dates with the shop's data (the shop's orders: "
+                            "1 Jan 2023 to 1 Jan 2023; this file's: 5 Jan 2024 to 1 Mar 2024)")
+    with connect(db, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM imports").fetchall() == [(1,)]  # nothing loaded yet
+    _click(at, button)
+    assert not at.warning
+    with connect(db, read_only=True) as con:
+        assert {r[0] for r in con.execute("SELECT DISTINCT customer_id FROM orders").fetchall()} == customers
+
+
+def test_a_file_sharing_a_customer_is_added_without_asking(app, db, tmp_path):
+    import_file(db, write_csv(tmp_path / "old.csv", "Customer ID,Order Date,Amount\nA,2023-01-01,9\n"))
+    at = _click(_upload(app(), "orders.csv", ORDERS), "Import")
+    assert not at.warning and at.success[0].value.startswith("Imported orders.csv")

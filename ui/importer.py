@@ -31,6 +31,7 @@ from segmentation import columns as cols
 from segmentation.export import csv_bytes
 from segmentation.ingest import ImportReport, IngestError
 from segmentation.markup import escape_markdown
+from segmentation.readers import UnrelatedFileError
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext
 from ui.data import DEMO_NAME, data_state
@@ -57,6 +58,7 @@ CHUNK_BYTES = 1 << 20
 _STATE_KEY = "_segments_importer"
 _REPLACE_KEY = "imp-replace"
 _UNTICK_KEY = "_segments_importer_untick"
+_UNRELATED_KEY = "_segments_importer_unrelated"  # a file waiting for "add it" or "replace the data"
 
 
 # ---------------------------------------------------------------- per-session state
@@ -226,6 +228,7 @@ def render_import_sidebar(ctx: ToolContext) -> None:
         ctx.uploads.update(session.uploads)
         if uploaded is not None:
             render_uploaded_file(ctx, session.uploads[uploaded.name], uploaded.name, replace=replace)
+        _render_unrelated(ctx)
 
         if not data_state(ctx.db_path).demo_only:  # the demo is not offered while it is what is loaded
             _render_demo_button(ctx, replace=replace)
@@ -276,7 +279,7 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
         except IngestError as exc:
             st.error(escape_markdown(exc))
             return
-        report = _run_import(ctx, path, display_name=name, overrides=overrides, replace=replace)
+        report = _run_import(ctx, path, display_name=name, overrides=overrides, replace=replace, ask_if_unrelated=True)
         if report is not None and report.replaced:
             # "Replace" is for one import: left ticked, the next file would wipe this one.
             st.session_state[_UNTICK_KEY] = True
@@ -284,9 +287,11 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
 
 
 def _run_import(
-    ctx: ToolContext, path: Path, *, display_name: str, overrides: dict[str, str] | None = None, replace: bool
+    ctx: ToolContext, path: Path, *, display_name: str, overrides: dict[str, str] | None = None, replace: bool,
+    ask_if_unrelated: bool = False,
 ) -> ImportReport | None:
     session = _session()
+    st.session_state.pop(_UNRELATED_KEY, None)
     bar = st.progress(0.0, text="Starting the import")
 
     def progress(fraction: float, step: str) -> None:
@@ -306,7 +311,12 @@ def _run_import(
             replace=replace,
             display_name=display_name,
             progress=progress,
+            ask_if_unrelated=ask_if_unrelated,
         )
+    except UnrelatedFileError as exc:  # asked below the file (_render_unrelated): add, or replace
+        st.session_state[_UNRELATED_KEY] = {"path": str(path), "name": display_name, "overrides": overrides,
+                                            "message": str(exc)}
+        return None
     except (IngestError, StoreError) as exc:
         session.outcome = plain_message(str(exc))
         return None
@@ -316,6 +326,26 @@ def _run_import(
         st.cache_data.clear()
     session.outcome = report
     return report
+
+
+def _render_unrelated(ctx: ToolContext) -> None:
+    """The question asked when a file to be added shares no customer and no day with the shop's data."""
+    pending = st.session_state.get(_UNRELATED_KEY)
+    if not pending:
+        return
+    st.warning(escape_markdown(pending["message"]))
+    add, swap = st.columns(2)
+    if add.button("Add it", key="imp-unrelated-add", help="Keep the shop's data and add this file's orders to it."):
+        choice = False
+    elif swap.button("Replace the data", key="imp-unrelated-replace",
+                     help="Start the shop's data afresh with this file."):
+        choice = True
+    else:
+        return
+    report = _run_import(ctx, Path(pending["path"]), display_name=pending["name"], overrides=pending["overrides"],
+                         replace=choice)
+    if report is not None:
+        st.rerun()  # the page above (the shop's line, the tabs) must see the new data
 
 
 def _render_demo_button(ctx: ToolContext, *, replace: bool) -> None:

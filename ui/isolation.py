@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from segmentation import columns as cols
-from segmentation.readers import IngestError, no_memory_refusal, out_of_memory_refused
+from segmentation.readers import IngestError, UnrelatedFileError, no_memory_refusal, out_of_memory_refused
 from segmentation.store import STORE_LOCK, StoreError
 
 __all__ = ["IMPORT_ADDRESS_SPACE", "IMPORT_SECONDS", "Inspection", "inspect_upload", "run_isolated"]
@@ -168,7 +168,7 @@ def _serve(
         elif kind == "done":
             return message[1]
         elif kind == "refused":
-            error = StoreError if message[1] == "store" else IngestError
+            error = {"store": StoreError, "unrelated": UnrelatedFileError}.get(message[1], IngestError)
             raise error(message[2])
 
 
@@ -192,6 +192,8 @@ def _child(fd: int) -> None:
             outcome = func(*args, **kwargs)
     except StoreError as exc:
         conn.send(("refused", "store", str(exc)))
+    except UnrelatedFileError as exc:  # the app asks the owner before adding it: it must know which refusal
+        conn.send(("refused", "unrelated", str(exc)))
     except IngestError as exc:
         conn.send(("refused", "ingest", str(exc)))
     else:
