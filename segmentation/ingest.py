@@ -867,8 +867,8 @@ def _refuse_unrelated(con: duckdb.DuckDBPyConnection, name: str) -> None:
     span = lambda a, b: f"{a.day} {a:%b %Y} to {b.day} {b:%b %Y}"  # noqa: E731
     raise UnrelatedFileError(
         f"{name} shares no customers and no dates with the shop's data (the shop's orders: {span(first, last)}; "
-        f"this file's: {span(new_first, new_last)}): is it another shop's? Add it to this shop's data, or replace the data "
-        "with it; nothing was imported yet."
+        f"this file's: {span(new_first, new_last)}): is it another shop's? Add it to this shop's data, or replace "
+        "the data with it; nothing was imported yet."
     )
 
 
