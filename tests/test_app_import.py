@@ -15,7 +15,15 @@ from streamlit.testing.v1 import AppTest
 
 from segmentation.ingest import IngestError, import_file
 from segmentation.store import connect, table_counts
-from ui.importer import NONE, mapping_overrides, plain_message, rejects_csv, safe_file_name, save_upload
+from ui.importer import (
+    NONE,
+    compact_money,
+    mapping_overrides,
+    plain_message,
+    rejects_csv,
+    safe_file_name,
+    save_upload,
+)
 
 from .conftest import write_csv
 
@@ -306,3 +314,16 @@ def test_a_file_sharing_a_customer_is_added_without_asking(app, db, tmp_path):
     import_file(db, write_csv(tmp_path / "old.csv", "Customer ID,Order Date,Amount\nA,2023-01-01,9\n"))
     at = _click(_upload(app(), "orders.csv", ORDERS), "Import")
     assert not at.warning and at.success[0].value.startswith("Imported orders.csv")
+
+
+@pytest.mark.parametrize(("value", "shown"), [(35.0, "35.00"), (99_999.99, "99,999.99"), (178_522.85, "179k"),
+                                              (9_741_234.56, "9.74m"), (-250_000.0, "-250k")])
+def test_revenue_in_the_sidebar_fits_half_its_width(value, shown):
+    assert compact_money(value) == shown
+
+
+def test_a_large_revenue_is_shown_short_with_the_exact_sum_as_help(app, db):
+    big = b"Customer ID,Order Date,Amount\nA,2024-01-05,9741000\nB,2024-01-06,234.56\n"
+    at = _click(_upload(app(), "big.csv", big), "Import")
+    (revenue,) = [m for m in at.metric if m.label == "Revenue"]
+    assert revenue.value == "9.74m" and revenue.proto.help == "9,741,234.56"

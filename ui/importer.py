@@ -328,6 +328,15 @@ def _run_import(
     return report
 
 
+def compact_money(value: float) -> str:
+    """An amount that fits half the sidebar: 35.00, 99,999.99, then 178k and 9.74m (the exact sum is its help)."""
+    if abs(value) < 100_000:
+        return f"{value:,.2f}"
+    if abs(value) < 1_000_000:
+        return f"{value / 1_000:,.0f}k"
+    return f"{value / 1_000_000:,.2f}m"
+
+
 def _render_unrelated(ctx: ToolContext) -> None:
     """The question asked when a file to be added shares no customer and no day with the shop's data."""
     pending = st.session_state.get(_UNRELATED_KEY)
@@ -406,7 +415,7 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
     left.metric("Rows loaded", f"{r.rows_loaded:,}")
     right.metric("Rows rejected", f"{r.rows_rejected:,}")
     left.metric("Customers", f"{r.customers:,}")
-    right.metric("Revenue", f"{r.revenue:,.2f}")
+    right.metric("Revenue", compact_money(r.revenue), help=f"{r.revenue:,.2f}")
     st.caption(f"{r.orders:,} orders from {r.first_date} to {r.last_date}, out of {r.rows_read:,} rows read.")
     extras = []
     if r.guest_rows:
