@@ -116,3 +116,15 @@ def test_the_first_page_draws_without_the_analysis_libraries(db):
     env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_segments_tab_says_why_loyal_and_lapsed_can_meet(db):
+    with connect_sandboxed(db) as con:
+        frame = customer_table(con)
+    lapsed = frame[frame["lifecycle"] == "lapsed"]
+    top = lapsed[lapsed["segment"].isin(["champions", "loyal", "cannot_lose_them"])]
+    at = ok(app(tab="Segments").run())
+    (said,) = [c.value for c in at.caption if c.value.startswith("RFM segments rank customers against each other")]
+    assert f"{len(top):,} of your lapsed customers are in a top segment" in said
+    most = top.sort_values(["frequency", "customer_id"], ascending=[False, True]).iloc[0]
+    assert f"{int(most['frequency']):,} orders, none for {int(most['recency_days']):,} days" in said

@@ -91,6 +91,25 @@ def _lifecycle(frame: pd.DataFrame) -> None:
     limits = Thresholds(**frame.attrs["thresholds"])  # the chart states them
     table = group_summary_table(frame, "lifecycle", STAGES)
     show_chart(charts.lifecycle_bars(table, limits), "dash-lifecycle")
+    st.caption(escape_markdown(both_names(frame)))
+
+
+HIGH_SEGMENTS = ("champions", "loyal", "cannot_lose_them")
+
+
+def both_names(frame: pd.DataFrame) -> str:
+    """Why a customer can be 'loyal' and 'lapsed' at once, with how many are, in the owner's words."""
+    lapsed = frame[frame["lifecycle"] == "lapsed"]
+    high = lapsed[lapsed["segment"].isin(HIGH_SEGMENTS)]
+    said = ("RFM segments rank customers against each other (a loyal customer bought more often than most); "
+            "lifecycle stages use your shop's clock (lapsed: no order for longer than your lapsed mark). So one "
+            "customer can be both")
+    if high.empty:
+        return said + "; today none of your lapsed customers is in a top segment."
+    example = high.sort_values(["frequency", "customer_id"], ascending=[False, True]).iloc[0]
+    return (said + f": {len(high):,} of your lapsed customers are in a top segment (champions, loyal or can't lose "
+            f"them), for example one who is {charts.label(example['segment']).lower()}, but lapsed: "
+            f"{int(example['frequency']):,} orders, none for {int(example['recency_days']):,} days.")
 
 
 def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
