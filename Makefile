@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB := data/shop.duckdb
 
-.PHONY: setup run demo test lint format bench clean
+.PHONY: setup run demo test lint format bench clean screenshots
 
 setup: $(STAMP)
 
@@ -47,3 +47,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The README's pictures, taken in Debian's chromium on the demo shop by the same test `make test` runs.
+screenshots: $(STAMP)
+	SEGMENTS_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_screenshots.py

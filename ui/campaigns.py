@@ -47,6 +47,7 @@ class Plan:
     """What a campaign on one group would be: who may be contacted, and how many would buy anyway."""
 
     eligible: int
+    members: int  # in the group, before those who said no to marketing are left out
     baseline: float | None  # share expected to buy in the 30 days anyway; None when the model cannot say
     as_of: str
 
@@ -57,9 +58,10 @@ def _plan(db_path: str, version: Version, group: str) -> Plan:
 
     with connect_sandboxed(db_path) as con:
         day = resolve_as_of(con, None)
-        eligible = campaigns.eligible_members(con, group_members(con, group, as_of=day))
+        members = group_members(con, group, as_of=day)
+        eligible = campaigns.eligible_members(con, members)
         baseline = campaigns.expected_conversion(con, eligible, day)
-    return Plan(len(eligible), baseline, day.isoformat())
+    return Plan(len(eligible), len(set(members)), baseline, day.isoformat())
 
 
 def _group_names(db_path: str, version: Version) -> dict[str, str]:
@@ -77,6 +79,9 @@ def power_sentence(plan: Plan, holdout: float, lift: float) -> str:
     anyway = (f"{baseline * 100:.0f} in 100 of them are expected to buy in the 30 days anyway"
               if plan.baseline is not None else "assuming 10 in 100 would buy in the 30 days anyway (no value model)")
     sizes = f"{messaged:,} to message and {held_out:,} held out ({anyway})."
+    if plan.members > plan.eligible:
+        sizes = (f"{plan.eligible:,} of the {plan.members:,} may be contacted (the rest said no to marketing): "
+                 + sizes)
     if held_out < campaigns.MIN_ARM or messaged < campaigns.MIN_ARM:
         verdict = (f" Too few to measure: a fair comparison needs at least {campaigns.MIN_ARM} in each group, and "
                    "waiting will not change that.")
