@@ -93,8 +93,9 @@ def test_a_session_that_never_signed_in_cannot_upload(server):
             loop.close()
     assert answer.status_code == 403, answer.text
     assert answer.text == "Sign in to the app before uploading a file."
-    # A 64 MB upload that was taken in would add at least 64 MB: refused before the body is read.
-    assert after - before < 24 * 1024, f"server grew by {(after - before) // 1024} MB"
+    # A 64 MB upload that was taken in would add at least 64 MB: refused before the body is read. The page's first
+    # run goes on beside the upload and grew the server by 25 MB once on a busy machine: 40 MB keeps both apart.
+    assert after - before < 40 * 1024, f"server grew by {(after - before) // 1024} MB"
 
 
 DEVELOPER_ONLY = "[data-testid='stAppDeployButton']"
