@@ -21,6 +21,16 @@ from segmentation.sample import write_demo_csv
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
+# Debian's chromium: Playwright never downloads a browser here.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+def launch_chromium(playwright):
+    """A headless Debian chromium through ``sync_playwright()``'s ``playwright``; close it when done."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ browser (executable_path points at /usr/bin/chromium); kills only the server it 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -15,11 +14,10 @@ import pytest
 
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
-from tests.app_support import streamlit_server
+from tests.app_support import launch_chromium, needs_chromium, streamlit_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 def _free_port() -> int:
@@ -43,11 +41,7 @@ def test_ask_about_lapsed_customers_and_see_the_chart(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             page.goto(app_url, wait_until="domcontentloaded")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from pathlib import Path
 
 import httpx
@@ -20,14 +19,13 @@ import pytest
 
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
-from tests.app_support import streamlit_server
+from tests.app_support import launch_chromium, needs_chromium, streamlit_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
 PORT = 8611
 URL = f"http://127.0.0.1:{PORT}"
 PASSWORD = "four crumbs on a tray"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +99,6 @@ def test_a_session_that_never_signed_in_cannot_upload(server):
 DEVELOPER_ONLY = "[data-testid='stAppDeployButton']"
 
 
-def _launch(p):
-    return p.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-              "--disable-sync", "--no-first-run", "--disable-quic"],
-    )
-
-
 def _sign_in(page) -> None:
     page.goto(URL, wait_until="domcontentloaded")
     box = page.locator("input[type='password']")
@@ -125,7 +115,7 @@ def test_a_downloaded_list_is_not_served_without_the_signed_in_browser(server, t
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = _launch(p)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(accept_downloads=True)
             _sign_in(page)
@@ -160,7 +150,7 @@ def test_a_signed_in_browser_still_imports_from_the_sidebar(server, tmp_path):
 
     orders = write_demo_csv(tmp_path / "more_orders.csv", customers=40, seed=11)
     with sync_playwright() as p:
-        browser = _launch(p)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             _sign_in(page)

@@ -17,20 +17,17 @@ import pytest
 
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
-from tests.app_support import streamlit_server
+from tests.app_support import launch_chromium, needs_chromium, streamlit_server
 from tests.fake_openai import FakeOpenAI, text, tool_calls
-from tests.test_browser import CHROMIUM
 from tools.base import ToolContext
 from tools.registry import run_tool
 from ui.chat import CHECKED_NOTE, NOT_SHOWN
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 APP_PORT, MODEL_PORT, BEACON_PORT = 8621, 8622, 8623
 BEACON = f"http://127.0.0.1:{BEACON_PORT}/beacon"
 INVENTED = "You have 276,000 champions."
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 class Beacon:
@@ -89,7 +86,7 @@ def ask_in_browser(url: str, question: str, done_text: str):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             page.goto(url, wait_until="domcontentloaded")

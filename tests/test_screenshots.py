@@ -9,21 +9,18 @@ Debian's chromium, never a downloaded browser; only the server this test started
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from segmentation.ingest import import_file
 from segmentation.sample import write_demo_csv
-from tests.app_support import streamlit_server
+from tests.app_support import launch_chromium, needs_chromium, streamlit_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PORT = 8641
 SHOTS = ("first_page", "chat_answer", "segments_tab", "campaigns_tab")
 WIDTH, HEIGHT = 1280, 900
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 def test_screenshots_of_the_four_views(tmp_path):
@@ -47,11 +44,7 @@ def _take(url: str, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
             page.goto(url, wait_until="domcontentloaded")
