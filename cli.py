@@ -150,15 +150,20 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from segmentation.ingest import import_file
-
-    report = import_file(args.db, args.file, overrides=_parse_map(args.map), replace=args.replace)
+    report = _import_isolated(args.db, args.file, overrides=_parse_map(args.map), replace=args.replace)
     _say(json.dumps(report.as_dict(), indent=2) if args.json else report.as_text())
     return 0
 
 
+def _import_isolated(db: str | Path, file: str | Path, **options: object):
+    """``ingest.import_file`` in a child under an address-space cap (segmentation.isolation), as the app does:
+    a file too big for the machine ends in one sentence and exit 2, not in a C++ abort from a DuckDB thread."""
+    from segmentation.isolation import run_isolated
+
+    return run_isolated("segmentation.ingest:import_file", str(db), str(file), name=Path(file).name, **options)
+
+
 def _demo(args: argparse.Namespace) -> int:
-    from segmentation.ingest import import_file
     from segmentation.readers import IngestError
     from segmentation.sample import write_demo_csv
 
@@ -166,7 +171,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise IngestError("--customers must be between 10 and 5,000,000.")
     with tempfile.TemporaryDirectory(prefix="segments-demo-") as tmp:
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=args.customers, seed=args.seed)
-        report = import_file(args.db, path, replace=True, display_name="demo shop: The Corner Crumb")
+        report = _import_isolated(args.db, path, replace=True, display_name="demo shop: The Corner Crumb")
     _say(report.as_text())
     _say(f"Demo shop written to {args.db}")
     return 0

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from segmentation.ingest import IngestError
 from segmentation.store import STORE_LOCK
-from ui import isolation
+from segmentation import isolation
 
 from .conftest import write_csv
 from .hostile_corpus import _good_rows, xlsx

@@ -30,12 +30,12 @@ import streamlit as st
 from segmentation import columns as cols
 from segmentation.export import csv_bytes
 from segmentation.ingest import ImportReport, IngestError
+from segmentation.isolation import Inspection, run_isolated
 from segmentation.markup import escape_markdown
 from segmentation.readers import UnrelatedFileError
 from segmentation.store import StoreError, connect_sandboxed
 from tools.base import ToolContext
 from ui.data import DEMO_NAME, data_state
-from ui.isolation import Inspection, run_isolated
 
 if TYPE_CHECKING:  # pandas loads when a table is drawn, not before the first paint
     import pandas as pd
@@ -187,9 +187,9 @@ def import_history(db_path: str | Path) -> pd.DataFrame | None:
 
 
 def _inspect(path: Path) -> Inspection:
-    """What ``preview_file`` says of ``path``, read in the capped child (see ui.isolation)."""
+    """What ``preview_file`` says of ``path``, read in the capped child (see segmentation.isolation)."""
     try:
-        found = run_isolated("ui.isolation:inspect_upload", str(path), PREVIEW_ROWS, name=path.name)
+        found = run_isolated("segmentation.isolation:inspect_upload", str(path), PREVIEW_ROWS, name=path.name)
     except (IngestError, StoreError) as exc:
         return Inspection(refusal=plain_message(str(exc)))
     found.problem = found.problem and plain_message(found.problem)

@@ -1,4 +1,4 @@
-"""The app's imports and previews run in a child process with an address-space limit.
+"""Imports and previews run in a child process with an address-space limit: the app's and the command line's.
 
 The app serves every teammate from one process, so an upload is read inside the server everyone uses.
 The readers have budgets (decompressed bytes and ratio, a spreadsheet's cells, text, cell length and
@@ -6,7 +6,9 @@ rows), but a CSV or Parquet file is read by DuckDB, whose memory limit is a targ
 that needs more than the machine has could still take the server down. So the app never reads an upload
 in its own process: a child does, under ``IMPORT_ADDRESS_SPACE`` bytes of address space and within
 ``IMPORT_SECONDS``; past either the child stops, and the person gets one sentence while the server
-carries on. Nothing here imports Streamlit, so the child starts with only what an import needs.
+carries on. The command line imports the same way: short of memory, DuckDB can throw from one of its
+own threads, where nothing catches it and the process aborts with a C++ message instead of a sentence.
+Nothing here imports Streamlit, so the child starts with only what an import needs.
 
 The child's writer lock is the app's: when ``import_file`` in the child takes ``STORE_LOCK.exclusive()``
 it asks the app to take its own, which closes the app's read-only connections on the store (DuckDB lets
@@ -20,6 +22,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, Pipe
@@ -48,7 +51,7 @@ IMPORT_SECONDS = _env_number("SEGMENTS_IMPORT_SECONDS", 30 * 60)
 _POLL_SECONDS = 0.2
 
 _CHILD_CODE = (
-    "import sys; sys.path.insert(0, {root!r}); from ui.isolation import _child; _child(int(sys.argv[1]))"
+    "import sys; sys.path.insert(0, {root!r}); from segmentation.isolation import _child; _child(int(sys.argv[1]))"
 )
 
 
@@ -69,7 +72,7 @@ class Inspection:
 def inspect_upload(path: str | Path, rows: int) -> Inspection:
     """Preview and map ``path``; if the mapping fails but the file reads, its columns with guesses by name.
 
-    Runs in the child (``run_isolated("ui.isolation:inspect_upload", ...)``): it reads the whole file.
+    Runs in the child (``run_isolated("segmentation.isolation:inspect_upload", ...)``): it reads the whole file.
     """
     import duckdb
 
@@ -119,20 +122,24 @@ def run_isolated(
     env = dict(os.environ)
     # One malloc arena per thread reserves 64 MB of address space each: a cap would be spent on reservations.
     env.setdefault("MALLOC_ARENA_MAX", "2")
-    with theirs:
-        child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD_CODE.format(root=root), str(theirs.fileno()), str(IMPORT_ADDRESS_SPACE)],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
-        )
-    # The child's end is closed here: when the child exits, reading ours ends instead of waiting forever.
-    try:
-        with ours, contextlib.ExitStack() as held:
-            ours.send((target, args, kwargs, progress is not None, name))
-            return _serve(ours, child, held, name, progress)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
+    # The child's scratch files (decompressed copies, DuckDB's spill) go in a folder this process removes:
+    # a child killed by the cap cannot clean up after itself, and its gigabytes would stay behind.
+    with tempfile.TemporaryDirectory(prefix="segments-child-") as scratch:
+        env["TMPDIR"] = scratch
+        with theirs:
+            child = subprocess.Popen(
+                [sys.executable, "-c", _CHILD_CODE.format(root=root), str(theirs.fileno()), str(IMPORT_ADDRESS_SPACE)],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
+            )
+        # The child's end is closed here: when the child exits, reading ours ends instead of waiting forever.
+        try:
+            with ours, contextlib.ExitStack() as held:
+                ours.send((target, args, kwargs, progress is not None, name))
+                return _serve(ours, child, held, name, progress)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
 
 
 def _serve(
@@ -179,6 +186,9 @@ def _child(fd: int) -> None:
     import resource
 
     cap = int(sys.argv[2])
+    _, inherited = resource.getrlimit(resource.RLIMIT_AS)
+    if inherited != resource.RLIM_INFINITY:  # a cap set on the parent holds here too: never ask for more
+        cap = min(cap, inherited)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     conn = Connection(fd)
     target, args, kwargs, relay, name = conn.recv()
