@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from segmentation import currency
 from ui.auth import require_access
 from ui.chat import render_chat
 from ui.data import data_state, shop_line
@@ -33,24 +34,26 @@ st.title("Customer segments")
 data = data_state(ctx.db_path)  # after the sidebar: an import there shows at once
 if data.version is not None:
     st.caption(shop_line(data))
-chat_tab, segments_tab, campaigns_tab = st.tabs(
-    ["Chat", "Segments", "Campaigns"], key="tab", on_change="rerun", bind="query-params"
-)
-if chat_tab.open:
-    question = st.chat_input("Ask about your customers, e.g. who are my lapsed customers?")  # pinned below
-    with chat_tab:
-        render_chat(agent, ctx, ws, data, question)
-# The other tabs' modules (pandas, altair) load when a tab is first opened, not before the first paint.
-if segments_tab.open:
-    from ui.dashboard import render_dashboard
+# Amounts on every tab carry the shop's currency (segmentation.currency): tables, charts, metrics.
+with currency.using(data.currency):
+    chat_tab, segments_tab, campaigns_tab = st.tabs(
+        ["Chat", "Segments", "Campaigns"], key="tab", on_change="rerun", bind="query-params"
+    )
+    if chat_tab.open:
+        question = st.chat_input("Ask about your customers, e.g. who are my lapsed customers?")  # pinned below
+        with chat_tab:
+            render_chat(agent, ctx, ws, data, question)
+    # The other tabs' modules (pandas, altair) load when a tab is first opened, not before the first paint.
+    if segments_tab.open:
+        from ui.dashboard import render_dashboard
 
-    with segments_tab:
-        render_dashboard(ctx, data)
-if campaigns_tab.open:
-    with campaigns_tab:
-        if data.version is None:
-            st.info("Import your orders (or use the demo shop) in the sidebar first.")
-        else:
-            from ui.campaigns import render_campaigns_tab
+        with segments_tab:
+            render_dashboard(ctx, data)
+    if campaigns_tab.open:
+        with campaigns_tab:
+            if data.version is None:
+                st.info("Import your orders (or use the demo shop) in the sidebar first.")
+            else:
+                from ui.campaigns import render_campaigns_tab
 
-            render_campaigns_tab(ctx, data)
+                render_campaigns_tab(ctx, data)

@@ -7,9 +7,11 @@ Heavy libraries are imported inside the commands that need them, so `segments --
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -41,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="say which column holds a field, e.g. --map customer_id='Client No'; FIELD= ignores it")
     imp.add_argument("--replace", action="store_true", help="start the shop's data afresh with this file")
     imp.add_argument("--json", action="store_true", help="print the import report as JSON")
+    imp.add_argument("--currency", metavar="CODE", help="the shop's currency, e.g. GBP (default: found in the file "
+                     "where it can be; kept until changed with `segments currency`)")
+
+    cur = sub.add_parser("currency", parents=[db], help="show or set the shop's currency (GBP, EUR, USD, ...)")
+    cur.add_argument("code", nargs="?", help="the currency code to set; none: show the one in use")
 
     from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 
@@ -126,15 +133,33 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "demo": _demo, "import": _import, "customers": _customers, "model": _model, "clusters": _clusters,
         "profile": _profile, "migration": _migration, "breakdown": _breakdown, "ask": _ask,
-        "campaign": _campaign, "backtest": _backtest,
+        "campaign": _campaign, "backtest": _backtest, "currency": _currency,
     }[args.command]
     try:
-        return handler(args)
+        with _shop_currency(args.db):
+            return handler(args)
     except (IngestError, StoreError, AnalysisError) as exc:
         _say(f"segments {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return 0
+
+
+@contextlib.contextmanager
+def _shop_currency(db: Path) -> Iterator[None]:
+    """Amounts in sentences carry the store's currency (``segmentation.currency``); none before there is a store."""
+    from segmentation import currency
+    from segmentation.store import StoreError, connect_sandboxed
+
+    code = None
+    if Path(db).is_file():
+        try:
+            with connect_sandboxed(db) as con:
+                code = currency.currency_of(con)[0]
+        except StoreError:
+            pass  # the command itself says what is wrong with the store
+    with currency.using(code):
+        yield
 
 
 def _parse_map(pairs: list[str]) -> dict[str, str]:
@@ -150,7 +175,8 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    report = _import_isolated(args.db, args.file, overrides=_parse_map(args.map), replace=args.replace)
+    report = _import_isolated(args.db, args.file, overrides=_parse_map(args.map), replace=args.replace,
+                              currency=args.currency)
     _say(json.dumps(report.as_dict(), indent=2) if args.json else report.as_text())
     return 0
 
@@ -163,6 +189,32 @@ def _import_isolated(db: str | Path, file: str | Path, **options: object):
     return run_isolated("segmentation.ingest:import_file", str(db), str(file), name=Path(file).name, **options)
 
 
+def _currency(args: argparse.Namespace) -> int:
+    from segmentation import currency
+    from segmentation.readers import IngestError
+    from segmentation.store import STORE_LOCK, connect
+
+    if args.code is None:
+        with _read(args) as con:
+            code, source = currency.currency_of(con)
+        if code is None:
+            _say("No currency is recorded for this shop: amounts are shown without one. Set it with "
+                 "`segments currency CODE` (one of " + ", ".join(currency.CURRENCIES) + ").")
+        else:
+            said = "set by you" if source == "set" else f"found in {source}"
+            _say(f"{code} ({currency.CURRENCIES[code].name}), {said}.")
+        return 0
+    try:
+        chosen = currency.parse_code(args.code)
+    except currency.CurrencyError as exc:
+        raise IngestError(str(exc)) from None
+    _read(args).close()  # a store that is not there, or not a shop's, is refused as for every command
+    with STORE_LOCK.exclusive(), connect(args.db) as con:
+        currency.set_currency(con, chosen.code)
+    _say(f"Amounts are now shown in {chosen.code} ({chosen.name}); later imports keep it.")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from segmentation.readers import IngestError
     from segmentation.sample import write_demo_csv
@@ -171,7 +223,8 @@ def _demo(args: argparse.Namespace) -> int:
         raise IngestError("--customers must be between 10 and 5,000,000.")
     with tempfile.TemporaryDirectory(prefix="segments-demo-") as tmp:
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=args.customers, seed=args.seed)
-        report = _import_isolated(args.db, path, replace=True, display_name="demo shop: The Corner Crumb")
+        report = _import_isolated(args.db, path, replace=True, display_name="demo shop: The Corner Crumb",
+                                  currency="GBP")  # a bakery-café in Yorkshire
     _say(report.as_text())
     _say(f"Demo shop written to {args.db}")
     return 0

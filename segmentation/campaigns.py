@@ -34,6 +34,7 @@ import pandas as pd
 
 from segmentation.export import csv_bytes
 from segmentation.lift import revenue_lift
+from segmentation.persona import amount
 from segmentation.rfm import AnalysisError, resolve_as_of
 
 ARMS = ("audience", "control")
@@ -346,8 +347,8 @@ def _revenue_sentence(treated: dict, control: dict, lift: dict) -> str:
     if treated["buyers"] == 0 and control["buyers"] == 0:
         return " Nobody in either group has bought yet, so there is no revenue to compare."
     diff, low, high = lift["revenue_diff"], lift["revenue_ci_low"], lift["revenue_ci_high"]
-    span = f"{low:,.2f} to {high:,.2f}" if low is not None and high is not None else "too wide to bound"
-    sentence = (f" Revenue per customer, net of returns, was {abs(diff):,.2f} {'higher' if diff >= 0 else 'lower'} "
+    span = f"{amount(low)} to {amount(high)}" if low is not None and high is not None else "too wide to bound"
+    sentence = (f" Revenue per customer, net of returns, was {amount(abs(diff))} {'higher' if diff >= 0 else 'lower'} "
                 f"among those messaged (95%: {span}; p = {lift['revenue_p_value']:.2g}).")
     if low is None or high is None or low <= 0 <= high:
         sentence += " That could be chance."

@@ -126,7 +126,7 @@ def _offer(profile: dict, goal: str, c: _Context) -> dict:
     - upsell: that free product on orders a quarter above the typical order: the bigger basket pays for it;
     - everything else (re_engage, a lower-value win_back, no cheap product): 10% off, for 14 days.
     """
-    money = lambda x: f"{c.currency}{amount(float(x))}"  # noqa: E731
+    money = lambda x: amount(float(x), sign=c.currency or None)  # noqa: E731  (the shop's, unless one is given)
     aov, value = profile.get("avg_order_value"), value_index(profile)
     gift = _giveaway(profile)
     base = {"percent": None, "amount": None, "min_spend": None, "item": None, "valid_days": OFFER_DAYS}
@@ -421,7 +421,7 @@ def draft_campaign(
     written (it would print empty or as itself), and greetings read "Hi there,".
 
     ``goal`` is one of ``GOALS`` (None: the one the segment calls for, ``persona.infer_goal``); ``channel``
-    one of ``CHANNELS``; ``currency`` a symbol put before amounts in offers ("£"; the profile has none);
+    one of ``CHANNELS``; ``currency`` a symbol put before amounts in offers ("£"; "": the shop's currency);
     ``length`` one of ``LENGTHS``, ``tone`` one of ``TONES``; ``discount_percent`` (1-90) replaces the sized
     offer with that percentage off. A ValueError names the valid choices for a bad argument.
     """

@@ -34,6 +34,8 @@ from segmentation import columns as cols
 from segmentation import detect
 from segmentation.cancellations import Undone
 from segmentation.cellsafety import formula_sql
+from segmentation.currency import CURRENCIES, CurrencyError, Found, currency_of, parse_code, record_found, set_currency
+from segmentation.currency import detect as detect_currency
 from segmentation.detect import ident, sql_str
 from segmentation.lines import continuation_lines, lines_starting_no_row, row_line_steps
 from segmentation.readers import (
@@ -117,6 +119,7 @@ class ImportReport:
     last_date: str | None = None
     already_imported: bool = False
     replaced: bool = False
+    currency: str | None = None  # the shop's currency code after this import, where known
     notes: list[str] = field(default_factory=list)
     # A text file's physical lines: every one is a row read (loaded, already in the store or rejected),
     # a skipped line (title, column names, blank) or a line inside a quoted cell that spans lines.
@@ -137,7 +140,7 @@ class ImportReport:
         span = f", {self.first_date} to {self.last_date}" if self.first_date else ""  # none when nothing was new
         lines.append(
             f"  {self.rows_loaded:,} of {self.rows_read:,} rows loaded: {self.customers:,} customers, "
-            f"{self.orders:,} orders, revenue {self.revenue:,.2f}{span}."
+            f"{self.orders:,} orders, revenue {self._money(self.revenue)}{span}."
         )
         if self.guest_rows:
             lines.append(
@@ -161,6 +164,10 @@ class ImportReport:
         lines.extend(f"  Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
+
+    def _money(self, value: float) -> str:
+        sign = CURRENCIES[self.currency].symbol if self.currency in CURRENCIES else ""
+        return f"{'-' if value < 0 else ''}{sign}{abs(value):,.2f}"
 
     def _undone_text(self) -> str:
         return (
@@ -202,6 +209,7 @@ class _Plan:
     float_ids: set[str]
     notes: list[str]
     sparse: set[str]  # order-level fields blank on some rows of an order (Shopify): shared within the order
+    currency: Found | None = None  # what the file shows of its currency (segmentation.currency.detect)
 
 
 def import_file(
@@ -213,14 +221,22 @@ def import_file(
     display_name: str | None = None,
     progress: Callable[[float, str], None] | None = None,
     ask_if_unrelated: bool = False,
+    currency: str | None = None,
 ) -> ImportReport:
     """Import ``file`` into the database at ``db_path``; raise IngestError (store unchanged) if it can't be.
+
+    ``currency``: the shop's currency code, as the owner would set it (the demo's pounds); else it is found
+    in the file where it can be (``segmentation.currency``).
 
     ``progress(fraction, step)`` is called as the import moves on, for a progress bar. ``ask_if_unrelated``:
     a file to be added that shares no customer and no day with the shop's data raises UnrelatedFileError,
     store unchanged, so the app can ask whether to add it or replace the data with it.
     """
     file, db_path = Path(file), Path(db_path)
+    try:
+        chosen = parse_code(currency) if currency else None
+    except CurrencyError as exc:
+        raise IngestError(str(exc)) from None
     report = ImportReport(file_name=display_name or file.name)
     progress = progress or (lambda fraction, step: None)
     # Before the file is read (a minute for a large one): a database that is not a shop's, or that another
@@ -258,7 +274,8 @@ def import_file(
                 )
             progress(0.75, "saving")
             with STORE_LOCK.exclusive():
-                _write(work, db_path, checksum.result(), report, replace, ask_if_unrelated)
+                _write(work, db_path, checksum.result(), report, replace, ask_if_unrelated,
+                       chosen.code if chosen else None, plan.currency)
             progress(1.0, "done")
         finally:
             work.close()
@@ -315,8 +332,9 @@ def _plan(con: duckdb.DuckDBPyConnection, raw: RawTable, overrides: dict[str, st
     id_columns = [mapping[f] for f in ("customer_id", "order_id") if f in mapping]
     float_ids = {c for c in id_columns if detect.float_like_ids(con, c)}
     order = [f for f in cols.FIELDS if f in mapping]
+    found = detect_currency(con, raw.columns, mapping, layout.key if layout else None)
     return _Plan({f: mapping[f] for f in order}, layout.label if layout else None, date, amount_mode, comma,
-                 float_ids, notes, _sparse_fields(con, mapping))
+                 float_ids, notes, _sparse_fields(con, mapping), found)
 
 
 ORDER_LEVEL_FIELDS = (
@@ -812,7 +830,7 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable, inside: 
 
 def _write(
     con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: ImportReport, replace: bool,
-    ask_if_unrelated: bool = False,
+    ask_if_unrelated: bool = False, chosen: str | None = None, found: Found | None = None,
 ) -> None:
     existed = db_path.exists()
     try:
@@ -836,6 +854,12 @@ def _write(
         if ask_if_unrelated and not replace:
             _refuse_unrelated(con, report.file_name)
         _insert(con, sha, report, replace)
+        if chosen:
+            set_currency(con, chosen)
+        said = record_found(con, found, replace)
+        report.currency = currency_of(con)[0]
+        if said:
+            report.notes.append(said)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):

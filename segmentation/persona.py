@@ -10,7 +10,7 @@ the stored value, so 0.0755 is "7.6%", not the binary float's "7.5%"):
 
 - shares: whole percent from 10% ("62%"), one decimal below 10% and from 99.5% to just under 100%
   ("7.6%", "99.6%"), two decimals below 0.1% ("0.04%"); a trailing ".0" is dropped ("9%", not "9.0%");
-- money: two decimals with thousands separators ("9,335.60"), no currency (the profile has none);
+- money: two decimals with thousands separators and the shop's currency where known ("£9,335.60");
 - days: whole days ("41 days" from 40.5); counts: thousands separators ("1,394");
 - other numbers (purchases, lift): up to two decimals, trailing zeros dropped ("14.5", "1.25x", "2x").
 
@@ -27,6 +27,7 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
+from segmentation.currency import active
 from segmentation.lifecycle import (
     DEFAULT_LAPSED_DAYS,
     DEFAULT_LAPSING_DAYS,
@@ -36,18 +37,14 @@ from segmentation.lifecycle import (
 )
 from segmentation.profile import CHANGE_WINDOW_DAYS
 from segmentation.rfm import SEGMENT_KEYS
+from segmentation.vocabulary import GROUP_TITLES
 
 GOALS: tuple[str, ...] = ("win_back", "thank_and_reward", "welcome_second_purchase", "upsell", "re_engage")
 INTEREST_LIFT = 1.2  # a category bought this much more often than by the average customer is an interest
 SIGNATURE_SHARE = 0.25  # a product bought by this share of the group can name it; else its top category
 NAME_LIMIT = 40
 
-LABELS = {
-    "champions": "Champions", "loyal": "Loyal customers", "potential_loyalists": "Potential loyalists",
-    "new_customers": "New customers", "promising": "Promising", "need_attention": "Need attention",
-    "about_to_sleep": "About to sleep", "at_risk": "At risk", "cannot_lose_them": "Can't lose them",
-    "hibernating": "Hibernating", "new": "New", "active": "Active", "lapsing": "Lapsing", "lapsed": "Lapsed",
-}
+LABELS = GROUP_TITLES
 GOAL_BY_KEY = {
     "champions": "thank_and_reward", "loyal": "thank_and_reward", "active": "thank_and_reward",
     "new_customers": "welcome_second_purchase", "new": "welcome_second_purchase",
@@ -163,9 +160,15 @@ def pct(share: float) -> str:
     return _trim(f"{rounded:f}") + "%" if places != "1" else f"{value.quantize(Decimal(1), ROUND_HALF_UP):f}%"
 
 
-def amount(value: float) -> str:
-    """Money, two decimals, thousands separators: 9335.6 -> '9,335.60'."""
-    return f"{_decimal(value, '0.01'):,f}"
+def amount(value: float, sign: str | None = None) -> str:
+    """Money with thousands separators and the shop's currency: 9335.6 -> '£9,335.60' (two decimals, or none
+    for a currency without them); with no currency known, '9,335.60'. ``sign`` overrides the currency's."""
+    currency = active()
+    if sign is None:
+        sign = currency.symbol if currency else ""
+    places = "1" if currency and currency.decimals == 0 else "0.01"
+    text = f"{_decimal(abs(value), places):,f}"
+    return f"-{sign}{text}" if _decimal(value, places) < 0 else f"{sign}{text}"
 
 
 def days(value: float) -> str:

@@ -64,7 +64,7 @@ def test_clusters_on_demand_and_a_group_opens_into_its_persona(db):
     assert "(cluster\\_1)" in persona
     at = ok(at.selectbox(key="dash-group").set_value("lapsed").run())
     members = at.main.dataframe[-1].value  # the group's customers, last on the page
-    assert set(members["lifecycle"]) == {"lapsed"} and len(members) == 200
+    assert set(members["lifecycle"]) == {"Lapsed"} and len(members) == 200  # titled, as every table
 
 
 def test_no_database_says_what_to_do(tmp_path, monkeypatch):

@@ -51,3 +51,54 @@ def test_a_shop_of_its_own_names_its_file_and_still_offers_the_demo(tmp_path, mo
     assert f"Your shop (orders_2026.csv): {n:,} customers, orders from {first} to {last}." in [
         c.value for c in at.caption]
     assert "imp-demo" in [b.key for b in at.sidebar.button]
+
+
+def test_the_currency_is_on_the_page_and_set_once_for_everyone(tmp_path, monkeypatch):
+    """Found in nothing (a plain demo CSV), then set in the sidebar: stored in the shop, on the shop line, the
+    Segments tab's revenue and its tables; a new session (a teammate) sees the same."""
+    from segmentation.currency import currency_of
+
+    db = tmp_path / "shop.duckdb"
+    import_file(db, write_demo_csv(tmp_path / "orders_2026.csv", customers=300, seed=2))
+    at = _page(db, monkeypatch)
+    assert at.selectbox(key="shop-currency").value == ""
+    at.selectbox(key="shop-currency").set_value("EUR").run()
+    assert not at.exception
+    with connect(db, read_only=True) as con:
+        assert currency_of(con) == ("EUR", "set")
+    n, first, last = _by_hand(db)
+    line = f"Your shop (orders_2026.csv): {n:,} customers, orders from {first} to {last}, amounts in EUR."
+    assert line in [c.value for c in at.caption]
+    with connect(db, read_only=True) as con:
+        revenue = con.execute("SELECT sum(net_amount) FROM orders WHERE is_purchase AND customer_id IS NOT NULL"
+                              ).fetchall()[0][0]
+    other = AppTest.from_file(APP, default_timeout=90)
+    other.query_params["tab"] = "Segments"
+    other.run()
+    assert not other.exception
+    assert other.selectbox(key="shop-currency").value == "EUR"
+    assert [m.value for m in other.metric if m.label == "Revenue"] == [f"€{revenue:,.2f}"]
+    segments = other.main.dataframe[0]
+    assert segments.value["revenue_share"].between(0, 100).all() and segments.value["revenue_share"].max() > 1
+
+
+def test_a_typed_as_of_date_applies_at_once(tmp_path, monkeypatch):
+    """Typed and entered (Streamlit's date field ignored a typed date until it lost focus): the Segments tab counts
+    only the customers who had bought by then, and a date that is not one, or is outside the data, says so."""
+    db = tmp_path / "shop.duckdb"
+    import_file(db, write_demo_csv(tmp_path / "orders_2026.csv", customers=300, seed=2))
+    monkeypatch.setenv("SEGMENTS_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["tab"] = "Segments"
+    at.run()
+    with connect(db, read_only=True) as con:
+        by_then = con.execute("SELECT count(DISTINCT customer_id) FROM orders WHERE is_purchase AND "
+                              "customer_id IS NOT NULL AND order_date <= DATE '2026-06-30'").fetchall()[0][0]
+    at.text_input(key="dash-as-of").set_value("30/06/2026").run()
+    assert not at.exception
+    assert "As of 30 Jun 2026: only orders on or before it count." in [c.value for c in at.caption]
+    assert [m.value for m in at.metric if m.label == "Customers"] == [f"{by_then:,}"]
+    at.text_input(key="dash-as-of").set_value("banana").run()
+    assert any("'banana' is not a date" in c.value for c in at.caption)
+    at.text_input(key="dash-as-of").set_value("1999-01-01").run()
+    assert any("Your orders run from" in c.value for c in at.caption)

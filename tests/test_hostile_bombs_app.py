@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from segmentation import isolation
 from segmentation.ingest import IngestError
 from segmentation.store import STORE_LOCK
-from segmentation import isolation
 
 from .conftest import write_csv
 from .hostile_corpus import _good_rows, xlsx

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from segmentation.currency import active, currency_of, using
 from segmentation.store import connect_sandboxed, default_db_path
 
 
@@ -80,19 +81,22 @@ class LazyChart:
         self.args = tuple(_snapshot(a) for a in args)
         self.built = False
         self._chart: Any = None
+        # Made later, maybe outside the tool's run: its money axes take the currency the tool ran with.
+        self.currency = active()
 
     def build(self) -> Any:
         if not self.built:
             from tools import charts
 
-            args = [a() if isinstance(a, Later) else a for a in self.args]
-            self._chart = getattr(charts, self.builder)(*args)
+            with using(self.currency):
+                args = [a() if isinstance(a, Later) else a for a in self.args]
+                self._chart = getattr(charts, self.builder)(*args)
             self.built, self.args = True, ()
         return self._chart
 
     def __getattr__(self, name: str) -> Any:
         # Only what the instance lacks reaches here; pickle and copy look up dunders on an empty instance.
-        if name.startswith("__") or name in ("builder", "args", "built", "_chart"):
+        if name.startswith("__") or name in ("builder", "args", "built", "_chart", "currency"):
             raise AttributeError(name)
         return getattr(self.build(), name)
 
@@ -161,10 +165,27 @@ class ToolContext:
     shop_name: str = "our shop"
     artifacts: bool = True  # False where nobody will see charts or files (the command line's `ask`)
     margin: float | None = None  # the owner's profit margin, set in the app's sidebar: value becomes profit
+    # The shop's currency code, written beside every amount; None: read from the store when a tool runs,
+    # "": the shop has none recorded (the app and the command line know it already and say which).
+    currency: str | None = None
 
     def read(self):
         """``with ctx.read() as con:`` a sandboxed, read-only connection, closed when the block ends."""
         return connect_sandboxed(self.db_path)
+
+    def currency_code(self) -> str | None:
+        """The currency amounts are written in: the one given, else the store's (None when there is none)."""
+        if self.currency is not None:
+            return self.currency or None
+        from segmentation.store import StoreError
+
+        if not Path(self.db_path).exists():
+            return None
+        try:
+            with self.read() as con:
+                return currency_of(con)[0]
+        except StoreError:
+            return None
 
 
 def draw(ctx: ToolContext, builder: str, *args: Any) -> LazyChart | None:
@@ -245,7 +266,8 @@ def run_tool(name: str, raw_args: dict | None, ctx: ToolContext) -> ToolResult:
     except ValidationError as exc:
         raise ToolArgsError(explain_validation(name, exc)) from exc
     try:
-        return spec.fn(ctx, args)
+        with using(ctx.currency_code()):
+            return spec.fn(ctx, args)
     except (AnalysisError, IngestError, StoreError) as exc:
         raise ToolFailure(str(exc)) from exc
 

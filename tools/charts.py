@@ -26,9 +26,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from segmentation import currency
 from segmentation.lifecycle import STAGES
 from segmentation.migration import NEW_ARRIVALS
 from segmentation.rfm import SEGMENT_KEYS
+from segmentation.vocabulary import GROUP_TITLES
 
 Chart = alt.Chart | alt.LayerChart | alt.HConcatChart
 
@@ -63,20 +65,7 @@ _EXTRA_COLOURS = ("#9c755f", "#bab0ac", "#6b6b6b", "#d4a6c8")  # keys a custom s
 assert set(SEGMENT_COLOURS) == set(SEGMENT_KEYS) and set(STAGE_COLOURS) == set(STAGES)  # one list of keys
 
 LABELS: dict[str, str] = {
-    "champions": "Champions",
-    "loyal": "Loyal",
-    "potential_loyalists": "Potential loyalists",
-    "new_customers": "New customers",
-    "promising": "Promising",
-    "need_attention": "Need attention",
-    "about_to_sleep": "About to sleep",
-    "at_risk": "At risk",
-    "cannot_lose_them": "Can't lose them",
-    "hibernating": "Hibernating",
-    "new": "New",
-    "active": "Active",
-    "lapsing": "Lapsing",
-    "lapsed": "Lapsed",
+    **GROUP_TITLES,
     NEW_ARRIVALS: "Not yet a customer",
     "treated": "Got the campaign",
     "control": "Held back",
@@ -122,7 +111,14 @@ def _dark(hex_colour: str) -> bool:
 
 
 def _tip(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
-    return alt.Tooltip(field, title=title, format=fmt or alt.Undefined)
+    return alt.Tooltip(field, title=money_title(title) if fmt == MONEY else title, format=fmt or alt.Undefined)
+
+
+def money_title(title: str) -> str:
+    """'Revenue' -> 'Revenue (£)' in the shop's currency (the tool's, ``segmentation.currency``); as it is when
+    none is known."""
+    sign = currency.prefix().strip()
+    return f"{title} ({sign})" if sign else title
 
 
 def _finish(chart: Chart, title: str, subtitle: str | list[str] | None = None) -> Chart:
@@ -350,6 +346,7 @@ def value_histograms(customers: pd.DataFrame) -> Chart | None:
             continue
         bins, above = _bins(values, column)
         fmt, axis_format = (".0%", "%") if column == "p_alive" else (MONEY, ",.0f")
+        axis_title = axis_title if column == "p_alive" else money_title(axis_title)
         panels.append(
             alt.Chart(bins)
             .mark_bar(color=VALUE_COLOUR, binSpacing=1)
@@ -474,7 +471,7 @@ def breakdown_bars(frame: pd.DataFrame, by: str) -> Chart:
     tooltip.append(_tip("avg_order_value:Q", "Average order", MONEY))
     base = alt.Chart(shown).encode(
         y=alt.Y("value:N", sort=list(shown["value"]), title=what),
-        x=alt.X("revenue:Q", title="Revenue", axis=alt.Axis(format=",.0f", tickCount=5)),
+        x=alt.X("revenue:Q", title=money_title("Revenue"), axis=alt.Axis(format=",.0f", tickCount=5)),
         tooltip=tooltip,
     )
     bars = base.mark_bar().encode(
@@ -604,7 +601,9 @@ def group_comparison_bars(metrics: pd.DataFrame, names: Mapping[str, str]) -> Ch
                 color=alt.Color("group:N", scale=scale,
                                 legend=_legend("Group", {k: names.get(k, label(k)) for k in keys}, orient="bottom")),
                 tooltip=[_tip("name:N", "Group"), _tip("words:N", "Measure"), _tip("value:Q", "Value", fmt)],
-            ).properties(width=50 * len(short), height=200, title=alt.TitleParams(title, fontSize=13, anchor="start"))
+            ).properties(width=50 * len(short), height=200,
+                         title=alt.TitleParams(money_title(title) if kind == "money" else title, fontSize=13,
+                                               anchor="start"))
         )  # fmt: skip
     if not panels:
         raise ValueError("Nothing to compare: every measure is unknown for both groups.")
@@ -674,7 +673,7 @@ def sales_trend(monthly: pd.DataFrame, partial: bool = False) -> Chart:
     base = alt.Chart(data).encode(
         x=alt.X("date:T", title=None, timeUnit="yearmonth", axis=alt.Axis(format="%b %Y", labelAngle=0,
                 tickCount=min(len(data), 12))),
-        y=alt.Y("revenue:Q", title="Revenue", axis=alt.Axis(format=",.0f")),
+        y=alt.Y("revenue:Q", title=money_title("Revenue"), axis=alt.Axis(format=",.0f")),
         tooltip=[
             _tip("month:N", "Month"),
             _tip("revenue:Q", "Revenue", MONEY),
@@ -696,7 +695,8 @@ def _group_bars(table: pd.DataFrame, field: str, overall: float | None, *, title
     scale = _colour_scale(GROUP_COLOURS, data["group"])
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=list(data["label"]), title=None),
-        x=alt.X(f"{field}:Q", title=axis_title, axis=alt.Axis(format=fmt.replace(".2f", ".0f"), tickCount=5)),
+        x=alt.X(f"{field}:Q", title=money_title(axis_title) if fmt == MONEY else axis_title,
+                axis=alt.Axis(format=fmt.replace(".2f", ".0f"), tickCount=5)),
         tooltip=[_tip("label:N", "Group"), *tooltip],
     )
     bars = base.mark_bar().encode(color=alt.Color("group:N", scale=scale, legend=None))

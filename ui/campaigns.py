@@ -11,6 +11,7 @@ import streamlit as st
 from segmentation import campaigns
 from segmentation.lifecycle import STAGES
 from segmentation.markup import escape_markdown
+from segmentation.persona import amount
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, resolve_as_of
 from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
 from tools import charts
@@ -164,7 +165,8 @@ def _campaign_card(ctx: ToolContext, row, result, *, expanded: bool) -> None:
         if measured:
             cols[2].metric("Extra buyers per 100", f"{result.lift['conversion_diff'] * 100:+.0f}")
             treated, diff = result.treated["revenue_per_customer"], result.lift["revenue_diff"]
-            cols[3].metric("Revenue per customer messaged", f"{treated:,.2f}", f"{diff:+,.2f} against held out")
+            cols[3].metric("Revenue per customer messaged", amount(treated),
+                           f"{'+' if diff >= 0 else ''}{amount(diff)} against held out")
         st.write(escape_markdown(result.verdict))
         if measured:
             st.altair_chart(charts.treated_vs_control(result.as_dict()), key=f"campaign-chart-{row.id}")

@@ -15,6 +15,7 @@ import streamlit as st
 
 from segmentation.lifecycle import STAGES, Thresholds
 from segmentation.markup import escape_markdown
+from segmentation.persona import amount
 from segmentation.rfm import SEGMENT_KEYS
 from tools import charts
 from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
@@ -22,16 +23,10 @@ from tools.segments import group_summary_table
 from ui.data import DataState, Version, customer_frame, people, tool_result
 from ui.notices import empty_state
 from ui.render import download_data, render_persona, show_chart
+from ui.tables import show_table
 
 TOP_AT_RISK = 20
 AT_RISK = ("cannot_lose_them", "at_risk")
-PERCENT = st.column_config.NumberColumn(format="percent")
-MONEY = st.column_config.NumberColumn(format="%.2f")
-# P(alive) is read beside the lifecycle column, where it often disagrees with "lapsed": the header says what it is.
-ALIVE = st.column_config.NumberColumn(
-    "chance still active", format="percent", help="The value model's chance the customer has not silently stopped "
-    "buying. Not a stage: 'lapsed' means no order for longer than your shop's gap rule, and many lapsed customers "
-    "are still likely active. Rank who to win back by predicted value (clv).")
 
 
 def render_dashboard(ctx: ToolContext, data: DataState) -> None:
@@ -52,11 +47,48 @@ def render_dashboard(ctx: ToolContext, data: DataState) -> None:
 
 
 def _as_of(data: DataState) -> str | None:
-    """The as-of date picked (None: the last order's day, every analysis's default)."""
+    """The as-of date typed (None: the last order's day, every analysis's default).
+
+    A text field, not ``st.date_input``: Streamlit's date field takes a typed date only once the field loses
+    focus (Enter opens its calendar instead), so a date typed and entered was ignored. Here Enter or leaving
+    the field applies it; a date outside the data, or not a date, is said in one line and the last day is used.
+    """
     first, last = dt.date.fromisoformat(data.first_date), dt.date.fromisoformat(data.last_date)
-    picked = st.date_input("As of", value=last, min_value=first, max_value=last, key="dash-as-of", width=220,
-                           help="Replay any past day: only orders on or before it count.")
-    return None if not picked or picked == last else picked.isoformat()
+    typed = st.text_input("As of", key="dash-as-of", width=220, placeholder=last.isoformat(),
+                          help=f"Replay any past day from {_day(first)} to {_day(last)}: only orders on or before "
+                               "it count. Write it as 2026-06-30 or 30/06/2026, then press Enter.")
+    if not typed or not typed.strip():
+        return None
+    picked = parse_day(typed)
+    if picked is None:
+        st.caption(f":material/error: '{escape_markdown(typed.strip()[:30])}' is not a date: write it as "
+                   f"{last.isoformat()} or {last:%d/%m/%Y}. Showing {_day(last)}, the last order's day.")
+        return None
+    if not first <= picked <= last:
+        st.caption(f":material/error: Your orders run from {_day(first)} to {_day(last)}: pick a day between. "
+                   f"Showing {_day(last)}, the last order's day.")
+        return None
+    st.caption(f"As of {_day(picked)}: only orders on or before it count.")
+    return None if picked == last else picked.isoformat()
+
+
+# Day first before month first: 05/06/2026 is 5 June, as the UK writes it; 06/30/2026 can only be month first.
+DAY_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%Y/%m/%d", "%m/%d/%Y")
+
+
+def parse_day(text: str) -> dt.date | None:
+    """'2026-06-30', '30/06/2026' (day first, as the UK writes it), '30 Jun 2026' -> a date; else None."""
+    cleaned = " ".join(text.strip().split())
+    for fmt in DAY_FORMATS:
+        try:
+            return dt.datetime.strptime(cleaned, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
 
 
 def _kpis(frame: pd.DataFrame) -> None:
@@ -64,7 +96,7 @@ def _kpis(frame: pd.DataFrame) -> None:
     n = len(frame)
     cols = st.columns(4)
     cols[0].metric("Customers", f"{n:,}", border=True)
-    cols[1].metric("Revenue", f"{frame['monetary'].sum():,.2f}", border=True, help="Net of returns and cancellations")
+    cols[1].metric("Revenue", amount(frame["monetary"].sum()), border=True, help="Net of returns and cancellations")
     cols[2].metric("Repeat rate", f"{(frame['frequency'] > 1).mean():.0%}" if n else "n/a", border=True,
                    help="Share of customers who bought more than once")
     cols[3].metric("Lapsed", f"{(frame['lifecycle'] == 'lapsed').mean():.0%}" if n else "n/a", border=True,
@@ -73,17 +105,12 @@ def _kpis(frame: pd.DataFrame) -> None:
         st.caption(f":material/info: {escape_markdown(warning)}")
 
 
-def _named(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    return table.assign(**{column: table[column].map(charts.label)})
-
-
 def _segments(frame: pd.DataFrame) -> None:
     st.subheader("RFM segments")
     table = group_summary_table(frame, "segment", SEGMENT_KEYS)
     show_chart(charts.segment_bars(table), "dash-segment-bars")  # one under the other: side by side, cut off
     show_chart(charts.rfm_grid(frame), "dash-rfm-grid")
-    st.dataframe(_named(table, "segment"), hide_index=True, key="dash-segment-table",
-                 column_config={"share": PERCENT, "revenue_share": PERCENT, "revenue": MONEY})
+    show_table(table, "dash-segment-table")
 
 
 def _lifecycle(frame: pd.DataFrame) -> None:
@@ -123,9 +150,10 @@ def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
          "monetary", "clv", "p_alive", "marketing_consent"]
     ]
     st.caption(f"{len(risky):,} customers are at risk or can't-lose-them; together they have spent "
-               f"{risky['monetary'].sum():,.2f}. The top {min(TOP_AT_RISK, len(risky))} by spend:")
-    st.dataframe(_named(listed.head(TOP_AT_RISK), "segment"), hide_index=True, key="dash-at-risk",
-                 column_config={"monetary": MONEY, "clv": MONEY, "p_alive": ALIVE})
+               f"{amount(risky['monetary'].sum())}. The top {min(TOP_AT_RISK, len(risky))} by spend:")
+    shown = listed.head(TOP_AT_RISK)
+    shown.attrs["horizon_days"] = frame.attrs.get("horizon_days")
+    show_table(shown, "dash-at-risk")
     # Made on the click: the tab is drawn again on every run, and the list is rarely downloaded.
     st.download_button("Download all of them (CSV)", CsvOf(listed), file_name="at_risk_customers.csv",
                        mime="text/csv", key="dash-at-risk-dl", on_click="ignore", icon=":material/download:")
@@ -147,8 +175,7 @@ def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
         st.info(escape_markdown(exc))
         return None
     show_chart(result.chart, "dash-cluster-map")
-    st.dataframe(_named(result.table, "key"), hide_index=True, key="dash-cluster-table",
-                 column_config={"share": PERCENT, "revenue_share": PERCENT})
+    show_table(result.table, "dash-cluster-table")
     return result
 
 
@@ -179,8 +206,7 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
         return  # a cluster's members are on the map above; the customer list takes a segment or stage
     members = tool_result(ctx, version, "list_customers", {"group": key, "as_of": as_of, "limit": 200})
     if members.table is not None and len(members.table):
-        st.dataframe(members.table, hide_index=True, key="dash-group-members",
-                     column_config={"monetary": MONEY, "clv": MONEY, "p_alive": ALIVE})
+        show_table(members.table, "dash-group-members")
         for i, file in enumerate(members.downloads):
             st.download_button(f"Download {file.file_name}", download_data(file), file_name=file.file_name,
                                mime=file.mime, key=f"dash-group-dl{i}", on_click="ignore",

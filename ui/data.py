@@ -37,6 +37,7 @@ class DataState:
     last_date: str = ""
     problem: str | None = None
     files: tuple[str, ...] = ()  # the files imported since the store last started afresh, oldest first
+    currency: str | None = None  # the shop's currency code, where known (``segmentation.currency``)
 
     @property
     def demo_only(self) -> bool:
@@ -55,6 +56,8 @@ _CURRENT_FILES_SQL = (
 def shop_line(data: DataState) -> str:
     """One line under the title saying which shop is loaded: its name or files, customers and dates."""
     span = f"{_day(data.first_date)} to {_day(data.last_date)}"
+    if data.currency:
+        span += f", amounts in {data.currency}"
     if data.demo_only:
         return f"The Corner Crumb, the demo shop: {data.customers:,} customers, orders from {span}."
     latest = data.files[-1] if data.files else ""
@@ -81,9 +84,10 @@ def data_state(db_path: Path) -> DataState:
         return DataState(None)
     try:
         with connect_sandboxed(db_path) as con:
-            imports, last_id, last_at, summary = con.execute(
+            imports, last_id, last_at, summary, currency = con.execute(
                 "SELECT count(*), coalesce(max(import_id), 0), coalesce(max(imported_at)::VARCHAR, ''), "
-                f"(SELECT value FROM meta WHERE key = '{SUMMARY_KEY}') FROM imports"
+                f"(SELECT value FROM meta WHERE key = '{SUMMARY_KEY}'), "
+                "(SELECT value FROM meta WHERE key = 'currency') FROM imports"
             ).fetchall()[0]
             recorded = json.loads(summary) if summary else {}
             if recorded.get("import_id") == last_id:  # recorded by the last import: no scan of the orders
@@ -96,7 +100,7 @@ def data_state(db_path: Path) -> DataState:
     if not customers:
         return DataState(None)
     return DataState((str(db_path), int(imports), int(last_id), str(last_at)), int(customers), str(first), str(last),
-                     files=files)
+                     files=files, currency=currency)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -125,14 +129,15 @@ def tool_result(ctx: ToolContext, version: Version | None, name: str, args: dict
     if version is None:  # nothing to key on: run it, uncached
         return run_tool(name, args, ctx)
     return _cached_tool(str(ctx.db_path), ctx.shop_name, version, name, json.dumps(args, sort_keys=True, default=str),
-                        ctx.margin)
+                        ctx.margin, ctx.currency_code())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cached_tool(
-    db_path: str, shop_name: str, version: Version, name: str, args_json: str, margin: float | None = None
+    db_path: str, shop_name: str, version: Version, name: str, args_json: str, margin: float | None = None,
+    currency: str | None = None,
 ) -> ToolResult:
-    context = ToolContext(db_path=Path(db_path), shop_name=shop_name, margin=margin)
+    context = ToolContext(db_path=Path(db_path), shop_name=shop_name, margin=margin, currency=currency or "")
     result = run_tool(name, json.loads(args_json), context)
     # A cached result is drawn on every run of the page: its chart is made once, here, and cached made (a
     # tool hands it over unmade, ``LazyChart``). Its files stay unmade until clicked.

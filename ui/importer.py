@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import streamlit as st
 
 from segmentation import columns as cols
+from segmentation import currency
 from segmentation.export import csv_bytes
 from segmentation.ingest import ImportReport, IngestError
 from segmentation.isolation import Inspection, run_isolated
@@ -288,7 +289,7 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
 
 def _run_import(
     ctx: ToolContext, path: Path, *, display_name: str, overrides: dict[str, str] | None = None, replace: bool,
-    ask_if_unrelated: bool = False,
+    ask_if_unrelated: bool = False, currency_code: str | None = None,
 ) -> ImportReport | None:
     session = _session()
     st.session_state.pop(_UNRELATED_KEY, None)
@@ -312,6 +313,7 @@ def _run_import(
             display_name=display_name,
             progress=progress,
             ask_if_unrelated=ask_if_unrelated,
+            currency=currency_code,
         )
     except UnrelatedFileError as exc:  # asked below the file (_render_unrelated): add, or replace
         st.session_state[_UNRELATED_KEY] = {"path": str(path), "name": display_name, "overrides": overrides,
@@ -328,13 +330,18 @@ def _run_import(
     return report
 
 
-def compact_money(value: float) -> str:
-    """An amount that fits half the sidebar: 35.00, 99,999.99, then 178k and 9.74m (the exact sum is its help)."""
-    if abs(value) < 100_000:
-        return f"{value:,.2f}"
-    if abs(value) < 1_000_000:
-        return f"{value / 1_000:,.0f}k"
-    return f"{value / 1_000_000:,.2f}m"
+def compact_money(value: float, code: str | None = None) -> str:
+    """An amount that fits half the sidebar: £35.00, £99,999.99, then £178k and £9.74m (the exact sum is its
+    help); without a currency code, the number alone."""
+    known = currency.CURRENCIES.get(code or "")
+    sign = known.symbol if known else ""
+    minus = "-" if value < 0 else ""
+    value = abs(value)
+    if value < 100_000:
+        return f"{minus}{sign}{value:,.2f}"
+    if value < 1_000_000:
+        return f"{minus}{sign}{value / 1_000:,.0f}k"
+    return f"{minus}{sign}{value / 1_000_000:,.2f}m"
 
 
 def _render_unrelated(ctx: ToolContext) -> None:
@@ -373,7 +380,7 @@ def _render_demo_button(ctx: ToolContext, *, replace: bool) -> None:
     session = _session()
     with tempfile.TemporaryDirectory(dir=session.dir) as tmp, st.spinner("Baking the demo shop..."):
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=2000, seed=7)
-        report = _run_import(ctx, path, display_name=DEMO_NAME, replace=True)
+        report = _run_import(ctx, path, display_name=DEMO_NAME, replace=True, currency_code="GBP")  # in Yorkshire
     if report is not None and replace:
         st.session_state[_UNTICK_KEY] = True
         st.rerun()
@@ -415,7 +422,7 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
     left.metric("Rows loaded", f"{r.rows_loaded:,}")
     right.metric("Rows rejected", f"{r.rows_rejected:,}")
     left.metric("Customers", f"{r.customers:,}")
-    right.metric("Revenue", compact_money(r.revenue), help=f"{r.revenue:,.2f}")
+    right.metric("Revenue", compact_money(r.revenue, r.currency), help=f"{r.revenue:,.2f} {r.currency or ''}".strip())
     st.caption(f"{r.orders:,} orders from {r.first_date} to {r.last_date}, out of {r.rows_read:,} rows read.")
     extras = []
     if r.guest_rows:

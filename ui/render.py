@@ -17,6 +17,7 @@ import streamlit as st
 from agent.base import ToolCall
 from segmentation.markup import escape_markdown
 from tools.base import CsvOf, Download, ToolResult, built_chart
+from ui.tables import show_table
 
 if TYPE_CHECKING:  # altair loads with the first chart, not before the first paint
     import altair as alt
@@ -41,7 +42,7 @@ def render_result(result: ToolResult, prefix: str) -> None:
     if result.draft:  # the draft editor offers the text and HTML of the edited draft instead
         downloads = [d for d in downloads if d.mime not in ("text/plain", "text/html")]
     if result.table is not None and len(result.table.columns):
-        st.dataframe(result.table, hide_index=True, key=f"{prefix}-table")
+        show_table(result.table, f"{prefix}-table")
         if not any(d.mime == "text/csv" for d in downloads):  # a tool's own CSV holds the full list
             downloads.append(Download("table.csv", CsvOf(result.table)))
     _download_row(downloads, prefix)

@@ -19,6 +19,7 @@ from agent.base import Agent, make_agent
 from agent.settings import load_settings
 from segmentation.store import default_db_path, upgrade
 from tools.base import ToolContext
+from ui.currency import render_currency
 from ui.margin import render_margin
 from ui.model_choice import render_model_choice, with_chosen_model
 
@@ -100,6 +101,7 @@ def render_settings(agent: Agent, settings: dict[str, str], ctx: ToolContext, ws
         st.markdown(f"**Assistant:** {model_in_use(agent, settings)}")
         render_model_choice(settings, ctx)
         render_margin(ctx)
+        render_currency(ctx)
         st.markdown(f"**Database:** `{ctx.db_path}`")
         st.markdown(f"**Conversation:** `{ws}`")
         st.caption("Share the conversation: add `?ws=NAME` to this page's address and send the link; "
