@@ -123,6 +123,7 @@ def test_cli_labels_value_revenue_or_profit(demo, capsys):
 def test_the_apps_margin_makes_predicted_value_profit(demo, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    from segmentation import currency
     from tests.app_support import APP
     from tools.base import ToolContext
     from tools.registry import run_tool
@@ -138,5 +139,6 @@ def test_the_apps_margin_makes_predicted_value_profit(demo, tmp_path, monkeypatc
     profit = run_tool("predict_value", {"horizon_days": 90, "margin": 0.4}, ToolContext(db_path=demo)).facts
     revenue = run_tool("predict_value", {"horizon_days": 90}, ToolContext(db_path=demo)).facts
     assert profit["value"] == pytest.approx(0.4 * revenue["value"], abs=0.01)
-    worth = f"worth {money(profit['value'])} of profit at a 40% margin, in today's money (discounted at 10% a year)"
+    with currency.using("GBP"):  # the demo shop's, shown beside every amount
+        worth = f"worth {money(profit['value'])} of profit at a 40% margin, in today's money (discounted at 10% a year)"
     assert worth in said

@@ -147,9 +147,9 @@ def test_overview_quotes_the_customers_purchases_with_their_revenue(retail_tools
     # Before: "4,338 customers, 19,960 purchases, revenue 8,310,477.05": the guests' 1,428 purchases counted
     # beside a revenue that leaves them out.
     # 18,532 purchases before the 147 that cancellation invoices undid in full were netted out.
-    assert f"4,327 customers made 18,385 purchases, revenue {revenue:,.2f}." in result.summary
+    assert f"4,327 customers made 18,385 purchases, revenue £{revenue:,.2f}." in result.summary  # the UCI file's pounds
     assert "1,428 guest purchases (3,710 guest orders in all, 2,282 of them netting zero or less)" in result.summary
-    assert f"revenue {guests.sum():,.2f}" in result.summary
+    assert f"revenue £{guests.sum():,.2f}" in result.summary
     assert result.facts["guest_revenue"] == pytest.approx(guests.sum(), abs=0.01)
 
 
