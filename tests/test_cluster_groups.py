@@ -159,3 +159,28 @@ def test_the_clustering_is_memoised_and_each_caller_gets_a_copy(shop, clustering
     assert (RESULTS.misses, RESULTS.hits) == (1, 1)
     pd.testing.assert_frame_equal(second.assignments, clusterings[3])
     assert len(second.clusters) == 3 and second.clusters["size"].sum() == len(clusterings[3])
+
+
+def test_the_automatic_clustering_is_kept_under_the_k_it_chose(shop):
+    """"Split my customers into groups", then "tell me about cluster 1": the chat asks for the k it showed, and
+    that is the automatic clustering itself, not a second fit; it equals the clustering computed for that k."""
+    from segmentation.clustering import RESULTS
+
+    memo.clear_all()
+    with shop.read() as con:
+        auto = cluster_customers(con)
+        chosen = cluster_customers(con, k=auto.k)
+    assert (RESULTS.misses, RESULTS.hits) == (1, 1)
+    described = run_tool("describe_segment", {"group": "cluster_1", "k": auto.k}, shop)
+    assert (RESULTS.misses, RESULTS.hits) == (1, 2)
+    assert described.facts["group_name"] == auto.clusters["name"].iloc[0]
+    with memo.disabled(), shop.read() as con:
+        fresh = cluster_customers(con, k=auto.k)
+    pd.testing.assert_frame_equal(chosen.assignments, fresh.assignments)
+    pd.testing.assert_frame_equal(chosen.clusters, fresh.clusters)
+    assert (chosen.silhouette, chosen.silhouette_by_k) == (fresh.silhouette, fresh.silhouette_by_k)
+    assert set(auto.silhouette_by_k) == set(range(2, 9))  # the search's every k, where the k was not given
+    other = 3 if auto.k != 3 else 4
+    with shop.read() as con:
+        assert cluster_customers(con, k=other).k == other
+    assert (RESULTS.misses, RESULTS.hits) == (2, 2)  # another k is another clustering
