@@ -184,3 +184,28 @@ def test_the_automatic_clustering_is_kept_under_the_k_it_chose(shop):
     with shop.read() as con:
         assert cluster_customers(con, k=other).k == other
     assert (RESULTS.misses, RESULTS.hits) == (2, 2)  # another k is another clustering
+
+
+def test_a_new_import_is_a_new_clustering_and_the_memo_stays_bounded(tmp_path):
+    """The clusterings are kept per data version: after an import the next question clusters the new data (a
+    miss, equal to a fresh fit). And however many k are asked for, at most ``max_entries`` are kept."""
+    from segmentation.clustering import RESULTS
+
+    memo.clear_all()
+    db = tmp_path / "shop.duckdb"
+    import_file(db, write_demo_csv(tmp_path / "first.csv", customers=200, seed=5))
+    shop = ToolContext(db_path=db)
+    with shop.read() as con:
+        before = cluster_customers(con, k=3)
+    import_file(db, write_demo_csv(tmp_path / "second.csv", customers=300, seed=6), replace=True)
+    with shop.read() as con:
+        after = cluster_customers(con, k=3)
+    assert (RESULTS.misses, RESULTS.hits) == (2, 0)
+    assert len(before.assignments) < len(after.assignments)
+    with memo.disabled(), shop.read() as con:
+        pd.testing.assert_frame_equal(after.assignments, cluster_customers(con, k=3).assignments)
+    with shop.read() as con:
+        for k in range(2, 9):
+            cluster_customers(con, k=k)
+        cluster_customers(con)
+    assert len(RESULTS) == RESULTS.max_entries
