@@ -236,7 +236,7 @@ def main() -> None:
     rows = []
     for label in args.sizes.split(","):
         rows.append(run_size(label, args.repeat, args.work, args.browser_answers))
-        print(rows[-1], flush=True)
+        print({k: v for k, v in rows[-1].items() if k != "answers"}, _answers(rows[-1].get("answers")), flush=True)
         write_results(rows, args.out)
 
 
