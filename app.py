@@ -57,3 +57,7 @@ with currency.using(data.currency):
                 from ui.campaigns import render_campaigns_tab
 
                 render_campaigns_tab(ctx, data)
+if data.version is not None:  # last, once the page is drawn: scikit-learn loads while the owner types (ui/warm.py)
+    from ui.warm import warm_up
+
+    warm_up()

@@ -159,3 +159,53 @@ def test_the_clustering_is_memoised_and_each_caller_gets_a_copy(shop, clustering
     assert (RESULTS.misses, RESULTS.hits) == (1, 1)
     pd.testing.assert_frame_equal(second.assignments, clusterings[3])
     assert len(second.clusters) == 3 and second.clusters["size"].sum() == len(clusterings[3])
+
+
+def test_the_automatic_clustering_is_kept_under_the_k_it_chose(shop):
+    """"Split my customers into groups", then "tell me about cluster 1": the chat asks for the k it showed, and
+    that is the automatic clustering itself, not a second fit; it equals the clustering computed for that k."""
+    from segmentation.clustering import RESULTS
+
+    memo.clear_all()
+    with shop.read() as con:
+        auto = cluster_customers(con)
+        chosen = cluster_customers(con, k=auto.k)
+    assert (RESULTS.misses, RESULTS.hits) == (1, 1)
+    described = run_tool("describe_segment", {"group": "cluster_1", "k": auto.k}, shop)
+    assert (RESULTS.misses, RESULTS.hits) == (1, 2)
+    assert described.facts["group_name"] == auto.clusters["name"].iloc[0]
+    with memo.disabled(), shop.read() as con:
+        fresh = cluster_customers(con, k=auto.k)
+    pd.testing.assert_frame_equal(chosen.assignments, fresh.assignments)
+    pd.testing.assert_frame_equal(chosen.clusters, fresh.clusters)
+    assert (chosen.silhouette, chosen.silhouette_by_k) == (fresh.silhouette, fresh.silhouette_by_k)
+    assert set(auto.silhouette_by_k) == set(range(2, 9))  # the search's every k, where the k was not given
+    other = 3 if auto.k != 3 else 4
+    with shop.read() as con:
+        assert cluster_customers(con, k=other).k == other
+    assert (RESULTS.misses, RESULTS.hits) == (2, 2)  # another k is another clustering
+
+
+def test_a_new_import_is_a_new_clustering_and_the_memo_stays_bounded(tmp_path):
+    """The clusterings are kept per data version: after an import the next question clusters the new data (a
+    miss, equal to a fresh fit). And however many k are asked for, at most ``max_entries`` are kept."""
+    from segmentation.clustering import RESULTS
+
+    memo.clear_all()
+    db = tmp_path / "shop.duckdb"
+    import_file(db, write_demo_csv(tmp_path / "first.csv", customers=200, seed=5))
+    shop = ToolContext(db_path=db)
+    with shop.read() as con:
+        before = cluster_customers(con, k=3)
+    import_file(db, write_demo_csv(tmp_path / "second.csv", customers=300, seed=6), replace=True)
+    with shop.read() as con:
+        after = cluster_customers(con, k=3)
+    assert (RESULTS.misses, RESULTS.hits) == (2, 0)
+    assert len(before.assignments) < len(after.assignments)
+    with memo.disabled(), shop.read() as con:
+        pd.testing.assert_frame_equal(after.assignments, cluster_customers(con, k=3).assignments)
+    with shop.read() as con:
+        for k in range(2, 9):
+            cluster_customers(con, k=k)
+        cluster_customers(con)
+    assert len(RESULTS) == RESULTS.max_entries

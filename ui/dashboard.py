@@ -159,9 +159,37 @@ def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
                        mime="text/csv", key="dash-at-risk-dl", on_click="ignore", icon=":material/download:")
 
 
+def chat_cluster_k() -> int | None:
+    """How many groups the chat's last clustering in this session showed (None: it made none)."""
+    turns = (st.session_state.get("conversation") or {}).get("turns", [])
+    for shown in reversed(turns):
+        for call in reversed(shown.turn.tool_calls):
+            if call.name == "cluster_customers" and call.result is not None and call.result.facts:
+                return int(call.result.facts["k"])
+    return None
+
+
+def _cluster_k() -> int | None:
+    """The number of groups for this tab (None: the automatic choice): the clustering the person last saw.
+
+    "Split my customers into 4 groups" in the chat, then this tab: its cluster_2 is the chat's cluster_2, not
+    the automatic clustering's (issue 17). The tab follows each new clustering in the chat; a number picked
+    here holds until the chat shows another.
+    """
+    seen = chat_cluster_k()
+    if seen is not None and st.session_state.get("dash-chat-k") != seen:
+        st.session_state["dash-chat-k"] = seen
+        st.session_state["dash-k"] = seen  # set before the widget is made: it opens on the chat's k
+    return st.selectbox("Number of groups", [None, *range(2, 9)], key="dash-k", width=220,
+                        format_func=lambda k: "Automatic" if k is None else f"{k} groups",
+                        help="Automatic: the number of groups that separates your customers best. The "
+                        "chat's last split into groups sets it.")
+
+
 def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
     """Machine-found groups, once asked for (per data version and date); their ToolResult, or None."""
     st.subheader("Groups that shop alike")
+    k = _cluster_k()
     wanted = (version, as_of)
     if st.session_state.get("dash-clusters-for") != wanted:
         st.caption("k-means on recency, frequency, spend, tenure, basket size, categories and channels.")
@@ -170,7 +198,7 @@ def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
         st.session_state["dash-clusters-for"] = wanted
     try:
         with st.spinner("Finding groups..."):
-            result = tool_result(ctx, version, "cluster_customers", {"as_of": as_of})
+            result = tool_result(ctx, version, "cluster_customers", {"as_of": as_of, "k": k})
     except (ToolArgsError, ToolFailure) as exc:
         st.info(escape_markdown(exc))
         return None
@@ -195,8 +223,10 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
         return f"{name} ({kind}, {int(sizes.get(key, 0)):,} customers)"
 
     key = st.selectbox("Group", options, format_func=shown, key="dash-group")
+    # A cluster key of the clustering shown above (its k), not of the automatic one.
+    k = {"k": clusters.facts["k"]} if key in names else {}
     try:
-        profile = tool_result(ctx, version, "describe_segment", {"group": key, "as_of": as_of})
+        profile = tool_result(ctx, version, "describe_segment", {"group": key, "as_of": as_of, **k})
     except (ToolArgsError, ToolFailure) as exc:
         st.info(escape_markdown(exc))
         return
