@@ -104,6 +104,11 @@ def test_a_reload_keeps_the_browser_signed_in_and_sign_out_ends_it(server, brows
     second_tab.locator("input[type='password']").wait_for(timeout=60_000)
     # Replaying the old cookie by hand does not get in either: the server revoked it.
     assert _shows(_with_cookie(browser, cookie["value"]).new_page()) == "form"
+    # Typing the password again (the page is at its form) keeps the browser in across a reload once more.
+    page.locator("input[type='password']").fill(PASSWORD)
+    page.get_by_role("button", name="Enter").click()
+    page.get_by_placeholder("Ask", exact=False).first.wait_for(timeout=60_000)
+    assert _shows(page) == "in"
 
 
 def _wait_until_cleared(context) -> None:

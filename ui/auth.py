@@ -253,8 +253,9 @@ def _render_sign_out(providers: list[str | None] | None, password: bool) -> None
         if st.button("Sign out", key="segments-logout"):
             _sign_out()
             if providers is not None:
-                st.logout()  # Streamlit's own sign-in cookie too; it reloads the page
-            st.rerun()
+                st.logout()  # Streamlit's own sign-in cookie too; it reloads the page (a revoked cookie is cleared)
+            else:
+                st.rerun()
 
 
 def _sign_out() -> None:
@@ -272,7 +273,7 @@ def _sign_out() -> None:
 
 def render_cookie_clearing() -> None:
     """After a sign-out: the browser drops its sign-in cookie (HttpOnly, so only the server can clear it) through
-    a same-origin POST to ``ui.gate.SIGN_OUT_PATH``, which also gives it a new gate cookie."""
+    a same-origin POST to ``ui.gate.SIGN_OUT_PATH``."""
     if not st.session_state.pop(_CLEAR_KEY, False):
         return
     from streamlit import config

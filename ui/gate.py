@@ -15,8 +15,8 @@ closes both, for the process started through ``serve.py`` (``streamlit run serve
 With a password, a browser also stays signed in across reloads for a working day (``ui.signin``): a page load
 from a browser admitted under the current password gets a signed ``segments_signin`` cookie (HttpOnly,
 SameSite=Strict, Secure over https), and a page load carrying a bad one (altered, expired, signed out, another
-password's) has it cleared. ``POST /_segments/signout`` clears it and gives the browser a new gate cookie; the
-Sign out button calls it after ``sign_out`` has ended the browser's admission here.
+password's) has it cleared. ``POST /_segments/signout`` clears it; the Sign out button calls it after
+``sign_out`` has ended the browser's admission here.
 
 With no gate configured (a laptop) nothing is refused. Admissions are per process: a restart ends them (the
 sign-in cookie, signed with a key kept beside the database, lets a browser back in without the password).
@@ -269,7 +269,7 @@ def _signin_cookies(scope: Scope, cookie: str | None) -> list[bytes]:
 
 
 def _with_cookies(send: Send, scope: Scope, path: str, cookie: str | None) -> Send:
-    """Gives a page load its browser's gate cookie (when it has none, or signed out) and its sign-in cookie: only
+    """Gives a page load its browser's gate cookie (when it has none) and its sign-in cookie: only
     the page (HTML, or a page the browser had cached), since assets load after the page has given them, and two
     cookies racing could leave the wrong one."""
 
@@ -279,7 +279,7 @@ def _with_cookies(send: Send, scope: Scope, path: str, cookie: str | None) -> Se
             page = headers.get(b"content-type", b"").startswith(b"text/html") or (
                 message.get("status") == 304 and not path.startswith(("/static/", "/_stcore/")))
             if page:
-                values = [] if cookie and not signed_out(cookie) else [_gate_cookie()]
+                values = [] if cookie else [_gate_cookie()]
                 values += _signin_cookies(scope, cookie)
                 message["headers"] = [*message.get("headers", []), *((b"set-cookie", v) for v in values)]
         await send(message)
@@ -288,8 +288,9 @@ def _with_cookies(send: Send, scope: Scope, path: str, cookie: str | None) -> Se
 
 
 async def _sign_out(scope: Scope, send: Send, cookie: str | None) -> None:
-    """``POST /_segments/signout``: forget the browser's sign-in cookie (here and in the browser) and give it a new
-    gate cookie. Only from the app's own page: another site's form must not sign anyone out."""
+    """``POST /_segments/signout``: forget the browser's sign-in cookie, here and in the browser, and end its
+    admission. Only from the app's own page: another site's form must not sign anyone out. The gate cookie stays:
+    a tab that signs in again without a reload is admitted under it (``signed_out`` is judged by time)."""
     site = dict(scope.get("headers", [])).get(b"sec-fetch-site", b"same-origin")
     if scope.get("method") != "POST" or site not in (b"same-origin", b"none"):
         await _refuse(send, "Sign out from the app's own page.")
@@ -300,8 +301,7 @@ async def _sign_out(scope: Scope, send: Send, cookie: str | None) -> None:
         signin.revoke(token_id)
     sign_out(cookie)
     await send({"type": "http.response.start", "status": 204,
-                "headers": [(b"cache-control", b"no-store"), (b"set-cookie", _signin_cookie(scope, "", 0)),
-                            (b"set-cookie", _gate_cookie())]})
+                "headers": [(b"cache-control", b"no-store"), (b"set-cookie", _signin_cookie(scope, "", 0))]})
     await send({"type": "http.response.body", "body": b""})
 
 
