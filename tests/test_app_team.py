@@ -111,6 +111,9 @@ def test_a_clear_by_a_teammate_empties_an_open_page(db):
     other.button(key="clear-conversation").click().run()
     mine.run()
     assert not mine.chat_message
+    ask(mine, LEEDS)  # "them" went with the conversation: everyone
+    calls = mine.session_state["conversation"]["turns"][-1].turn.tool_calls
+    assert [c.args.get("group") for c in calls] == [None]
 
 
 @pytest.mark.parametrize("saved", [None, "x", {"listing": "x", "period": [1, 2], "group": 5, "cluster_k": True},

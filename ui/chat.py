@@ -151,16 +151,20 @@ def follow(agent: Agent, turns: list[Shown]) -> None:
     """The agent carries on from the workspace's latest saved turn, whoever asked it (a teammate, this browser
     before a refresh): "them" means the group the answer above the question was about."""
     latest = max((t for t in turns if t.number is not None), key=lambda t: t.number or 0, default=None)
+    number = latest.number if latest is not None else None
     followed = st.session_state.get("followed")
-    if latest is None or (followed is not None and followed[0] is agent and followed[1] == latest.number):
+    if followed is not None and followed[0] is agent and followed[1] == number:
         return
     restore, carry_on = getattr(agent, "restore", None), getattr(agent, "resume", None)
-    if latest.context is not None and restore is not None:
+    if latest is None:  # nothing saved (any more: a teammate cleared it): "them" means nobody in particular
+        if followed is not None and followed[0] is agent and restore is not None:
+            restore(None, [])
+    elif latest.context is not None and restore is not None:
         restore(latest.context, [(t.turn.question, t.turn.answer) for t in turns])
     elif carry_on is not None:  # saved before the context was kept: rebuilt from every turn's calls
         carry_on([(c.name, c.args, c.result.facts if c.result is not None else None)
                   for shown in turns for c in shown.turn.tool_calls if c.error is None])
-    st.session_state["followed"] = (agent, latest.number)
+    st.session_state["followed"] = (agent, number)
 
 
 def render_turn(shown: Shown, current: Version | None = None) -> None:
@@ -196,10 +200,11 @@ def answer(agent: Agent, ctx: ToolContext, ws: str, question: str, version: Vers
         render_calls(turn.tool_calls, key)
         if note:
             st.caption(note)
-    if number is not None:
-        st.session_state["followed"] = (agent, number)  # the agent already knows what it just said
-        if history.changes(ctx.db_path, ws) == state["seen"] + 1:  # our own save, nobody else's since
-            state["seen"] += 1
+    # The agent already knows what it just said; unsaved (the database busy), it stays ahead of what is saved.
+    saved_before = max((t.number for t in state["turns"] if t.number is not None), default=None)
+    st.session_state["followed"] = (agent, number if number is not None else saved_before)
+    if number is not None and history.changes(ctx.db_path, ws) == state["seen"] + 1:  # ours, nobody else's since
+        state["seen"] += 1
     return Shown(key, turn, note, version, dt.datetime.now().replace(microsecond=0), number, context)
 
 
