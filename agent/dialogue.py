@@ -2,12 +2,15 @@
 
 The state is made only from the plans the agent ran (tools and arguments) and a few numbers of their
 results (cluster and segment sizes, for "the biggest one"), never from text inside the data. It can be
-rebuilt from a saved conversation (``State.replayed``), so in the app it survives a page refresh.
+rebuilt from a saved conversation (``State.replayed``), so in the app it survives a page refresh, and it is kept
+with each saved turn as plain JSON (``State.to_dict``, ``State.from_dict``), so a teammate's follow-up on a shared
+conversation means what it means to whoever asked the turn before it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 
@@ -66,6 +69,38 @@ class State:
             return shown[-1][0]
         index = int(which) - 1
         return shown[index][0] if 0 <= index < len(shown) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state as JSON-ready values (tuples become lists), to keep beside a saved turn."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: Mapping[str, Any] | None) -> State:
+        """The state ``to_dict`` gave, read back. A value of the wrong shape (a row written by another version,
+        a hand edit) is left at its default rather than trusted: a follow-up then means less, never something
+        else."""
+        if not isinstance(saved, Mapping):
+            return cls()
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value, default = saved.get(f.name), getattr(defaults, f.name)
+            if f.name == "listing":
+                try:
+                    values[f.name] = tuple((str(key), int(size)) for key, size in value or ())
+                except (TypeError, ValueError):
+                    values[f.name] = default
+            elif f.name == "period":
+                ok = isinstance(value, list | tuple) and len(value) == 2 and all(
+                    v is None or isinstance(v, str) for v in value)
+                values[f.name] = tuple(value) if ok else default
+            elif f.name == "cluster_k":
+                values[f.name] = value if isinstance(value, int) and not isinstance(value, bool) else default
+            elif isinstance(default, dict):
+                values[f.name] = dict(value) if isinstance(value, Mapping) else default
+            else:  # the optional strings
+                values[f.name] = value if isinstance(value, str) else default
+        return cls(**values)
 
     @classmethod
     def replayed(cls, calls: list[tuple[str, dict, dict | None]]) -> State:

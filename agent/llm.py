@@ -57,6 +57,7 @@ from langchain_core.tools import StructuredTool
 from langgraph.runtime import get_runtime
 
 from agent.base import CHECKED, Event, Mode, OnEvent, ToolCall, Turn
+from agent.dialogue import State
 from agent.grounding import NO_LOOK, about_the_data, check_answer
 from agent.middleware import (
     CLOCK,
@@ -269,10 +270,29 @@ class LLMAgent:
         # Every call of the conversation that worked, (tool, args, facts), oldest first: the offline agent that
         # answers a turn in the model's place resumes from them, so "them" still means the model's last group.
         self._said: list[tuple[str, dict, dict | None]] = []
+        self._start = State()  # what the conversation was about before ``_said`` (a restored saved turn's context)
 
     def resume(self, calls: list[tuple[str, dict, dict | None]]) -> None:
         """Carry on a saved conversation (a page refresh): a fallback's "them" is the saved turns' group."""
-        self._said = list(calls)
+        self._start, self._said = State(), list(calls)
+
+    def context(self) -> dict[str, Any]:
+        """What the conversation is about now (the offline rules' view of it), kept with the turn just answered."""
+        return self._state().to_dict()
+
+    def restore(self, context: dict[str, Any] | None, recent: list[tuple[str, str]] | None = None) -> None:
+        """Carry on from a saved turn (a teammate's, or this session's before a refresh): a fallback starts from
+        its ``context``, and the model is shown ``recent`` (questions and the answers given, oldest first) as the
+        conversation so far, so "them" means to it what it meant to whoever asked last."""
+        self._start, self._said = State.from_dict(context), []
+        self.history = [m for question, answer in (recent or [])[-HISTORY_QUESTIONS:]
+                        for m in (HumanMessage(question), AIMessage(answer))]
+
+    def _state(self) -> State:
+        state = self._start
+        for tool, args, facts in self._said:
+            state = state.after(tool, args, facts)
+        return state
 
     def ask(self, question: str, *, on_event: OnEvent | None = None) -> Turn:
         emit = on_event or (lambda event: None)
@@ -389,7 +409,7 @@ class LLMAgent:
         emit(Event("retract"))  # whatever the model streamed before it failed is not the answer
         if self._offline is None:
             self._offline = OfflineAgent(self.ctx, mode="offline-fallback")
-        self._offline.resume(self._said)
+        self._offline.state = self._state()
         said = note.format(why=why) if note else ""
         if said:
             emit(Event("token", text=said + "\n\n"))

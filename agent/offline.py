@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import re
 from dataclasses import replace
+from typing import Any
 
 from agent import intents as phrases
 from agent.answers import compose, help_text, suggest
@@ -138,6 +139,15 @@ class OfflineAgent:
     def resume(self, calls: list[tuple[str, dict, dict | None]]) -> None:
         """Carry on a saved conversation: its calls (tool, args, facts), oldest first (a page refresh)."""
         self.state = State.replayed(calls)
+
+    def context(self) -> dict[str, Any]:
+        """What the conversation is about now, as JSON-ready values: kept with the turn just answered."""
+        return self.state.to_dict()
+
+    def restore(self, context: dict[str, Any] | None, recent: list[tuple[str, str]] | None = None) -> None:
+        """Carry on from a saved turn's ``context`` (a teammate's, or this session's before a refresh).
+        ``recent`` (questions and answers) is for a model's memory; the rules need only the context."""
+        self.state = State.from_dict(context)
 
     def _not_understood(self, part: str) -> bool:
         plan = plan_question(part, self.state, self.shop())

@@ -146,11 +146,14 @@ CREATE TABLE IF NOT EXISTS chat_history (
     mode            VARCHAR,
     tool_calls_json VARCHAR,
     created_at      TIMESTAMP,
-    grounded        VARCHAR             -- agent.base.Turn.grounded: 'checked', 'offline', or why not shown
+    grounded        VARCHAR,            -- agent.base.Turn.grounded: 'checked', 'offline', or why not shown
+    state_json      VARCHAR             -- what the conversation is about after this turn (agent.dialogue.State)
 );
--- Stores made before the column: old rows keep NULL (ui.history reads it as 'offline': no verdict to show).
--- An added column needs no new SCHEMA_VERSION, so an older app still opens the file.
+-- Stores made before the columns: old rows keep NULL (ui.history reads grounded as 'offline': no verdict to
+-- show, and rebuilds a missing state from the turns' tool calls). An added column needs no new SCHEMA_VERSION,
+-- so an older app still opens the file.
 ALTER TABLE chat_history ADD COLUMN IF NOT EXISTS grounded VARCHAR;
+ALTER TABLE chat_history ADD COLUMN IF NOT EXISTS state_json VARCHAR;
 
 CREATE TABLE IF NOT EXISTS rejects (
     import_id INTEGER NOT NULL,

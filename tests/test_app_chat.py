@@ -225,12 +225,13 @@ def test_history_keeps_the_grounding_verdict_and_reads_rows_saved_before_it(db):
     assert [s.grounded for s in history.load_turns(db, "w")] == [CHECKED, NO_LOOK, OFFLINE]
     assert history.replay(history.load_turns(db, "w")[1], ctx, ("v",))[0].grounded == NO_LOOK
 
-    # A store from before the column (and not upgraded yet): its rows load, claiming no verdict.
+    # A store from before the columns (and not upgraded yet): its rows load, claiming no verdict and no context.
     con = connect(db)
     con.execute("ALTER TABLE chat_history DROP COLUMN grounded")
+    con.execute("ALTER TABLE chat_history DROP COLUMN state_json")
     con.execute("INSERT INTO chat_history VALUES ('old', 1, 'q', 'a', 'llm', '[]', now()::TIMESTAMP)")
     con.close()
-    assert [(s.answer, s.grounded) for s in history.load_turns(db, "old")] == [("a", OFFLINE)]
+    assert [(s.answer, s.grounded, s.state) for s in history.load_turns(db, "old")] == [("a", OFFLINE, None)]
     assert verdict(history.replay(history.load_turns(db, "old")[0], ctx, ("v",))[0]) is None
     upgrade(db)  # the app's start adds the column; old rows read as before, new ones keep theirs
     history.save_turn(db, "old", turns[0])

@@ -337,3 +337,20 @@ def test_only_the_llm_agent_imports_langchain():
     """)
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_restored_conversation_is_what_the_model_and_its_fallback_carry_on_from(ctx):
+    """A shared workspace's latest turn, asked in another session (issue 17): the model is shown the saved questions
+    and answers, and the offline assistant answering in its place knows whom "them" means."""
+    from agent.dialogue import State
+
+    model = scripted("Lots of them.", "Lots of them.")  # never looks, even when told to: the fallback answers
+    agent = LLMAgent(ctx, {}, model=model)
+    context = State().after("list_customers", {"group": "lapsed"}).to_dict()
+    agent.restore(context, [("who are my lapsed customers?", "421 customers are lapsed.")])
+    turn = agent.ask("how many of them live in Leeds?")
+    told = [m.content for m in model.seen[0]]
+    assert "who are my lapsed customers?" in told and "421 customers are lapsed." in told
+    assert turn.mode == "offline-fallback"
+    assert [(c.name, c.args) for c in turn.tool_calls] == [("segment_by", {"group": "lapsed", "attribute": "city"})]
+    assert State.from_dict(agent.context()).group == "lapsed"

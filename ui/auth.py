@@ -5,7 +5,9 @@ Every configured gate must be passed; with none configured the app is open (a la
 - ``SEGMENTS_PASSWORD`` (secrets or environment): a password form. The entry is compared in constant
   time (``hmac.compare_digest`` on UTF-8 bytes) and success is remembered in ``st.session_state`` as a
   keyed fingerprint of the password, never the password itself, so changing the password signs every
-  session out.
+  session out. The browser then stays signed in across reloads for a working day: its next page load gets a
+  signed cookie (``ui.signin``, set by ``ui.gate``), bound to the password, that a new session accepts instead
+  of the form. **Sign out** in the sidebar ends it for the browser (all its tabs) and clears the cookie.
 - an ``[auth]`` section in ``.streamlit/secrets.toml``: Streamlit's ``st.login()`` against the OpenID
   Connect provider(s) there, accepted once ``st.user.is_logged_in`` is true. Anyone the provider lets
   in is let in, so restrict sign-ins at the provider, or keep the password as a second gate.
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 from collections.abc import Mapping
@@ -40,12 +43,17 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAuthError, StreamlitMissingAuthlibError
 
-from ui import gate
+from ui import gate, signin
 from ui.throttle import Throttle
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SecretsUnreadable", "check_password", "oidc_providers", "require_access"]
 
 _PASSED_KEY = "_segments_password_ok"
+_TOKEN_KEY = "_segments_signin_id"  # the sign-in cookie's id this session came in with: revoked on sign-out
+_CLEAR_KEY = "_segments_clear_cookie"  # signed out on the last run: the page asks the server to clear the cookie
+_PASSED_AT = "_segments_passed_at"  # gate.now() when this session passed: a later sign-out in another tab ends it
 _INPUT_KEY = "segments-password-input"
 # Fingerprints the password in session state; new per server process (a restart asks again).
 _PROCESS_KEY = secrets.token_bytes(32)
@@ -100,18 +108,31 @@ def require_access(settings: Mapping[str, object]) -> bool:
             "and downloads: ask whoever runs it to start it with `streamlit run serve.py` (as `make run` does)."
         )
         return False
+    render_cookie_clearing()
+    if gate.signed_out(_browser_cookie(), st.session_state.get(_PASSED_AT, math.inf)):
+        # This browser signed out in another tab: this one is out too, and its cookie no longer lets it back in.
+        st.session_state.pop(_PASSED_KEY, None)
     if providers is not None and not _signed_in():
         gate.revoke(_session_id())
         _render_sign_in(providers)
         return False
-    if password and not _password_passed(password):
+    signer = _signer(settings) if password else None
+    if password and not _password_passed(password, signer):
         gate.revoke(_session_id())
         if not _render_password_form(password):
             return False
-    if providers is not None:
-        _render_signed_in_as()
-    gate.admit(_session_id(), _browser_cookie())
+    st.session_state.setdefault(_PASSED_AT, gate.now())
+    _render_sign_out(providers, bool(password))
+    gate.admit(_session_id(), _browser_cookie(), signer.mark if signer else None)
     return True
+
+
+def _signer(settings: Mapping[str, object]) -> signin.Signer | None:
+    try:
+        return signin.signer_for(settings)
+    except Exception:  # an unreadable key file: the password form still works, nobody stays signed in
+        log.exception("the sign-in key cannot be read")
+        return None
 
 
 def _session_id() -> str | None:
@@ -121,10 +142,10 @@ def _session_id() -> str | None:
     return ctx.session_id if ctx is not None else None
 
 
-def _browser_cookie() -> str | None:
-    """The browser's ``ui.gate`` cookie, from the websocket's handshake (None outside a server)."""
+def _browser_cookie(name: str = gate.COOKIE) -> str | None:
+    """The browser's ``ui.gate`` cookie (or another), from the websocket's handshake (None outside a server)."""
     try:
-        return st.context.cookies.get(gate.COOKIE)
+        return st.context.cookies.get(name)
     except Exception:  # no server behind this run (AppTest, bare mode): no cookie to admit
         return None
 
@@ -132,9 +153,18 @@ def _browser_cookie() -> str | None:
 # ---------------------------------------------------------------- password
 
 
-def _password_passed(password: str) -> bool:
+def _password_passed(password: str, signer: signin.Signer | None) -> bool:
     remembered = st.session_state.get(_PASSED_KEY)
-    return isinstance(remembered, str) and hmac.compare_digest(remembered, _fingerprint(password))
+    if isinstance(remembered, str) and hmac.compare_digest(remembered, _fingerprint(password)):
+        return True
+    # A new session (a reload, a new tab) of a browser that passed today: its sign-in cookie stands for the form.
+    token_id = signer.check(_browser_cookie(signin.COOKIE)) if signer else None
+    if token_id is None:
+        return False
+    st.session_state[_PASSED_KEY] = _fingerprint(password)
+    st.session_state[_PASSED_AT] = gate.now()
+    st.session_state[_TOKEN_KEY] = token_id
+    return True
 
 
 def _render_password_form(password: str) -> bool:
@@ -157,6 +187,7 @@ def _render_password_form(password: str) -> bool:
         if check_password(entered, password):
             _THROTTLE.passed(keys)
             st.session_state[_PASSED_KEY] = _fingerprint(password)
+            st.session_state[_PASSED_AT] = gate.now()
             box.empty()
             return True
         _THROTTLE.failed(keys)
@@ -211,9 +242,44 @@ def _render_sign_in(providers: list[str | None]) -> None:
                 )
 
 
-def _render_signed_in_as() -> None:
-    who = st.user.get("email") or st.user.get("name") or "you"
+def _render_sign_out(providers: list[str | None] | None, password: bool) -> None:
+    """Who is signed in (OIDC) and a Sign out button, when there is anything to sign out of."""
+    if providers is None and not password:
+        return
     with st.sidebar:
-        st.caption(f"Signed in as {who}")
+        if providers is not None:
+            who = st.user.get("email") or st.user.get("name") or "you"
+            st.caption(f"Signed in as {who}")
         if st.button("Sign out", key="segments-logout"):
-            st.logout()
+            _sign_out()
+            if providers is not None:
+                st.logout()  # Streamlit's own sign-in cookie too; it reloads the page (a revoked cookie is cleared)
+            else:
+                st.rerun()
+
+
+def _sign_out() -> None:
+    """Ends this browser's admission at once (every tab, ``ui.gate``) and its sign-in cookie here; the page then
+    asks the server to clear the cookie in the browser too (``render_cookie_clearing``)."""
+    token_id = st.session_state.pop(_TOKEN_KEY, None)
+    if token_id:
+        signin.revoke(token_id)
+    gate.sign_out(_browser_cookie())
+    gate.revoke(_session_id())
+    for key in (_PASSED_KEY, _PASSED_AT):
+        st.session_state.pop(key, None)
+    st.session_state[_CLEAR_KEY] = True
+
+
+def render_cookie_clearing() -> None:
+    """After a sign-out: the browser drops its sign-in cookie (HttpOnly, so only the server can clear it) through
+    a same-origin POST to ``ui.gate.SIGN_OUT_PATH``."""
+    if not st.session_state.pop(_CLEAR_KEY, False):
+        return
+    from streamlit import config
+
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    url = ("/" + base if base else "") + gate.SIGN_OUT_PATH
+    # Our own constant script, no data in it: the one place the page runs JavaScript.
+    st.html(f"<script>fetch({url!r}, {{method: 'POST', credentials: 'same-origin'}})</script>",
+            unsafe_allow_javascript=True)

@@ -2,7 +2,10 @@
 
 The conversation is kept in session state and drawn again on every run, so a click anywhere (a download,
 a tab, a draft edit) never wipes an answer. It is loaded once per session from the store's history, its
-charts and tables made again from the recorded tool calls (``ui.history``).
+charts and tables made again from the recorded tool calls (``ui.history``), and caught up when a teammate on
+the same link adds a turn: the page looks every few seconds (``watch``) and shows it without a reload. Before
+answering, the session's agent carries on from the workspace's latest turn (what it was about, saved with it),
+whoever asked it, so "how many of them live in Leeds?" means the group of the answer above it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -36,6 +40,7 @@ NOT_REMADE = "The charts and tables of this answer could not be made again from 
 SORRY = "Sorry, something went wrong while answering that. Please try again, or ask it another way."
 CHECKED_NOTE = "Checked before it was shown: every number in this answer comes from your data or your question."
 NOT_SHOWN = "The model's answer was not shown: {why}."
+WATCH_EVERY_S = 3  # how often an open Chat tab looks for a teammate's new message (a dict lookup, no query)
 
 
 @dataclass
@@ -47,6 +52,8 @@ class Shown:
     note: str | None = None
     version: Version | None = None  # the data's version when it was answered (None: not known)
     asked_at: dt.datetime | None = None
+    number: int | None = None  # its number in the workspace's saved history (None: not saved)
+    context: dict | None = None  # what the conversation was about after it (None: not known, an older row)
 
 
 def out_of_date(shown: Shown) -> str:
@@ -64,7 +71,7 @@ def render_chat(agent: Agent, ctx: ToolContext, ws: str, data: DataState, questi
     elif data.version is None:
         empty_state()
     turns = conversation(ctx, ws, data)
-    resume(agent, turns)
+    follow(agent, turns)
     for shown in turns:
         render_turn(shown, data.version)
     question = question or st.session_state.pop("suggested", None)
@@ -76,6 +83,16 @@ def render_chat(agent: Agent, ctx: ToolContext, ws: str, data: DataState, questi
         if any(c.name == "load_data" and c.result for c in shown.turn.tool_calls):
             shown.version = data_state(ctx.db_path).version  # it answered about the data it just loaded
             st.rerun()  # new data: the page above this answer (empty state, Segments) must see it
+    watch(ctx.db_path, ws, st.session_state["conversation"]["seen"])
+
+
+@st.fragment(run_every=WATCH_EVERY_S)
+def watch(db_path: Path, ws: str, seen: int) -> None:
+    """Reruns the page when the workspace's history has changed since this session last drew it (a teammate's
+    question, or a clear). Only this fragment runs every few seconds, and it only compares two counters; the
+    rerun keeps whatever is being typed in the chat box."""
+    if history.changes(db_path, ws) != seen:
+        st.rerun(scope="app")
 
 
 def suggestions() -> None:
@@ -90,34 +107,64 @@ def _suggest(text: str) -> None:
 
 
 def conversation(ctx: ToolContext, ws: str, data: DataState) -> list[Shown]:
-    """This session's turns; loaded from the store's history the first time (and when the workspace changes)."""
+    """This session's turns: loaded from the store's history the first time (and when the workspace changes), and
+    caught up when the workspace's history has changed since (a teammate's turn, a clear)."""
     ident = (str(ctx.db_path), ws)
     state = st.session_state.get("conversation")
     if state is None or state["ident"] != ident:
-        shown = []
-        saved = history.load_turns(ctx.db_path, ws)
-        if saved:
-            with st.spinner("Loading the conversation..."):
-                for s in saved:
-                    turn, complete = history.replay(s, ctx, data.version)
-                    # An answer from before the latest import keeps no version: it is out of date (render_turn).
-                    asked_on = None if history.asked_before_import(s, data.version) else data.version
-                    shown.append(Shown(f"{ws}-{s.turn}", turn, None if complete else NOT_REMADE, asked_on,
-                                       s.created_at))
-        state = {"ident": ident, "turns": shown}
+        seen = history.changes(ctx.db_path, ws)  # before reading: a save during the read is caught up next run
+        state = {"ident": ident, "turns": _loaded(history.load_turns(ctx.db_path, ws), ctx, ws, data), "seen": seen}
         st.session_state["conversation"] = state
+    elif history.changes(ctx.db_path, ws) != state["seen"]:
+        state["seen"] = history.changes(ctx.db_path, ws)
+        state["turns"] = _caught_up(state["turns"], history.load_turns(ctx.db_path, ws), ctx, ws, data)
     return state["turns"]
 
 
-def resume(agent: Agent, turns: list[Shown]) -> None:
-    """A new agent for a conversation with history (a page refresh, a shared link) carries on where it was:
-    "them" still means the group the last answers were about."""
-    carry_on = getattr(agent, "resume", None)
-    if carry_on is None or st.session_state.get("resumed") is agent or not turns:
+def _loaded(saved: list[history.SavedTurn], ctx: ToolContext, ws: str, data: DataState) -> list[Shown]:
+    shown = []
+    if saved:
+        with st.spinner("Loading the conversation..."):
+            for s in saved:
+                turn, complete = history.replay(s, ctx, data.version)
+                # An answer from before the latest import keeps no version: it is out of date (render_turn).
+                asked_on = None if history.asked_before_import(s, data.version) else data.version
+                shown.append(Shown(f"{ws}-{s.turn}", turn, None if complete else NOT_REMADE, asked_on,
+                                   s.created_at, s.turn, s.state))
+    return shown
+
+
+def _caught_up(turns: list[Shown], saved: list[history.SavedTurn], ctx: ToolContext, ws: str,
+               data: DataState) -> list[Shown]:
+    """``turns`` with the saved turns it lacks added in order; all of them again when the history was cleared."""
+    by_number = {s.turn: s for s in saved}
+    oldest = saved[0].turn if len(saved) == history.KEPT_TURNS else 0  # older ones are past the window: kept
+    kept = [t for t in turns if t.number is None or t.number < oldest or (
+        t.number in by_number and by_number[t.number].question == t.turn.question)]
+    if len(kept) != len(turns):  # cleared (and perhaps asked again): what is shown must be what is saved
+        return _loaded(saved, ctx, ws, data)
+    have = {t.number for t in turns}
+    return turns + _loaded([s for s in saved if s.turn not in have], ctx, ws, data)
+
+
+def follow(agent: Agent, turns: list[Shown]) -> None:
+    """The agent carries on from the workspace's latest saved turn, whoever asked it (a teammate, this browser
+    before a refresh): "them" means the group the answer above the question was about."""
+    latest = max((t for t in turns if t.number is not None), key=lambda t: t.number or 0, default=None)
+    number = latest.number if latest is not None else None
+    followed = st.session_state.get("followed")
+    if followed is not None and followed[0] is agent and followed[1] == number:
         return
-    carry_on([(c.name, c.args, c.result.facts if c.result is not None else None)
-              for shown in turns for c in shown.turn.tool_calls if c.error is None])
-    st.session_state["resumed"] = agent
+    restore, carry_on = getattr(agent, "restore", None), getattr(agent, "resume", None)
+    if latest is None:  # nothing saved (any more: a teammate cleared it): "them" means nobody in particular
+        if followed is not None and followed[0] is agent and restore is not None:
+            restore(None, [])
+    elif latest.context is not None and restore is not None:
+        restore(latest.context, [(t.turn.question, t.turn.answer) for t in turns])
+    elif carry_on is not None:  # saved before the context was kept: rebuilt from every turn's calls
+        carry_on([(c.name, c.args, c.result.facts if c.result is not None else None)
+                  for shown in turns for c in shown.turn.tool_calls if c.error is None])
+    st.session_state["followed"] = (agent, number)
 
 
 def render_turn(shown: Shown, current: Version | None = None) -> None:
@@ -146,12 +193,29 @@ def answer(agent: Agent, ctx: ToolContext, ws: str, question: str, version: Vers
     with st.chat_message("assistant"):
         turn = _ask_live(agent, question)
         _verdict(turn)
-        number, note = history.try_save(ctx.db_path, ws, turn)
-        key = f"{ws}-{number}" if number else f"{ws}-unsaved-{len(st.session_state['conversation']['turns'])}"
+        context = _context(agent)
+        state = st.session_state["conversation"]
+        number, note = history.try_save(ctx.db_path, ws, turn, context)
+        key = f"{ws}-{number}" if number else f"{ws}-unsaved-{len(state['turns'])}"
         render_calls(turn.tool_calls, key)
         if note:
             st.caption(note)
-    return Shown(key, turn, note, version, dt.datetime.now().replace(microsecond=0))
+    # The agent already knows what it just said; unsaved (the database busy), it stays ahead of what is saved.
+    saved_before = max((t.number for t in state["turns"] if t.number is not None), default=None)
+    st.session_state["followed"] = (agent, number if number is not None else saved_before)
+    if number is not None and history.changes(ctx.db_path, ws) == state["seen"] + 1:  # ours, nobody else's since
+        state["seen"] += 1
+    return Shown(key, turn, note, version, dt.datetime.now().replace(microsecond=0), number, context)
+
+
+def _context(agent: Agent) -> dict | None:
+    """What the conversation is about after this answer, to keep with it; None for an agent that cannot say."""
+    said = getattr(agent, "context", None)
+    try:
+        return said() if said is not None else None
+    except Exception:  # the turn is still worth saving without it (a follow-up then rebuilds it from the calls)
+        log.exception("the agent could not say what the conversation is about")
+        return None
 
 
 def _ask_live(agent: Agent, question: str) -> Turn:
