@@ -288,6 +288,11 @@ class LLMAgent:
         self.history = [m for question, answer in (recent or [])[-HISTORY_QUESTIONS:]
                         for m in (HumanMessage(question), AIMessage(answer))]
 
+    def saw(self, tool: str, args: dict[str, Any], facts: dict[str, Any] | None) -> None:
+        """A result the person saw outside the chat (the Segments tab's groups): the offline rules that answer in
+        the model's place take it as the last call. The model itself is not told: it names k in its calls."""
+        self._said.append((tool, dict(args), facts))
+
     def _state(self) -> State:
         state = self._start
         for tool, args, facts in self._said:

@@ -149,6 +149,11 @@ class OfflineAgent:
         ``recent`` (questions and answers) is for a model's memory; the rules need only the context."""
         self.state = State.from_dict(context)
 
+    def saw(self, tool: str, args: dict[str, Any], facts: dict[str, Any] | None) -> None:
+        """A result the person saw outside the chat (the Segments tab's customer groups): "cluster 2" or "the
+        biggest one" then means one of those, as after the same call in the chat."""
+        self.state = self.state.after(tool, args, facts)
+
     def _not_understood(self, part: str) -> bool:
         plan = plan_question(part, self.state, self.shop())
         return plan.tool is None and plan.reply.startswith("I'm not sure")

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from agent.offline import OfflineAgent
 from segmentation.clustering import cluster_customers
+from segmentation.persona import persona_markdown
 from segmentation.store import connect_sandboxed
+from tools.base import ToolContext
+from tools.registry import run_tool
+from ui.chat import SEEN_CLUSTERING
 
 from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
 
@@ -51,3 +56,20 @@ def test_the_tab_shows_the_clustering_the_chat_last_showed(db):
     assert groups_shown(at) == auto
     at = ok(at.selectbox(key="dash-group").set_value("cluster_2").run())
     assert auto[1] in persona_of(at)
+
+    # The chat takes these as the groups seen last (ui.chat.take_seen hands them to the agent on its next run).
+    args, facts = at.session_state[SEEN_CLUSTERING]
+    assert args["k"] is None and [c["name"] for c in facts["clusters"]] == auto
+
+
+def test_the_chat_takes_the_groups_seen_in_the_tab_as_the_last_ones(db):
+    """Split into 4 in the chat, then the automatic groups seen in the tab: the chat's "cluster 2" is theirs."""
+    auto, four = names(db, None), names(db, 4)
+    agent = OfflineAgent(ToolContext(db_path=db))
+    agent.ask("Split my customers into 4 groups")
+    seen = run_tool("cluster_customers", {"k": None}, ToolContext(db_path=db)).facts
+    agent.saw("cluster_customers", {"k": None}, seen)
+    turn = agent.ask("tell me about cluster 2")
+    call = turn.tool_calls[-1]
+    assert call.args["group"] == "cluster_2" and call.args.get("k") == len(auto)
+    assert auto[1] in persona_markdown(call.result.persona) and four[1] not in persona_markdown(call.result.persona)

@@ -20,6 +20,7 @@ from segmentation.rfm import SEGMENT_KEYS
 from tools import charts
 from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
 from tools.segments import group_summary_table
+from ui.chat import SEEN_CLUSTERING
 from ui.data import DataState, Version, customer_frame, people, tool_result
 from ui.notices import empty_state
 from ui.render import download_data, render_persona, show_chart
@@ -204,6 +205,8 @@ def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
         return None
     show_chart(result.chart, "dash-cluster-map")
     show_table(result.table, "dash-cluster-table")
+    # The chat's next "cluster 2" means one of these groups: the clustering the person saw last (ui.chat).
+    st.session_state[SEEN_CLUSTERING] = ({"as_of": as_of, "k": k}, result.facts)
     return result
 
 
