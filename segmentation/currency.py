@@ -117,6 +117,21 @@ def prefix() -> str:
     return currency.symbol if currency else ""
 
 
+def compact_money(value: float, code: str | None = None, *, exact_below: float = 100_000) -> str:
+    """An amount that fits a narrow metric: £35.00, £99,999.99, then £178k and £9.74m (say the exact sum beside
+    it, as a help); ``code`` None: the active currency's sign, "" for none. ``exact_below``: where the pence
+    stop fitting (a sidebar half fits £99,999.99; a Segments tab quarter, with its larger figures, £9,999.99)."""
+    known = active() if code is None else CURRENCIES.get(code)
+    sign = known.symbol if known else ""
+    minus = "-" if value < 0 else ""
+    value = abs(value)
+    if value < exact_below:
+        return f"{minus}{sign}{value:,.2f}"
+    if value < 1_000_000:
+        return f"{minus}{sign}{value / 1_000:,.0f}k"
+    return f"{minus}{sign}{value / 1_000_000:,.2f}m"
+
+
 # ---------------------------------------------------------------- the store
 
 

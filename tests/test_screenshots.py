@@ -29,7 +29,7 @@ def test_screenshots_of_the_four_views(tmp_path):
     db = tmp_path / "shop.duckdb"
     # The shop `make run` opens: The Corner Crumb, 2,000 customers.
     import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=2000, seed=7),
-                display_name="demo shop: The Corner Crumb")
+                display_name="demo shop: The Corner Crumb", currency="GBP")  # as `segments demo` sets it
     env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": "", "SEGMENTS_PASSWORD": ""}
     with streamlit_server("app.py", PORT, env):
         _take(f"http://127.0.0.1:{PORT}", out)

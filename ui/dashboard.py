@@ -13,6 +13,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from segmentation.currency import compact_money
 from segmentation.lifecycle import STAGES, Thresholds
 from segmentation.markup import escape_markdown
 from segmentation.persona import amount
@@ -97,7 +98,9 @@ def _kpis(frame: pd.DataFrame) -> None:
     n = len(frame)
     cols = st.columns(4)
     cols[0].metric("Customers", f"{n:,}", border=True)
-    cols[1].metric("Revenue", amount(frame["monetary"].sum()), border=True, help="Net of returns and cancellations")
+    revenue = frame["monetary"].sum()
+    cols[1].metric("Revenue", compact_money(revenue, exact_below=10_000), border=True,
+                   help=f"{amount(revenue)}, net of returns and cancellations")  # the exact sum: cut off in a quarter
     cols[2].metric("Repeat rate", f"{(frame['frequency'] > 1).mean():.0%}" if n else "n/a", border=True,
                    help="Share of customers who bought more than once")
     cols[3].metric("Lapsed", f"{(frame['lifecycle'] == 'lapsed').mean():.0%}" if n else "n/a", border=True,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import streamlit as st
 
 from segmentation import columns as cols
-from segmentation import currency
+from segmentation.currency import compact_money
 from segmentation.export import csv_bytes
 from segmentation.ingest import ImportReport, IngestError
 from segmentation.isolation import Inspection, run_isolated
@@ -330,20 +330,6 @@ def _run_import(
     return report
 
 
-def compact_money(value: float, code: str | None = None) -> str:
-    """An amount that fits half the sidebar: £35.00, £99,999.99, then £178k and £9.74m (the exact sum is its
-    help); without a currency code, the number alone."""
-    known = currency.CURRENCIES.get(code or "")
-    sign = known.symbol if known else ""
-    minus = "-" if value < 0 else ""
-    value = abs(value)
-    if value < 100_000:
-        return f"{minus}{sign}{value:,.2f}"
-    if value < 1_000_000:
-        return f"{minus}{sign}{value / 1_000:,.0f}k"
-    return f"{minus}{sign}{value / 1_000_000:,.2f}m"
-
-
 def _render_unrelated(ctx: ToolContext) -> None:
     """The question asked when a file to be added shares no customer and no day with the shop's data."""
     pending = st.session_state.get(_UNRELATED_KEY)
@@ -422,7 +408,8 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
     left.metric("Rows loaded", f"{r.rows_loaded:,}")
     right.metric("Rows rejected", f"{r.rows_rejected:,}")
     left.metric("Customers", f"{r.customers:,}")
-    right.metric("Revenue", compact_money(r.revenue, r.currency), help=f"{r.revenue:,.2f} {r.currency or ''}".strip())
+    right.metric("Revenue", compact_money(r.revenue, r.currency or ""),
+                 help=f"{r.revenue:,.2f} {r.currency or ''}".strip())
     st.caption(f"{r.orders:,} orders from {r.first_date} to {r.last_date}, out of {r.rows_read:,} rows read.")
     extras = []
     if r.guest_rows:
