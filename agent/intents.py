@@ -55,7 +55,9 @@ WEAK_GROUP_PHRASES: tuple[tuple[str, str], ...] = ((r"regulars?( customers)?", "
 ATTRIBUTE_PHRASES: tuple[tuple[str, str], ...] = (
     (r"cit(y|ies)|towns?|live|living|lives|based (in|around|near)|located|locations?|where (\w+ ){0,5}(from|live)",
      "city"),
-    (r"countr(y|ies)|abroad|overseas|international|nationalit(y|ies)", "country"),
+    (r"countr(y|ies)|abroad|overseas|international|nationalit(y|ies)|foreign|outside (of )?(the )?(uk|u\.k\.|us|usa"
+     r"|united kingdom|united states|britain|ireland|england|scotland|wales|europe|eu|country)|non[- ]?(uk|us|eu)",
+     "country"),
     (r"channels?|online|in (store|shop|person)|instore|web ?shop|website", "channel"),
     (r"categor(y|ies)|(types?|kinds?) of products?|departments?|product (types?|lines?|groups?|categor(y|ies))",
      "category"),
@@ -122,7 +124,9 @@ INTENT_PHRASES: dict[str, str] = {
                       r"|joined|joining"
                       r"|entrants?|made it (into|to)|(who|which \w+|customers|people) (have |has )?(lapsed|churned)"
                       r"(?! customers| ones| people| clients)"
-                      r"|entered|entering|newly|new to|moved into|tipped into|got (into|to)|ended up",
+                      r"|entered|entering|newly|new to|moved into|tipped into|got (into|to)|ended up"
+                      r"|new customers (did|have) (i|we) (get|got|gain|gained|win|won|acquire|acquired)"
+                      r"|(got|gained|won|acquired|acquiring|gaining|get|gain|win) (\w+ ){0,2}new customers",
     "rank_groups": r"segments?|groups?|stages?|rfm|segment wise|value at stake|at stake|where (is|does) (the|my) money",
     "top_customers": r"number one customer|(which|what) (individual )?customers (are going to|will) be worth"
                      r"|which (\d+|two|three|four|five|ten) (will|are|customers)|top (customers|spenders|buyers"

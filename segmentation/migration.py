@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from segmentation.lifecycle import STAGES, customer_lifecycle
+from segmentation.persona import amount
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
 
 
@@ -112,7 +113,7 @@ def _worsened(moves: pd.DataFrame, rank: dict[str, int]) -> pd.DataFrame:
     grouped["spent_last_year"] = grouped["spent_last_year"].round(2)
     grouped["sentence"] = [
         f"{n:,} customer{'s' if n != 1 else ''} went from {label(src)} to {label(dst)}; "
-        f"{'they' if n != 1 else 'this customer'} spent {spent:,.2f} in the year before"
+        f"{'they' if n != 1 else 'this customer'} spent {amount(spent)} in the year before"
         for src, dst, n, spent in grouped[["from_group", "to_group", "customers", "spent_last_year"]].itertuples(
             index=False
         )

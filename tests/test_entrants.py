@@ -118,3 +118,16 @@ def test_demo_entrants_are_the_set_difference_of_two_customer_tables(demo, group
     assert "email" in result.table.columns and result.table["email"].notna().all()  # names on screen only
     assert not any(people[c] in result.summary for c in e.entrants["customer_id"] if people.get(c))
     assert "@" not in result.summary
+
+
+def test_new_customers_in_a_period_are_first_orders(imported, db):
+    """'How many new customers did I get?': first purchases in the period, by hand: A (5 Jan), B (10 Jan),
+    D (1 Feb), C (29 Mar) and J (31 Mar, 20 bought less 10 returned). Not E, F, G, H, I (first bought in 2023),
+    L (a return only: no purchase) or the guest K."""
+    imported(ORDERS)
+    result = run_tool("group_entrants", {"group": "new", "start": "2024-01-01"}, ToolContext(db_path=db))
+    assert result.facts["first_orders"] == 5
+    assert result.summary.startswith("5 customers placed their first order between 2024-01-01 and 2024-03-31. As a "
+                                     "lifecycle stage: ")
+    lapsed = run_tool("group_entrants", {"group": "lapsed", "start": "2024-01-01"}, ToolContext(db_path=db))
+    assert "first_orders" not in lapsed.facts

@@ -59,6 +59,7 @@ def group_entrants(ctx: ToolContext, args: EntrantsArgs) -> ToolResult:
             "WHERE customer_id IN (SELECT customer_id FROM entrant_ids)"
         ).df()
         con.unregister("entrant_ids")
+        first_orders = _first_orders(con, result.start, result.end) if args.group == "new" else None
     listed = result.entrants.merge(people, on="customer_id", how="left")
     listed = listed.rename(columns={"from_group": "came_from"})[
         ["customer_id", *PERSON_COLUMNS, "came_from", "recency_days", "frequency", "monetary", "spent_last_year",
@@ -73,11 +74,23 @@ def group_entrants(ctx: ToolContext, args: EntrantsArgs) -> ToolResult:
                    f"{money(float(listed['spent_last_year'].sum()))} in the year before {result.end}.")
     else:
         summary = f"0 customers {_joined(args.group)} {when} ({rule})."  # a number first: the status line counts it
+    if first_orders is not None:  # "how many new customers did I get in October?": first orders, then the stage
+        summary = (f"{first_orders:,} customers placed their first order {when}. As a lifecycle stage: " + summary)
     summary += (f" On {result.end} {result.in_group_at_end:,} {_are(args.group)} ({result.stayed:,} already were on "
                 f"{result.start}); {result.left:,} who were on {result.start} no longer are.")
     return ToolResult(
         summary=assert_no_email(summary), table=listed.head(TABLE_ROWS),
         chart=draw(ctx, "entrant_origins", result.origins, args.group) if n else None,
         downloads=csv_download(ctx, f"new_{args.group}_customers.csv", listed),
-        facts={**result.as_dict(), "count": n, "rule": rule},
+        facts={**result.as_dict(), "count": n, "rule": rule,
+               **({"first_orders": first_orders} if first_orders is not None else {})},
     )
+
+
+def _first_orders(con, start: object, end: object) -> int:
+    """Customers whose first purchase falls in [start, end]: the shop's new customers in that period (the stage
+    "new" holds only those with one order still; one who ordered again within the period has left it)."""
+    return con.execute(
+        "SELECT count(*) FROM (SELECT min(order_date) AS first FROM orders WHERE is_purchase AND customer_id IS NOT "
+        "NULL GROUP BY customer_id) WHERE first BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)", [str(start), str(end)]
+    ).fetchall()[0][0]

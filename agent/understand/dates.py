@@ -86,11 +86,13 @@ def dates_in(raw: str, text: str, anchor: dt.date) -> list[tuple[int, dt.date]]:
 
 def as_of(raw: str, text: str, anchor: dt.date) -> dt.date | None:
     """The one day an analysis is asked 'as of' ('as of 1st June', 'back on 2026-06-01', 'at the end of June')."""
-    m = re.search(rf"\b(?:as of|as at|as it was on|as they were on|back on|on|at) (?:the )?(?:end of )?{MONTH}\b"
+    m = re.search(rf"\b(?:as of|as at|as it was on|as they were on|back on|on|at|in|by) (?:the )?(?:end of )?{MONTH}\b"
                   rf"(?: (\d{{4}}))?", text)
     point = re.search(r"\b(as of|as at|as it was|as they were|as (they|it|things) stood|stood on|where things stood"
                       r"|based on|back (on|in|at)|at the end of|snapshot|look(ed)? like"
                       r" (at|on|in)|at christmas|at easter|were on|on the)\b", text)
+    # "Who was at risk on 1 June 2025?", "who were my champions in March": the past tense puts the group then.
+    point = point or re.search(r"\b(?:was|were)\b.*\b(?:on|at|in|by)\b", text)
     if not point:
         return None
     days = [d for _, d in dates_in(raw, text, anchor)]
@@ -147,7 +149,7 @@ def _relative(text: str, anchor: dt.date) -> Period | None:
         return Period(anchor.replace(day=1), anchor, f"{anchor:%B %Y} so far")
     if re.search(r"\b(this year|year to date|ytd|so far this year)\b", text):
         return Period(dt.date(y, 1, 1), anchor, f"{y} so far")
-    m = re.search(rf"\blast {MONTH}\b", text)
+    m = re.search(rf"(?<!since )(?<!from )(?<!after )\blast {MONTH}\b", text)  # "since last March": from then on
     if m:
         month = phrases.MONTHS[m.group(1)[:3]]
         year = anchor.year if month < anchor.month else anchor.year - 1
@@ -178,8 +180,8 @@ def _relative(text: str, anchor: dt.date) -> Period | None:
     if m:
         return _back(anchor, 2 if m.group(1) == "fortnight" else 1, "week" if m.group(1) == "fortnight" else
                      m.group(1))
-    m = re.search(rf"\b(?:since|from|after|start of|beginning of) (?:like |about |around )?(?:the )?(?:start of "
-                  rf"|beginning of )?{MONTH}\b"
+    m = re.search(rf"\b(?:since|from|after|start of|beginning of) (?:like |about |around )?(?:the )?(?:last )?"
+                  rf"(?:start of |beginning of )?{MONTH}\b"
                   rf"(?: (\d{{4}}))?", text)
     if m:
         year = re.search(r"\d{4}", m.group(0))

@@ -171,6 +171,8 @@ def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | N
         if not named and not moves and search(r"compare", text) and search(r"(this|last) (week|month|quarter|year)",
                                                                             text):
             return "sales_over_time"  # "compare this month to last month"
+        if not named and not moves and s.attribute and not s.period:
+            return "segment_by"  # "how do my overseas customers compare": by country, not who moved
         if not (named or moves or search(r"since|compare", text)):
             return None  # "what changed" needs no group; "fell" or "turned" alone is not a move
         if search(r"havent|hasnt|have not|has not|not|stopped|no longer", text) \
