@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from segmentation.lifecycle import STORE_PURCHASES_SQL
-from segmentation.rfm import AnalysisError, customer_rfm, last_order_date, resolve_as_of
+from segmentation.rfm import AnalysisError, customer_rfm, resolve_as_of
 
 BACKTEST_COLUMNS = ["segment", "customers", "predicted", "actual", "ratio"]
 BUSY_INDEX = 1.25  # a window earning a quarter more than the shop's average for its length is its busy season
@@ -67,7 +67,8 @@ def backtest(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str, horizon_da
     from segmentation.clv import customer_value
 
     day = resolve_as_of(con, as_of)
-    last = last_order_date(con)
+    # The shop's last order day; a shop with no orders yet is told so in one sentence, not compared with None.
+    last = resolve_as_of(con, None)
     if day >= last:
         raise AnalysisError(f"A back-test needs a date before the last order ({last}); {day} leaves nothing after it.")
     end = day + dt.timedelta(days=horizon_days)

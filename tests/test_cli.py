@@ -177,6 +177,22 @@ def test_backtest_counts_what_happened(demo):
     assert sum(r["customers"] for r in rows[:-1]) == total["customers"]
 
 
+
+@pytest.mark.parametrize("extra", [[], ["--stages"]], ids=["value-model", "stages"])
+def test_backtest_on_a_shop_without_orders_is_one_sentence_and_exit_2(tmp_path, extra):
+    from segmentation.store import connect
+
+    db = tmp_path / "empty.duckdb"
+    connect(db).close()  # a shop's database with its tables and no orders, as before a first import
+    before = db.read_bytes()
+    done = run("backtest", "--db", str(db), "--as-of", "2024-01-01", *extra)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "segments backtest: The shop has no orders yet: import an orders file or run `segments demo`."
+    )
+    assert done.stdout == ""
+    assert db.read_bytes() == before
+
 PLAIN = {
     "customer_id": ["A", "b c", "x,y", 'say "hi"', "two\nlines", "é", None],
     "count": np.array([0, -1, 7, 2**31 - 1, 3, 4, 5], dtype=np.int32),
