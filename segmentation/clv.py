@@ -151,8 +151,8 @@ SELECT customer_id,
        (count(*) - 1)::BIGINT AS frequency,
        date_diff('day', min(day), max(day)) / $unit AS recency,
        date_diff('day', min(day), $as_of) / $unit AS "T",
-       -- zbar: the days with a gap, every one but the customer's first
-       coalesce(avg(value) FILTER (WHERE gap IS NOT NULL), 0)::DOUBLE AS monetary_value{gaps}
+       -- zbar: the days with a gap, every one but the customer's first; exact, as the days' sums (lifecycle.py)
+       coalesce(avg(value::DECIMAL(38, 6)) FILTER (WHERE gap IS NOT NULL), 0)::DOUBLE AS monetary_value{gaps}
 FROM days
 GROUP BY customer_id
 ORDER BY customer_id
@@ -188,6 +188,22 @@ def rfm_summary(
     purchase, because the models describe visits, not baskets. Times are in ``time_unit_days`` days.
     ``with_gaps`` adds ``usual_gap_days``, the customer's median days between purchase days (missing for
     one-time buyers): the lifecycle thresholds' input, read in the same pass (``customer_table``).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    time_unit_days : float, default 1.0
+        The unit of ``recency`` and ``T``, in days (7 for weeks).
+    with_gaps : bool, default False
+        Add ``usual_gap_days``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SUMMARY_COLUMNS``, a row per purchasing customer.
     """
     day = resolve_as_of(con, as_of)
     return _summarise(con, STORE_PURCHASES_SQL, day, time_unit_days, with_gaps=with_gaps)
@@ -206,6 +222,22 @@ def summary_from_transactions(
 
     Rows with a value <= 0 are not purchases, as in the store; ``as_of`` defaults to the last date.
     The frame is not modified.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per order.
+    customer_col, date_col, value_col : str
+        The columns holding the customer, the date and the order's value.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    time_unit_days : float, default 1.0
+        The unit of ``recency`` and ``T``, in days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SUMMARY_COLUMNS``, as ``rfm_summary``.
     """
     rows = pd.DataFrame(
         {
@@ -388,6 +420,18 @@ def fit_bgnbd(summary: pd.DataFrame, *, time_unit_days: float | None = None) -> 
     1 whatever the unit); r, a, b do not depend on the unit, alpha is returned in the summary's unit
     (``time_unit_days``, default the summary's ``attrs`` or 1 day) and the log-likelihood too, so it is
     comparable with the paper's -9582.4 in weeks.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``rfm_summary`` (or ``summary_from_transactions``): ``frequency, recency, T, monetary_value``.
+    time_unit_days : float, optional
+        The summary's time unit in days; default its ``attrs['time_unit_days']``, else 1.
+
+    Returns
+    -------
+    BGNBDFit
+        ``r, alpha, a, b``, the log-likelihood and whether it converged.
     """
     x, t_x, big_t = _arrays(summary)
     _check_size(len(x), int((x > 0).sum()))
@@ -447,6 +491,16 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
 
     One-time buyers carry no repeat spend to learn from (the papers leave them out too). Money is rescaled
     to a mean of 1 while fitting, so gamma is returned in the shop's currency whatever its size.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``rfm_summary`` (or ``summary_from_transactions``): ``frequency, recency, T, monetary_value``.
+
+    Returns
+    -------
+    GammaGammaFit
+        ``p, q, gamma``, the log-likelihood and whether it converged.
     """
     keep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
     x = summary.loc[keep, "frequency"].to_numpy(dtype=float)
@@ -483,6 +537,20 @@ def p_alive(fit: BGNBDFit | ParetoNBDFit, frequency, recency, T, *, first_purcha
     With ``first_purchase_dropout`` (default) BG/NBD one-time buyers get the rule in the module docstring, so
     their P(alive) falls as time passes; without it, the plain BG/NBD's 1. A Pareto/NBD fit gives its own
     P(alive), which needs no such rule (``paretonbd.p_alive``).
+
+    Parameters
+    ----------
+    fit : BGNBDFit or ParetoNBDFit
+        A fitted purchase model (``fit_bgnbd``, ``fit_paretonbd``, ``fit_models(...).purchases``).
+    frequency, recency, T : array-like
+        Each customer's repeat purchases, first-to-last and first-to-now times (``rfm_summary``).
+    first_purchase_dropout : bool, default True
+        Let BG/NBD one-time buyers drop out too (the module's rule).
+
+    Returns
+    -------
+    numpy.ndarray
+        Each customer's chance of still being a customer, in [0, 1].
     """
     if not isinstance(fit, BGNBDFit):
         from segmentation import paretonbd
@@ -527,6 +595,22 @@ def expected_purchases(
 
     The model's own expectation, unscaled (module docstring). ``first_purchase_dropout=True`` gives the old
     BG/NBD one-time-buyer scaling (P(alive) by the rule x the purchases if alive), kept for comparison.
+
+    Parameters
+    ----------
+    fit : BGNBDFit or ParetoNBDFit
+        A fitted purchase model (``fit_bgnbd``, ``fit_paretonbd``, ``fit_models(...).purchases``).
+    t : float
+        The horizon, in the fit's time unit.
+    frequency, recency, T : array-like
+        Each customer's repeat purchases, first-to-last and first-to-now times (``rfm_summary``).
+    first_purchase_dropout : bool, default False
+        Scale BG/NBD one-time buyers by the P(alive) rule (for comparison).
+
+    Returns
+    -------
+    numpy.ndarray
+        Each customer's expected purchases in the next ``t``.
     """
     if not isinstance(fit, BGNBDFit):
         from segmentation import paretonbd
@@ -549,6 +633,18 @@ def expected_order_value(gg_fit: GammaGammaFit, frequency, monetary_value) -> np
     A weighted mean of the customer's own repeat-order mean and the population mean p gamma / (q - 1),
     weighted by p x / (p x + q - 1): few repeat purchases, mostly the population. One-time buyers
     (x = 0) get the population mean.
+
+    Parameters
+    ----------
+    gg_fit : GammaGammaFit
+        A fitted spend model (``fit_gamma_gamma``).
+    frequency, monetary_value : array-like
+        Each customer's repeat purchases and mean repeat value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Each customer's expected order value.
     """
     if not gg_fit.q > 1:
         raise ModelError("The shop's order values are too uneven to estimate an average order value.")
@@ -571,6 +667,20 @@ def fit_models(
     cache for the default date, so reading customers does not refit; a new import changes the version.
     A read-only connection uses the cache but cannot add to it. ``summary``: the store's ``rfm_summary`` in
     weeks at ``as_of``, when the caller has read it already (its own as-of date is used).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    summary : pandas.DataFrame, optional
+        The store's ``rfm_summary`` in weeks, if already read.
+
+    Returns
+    -------
+    ModelFits
+        The BG/NBD, Gamma-Gamma and Pareto/NBD fits, the summary, and the chosen purchase model.
     """
     from segmentation.modelchoice import choose_model
     from segmentation.paretonbd import fit_paretonbd
@@ -656,6 +766,26 @@ def customer_value(
     ``discount_rate`` (``segmentation.discounting``), x expected order value x ``margin`` (the share of
     revenue that is profit; None: revenue, ``attrs["value_kind"]`` says which), never negative.
     ``expected_purchases`` stays undiscounted: a count. ``summary``: as in ``fit_models``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    horizon_days : int, default 90
+        Days ahead to predict (1 to 1,095).
+    margin : float, optional
+        Share of revenue that is profit; default None (revenue).
+    discount_rate : float, default 0.1
+        Yearly discount rate.
+    summary : pandas.DataFrame, optional
+        The store's ``rfm_summary`` in weeks, if already read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``VALUE_COLUMNS``: ``p_alive``, ``expected_purchases``, ``expected_order_value``, ``clv`` per customer.
     """
     check_value_inputs(horizon_days=horizon_days, margin=margin, discount_rate=discount_rate)
     fits = fit_models(con, as_of=as_of, summary=summary)

@@ -76,8 +76,11 @@ def _clamp(value: float, bounds: tuple[int, int]) -> int:
 # Each customer's purchase days (purchases on one day merged) with the day's value and ``gap``, the days since
 # their previous purchase day (NULL on the first). ``{purchases}`` yields (customer_id, day, value). The value
 # models' summary (clv.py) reads the same pass, so the customer table gets its thresholds from that one scan.
+# The day's value is summed exactly, as decimals (amounts are rounded to 6 places: store.rebuild_orders): a sum
+# of doubles depends on the order DuckDB meets the rows in, which differs between a file and an in-memory store
+# of the same orders (``segmentation.frames``), and moved the value models' fits in their 15th digit.
 PURCHASE_DAYS_SQL = """
-    SELECT customer_id, day, sum(value) AS value,
+    SELECT customer_id, day, sum(value::DECIMAL(38, 6))::DOUBLE AS value,
            date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day) AS gap
     FROM ({purchases}) AS purchases
     GROUP BY customer_id, day
@@ -122,6 +125,22 @@ def lifecycle_thresholds(
 
     ``usual_gaps``: every purchasing customer's usual gap at ``as_of`` when the caller has read them already
     (``clv.rfm_summary(..., with_gaps=True)``), which saves a pass over the orders.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    lapsing_after_days, lapsed_after_days : int, optional
+        The owner's own marks, in place of the learned ones.
+    usual_gaps : array-like, optional
+        Each customer's usual gap, if already read.
+
+    Returns
+    -------
+    Thresholds
+        The marks, the typical gap they come from, and a warning where they are standard windows.
     """
     day = resolve_as_of(con, as_of)
     gap, repeaters = typical_gap(con, day) if usual_gaps is None else typical_gap_of(usual_gaps)
@@ -166,6 +185,20 @@ def customer_lifecycle(
     """One row per customer with a purchase on or before ``as_of``: ``LIFECYCLE_COLUMNS``.
 
     The thresholds used are in ``frame.attrs['thresholds']`` (a dict) so every answer can state them.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    thresholds : Thresholds, optional
+        Lapsing and lapsed marks; default learned (``lifecycle_thresholds``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``LIFECYCLE_COLUMNS``, a row per customer; ``attrs['thresholds']`` says which marks.
     """
     day = resolve_as_of(con, as_of)
     limits = thresholds or lifecycle_thresholds(con, as_of=day)
@@ -191,6 +224,18 @@ def lifecycle_stages(recency_days: pd.Series, frequency: pd.Series, limits: Thre
 
     A function of two columns, so the customer table takes the stages from its RFM columns (the same
     recency and frequency) instead of reading the orders again.
+
+    Parameters
+    ----------
+    recency_days, frequency : pandas.Series
+        Each customer's days since the last purchase and purchases.
+    limits : Thresholds
+        The lapsing and lapsed marks.
+
+    Returns
+    -------
+    pandas.Series
+        ``new``, ``active``, ``lapsing`` or ``lapsed`` per customer.
     """
     recency, purchases = np.asarray(recency_days), np.asarray(frequency)
     stage = np.select(
