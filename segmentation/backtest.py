@@ -63,7 +63,22 @@ def busy_season(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) ->
 
 def backtest(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str, horizon_days: int = 90) -> pd.DataFrame:
     """``BACKTEST_COLUMNS`` per segment plus an 'all' row; attrs say how many days were observed, which model
-    predicted (``model``) and whether the window covers the busiest season (``busy_season``, ``season_index``)."""
+    predicted (``model``) and whether the window covers the busiest season (``busy_season``, ``season_index``).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str
+        The past date to predict from; before the last order.
+    horizon_days : int, default 90
+        Days after ``as_of`` to predict and count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``BACKTEST_COLUMNS``: a row per RFM segment at ``as_of``, then ``all``.
+    """
     from segmentation.clv import customer_value
 
     day = resolve_as_of(con, as_of)

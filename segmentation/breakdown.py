@@ -39,7 +39,18 @@ BREAKDOWNS = Memo("breakdowns", max_entries=16)
 
 
 def available_attributes(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The attributes this shop's data actually has (a column with at least one value)."""
+    """The attributes this shop's data actually has (a column with at least one value).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+
+    Returns
+    -------
+    list of str
+        The attributes ``breakdown`` can use on this shop (a column with a value).
+    """
     present = []
     for attr in CUSTOMER_ATTRIBUTES:
         if con.execute(f"SELECT count({attr}) FROM customers").fetchall()[0][0]:
@@ -62,7 +73,26 @@ def breakdown(
     last): ``BREAKDOWN_COLUMNS`` then ``seg_<segment>`` shares. ``customer_ids`` restricts it to one group
     ("and how many of them live in Leeds?"). ``attrs``: ``as_of``, ``by``, ``values`` (how many distinct
     values there are, 'unknown' included, before any folding), ``folded`` (how many are in 'other') and
-    ``customers`` (how many customers were broken down)."""
+    ``customers`` (how many customers were broken down).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    by : str
+        One of ``BREAKDOWN_ATTRIBUTES`` (country, city, channel, category, product, ...).
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    top : int, default 20
+        Values kept by name; the rest fold into 'other'.
+    customer_ids : list of str, optional
+        Break down only these customers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A row per value: customers, revenue and their shares, then ``seg_<segment>`` shares.
+    """
     if by not in BREAKDOWN_ATTRIBUTES:
         raise AnalysisError(f"Cannot break down by '{by}': use one of {', '.join(BREAKDOWN_ATTRIBUTES)}.")
     if by not in available_attributes(con):

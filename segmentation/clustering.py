@@ -127,6 +127,18 @@ def customer_features(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | 
     ``cat_other`` / ``chan_other`` for the rest and for lines without one. A kind with fewer than two
     distinct values in the data gets no columns. Returns net within a category; one whose net is negative
     counts as 0. ``attrs``: ``as_of`` (ISO text) and ``labels`` (share column -> the data's own name).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``FEATURE_COLUMNS`` then category and channel shares, a row per customer.
     """
     day = resolve_as_of(con, as_of)
     # Discovery: which categories and channels get a column. Grouping by value is cheap next to the
@@ -217,6 +229,22 @@ def cluster_customers(
     The automatic choice is also kept under the k it chose: "tell me about cluster 1" after "split my
     customers into groups" asks for that k (the chat keeps the k it showed), and gets the same clusters, as
     the k=3 fit is the k search's own (same sample, same random_state). Each call gets its own copy.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    k : int, optional
+        Number of clusters (2-8); default chosen by silhouette.
+    random_state : int, default 0
+        Seed for k-means, its sample and the outlier forest.
+
+    Returns
+    -------
+    ClusterResult
+        ``k``, ``silhouette``, ``assignments`` (a row per customer) and ``clusters``.
     """
     day = resolve_as_of(con, as_of)
     key = store_key(con)

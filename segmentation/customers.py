@@ -51,7 +51,31 @@ def customer_table(
 ) -> pd.DataFrame:
     """One row per customer with a purchase: ``CUSTOMER_COLUMNS``; ``group`` keeps one segment or stage.
     ``margin`` and ``discount_rate``: as in ``segmentation.clv.customer_value`` (``clv`` is revenue unless a
-    margin is given, discounted at 10% a year unless told)."""
+    margin is given, discounted at 10% a year unless told).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    horizon_days : int, default 90
+        Days ahead to predict (1 to 1,095).
+    group : str, optional
+        An RFM segment or lifecycle stage to keep; default everyone.
+    thresholds : Thresholds, optional
+        Lifecycle marks; default learned from the shop.
+    margin : float, optional
+        Share of revenue that is profit: ``clv`` is then profit, else revenue.
+    discount_rate : float, default 0.1
+        Yearly rate the value is discounted at.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``CUSTOMER_COLUMNS``, a row per customer with a purchase; ``attrs`` hold the date, thresholds, model and
+        warnings.
+    """
     if group is not None and group not in SEGMENT_KEYS and group not in STAGES:
         raise AnalysisError(f"'{group}' is not a segment: use one of {', '.join(SEGMENT_KEYS + STAGES)}.")
     check_value_inputs(horizon_days=horizon_days, margin=margin, discount_rate=discount_rate)

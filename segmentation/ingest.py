@@ -65,7 +65,7 @@ from segmentation.store import (
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "preview_file"]
+__all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "import_in_place", "preview_file"]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 # How the store's orders were built from its lines, in ``meta``: a store built by an older rule has its
@@ -231,6 +231,30 @@ def import_file(
     ``progress(fraction, step)`` is called as the import moves on, for a progress bar. ``ask_if_unrelated``:
     a file to be added that shares no customer and no day with the shop's data raises UnrelatedFileError,
     store unchanged, so the app can ask whether to add it or replace the data with it.
+
+    Parameters
+    ----------
+    db_path : str or pathlib.Path
+        The shop's database file (created if missing).
+    file : str or pathlib.Path
+        The orders export: CSV/TSV, XLSX/XLS, Parquet, or any of these gzipped.
+    overrides : dict of str to str, optional
+        ``{field: column}``, as ``--map``; ``""`` ignores a column.
+    replace : bool, default False
+        Start the shop's data afresh with this file.
+    display_name : str, optional
+        The name the report gives the file.
+    progress : callable, optional
+        ``progress(fraction, step)``, for a progress bar.
+    ask_if_unrelated : bool, default False
+        Raise UnrelatedFileError for a file sharing nothing with the shop.
+    currency : str, optional
+        The shop's currency code.
+
+    Returns
+    -------
+    ImportReport
+        What was loaded, rejected and recognised.
     """
     file, db_path = Path(file), Path(db_path)
     try:
@@ -266,12 +290,7 @@ def import_file(
             _stage(work, raw, plan)
             report.notes = raw.notes + plan.notes  # after the full read, which may have had to transcode
             _count_staged(work, raw, report)
-            if report.rows_read and report.rows_rejected == report.rows_read:
-                top = max(report.rejected_by_reason, key=report.rejected_by_reason.get)
-                raise IngestError(
-                    f"None of the {report.rows_read:,} rows could be used (most: {top}): check the "
-                    "column mapping in the report with --map, or the file itself."
-                )
+            _refuse_all_rejected(report)
             progress(0.75, "saving")
             with STORE_LOCK.exclusive():
                 _write(work, db_path, checksum.result(), report, replace, ask_if_unrelated,
@@ -282,8 +301,71 @@ def import_file(
     return report
 
 
+def _refuse_all_rejected(report: ImportReport) -> None:
+    if report.rows_read and report.rows_rejected == report.rows_read:
+        top = max(report.rejected_by_reason, key=report.rejected_by_reason.get)
+        raise IngestError(
+            f"None of the {report.rows_read:,} rows could be used (most: {top}): check the "
+            "column mapping in the report with --map, or the file itself."
+        )
+
+
+def import_in_place(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    report: ImportReport,
+    *,
+    overrides: dict[str, str] | None = None,
+    currency: str | None = None,
+) -> None:
+    """``import_file``'s steps for a table already read onto ``con`` (``readers.load_frame``), loaded into the
+    store ``con`` holds itself: an in-memory store with its schema (``segmentation.frames``), not a file.
+
+    The same recognition, the same staging and the same write as a file's, so the numbers are the same; the
+    working tables are left on ``con`` for the caller to drop. IngestError (nothing loaded) as for a file.
+    """
+    try:
+        chosen = parse_code(currency) if currency else None
+    except CurrencyError as exc:
+        raise IngestError(str(exc)) from None
+    plan = _plan(con, raw, overrides or {})
+    report.mapping, report.layout = plan.mapping, plan.layout
+    _stage(con, raw, plan)
+    report.notes = raw.notes + plan.notes
+    _count_staged(con, raw, report)
+    _refuse_all_rejected(report)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _insert(con, "", report, replace=False)  # no file, so no checksum to know a re-import by
+        if chosen:
+            set_currency(con, chosen.code)
+        said = record_found(con, plan.currency, False)
+        report.currency = currency_of(con)[0]
+        if said:
+            report.notes.append(said)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, rows: int = 20) -> ImportPreview:
-    """Read and map ``file`` without touching any database; IngestError if it cannot be imported."""
+    """Read and map ``file`` without touching any database; IngestError if it cannot be imported.
+
+    Parameters
+    ----------
+    file : str or pathlib.Path
+        The orders export.
+    overrides : dict of str to str, optional
+        ``{field: column}``, as ``--map``.
+    rows : int, default 20
+        How many rows to show.
+
+    Returns
+    -------
+    ImportPreview
+        The columns, the mapping found, notes, the row count and the first rows.
+    """
     file = Path(file)
     with out_of_memory_refused(file.name), make_workdir() as tmp:
         work = duckdb.connect(config={"temp_directory": tmp})

@@ -68,7 +68,24 @@ def segment_migration(
     end: dt.date | str | None = None,
     scheme: Literal["rfm", "lifecycle"] = "rfm",
 ) -> Migration:
-    """Membership at ``start`` and ``end`` (default: the last order day), with the moves for the worse."""
+    """Membership at ``start`` and ``end`` (default: the last order day), with the moves for the worse.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    start : datetime.date or str
+        The earlier date.
+    end : datetime.date or str, optional
+        The later date; default the last order day.
+    scheme : {'rfm', 'lifecycle'}, default 'rfm'
+        Segments or lifecycle stages.
+
+    Returns
+    -------
+    Migration
+        Each customer's group at both dates, the moves between groups, and the moves for the worse.
+    """
     if scheme not in ("rfm", "lifecycle"):
         raise AnalysisError(f"'{scheme}' is not a grouping: use 'rfm' (segments) or 'lifecycle' (stages).")
     end_day = resolve_as_of(con, end)

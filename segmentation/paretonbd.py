@@ -166,6 +166,18 @@ def fit_paretonbd(summary: pd.DataFrame, *, time_unit_days: float | None = None)
     Times are rescaled so the oldest customer's T is 10 while fitting; alpha and beta come back in the
     summary's unit, and so does the log-likelihood (comparable with the note's -9594.98 in weeks). The
     customers sharing a distinct (x, t_x, T) are fitted once, weighted by their number.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``rfm_summary`` (or ``summary_from_transactions``): ``frequency, recency, T, monetary_value``.
+    time_unit_days : float, optional
+        The summary's time unit in days; default its ``attrs['time_unit_days']``, else 1.
+
+    Returns
+    -------
+    ParetoNBDFit
+        ``r, alpha, s, beta``, the log-likelihood and whether it converged.
     """
     x, t_x, big_t = _arrays(summary)
     _check_size(len(x), int((x > 0).sum()))

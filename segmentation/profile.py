@@ -167,7 +167,24 @@ def group_members(
     con: duckdb.DuckDBPyConnection, key: str, *, as_of: dt.date | str | None = None, k: int | None = None
 ) -> list[str]:
     """Customer ids in an RFM segment, lifecycle stage or cluster (``cluster_1``...) at ``as_of``; a cluster
-    from the clustering into ``k`` groups (None: the automatic choice). See ``find_group``."""
+    from the clustering into ``k`` groups (None: the automatic choice). See ``find_group``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    key : str
+        An RFM segment, lifecycle stage or ``cluster_N``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    k : int, optional
+        For a cluster, the clustering's number of groups; default the automatic choice.
+
+    Returns
+    -------
+    list of str
+        The group's customer ids.
+    """
     return find_group(con, key, as_of=as_of, k=k).members
 
 
@@ -196,7 +213,22 @@ def group_size(con: duckdb.DuckDBPyConnection, key: str, *, as_of: dt.date | str
 
 
 def describe_segment(con: duckdb.DuckDBPyConnection, key: str, *, as_of: dt.date | str | None = None) -> GroupProfile:
-    """Profile of an RFM segment or lifecycle stage, with its size 90 days before ``as_of``."""
+    """Profile of an RFM segment or lifecycle stage, with its size 90 days before ``as_of``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    key : str
+        An RFM segment or lifecycle stage key (``at_risk``, ``lapsed``).
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+
+    Returns
+    -------
+    GroupProfile
+        As ``describe_group``, with the size 90 days before.
+    """
     day = resolve_as_of(con, as_of)
     store = store_key(con)
 
@@ -216,7 +248,26 @@ def describe_group(
     label: str = "group",
     earlier_size: int | None = None,
 ) -> GroupProfile:
-    """Profile of any set of customers (a cluster, a filter) at ``as_of``; memoised per set of ids."""
+    """Profile of any set of customers (a cluster, a filter) at ``as_of``; memoised per set of ids.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    customer_ids : iterable of str
+        The customers to describe.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    label : str, default 'group'
+        The name the profile carries.
+    earlier_size : int, optional
+        The group's size 90 days before, where known.
+
+    Returns
+    -------
+    GroupProfile
+        Size, revenue, medians, top products and categories, channel, place and consent mix.
+    """
     day = resolve_as_of(con, as_of)
     ids = list(customer_ids)
     store = store_key(con)

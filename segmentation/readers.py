@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -34,6 +35,9 @@ from segmentation.lines import (
     reader_lines_to_physical,
     scan_lines,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_COLUMNS = 500
 MAX_LINE_BYTES = 1_000_000
@@ -657,21 +661,11 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
         ) from exc
     if len(described) > MAX_COLUMNS:
         raise IngestError(f"The file has {len(described)} columns, more than an orders export has: check it.")
-    casts = []
     names = _unique_names([d[0] for d in described])
-    for (name, col_type, *_), alias in zip(described, names, strict=True):
-        q = _ident(name)
-        if col_type in ("FLOAT", "DOUBLE"):
-            # Float ids ("17850.0") are an artefact of the writer, not of the shop: print integers plainly.
-            expr = f"CASE WHEN {q} = trunc({q}) AND abs({q}) < 1e15 THEN {q}::BIGINT::VARCHAR ELSE {q}::VARCHAR END"
-        elif col_type.startswith("TIMESTAMP"):
-            expr = f"strftime({q}::TIMESTAMP, '%Y-%m-%d %H:%M:%S')"
-        else:
-            expr = f"{q}::VARCHAR"
-        casts.append(f"{expr} AS {_ident(alias)}")
+    casts = _as_text(described, names)
     try:
         con.execute(
-            f"CREATE TABLE raw_cells AS SELECT {', '.join(casts)} FROM read_parquet({_sql_str(str(path))})"
+            f"CREATE TABLE raw_cells AS SELECT {casts} FROM read_parquet({_sql_str(str(path))})"
         )
     except duckdb.Error as exc:
         raise IngestError(
@@ -680,6 +674,51 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     rows = con.execute("SELECT count(*) FROM raw_cells").fetchall()[0][0]
     _from_table(con, rows)
     return RawTable(names, rows, "parquet", [])
+
+
+def _as_text(described: list[tuple], names: list[str]) -> str:
+    """A SELECT list writing each typed column (``DESCRIBE`` rows) as the text a CSV export would hold, under
+    ``names``: a typed table is read as its file would be."""
+    casts = []
+    for (column, col_type, *_), alias in zip(described, names, strict=True):
+        q = _ident(column)
+        if col_type in ("FLOAT", "DOUBLE"):
+            # Float ids ("17850.0") are an artefact of the writer, not of the shop: print integers plainly.
+            expr = f"CASE WHEN {q} = trunc({q}) AND abs({q}) < 1e15 THEN {q}::BIGINT::VARCHAR ELSE {q}::VARCHAR END"
+        elif col_type.startswith("TIMESTAMP"):
+            expr = f"strftime({q}::TIMESTAMP, '%Y-%m-%d %H:%M:%S')"
+        else:
+            expr = f"{q}::VARCHAR"
+        casts.append(f"{expr} AS {_ident(alias)}")
+    return ", ".join(casts)
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> RawTable:
+    """Views ``source`` and ``raw`` and table ``sample`` over a pandas DataFrame of orders (its columns; the
+    index is not read), every cell written as a file would hold it (``_as_text``, as for Parquet), or
+    IngestError. What a notebook's frame goes through instead of a file (``segmentation.frames``)."""
+    if len(frame.columns) == 0:
+        raise IngestError("The table has no columns: give a DataFrame with a column per field of the orders.")
+    if len(frame.columns) > MAX_COLUMNS:
+        raise IngestError(f"The table has {len(frame.columns)} columns, more than an orders export has: check it.")
+    if len(frame) == 0:
+        raise IngestError("The table has column names but no rows of orders: give a DataFrame with orders in it.")
+    names = _unique_names([str(c).strip() for c in frame.columns])
+    # Registered under positional names: a frame's own may repeat, or not be text (0, 1, ... after read_csv
+    # without a header).
+    con.register("orders_frame", frame.set_axis([f"c{i}" for i in range(len(names))], axis=1))
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM orders_frame").fetchall()
+        con.execute(f"CREATE TABLE raw_cells AS SELECT {_as_text(described, names)} FROM orders_frame")
+    except (duckdb.Error, ValueError, TypeError) as exc:
+        raise IngestError(
+            f"A column of the table could not be read ({str(exc).splitlines()[0]}): give each column one kind "
+            "of value (text, numbers or dates)."
+        ) from exc
+    finally:
+        con.unregister("orders_frame")
+    _from_table(con, len(frame))
+    return RawTable(names, len(frame), "frame", [])
 
 
 # What running out of memory looks like, from Python, DuckDB and Arrow (whose error is a MemoryError).

@@ -36,7 +36,13 @@ SCORE_RULE = (
 
 
 def validate_segment_map(rules: tuple[SegmentRule, ...] | list[SegmentRule]) -> None:
-    """Raise AnalysisError unless every (R, F) cell from 1-1 to 5-5 falls in exactly one rule."""
+    """Raise AnalysisError unless every (R, F) cell from 1-1 to 5-5 falls in exactly one rule.
+
+    Parameters
+    ----------
+    rules : sequence of SegmentRule
+        A segment map to check.
+    """
     for r in range(1, 6):
         for f in range(1, 6):
             hits = [x.segment for x in rules if x.r_min <= r <= x.r_max and x.f_min <= f <= x.f_max]
@@ -83,7 +89,22 @@ def customer_rfm(
     as_of: dt.date | str | None = None,
     segment_map: tuple[SegmentRule, ...] | list[SegmentRule] = DEFAULT_SEGMENT_MAP,
 ) -> pd.DataFrame:
-    """One row per customer with at least one purchase on or before ``as_of``; columns ``RFM_COLUMNS``."""
+    """One row per customer with at least one purchase on or before ``as_of``; columns ``RFM_COLUMNS``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    as_of : datetime.date or str, optional
+        The inclusive as-of date (``'YYYY-MM-DD'``); default the day of the last order.
+    segment_map : sequence of SegmentRule, optional
+        The (R, F) cells of each segment; default ``DEFAULT_SEGMENT_MAP``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``RFM_COLUMNS``, a row per customer with a purchase, by ``customer_id``.
+    """
     validate_segment_map(segment_map)
     day = resolve_as_of(con, as_of)
     # One row per (R, F) cell, joined on equality: a hash join. Joining the rules' ranges with BETWEEN made

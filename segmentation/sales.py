@@ -79,7 +79,24 @@ def sales_totals(
 ) -> pd.DataFrame:
     """``TOTAL_COLUMNS``: a ``current`` row for the period and, when the data covers the whole period of
     the same length just before it, a ``previous`` row for it (same group members). ``avg_order_value`` is
-    NaN without a purchase. ``k``: for a cluster, the clustering's number of groups (None: automatic)."""
+    NaN without a purchase. ``k``: for a cluster, the clustering's number of groups (None: automatic).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    start, end : datetime.date or str, optional
+        The period, both days included; default the whole data.
+    group : str, optional
+        A segment, stage or ``cluster_N`` to keep; default every customer.
+    k : int, optional
+        For a cluster, the clustering's number of groups; default the automatic choice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``TOTAL_COLUMNS``: the period, and the one before where the data covers it.
+    """
     first, last = resolve_period(con, start=start, end=end)
     length = dt.timedelta(days=(last - first).days + 1)
     periods = [("current", first, last)]
@@ -116,7 +133,24 @@ def monthly_sales(
     k: int | None = None,
 ) -> pd.DataFrame:
     """``MONTHLY_COLUMNS``, one row per calendar month the period touches (``month`` as 'YYYY-MM'), months
-    without a purchase included as zeros; the first and last may be partial. Customers' purchases only."""
+    without a purchase included as zeros; the first and last may be partial. Customers' purchases only.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    start, end : datetime.date or str, optional
+        The period, both days included; default the whole data.
+    group : str, optional
+        A segment, stage or ``cluster_N`` to keep; default every customer.
+    k : int, optional
+        For a cluster, the clustering's number of groups; default the automatic choice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``MONTHLY_COLUMNS``, a row per calendar month of the period.
+    """
     first, last = resolve_period(con, start=start, end=end)
     with _members(con, group, last, k) as where:
         frame = con.execute(

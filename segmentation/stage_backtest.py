@@ -36,6 +36,22 @@ def stage_backtest(
     ``return_rate`` is the share of the stage's customers with a purchase in (cut, cut + horizon_days];
     ``lift`` is that rate over everyone's. ``thresholds``: the owner's, to test them; default: learned at
     ``cut``. ``frame.attrs``: ``cut``, ``horizon_days``, ``thresholds`` (a dict) and ``last_order``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A shop's store: ``segmentation.frames.from_orders`` or ``segmentation.store.connect``.
+    cut : datetime.date or str, optional
+        The past date; default ``horizon_days`` before the last order.
+    horizon_days : int, default 90
+        Days after ``cut`` to count purchases in.
+    thresholds : Thresholds, optional
+        Marks to test; default learned at ``cut``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``STAGE_BACKTEST_COLUMNS``: a row per stage, then ``everyone``.
     """
     if not isinstance(horizon_days, int) or horizon_days < 1:
         raise AnalysisError(f"The back-test horizon must be a whole number of days, at least 1, not {horizon_days}.")

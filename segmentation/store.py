@@ -306,6 +306,22 @@ def connect(
     them among all connections to a file in a process, so a reader that SET them afterwards would fail
     against another reader that had already locked them. ``wait``: seconds to wait for another process to
     let go of the file (default ``LOCK_WAIT_SECONDS``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        The database file; default ``default_db_path()``.
+    read_only : bool, default False
+        Open for reading only (the file must exist).
+    sandboxed : bool, default False
+        Read-only, and no file but the database can be touched.
+    wait : float, optional
+        Seconds to wait for another process to let go; default ``LOCK_WAIT_SECONDS``.
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+        A connection to the store, its schema created or upgraded when writing.
     """
     db = Path(path) if path is not None else default_db_path()
     if read_only and not db.exists():
