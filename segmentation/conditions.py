@@ -145,7 +145,7 @@ _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|“[^”]*”|‘[^’]*’)
-  | (?P<number>[£$€]?-?\d+(?:\.\d+)?%?(?![\w-]))
+  | (?P<number>[£$€]?-?\d+(?:\.\d+)?%?(?![\w/-]))
   | (?P<op><=|>=|!=|<>|==|=|<|>)
   | (?P<lparen>\()
   | (?P<rparen>\))
@@ -203,7 +203,7 @@ class _Parser:
     def condition(self) -> Condition:
         tree = self.or_expr()
         if self.peek().kind != "end":
-            raise self.unexpected("'and' or 'or' between two conditions")
+            raise self.unexpected("'and' or 'or' between two conditions", after_value=True)
         return tree
 
     # helpers
@@ -219,13 +219,13 @@ class _Parser:
         token = self.peek(ahead)
         return token.kind == "word" and token.text.lower() in words
 
-    def unexpected(self, wanted: str) -> ConditionError:
+    def unexpected(self, wanted: str, *, after_value: bool = False) -> ConditionError:
         token = self.peek()
         if token.kind == "end":
             return ConditionError(f"The condition stops too soon: {wanted} was expected at its end.")
         said = token.text
         hint = ""
-        if token.kind == "word" and self.at > 0 and self.tokens[self.at - 1].kind in ("word", "string", "number"):
+        if after_value and token.kind == "word":
             hint = ' (a value of more than one word goes in quotes, e.g. "Birthday cake")'
         return ConditionError(f"'{said}' (at character {token.at + 1}) is not understood: {wanted} was expected "
                               f"there{hint}.")
@@ -236,14 +236,14 @@ class _Parser:
         while self.keyword("or"):
             self.take()
             items.append(self.and_expr())
-        return items[0] if len(items) == 1 else Or(tuple(items))
+        return items[0] if len(items) == 1 else Or(_flat(items, Or))
 
     def and_expr(self) -> Condition:
         items = [self.not_expr()]
         while self.keyword("and"):
             self.take()
             items.append(self.not_expr())
-        return items[0] if len(items) == 1 else And(tuple(items))
+        return items[0] if len(items) == 1 else And(_flat(items, And))
 
     def not_expr(self) -> Condition:
         self.depth += 1
@@ -257,7 +257,7 @@ class _Parser:
                 self.take()
                 inner = self.or_expr()
                 if self.peek().kind != "rparen":
-                    raise self.unexpected("a closing ')'")
+                    raise self.unexpected("a closing ')'", after_value=True)
                 self.take()
                 return inner
             if self.keyword("bought"):
@@ -323,7 +323,7 @@ class _Parser:
             self.take()
             values.append(self.value(spec))
         if self.peek().kind != "rparen":
-            raise self.unexpected("a ',' or a closing ')'")
+            raise self.unexpected("a ',' or a closing ')'", after_value=True)
         self.take()
         if len(values) > MAX_LIST:
             raise ConditionError(f"A list holds {len(values):,} values: at most {MAX_LIST} are allowed.")
@@ -357,6 +357,14 @@ class _Parser:
         if as_text:
             return _text(spec, token)
         return typed_value(spec, token)
+
+
+def _flat(items: list, kind: type) -> tuple:
+    """``(a and b) and c`` is ``a and b and c``: one tree for one meaning, so canonical words parse back to it."""
+    flat = []
+    for item in items:
+        flat.extend(item.items if isinstance(item, kind) else (item,))
+    return tuple(flat)
 
 
 def field_named(word: str) -> Field:
@@ -430,6 +438,10 @@ def _choice(spec: Field, word: str) -> str:
         return key
     near = difflib.get_close_matches(key, spec.choices, n=1, cutoff=0.6)
     guess = f" (did you mean {near[0]}?)" if near else ""
+    for other in ("segment", "lifecycle"):
+        if other != spec.name and key in FIELDS[other].choices:
+            kind = "an RFM segment" if other == "segment" else "a lifecycle stage"
+            guess = f" ({key} is {kind}: write {other} = {key})"
     raise ConditionError(f"{spec.name} must be one of {', '.join(spec.choices)}: '{word}' is not one of them{guess}.")
 
 
