@@ -100,9 +100,10 @@ class UnknownGroup(AnalysisError):
     ones, and ``key``, ``k`` (the clustering's number of groups) and ``asked_k`` (the k asked for, None for the
     automatic choice) let a caller say it in its own words."""
 
-    def __init__(self, message: str, *, key: str = "", k: int | None = None, asked_k: int | None = None) -> None:
+    def __init__(self, message: str, *, key: str = "", k: int | None = None, asked_k: int | None = None,
+                 saved: tuple[str, ...] = ()) -> None:
         super().__init__(message)
-        self.key, self.k, self.asked_k = key, k, asked_k
+        self.key, self.k, self.asked_k, self.saved = key, k, asked_k, saved
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def find_group(
     names = [s.name for s in saved_segments(con)]
     yours = f", or one of your saved segments ({', '.join(names)})" if names else ""
     raise UnknownGroup(f"'{key}' is not a group: use one of {', '.join(SEGMENT_KEYS + STAGES)}, "
-                       f"or cluster_1, cluster_2, ...{yours}", key=key)
+                       f"or cluster_1, cluster_2, ...{yours}", key=key, saved=tuple(names))
 
 
 def group_members(
