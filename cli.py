@@ -400,8 +400,11 @@ def _segment(args: argparse.Namespace) -> int:
                 _say(f"Deleted the saved segment '{saved.delete_segment(con, args.name)}' and its history.")
                 return 0
             result = saved.save_segment(con, args.name, args.where, replace=args.replace)
-        _say(f"Saved '{result['name']}': {result['condition']} ({result['size']:,} customers now). It is brought up "
-             "to date after every import.")
+        if result["already"]:
+            _say(f"'{result['name']}' is already saved with this condition ({result['size']:,} customers now).")
+        else:
+            _say(f"Saved '{result['name']}': {result['condition']} ({result['size']:,} customers now). It is brought "
+                 "up to date after every import.")
         return 0
     with _read(args) as con:
         if args.action == "list":

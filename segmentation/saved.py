@@ -151,11 +151,16 @@ def save_segment(con: duckdb.DuckDBPyConnection, name: str, condition: str, *, r
     """Save (or with ``replace``, redefine) a segment, in one transaction; its first record is its members now.
 
     ``con``: a writable connection. The condition is stored in its canonical words (``conditions.to_text``).
-    Returns ``{'name', 'condition', 'size'}``. SegmentError / ConditionError leave the store as it was.
+    Returns ``{'name', 'condition', 'size', 'already'}``; the same name and condition saved again changes nothing
+    (``already`` True). SegmentError / ConditionError leave the store as it was.
     """
     tidy = check_name(name)
     canonical = to_text(parse(condition))
     existing = saved_segment(con, tidy)
+    if existing is not None and existing.condition == canonical and not replace:
+        # The same segment saved again (a replayed conversation, a model asked twice): nothing changes.
+        return {"name": existing.name, "condition": canonical, "size": len(matching_ids(con, canonical)),
+                "already": True}
     if existing is not None and not replace:
         raise SegmentError(f"A segment called '{existing.name}' is saved already: delete it first, or choose "
                            "another name.")
@@ -170,7 +175,7 @@ def save_segment(con: duckdb.DuckDBPyConnection, name: str, condition: str, *, r
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return {"name": tidy, "condition": canonical, "size": len(members)}
+    return {"name": tidy, "condition": canonical, "size": len(members), "already": False}
 
 
 def delete_segment(con: duckdb.DuckDBPyConnection, name: str) -> str:
