@@ -169,3 +169,23 @@ def test_a_campaign_and_a_profile_take_a_saved_segment(store, tmp_path):
     assert profile.returncode == 0, profile.stderr
     facts = json.loads(profile.stdout)
     assert (facts["customers"], facts["revenue"]) == (2, 59.0)
+
+
+def test_saving_the_same_segment_again_changes_nothing(store):
+    first = save(store, "Leeds", "city = leeds")
+    before = dump(store)
+    again = save(store, "LEEDS", "City  =  leeds")  # the same name and, in canonical words, the same condition
+    assert (first["already"], again["already"], again["size"]) == (False, True, 2)
+    assert dump(store) == before
+
+
+def test_a_segment_the_new_data_cannot_evaluate_is_a_note_and_the_import_stands(store, tmp_path):
+    save(store, "Leeds", "city = Leeds")
+    with STORE_LOCK.exclusive(), connect(store) as con:  # saved when the shop could be clustered, say
+        con.execute("INSERT INTO saved_segments VALUES ('Group one', 'cluster = cluster_1', now()::TIMESTAMP)")
+    report = import_file(store, write_csv(tmp_path / "later.csv", LATER))
+    assert report.import_id == 2 and report.rows_loaded == 2
+    assert [s["name"] for s in report.segments] == ["Group one", "Leeds"]
+    assert report.segments[0]["error"].startswith("Clustering needs at least 30 customers")
+    assert "Saved segment 'Group one' could not be brought up to date: Clustering needs" in report.as_text()
+    assert report.segments[1] == {"name": "Leeds", "size": 2, "joined": 0, "left": 0}

@@ -3,7 +3,9 @@ is doing (its size, who joined and who left with the latest imports).
 
 A condition a model writes is parsed by the same parser as the command line's (``segmentation.conditions``): a
 typed tree compiled to SQL with bound values, never SQL of the model's. A condition or name it cannot use is a
-ToolArgsError naming the field, value or choices, so the model can correct it.
+ToolArgsError naming the field, value or choices, so the model can correct it. The offline agent plans these
+three itself (``agent.understand.saved``: a saved name is recognised from the shop's own list), so they carry
+no cues: "how is the shop doing?" is not a segment's question.
 """
 
 from __future__ import annotations
