@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     brk = sub.add_parser("breakdown", parents=[db, as_of], help="customers and revenue by country, channel, ...")
     brk.add_argument("by", choices=BREAKDOWN_ATTRIBUTES)
+    brk.add_argument("--group", help="only this segment, stage, cluster key or saved segment's name")
     brk.add_argument("--format", choices=FORMATS, default="table")
 
     camp = sub.add_parser("campaign", help="campaigns with a control group: create, measure, list")
@@ -538,7 +539,12 @@ def _breakdown(args: argparse.Namespace) -> int:
     from segmentation.breakdown import breakdown
 
     with _read(args) as con:
-        frame = breakdown(con, args.by, as_of=args.as_of)
+        ids = None
+        if args.group:
+            from segmentation.profile import find_group
+
+            ids = find_group(con, args.group, as_of=args.as_of).members
+        frame = breakdown(con, args.by, as_of=args.as_of, customer_ids=ids)
     _print_frame(frame, args.format, f"By {args.by}, as of {frame.attrs['as_of']}.")
     return 0
 

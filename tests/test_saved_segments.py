@@ -189,3 +189,18 @@ def test_a_segment_the_new_data_cannot_evaluate_is_a_note_and_the_import_stands(
     assert report.segments[0]["error"].startswith("Clustering needs at least 30 customers")
     assert "Saved segment 'Group one' could not be brought up to date: Clustering needs" in report.as_text()
     assert report.segments[1] == {"name": "Leeds", "size": 2, "joined": 0, "left": 0}
+
+
+def test_a_breakdown_takes_a_saved_segment(store):
+    import tools.registry  # noqa: F401  (registers every tool)
+    from tools.base import ToolContext, run_tool
+
+    save(store, "Online buyers", "channel = online")  # A, B, D
+    result = run_tool("segment_by", {"attribute": "country", "group": "online buyers"},
+                      ToolContext(db_path=store, artifacts=False))
+    assert dict(zip(result.table["value"], result.table["customers"], strict=True)) == {"UK": 2, "France": 1}
+    assert result.summary.startswith("The customers in the 'Online buyers' segment by country (3 customers")
+    printed = run("breakdown", "city", "--group", "Online buyers", "--format", "csv", "--db", str(store))
+    assert printed.returncode == 0, printed.stderr
+    assert sorted(line.split(",")[0] for line in printed.stdout.splitlines()[1:]) == ["Leeds", "London",
+                                                                                      "Saint-Étienne"]
