@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "(default: CLV is revenue)")
     cust.add_argument("--discount-rate", type=float, default=0.10,
                       help="yearly rate future value is discounted at (default 0.10: 10%%)")
+    cust.add_argument("--where", metavar="CONDITION", help="only customers this condition holds for, e.g. "
+                      "\"lifecycle = lapsed and city = Leeds\", or a saved segment's name")
     cust.add_argument("--format", choices=FORMATS, default="table")
 
     model = sub.add_parser("model", parents=[db, as_of], help="fitted value models and lifecycle thresholds")
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     brk = sub.add_parser("breakdown", parents=[db, as_of], help="customers and revenue by country, channel, ...")
     brk.add_argument("by", choices=BREAKDOWN_ATTRIBUTES)
+    brk.add_argument("--group", help="only this segment, stage, cluster key or saved segment's name")
     brk.add_argument("--format", choices=FORMATS, default="table")
 
     camp = sub.add_parser("campaign", help="campaigns with a control group: create, measure, list")
@@ -106,6 +109,31 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--window-days", type=int, default=30, help="days after the as-of date to count")
     measure.add_argument("--json", action="store_true")
     camp_sub.add_parser("list", parents=[db], help="every campaign so far")
+
+    seg = sub.add_parser("segment", help="your own segments: saved by a condition, kept up to date after imports")
+    seg_sub = seg.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    save = seg_sub.add_parser("save", parents=[db], help="save a segment by name, e.g. save \"Leeds win-back\" "
+                              "--where \"lifecycle = lapsed and city = Leeds and monetary > 100\"")
+    save.add_argument("name")
+    save.add_argument("--where", required=True, metavar="CONDITION", help="who is in it (see the README's "
+                      "'Conditions' for the fields and operators)")
+    save.add_argument("--replace", action="store_true", help="redefine a segment of that name (its history starts "
+                      "afresh)")
+    seg_sub.add_parser("list", parents=[db], help="every saved segment, its condition and size")
+    show = seg_sub.add_parser("show", parents=[db], help="a saved segment: its condition, size, and who joined and "
+                              "left with the latest import")
+    show.add_argument("name")
+    show.add_argument("--joined", type=Path, metavar="FILE", help="write who joined with the latest import as CSV")
+    show.add_argument("--left", type=Path, metavar="FILE", help="write who left with the latest import as CSV")
+    show.add_argument("--json", action="store_true")
+    moves = seg_sub.add_parser("moves", parents=[db], help="who joined or left a saved segment, e.g. since the "
+                               "first of the month")
+    moves.add_argument("name")
+    moves.add_argument("--move", choices=("joined", "left"), help="only those who joined, or only those who left")
+    moves.add_argument("--since", help="only changes with data from this day on (YYYY-MM-DD)")
+    moves.add_argument("--format", choices=FORMATS, default="table")
+    delete = seg_sub.add_parser("delete", parents=[db], help="delete a saved segment and its history")
+    delete.add_argument("name")
 
     back = sub.add_parser("backtest", parents=[db], help="predicted purchases against what happened after a date")
     back.add_argument("--as-of", required=True, help="the past date to predict from (YYYY-MM-DD)")
@@ -133,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "demo": _demo, "import": _import, "customers": _customers, "model": _model, "clusters": _clusters,
         "profile": _profile, "migration": _migration, "breakdown": _breakdown, "ask": _ask,
-        "campaign": _campaign, "backtest": _backtest, "currency": _currency,
+        "campaign": _campaign, "backtest": _backtest, "currency": _currency, "segment": _segment,
     }[args.command]
     try:
         with _shop_currency(args.db):
@@ -336,11 +364,92 @@ def _customers(args: argparse.Namespace) -> int:
     with _read(args) as con:
         frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, group=args.segment,
                                margin=args.margin, discount_rate=args.discount_rate)
+        if args.where:
+            frame = _where(con, frame, args.where, args.as_of)
     _warn(frame)
     rule = Thresholds(**frame.attrs["thresholds"]).rule()
     footer = (f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}; "
               f"{value_basis(frame.attrs)}.")
     _print_frame(frame, args.format, footer)
+    return 0
+
+
+def _where(con, frame, where: str, as_of: str | None):
+    """The rows of ``frame`` (the customer table) a condition, or a saved segment's, holds for."""
+    from segmentation.profile import in_ids
+    from segmentation.saved import matching_ids, saved_segment
+
+    found = saved_segment(con, where)
+    condition = found.condition if found is not None else where
+    ids = matching_ids(con, condition, as_of=as_of or frame.attrs.get("as_of"))
+    attrs = frame.attrs
+    frame = frame[in_ids(frame["customer_id"], ids)].reset_index(drop=True)
+    frame.attrs = attrs
+    return frame
+
+
+def _segment(args: argparse.Namespace) -> int:
+    """Saved segments: save, list, show, moves, delete. Writes hold the store's write lock; a bad name or
+    condition is refused before anything is written."""
+    from segmentation import saved
+    from segmentation.store import STORE_LOCK, connect
+
+    if args.action in ("save", "delete"):
+        _read(args).close()  # a store that is not there, or not a shop's, is refused as for every command
+        with STORE_LOCK.exclusive(), connect(args.db) as con:
+            if args.action == "delete":
+                _say(f"Deleted the saved segment '{saved.delete_segment(con, args.name)}' and its history.")
+                return 0
+            result = saved.save_segment(con, args.name, args.where, replace=args.replace)
+        if result["already"]:
+            _say(f"'{result['name']}' is already saved with this condition ({result['size']:,} customers now).")
+        else:
+            _say(f"Saved '{result['name']}': {result['condition']} ({result['size']:,} customers now). It is brought "
+                 "up to date after every import.")
+        return 0
+    with _read(args) as con:
+        if args.action == "list":
+            rows = []
+            for segment in saved.saved_segments(con):
+                history = saved.segment_history(con, segment.name)
+                last = history.iloc[-1] if len(history) else None
+                rows.append({"name": segment.name, "condition": segment.condition,
+                             "customers": None if last is None else int(last["size"]),
+                             "joined": None if last is None else int(last["joined"]),
+                             "left": None if last is None else int(last["left"])})
+            if not rows:
+                _say('No saved segments yet: save one with segments segment save NAME --where "CONDITION".')
+                return 0
+            import pandas as pd
+
+            _print_frame(pd.DataFrame(rows), "table")
+            return 0
+        found = saved.require_segment(con, args.name)
+        if args.action == "moves":
+            frame = saved.segment_moves(con, found.name, move=args.move, since=args.since)
+            frame["as_of"] = frame["as_of"].astype("str")
+            _print_frame(frame.drop(columns=["recorded_at"]), args.format, f"Changes in '{found.name}'.")
+            return 0
+        history = saved.segment_history(con, found.name)
+        latest = saved.segment_moves(con, found.name, last_only=True)
+    words = saved.change_words(history)
+    joined = latest.loc[latest["move"] == "joined", ["customer_id"]]
+    left = latest.loc[latest["move"] == "left", ["customer_id"]]
+    for path, frame in ((args.joined, joined), (args.left, left)):
+        if path is not None:
+            from segmentation.export import for_export
+
+            for_export(frame.reset_index(drop=True)).to_csv(path, index=False)
+    if args.json:
+        _say(json.dumps({"name": found.name, "condition": found.condition, "change": words,
+                         "history": json.loads(history.to_json(orient="records", date_format="iso")),
+                         "joined": joined["customer_id"].tolist(), "left": left["customer_id"].tolist()}, indent=2))
+        return 0
+    _say(f"{found.name}: {found.condition}")
+    _say(words)
+    written = [f"{what} to {path}" for what, path in (("joined", args.joined), ("left", args.left)) if path]
+    if written:
+        _say("Wrote who " + " and who ".join(written) + ".")
     return 0
 
 
@@ -430,7 +539,12 @@ def _breakdown(args: argparse.Namespace) -> int:
     from segmentation.breakdown import breakdown
 
     with _read(args) as con:
-        frame = breakdown(con, args.by, as_of=args.as_of)
+        ids = None
+        if args.group:
+            from segmentation.profile import find_group
+
+            ids = find_group(con, args.group, as_of=args.as_of).members
+        frame = breakdown(con, args.by, as_of=args.as_of, customer_ids=ids)
     _print_frame(frame, args.format, f"By {args.by}, as of {frame.attrs['as_of']}.")
     return 0
 

@@ -34,6 +34,7 @@ from agent.understand.dates import NUM
 from agent.understand.decline import decline
 from agent.understand.intent import detect
 from agent.understand.parts import split_parts
+from agent.understand.saved import plan_saved, without
 from agent.understand.slots import read_slots, search
 from agent.understand.text import clean, normalise
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult
@@ -56,7 +57,18 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
     refusal = decline(normalise(raw)) or decline(text)
     if refusal:
         return Plan(None, reply=refusal)
+    saved_name = None
+    about = plan_saved(raw, state, shop, lambda piece: read_slots(piece, clean(piece, shop.words()),
+                                                                    shop.last_order(), shop.places()))
+    if about is not None:
+        tool, args, reply = about
+        if reply != "group":
+            return Plan(tool, args) if tool else Plan(None, reply=reply)
+        saved_name, raw = tool, without(raw, tool)  # a saved segment where a group goes: planned as any group
+        text = clean(raw, shop.words())
     s = read_slots(raw, text, shop.last_order(), shop.places())
+    if saved_name:
+        s.groups, s.cluster = [saved_name, *s.groups], None
     bare = re.fullmatch(rf"(?:(?:and|now|then|ok|so|try|what about|how about|make it|with|maybe|lets|let us|do) )*"
                         rf"{NUM}(?: groups| clusters)?(?: instead| please| then)?", text)
     if bare and state.tool == "cluster_customers":
@@ -191,7 +203,7 @@ class OfflineAgent:
         """Made once per conversation (the place and product names read once), again after a load."""
         if self._shop is None or self._shop.uploads != tuple(self.ctx.uploads):
             self._shop = Shop(self._last_order_date, self._has_data, tuple(self.ctx.uploads), self._campaigns,
-                              functools.cache(self._places), functools.cache(self._words))
+                              functools.cache(self._places), functools.cache(self._words), self._segments)
         return self._shop
 
     def _last_order_date(self) -> dt.date:
@@ -214,6 +226,10 @@ class OfflineAgent:
     def _campaigns(self) -> list[tuple[str, str]]:
         rows = self._read("SELECT campaign_id, segment FROM campaigns ORDER BY campaign_id")
         return [(str(i), str(g)) for i, g in rows]
+
+    def _segments(self) -> dict[str, str]:
+        """The owner's saved segments, name -> condition: read at every question (one may be saved meanwhile)."""
+        return {str(n): str(c) for n, c in self._read("SELECT name, condition FROM saved_segments ORDER BY name")}
 
     def _places(self) -> dict[str, str]:
         """The shop's cities and countries (normalised), to find them in a question written in lower case."""

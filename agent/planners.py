@@ -50,6 +50,7 @@ class Shop:
     campaigns: Callable[[], list[tuple[str, str]]] = list  # (id, group) of each campaign so far, oldest first
     places: Callable[[], dict[str, str]] = dict  # normalised place name -> "city" or "country"
     words: Callable[[], frozenset[str]] = frozenset  # the shop's own words, for spelling
+    segments: Callable[[], dict[str, str]] = dict  # the owner's saved segments: name -> condition
 
 
 @dataclass

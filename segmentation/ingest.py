@@ -54,6 +54,7 @@ from segmentation.store import (
     STORE_LOCK,
     StoreError,
     check_store_for_import,
+    connect,
     ensure_schema,
     open_waiting,
     rebuild_orders,
@@ -61,6 +62,7 @@ from segmentation.store import (
     remember_summary,
     row_identity_sql,
 )
+from segmentation.vocabulary import AnalysisError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,6 +128,7 @@ class ImportReport:
     lines_in_file: int | None = None
     lines_skipped: int = 0
     lines_in_cells: int = 0
+    segments: list[dict] = field(default_factory=list)  # each saved segment after the import: size, joined, left
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -295,6 +298,9 @@ def import_file(
             with STORE_LOCK.exclusive():
                 _write(work, db_path, checksum.result(), report, replace, ask_if_unrelated,
                        chosen.code if chosen else None, plan.currency)
+                if report.import_id is not None and not report.already_imported:
+                    progress(0.95, "bringing saved segments up to date")
+                    _refresh_saved_segments(db_path, report)
             progress(1.0, "done")
         finally:
             work.close()
@@ -954,6 +960,27 @@ def _write(
         raise
     con.execute("USE memory")
     con.execute("DETACH store")
+
+
+def _refresh_saved_segments(db_path: Path, report: ImportReport) -> None:
+    """Every saved segment evaluated again on the new data, who joined and left recorded (``segmentation.saved``),
+    and said in the report. The import has committed: a segment that cannot be evaluated is a note, never a
+    failed import."""
+    from segmentation.saved import refresh_saved_segments
+
+    try:
+        with connect(db_path) as con:
+            changes = refresh_saved_segments(con)
+    except (AnalysisError, duckdb.Error) as exc:
+        report.notes.append(f"Your saved segments could not be brought up to date: {exc}")
+        return
+    for change in changes:
+        if "error" in change:
+            report.notes.append(f"Saved segment '{change['name']}' could not be brought up to date: {change['error']}")
+        else:
+            report.notes.append(f"Saved segment '{change['name']}': {change['joined']:,} joined, {change['left']:,} "
+                                f"left; {change['size']:,} now.")
+    report.segments = changes
 
 
 def _refuse_unrelated(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -189,6 +189,8 @@ def segment_kind(key: str) -> str:
         return "lifecycle"
     if isinstance(key, str) and re.fullmatch(r"cluster_[1-9][0-9]*", key):
         return "cluster"
+    if isinstance(key, str) and key.startswith("saved:") and key.removeprefix("saved:").strip():
+        return "saved"  # a segment the owner saved by a condition (segmentation.saved): described by its facts
     raise ValueError(f"'{key}' is not a segment key: use one of {', '.join(SEGMENT_KEYS + STAGES)}, or cluster_1, "
                      "cluster_2, ...")
 

@@ -100,9 +100,10 @@ class UnknownGroup(AnalysisError):
     ones, and ``key``, ``k`` (the clustering's number of groups) and ``asked_k`` (the k asked for, None for the
     automatic choice) let a caller say it in its own words."""
 
-    def __init__(self, message: str, *, key: str = "", k: int | None = None, asked_k: int | None = None) -> None:
+    def __init__(self, message: str, *, key: str = "", k: int | None = None, asked_k: int | None = None,
+                 saved: tuple[str, ...] = ()) -> None:
         super().__init__(message)
-        self.key, self.k, self.asked_k = key, k, asked_k
+        self.key, self.k, self.asked_k, self.saved = key, k, asked_k, saved
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,15 @@ class Group:
     members: list[str]
     name: str | None = None
     k: int | None = None
+    condition: str | None = None  # a saved segment's condition (segmentation.saved); None for any other group
 
     @property
     def is_cluster(self) -> bool:
         return self.key.startswith("cluster_")
+
+    @property
+    def is_saved(self) -> bool:
+        return self.condition is not None
 
     def selects(self, customer_ids: pd.Series) -> np.ndarray:
         """Which of these customer ids are in the group (a boolean array, for a frame's rows)."""
@@ -131,7 +137,8 @@ def find_group(
     k: int | None = None,
     table: pd.DataFrame | None = None,
 ) -> Group:
-    """The customers in an RFM segment, a lifecycle stage, or a cluster (``cluster_1``...) at ``as_of``.
+    """The customers in an RFM segment, a lifecycle stage, a cluster (``cluster_1``...) or a segment the owner
+    saved by name (``segmentation.saved``; its condition evaluated at ``as_of``) at ``as_of``.
 
     A cluster is one of ``clustering.cluster_customers(con, as_of=as_of, k=k)``, the clustering the owner saw
     when it was made with the same k (None: the automatic choice); ``k`` means nothing for a segment or stage.
@@ -159,8 +166,16 @@ def find_group(
         if table is None:
             table = customer_rfm(con, as_of=as_of) if column == "segment" else customer_lifecycle(con, as_of=as_of)
         return Group(key, table.loc[table[column] == key, "customer_id"].tolist())
+    from segmentation.saved import matching_ids, saved_segment, saved_segments  # the owner's own, by name
+
+    saved = saved_segment(con, key)
+    if saved is not None:
+        return Group(saved.name, matching_ids(con, saved.condition, as_of=as_of, table=table), saved.name,
+                     condition=saved.condition)
+    names = [s.name for s in saved_segments(con)]
+    yours = f", or one of your saved segments ({', '.join(names)})" if names else ""
     raise UnknownGroup(f"'{key}' is not a group: use one of {', '.join(SEGMENT_KEYS + STAGES)}, "
-                       "or cluster_1, cluster_2, ...", key=key)
+                       f"or cluster_1, cluster_2, ...{yours}", key=key, saved=tuple(names))
 
 
 def group_members(

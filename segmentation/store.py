@@ -155,6 +155,40 @@ CREATE TABLE IF NOT EXISTS chat_history (
 ALTER TABLE chat_history ADD COLUMN IF NOT EXISTS grounded VARCHAR;
 ALTER TABLE chat_history ADD COLUMN IF NOT EXISTS state_json VARCHAR;
 
+-- Segments the owner saved by a condition (segmentation.saved): the definition, the membership at the last
+-- record, one row per record (at saving, then after every import) and who joined or left at each.
+CREATE TABLE IF NOT EXISTS saved_segments (
+    name       VARCHAR NOT NULL,      -- unique, whatever its case: kept so by saved.save_segment
+    condition  VARCHAR NOT NULL,      -- in segmentation.conditions' words, never SQL
+    created_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS saved_segment_members (
+    name        VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS saved_segment_history (
+    name        VARCHAR NOT NULL,
+    record      INTEGER NOT NULL,     -- 1 at saving, then one more per import
+    import_id   INTEGER,              -- the latest import at the record
+    recorded_at TIMESTAMP NOT NULL,
+    as_of       DATE,                 -- the data's last day at the record
+    size        INTEGER NOT NULL,
+    joined      INTEGER NOT NULL,
+    left_count  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS saved_segment_moves (
+    name        VARCHAR NOT NULL,
+    record      INTEGER NOT NULL,
+    import_id   INTEGER,
+    recorded_at TIMESTAMP NOT NULL,
+    as_of       DATE,
+    customer_id VARCHAR NOT NULL,
+    move        VARCHAR NOT NULL      -- 'joined' or 'left'
+);
+
 CREATE TABLE IF NOT EXISTS rejects (
     import_id INTEGER NOT NULL,
     line_no   BIGINT NOT NULL,

@@ -53,6 +53,9 @@ EVERY_TOOL = {
     "recommend_focus": {},
     "purchase_rhythm": {"scheme": "lifecycle"},
     "group_entrants": {"group": "lapsed", "start": "2026-08-01"},
+    "save_segment": {"name": "Lapsed Leeds", "condition": "lifecycle = lapsed and city = Leeds"},
+    "list_saved_segments": {},
+    "show_segment": {"name": "Lapsed Leeds"},
 }
 
 

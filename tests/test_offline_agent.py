@@ -189,11 +189,18 @@ PHRASINGS += [
     ("rhythm", "how often do my regulars come back?", "purchase_rhythm", {"group": "loyal"}),
     ("entrants", "who went lapsed in the last few months?", "group_entrants",
      {"group": "lapsed", "start": "2026-08-20"}),
+    # saved segments (issue 18): saved first, then known by name (the phrasings run in this order)
+    ("save-words", "save my lapsed customers in Leeds as Leeds win-back", "save_segment",
+     {"name": "Leeds win-back", "condition": 'lifecycle = lapsed and city = "Leeds"'}),
+    ("saved-list", "which segments have I saved?", "list_saved_segments", {}),
+    ("saved-show", "how is Leeds win-back doing?", "show_segment", {"name": "Leeds win-back"}),
+    ("saved-list-members", "list Leeds win-back", "list_customers", {"group": "Leeds win-back"}),
 ]
 
 # What planning knows of the demo shop below (its last order, its campaigns), for planning alone.
 SHOP = Shop(last_order=lambda: dt.date(2026, 11, 20), campaigns=lambda: [("cmp-0001", "lapsed"),
-                                                                         ("cmp-0002", "champions")])
+                                                                         ("cmp-0002", "champions")],
+            segments=lambda: {"Leeds win-back": "lifecycle = lapsed and city = Leeds"})
 
 LOAD_PHRASINGS = [
     ("load-demo", "load the demo", "load_data", {"source": "demo"}),

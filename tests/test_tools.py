@@ -36,6 +36,9 @@ VALID = {
     "order_value": {"by": "segment"},
     "top_customers": {"limit": 20},
     "purchase_rhythm": {"scheme": "lifecycle"},
+    "save_segment": {"name": "Leeds win-back", "condition": "lifecycle = lapsed and city = Leeds"},
+    "list_saved_segments": {},
+    "show_segment": {"name": "Regulars"},
 }
 INVALID = {
     "load_data": ({"source": "/etc/passwd"}, "'demo'"),
@@ -57,6 +60,9 @@ INVALID = {
     "order_value": ({"by": "region"}, "'segment'"),
     "top_customers": ({"limit": 0}, "limit"),
     "purchase_rhythm": ({"scheme": "zodiac"}, "'lifecycle'"),
+    "save_segment": ({"name": "Leeds", "condition": "citty = Leeds"}, "did you mean city?"),
+    "list_saved_segments": ({"surprise": 1}, "extra"),
+    "show_segment": ({"name": "Nope"}, "the saved ones are: "),
 }
 
 
@@ -67,6 +73,7 @@ def ctx(tmp_path_factory) -> ToolContext:
     import_file(db, write_demo_csv(folder / "demo.csv", customers=800, seed=3))
     assert cli.main(["campaign", "create", "lapsed", "--db", str(db), "--as-of", "2026-09-01",
                      "--out", str(folder / "cmp")]) == 0
+    assert cli.main(["segment", "save", "Regulars", "--where", "frequency >= 3", "--db", str(db)]) == 0
     return ToolContext(db_path=db)
 
 

@@ -20,13 +20,14 @@ from tools.base import (
     tool,
 )
 from tools.members import K, group_of
-from tools.wording import CLUSTER_NAME_LIMIT, AnyGroupKey, group_words, label
+from tools.wording import CLUSTER_NAME_LIMIT, GroupOrSavedKey, file_stem, group_words, label, saved_words
 
 Goal = Literal["win_back", "thank_and_reward", "welcome_second_purchase", "upsell", "re_engage"]
 
 
 class DraftArgs(ToolArgs):
-    group: AnyGroupKey = Field(description="The RFM segment, lifecycle stage or cluster (cluster_1...) to write to.")
+    group: GroupOrSavedKey = Field(description="The RFM segment, lifecycle stage, cluster (cluster_1...) or the "
+                                   "name of a segment the owner saved, to write to.")
     goal: Goal | None = Field(None, description="What the message is for; empty: chosen from the group.")
     channel: Literal["email", "sms"] = Field("email", description="email, or sms for a text message.")
     length: Literal["standard", "short"] = Field(
@@ -96,13 +97,14 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     with ctx.read() as con:
         group = group_of(con, "draft_campaign", args.group, as_of=args.as_of, k=args.k)
         members = group.members
-        if group.is_cluster:
+        if group.is_cluster or group.is_saved:
             profile = describe_group(con, members, as_of=args.as_of, label=group.name or args.group).as_dict()
         else:
             profile = describe_segment(con, args.group, as_of=args.as_of).as_dict()
         allowed, left_out, recorded = audience(con, members)
     has_names = bool(allowed["first_name"].notna().any())
-    draft = drafts.draft_campaign(profile, key=args.group, goal=args.goal, channel=args.channel,
+    key = f"saved:{group.key}" if group.is_saved else args.group
+    draft = drafts.draft_campaign(profile, key=key, goal=args.goal, channel=args.channel,
                                   shop_name=ctx.shop_name, length=args.length, tone=args.tone,
                                   discount_percent=args.discount_percent, first_names=has_names)
     consent = (
@@ -114,27 +116,32 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     style = [w for w, usual in ((args.length, "standard"), (args.tone, "warm")) if w != usual]
     message = " ".join([*style, kind])
     message = f"{'an' if message[0] in 'aeiou' else 'a'} {message}"
-    who = group_words(args.group) if group.is_cluster else f"{label(args.group)} customers"
+    who = (group_words(args.group) if group.is_cluster else f"the customers in {saved_words(group.key)}"
+           if group.is_saved else f"{label(args.group)} customers")
     named = f" (the group is '{clean(group.name, CLUSTER_NAME_LIMIT)}', one of {group.k})" if group.is_cluster else ""
     command = f"segments campaign create {args.group}" + (f" --k {args.k}" if group.is_cluster and args.k else "")
+    if group.is_saved:
+        command = f"segments campaign create \"{group.key}\""
     summary = (
         f"Drafted {message} to {who}, goal {draft['goal'].replace('_', ' ')}{named}; "
         f"{consent}.{subject} Offer: {draft['offer']}. To see later whether it worked, create it as a campaign "
         f"with a random control group held out (Campaigns tab, or `{command}`)."
     )
-    downloads = csv_download(ctx, f"{args.group}_audience.csv", allowed)
+    stem = file_stem(group.key)
+    downloads = csv_download(ctx, f"{stem}_audience.csv", allowed)
     if downloads:
-        downloads.insert(0, Download(f"{args.group}_{args.channel}.txt", drafts.draft_text(draft).encode("utf-8"),
+        downloads.insert(0, Download(f"{stem}_{args.channel}.txt", drafts.draft_text(draft).encode("utf-8"),
                                      "text/plain"))
         if args.channel == "email":
-            downloads.insert(1, Download(f"{args.group}_email.html", drafts.draft_html(draft).encode("utf-8"),
+            downloads.insert(1, Download(f"{stem}_email.html", drafts.draft_html(draft).encode("utf-8"),
                                          "text/html"))
     return ToolResult(
         summary=assert_no_email(summary), draft=draft, table=allowed, downloads=downloads,
-        facts={"group": args.group, "goal": draft["goal"], "channel": args.channel, "audience": len(allowed),
+        facts={"group": group.key, "goal": draft["goal"], "channel": args.channel, "audience": len(allowed),
                "left_out_no_consent": left_out, "consent_recorded": recorded, "length": args.length,
                "tone": args.tone, "discount_percent": args.discount_percent,
-               **({"group_name": group.name, "k": group.k} if group.is_cluster else {})},
+               **({"group_name": group.name, "k": group.k} if group.is_cluster else {}),
+               **({"condition": group.condition} if group.is_saved else {})},
     )
 
 

@@ -45,6 +45,12 @@ def group_of(
 def unknown_group(tool: str, exc: UnknownGroup, field: str | None = "group") -> str:
     """'list_customers: group must be one of cluster_1..cluster_3 (customers split into 3 groups); there is no
     cluster_4.' With ``field`` None the group's own words lead ('compare_groups: there is no cluster_9: ...')."""
+    if exc.k is None and not exc.key.startswith("cluster_") and field is not None:
+        from tools.wording import GROUP_KEYS
+
+        saved = ", ".join(f"'{n}'" for n in exc.saved) if exc.saved else "none is saved yet"
+        return (f"{tool}: {field} must be one of {', '.join(repr(k) for k in GROUP_KEYS)}, a cluster key "
+                f"('cluster_1'...) or the name of a saved segment ({saved}); there is no '{exc.key}'.")
     if exc.k is None:
         return f"{tool}: {exc}"
     if field is None:

@@ -8,7 +8,17 @@ from pydantic import Field
 
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, draw, tool
 from tools.members import K, group_of
-from tools.wording import AnyGroupKey, Attribute, group_words, label, members_words, money, pct, upper_first
+from tools.wording import (
+    Attribute,
+    GroupOrSavedKey,
+    group_words,
+    label,
+    members_words,
+    money,
+    pct,
+    saved_words,
+    upper_first,
+)
 
 
 class MigrationArgs(ToolArgs):
@@ -19,8 +29,9 @@ class MigrationArgs(ToolArgs):
 
 class BreakdownArgs(ToolArgs):
     attribute: Attribute = Field(description="What to break customers down by.")
-    group: AnyGroupKey | None = Field(
-        None, description="Only customers in this segment, stage or cluster (cluster_1...); empty: all."
+    group: GroupOrSavedKey | None = Field(
+        None, description="Only customers in this segment, stage, cluster (cluster_1...) or segment the owner "
+        "saved (its name); empty: all."
     )
     as_of: str | None = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the last order.")
     top: int = Field(
@@ -76,6 +87,8 @@ def segment_by(ctx: ToolContext, args: BreakdownArgs) -> ToolResult:
         ids = group.members if group else None
         table = breakdown(con, args.attribute, as_of=args.as_of, customer_ids=ids, top=max(args.top, TABLE_ROWS))
     who = members_words(args.group, group.name) if group and group.is_cluster else group_words(args.group)
+    if group and group.is_saved:
+        who = f"the customers in {saved_words(group.key)}"
     many = PLURALS.get(args.attribute, f"{label(args.attribute)}s")
     # Named: the top values themselves, never the folded 'other' row; 'more' counts the distinct values
     # not named, not the table's rows.

@@ -12,6 +12,7 @@ from tools import (  # noqa: F401  (they register)
     movement,
     rhythm,
     sales,
+    saved,
     segments,
     top,
     value,

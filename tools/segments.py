@@ -14,15 +14,18 @@ from segmentation.rfm import SCORE_RULE, SEGMENT_KEYS
 from tools.base import Later, ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.members import K, group_of
 from tools.wording import (
-    AnyGroupKey,
+    GROUP_KEYS,
+    GroupOrSavedKey,
     cluster_rule,
     cluster_title,
+    file_stem,
     group_rule,
     group_words,
     label,
     money,
     pct,
     plural,
+    saved_words,
     upper_first,
 )
 
@@ -35,8 +38,9 @@ class AsOfArgs(ToolArgs):
 
 
 class ListArgs(ToolArgs):
-    group: AnyGroupKey = Field(
-        description="An RFM segment or lifecycle stage, e.g. 'lapsed' or 'champions', or a cluster key (cluster_1...)."
+    group: GroupOrSavedKey = Field(
+        description="An RFM segment or lifecycle stage, e.g. 'lapsed' or 'champions', a cluster key (cluster_1...), "
+        "or the name of a segment the owner saved."
     )
     sort_by: Literal["value", "recency", "clv"] = Field(
         "value", description="Order of the list: most spent, most recent, or highest predicted value."
@@ -47,7 +51,9 @@ class ListArgs(ToolArgs):
 
 
 class GroupArgs(ToolArgs):
-    group: AnyGroupKey = Field(description="An RFM segment, a lifecycle stage, or a cluster key (cluster_1...).")
+    group: GroupOrSavedKey = Field(
+        description="An RFM segment, a lifecycle stage, a cluster key (cluster_1...), or the name of a segment the "
+        "owner saved.")
     as_of: str | None = AS_OF
     k: int | None = K
 
@@ -129,8 +135,10 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     choices = listed["marketing_consent"].dropna().astype(bool)
     # None, not 0, when the file records no consent at all: "0 agreed" would be a fact the data does not hold.
     consented = int(choices.sum()) if consent_recorded else None
-    rule = cluster_rule(group.k) if group.is_cluster else group_rule(args.group, thresholds)
-    are = f"are in {cluster_title(args.group, group.name)}" if group.is_cluster else _are(args.group)
+    rule = (cluster_rule(group.k) if group.is_cluster else f"your saved condition: {group.condition}"
+            if group.is_saved else group_rule(args.group, thresholds))
+    are = (f"are in {cluster_title(args.group, group.name)}" if group.is_cluster else
+           f"are in {saved_words(group.key)}" if group.is_saved else _are(args.group))
     if n:
         summary = (
             f"{n:,} customers {are} as of {frame.attrs['as_of']} ({rule}). "
@@ -147,7 +155,7 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     if args.group in STAGES:
         chart = draw(ctx, "lifecycle_bars", Later(group_summary_table, frame, "lifecycle", STAGES),
                      frame.attrs["thresholds"])
-    elif group.is_cluster:  # the group's own mix of RFM segments
+    elif group.is_cluster or group.is_saved:  # the group's own mix of RFM segments
         chart = draw(ctx, "segment_bars", Later(group_summary_table, members, "segment", SEGMENT_KEYS))
     else:
         chart = draw(ctx, "segment_bars", Later(group_summary_table, frame, "segment", SEGMENT_KEYS))
@@ -155,9 +163,10 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         summary=assert_no_email(summary),
         table=listed.head(args.limit),
         chart=chart,
-        downloads=csv_download(ctx, f"{args.group}_customers.csv", listed),
-        facts={"group": args.group, "count": n, "revenue": round(float(spent), 2), "rule": rule,
-               "consented": consented, "as_of": frame.attrs["as_of"], **_cluster_facts(group)},
+        downloads=csv_download(ctx, f"{file_stem(group.key)}_customers.csv", listed),
+        facts={"group": group.key, "count": n, "revenue": round(float(spent), 2), "rule": rule,
+               "consented": consented, "as_of": frame.attrs["as_of"], **_cluster_facts(group),
+               **({"condition": group.condition} if group.is_saved else {})},
     )
 
 
@@ -269,18 +278,24 @@ def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
     from segmentation.profile import describe_segment as profile_of
 
     with ctx.read() as con:
+        saved = None
         if args.group.startswith("cluster_"):
             group = group_of(con, "describe_segment", args.group, as_of=args.as_of, k=args.k)
             profile = describe_group(con, group.members, as_of=args.as_of, label=group.name or args.group)
+        elif args.group not in GROUP_KEYS:  # a saved segment: its members now and 90 days before
+            saved = group_of(con, "describe_segment", args.group, as_of=args.as_of)
+            profile = describe_group(con, saved.members, as_of=args.as_of, label=saved.key,
+                                     earlier_size=_earlier_size(con, saved, args.as_of))
+            group = None
         else:
             group = None
             profile = profile_of(con, args.group, as_of=args.as_of)
         thresholds = shop_thresholds(con, args.as_of)
     facts = profile.as_dict()
-    persona = build_persona(facts, key=args.group, thresholds=thresholds)
+    persona = build_persona(facts, key=f"saved:{saved.key}" if saved else args.group, thresholds=thresholds)
     top = _top_items(facts)
     change = "" if facts["size_change"] is None else f" ({facts['size_change']:+,} in 90 days)"
-    title = label(facts["label"])
+    title = f"'{saved.key}' ({saved.condition})" if saved else label(facts["label"])
     if group is not None:  # "Group 3 'Weekend regulars' (of 7)", the words the owner saw the clustering in
         title = f"{upper_first(cluster_title(group.key, group.name))} (of {group.k})"
         facts.update(_cluster_facts(group))
@@ -292,4 +307,23 @@ def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
         f"{_gap(facts['typical_gap_days'])}. {top} "
         f"Persona: {persona['name']}."
     )
+    if saved:
+        facts.update(group=saved.key, condition=saved.condition)
     return ToolResult(summary=assert_no_email(summary), persona=persona, facts=facts)
+
+
+def _earlier_size(con, group, as_of: str | None) -> int | None:
+    """How many were in a saved segment 90 days before ``as_of`` (None before the shop's first order)."""
+    import datetime as dt
+
+    from segmentation.profile import CHANGE_WINDOW_DAYS, find_group
+    from segmentation.rfm import AnalysisError, resolve_as_of
+
+    earlier = resolve_as_of(con, as_of) - dt.timedelta(days=CHANGE_WINDOW_DAYS)
+    first = con.execute("SELECT min(order_date) FROM orders WHERE is_purchase").fetchall()[0][0]
+    if first is None or earlier < first:
+        return None
+    try:
+        return len(find_group(con, group.key, as_of=earlier).members)
+    except AnalysisError:
+        return None

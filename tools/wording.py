@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from segmentation.breakdown import BREAKDOWN_ATTRIBUTES
 from segmentation.lifecycle import STAGES, Thresholds
@@ -17,6 +21,38 @@ GROUP_KEYS = SEGMENT_KEYS + STAGES
 GroupKey = Literal[GROUP_KEYS]  # type: ignore[valid-type]
 AnyGroupKey = Literal[GROUP_KEYS + CLUSTER_KEYS]  # type: ignore[valid-type]
 Attribute = Literal[BREAKDOWN_ATTRIBUTES]  # type: ignore[valid-type]
+
+
+def _group_or_saved(value: str) -> str:
+    """A built-in key as it is; any other text is taken for a saved segment's name (found, or refused naming the
+    saved ones, by ``tools.members.group_of``); a cluster key past cluster_8 is refused here, as the Literal did."""
+    value = value.strip()
+    if value in GROUP_KEYS + CLUSTER_KEYS:
+        return value
+    if re.fullmatch(r"cluster_\d+", value) or not value or len(value) > 60:
+        expected = ", ".join(repr(k) for k in GROUP_KEYS + CLUSTER_KEYS[:-1]) + f" or {CLUSTER_KEYS[-1]!r}"
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+    return value
+
+
+# A built-in group or the name of a segment the owner saved (segmentation.saved). The model sees the built-in
+# keys as choices and that a saved segment's name is also accepted.
+GroupOrSavedKey = Annotated[
+    str,
+    AfterValidator(_group_or_saved),
+    WithJsonSchema({"anyOf": [{"enum": list(GROUP_KEYS + CLUSTER_KEYS)},
+                              {"type": "string", "description": "the exact name of a segment the owner saved"}]}),
+]
+
+
+def file_stem(key: str) -> str:
+    """A group's key as the start of a file name: 'Leeds win-back' -> 'leeds_win-back'."""
+    return re.sub(r"[^\w-]+", "_", key.strip().lower()).strip("_") or "segment"
+
+
+def saved_words(name: str) -> str:
+    """How a saved segment is named in a sentence: "the 'Leeds win-back' segment"."""
+    return f"the '{clean(name, 60)}' segment"
 
 MEANINGS = {
     "champions": "bought recently and often",

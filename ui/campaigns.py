@@ -16,7 +16,7 @@ from segmentation.rfm import SEGMENT_KEYS, AnalysisError, resolve_as_of
 from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
 from tools import charts
 from tools.base import ToolContext
-from ui.data import DataState, Version, customer_frame
+from ui.data import DataState, Version, customer_frame, saved_sizes
 
 HOLDOUT_SHARES = tuple(round(0.05 * i, 2) for i in range(1, 11))  # the slider's steps, 5% to 50%
 CREATED_KEY = "campaign-created"  # the last creation's sentence, kept across reruns
@@ -66,11 +66,13 @@ def _plan(db_path: str, version: Version, group: str) -> Plan:
 
 
 def _group_names(db_path: str, version: Version) -> dict[str, str]:
-    """Each built-in group as the Segments tab shows it: its name, kind and size."""
+    """Each built-in group as the Segments tab shows it (its name, kind and size), then each saved segment."""
     frame = customer_frame(db_path, version, None)
     sizes = {**frame["segment"].value_counts().to_dict(), **frame["lifecycle"].value_counts().to_dict()}
-    return {key: f"{charts.label(key)} ({'stage' if key in STAGES else 'segment'}, {int(sizes.get(key, 0)):,} "
-                 "customers)" for key in [*SEGMENT_KEYS, *STAGES]}
+    names = {key: f"{charts.label(key)} ({'stage' if key in STAGES else 'segment'}, {int(sizes.get(key, 0)):,} "
+                  "customers)" for key in [*SEGMENT_KEYS, *STAGES]}
+    # The owner's saved segments (segmentation.saved) after the built-in groups: a campaign can go to any of them.
+    return names | {name: f"{name} (your segment, {n:,} customers)" for name, n in saved_sizes(db_path).items()}
 
 
 def power_sentence(plan: Plan, holdout: float, lift: float) -> str:

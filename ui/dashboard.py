@@ -22,7 +22,7 @@ from tools import charts
 from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
 from tools.segments import group_summary_table
 from ui.chat import SEEN_CLUSTERING
-from ui.data import DataState, Version, customer_frame, people, tool_result
+from ui.data import DataState, Version, customer_frame, people, saved_sizes, tool_result
 from ui.notices import empty_state
 from ui.render import download_data, render_persona, show_chart
 from ui.tables import show_table
@@ -222,8 +222,13 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
         names = dict(zip(clusters.table["key"], clusters.table["name"], strict=True))
         sizes |= dict(zip(clusters.table["key"], clusters.table["size"], strict=True))
         options += list(names)
+    saved = saved_sizes(str(ctx.db_path), as_of)  # the owner's own segments, beside the built-in ones
+    sizes |= saved
+    options += list(saved)
 
     def shown(key: str) -> str:
+        if key in saved:
+            return f"{key} (your segment, {saved[key]:,} customers)"
         kind = "stage" if key in STAGES else "group" if key in names else "segment"
         name = f"{charts.label(key)}: {names[key]}" if key in names else charts.label(key)
         return f"{name} ({kind}, {int(sizes.get(key, 0)):,} customers)"

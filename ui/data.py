@@ -113,6 +113,23 @@ def customer_frame(db_path: str, version: Version, as_of: str | None, margin: fl
         return customer_table(con, as_of=as_of, margin=margin)
 
 
+def saved_sizes(db_path: str, as_of: str | None = None) -> dict[str, int]:
+    """Each segment the owner saved (segmentation.saved), with how many are in it at ``as_of``: for the pickers,
+    beside the built-in groups. Not cached by data version: a segment is saved without an import. A segment
+    the data cannot evaluate (a clustering a small shop cannot make) is left out."""
+    from segmentation.saved import matching_ids, saved_segments
+    from segmentation.vocabulary import AnalysisError
+
+    sizes = {}
+    with connect_sandboxed(db_path) as con:
+        for segment in saved_segments(con):
+            try:
+                sizes[segment.name] = len(matching_ids(con, segment.condition, as_of=as_of))
+            except AnalysisError:
+                continue
+    return sizes
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def people(db_path: str, version: Version) -> pd.DataFrame:
     """Names and contact details, for the lists the owner reads (never for a summary or a model)."""

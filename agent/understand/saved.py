@@ -1,0 +1,103 @@
+"""The owner's saved segments in a question: "save these as Leeds win-back", "how is Leeds win-back doing?",
+"who left my VIPs this month?", and a saved name wherever a group is named ("tell me about Leeds win-back").
+
+A saved name is recognised from the shop's own list of names (``Shop.segments``), or in quotes after
+"segment"; it never chooses a tool by itself. Saving "these" writes the conversation's last group as a
+condition (``segment = at_risk``, ``lifecycle = lapsed``) in the condition language, never SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from agent.understand.text import normalise
+
+_SAVE = re.compile(r"\b(?:save|keep|store)\b(?P<what>.*?)\b(?:as|called|named)\s+(?P<name>.+?)\s*[.!?]*$", re.I)
+_BACK = r"\b(these|them|this|those|it|that|the list|this list|this group|that group)\b"
+_QUOTED = re.compile(r"""segment\s+["“'‘](?P<name>[^"”'’]{1,60})["”'’]"""
+                     r"""|["“'‘](?P<alone>[^"”'’]{1,60})["”'’]\s+segment""", re.I)
+
+
+def condition_for(group: str | None, saved: dict[str, str], cluster_k: int | None = None) -> str | None:
+    """A group key as a condition; None for a group a condition cannot name (a cluster of a chosen k)."""
+    from segmentation.vocabulary import SEGMENT_KEYS, STAGES
+
+    if group in SEGMENT_KEYS:
+        return f"segment = {group}"
+    if group in STAGES:
+        return f"lifecycle = {group}"
+    if group and group.startswith("cluster_") and cluster_k is None:
+        return f"cluster = {group}"
+    for name, condition in saved.items():
+        if group and name.lower() == group.lower():
+            return condition
+    return None
+
+
+def find_saved(raw: str, saved: dict[str, str]) -> str | None:
+    """The saved segment a question names (the longest name found), or one named in quotes after 'segment'."""
+    plain = f" {normalise(raw)} "
+    named = [n for n in saved if normalise(n) and f" {normalise(n)} " in plain]
+    if named:
+        return max(named, key=len)
+    quoted = _QUOTED.search(raw)
+    return (quoted.group("name") or quoted.group("alone")).strip() if quoted else None
+
+
+def without(raw: str, name: str) -> str:
+    """The question with the saved name (and a "segment" before it) replaced by "them", so its words are not read
+    as a place or a built-in group ("Leeds" in "Leeds win-back")."""
+    words = [re.escape(w) for w in re.split(r"[\s\-]+", name.strip()) if w]
+    pattern = r"(?:\b(?:the|my)\s+)?(?:\bsegment\s+)?[\"“'‘]?\b" + r"[\s\-]+".join(words) + r"\b[\"”'’]?"
+    return re.sub(pattern, "them", raw, flags=re.I)
+
+
+def plan_saved(raw: str, state, shop, slots_of: Callable[[str], object]) -> tuple[str | None, dict, str] | None:
+    """(tool, args, reply) for a question about saved segments, or None when it is not one.
+
+    ``slots_of(text)``: the slots of a piece of the question (for "save my lapsed customers in Leeds as ...").
+    """
+    saved = shop.segments()
+    text = normalise(raw)
+    save = _SAVE.search(raw)
+    if save and re.search(r"\bsave|keep|store\b", text):
+        name = save.group("name").strip().strip("\"“”'‘’").strip()
+        what = normalise(save.group("what"))
+        if re.search(_BACK, what) or not what.strip():
+            condition = condition_for(state.group, saved, state.cluster_k)
+            if condition is None:
+                return None, {}, ("There is no group in our conversation I can save as a condition yet: ask for one "
+                                  "first (e.g. \"who are my lapsed customers?\"), then say \"save these as ...\".")
+        else:
+            s = slots_of(save.group("what"))
+            parts = [c for c in (condition_for(s.group, saved),) if c]
+            if s.place:
+                kind = shop.places().get(normalise(s.place), "city")
+                parts.append(f'{kind} = "{s.place}"')
+            if s.min_spend is not None:
+                parts.append(f"monetary > {s.min_spend:g}")
+            if not parts:
+                return None, {}, ("I could not tell who to save. Say it as a condition, e.g. `segments segment save "
+                                  f"\"{name}\" --where \"lifecycle = lapsed and city = Leeds\"`.")
+            condition = " and ".join(parts)
+        return "save_segment", {"name": name, "condition": condition}, ""
+    if re.search(r"\bsaved segments?\b|\bsegments (have )?i (have )?saved\b|\bmy own segments\b", text):
+        return "list_saved_segments", {}, ""
+    name = find_saved(raw, saved)
+    if name is None:
+        return None
+    moved = re.search(r"\bwho (left|joined)\b|\b(left|joined)\b", text)
+    if moved or re.search(r"\bhow is\b.*\bdoing\b|\bhow are\b.*\bdoing\b|\bchanged?\b|\bmoved?\b", text):
+        args: dict = {"name": name}
+        if moved:
+            args["move"] = moved.group(1) or moved.group(2)
+        since = re.search(r"\d{4}-\d{2}-\d{2}", raw)
+        if since:
+            args["since"] = since.group()
+        elif re.search(r"\bthis month\b", text):
+            last = shop.last_order()
+            args["since"] = dt.date(last.year, last.month, 1).isoformat()
+        return "show_segment", args, ""
+    return name, {}, "group"  # a saved name where a group goes: planned as any group is

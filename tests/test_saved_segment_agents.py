@@ -1,0 +1,106 @@
+"""Both assistants use a saved segment by name: the offline one saves "these" and understands the name afterwards;
+a model saves, lists and shows one through the tools, its condition parsed by the same parser (never SQL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.base import make_agent
+from agent.llm import LLMAgent
+from agent.offline import OfflineAgent
+from segmentation.ingest import import_file
+from segmentation.saved import matching_ids, saved_segments
+from segmentation.store import connect, table_counts
+from tests.fake_openai import FakeOpenAI, text, tool_calls
+from tools.base import ToolContext
+
+ORDERS = Path(__file__).parent / "fixtures" / "segment_orders.csv"  # five customers, see tests/test_conditions.py
+
+
+@pytest.fixture
+def ctx(tmp_path) -> ToolContext:
+    db = tmp_path / "shop.duckdb"
+    import_file(db, ORDERS)
+    return ToolContext(db_path=db, artifacts=False)
+
+
+def names(ctx) -> dict[str, str]:
+    with connect(ctx.db_path, read_only=True) as con:
+        return {s.name: s.condition for s in saved_segments(con)}
+
+
+def test_the_offline_agent_saves_the_last_group_and_then_knows_it_by_name(ctx):
+    agent = OfflineAgent(ctx)
+    listed = agent.ask("who are my hibernating customers?")
+    assert [(c.name, c.args["group"]) for c in listed.tool_calls] == [("list_customers", "hibernating")]
+    saved = agent.ask("save these as Sleepy ones")
+    [call] = saved.tool_calls
+    assert (call.name, call.args, call.error) == ("save_segment", {"name": "Sleepy ones",
+                                                                   "condition": "segment = hibernating"}, None)
+    assert names(ctx) == {"Sleepy ones": "segment = hibernating"}
+    assert "Saved the segment 'Sleepy ones' (segment = hibernating): 2 customers now." in saved.answer
+
+    about = OfflineAgent(ctx)  # a new conversation: the name comes from the store
+    [listing] = about.ask("list sleepy ones").tool_calls
+    assert listing.name == "list_customers" and listing.args["group"] == "Sleepy ones"
+    assert listing.result.facts["count"] == 2 and listing.result.facts["condition"] == "segment = hibernating"
+    [described] = about.ask("tell me about Sleepy ones").tool_calls
+    assert described.name == "describe_segment" and described.result.facts["customers"] == 2
+    [doing] = about.ask("how is Sleepy ones doing?").tool_calls
+    assert doing.name == "show_segment" and doing.error is None
+    assert "2 customers now; no import since it was saved" in doing.result.summary
+    [left] = about.ask("who left Sleepy ones this month?").tool_calls
+    assert left.args == {"name": "Sleepy ones", "move": "left", "since": "2024-06-01"}
+
+
+def test_the_offline_agent_saves_a_condition_said_in_words(ctx):
+    agent = OfflineAgent(ctx)
+    [call] = agent.ask("save my champions in Leeds as Leeds stars").tool_calls
+    assert call.name == "save_segment" and call.error is None
+    assert names(ctx) == {"Leeds stars": 'segment = champions and city = Leeds'}
+    assert call.result.facts["size"] == 1  # A
+
+
+def test_saving_with_nothing_to_save_says_how(ctx):
+    turn = OfflineAgent(ctx).ask("save these as Nothing yet")
+    assert turn.tool_calls == [] and "ask for one first" in turn.answer
+    assert names(ctx) == {}
+
+
+def settings_for(fake: FakeOpenAI) -> dict[str, str]:
+    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model",
+            "SEGMENTS_MODEL_TIMEOUT": "10", "SEGMENTS_MAX_TOOL_CALLS": "6"}
+
+
+def test_a_model_saves_lists_and_shows_a_segment_through_the_parser_never_sql(ctx):
+    with connect(ctx.db_path, read_only=True) as con:
+        before = table_counts(con)
+    with FakeOpenAI() as fake:
+        fake.queue(
+            tool_calls(("save_segment", {"name": "Leeds win-back", "condition": "city = Leeds; DROP TABLE orders"})),
+            tool_calls(("save_segment", {"name": "Leeds win-back", "condition": "city = Leeds and frequency >= 2"})),
+            text("I saved Leeds win-back."),
+            tool_calls(("list_customers", {"group": "Leeds win-back"}), ("show_segment", {"name": "leeds win-back"})),
+            text("Two customers are in Leeds win-back."),
+        )
+        agent = make_agent(ctx, settings_for(fake))
+        assert isinstance(agent, LLMAgent)
+        first = agent.ask("save my Leeds regulars as Leeds win-back")
+        second = agent.ask("how is Leeds win-back doing?")
+        offered = {t["function"]["name"] for t in fake.requests[0]["tools"]}
+        told = [json.loads(m["content"]) for m in fake.requests[1]["messages"] if m["role"] == "tool"]
+    assert {"save_segment", "list_saved_segments", "show_segment"} <= offered
+    refused, accepted = first.tool_calls
+    assert refused.result is None and "';' (at character 13) is not understood" in refused.error
+    assert told == [{"tool": "save_segment", "error": refused.error}]  # the model reads why, and corrects it
+    assert accepted.error is None and first.answer == "I saved Leeds win-back."
+    assert names(ctx) == {"Leeds win-back": "city = Leeds and frequency >= 2"}
+    listing, shown = second.tool_calls
+    with connect(ctx.db_path, read_only=True) as con:
+        assert matching_ids(con, "city = Leeds and frequency >= 2") == ["A", "C"]
+        assert table_counts(con) == before  # orders, customers, imports: as they were
+    assert listing.error is None and listing.result.facts["count"] == 2
+    assert shown.error is None and shown.result.facts["size"] == 2
