@@ -77,6 +77,18 @@ COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "score": ("Score", "decimal", None),
     "reason": ("Why", "text", None),
     "month": ("Month", "text", None),
+    "month_end": ("Month end", "text", None),
+    "order_id": ("Order", "text", None),
+    "order_date": ("Date", "text", None),
+    "net_amount": ("Value", "money", "Net of returns and cancellations"),
+    "line_count": ("Lines", "count", None),
+    "channel": ("Channel", "text", None),
+    "is_purchase": ("Purchase", "consent", "An order worth more than nothing once returns are taken off"),
+    "campaign_id": ("Campaign", "text", None),
+    "created_at": ("Created", "text", None),
+    "as_of": ("Members as of", "text", None),
+    "goal": ("Goal", "text", None),
+    "arm": ("Side", "text", None),
     "measure": ("Measure", "text", None),
 }
 # A breakdown's per-segment shares: seg_champions -> "Champions" (a share of the row's customers).
