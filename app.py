@@ -1,8 +1,8 @@
 """The Streamlit front door: chat with the assistant, import data, see the segments.
 
 It renders what the agent and the tools return and computes nothing itself (DESIGN.md). Top to bottom:
-page setup, the access gate, the sidebar (data import, settings), then three tabs: Chat, Segments and
-Campaigns.
+page setup, the access gate, the sidebar (data import, settings), then four tabs: Chat, Segments,
+Campaigns and Customers (one customer's page).
 Each part lives in ``ui/``; only the open tab runs.
 """
 
@@ -36,8 +36,8 @@ if data.version is not None:
     st.caption(shop_line(data))
 # Amounts on every tab carry the shop's currency (segmentation.currency): tables, charts, metrics.
 with currency.using(data.currency):
-    chat_tab, segments_tab, campaigns_tab = st.tabs(
-        ["Chat", "Segments", "Campaigns"], key="tab", on_change="rerun", bind="query-params"
+    chat_tab, segments_tab, campaigns_tab, customers_tab = st.tabs(
+        ["Chat", "Segments", "Campaigns", "Customers"], key="tab", on_change="rerun", bind="query-params"
     )
     if chat_tab.open:
         question = st.chat_input("Ask about your customers, e.g. who are my lapsed customers?")  # pinned below
@@ -57,6 +57,11 @@ with currency.using(data.currency):
                 from ui.campaigns import render_campaigns_tab
 
                 render_campaigns_tab(ctx, data)
+    if customers_tab.open:
+        from ui.customer import render_customers_tab
+
+        with customers_tab:
+            render_customers_tab(ctx, data)
 if data.version is not None:  # last, once the page is drawn: scikit-learn loads while the owner types (ui/warm.py)
     from ui.warm import warm_up
 

@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
                       "\"lifecycle = lapsed and city = Leeds\", or a saved segment's name")
     cust.add_argument("--format", choices=FORMATS, default="table")
 
+    one = sub.add_parser("customer", parents=[db, as_of], help="one customer's page: orders, scores, stage and its "
+                         "history, value, next order, groups, consent and campaigns")
+    one.add_argument("id", help="the customer's id, as in `segments customers`")
+    one.add_argument("--k", type=int, help="name their group in a clustering into this many groups (default: the "
+                     "automatic one, as `segments clusters` without --k)")
+    one.add_argument("--json", action="store_true", help="the page as JSON")
+
     model = sub.add_parser("model", parents=[db, as_of], help="fitted value models and lifecycle thresholds")
     model.add_argument("--json", action="store_true")
 
@@ -159,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args.db = args.db or default_db_path()
     handler = {
-        "demo": _demo, "import": _import, "customers": _customers, "model": _model, "clusters": _clusters,
-        "profile": _profile, "migration": _migration, "breakdown": _breakdown, "ask": _ask,
+        "demo": _demo, "import": _import, "customers": _customers, "customer": _customer, "model": _model,
+        "clusters": _clusters, "profile": _profile, "migration": _migration, "breakdown": _breakdown, "ask": _ask,
         "campaign": _campaign, "backtest": _backtest, "currency": _currency, "segment": _segment,
     }[args.command]
     try:
@@ -450,6 +457,17 @@ def _segment(args: argparse.Namespace) -> int:
     written = [f"{what} to {path}" for what, path in (("joined", args.joined), ("left", args.left)) if path]
     if written:
         _say("Wrote who " + " and who ".join(written) + ".")
+    return 0
+
+
+def _customer(args: argparse.Namespace) -> int:
+    """One customer's page, name and email included: the owner's own terminal, never a model's input."""
+    from segmentation.customer_page import customer_page
+    from segmentation.customer_text import page_facts, page_text
+
+    with _read(args) as con:
+        page = customer_page(con, args.id, as_of=args.as_of, k=args.k)
+    _say(json.dumps(page_facts(page), indent=2, default=str) if args.json else page_text(page))
     return 0
 
 

@@ -59,7 +59,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from segmentation.discounting import DEFAULT_DISCOUNT_RATE, check_value_inputs, discounted_purchases, value_kind
-from segmentation.lifecycle import PURCHASE_DAYS_SQL, STORE_PURCHASES_SQL, USUAL_GAP_SQL
+from segmentation.lifecycle import PURCHASE_DAYS_SQL, STORE_PURCHASES_SQL, USUAL_GAP_COUNT_SQL, USUAL_GAP_SQL
 from segmentation.modelchoice import ModelChoice
 from segmentation.rfm import AnalysisError, resolve_as_of
 
@@ -167,9 +167,9 @@ def _summarise(
         raise AnalysisError(f"The time unit must be a positive number of days, not {unit}.")
     sql = _SUMMARY_SQL.format(
         days=PURCHASE_DAYS_SQL.format(purchases=purchases_sql),
-        gaps=f", {USUAL_GAP_SQL} AS usual_gap_days" if with_gaps else "",
+        gaps=f", {USUAL_GAP_SQL} AS usual_gap_days, {USUAL_GAP_COUNT_SQL} AS usual_gap_count" if with_gaps else "",
     )
-    columns = [*SUMMARY_COLUMNS, "usual_gap_days"] if with_gaps else SUMMARY_COLUMNS
+    columns = [*SUMMARY_COLUMNS, "usual_gap_days", "usual_gap_count"] if with_gaps else SUMMARY_COLUMNS
     frame = con.execute(sql, {"as_of": as_of, "unit": float(unit)}).df()[columns]
     frame.attrs.update(as_of=as_of.isoformat(), time_unit_days=float(unit))
     return frame
@@ -187,7 +187,8 @@ def rfm_summary(
     Only purchases (orders with net > 0) on or before ``as_of`` count; purchases on one day are one
     purchase, because the models describe visits, not baskets. Times are in ``time_unit_days`` days.
     ``with_gaps`` adds ``usual_gap_days``, the customer's median days between purchase days (missing for
-    one-time buyers): the lifecycle thresholds' input, read in the same pass (``customer_table``).
+    one-time buyers): the lifecycle thresholds' input, read in the same pass (``customer_table``), and
+    ``usual_gap_count``, the number of gaps it is the median of (the next order's date needs two).
 
     Parameters
     ----------
@@ -198,7 +199,7 @@ def rfm_summary(
     time_unit_days : float, default 1.0
         The unit of ``recency`` and ``T``, in days (7 for weeks).
     with_gaps : bool, default False
-        Add ``usual_gap_days``.
+        Add ``usual_gap_days`` and ``usual_gap_count``.
 
     Returns
     -------

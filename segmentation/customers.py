@@ -1,4 +1,4 @@
-"""The one customer table: RFM, lifecycle stage and predicted value, side by side.
+"""The one customer table: RFM, lifecycle stage, predicted value and when the next order is due, side by side.
 
 Each part stays in its own module; this one lines them up at one as-of date. A shop too small for the
 value models still gets RFM and lifecycle, with the models' columns empty and the reason in
@@ -27,10 +27,11 @@ import pandas as pd
 from segmentation.discounting import DEFAULT_DISCOUNT_RATE, check_value_inputs, value_kind
 from segmentation.lifecycle import STAGES, Thresholds, lifecycle_stages, lifecycle_thresholds
 from segmentation.memo import Memo, store_key
+from segmentation.nextorder import NEXT_ORDER_COLUMNS, next_orders
 from segmentation.rfm import RFM_COLUMNS, SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
 
 VALUE_COLUMNS = ["p_alive", "expected_purchases", "clv"]
-CUSTOMER_COLUMNS = [*RFM_COLUMNS, "lifecycle", *VALUE_COLUMNS]
+CUSTOMER_COLUMNS = [*RFM_COLUMNS, "lifecycle", *VALUE_COLUMNS, *NEXT_ORDER_COLUMNS]
 
 # A few whole tables (group filters apply to a copy): the default date, plus a replayed date or another
 # horizon or two. ~100 bytes a row: 2M rows is ~200 MB at most, two tables of a 10M-line shop (806k customers).
@@ -51,7 +52,8 @@ def customer_table(
 ) -> pd.DataFrame:
     """One row per customer with a purchase: ``CUSTOMER_COLUMNS``; ``group`` keeps one segment or stage.
     ``margin`` and ``discount_rate``: as in ``segmentation.clv.customer_value`` (``clv`` is revenue unless a
-    margin is given, discounted at 10% a year unless told).
+    margin is given, discounted at 10% a year unless told). ``next_order_date`` and ``next_order_basis``: when
+    the next order is due and what that rests on (``segmentation.nextorder``; missing for the likely gone).
 
     Parameters
     ----------
@@ -151,6 +153,9 @@ def _compute(
         warnings.append(str(exc))
         for column in VALUE_COLUMNS:
             frame[column] = np.nan
+    # From the same summary of purchase days: each customer's usual gap and the gaps it rests on.
+    gaps = _beside(frame[["customer_id"]], summary[["customer_id", "usual_gap_days", "usual_gap_count"]])
+    frame = pd.concat([frame, next_orders(frame, gaps["usual_gap_days"], gaps["usual_gap_count"], day)], axis=1)
     frame = frame[CUSTOMER_COLUMNS].reset_index(drop=True)
     frame.attrs.update(
         as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings,

@@ -93,6 +93,8 @@ STORE_PURCHASES_SQL = (
 # the gaps with both purchase days in the last GAP_WINDOW_DAYS; NULL for a one-time buyer and for a customer with
 # no two purchase days inside that year. Every caller (clv, rhythm, profile) reads the usual gap through this.
 USUAL_GAP_SQL = f"median(gap) FILTER (WHERE date_diff('day', day, $as_of) + gap <= {GAP_WINDOW_DAYS})"
+# How many gaps that median rests on (the next order's date trusts a customer's own rhythm from two: nextorder.py).
+USUAL_GAP_COUNT_SQL = f"count(gap) FILTER (WHERE date_diff('day', day, $as_of) + gap <= {GAP_WINDOW_DAYS})"
 
 
 def typical_gap(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[float | None, int]:

@@ -58,13 +58,17 @@ def test_customers_in_every_format(shop):
         "r_score": "3", "f_score": "5", "m_score": "3", "segment": "loyal",
         # Three customers are too few for the value models: their columns stay empty (see the note).
         "lifecycle": "active", "p_alive": "", "expected_purchases": "", "clv": "",
+        # A's one gap (Jan 1 to Feb 1, 31 days) is the shop's only one: too few of their own, so the shop's.
+        "next_order_date": "2024-03-03", "next_order_basis": "shop_gap",
     }
     as_json = json.loads(run("customers", "--db", str(shop), "--format", "json").stdout)
     assert as_json[1] == {
         "customer_id": "B", "recency_days": 0, "frequency": 1, "monetary": 50.0,
         "r_score": 5, "f_score": 1, "m_score": 5, "segment": "new_customers",  # A, C worse: 2/2 of the others
         "lifecycle": "new", "p_alive": None, "expected_purchases": None, "clv": None,
+        "next_order_date": "2024-03-17", "next_order_basis": "shop_gap",  # Feb 15 + 31 days
     }
+    assert as_json[2]["next_order_date"] is None  # C: 259 days since their one order, more than 3 x 31
     table = run("customers", "--db", str(shop), "--segment", "hibernating")
     assert table.returncode == 0
     assert "C" in table.stdout and "3 customers" not in table.stdout and "1 customers as of 2024-02-15" in table.stdout

@@ -87,7 +87,7 @@ def test_a_tool_answers_without_making_its_csv(ctx, csv_calls):
     members = table[table["lifecycle"] == "lapsed"].sort_values(["recency_days", "customer_id"])
     listed = members.merge(people, on="customer_id", how="left")[
         ["customer_id", *PERSON_COLUMNS[:4], "segment", "lifecycle", "recency_days", "frequency", "monetary",
-         "clv", "p_alive", "marketing_consent"]
+         "clv", "p_alive", "next_order_date", "marketing_consent"]
     ]
     assert result.downloads[0].content() == safe_csv(listed)
 

@@ -736,3 +736,25 @@ def rhythm_bars(table: pd.DataFrame) -> Chart:
                        title="Days between purchases by group", axis_title="Typical days between purchases",
                        fmt=",.0f", tooltip=tooltip,
                        subtitle="Median of repeat customers' own median gaps; the dashed line is the whole shop")
+
+
+def customer_orders(orders: pd.DataFrame, title: str = "Their orders over time") -> Chart:
+    """One customer's orders: a bar per purchase at its date, as high as its net amount; returns and
+    cancellations (no purchase) in grey at their own (zero or negative) amount.
+
+    ``orders``: ``order_id, order_date, net_amount, is_purchase`` (``segmentation.customer_page``).
+    """
+    data = orders[["order_id", "order_date", "net_amount", "is_purchase"]].assign(
+        date=lambda d: pd.to_datetime(d["order_date"]).dt.strftime("%Y-%m-%d"),
+        kind=lambda d: np.where(d["is_purchase"], "Purchase", "Returned or cancelled"),
+    ).drop(columns=["order_date"])
+    chart = alt.Chart(data).mark_bar(size=6).encode(
+        x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
+        y=alt.Y("net_amount:Q", title=money_title("Order value"), axis=alt.Axis(format=",.0f")),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["Purchase", "Returned or cancelled"],
+                                                              range=[VALUE_COLOUR, MUTED_COLOUR])),
+        tooltip=[_tip("date:T", "Date"), _tip("order_id:N", "Order"), _tip("net_amount:Q", "Value", MONEY)],
+    )
+    n = int(data["is_purchase"].sum())
+    return _finish(chart.properties(width=WIDTH - 80, height=220), title,
+                   f"{n:,} purchase{'s' if n != 1 else ''}, each bar one order at its net value")

@@ -171,7 +171,7 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
 
 
 LISTED_COLUMNS = ["customer_id", *PERSON_COLUMNS[:4], "segment", "lifecycle", "recency_days", "frequency",
-                  "monetary", "clv", "p_alive", "marketing_consent"]
+                  "monetary", "clv", "p_alive", "next_order_date", "marketing_consent"]
 
 
 def _people(con, ids: pd.DataFrame) -> pd.DataFrame:

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from segmentation import currency
+from segmentation.nextorder import BASIS_TITLES
 from segmentation.vocabulary import GROUP_TITLES, group_title
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# Column -> (header, kind, help). Kinds: money, share (0-1), count, days, decimal, score, text, consent.
+# Column -> (header, kind, help). Kinds: money, share (0-1), count, days, decimal, score, text, consent, group,
+# basis (a next order date's, segmentation.nextorder).
 COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "customer_id": ("Customer", "text", None),
     "first_name": ("First name", "text", None),
@@ -45,6 +47,10 @@ COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "p_alive": ("Chance still active", "share", "The value model's chance the customer has not silently stopped "
                 "buying. Not a stage: 'lapsed' means no order for longer than your shop's gap rule, and many "
                 "lapsed customers are still likely active. Rank who to win back by predicted value."),
+    "next_order_date": ("Next order due", "text", "When the next order is due: the last order plus the customer's "
+                        "usual days between orders (three orders or more), else their segment's or the shop's; none "
+                        "for customers more likely gone than not. Before today: overdue."),
+    "next_order_basis": ("Due date from", "basis", None),
     "marketing_consent": ("Consents to marketing", "consent", None),
     "customers": ("Customers", "count", None),
     "size": ("Customers", "count", None),
@@ -71,6 +77,18 @@ COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "score": ("Score", "decimal", None),
     "reason": ("Why", "text", None),
     "month": ("Month", "text", None),
+    "month_end": ("Month end", "text", None),
+    "order_id": ("Order", "text", None),
+    "order_date": ("Date", "text", None),
+    "net_amount": ("Value", "money", "Net of returns and cancellations"),
+    "line_count": ("Lines", "count", None),
+    "channel": ("Channel", "text", None),
+    "is_purchase": ("Purchase", "consent", "An order worth more than nothing once returns are taken off"),
+    "campaign_id": ("Campaign", "text", None),
+    "created_at": ("Created", "text", None),
+    "as_of": ("Members as of", "text", None),
+    "goal": ("Goal", "text", None),
+    "arm": ("Side", "text", None),
     "measure": ("Measure", "text", None),
 }
 # A breakdown's per-segment shares: seg_champions -> "Champions" (a share of the row's customers).
@@ -98,6 +116,8 @@ def table_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             continue
         if kind == "group":
             shown[column] = values.map(lambda v: group_title(v) if isinstance(v, str) else v)
+        elif kind == "basis":
+            shown[column] = values.map(lambda v: BASIS_TITLES.get(v, "") if isinstance(v, str) else "")
         elif kind == "share" and values.dtype.kind == "f":
             shown[column] = values * 100  # shown "39.3%"; sorting stays numeric
         elif kind == "text" and not is_numeric_dtype(values):
