@@ -43,8 +43,8 @@ class CustomerNotFound(AnalysisError):
 
 @dataclass(frozen=True)
 class Group:
-    """A group a customer is in: ``kind`` is 'segment' (RFM), 'stage' (lifecycle) or 'cluster'; a saved
-    segment will be one more kind."""
+    """A group a customer is in: ``kind`` is 'segment' (RFM), 'stage' (lifecycle), 'cluster' or 'saved' (a
+    saved segment, keyed by its name)."""
 
     kind: str
     key: str
@@ -102,9 +102,10 @@ def customer_groups(
     row: dict | None = None,
 ) -> list[Group]:
     """The groups ``customer_id`` is in at ``as_of``: the single place that says so (the page, the command line
-    and the app read it; saved segments are to be added here). RFM segment and lifecycle stage from the
+    and the app read it). RFM segment and lifecycle stage from the
     customer table (``row``: their row, when the caller has it), and the cluster of the clustering with ``k``
-    groups (None: the automatic one), where the shop can be clustered. None for a customer without a purchase."""
+    groups (None: the automatic one), where the shop can be clustered, then each saved segment whose condition
+    holds for them on that day. None for a customer without a purchase."""
     from segmentation.clustering import cluster_customers
     from segmentation.customers import customer_table
 
@@ -119,13 +120,30 @@ def customer_groups(
     try:
         clusters = cluster_customers(con, as_of=as_of, k=k)
     except AnalysisError:  # too few customers, or too alike, to split: no cluster to be in
-        return groups
-    mine = clusters.assignments.loc[clusters.assignments["customer_id"] == customer_id, "cluster"]
-    if len(mine):
-        key = str(mine.iloc[0])
-        name = dict(zip(clusters.clusters["key"], clusters.clusters["name"], strict=True)).get(key, "")
-        groups.append(Group("cluster", key, f"{group_title(key)}: {name}" if name else group_title(key)))
-    return groups
+        clusters = None
+    if clusters is not None:
+        mine = clusters.assignments.loc[clusters.assignments["customer_id"] == customer_id, "cluster"]
+        if len(mine):
+            key = str(mine.iloc[0])
+            name = dict(zip(clusters.clusters["key"], clusters.clusters["name"], strict=True)).get(key, "")
+            groups.append(Group("cluster", key, f"{group_title(key)}: {name}" if name else group_title(key)))
+    return groups + _saved_groups(con, customer_id, as_of)
+
+
+def _saved_groups(con: duckdb.DuckDBPyConnection, customer_id: str, as_of: dt.date | str | None) -> list[Group]:
+    """The saved segments the customer is in on ``as_of``, evaluated afresh (not the last import's record, so
+    an earlier as-of date reads that day). A segment the data can no longer evaluate is left out."""
+    from segmentation.saved import matching_ids, saved_segments
+
+    found = []
+    for segment in saved_segments(con):
+        try:
+            members = matching_ids(con, segment.condition, as_of=as_of)
+        except AnalysisError:  # e.g. a field this shop's data lost: the import's notes already said so
+            continue
+        if customer_id in members:
+            found.append(Group("saved", segment.name, segment.name))
+    return found
 
 
 def customer_page(

@@ -18,7 +18,8 @@ from segmentation.persona import amount
 from segmentation.vocabulary import group_title
 
 LAST_ORDERS = 10
-KIND_WORDS = {"segment": "RFM segment", "stage": "lifecycle stage", "cluster": "group that shops alike"}
+KIND_WORDS = {"segment": "RFM segment", "stage": "lifecycle stage", "cluster": "group that shops alike",
+              "saved": "saved segment"}
 
 
 def consent_words(consent: bool | None) -> str:

@@ -175,3 +175,24 @@ def test_the_next_order_columns_hold_no_contact_details(shop):
     words = set(pd.concat([people[c] for c in people.columns]).dropna().astype(str))
     shown = set(table["next_order_date"].dropna()) | set(table["next_order_basis"].dropna())
     assert not shown & words and shown
+
+
+def test_the_page_names_the_saved_segments_they_are_in(shop, tmp_path):
+    """Zed (Leeds, five purchases, bread) is in a saved segment whose condition holds for them and not in one
+    whose condition does not; a segment is evaluated on the page's day, so before Zed's first order they are in
+    none (they have no purchase then, so no groups at all)."""
+    import shutil
+
+    from segmentation.saved import save_segment
+
+    db, last = shop
+    copy = tmp_path / "saved.duckdb"
+    shutil.copy(db, copy)
+    with connect(copy) as con:
+        save_segment(con, "Leeds bread", "city = Leeds and bought category Bread and frequency = 5")
+        save_segment(con, "Big spenders", "monetary > 10000")
+    with connect(copy, read_only=True) as con:
+        groups = customer_groups(con, ZED)
+        before = customer_groups(con, ZED, as_of=last - dt.timedelta(days=60))
+    assert [(g.kind, g.key) for g in groups if g.kind == "saved"] == [("saved", "Leeds bread")]
+    assert before == []
