@@ -42,7 +42,8 @@ SENSITIVE = ("age_band", "gender", "income_band")  # never narrow a list by thes
 CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "customer_id": (*cols.SYNONYMS["customer_id"][:-1], "id", "contact id", "profile id"),
     "email": (*cols.SYNONYMS["email"], "email address", "e mail address", "mail"),
-    "birth_date": ("birthday", "birth date", "date of birth", "dob", "birthdate", "date of birth dd mm yyyy"),
+    # A full date first: Mailchimp's own 'Birthday' is month and day only, and gives no age.
+    "birth_date": ("date of birth", "dob", "birth date", "birthdate", "date of birth dd mm yyyy", "birthday"),
     "age": ("age", "age band", "age group", "age range", "your age", "how old are you", "age bracket"),
     "gender": ("gender", "sex", "your gender", "what is your gender"),
     "income": (
@@ -76,7 +77,7 @@ PERSONAL = (
     "first name", "last name", "full name", "name", "customer name", "phone", "phone number", "mobile",
     "address", "address1", "address2", "street", "zip", "postcode", "post code", "postal code", "company",
     "note", "notes", "optin ip", "confirm ip", "ip", "ip address", "latitude", "longitude", "leid", "euid",
-    "gmtoff", "dstoff", "timezone", "last changed", "unsub campaign title", "unsub campaign id",
+    "gmtoff", "dstoff", "timezone", "birthday", "last changed", "unsub campaign title", "unsub campaign id",
     "unsub reason", "unsub reason other", "clean campaign title", "clean campaign id", "default address company",
     "default address address1", "default address address2", "default address zip", "default address phone",
     "default address province", "default address country", "tax exempt", "marketing ip", "optin time",

@@ -43,7 +43,7 @@ def has_activity(con: duckdb.DuckDBPyConnection) -> bool:
 def engagement_features(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """One row per customer with any email activity or unsubscribe on record (``FEATURE_COLUMNS``)."""
     day = resolve_as_of(con, as_of)
-    if not has_table(con, "email_events"):
+    if not has_table(con, "email_events"):  # a store from before the lists came in
         return pd.DataFrame(columns=FEATURE_COLUMNS)
     flags = "SELECT NULL::VARCHAR AS customer_id, false AS unsubscribed, false AS bounced WHERE false"
     if has_table(con, "contact_attributes"):
