@@ -363,14 +363,24 @@ def _income(cell: str) -> str:
 
 
 def _count(con: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, report: ContactImportReport) -> None:
-    rejected = "SELECT __reason, count(*) FROM people WHERE __reason IS NOT NULL GROUP BY 1"
-    reasons = dict(con.execute(rejected).fetchall())
-    if kind == "activity":
-        unknown = con.execute("SELECT count(DISTINCT line_no) FROM staged_event_rows WHERE unknown").fetchall()[0][0]
-        if unknown:
-            reasons["not an email event"] = unknown
-    for _, reason, _ in raw.broken_lines:
-        reasons[reason] = reasons.get(reason, 0) + 1
+    # The rows set aside, with their cells, for the ``rejects`` table as an orders import keeps them. Their line
+    # is the row's position below the column names: the file's line where no title line or cell spans lines.
+    cells = "to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in raw.columns) + "))::VARCHAR"
+    unknown = (
+        " UNION ALL SELECT line_no + 1, 'not an email event', " + cells + " FROM people WHERE line_no IN "
+        "(SELECT line_no FROM staged_event_rows WHERE unknown)" if kind == "activity" else ""
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE contact_bad AS SELECT line_no + 1 AS line_no, __reason AS reason, {cells} AS raw "
+        f"FROM people WHERE __reason IS NOT NULL{unknown}"
+    )
+    if raw.broken_lines:
+        lines, why, texts = zip(*raw.broken_lines, strict=True)
+        con.execute(
+            "INSERT INTO contact_bad SELECT unnest($1::BIGINT[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[])",
+            [list(lines), list(why), [json.dumps({"line": text}) for text in texts]],
+        )
+    reasons = dict(con.execute("SELECT reason, count(*) FROM contact_bad GROUP BY 1").fetchall())
     report.rows_read = con.execute("SELECT count(*) FROM raw").fetchall()[0][0] + len(raw.broken_lines)
     report.rejected_by_reason = reasons
     report.rows_rejected = sum(reasons.values())
@@ -415,6 +425,7 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
                 _write_profiles(con, import_id, replace, report)
             else:
                 _write_activity(con, import_id, replace, report)
+            con.execute("INSERT INTO rejects SELECT ?, line_no, reason, raw FROM memory.contact_bad", [import_id])
             links = contact_links_sql("memory.staged_people")
             report.matched = con.execute(f"SELECT count(DISTINCT customer_id) FROM ({links})").fetchall()[0][0]
             unmatched = con.execute(
