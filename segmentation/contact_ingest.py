@@ -442,6 +442,7 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
                  unmatched, False],
             )
             remember_summary(con, import_id)
+            _warm_model_cache(con)  # the data version moved on: refit now, not at the next question
             con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
@@ -454,6 +455,14 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
         raise
     con.execute("USE memory")
     con.execute("DETACH store")
+
+
+def _warm_model_cache(con: duckdb.DuckDBPyConnection) -> None:
+    from segmentation.clv import fit_models
+    from segmentation.rfm import AnalysisError
+
+    with contextlib.suppress(AnalysisError):
+        fit_models(con)
 
 
 def _write_profiles(con: duckdb.DuckDBPyConnection, import_id: int, replace: bool,

@@ -382,6 +382,12 @@ def _render_demo_button(ctx: ToolContext, *, replace: bool) -> None:
     with tempfile.TemporaryDirectory(dir=session.dir) as tmp, st.spinner("Baking the demo shop..."):
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=2000, seed=7)
         report = _run_import(ctx, path, display_name=DEMO_NAME, replace=True, currency_code="GBP")  # in Yorkshire
+        if report is not None:  # its customer list and newsletter activity (issue 19); the orders' report shown
+            from segmentation.sample_contacts import write_demo_contacts
+
+            for extra in write_demo_contacts(ctx.db_path, tmp):
+                _run_import(ctx, extra, display_name=f"{DEMO_NAME}: {extra.name}", replace=False)
+            session.outcome = report
     if report is not None and replace:
         st.session_state[_UNTICK_KEY] = True
         st.rerun()
