@@ -189,6 +189,15 @@ PHRASINGS += [
     ("rhythm", "how often do my regulars come back?", "purchase_rhythm", {"group": "loyal"}),
     ("entrants", "who went lapsed in the last few months?", "group_entrants",
      {"group": "lapsed", "start": "2026-08-20"}),
+    # who customers are and how they take the emails (issue 19)
+    ("under-30", "how many of my champions are under 30?", "customers_by_attribute",
+     {"group": "champions", "under_age": 30}),
+    ("care-about", "what do my lapsed customers care about?", "customers_by_attribute",
+     {"group": "lapsed", "attribute": "interest"}),
+    ("opens-not-buying", "who opens our emails but hasn't bought in 3 months?", "email_engagement",
+     {"group": "engaged_not_buying", "days": 90}),
+    ("buying-not-opening", "who buys but never opens our emails?", "email_engagement",
+     {"group": "buying_not_opening"}),
 ]
 
 # What planning knows of the demo shop below (its last order, its campaigns), for planning alone.

@@ -36,6 +36,8 @@ VALID = {
     "order_value": {"by": "segment"},
     "top_customers": {"limit": 20},
     "purchase_rhythm": {"scheme": "lifecycle"},
+    "customers_by_attribute": {"group": "champions", "under_age": 30},
+    "email_engagement": {"group": "engaged_not_buying"},
 }
 INVALID = {
     "load_data": ({"source": "/etc/passwd"}, "'demo'"),
@@ -57,6 +59,8 @@ INVALID = {
     "order_value": ({"by": "region"}, "'segment'"),
     "top_customers": ({"limit": 0}, "limit"),
     "purchase_rhythm": ({"scheme": "zodiac"}, "'lifecycle'"),
+    "customers_by_attribute": ({"attribute": "star_sign"}, "'age_band'"),
+    "email_engagement": ({"group": "lurkers"}, "'unreachable'"),
 }
 
 
