@@ -178,11 +178,11 @@ def group_profile(con: duckdb.DuckDBPyConnection, customer_ids: list[str], *,
             out[name] = NOT_IN_DATA
             continue
         try:
-            frame = attribute_breakdown(con, name, customer_ids=customer_ids, as_of=as_of, top=top)
+            frame = attribute_breakdown(con, name, customer_ids=customer_ids, as_of=as_of, top=len(AGE_BANDS))
         except AnalysisError:
             out[name] = NOT_IN_DATA
             continue
-        shown = frame[frame["value"] != NOT_IN_DATA]
+        shown = frame[frame["value"] != NOT_IN_DATA].sort_values("customers", ascending=False, kind="stable").head(top)
         pairs = zip(shown["value"], shown["share"], strict=True)
         out[name] = ", ".join(f"{v} ({s:.0%})" for v, s in pairs) or NOT_IN_DATA
     return out

@@ -223,3 +223,22 @@ def test_replacing_the_orders_clears_the_lists(shop, tmp_path):
     shutil.copyfile(FIXTURES / "orders.csv", copy)
     import_file(shop, copy, replace=True)
     assert _read(shop, "SELECT count(*) FROM contact_attributes") == [(0,)]
+
+
+def test_a_persona_states_the_lists_demographics_and_interests_or_not_in_your_data(shop):
+    from segmentation.attributes import group_profile
+    from segmentation.persona import build_persona
+
+    import_file(shop, FIXTURES / "mailchimp_audience_export.csv")
+    everyone = [f"C0{i}" for i in range(1, 9)]
+    stated = _with(shop, lambda con: group_profile(con, everyone))
+    # ages on 2024-06-30: 18-24 cara, gus; 25-29 alice, dan; 30-34 bob, finn; 35-44 eve, hana (2 each, 25%)
+    assert stated["age_band"] == "18-24 (25%), 25-29 (25%), 30-34 (25%)"
+    assert stated["gender"] == "female (57%), male (43%)"  # 4 and 3 of the 7 who gave one
+    assert stated["income_band"] == NOT_IN_DATA
+    persona = build_persona({"customers": 8, "attributes": stated}, key="champions")
+    assert "gender female (57%), male (43%); income not in your data" in persona["demographics"]
+    # interests from 6 of the 8: coffee bob, finn, hana; vegan alice, eve, hana; gluten-free alice, cara
+    assert persona["interests"][0] == "Interests they gave you: coffee (50%), vegan (50%), gluten-free (33%)"
+    small = _with(shop, lambda con: group_profile(con, ["C01", "C02"]))
+    assert small["age_band"] == NOT_IN_DATA and small["gender"] == NOT_IN_DATA  # too few to say
