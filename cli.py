@@ -253,6 +253,7 @@ def _currency(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from segmentation.readers import IngestError
     from segmentation.sample import write_demo_csv
+    from segmentation.sample_contacts import write_demo_contacts
 
     if not 10 <= args.customers <= 5_000_000:
         raise IngestError("--customers must be between 10 and 5,000,000.")
@@ -260,7 +261,10 @@ def _demo(args: argparse.Namespace) -> int:
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=args.customers, seed=args.seed)
         report = _import_isolated(args.db, path, replace=True, display_name="demo shop: The Corner Crumb",
                                   currency="GBP")  # a bakery-café in Yorkshire
-    _say(report.as_text())
+        _say(report.as_text())
+        # Its customer list and newsletter activity, imported as an owner's would be (issue 19).
+        for extra in write_demo_contacts(args.db, tmp, seed=args.seed):
+            _say(_import_isolated(args.db, extra, display_name=f"demo shop: {extra.name}").as_text())
     _say(f"Demo shop written to {args.db}")
     return 0
 

@@ -416,7 +416,49 @@ def _which_group(lead: str, examples: list[str]) -> str:
     return lead + "; ".join(f"\"{q}\"" for q in examples) + "."
 
 
+def plan_people(a: Ask) -> Plan:
+    """'how many of my champions are under 30?': the age bands, with the count under that age; 'what do my
+    lapsed customers care about?': their interests; 'by gender', 'by tag', 'by income'."""
+    args = slot_args("customers_by_attribute", a)
+    args.pop("attribute", None)
+    under = re.search(r"\b(?:under|younger than|below) (\d{2})\b", a.text)
+    if under:
+        args["under_age"] = int(under.group(1))
+    for pattern, attribute in ((r"\bages?\b|how old|\byoung|\bolder\b", "age_band"), (r"gender", "gender"),
+                               (r"income", "income_band"), (r"\btags?\b|tagged", "tag"), (r"\bregions?\b", "region"),
+                               (r"interest|care about|into\b|like", "interest")):
+        if not under and search(pattern, a.text):
+            args["attribute"] = attribute
+            break
+    args, note = valid("customers_by_attribute", args)
+    return Plan("customers_by_attribute", args, note=note)
+
+
+def plan_engagement(a: Ask) -> Plan:
+    """'who opens our emails but hasn't bought in 3 months?': the behaviour group and its window."""
+    text = a.text
+    not_buying = re.search(r"\b(not|never|n t|no longer|nothing)\b.{0,12}\b(buy|bought|order|purchas)", text)
+    not_opening = re.search(r"\b(not|never|n t|no longer|nothing)\b.{0,12}\b(open|read)", text)
+    if re.search(r"unsubscrib|bounc|unreachable|can ?not (be )?reach", text):
+        group = "unreachable"
+    elif not_opening and not not_buying:
+        group = "buying_not_opening"
+    else:
+        group = "engaged_not_buying"
+    args: dict = {"group": group}
+    window = re.search(r"\b(\d+|a|one|two|three|four|five|six|nine|twelve) (day|week|month|year)s?\b", text)
+    if window:
+        words = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "nine": 9, "twelve": 12}
+        n = int(window.group(1)) if window.group(1).isdigit() else words[window.group(1)]
+        args["days"] = n * {"day": 1, "week": 7, "month": 30, "year": 365}[window.group(2)]
+    if a.s.as_of:
+        args["as_of"] = a.s.as_of.isoformat()
+    args, note = valid("email_engagement", args)
+    return Plan("email_engagement", args, note=note)
+
+
 PLANNERS: dict[str, Callable[[Ask], Plan]] = {
+    "customers_by_attribute": plan_people, "email_engagement": plan_engagement,
     "load_data": plan_load, "measure_campaign": plan_measure, "segment_migration": plan_migration,
     "group_entrants": plan_entrants, "cluster_customers": plan_cluster, "compute_rfm": plan_rfm,
     "predict_value": plan_predict, "segment_by": plan_breakdown, "draft_campaign": plan_draft,

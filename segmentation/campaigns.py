@@ -143,12 +143,15 @@ def arm_csv(con: duckdb.DuckDBPyConnection, campaign_id: str, arm: str) -> bytes
 
 def eligible_members(con: duckdb.DuckDBPyConnection, members: list[str]) -> list[str]:
     """``members`` who may be contacted: all of them unless the data records consent, then those who did not
-    say no (``create_campaign`` splits exactly these)."""
+    say no; never those who unsubscribed or bounced (``create_campaign`` splits exactly these)."""
+    from segmentation.engagement import unreachable_ids
+
+    unreachable = unreachable_ids(con)  # unsubscribed or bounced in the email tool's exports: never messaged
     consent = con.execute("SELECT customer_id, marketing_consent FROM customers").df()
     if not consent["marketing_consent"].notna().any():
-        return sorted(set(members))
+        return sorted(set(members) - unreachable)
     refused = set(consent.loc[consent["marketing_consent"].eq(False), "customer_id"])
-    return sorted(set(members) - refused)
+    return sorted(set(members) - refused - unreachable)
 
 
 def split_sizes(eligible: int, holdout: float) -> tuple[int, int]:

@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from segmentation import columns as cols
-from segmentation import detect
+from segmentation import contact_ingest, detect
 from segmentation.cancellations import Undone
 from segmentation.cellsafety import formula_sql
+from segmentation.contact_columns import contact_layout, file_kind, map_contact_columns
+from segmentation.contact_ingest import ContactImportReport
 from segmentation.currency import CURRENCIES, CurrencyError, Found, currency_of, parse_code, record_found, set_currency
 from segmentation.currency import detect as detect_currency
 from segmentation.detect import ident, sql_str
@@ -67,7 +69,8 @@ from segmentation.vocabulary import AnalysisError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ImportPreview", "ImportReport", "IngestError", "import_file", "import_in_place", "preview_file"]
+__all__ = ["ContactImportReport", "ImportPreview", "ImportReport", "IngestError", "import_file", "import_in_place",
+           "preview_file"]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 # How the store's orders were built from its lines, in ``meta``: a store built by an older rule has its
@@ -225,8 +228,11 @@ def import_file(
     progress: Callable[[float, str], None] | None = None,
     ask_if_unrelated: bool = False,
     currency: str | None = None,
-) -> ImportReport:
+) -> ImportReport | ContactImportReport:
     """Import ``file`` into the database at ``db_path``; raise IngestError (store unchanged) if it can't be.
+
+    A file of customers (a CRM or email tool's list, a survey) or of email activity, rather than orders, is
+    recognised (``contact_columns.file_kind``) and loaded as attributes (``contact_ingest``).
 
     ``currency``: the shop's currency code, as the owner would set it (the demo's pounds); else it is found
     in the file where it can be (``segmentation.currency``).
@@ -283,6 +289,10 @@ def import_file(
             progress(0.05, "reading the file")
             raw = load_raw(work, file, Path(tmp))
             checksum = beside.submit(_sha256, file)
+            kind = file_kind(raw.columns, overrides)
+            if kind != "orders":  # a list of customers, or email activity: attributes, not orders
+                return _import_contacts(work, raw, kind, db_path, checksum, overrides or {}, replace,
+                                        report.file_name, progress)
             progress(0.35, "recognising the columns")
             # After the sample is read: the libraries load beside recognising the columns (mostly one core)
             # and the pass over every row, and are ready for the value models at the end.
@@ -355,6 +365,22 @@ def import_in_place(
         raise
 
 
+def _import_contacts(
+    work: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, db_path: Path, checksum, overrides: dict[str, str],
+    replace: bool, name: str, progress: Callable[[float, str], None],
+) -> ContactImportReport:
+    """A customer list or an email activity export (``contact_ingest``): read and checked, then written."""
+    report = ContactImportReport(file_name=name, kind=kind)
+    progress(0.45, "reading the customer list" if kind == "profiles" else "reading the email activity")
+    contact_ingest.stage(work, raw, kind, overrides, report)
+    report.notes[:0] = raw.notes
+    progress(0.75, "saving")
+    with STORE_LOCK.exclusive():
+        contact_ingest.write(work, db_path, checksum.result(), report, replace)
+    progress(1.0, "done")
+    return report
+
+
 def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, rows: int = 20) -> ImportPreview:
     """Read and map ``file`` without touching any database; IngestError if it cannot be imported.
 
@@ -378,12 +404,26 @@ def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, r
         try:
             work.execute("SET enable_progress_bar = false")
             raw = load_raw(work, file, Path(tmp))
+            kind = file_kind(raw.columns, overrides)
+            if kind != "orders":
+                return _preview_contacts(work, file, raw, kind, overrides or {}, rows)
             plan = _plan(work, raw, overrides or {})
             sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM sample ORDER BY line_no LIMIT {int(rows)}").df()
             total = count_rows(work, raw)
         finally:
             work.close()
     return ImportPreview(file.name, raw.columns, plan.mapping, plan.layout, raw.notes + plan.notes, total, sample)
+
+
+def _preview_contacts(work: duckdb.DuckDBPyConnection, file: Path, raw: RawTable, kind: str,
+                      overrides: dict[str, str], rows: int) -> ImportPreview:
+    layout = contact_layout(raw.columns)
+    mapping = map_contact_columns(raw.columns, overrides, kind)
+    what = "a customer list" if kind == "profiles" else "an email activity export"
+    notes = [*raw.notes, f"read as {what}: its columns become customer attributes, joined by customer id or email"]
+    sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM sample ORDER BY line_no LIMIT {int(rows)}").df()
+    return ImportPreview(file.name, raw.columns, mapping, layout.label if layout else None, notes,
+                         count_rows(work, raw), sample)
 
 
 # ---------------------------------------------------------------- deciding what each column is
@@ -1045,7 +1085,7 @@ def _already_imported(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
 
 def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, replace: bool) -> None:
     if replace:
-        for table in ("order_lines", "orders", "customers", "rejects"):
+        for table in ("order_lines", "orders", "customers", "rejects", "contact_attributes", "email_events"):
             con.execute(f"DELETE FROM {table}")
     import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
     # The store holds nothing else: order_lines will be exactly the rows staged, read faster from memory.

@@ -353,7 +353,22 @@ def listing(parts: list[str], conjunction: str = "and") -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" {conjunction} " + parts[-1]
 
 
+_LIST_WORDS = {"age_band": "age", "gender": "gender", "income_band": "income"}
+
+
+def _from_lists(p: dict) -> str:
+    """The group's age, gender and income from the imported customer lists (``attributes.group_profile``), with
+    their shares, each 'not in your data' where the lists do not say (or the group is too small to say)."""
+    attrs = p.get("attributes") or {}
+    return "From your customer lists: " + "; ".join(
+        f"{word} {clean(attrs.get(key) or 'not in your data', 200)}" for key, word in _LIST_WORDS.items()) + "."
+
+
 def _demographics(p: dict) -> str:
+    if p.get("attributes"):
+        places = _known(p.get("city_mix"))[:3]
+        where = ("Mostly from " + listing([f"{c} ({pct(s)})" for c, s in places]) + ". ") if places else ""
+        return where + _from_lists(p)
     cities, countries = _known(p.get("city_mix"))[:3], _known(p.get("country_mix"))[:3]
     none_said = "Your data has no age, gender or income, so the persona does not guess them."
     if not cities and not countries:
@@ -367,6 +382,12 @@ def _demographics(p: dict) -> str:
 
 
 def _interests(p: dict) -> list[str]:
+    stated = (p.get("attributes") or {}).get("interest")
+    said = [f"Interests they gave you: {clean(stated, 200)}"] if stated and stated != "not in your data" else []
+    return said + _bought_interests(p)
+
+
+def _bought_interests(p: dict) -> list[str]:
     items = named_items(p, "top_categories") or named_items(p, "top_products")
     if not items:
         return ["No categories or products recorded for them, so no interests can be read from their purchases."]

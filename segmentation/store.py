@@ -189,6 +189,33 @@ CREATE TABLE IF NOT EXISTS saved_segment_moves (
     move        VARCHAR NOT NULL      -- 'joined' or 'left'
 );
 
+-- Customer lists and survey answers (segmentation.contact_ingest): one row per person, attribute and value
+-- (a tag or an interest is a row of its own). A person is the file's customer id, else its email, and is
+-- matched to the shop's customers when read (segmentation.attributes), so a row matching nobody is kept,
+-- never made a customer. Names: birth_date, age, age_band, gender, income_band, city, region, country, tag,
+-- interest, email_consent, unsubscribed, cleaned, member_rating, subscribed_on, or a column's own name.
+CREATE TABLE IF NOT EXISTS contact_attributes (
+    contact      VARCHAR NOT NULL,    -- customer_ref, else email
+    customer_ref VARCHAR,             -- the file's customer id
+    email        VARCHAR,             -- lower case
+    name         VARCHAR NOT NULL,
+    value        VARCHAR NOT NULL,
+    number       DOUBLE,              -- the value as a number, where it is one
+    import_id    INTEGER NOT NULL
+);
+
+-- Email activity exports (Mailchimp, Klaviyo): what each person did with each campaign.
+CREATE TABLE IF NOT EXISTS email_events (
+    contact      VARCHAR NOT NULL,
+    customer_ref VARCHAR,
+    email        VARCHAR,
+    campaign     VARCHAR,
+    event        VARCHAR NOT NULL,    -- sent, open, click, bounce, unsubscribe
+    occurred_at  TIMESTAMP,           -- when, where the file says
+    times        INTEGER NOT NULL,    -- how many (a recipient's opens of a campaign)
+    import_id    INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS rejects (
     import_id INTEGER NOT NULL,
     line_no   BIGINT NOT NULL,
@@ -197,7 +224,7 @@ CREATE TABLE IF NOT EXISTS rejects (
 );
 """
 
-DATA_TABLES = ("order_lines", "orders", "customers", "rejects", "imports")
+DATA_TABLES = ("order_lines", "orders", "customers", "rejects", "imports", "contact_attributes", "email_events")
 
 # A row is recognised by what it means once parsed, never by its cells as written: a re-export with the
 # columns in another order, a trailing space, an extra column, numbers written 12345.0 or dates written

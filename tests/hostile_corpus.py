@@ -814,6 +814,81 @@ PARTIAL += [
          rows=1, loaded=1),
 ]
 
+# Customer lists and email activity (issue 19): read by the same readers, under the same budgets; a list
+# whose rows name nobody usable is refused like an orders file whose rows are all bad.
+_AUDIENCE = ["Email Address", "First Name", "MEMBER_RATING", "OPTIN_TIME", "TAGS"]
+_ACTIVITY = ["Email Address", "Campaign Title", "Send Time", "Opens", "Clicks"]
+REFUSED += [
+    Case("customer_list_header_only", "subscribed_members.csv", _csv(header=_AUDIENCE), "refused", ("no rows",)),
+    Case(
+        "customer_list_without_one_usable_email",
+        "subscribed_members.csv",
+        _csv("not-an-email,Ann,3,2023-01-01 10:00:00,vip", ",Bob,2,2023-01-01 10:00:00,", header=_AUDIENCE),
+        "refused",
+        ("none of the 2 rows",),
+    ),
+    Case(
+        "customer_list_of_formulas",
+        "customers.csv",
+        _csv('"=HYPERLINK(""http://x"",""click"")",vegan', "@SUM(A1),vip", header=["Email", "Interests"]),
+        "refused",
+        ("none of the 2 rows", "formula"),
+    ),
+    Case(
+        "activity_without_recipients",
+        "campaign_activity.csv",
+        _csv(",June news,2024-06-01 09:00:00,1,0", ",June news,2024-06-01 09:00:00,0,0", header=_ACTIVITY),
+        "refused",
+        ("none of the 2 rows",),
+    ),
+    Case(
+        "customer_list_truncated_xlsx",
+        "customers.xlsx",
+        lambda p: p.write_bytes(_half(_xlsx_bytes([_AUDIENCE] + [[f"p{i}@example.com", "Ann", 3, "2023-01-01", "vip"]
+                                                                  for i in range(40)]))),
+        "refused",
+        ("excel|spreadsheet|damaged|incomplete",),
+    ),
+]
+
+# Customer lists with some bad rows: the good ones load, every bad one is counted and kept in ``rejects``.
+CONTACT_PARTIAL: list[Case] = [
+    Case(
+        "customer_list_with_bad_rows",
+        "subscribed_members.csv",
+        _csv(
+            "ann@example.com,Ann,3,2023-01-01 10:00:00,vip",
+            "not an email,Bob,2,2023-01-01 10:00:00,",
+            ",Cy,1,2023-01-01 10:00:00,vip",
+            "=1+2,Di,1,2023-01-01 10:00:00,",
+            ",,,,",
+            "eve@example.com,Eve,5,2023-01-01 10:00:00,\"vegan, local\"",
+            header=_AUDIENCE,
+        ),
+        "partial",
+        rows=6,
+        loaded=2,
+        rejected={"unreadable email": 1, "no customer id or email": 1, "formula": 1, "blank": 1},
+        raw_contains=("not an email", "=1+2"),
+    ),
+    Case(
+        "activity_with_other_events",
+        "events.csv",
+        _csv(
+            "ann@example.com,Received Email,2024-06-01 09:00:00",
+            "ann@example.com,Opened Email,2024-06-01 10:00:00",
+            "ann@example.com,Viewed Product,2024-06-01 10:05:00",
+            "ann@example.com,Placed Order,2024-06-01 10:09:00",
+            header=["Email", "Metric", "Timestamp"],
+        ),
+        "partial",
+        rows=4,
+        loaded=2,
+        rejected={"not an email event": 2},
+        raw_contains=("Viewed Product",),
+    ),
+]
+
 CASES: list[Case] = REFUSED + PARTIAL
 
 # A tiny valid export used to give the database some content before a hostile file arrives.

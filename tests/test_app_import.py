@@ -177,7 +177,10 @@ def test_demo_button_builds_the_demo_shop(app, db):
     assert [s.value for s in at.success] == ["Imported demo shop (replacing the earlier data)."]
     assert int(_metrics(at)["Customers"].replace(",", "")) > 1000
     with connect(db, read_only=True) as con:
-        assert con.execute("SELECT file_name, replaced FROM imports").fetchall() == [("demo shop", True)]
+        assert con.execute("SELECT file_name, replaced FROM imports ORDER BY import_id").fetchall() == [
+            ("demo shop", True), ("demo shop: corner_crumb_customers.csv", False),
+            ("demo shop: corner_crumb_newsletter_activity.csv", False),  # its lists (issue 19): orders as before
+        ]
 
 
 def test_demo_asks_before_replacing_the_owners_data(app, db, tmp_path):
@@ -327,3 +330,17 @@ def test_a_large_revenue_is_shown_short_with_the_exact_sum_as_help(app, db):
     at = _click(_upload(app(), "big.csv", big), "Import")
     (revenue,) = [m for m in at.metric if m.label == "Revenue"]
     assert revenue.value == "9.74m" and revenue.proto.help == "9,741,234.56"
+
+
+def test_a_customer_list_imports_from_the_sidebar_with_its_own_report(app, db):
+    """A Shopify customers export goes through the same upload and the same import (issue 19)."""
+    fixtures = Path(__file__).parent / "fixtures" / "contacts"
+    at = _upload(app(), "orders.csv", (fixtures / "orders.csv").read_bytes())
+    _click(at, "Import")
+    at = _upload(at, "customers_export.csv", (fixtures / "shopify_customers_export.csv").read_bytes())
+    captions = [c.value for c in at.caption]
+    assert "**customers\\_export.csv**: 6 rows, recognised as a Shopify customers export" in captions
+    _click(at, "Import")
+    assert [s.value for s in at.success] == ["Imported customers\\_export.csv (Shopify customers export)."]
+    assert _metrics(at) == {"People": "6", "Customers matched": "4"}
+    assert "2 rows matched no customer; kept, not counted as customers." in [c.value for c in at.caption]

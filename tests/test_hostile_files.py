@@ -19,7 +19,7 @@ import pytest
 import cli
 from segmentation.ingest import import_file
 from segmentation.store import DATA_TABLES
-from tests.hostile_corpus import CASES, PARTIAL, REFUSED, SEED_CSV, Case
+from tests.hostile_corpus import CASES, CONTACT_PARTIAL, PARTIAL, REFUSED, SEED_CSV, Case
 
 SNAPSHOT_TABLES = (*DATA_TABLES, "meta")
 # A Python exception's class name (IngestError, UnicodeDecodeError, ConversionException, ...).
@@ -220,6 +220,31 @@ def test_partial_file_loads_good_rows_and_counts_every_rejected_one(case, tmp_pa
         assert customer_id in customers, f"customer {customer_id!r} not stored; have {sorted(customers)[:10]}"
         for column, value in expected.items():
             assert customers[customer_id][column] == value, (customer_id, column, customers[customer_id])
+
+
+@pytest.mark.parametrize("case", CONTACT_PARTIAL, ids=[c.name for c in CONTACT_PARTIAL])
+def test_partial_customer_list_loads_good_rows_and_counts_every_rejected_one(case, tmp_path, capsys):
+    path = build(case, tmp_path)
+    db = tmp_path / "shop.duckdb"
+
+    code, out, err = run_cli(capsys, str(path), "--db", str(db), "--json")
+
+    assert code == 0, f"exit {code}; stderr={err.strip()!r}"
+    report = json.loads(out)
+    assert (report["rows_read"], report["rows_loaded"]) == (case.rows, case.loaded)
+    assert report["rows_read"] == report["rows_loaded"] + report["rows_rejected"]
+    assert match_reasons(report["rejected_by_reason"], case.rejected) == case.rejected
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rejects = con.execute("SELECT reason, raw FROM rejects WHERE import_id = ?", [report["import_id"]]).fetchall()
+        customers = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    finally:
+        con.close()
+    assert len(rejects) == report["rows_rejected"]
+    assert customers == 0, "a list of people made nobody a customer"
+    raw_text = "\n".join(raw for _, raw in rejects)
+    for text in case.raw_contains:
+        assert text in raw_text
 
 
 def test_stored_ids_are_text_exactly_as_written(tmp_path, capsys):

@@ -195,6 +195,15 @@ PHRASINGS += [
     ("saved-list", "which segments have I saved?", "list_saved_segments", {}),
     ("saved-show", "how is Leeds win-back doing?", "show_segment", {"name": "Leeds win-back"}),
     ("saved-list-members", "list Leeds win-back", "list_customers", {"group": "Leeds win-back"}),
+    # who customers are and how they take the emails (issue 19)
+    ("under-30", "how many of my champions are under 30?", "customers_by_attribute",
+     {"group": "champions", "under_age": 30}),
+    ("care-about", "what do my lapsed customers care about?", "customers_by_attribute",
+     {"group": "lapsed", "attribute": "interest"}),
+    ("opens-not-buying", "who opens our emails but hasn't bought in 3 months?", "email_engagement",
+     {"group": "engaged_not_buying", "days": 90}),
+    ("buying-not-opening", "who buys but never opens our emails?", "email_engagement",
+     {"group": "buying_not_opening"}),
 ]
 
 # What planning knows of the demo shop below (its last order, its campaigns), for planning alone.

@@ -39,6 +39,8 @@ VALID = {
     "save_segment": {"name": "Leeds win-back", "condition": "lifecycle = lapsed and city = Leeds"},
     "list_saved_segments": {},
     "show_segment": {"name": "Regulars"},
+    "customers_by_attribute": {"group": "champions", "under_age": 30},
+    "email_engagement": {"group": "engaged_not_buying"},
 }
 INVALID = {
     "load_data": ({"source": "/etc/passwd"}, "'demo'"),
@@ -63,6 +65,8 @@ INVALID = {
     "save_segment": ({"name": "Leeds", "condition": "citty = Leeds"}, "did you mean city?"),
     "list_saved_segments": ({"surprise": 1}, "extra"),
     "show_segment": ({"name": "Nope"}, "the saved ones are: "),
+    "customers_by_attribute": ({"attribute": "star_sign"}, "'age_band'"),
+    "email_engagement": ({"group": "lurkers"}, "'unreachable'"),
 }
 
 

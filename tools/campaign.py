@@ -7,6 +7,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
+from segmentation.engagement import unreachable_ids
 from segmentation.persona import clean
 from tools.base import (
     Download,
@@ -58,8 +59,14 @@ def audience(con, customer_ids: list[str]) -> tuple[pd.DataFrame, int, bool]:
     finally:
         con.unregister("audience_ids")
     allowed = group[group["marketing_consent"].fillna(False).astype(bool)] if recorded else group
+    # Whoever unsubscribed or bounced in the email tool's exports is out, consent or not (issue 19).
+    unreachable = unreachable_ids(con)
+    before = len(allowed)
+    allowed = allowed[~allowed["customer_id"].astype(str).isin(unreachable)]
     allowed = allowed.sort_values("customer_id")[["customer_id", "email", "first_name", "last_name"]]
-    return allowed.reset_index(drop=True), len(group) - len(allowed), recorded
+    allowed = allowed.reset_index(drop=True)
+    allowed.attrs["unreachable"] = before - len(allowed)
+    return allowed, len(group) - len(allowed), recorded
 
 
 def _reachable(allowed: pd.DataFrame, channel: str, named: bool) -> str:
@@ -107,9 +114,13 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     draft = drafts.draft_campaign(profile, key=key, goal=args.goal, channel=args.channel,
                                   shop_name=ctx.shop_name, length=args.length, tone=args.tone,
                                   discount_percent=args.discount_percent, first_names=has_names)
+    unsubscribed = allowed.attrs.get("unreachable", 0)
+    why = "no marketing consent" + (f"; {unsubscribed:,} of them unsubscribed or bounced" if unsubscribed else "")
     consent = (
-        f"{len(allowed):,} of {len(members):,} may be contacted ({left_out:,} left out: no marketing consent)"
+        f"{len(allowed):,} of {len(members):,} may be contacted ({left_out:,} left out: {why})"
         if recorded else f"all {len(allowed):,} are in the audience: the data records no marketing consent"
+        if not unsubscribed else
+        f"{len(allowed):,} of {len(members):,} may be contacted ({unsubscribed:,} left out: unsubscribed or bounced)"
     ) + _reachable(allowed, args.channel, has_names)
     subject = f" Subject lines: {' | '.join(draft['subject_lines'])}." if draft["subject_lines"] else ""
     kind = "email" if args.channel == "email" else "text message"

@@ -10,6 +10,7 @@ from tools import (  # noqa: F401  (they register)
     entrants,
     groups,
     movement,
+    people,
     rhythm,
     sales,
     saved,

@@ -264,6 +264,15 @@ def _are(group: str) -> str:
     return f"are {group}" if group in STAGES else f"are in the {label(group)} segment"
 
 
+def _stated(con, group, as_of: str | None) -> dict[str, str]:
+    """The group's demographics and interests from the imported customer lists, as shares; empty without lists."""
+    from segmentation.attributes import available, group_profile
+
+    if not group.members or not available(con):
+        return {}
+    return group_profile(con, group.members, as_of=as_of)
+
+
 @tool(
     "describe_segment", GroupArgs, step=lambda a: f"Describing {group_words(a.get('group'))}",
     examples=("Tell me about my champions",),
@@ -291,7 +300,11 @@ def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
             group = None
             profile = profile_of(con, args.group, as_of=args.as_of)
         thresholds = shop_thresholds(con, args.as_of)
+        stated = _stated(con, group or saved or group_of(con, "describe_segment", args.group, as_of=args.as_of),
+                         args.as_of)
     facts = profile.as_dict()
+    if stated:
+        facts["attributes"] = stated  # shares only: what the customer lists say of the group (issue 19)
     persona = build_persona(facts, key=f"saved:{saved.key}" if saved else args.group, thresholds=thresholds)
     top = _top_items(facts)
     change = "" if facts["size_change"] is None else f" ({facts['size_change']:+,} in 90 days)"

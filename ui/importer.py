@@ -217,7 +217,8 @@ def render_import_sidebar(ctx: ToolContext) -> None:
             "Orders file (CSV, Excel, Parquet)",
             type=UPLOAD_TYPES,
             key="imp-upload",
-            help="One row per order or order line, with who bought, when and for how much.",
+            help="One row per order or order line, with who bought, when and for how much; or a customer list "
+            "(Shopify, Mailchimp, a survey) or an email activity export, joined to the customers by id or email.",
         )
         if uploaded is not None:
             path = session.saved.get(uploaded.file_id)
@@ -367,6 +368,12 @@ def _render_demo_button(ctx: ToolContext, *, replace: bool) -> None:
     with tempfile.TemporaryDirectory(dir=session.dir) as tmp, st.spinner("Baking the demo shop..."):
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=2000, seed=7)
         report = _run_import(ctx, path, display_name=DEMO_NAME, replace=True, currency_code="GBP")  # in Yorkshire
+        if report is not None:  # its customer list and newsletter activity (issue 19); the orders' report shown
+            from segmentation.sample_contacts import write_demo_contacts
+
+            for extra in write_demo_contacts(ctx.db_path, tmp):
+                _run_import(ctx, extra, display_name=f"{DEMO_NAME}: {extra.name}", replace=False)
+            session.outcome = report
     if report is not None and replace:
         st.session_state[_UNTICK_KEY] = True
         st.rerun()
@@ -396,6 +403,9 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
         st.error(escape_markdown(outcome))
         return
     r = outcome
+    if getattr(r, "kind", None) in ("profiles", "activity"):  # a customer list or email activity (issue 19)
+        _render_contact_outcome(r)
+        return
     if r.already_imported:
         st.info(
             f"{escape_markdown(r.file_name)} was already imported: nothing added. Tick 'Replace existing data' to "
@@ -435,6 +445,20 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
         )
     with st.expander("Columns used"):
         st.dataframe(pd.DataFrame({"field": list(r.mapping), "column": list(r.mapping.values())}), hide_index=True)
+
+
+def _render_contact_outcome(r) -> None:
+    """A customer list's or activity export's report: people, matches, what was kept (``ContactImportReport``)."""
+    if r.already_imported:
+        st.info(f"{escape_markdown(r.file_name)} was already imported: nothing added.")
+        return
+    what = "customer list" if r.kind == "profiles" else "email activity"
+    st.success(f"Imported {escape_markdown(r.file_name)} ({escape_markdown(r.layout or what)}).")
+    left, right = st.columns(2)
+    left.metric("People", f"{r.people:,}")
+    right.metric("Customers matched", f"{r.matched:,}")
+    for line in r.as_text().splitlines()[2:]:
+        st.caption(escape_markdown(line.strip()))
 
 
 def _render_history(ctx: ToolContext) -> None:
