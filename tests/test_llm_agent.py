@@ -24,6 +24,7 @@ from segmentation.campaigns import create_campaign
 from segmentation.ingest import import_file
 from segmentation.profile import group_members
 from segmentation.sample import write_demo_csv
+from segmentation.sample_contacts import write_demo_contacts
 from segmentation.store import connect, table_counts
 from tests.conftest import REPO
 from tests.fake_openai import FakeOpenAI, error, hang, text, tool_calls
@@ -56,6 +57,8 @@ EVERY_TOOL = {
     "save_segment": {"name": "Lapsed Leeds", "condition": "lifecycle = lapsed and city = Leeds"},
     "list_saved_segments": {},
     "show_segment": {"name": "Lapsed Leeds"},
+    "customers_by_attribute": {"group": "champions", "attribute": "interest"},
+    "email_engagement": {"group": "engaged_not_buying"},
 }
 
 
@@ -65,6 +68,8 @@ def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("llm")
     csv = write_demo_csv(folder / "orders.csv", customers=800, seed=3)
     import_file(folder / "shop.duckdb", csv)
+    for extra in write_demo_contacts(folder / "shop.duckdb", folder, seed=3):  # ages, tags, opens (issue 19)
+        import_file(folder / "shop.duckdb", extra)
     with connect(folder / "shop.duckdb") as con:
         day = dt.date(2026, 9, 1)
         create_campaign(con, "at_risk", members=group_members(con, "at_risk", as_of=day), as_of=day)
