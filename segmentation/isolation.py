@@ -126,10 +126,13 @@ def run_isolated(
     # a child killed by the cap cannot clean up after itself, and its gigabytes would stay behind.
     with tempfile.TemporaryDirectory(prefix="segments-child-") as scratch:
         env["TMPDIR"] = scratch
-        with theirs:
+        # The child's own stderr stays in the scratch folder: a C++ thread that runs out of memory prints
+        # "terminate called ... bad_alloc" there as it dies, and the person is told the one sentence below instead.
+        with theirs, open(Path(scratch) / "child-stderr.txt", "wb") as child_stderr:
             child = subprocess.Popen(
                 [sys.executable, "-c", _CHILD_CODE.format(root=root), str(theirs.fileno()), str(IMPORT_ADDRESS_SPACE)],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=child_stderr, env=env,
             )
         # The child's end is closed here: when the child exits, reading ours ends instead of waiting forever.
         try:

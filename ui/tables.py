@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from segmentation import currency
-from segmentation.nextorder import BASIS_TITLES
 from segmentation.vocabulary import GROUP_TITLES, group_title
 
 if TYPE_CHECKING:
@@ -117,6 +116,8 @@ def table_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         if kind == "group":
             shown[column] = values.map(lambda v: group_title(v) if isinstance(v, str) else v)
         elif kind == "basis":
+            from segmentation.nextorder import BASIS_TITLES  # it imports pandas: not on the first page's path
+
             shown[column] = values.map(lambda v: BASIS_TITLES.get(v, "") if isinstance(v, str) else "")
         elif kind == "share" and values.dtype.kind == "f":
             shown[column] = values * 100  # shown "39.3%"; sorting stays numeric
