@@ -30,6 +30,7 @@ from agent.answers import compose, help_text, suggest
 from agent.base import Event, Mode, OnEvent, ToolCall, Turn
 from agent.dialogue import State
 from agent.planners import Ask, Plan, Shop, plan_intent
+from agent.understand.customer import plan_customer
 from agent.understand.dates import NUM
 from agent.understand.decline import decline
 from agent.understand.intent import detect
@@ -57,6 +58,9 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
     refusal = decline(normalise(raw)) or decline(text)
     if refusal:
         return Plan(None, reply=refusal)
+    one = plan_customer(raw, state)
+    if one is not None:
+        return Plan(*one)
     saved_name = None
     about = plan_saved(raw, state, shop, lambda piece: read_slots(piece, clean(piece, shop.words()),
                                                                     shop.last_order(), shop.places()))

@@ -204,6 +204,7 @@ PHRASINGS += [
      {"group": "engaged_not_buying", "days": 90}),
     ("buying-not-opening", "who buys but never opens our emails?", "email_engagement",
      {"group": "buying_not_opening"}),
+    ("one-customer", "Tell me about customer C00042", "describe_customer", {"customer_id": "C00042"}),
 ]
 
 # What planning knows of the demo shop below (its last order, its campaigns), for planning alone.

@@ -41,6 +41,7 @@ VALID = {
     "show_segment": {"name": "Regulars"},
     "customers_by_attribute": {"group": "champions", "under_age": 30},
     "email_engagement": {"group": "engaged_not_buying"},
+    "describe_customer": {"top_rank": 2, "by": "predicted_value"},
 }
 INVALID = {
     "load_data": ({"source": "/etc/passwd"}, "'demo'"),
@@ -67,6 +68,7 @@ INVALID = {
     "show_segment": ({"name": "Nope"}, "the saved ones are: "),
     "customers_by_attribute": ({"attribute": "star_sign"}, "'age_band'"),
     "email_engagement": ({"group": "lurkers"}, "'unreachable'"),
+    "describe_customer": ({"top_rank": 0}, "top_rank"),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tools import (  # noqa: F401  (they register)
     campaign,
     clusters,
+    customer,
     data,
     entrants,
     groups,
