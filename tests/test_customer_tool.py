@@ -35,7 +35,8 @@ def test_a_customer_by_id_is_their_row_and_no_contact_detail_in_the_summary(db):
     assert facts["customer_id"] == regular["customer_id"]  # the id as typed in any case, found as stored
     assert (facts["orders"], facts["spent"], facts["segment"], facts["lifecycle"]) == (
         int(regular["frequency"]), round(float(regular["monetary"]), 2), regular["segment"], regular["lifecycle"])
-    assert f"({int(regular['frequency']):,} orders, the last {int(regular['recency_days']):,} days ago" in result.summary
+    said = f"({int(regular['frequency']):,} orders, the last {int(regular['recency_days']):,} days ago"
+    assert said in result.summary
     for personal in (person["first_name"], person["last_name"], person["email"], person["city"]):
         assert personal and personal not in result.summary and personal not in str(facts)
     # The person sees who it is: every order of theirs, with the contact details, in the table and its download.
