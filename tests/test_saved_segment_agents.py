@@ -70,6 +70,22 @@ def test_saving_with_nothing_to_save_says_how(ctx):
     assert names(ctx) == {}
 
 
+def test_a_list_that_was_never_saved_is_said_so_not_answered_for_another_group(ctx):
+    """"How is my VIP list doing?" before any is saved names no built-in group in its place (champions were the
+    guess before); "as my VIP list" saves it as "VIP list", which the same question then finds."""
+    agent = OfflineAgent(ctx)
+    before = agent.ask("how is my VIP list doing?")
+    assert before.tool_calls == []
+    assert before.answer.startswith("You have no saved segment called 'VIP list'. None is saved yet")
+    [saved] = agent.ask("save my champions as my VIP list").tool_calls
+    assert saved.args == {"name": "VIP list", "condition": "segment = champions"}
+    [doing] = agent.ask("how is my VIP list doing?").tool_calls
+    assert (doing.name, doing.args) == ("show_segment", {"name": "VIP list"})
+    other = agent.ask("How's our Leeds segment doing?")
+    assert other.tool_calls == [] and other.answer == ("You have no saved segment called 'Leeds segment'. The saved "
+                                                       "ones are: 'VIP list'.")
+
+
 def settings_for(fake: FakeOpenAI) -> dict[str, str]:
     return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model",
             "SEGMENTS_MODEL_TIMEOUT": "10", "SEGMENTS_MAX_TOOL_CALLS": "6"}

@@ -64,6 +64,7 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], object]) -> tupl
     save = _SAVE.search(raw)
     if save and re.search(r"\bsave|keep|store\b", text):
         name = save.group("name").strip().strip("\"“”'‘’").strip()
+        name = re.sub(r"^(?:my|our|the)\s+(?=\S)", "", name, flags=re.I)  # "as my VIP list" names it "VIP list"
         what = normalise(save.group("what"))
         if re.search(_BACK, what) or not what.strip():
             condition = condition_for(state.group, saved, state.cluster_k)
@@ -87,7 +88,7 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], object]) -> tupl
         return "list_saved_segments", {}, ""
     name = find_saved(raw, saved)
     if name is None:
-        return None
+        return _unknown_list(raw, saved)
     moved = re.search(r"\bwho (left|joined)\b|\b(left|joined)\b", text)
     if moved or re.search(r"\bhow is\b.*\bdoing\b|\bhow are\b.*\bdoing\b|\bchanged?\b|\bmoved?\b", text):
         args: dict = {"name": name}
@@ -101,3 +102,15 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], object]) -> tupl
             args["since"] = dt.date(last.year, last.month, 1).isoformat()
         return "show_segment", args, ""
     return name, {}, "group"  # a saved name where a group goes: planned as any group is
+
+
+def _unknown_list(raw: str, saved: dict[str, str]) -> tuple[None, dict, str] | None:
+    """"How is my VIP list doing?" where no segment of that name is saved: say so, never answer for another group."""
+    asked = re.search(r"\bhow(?: is|'s| s| are)\s+(?:my|our|the)\s+(?P<name>[\w' -]{1,40}?\s+(?:list|segment))\b.*"
+                      r"\bdoing\b", raw, re.I)
+    if asked is None:
+        return None
+    have = "; ".join(f"'{n}'" for n in sorted(saved, key=str.lower)) if saved else ""
+    return None, {}, (f"You have no saved segment called '{asked.group('name')}'. "
+                      + (f"The saved ones are: {have}." if have else "None is saved yet: say, for example, "
+                         "\"save my champions as VIP list\" and ask again after your next import."))
