@@ -28,7 +28,8 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
     (r"lapsed|churned|lost customers|former customers|stopped (coming|buying|ordering|shopping|visiting)"
      r"|(havent|have not|hasnt|has not|not) (\w+ )?(bought|ordered|shopped|purchased|visited|been|come|returned|seen)"
      r"|dont (come|buy|order|shop)( \w+)? any ?more|no longer (buy|come|shop|order|visit)|gone quiet"
-     r"|inactive|used to (come|shop|buy)|in ages|(ive|weve|i have|we have) lost|gone cold|went cold|went quiet",
+     r"|inactive|used to (come|shop|buy)|in ages|(ive|weve|i have|we have) lost|gone cold|went cold|went quiet"
+     r"|drift(ed|ing)? (away|off)|fallen away|fell away",
      "lapsed"),
     (r"lapsing|about to lapse|overdue|due back|late for (their|a) (next )?(visit|order)", "lapsing"),
     (r"about to (sleep|fall asleep|doze off)|falling asleep|dozing( off)?|on the brink( of \w+)?",
@@ -181,6 +182,11 @@ INTENT_PHRASES: dict[str, str] = {
                  r"(demo|demonstration|sample (data|shop|bakery)|example (data|shop)|test (shop|data))|demo (shop"
                  r"|data|bakery|cafe)"
                  r"|sample (data|shop|bakery)|example (data|shop)|^demo$|demo data please",
+    # Setting a campaign up so it can be measured (before it exists), not measuring one that does.
+    "plan_campaign": r"(set (\w+ )?up|plan|planning|create|make|start|run|build|prepare|design|send|do)\b.*\b(control"
+                     r" group|hold ?outs?|held out|test group|a control)\b|how (big|many|large|much)\b.*\b(control"
+                     r"|hold ?out|held out)|(know|tell|see|measure|check|prove) (whether|if) (it|this|that|the \w+)"
+                     r" (actually |really )?(works?|worked|pays? off|makes a difference)",
     "measure_campaign": r"(win back|campaign|e ?mail|mailing|offer|text)\b.*\b(worth it|make (any |a )?difference"
                         r"|waste of money|pa(y|id) off"
                         r"|(actually )?(do|did) anything|move the needle|measurable|had an? (\w+ )?effect|effective)"
@@ -252,10 +258,11 @@ INTENT_PHRASES: dict[str, str] = {
 # Specific before general: a draft, a movement or a forecast names a group too, and must win over a
 # plain list of that group; segment_by is decided in the planner (an attribute or place is named).
 # refine_draft, export_list and refresh are not tools: they change or repeat the last one.
-INTENT_ORDER = ("load_data", "measure_campaign", "refine_draft", "export_list", "refresh", "recommend_focus",
-                "compare_groups", "group_entrants", "draft_campaign", "segment_migration", "rank_groups",
-                "top_customers", "order_value", "purchase_rhythm", "segment_by", "sales_over_time", "predict_value",
-                "cluster_customers", "compute_rfm", "data_overview", "describe_segment", "list_customers")
+INTENT_ORDER = ("load_data", "plan_campaign", "measure_campaign", "refine_draft", "export_list", "refresh",
+                "recommend_focus", "compare_groups", "group_entrants", "draft_campaign", "segment_migration",
+                "rank_groups", "top_customers", "order_value", "purchase_rhythm", "segment_by", "sales_over_time",
+                "predict_value", "cluster_customers", "compute_rfm", "data_overview", "describe_segment",
+                "list_customers")
 
 # The group the question refers back to ("how many of *them* live in Leeds?").
 PRONOUNS = (r"them|they|those|these|their|theirs|that group|this group|that segment|this segment|it|in it"

@@ -457,7 +457,28 @@ def plan_engagement(a: Ask) -> Plan:
     return Plan("email_engagement", args, note=note)
 
 
+def plan_campaign(a: Ask) -> Plan:
+    """'send a 10% off code to people who drifted away, with a control group': the split's plan for that group
+    (a held-out share said in the question is used; a discount is the draft's business, not the split's)."""
+    target = a.target()
+    if not target:
+        return Plan(None, reply=_which_group("Which group is the campaign for? For example: ", [
+            "Set up a win-back email for my lapsed customers with a control group",
+            "How many of my at-risk customers should I hold out?"]))
+    args: dict = {"group": target}
+    share = r"(\d{1,2}) ?(?:%|percent|per cent)"
+    held = re.search(rf"\b{share}\s+(?:\w+\s+)?(?:held out|hold ?out|control|as (?:a )?control)", a.text) or re.search(
+        rf"(?:hold(?:ing)? out|held out|control group of)\s+{share}", a.text)
+    if held:
+        args["holdout"] = int(held.group(1)) / 100
+    if a.s.as_of:
+        args["as_of"] = a.s.as_of.isoformat()
+    args, note = valid("plan_campaign", args)
+    return Plan("plan_campaign", args, note=note)
+
+
 PLANNERS: dict[str, Callable[[Ask], Plan]] = {
+    "plan_campaign": plan_campaign,
     "customers_by_attribute": plan_people, "email_engagement": plan_engagement,
     "load_data": plan_load, "measure_campaign": plan_measure, "segment_migration": plan_migration,
     "group_entrants": plan_entrants, "cluster_customers": plan_cluster, "compute_rfm": plan_rfm,

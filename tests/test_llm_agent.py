@@ -60,6 +60,7 @@ EVERY_TOOL = {
     "customers_by_attribute": {"group": "champions", "attribute": "interest"},
     "email_engagement": {"group": "engaged_not_buying"},
     "describe_customer": {"top_rank": 1},  # the top spender: their page's facts, never their name
+    "plan_campaign": {"group": "lapsed"},
 }
 
 

@@ -205,6 +205,8 @@ PHRASINGS += [
     ("buying-not-opening", "who buys but never opens our emails?", "email_engagement",
      {"group": "buying_not_opening"}),
     ("one-customer", "Tell me about customer C00042", "describe_customer", {"customer_id": "C00042"}),
+    ("plan-campaign", "I want to send a 10% off code to people who've drifted away but I want to know if it actually "
+     "works. Can you set that up properly with a control group?", "plan_campaign", {"group": "lapsed"}),
 ]
 
 # What planning knows of the demo shop below (its last order, its campaigns), for planning alone.

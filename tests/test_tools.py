@@ -42,6 +42,7 @@ VALID = {
     "customers_by_attribute": {"group": "champions", "under_age": 30},
     "email_engagement": {"group": "engaged_not_buying"},
     "describe_customer": {"top_rank": 2, "by": "predicted_value"},
+    "plan_campaign": {"group": "at_risk", "holdout": 0.3},
 }
 INVALID = {
     "load_data": ({"source": "/etc/passwd"}, "'demo'"),
@@ -69,6 +70,7 @@ INVALID = {
     "customers_by_attribute": ({"attribute": "star_sign"}, "'age_band'"),
     "email_engagement": ({"group": "lurkers"}, "'unreachable'"),
     "describe_customer": ({"top_rank": 0}, "top_rank"),
+    "plan_campaign": ({"group": "lapsed", "holdout": 0.9}, "holdout"),
 }
 
 

@@ -184,3 +184,52 @@ def measure_campaign(ctx: ToolContext, args: MeasureArgs) -> ToolResult:
         summary=assert_no_email(f"Campaign {args.campaign_id}: {result.verdict}"), table=table,
         chart=draw(ctx, "treated_vs_control", result.as_dict()), facts=result.as_dict(),
     )
+
+
+class PlanArgs(ToolArgs):
+    group: GroupOrSavedKey = Field(description="The RFM segment, lifecycle stage, cluster (cluster_1...) or the "
+                                   "name of a segment the owner saved, to message.")
+    holdout: float = Field(0.1, ge=0.05, le=0.5, description="Share held out as the control group (0.05 to 0.5).")
+    lift_per_100: int = Field(5, ge=1, le=50, description="The smallest lift worth finding, in extra buyers per 100 "
+                              "messaged within 30 days.")
+    as_of: str | None = Field(None, description="Date to plan as of, YYYY-MM-DD; default: the last order's day.")
+    k: int | None = K
+
+
+@tool(
+    "plan_campaign", PlanArgs, step=lambda a: f"Planning a campaign to {group_words(a.get('group'))}",
+    examples=("Set up a win-back offer for my lapsed customers with a control group",
+              "How many should I hold out to know if an email to my at-risk customers works?"),
+    next_step=("Want an email draft for them?", "draft them an email"),
+)
+def plan_campaign(ctx: ToolContext, args: PlanArgs) -> ToolResult:
+    """Plan a campaign that can be measured, before it exists: who in the group may be contacted, how a random
+    split with this control share falls, the smallest lift it could show (the power line), the share that would
+    show the wanted lift, and how to create it. Creates nothing: the owner creates it in the Campaigns tab or
+    with `segments campaign create`."""
+    from segmentation.campaign_plan import campaign_plan, power_sentence, suggested_holdout
+    from segmentation.campaigns import detectable_lift, split_sizes
+
+    with ctx.read() as con:
+        group = group_of(con, "plan_campaign", args.group, as_of=args.as_of, k=args.k)
+        plan = campaign_plan(con, group.key, as_of=args.as_of, members=group.members)
+    lift = args.lift_per_100 / 100
+    messaged, held_out = split_sizes(plan.eligible, args.holdout)
+    better = suggested_holdout(plan, lift)
+    share = better if better is not None and better > args.holdout else args.holdout
+    who = saved_words(group.key) if group.is_saved else group_words(args.group)
+    named = f'"{group.key}"' if " " in group.key else group.key
+    command = f"segments campaign create {named} --holdout {share:g}" + (f" --k {group.k}" if group.is_cluster else "")
+    summary = (
+        f"A campaign to {who} as of {plan.as_of} with {args.holdout:.0%} held out: "
+        + power_sentence(plan, args.holdout, lift)
+        + f" To create it with a random control group: the Campaigns tab, or `{command}`. The audience file leaves"
+        " out whoever said no to marketing or cannot be reached; the control group gets nothing, and 30 days after,"
+        ' "did it work?" compares who bought in each.'
+    )
+    least = detectable_lift(messaged, held_out, plan.baseline if plan.baseline is not None else 0.1)
+    facts = {"group": args.group, "as_of": plan.as_of, "members": plan.members, "eligible": plan.eligible,
+             "messaged": messaged, "held_out": held_out, "holdout": args.holdout,
+             "baseline": None if plan.baseline is None else round(plan.baseline, 4),
+             "detectable_per_100": round(least * 100, 1), "suggested_holdout": better}
+    return ToolResult(summary=assert_no_email(summary), facts=facts)

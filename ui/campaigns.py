@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from segmentation import campaigns
+from segmentation.campaign_plan import HOLDOUT_SHARES, CampaignPlan, campaign_plan, power_sentence
 from segmentation.lifecycle import STAGES
 from segmentation.markup import escape_markdown
 from segmentation.persona import amount
@@ -18,7 +18,6 @@ from tools import charts
 from tools.base import ToolContext
 from ui.data import DataState, Version, customer_frame, saved_sizes
 
-HOLDOUT_SHARES = tuple(round(0.05 * i, 2) for i in range(1, 11))  # the slider's steps, 5% to 50%
 CREATED_KEY = "campaign-created"  # the last creation's sentence, kept across reruns
 
 
@@ -43,26 +42,10 @@ def render_campaigns_tab(ctx: ToolContext, data: DataState) -> None:
         _campaign_card(ctx, row, results[row.id], expanded=row.Index == len(listed) - 1)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What a campaign on one group would be: who may be contacted, and how many would buy anyway."""
-
-    eligible: int
-    members: int  # in the group, before those who said no to marketing are left out
-    baseline: float | None  # share expected to buy in the 30 days anyway; None when the model cannot say
-    as_of: str
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
-def _plan(db_path: str, version: Version, group: str) -> Plan:
-    from segmentation.profile import group_members
-
+def _plan(db_path: str, version: Version, group: str) -> CampaignPlan:
     with connect_sandboxed(db_path) as con:
-        day = resolve_as_of(con, None)
-        members = group_members(con, group, as_of=day)
-        eligible = campaigns.eligible_members(con, members)
-        baseline = campaigns.expected_conversion(con, eligible, day)
-    return Plan(len(eligible), len(set(members)), baseline, day.isoformat())
+        return campaign_plan(con, group)
 
 
 def _group_names(db_path: str, version: Version) -> dict[str, str]:
@@ -73,31 +56,6 @@ def _group_names(db_path: str, version: Version) -> dict[str, str]:
                   "customers)" for key in [*SEGMENT_KEYS, *STAGES]}
     # The owner's saved segments (segmentation.saved) after the built-in groups: a campaign can go to any of them.
     return names | {name: f"{name} (your segment, {n:,} customers)" for name, n in saved_sizes(db_path).items()}
-
-
-def power_sentence(plan: Plan, holdout: float, lift: float) -> str:
-    """The split's sizes and the smallest lift it can show, with a share that can show ``lift`` if this cannot."""
-    messaged, held_out = campaigns.split_sizes(plan.eligible, holdout)
-    baseline = plan.baseline if plan.baseline is not None else 0.1
-    anyway = (f"{baseline * 100:.0f} in 100 of them are expected to buy in the 30 days anyway"
-              if plan.baseline is not None else "assuming 10 in 100 would buy in the 30 days anyway (no value model)")
-    sizes = f"{messaged:,} to message and {held_out:,} held out ({anyway})."
-    if plan.members > plan.eligible:
-        sizes = (f"{plan.eligible:,} of the {plan.members:,} may be contacted (the rest said no to marketing): "
-                 + sizes)
-    if held_out < campaigns.MIN_ARM or messaged < campaigns.MIN_ARM:
-        verdict = (f" Too few to measure: a fair comparison needs at least {campaigns.MIN_ARM} in each group, and "
-                   "waiting will not change that.")
-    else:
-        least = campaigns.detectable_lift(messaged, held_out, baseline)
-        verdict = f" With {held_out:,} held out you would only see a lift above {least * 100:.0f} buyers per 100."
-        if least <= lift:
-            return sizes + verdict + " Enough for the lift you want to find."
-    better = campaigns.suggest_holdout(plan.eligible, baseline, lift, HOLDOUT_SHARES)
-    if better is not None:
-        return sizes + verdict + f" Hold out {better:.0%} to see a lift of {lift * 100:.0f} buyers per 100."
-    return (sizes + verdict + f" Even holding out half, this group is too small to show a lift of {lift * 100:.0f} "
-            "buyers per 100: choose a bigger group, or look for a larger effect.")
 
 
 def _plan_and_create(ctx: ToolContext, data: DataState) -> None:
