@@ -114,6 +114,22 @@ ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
     "unsubscribed": ("unsubscribed", "unsubscribe", "unsubscribed at", "unsub time"),
 }
 
+# field -> what it means, for the sidebar's mapping and --map help (the keys of ACTIVITY_SYNONYMS).
+ACTIVITY_FIELDS: dict[str, str] = {
+    "email": "the recipient's email address (joins the activity to the orders)",
+    "customer_id": "the customer's id in the shop, when the export has it",
+    "campaign": "the campaign or email sent",
+    "action": "what happened, one row per event (sent, opened, clicked, bounced, unsubscribed)",
+    "at": "when the event happened",
+    "sent_at": "when the campaign was sent (one row per recipient)",
+    "opens": "how many times the recipient opened it",
+    "clicks": "how many times the recipient clicked",
+    "last_open": "when the recipient last opened it",
+    "last_click": "when the recipient last clicked",
+    "bounced": "whether the email bounced",
+    "unsubscribed": "whether (or when) the recipient unsubscribed",
+}
+
 # Words in an action cell -> the event it records (lower case, compared whole).
 ACTIONS: dict[str, str] = {
     **dict.fromkeys(("sent", "send", "received", "received email", "delivered", "delivery"), "sent"),
