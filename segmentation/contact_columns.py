@@ -2,7 +2,8 @@
 
 Everything here is data, in the shape of ``columns`` for orders: a column goes to an attribute by its
 normalised header against the attribute's names; a known export (Shopify's customers export, Mailchimp's
-audience export) is recognised by headers it always has. A file is an orders file when it names an order,
+audience export, Klaviyo's profiles export, HubSpot's contacts export, WooCommerce's customers report) is
+recognised by headers it always has. A file is an orders file when it names an order,
 an amount, a price or a quantity, or a date that is an order's; otherwise, with a customer id or an email,
 it is a list of customers, or of email activity when it names what each recipient did.
 
@@ -51,12 +52,14 @@ CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
         "annual household income",
     ),
     "city": ("city", "town", "default address city", "address city", "billing city", "customer city"),
+    # Klaviyo writes 'State / Region', HubSpot 'State/Region', WooCommerce 'Region' and 'Country / Region'.
     "region": (
         "region", "state", "province", "county", "province code", "default address province code",
-        "state province", "address region",
+        "state province", "address region", "state region",
     ),
-    "country": ("country", "country code", "default address country code", "cc", "billing country"),
-    "tags": ("tags", "tag", "labels", "segments", "groups"),
+    "country": ("country", "country code", "default address country code", "cc", "billing country", "country region"),
+    # Klaviyo's Shopify integration syncs a customer's Shopify tags to the profile as 'Shopify Tags'.
+    "tags": ("tags", "tag", "labels", "segments", "groups", "shopify tags"),
     "interests": (
         "interests", "interest", "hobbies", "preferences", "dietary preferences", "dietary requirements",
         "what are you interested in", "favourite products", "favorite products", "what do you like",
@@ -66,7 +69,10 @@ CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
         "email opt in", "opt in", "optin", "newsletter", "subscribed", "consent", "email consent",
         "email marketing status", "email subscription status", "subscription status",
     ),
-    "unsubscribed": ("unsubscribed", "unsub time", "unsubscribed at", "unsubscribe date", "unsubscribed on"),
+    # HubSpot's 'Unsubscribed from all email' (true/false); Klaviyo's 'Email Suppressions' (a reason where
+    # email cannot reach the profile: unsubscribed, bounced, marked as spam).
+    "unsubscribed": ("unsubscribed", "unsub time", "unsubscribed at", "unsubscribe date", "unsubscribed on",
+                     "unsubscribed from all email", "email suppressions"),
     "cleaned": ("clean time", "cleaned", "cleaned at"),
     "member_rating": ("member rating", "rating", "contact rating", "star rating", "engagement rating"),
     "subscribed_on": ("confirm time", "optin time", "subscribed on", "subscribed at", "signup date", "date subscribed"),
@@ -81,6 +87,13 @@ PERSONAL = (
     "unsub reason", "unsub reason other", "clean campaign title", "clean campaign id", "default address company",
     "default address address1", "default address address2", "default address zip", "default address phone",
     "default address province", "default address country", "tax exempt", "marketing ip", "optin time",
+    # Klaviyo's profiles export: its own profile id, work details, the second address line.
+    "klaviyo id", "organization", "title", "address 2", "zip code",
+    # HubSpot's contacts export: its record id, the salesperson who owns the contact (their email), work details.
+    "record id", "contact owner", "hubspot owner", "job title", "company name", "associated company",
+    "mobile phone number", "street address",
+    # WooCommerce's customers report: the customer's login name.
+    "username",
 )
 
 # Activity files: what each recipient did.
@@ -99,6 +112,22 @@ ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
     "last_click": ("last click", "last clicked", "click date", "last click date"),
     "bounced": ("bounced", "bounce", "bounce type", "bounces"),
     "unsubscribed": ("unsubscribed", "unsubscribe", "unsubscribed at", "unsub time"),
+}
+
+# field -> what it means, for the sidebar's mapping and --map help (the keys of ACTIVITY_SYNONYMS).
+ACTIVITY_FIELDS: dict[str, str] = {
+    "email": "the recipient's email address (joins the activity to the orders)",
+    "customer_id": "the customer's id in the shop, when the export has it",
+    "campaign": "the campaign or email sent",
+    "action": "what happened, one row per event (sent, opened, clicked, bounced, unsubscribed)",
+    "at": "when the event happened",
+    "sent_at": "when the campaign was sent (one row per recipient)",
+    "opens": "how many times the recipient opened it",
+    "clicks": "how many times the recipient clicked",
+    "last_open": "when the recipient last opened it",
+    "last_click": "when the recipient last clicked",
+    "bounced": "whether the email bounced",
+    "unsubscribed": "whether (or when) the recipient unsubscribed",
 }
 
 # Words in an action cell -> the event it records (lower case, compared whole).
@@ -137,6 +166,15 @@ CONTACT_LAYOUTS: tuple[ContactLayout, ...] = (
                   frozenset({"email address", "opens", "clicks"})),
     ContactLayout("klaviyo_events", "Klaviyo events export", "activity",
                   frozenset({"email", "metric", "timestamp"})),
+    # Lists and segments > Export to CSV: 'Email' first, 'Klaviyo ID' always (tests/fixtures/contacts/README.md).
+    ContactLayout("klaviyo_profiles", "Klaviyo profiles export", "profiles",
+                  frozenset({"email", "klaviyo id"})),
+    # Contacts > Export: HubSpot always adds 'Record ID'; 'Create Date' is in the default view.
+    ContactLayout("hubspot_contacts", "HubSpot contacts export", "profiles",
+                  frozenset({"record id", "email", "create date"})),
+    # Analytics > Customers > Download: the report table's column labels.
+    ContactLayout("woocommerce_customers", "WooCommerce customers export", "profiles",
+                  frozenset({"username", "last active", "email", "total spend", "aov"})),
 )
 
 

@@ -38,8 +38,9 @@ from segmentation.store import (
 
 MAX_DISTINCT_TEXT = 50  # a text column with more different answers than this groups nobody: left out
 _YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted", "x")
+# Klaviyo writes consent as SUBSCRIBED, UNSUBSCRIBED or NEVER_SUBSCRIBED, and no suppression as [].
 _NO = ("no", "n", "false", "0", "unsubscribed", "not subscribed", "opted out", "opt out", "opt-out", "declined",
-       "denied", "never subscribed", "cleaned", "pending")
+       "denied", "never subscribed", "never_subscribed", "cleaned", "pending", "[]")
 _LIST_SPLIT = r"\s*[,;|]\s*"
 
 
@@ -52,6 +53,8 @@ class ContactImportReport:
     import_id: int | None = None
     layout: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, str] = field(default_factory=dict)  # any other column kept: attribute -> column
+    left_out: list[str] = field(default_factory=list)  # columns that say who a person is: never kept
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -88,6 +91,11 @@ class ContactImportReport:
             reasons = "; ".join(f"{n:,} {r}" for r, n in sorted(self.rejected_by_reason.items(), key=lambda kv: -kv[1]))
             lines.append(f"  {self.rows_rejected:,} rows rejected ({reasons}).")
         lines.append("  Columns: " + ", ".join(f"{f} <- '{c}'" for f, c in self.mapping.items()))
+        if self.kept:
+            kept = ", ".join(f"{a} <- '{c}'" for a, c in self.kept.items())
+            lines.append(f"  Other columns kept as they are: {kept}")
+        if self.left_out:
+            lines.append("  Left out (who a person is): " + ", ".join(f"'{c}'" for c in self.left_out))
         lines.extend(f"  Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -198,12 +206,13 @@ def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, 
             add(fld, f"left({_cell(m[fld])}, 100)")
     for fld, name in (("tags", "tag"), ("interests", "interest")):
         if fld in m:
-            # One row per item: "vegan, gluten-free" is two interests; Mailchimp quotes each tag.
+            # One row per item: "vegan, gluten-free" is two interests; Mailchimp quotes each tag, Klaviyo writes
+            # a list property as JSON (["vip","wholesale"]).
             items = f"unnest(string_split_regex({_cell(m[fld])}, '{_LIST_SPLIT}'))"
             names.append(name)
             parts.append(
                 f"SELECT line_no, '{name}' AS name, v AS value, NULL::DOUBLE AS number FROM "
-                f"(SELECT line_no, left(lower(trim(trim({items}), '\"''')), 100) AS v FROM good) WHERE v <> ''"
+                f"(SELECT line_no, left(lower(trim(trim({items}), '\"''[]')), 100) AS v FROM good) WHERE v <> ''"
             )
     if "email_consent" in m:
         add("email_consent", _yes_no(_cell(m["email_consent"])))
@@ -219,9 +228,14 @@ def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, 
         if fmt:
             add("subscribed_on", f"strftime({_date_sql(m['subscribed_on'], fmt)}, '%Y-%m-%d')")
     for column in raw.columns:
-        if column in m.values() or cc.is_personal(column):
+        if column in m.values():
+            continue
+        if cc.is_personal(column):
+            report.left_out.append(column)
             continue
         kept = _other_column(con, column, report)
+        if kept:
+            report.kept[cc.attribute_name(column)] = column
         if kept == "number":
             number = f"TRY_CAST(replace({_cell(column)}, ',', '') AS DOUBLE)"
             add(cc.attribute_name(column), f"{number}::VARCHAR", number)
@@ -248,15 +262,25 @@ def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, 
 
 
 def _other_column(con: duckdb.DuckDBPyConnection, column: str, report: ContactImportReport) -> str | None:
-    """'number', 'text' (few different answers), or None (empty, or free text that groups nobody)."""
-    filled, numbers, distinct = con.execute(
-        f"SELECT count(v), count(TRY_CAST(replace(v, ',', '') AS DOUBLE)), count(DISTINCT lower(v)) "
-        f"FROM (SELECT {_cell(column)} AS v FROM sample)"
+    """'number', 'text' (few different answers), or None (empty, free text that groups nobody, dates, or
+    email addresses)."""
+    filled, numbers, distinct, emails = con.execute(
+        f"SELECT count(v), count(TRY_CAST(replace(v, ',', '') AS DOUBLE)), count(DISTINCT lower(v)), "
+        f"count(*) FILTER (v LIKE '%@%') FROM (SELECT {_cell(column)} AS v FROM sample)"
     ).fetchall()[0]
     if not filled:
         return None
+    if emails:  # a salesperson's address (HubSpot's 'Contact owner'), a second email: never an attribute
+        report.notes.append(f"'{column}' holds email addresses: left out")
+        return None
     if numbers >= 0.9 * filled:
         return "number"
+    # Dates an email tool or CRM stamps on a profile (Klaviyo's 'Last Active', HubSpot's 'Create Date',
+    # WooCommerce's 'Date registered') group nobody as text; birthdays and subscription dates are read above.
+    dates = detect.best_date_format(con, column)
+    if dates is not None and dates.parsed >= 0.9 * dates.total:
+        report.notes.append(f"'{column}' holds dates: left out")
+        return None
     if distinct <= MAX_DISTINCT_TEXT:
         return "text"
     report.notes.append(f"'{column}' has too many different answers to group customers by: left out")

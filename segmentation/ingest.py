@@ -203,6 +203,7 @@ class ImportPreview:
     notes: list[str]
     rows: int
     sample: object  # pandas DataFrame: the first rows, as text exactly as in the file
+    kind: str = "orders"  # or 'profiles' (a customer list) or 'activity' (email activity): which fields apply
 
 
 @dataclass
@@ -423,7 +424,7 @@ def _preview_contacts(work: duckdb.DuckDBPyConnection, file: Path, raw: RawTable
     notes = [*raw.notes, f"read as {what}: its columns become customer attributes, joined by customer id or email"]
     sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM sample ORDER BY line_no LIMIT {int(rows)}").df()
     return ImportPreview(file.name, raw.columns, mapping, layout.label if layout else None, notes,
-                         count_rows(work, raw), sample)
+                         count_rows(work, raw), sample, kind)
 
 
 # ---------------------------------------------------------------- deciding what each column is

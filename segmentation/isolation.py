@@ -67,6 +67,7 @@ class Inspection:
     sample: Any = None  # pandas DataFrame: the first rows
     problem: str | None = None  # readable, but some field could not be placed: the owner can fix it
     refusal: str | None = None  # not an orders file we can read at all
+    kind: str = "orders"  # 'profiles' or 'activity' for a customer list or email activity: its own fields
 
 
 def inspect_upload(path: str | Path, rows: int) -> Inspection:
@@ -82,7 +83,7 @@ def inspect_upload(path: str | Path, rows: int) -> Inspection:
     path = Path(path)
     try:
         p = preview_file(path, rows=rows)
-        return Inspection(p.columns, p.mapping, p.layout, p.notes, p.rows, p.sample)
+        return Inspection(p.columns, p.mapping, p.layout, p.notes, p.rows, p.sample, kind=p.kind)
     except IngestError as exc:
         problem = str(exc)
     # The mapping failed (no customer, date or amount column found). If the file itself reads, show

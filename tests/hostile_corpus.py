@@ -841,6 +841,25 @@ REFUSED += [
         "refused",
         ("none of the 2 rows",),
     ),
+    # The presets recognised by their header alone (Klaviyo's 'Klaviyo ID', HubSpot's 'Record ID'): recognised,
+    # then refused all the same when no row names a usable email; their own ids never stand in for one.
+    Case(
+        "klaviyo_profiles_without_one_usable_email",
+        "klaviyo_profiles.csv",
+        _csv("ann(at)example.com,01HZ3Q8W9K2M4N6P8R0T2V4X6A,SUBSCRIBED,[\"vip\"]",
+             ",01HZ3Q8W9K2M4N6P8R0T2V4X6B,NEVER_SUBSCRIBED,[]",
+             header=["Email", "Klaviyo ID", "Email Marketing Consent", "Shopify Tags"]),
+        "refused",
+        ("none of the 2 rows",),
+    ),
+    Case(
+        "hubspot_contacts_without_emails",
+        "hubspot-crm-exports-all-contacts.csv",
+        _csv("51234567801,Ann,,2024-01-01 10:00,vegan", "51234567802,Bob,,2024-01-02 10:00,",
+             header=["Record ID", "First Name", "Email", "Create Date", "Interests"]),
+        "refused",
+        ("none of the 2 rows",),
+    ),
     Case(
         "customer_list_truncated_xlsx",
         "customers.xlsx",

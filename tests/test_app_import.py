@@ -344,3 +344,33 @@ def test_a_customer_list_imports_from_the_sidebar_with_its_own_report(app, db):
     assert [s.value for s in at.success] == ["Imported customers\\_export.csv (Shopify customers export)."]
     assert _metrics(at) == {"People": "6", "Customers matched": "4"}
     assert "2 rows matched no customer; kept, not counted as customers." in [c.value for c in at.caption]
+
+
+def test_a_customer_lists_mapping_is_shown_and_changed_before_loading(app, db):
+    """A HubSpot contacts export shows its own fields (not the orders' ones), read by name; the owner moves the
+    Interests column to tags and leaves the region out, and the import does that (issue 19)."""
+    fixtures = Path(__file__).parent / "fixtures" / "contacts"
+    at = _click(_upload(app(), "orders.csv", (fixtures / "orders.csv").read_bytes()), "Import")
+    at = _upload(at, "contacts.csv", (fixtures / "hubspot_contacts_export.csv").read_bytes())
+    assert "**contacts.csv**: 7 rows, recognised as a HubSpot contacts export" in [c.value for c in at.caption]
+    labels = [s.label for s in at.selectbox]
+    assert labels[:4] == ["customer_id", "email", "birth_date", "age"] and "order_date" not in labels
+    assert {f: _selectbox(at, f).value for f in ("customer_id", "email", "birth_date", "gender", "region",
+                                                  "interests", "tags", "unsubscribed")} == {
+        "customer_id": NONE, "email": "Email", "birth_date": "Date of birth", "gender": "Gender",
+        "region": "State/Region", "interests": "Interests", "tags": NONE,
+        "unsubscribed": "Unsubscribed from all email"}
+
+    _selectbox(at, "tags").set_value("Interests")
+    _selectbox(at, "interests").set_value(NONE)
+    _selectbox(at, "region").set_value(NONE)
+    _click(at, "Import")
+    assert not at.error
+    assert [s.value for s in at.success] == ["Imported contacts.csv (HubSpot contacts export)."]
+    assert _metrics(at) == {"People": "7", "Customers matched": "6"}
+    with connect(db, read_only=True) as con:
+        names = dict(con.execute("SELECT name, count(*) FROM contact_attributes GROUP BY 1").fetchall())
+        mapping = con.execute("SELECT mapping_json FROM imports WHERE file_name = 'contacts.csv'").fetchall()[0][0]
+    # alice vegan, gluten-free; bob coffee; finn coffee, cakes; hana vegan, coffee: 7 items
+    assert names["tag"] == 7 and "interest" not in names and "region" not in names
+    assert '"tags": "Interests"' in mapping and '"region"' not in mapping

@@ -234,6 +234,43 @@ def test_no_personal_data_reaches_the_model(ctx, fake, demo):
         assert not [n for n in full_names if n in body]
 
 
+def test_an_age_question_goes_to_the_attribute_tool_and_only_counts_reach_the_model(ctx, fake, demo):
+    """The prompt names the attribute tools and the rule that only aggregated counts reach the model; a question
+    about ages is answered with customers_by_attribute, and no customer's own attribute (their birthday, their id
+    beside an age) is in any request body (issue 19)."""
+    fake.queue(tool_calls(("customers_by_attribute", {"group": "champions", "attribute": "age_band",
+                                                      "under_age": 30})),
+               text("Here is how old your champions are; the breakdown is below."))
+    turn = LLMAgent(ctx, settings_for(fake)).ask("how many of my champions are under 30?")
+
+    assert turn.mode == "llm" and fake.unscripted == 0 and len(fake.requests) == 2
+    system = fake.requests[0]["messages"][0]["content"]
+    for words in ("customers_by_attribute", "email_engagement", "only aggregated counts and shares"):
+        assert words in system
+    [offered] = [t["function"] for t in fake.requests[0]["tools"] if t["function"]["name"] == "customers_by_attribute"]
+    assert "under_age" in offered["parameters"]["properties"]
+
+    [step] = turn.tool_calls
+    assert (step.name, step.error) == ("customers_by_attribute", None)
+    facts = step.result.facts
+    assert facts["with_age"] >= 5 and 0 < facts["younger"] < facts["with_age"]
+    told = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"]
+    assert [json.loads(m["content"]) for m in told] == [{"tool": "customers_by_attribute",
+                                                         "result": step.result.summary}]
+    assert f"{facts['younger']:,} of them" in step.result.summary  # the count reached the model
+
+    with connect(demo[0], read_only=True) as con:
+        ids = [r[0] for r in con.execute("SELECT customer_id FROM customers").fetchall()]
+        birthdays = [r[0] for r in con.execute(
+            "SELECT DISTINCT value FROM contact_attributes WHERE name = 'birth_date'").fetchall()]
+        champions = group_members(con, "champions")
+    assert len(champions) == facts["customers"] and len(birthdays) > 100
+    for body in fake.sent_texts():
+        assert "@" not in body
+        assert not [i for i in ids if re.search(rf"\b{re.escape(i)}\b", body)]
+        assert not [b for b in birthdays if b in body]
+
+
 def test_text_inside_the_data_is_data(tmp_path, fake):
     rows = [
         f"A1,c1,2026-01-05,{INJECTION},Bread,web,1,5.00,ann@example.com,{INJECTION},Ames,Leeds,United Kingdom,yes",

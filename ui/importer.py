@@ -1,5 +1,8 @@
 """The sidebar's data panel: upload an orders file, check how its columns were read, import it.
 
+A customer list or an email activity export (issue 19) goes the same way, with its own fields: the preview
+says which kind the file is (``Inspection.kind``) and the panel offers that kind's fields to map.
+
 It renders what ``segmentation.ingest`` decides and decides nothing itself: the preview and the
 detected mapping come from ``preview_file``, the import and its report from ``import_file``. The
 panel only adds what a person in a browser needs on top of the command line's ``--map``: a selectbox
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import streamlit as st
 
 from segmentation import columns as cols
+from segmentation.contact_columns import ACTIVITY_FIELDS, CONTACT_FIELDS
 from segmentation.currency import compact_money
 from segmentation.export import csv_bytes
 from segmentation.ingest import ImportReport, IngestError
@@ -60,6 +64,10 @@ _STATE_KEY = "_segments_importer"
 _REPLACE_KEY = "imp-replace"
 _UNTICK_KEY = "_segments_importer_untick"
 _UNRELATED_KEY = "_segments_importer_unrelated"  # a file waiting for "add it" or "replace the data"
+# The fields an owner can point at a column, by the kind of file the preview found.
+FIELDS_BY_KIND = {"orders": cols.FIELDS, "profiles": CONTACT_FIELDS, "activity": ACTIVITY_FIELDS}
+_KEPT_NOTE = ("Any other column is kept as it is (a number, or text with a few different answers), except those "
+              "that say who a person is (names, phones, addresses, notes), dates and email addresses.")
 
 
 # ---------------------------------------------------------------- per-session state
@@ -261,11 +269,14 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
         st.dataframe(found.sample, hide_index=True)
 
     token = re.sub(r"\W", "_", path.parent.name)
+    fields = FIELDS_BY_KIND.get(found.kind, cols.FIELDS)
     with st.form(f"imp-form-{token}"):
         st.markdown("**Columns**: what each field is read from. Change any that are wrong.")
+        if found.kind == "profiles":
+            st.caption(_KEPT_NOTE)
         options = [NONE, *found.columns]
         chosen = {}
-        for fld, meaning in cols.FIELDS.items():
+        for fld, meaning in fields.items():
             detected = found.mapping.get(fld)
             chosen[fld] = st.selectbox(
                 fld,
