@@ -100,7 +100,7 @@ def render_builder(ctx_db: str, data: DataState, as_of: str | None, frame: pd.Da
         if condition is None:
             st.caption("Pick a field and a value to start.")
             return
-        st.markdown(f"Condition: `{condition}`")
+        st.markdown(f"Condition: {as_code(condition)}")
     else:
         typed = st.text_input("Condition", key="bld-typed", max_chars=1000,
                               placeholder="lifecycle = lapsed and city = Leeds and monetary > 100",
@@ -116,6 +116,14 @@ def render_builder(ctx_db: str, data: DataState, as_of: str | None, frame: pd.Da
     if problem is None:
         _count(ctx_db, data.version, as_of, condition, len(frame))
     _save(ctx_db, condition, problem)
+
+
+def as_code(condition: str) -> str:
+    """The condition as a code span, which renders nothing inside it; one holding a backtick (a product named so)
+    would close the span early, so it is escaped as plain text instead."""
+    if "`" in condition or "\n" in condition:
+        return escape_markdown(condition)
+    return f"`{condition}`"
 
 
 def _seed_written() -> None:

@@ -24,7 +24,7 @@ from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
 from tools.segments import group_summary_table
 from tools.wording import file_stem
 from ui.breakdowns import render_breakdowns
-from ui.builder import render_builder
+from ui.builder import as_code, render_builder
 from ui.chat import SEEN_CLUSTERING
 from ui.data import DataState, Version, customer_frame, people, saved_sizes, tool_result
 from ui.notices import empty_state
@@ -233,7 +233,7 @@ def _saved_changes(ctx: ToolContext, version: Version, name: str) -> str | None:
     except SegmentError as exc:
         st.info(escape_markdown(exc))
         return None
-    st.caption(f"`{escape_markdown(found.condition)}`: {escape_markdown(change_words(history))}")
+    st.caption(f"{as_code(found.condition)}: {escape_markdown(change_words(history))}")
     listed = moves[["customer_id", "move"]].merge(people(str(ctx.db_path), version), on="customer_id", how="left")
     cols = st.columns(2)
     for col, move in zip(cols, ("joined", "left"), strict=True):
