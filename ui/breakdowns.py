@@ -29,7 +29,7 @@ NO_LISTS = ("Import a customer list (a Shopify or Mailchimp export, a survey wit
 def render_breakdowns(db_path: str, version: Version, as_of: str | None, key: str, *, k: int | None = None,
                       condition: str | None = None) -> None:
     """The group's breakdowns (a chart and a table), or one line saying how to get them."""
-    st.markdown("**Who they are**")
+    st.markdown("**Who they are, from your customer lists and email activity**")
     found = group_breakdowns(db_path, version, as_of, key, k, condition)
     if found is None:
         st.caption(NO_LISTS)

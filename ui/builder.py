@@ -32,6 +32,9 @@ OP_WORDS = {"=": "is", "!=": "is not", "<": "is under", "<=": "is at most", ">":
             "between": "is between", "in": "is one of", "not in": "is none of", "contains": "contains"}
 BOUGHT_WORDS = {"=": "bought", "!=": "never bought", "in": "bought any of", "not in": "bought none of",
                 "contains": "bought one whose name contains"}
+# The field's own name in the box (the word the condition uses; a meaning beside it is cut off in a narrow
+# column), every field's meaning in its help.
+FIELD_HELP = "\n".join(f"- **{name}**: {FIELDS[name].meaning}" for name in PICKED_FIELDS).replace("_", "\\_")
 ROWS, NEXT = "bld-rows", "bld-next"
 MODES = ("Pick", "Write")
 
@@ -154,7 +157,7 @@ def _drop_row(rid: int) -> None:
 def _row(db_path: str, data: DataState, frame: pd.DataFrame, rid: int) -> Compare | None:
     left, middle, right, end = st.columns([3, 3, 5, 1], vertical_alignment="bottom")
     field = left.selectbox("Field", PICKED_FIELDS, index=PICKED_FIELDS.index("lifecycle"), key=f"bld-field-{rid}",
-                           format_func=_field_words)
+                           help=FIELD_HELP)
     spec = FIELDS[field]
     words = BOUGHT_WORDS if spec.kind == "bought" else OP_WORDS
     ops = operators(field)
@@ -171,10 +174,6 @@ def _row(db_path: str, data: DataState, frame: pd.DataFrame, rid: int) -> Compar
         end.button("", key=f"bld-del-{rid}", icon=":material/close:", help="Remove this condition",
                    on_click=_drop_row, args=(rid,))
     return row_condition(field, op, value, window_days=window)
-
-
-def _field_words(name: str) -> str:
-    return f"{name}: {FIELDS[name].meaning}"
 
 
 def _value(db_path: str, data: DataState, frame: pd.DataFrame, spec, op: str, key: str) -> object:
