@@ -41,9 +41,10 @@ MODES = ("Pick", "Write")
 
 @dataclass(frozen=True)
 class Count:
-    """The customers a condition holds for at the tab's date, and what they spent."""
+    """How many customers a condition holds for at the tab's date, and what they spent (the ids are not kept:
+    dozens of conditions are cached, and a big shop's would be millions of ids)."""
 
-    ids: list[str]
+    customers: int
     revenue: float
 
 
@@ -244,7 +245,7 @@ def count_matching(db_path: str, version: Version | None, as_of: str | None, con
     with connect_sandboxed(db_path) as con:
         ids = matching_ids(con, condition, as_of=as_of, table=table)
     revenue = float(table.loc[table["customer_id"].astype(str).isin(ids), "monetary"].sum())
-    return Count(ids, revenue)
+    return Count(len(ids), revenue)
 
 
 def _count(db_path: str, version: Version | None, as_of: str | None, condition: str, everyone: int) -> None:
@@ -253,7 +254,7 @@ def _count(db_path: str, version: Version | None, as_of: str | None, condition: 
     except AnalysisError as exc:  # a condition the data cannot evaluate (a clustering a tiny shop cannot make)
         st.warning(escape_markdown(str(exc)), icon=":material/error:")
         return
-    n = len(found.ids)
+    n = found.customers
     cols = st.columns(2)
     cols[0].metric("Customers", f"{n:,}", border=True,
                    help=f"{n / everyone:.1%} of your {everyone:,} customers" if everyone else None)
