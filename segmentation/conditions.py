@@ -555,13 +555,24 @@ def _literal(spec: Field, value: object) -> str:
     if spec.kind == "consent":
         return {True: "yes", False: "no", None: "unknown"}[value]
     if isinstance(value, float):
-        return f"{value:g}" if abs(value) < 1e15 else repr(value)
+        return _number(value)
     if isinstance(value, int | dt.date):
         return str(value)
     text = str(value)
     if re.fullmatch(r"[^\W\d][\w'’.&/-]*", text) and text.lower() not in KEYWORDS and "'" not in text:
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _number(value: float) -> str:
+    """A number as the tokenizer reads it back exactly: never in exponent form ('1e+06' is not a number in this
+    language, and ``:g`` rounded 1234567.5 to '1.23457e+06'), 100.0 as '100'."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = f"{value:.20f}".rstrip("0").rstrip(".")
+    return text
 
 
 def fields_used(node: Condition) -> Iterator[str]:

@@ -144,3 +144,38 @@ def _sent_since(con: duckdb.DuckDBPyConnection, day: dt.date, since: pd.Timestam
         [since.date(), day],
     ).fetchall()
     return {r[0] for r in rows}
+
+
+# How a group takes the emails, one state per customer, the furthest they went first: an unsubscribe or a bounce
+# ends the story whatever came before; a click means they opened too.
+ENGAGEMENT_STATES = ("clicked", "opened, never clicked", "sent, never opened", "unsubscribed or bounced")
+
+
+def engagement_breakdown(con: duckdb.DuckDBPyConnection, customer_ids: list[str], *,
+                         as_of: dt.date | str | None = None) -> pd.DataFrame:
+    """value (one of ``ENGAGEMENT_STATES``), customers, share (of the group's customers with email activity on
+    record), in that order, in the shape of ``attributes.attribute_breakdown``: a last row 'not in your data'
+    counts those with none. ``attrs``: by ('email'), customers (the group's size), known, as_of."""
+    from segmentation.attributes import NOT_IN_DATA
+
+    day = resolve_as_of(con, as_of)
+    group = pd.Index(pd.Series(list(customer_ids), dtype="object").astype(str).unique())
+    features = engagement_features(con, as_of=day)
+    f = features[features["customer_id"].astype(str).isin(group)]
+    state = pd.Series("sent, never opened", index=f.index, dtype="object")
+    state[f["emails_opened"] > 0] = "opened, never clicked"
+    state[f["emails_clicked"] > 0] = "clicked"
+    state[f["unsubscribed"].astype(bool) | f["bounced"].astype(bool)] = "unsubscribed or bounced"
+    # A row with nothing sent and no unsubscribe is no activity (a list's flag that is 'no'): not known.
+    known_rows = (f["emails_sent"] > 0) | (state == "unsubscribed or bounced")
+    state = state[known_rows]
+    counts = state.value_counts().reindex(list(ENGAGEMENT_STATES), fill_value=0)
+    known = int(counts.sum())
+    out = pd.DataFrame({"value": list(ENGAGEMENT_STATES), "customers": counts.to_numpy(dtype="int64")})
+    out["share"] = (out["customers"] / known).round(4) if known else 0.0
+    missing = len(group) - known
+    if missing:
+        out = pd.concat([out, pd.DataFrame({"value": [NOT_IN_DATA], "customers": [missing], "share": [None]})],
+                        ignore_index=True)
+    out.attrs.update(by="email", customers=len(group), known=known, as_of=day.isoformat())
+    return out

@@ -40,7 +40,7 @@ def test_segments_tab_shows_kpis_segments_lifecycle_and_at_risk(db):
     }
     assert [s.value for s in at.subheader] == [
         "RFM segments", "Lifecycle", "Most valuable customers at risk", "Groups that shop alike",
-        "Look closer at one group",
+        "Build your own segment", "Look closer at one group",
     ]  # fmt: skip
     assert len(at.get("vega_lite_chart")) == 3  # segment bars, R x F grid, lifecycle
     lapsed = frame.attrs["thresholds"]["lapsed_after_days"]

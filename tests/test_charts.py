@@ -77,6 +77,12 @@ def _assignments(n: int, outliers: tuple[int, ...] = ()) -> pd.DataFrame:
     return frame
 
 
+ATTRIBUTES = pd.DataFrame({
+    "attribute": ["Age band", "Age band", "Age band", "Tags", "Tags"],
+    "value": ["25-29", "30-34", "not in your data", "vip", "wholesale"],
+    "customers": [3, 1, 6, 2, 2],
+    "share": [0.75, 0.25, np.nan, 0.5, 0.5],
+})
 NAMES = {"cluster_1": "Frequent regulars", "cluster_2": "One-time buyers", "cluster_3": "Baker's dozen fans"}
 VALUES = pd.DataFrame({"clv": [10.0, 20.0, np.nan, 35.0, 50.0], "p_alive": [0.9, 0.2, np.nan, 0.55, 1.0]})
 
@@ -116,6 +122,7 @@ CASES = {
     "migration_heatmap": lambda: charts.migration_heatmap(MATRIX),
     "breakdown_bars": lambda: charts.breakdown_bars(BREAKDOWN, "country"),
     "treated_vs_control": lambda: charts.treated_vs_control(MEASURE),
+    "attribute_shares": lambda: charts.attribute_shares(ATTRIBUTES),
 }
 
 
@@ -349,3 +356,12 @@ def test_a_custom_segment_gets_its_own_colour():
     colours = _colour_map(bars)
     assert list(colours)[-1] == "vip_club"
     assert colours["vip_club"] not in SEGMENT_COLOURS.values()
+
+
+def test_attribute_shares_draw_one_panel_per_attribute_in_its_own_order_without_the_unknown():
+    spec = charts.attribute_shares(ATTRIBUTES).to_dict()
+    panels = spec["vconcat"]
+    assert [p["title"] for p in panels] == ["Age band", "Tags"]
+    drawn = [[(r["value"], r["share"]) for r in spec["datasets"][p["data"]["name"]]] for p in panels]
+    assert drawn == [[("25-29", 0.75), ("30-34", 0.25)], [("vip", 0.5), ("wholesale", 0.5)]]
+    assert panels[0]["layer"][0]["encoding"]["y"]["sort"] == ["25-29", "30-34"]  # age bands youngest first

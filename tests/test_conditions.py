@@ -179,6 +179,19 @@ def test_canonical_words_parse_back_to_the_same_tree(text):
     assert parse(to_text(tree)) == tree
 
 
+@pytest.mark.parametrize(("text", "canonical"), [
+    ("monetary > 1000000", "monetary > 1000000"),  # was written '1e+06', which the tokenizer cannot read
+    ("monetary > 1234567.5", "monetary > 1234567.5"),  # was rounded to '1.23457e+06'
+    ("p_alive > 0.00001", "p_alive > 0.00001"),
+    ("monetary > 100000000000000000000", "monetary > 100000000000000000000"),
+    ("aov between 5 and 10.25", "aov between 5 and 10.25"),
+])
+def test_numbers_are_written_back_in_full_never_in_exponent_form(text, canonical):
+    tree = parse(text)
+    assert to_text(tree) == canonical
+    assert parse(to_text(tree)) == tree
+
+
 def test_enum_values_are_the_keys_whatever_way_they_are_written():
     assert parse("segment = 'At risk'") == Compare("segment", "=", ("at_risk",))
     assert parse("segment = at-risk") == Compare("segment", "=", ("at_risk",))

@@ -32,7 +32,7 @@ from segmentation.migration import NEW_ARRIVALS
 from segmentation.rfm import SEGMENT_KEYS
 from segmentation.vocabulary import GROUP_TITLES
 
-Chart = alt.Chart | alt.LayerChart | alt.HConcatChart
+Chart = alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart
 
 # Good customers in greens (darkest for the best), the middling in ambers, the slipping-away valuable
 # ones in reds (darkest for the biggest loss), the long gone in grey. Hues vary within a family so that
@@ -758,3 +758,27 @@ def customer_orders(orders: pd.DataFrame, title: str = "Their orders over time")
     n = int(data["is_purchase"].sum())
     return _finish(chart.properties(width=WIDTH - 80, height=220), title,
                    f"{n:,} purchase{'s' if n != 1 else ''}, each bar one order at its net value")
+
+
+def attribute_shares(table: pd.DataFrame) -> Chart:
+    """One small panel of bars per attribute (age band, gender, interests, tags, email): the share of the
+    group's customers with each value, of those whose value the data has; panels stacked, each in its own
+    order (age bands youngest first, the rest largest first).
+
+    ``table``: ``attribute, value, customers, share``; rows without a share ('not in your data') are not drawn.
+    """
+    data = table[table["share"].notna()][["attribute", "value", "customers", "share"]]
+    data = data.assign(value=data["value"].astype(str), share=data["share"].astype(float))
+    panels = []
+    for attribute, rows in data.groupby("attribute", sort=False):
+        base = alt.Chart(rows).encode(
+            y=alt.Y("value:N", sort=list(rows["value"]), title=None),
+            x=alt.X("share:Q", title=None, axis=alt.Axis(format=".0%", tickCount=4)),
+            tooltip=[_tip("value:N", str(attribute)), _tip("customers:Q", "Customers", COUNT),
+                     _tip("share:Q", "Share of those known", SHARE)],
+        )
+        bars = base.mark_bar(color=VALUE_COLOUR)
+        text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("share:Q", format=".0%"))
+        panels.append((bars + text).properties(title=str(attribute), width=WIDTH - 240, height=alt.Step(20)))
+    return _finish(alt.vconcat(*panels, spacing=14), "Who these customers are",
+                   "Share of the customers whose value your data has; a customer with several tags counts under each")

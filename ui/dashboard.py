@@ -18,9 +18,13 @@ from segmentation.lifecycle import STAGES, Thresholds
 from segmentation.markup import escape_markdown
 from segmentation.persona import amount
 from segmentation.rfm import SEGMENT_KEYS
+from segmentation.store import connect_sandboxed
 from tools import charts
 from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
 from tools.segments import group_summary_table
+from tools.wording import file_stem
+from ui.breakdowns import render_breakdowns
+from ui.builder import as_code, render_builder
 from ui.chat import SEEN_CLUSTERING
 from ui.data import DataState, Version, customer_frame, people, saved_sizes, tool_result
 from ui.notices import empty_state
@@ -45,6 +49,8 @@ def render_dashboard(ctx: ToolContext, data: DataState) -> None:
     _lifecycle(frame)
     _at_risk(ctx, data.version, frame)
     clusters = _clusters(ctx, data.version, as_of)
+    # Before the group picker: a segment saved here is in it on the same run.
+    render_builder(str(ctx.db_path), data, as_of, frame)
     _group(ctx, data.version, as_of, frame, clusters)
 
 
@@ -213,6 +219,31 @@ def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
     return result
 
 
+def _saved_changes(ctx: ToolContext, version: Version, name: str) -> str | None:
+    """A saved segment's condition, who joined and left with the latest import ("12 joined and 3 left since the
+    import of 1 December"), and the two lists to download, with names and emails for the owner (issue 18). Read
+    afresh, not cached by data version: a segment is saved without an import. Returns its condition."""
+    from segmentation.saved import SegmentError, change_words, require_segment, segment_history, segment_moves
+
+    try:
+        with connect_sandboxed(ctx.db_path) as con:
+            found = require_segment(con, name)
+            history = segment_history(con, found.name)
+            moves = segment_moves(con, found.name, last_only=True)
+    except SegmentError as exc:
+        st.info(escape_markdown(exc))
+        return None
+    st.caption(f"{as_code(found.condition)}: {escape_markdown(change_words(history))}")
+    listed = moves[["customer_id", "move"]].merge(people(str(ctx.db_path), version), on="customer_id", how="left")
+    cols = st.columns(2)
+    for col, move in zip(cols, ("joined", "left"), strict=True):
+        who = listed[listed["move"] == move].drop(columns="move").reset_index(drop=True)
+        col.download_button(f"Who {move} ({len(who):,})", CsvOf(who), file_name=f"{file_stem(found.name)}_{move}.csv",
+                            mime="text/csv", key=f"dash-saved-{move}", on_click="ignore", icon=":material/download:",
+                            disabled=who.empty)
+    return found.condition
+
+
 def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.DataFrame, clusters) -> None:
     st.subheader("Look closer at one group")
     sizes = {**frame["segment"].value_counts().to_dict(), **frame["lifecycle"].value_counts().to_dict()}
@@ -241,8 +272,10 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
     except (ToolArgsError, ToolFailure) as exc:
         st.info(escape_markdown(exc))
         return
+    condition = _saved_changes(ctx, version, key) if key in saved else None
     if profile.persona:
         render_persona(profile.persona)
+    render_breakdowns(str(ctx.db_path), version, as_of, key, k=k.get("k"), condition=condition)
     if key in names:
         return  # a cluster's members are on the map above; the customer list takes a segment or stage
     members = tool_result(ctx, version, "list_customers", {"group": key, "as_of": as_of, "limit": 200})
