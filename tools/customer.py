@@ -22,7 +22,7 @@ RANKED_BY = {"spend": "monetary", "predicted_value": "clv"}
 
 class CustomerArgs(ToolArgs):
     customer_id: str | None = Field(
-        None, min_length=1, max_length=60, description="The customer's id as the data has it (e.g. 'C00042')."
+        None, min_length=1, max_length=60, description="The customer's id as the data has it (e.g. '58120')."
     )
     top_rank: int | None = Field(
         None, ge=1, le=1000, description="Instead of an id: the customer ranked here (1 = the top) by `by`, as "
@@ -53,7 +53,7 @@ def _ranked_id(con, args: CustomerArgs) -> str:
     "describe_customer",
     CustomerArgs,
     step=lambda a: f"Looking up customer {a.get('customer_id') or '#' + str(a.get('top_rank', ''))}",
-    examples=("Tell me about customer C00042", "Look up customer 12680"),
+    examples=("Tell me about customer 58120", "Look up customer CUST58120"),  # ids no demo or test shop has
     cues=(r"\bcustomer (?:id |number |no |#)?[a-z]*\d[\w-]*\b.*|\bwho is [a-z]*\d{3,}[\w-]*",),
     next_step=("Want the list of the others in their segment?", "list them"),
 )
