@@ -34,7 +34,8 @@ class State:
         facts = facts or {}
         # The group a call is about: its argument, else the one its result singles out (a campaign's audience,
         # the group recommended first).
-        group = args.get("group") or args.get("group_b") or facts.get("group") or self.group
+        second = args.get("group_b") if args.get("group_b") != "everyone_else" else args.get("group_a")
+        group = args.get("group") or second or facts.get("group") or self.group
         if tool == "load_data":
             group = None
         listing, cluster_k = self.listing, self.cluster_k

@@ -264,6 +264,10 @@ INTENT_ORDER = ("load_data", "plan_campaign", "measure_campaign", "refine_draft"
                 "predict_value", "cluster_customers", "compute_rfm", "data_overview", "describe_segment",
                 "list_customers")
 
+# The rest of the customers, as the second group of a comparison.
+EVERYONE_ELSE = (r"everyone else|everybody else|the rest( of (my|our|the) (customers|shop))?|all (my |our |the )?other"
+                 r" customers|(my|our|the) other customers|the others|average customers?|typical customers?")
+
 # The group the question refers back to ("how many of *them* live in Leeds?").
 PRONOUNS = (r"them|they|those|these|their|theirs|that group|this group|that segment|this segment|it|in it"
             r"|that lot|the same (\w+ )?(group|ones|people|customers)|same group|this list|that list|the list")

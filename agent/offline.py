@@ -73,6 +73,7 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
     s = read_slots(raw, text, shop.last_order(), shop.places())
     if saved_name:
         s.groups, s.cluster = [saved_name, *s.groups], None
+        s.every_group = [saved_name, *s.every_group]
     bare = re.fullmatch(rf"(?:(?:and|now|then|ok|so|try|what about|how about|make it|with|maybe|lets|let us|do) )*"
                         rf"{NUM}(?: groups| clusters)?(?: instead| please| then)?", text)
     if bare and state.tool == "cluster_customers":

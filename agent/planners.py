@@ -405,6 +405,10 @@ def plan_top(a: Ask) -> Plan:
 
 
 def plan_compare(a: Ask) -> Plan:
+    if search(phrases.EVERYONE_ELSE, a.text) and a.target():
+        args, note = valid("compare_groups", {"group_a": a.target(), "group_b": "everyone_else",
+                                               **({"as_of": a.s.as_of.isoformat()} if a.s.as_of else {})})
+        return Plan("compare_groups", args, note=note)
     args, note = valid("compare_groups", slot_args("compare_groups", a))
     if "group_a" not in args or "group_b" not in args:
         return Plan(None, reply=_which_group("Which two groups should I compare? For example: ", [

@@ -43,6 +43,8 @@ DIFFERENCE_METRICS = ("customers", "revenue", "median_monetary", "avg_order_valu
                       "median_recency_days", "typical_gap_days", "consent_share")
 ALIKE_RATIO = 1.2  # under a 20% difference two numbers are called alike
 TOP_ITEMS = 3
+# The second group "everyone else": every customer with a purchase who is not in the first group.
+EVERYONE_ELSE = "everyone_else"
 METRIC_COLUMNS = ["metric", "words", "kind"]  # then one column per group key
 
 
@@ -87,6 +89,14 @@ def group_membership(
     """
     members: dict[str, list[str]] = {}
     names = {key: key for key in keys}
+    if EVERYONE_ELSE in keys:
+        named = [key for key in keys if key != EVERYONE_ELSE]
+        members, names = group_membership(con, named, as_of=as_of, k=k)
+        taken = {c for key in named for c in members[key]}
+        everyone = customer_rfm(con, as_of=as_of)["customer_id"].tolist()
+        members[EVERYONE_ELSE] = [c for c in everyone if c not in taken]
+        names[EVERYONE_ELSE] = "everyone else"
+        return members, names
     if any(k in SEGMENT_KEYS for k in keys):
         rfm = customer_rfm(con, as_of=as_of)
         members.update({k: rfm.loc[rfm["segment"] == k, "customer_id"].tolist() for k in keys if k in SEGMENT_KEYS})
@@ -137,13 +147,13 @@ def _differences(metrics: pd.DataFrame, a: str, b: str) -> list[dict]:
     A ratio needs both values known and above 0 (a median of 0 days has no ratio to speak of).
     """
     found = []
-    for row in metrics[metrics["metric"].isin(DIFFERENCE_METRICS)].itertuples(index=False):
-        va, vb = getattr(row, a), getattr(row, b)
+    for row in metrics[metrics["metric"].isin(DIFFERENCE_METRICS)].to_dict("records"):
+        va, vb = row[a], row[b]  # by key, not attribute: a saved segment's name has spaces
         if any(v is None or math.isnan(v) or v <= 0 for v in (va, vb)):
             continue
         ratio = max(va, vb) / min(va, vb)
         if ratio >= ALIKE_RATIO:
-            found.append({"metric": row.metric, "words": row.words, "kind": row.kind, "a": va, "b": vb,
+            found.append({"metric": row["metric"], "words": row["words"], "kind": row["kind"], "a": va, "b": vb,
                           "ratio": round(ratio, 2)})
     order = {m: i for i, m in enumerate(DIFFERENCE_METRICS)}
     return sorted(found, key=lambda d: (-d["ratio"], order[d["metric"]]))

@@ -170,6 +170,39 @@ def test_compare_on_the_demo_matches_the_customer_table(demo, demo_table):
     assert result.table.shape == (11, 3)  # ten measures and the top products, one column per group
 
 
+def test_a_group_against_everyone_else_and_a_saved_segment(demo, demo_table, tmp_path):
+    """'everyone_else' is every customer with a purchase outside the first group (a saved segment here, whose
+    name has a space): the numbers by hand from the customer table, and the offline agent's follow-up."""
+    import shutil
+
+    from agent.offline import OfflineAgent
+    from segmentation.saved import save_segment
+
+    db = tmp_path / "saved.duckdb"
+    shutil.copy(demo.db_path, db)
+    with connect(db) as con:
+        save_segment(con, "Big loyal", "segment = loyal and monetary > 100")
+    ctx = ToolContext(db_path=db)
+    inside = (demo_table["segment"] == "loyal") & (demo_table["monetary"] > 100)
+    rest = demo_table[~inside]
+    result = run_tool("compare_groups", {"group_a": "Big loyal", "group_b": "everyone_else"}, ctx)
+    metrics = result.facts["metrics"]
+    assert metrics["customers"] == {"Big loyal": int(inside.sum()), "everyone_else": len(rest)}
+    assert metrics["revenue"]["everyone_else"] == pytest.approx(rest["monetary"].sum(), abs=0.01)
+    assert metrics["median_monetary"]["everyone_else"] == pytest.approx(rest["monetary"].median(), abs=0.01)
+    assert result.summary.startswith(f"{int(inside.sum()):,} customers in 'Big loyal' against the other "
+                                     f"{len(rest):,} customers as of ")
+    assert list(result.table.columns) == ["measure", "Big loyal", "everyone else"] and result.chart is not None
+
+    agent = OfflineAgent(ctx)
+    agent.ask("tell me about Big loyal")
+    [call] = agent.ask("and how do they compare to everyone else?").tool_calls
+    assert (call.name, call.args, call.error) == ("compare_groups", {"group_a": "Big loyal",
+                                                                     "group_b": "everyone_else"}, None)
+    [draft] = agent.ask("draft them an email").tool_calls  # "them" is still the saved segment, not "everyone else"
+    assert draft.args["group"] == "Big loyal"
+
+
 def test_compare_clusters_and_a_missing_one(demo):
     ctx = demo
     from segmentation.clustering import cluster_customers

@@ -57,7 +57,7 @@ INVALID = {
     "segment_by": ({"attribute": "star_sign"}, "'city'"),
     "measure_campaign": ({"campaign_id": "cmp-9999"}, "'cmp-0001'"),
     "rank_groups": ({"by": "profit"}, "'value_at_stake'"),
-    "compare_groups": ({"group_a": "champions", "group_b": "vips"}, "'cluster_1'"),
+    "compare_groups": ({"group_a": "champions", "group_b": "vips"}, "'vips' is not a group: use one of champions"),
     "recommend_focus": ({"budget": 100}, "extra"),
     "group_entrants": ({"group": "lapsed"}, "start"),
     "sales_over_time": ({"group": "vips"}, "'champions'"),

@@ -7,10 +7,11 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
+from segmentation.compare import EVERYONE_ELSE
 from segmentation.persona import clean
 from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, draw, tool
 from tools.members import K, unknown_group
-from tools.wording import GROUP_WORDS, AnyGroupKey, group_words, label, money, pct
+from tools.wording import GROUP_WORDS, GroupOrSavedKey, group_words, label, money, pct
 
 NAME_LIMIT = 80  # a cluster's name is made from its numbers and category names; longer than a product's
 AS_OF = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the day of the last order.")
@@ -27,8 +28,10 @@ class RankArgs(ToolArgs):
 
 
 class CompareArgs(ToolArgs):
-    group_a: AnyGroupKey = Field(description="The first group: an RFM segment, lifecycle stage or cluster_N.")
-    group_b: AnyGroupKey = Field(description="The second group, different from the first.")
+    group_a: GroupOrSavedKey = Field(description="The first group: an RFM segment, lifecycle stage, cluster_N or "
+                                     "the name of a segment the owner saved.")
+    group_b: GroupOrSavedKey = Field(description="The second group, different from the first; 'everyone_else' for "
+                                     "every other customer.")
     as_of: str | None = AS_OF
     k: int | None = K
 
@@ -73,9 +76,14 @@ def rank_groups(ctx: ToolContext, args: RankArgs) -> ToolResult:
 
 
 def _short(key: str) -> str:
-    """'at-risk customers', 'champions', 'cluster 2': a group as a sentence names it."""
+    """'at-risk customers', 'champions', 'cluster 2', 'everyone else', "'VIP list'": a group as a sentence names
+    it."""
     if key.startswith("cluster_"):
         return f"cluster {key.removeprefix('cluster_')}"
+    if key == EVERYONE_ELSE:
+        return "everyone else"
+    if key not in GROUP_WORDS:
+        return f"'{clean(key, NAME_LIMIT)}'"  # a saved segment's name
     return GROUP_WORDS[key].removeprefix("your ")
 
 
@@ -83,12 +91,18 @@ def _who(key: str, n: int, names: dict[str, str]) -> str:
     """'62 at-risk customers', '101 champions', '185 customers in cluster 2 (One-time big-basket ...)'."""
     if key.startswith("cluster_"):
         return f"{n:,} customers in {_short(key)} ({clean(names[key], NAME_LIMIT)})"
+    if key == EVERYONE_ELSE:
+        return f"the other {n:,} customers"
+    if key not in GROUP_WORDS:
+        return f"{n:,} customers in {_short(key)}"
     return f"{n:,} {_short(key)}"
 
 
 def _column(key: str, names: dict[str, str]) -> str:
     if key.startswith("cluster_"):
         return f"{_short(key)}: {clean(names[key], NAME_LIMIT)}"
+    if key == EVERYONE_ELSE or key not in GROUP_WORDS:
+        return _short(key).strip("'")
     return label(key)
 
 
@@ -104,7 +118,8 @@ def _column(key: str, names: dict[str, str]) -> str:
                None),
 )
 def compare_groups(ctx: ToolContext, args: CompareArgs) -> ToolResult:
-    """Set two groups (RFM segments, lifecycle stages or clusters) side by side: size and share of customers,
+    """Set two groups (RFM segments, lifecycle stages, clusters or saved segments; the second may be
+    'everyone_else', all other customers) side by side: size and share of customers,
     revenue and its share, median spend per customer, average order value, median orders, median days since
     the last order, typical days between orders, top products and share with marketing consent; and name
     the biggest differences between them."""

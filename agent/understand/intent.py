@@ -134,6 +134,8 @@ def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | N
             return "top_customers"  # "which of those should I contact first"
         return name
     if name == "compare_groups":
+        if search(phrases.EVERYONE_ELSE, text) and (named or (s.refers_back and state.group)):
+            return name  # "how do they compare to everyone else?"
         if len(s.every_group) + len(s.clusters) >= 2 or (named and state.group and s.group != state.group):
             return name
         return None
