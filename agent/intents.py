@@ -29,7 +29,7 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
      r"|(havent|have not|hasnt|has not|not) (\w+ )?(bought|ordered|shopped|purchased|visited|been|come|returned|seen)"
      r"|dont (come|buy|order|shop)( \w+)? any ?more|no longer (buy|come|shop|order|visit)|gone quiet"
      r"|inactive|used to (come|shop|buy)|in ages|(ive|weve|i have|we have) lost|gone cold|went cold|went quiet"
-     r"|drift(ed|ing)? (away|off)|fallen away|fell away",
+     r"|drifted (away|off)|fallen away|fell away",
      "lapsed"),
     (r"lapsing|about to lapse|overdue|due back|late for (their|a) (next )?(visit|order)", "lapsing"),
     (r"about to (sleep|fall asleep|doze off)|falling asleep|dozing( off)?|on the brink( of \w+)?",
@@ -183,7 +183,7 @@ INTENT_PHRASES: dict[str, str] = {
                  r"|data|bakery|cafe)"
                  r"|sample (data|shop|bakery)|example (data|shop)|^demo$|demo data please",
     # Setting a campaign up so it can be measured (before it exists), not measuring one that does.
-    "plan_campaign": r"(set (\w+ )?up|plan|planning|create|make|start|run|build|prepare|design|send|do)\b.*\b(control"
+    "plan_campaign": r"(set (\w+ )?up|plan|planning|create|start|run|build|prepare|design|send)\b.*\b(control"
                      r" group|hold ?outs?|held out|test group|a control)\b|how (big|many|large|much)\b.*\b(control"
                      r"|hold ?out|held out)|(know|tell|see|measure|check|prove) (whether|if) (it|this|that|the \w+)"
                      r" (actually |really )?(works?|worked|pays? off|makes a difference)",

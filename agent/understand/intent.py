@@ -117,6 +117,11 @@ def _detect(text: str, s: Slots, state: State) -> str | None:
 
 def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | None:
     """``name``'s rule matched; the intent it means here, or None to keep looking."""
+    if name == "plan_campaign":
+        if search(r"\b(did|was|were|has|have|how did|worked|results?|difference|made|against|vs|versus)\b", text) \
+                and not search(r"set (\w+ )?up|should i hold|hold out|how (big|many|large)", text):
+            return None  # measuring a campaign that was sent, not planning one
+        return name
     if name == "refine_draft":
         if not state.draft or (named and not s.refers_back and not search(r"same|it|that|this", text)):
             return None
