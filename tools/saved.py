@@ -25,7 +25,9 @@ class SaveArgs(ToolArgs):
         min_length=1, max_length=1000,
         description="Who is in it, in the condition language: fields recency, frequency, monetary, r_score, "
         "f_score, m_score, segment, lifecycle, cluster, p_alive, expected_purchases, value, aov, first_order, "
-        "last_order, product, category, channel, city, country, consent; operators = != < <= > >= in (a, b) "
+        "last_order, product, category, channel, city, country, consent; from the customer lists age, age_band, "
+        "gender, income_band, region, tag, interest, member_rating, email_consent, attribute \"column\"; from email "
+        "activity unsubscribed, bounced, last_open, open_rate, click_rate, engagement; operators = != < <= > >= in (a, b) "
         "between A and B contains; bought \"Product\" [in last N days]; and, or, not, parentheses. E.g. "
         "'lifecycle = lapsed and city = Leeds and monetary > 100'.")
 
