@@ -204,6 +204,12 @@ PHRASINGS += [
      {"group": "engaged_not_buying", "days": 90}),
     ("buying-not-opening", "who buys but never opens our emails?", "email_engagement",
      {"group": "buying_not_opening"}),
+    # a group narrowed by who they are or how they take the emails: a list with a condition (issues 18, 19)
+    ("tag-filter", "lapsed customers in the vegan tag", "list_customers",
+     {"group": "lapsed", "where": 'tag = "vegan"'}),
+    ("age-filter", "my champions who are under 30", "list_customers", {"group": "champions", "where": "age < 30"}),
+    ("opened-filter", "list customers who opened our emails but are at risk", "list_customers",
+     {"group": "at_risk", "where": "open_rate > 0"}),
 ]
 
 # What planning knows of the demo shop below (its last order, its campaigns), for planning alone.
