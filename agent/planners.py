@@ -471,11 +471,22 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
     question names no group, has no such words, or asks for a count or breakdown instead."""
     from agent.understand.filters import attribute_condition
 
-    if intent not in NARROWABLE or (intent == "customers_by_attribute" and search(_COUNTING, a.text)):
+    if search(r"\b(draft|write|compose)\b.{0,30}\b(e ?mail|text|sms|message|newsletter)", a.text):
+        intent = "draft_campaign"  # "draft an email to my champions who are under 30": a draft, however it reads
+    if intent not in (*NARROWABLE, "draft_campaign") or (
+            intent == "customers_by_attribute" and search(_COUNTING, a.text)):
         return None
     group = a.s.group or (a.state.pick(a.s.pick) if a.s.pick else None) or (a.carried() if a.s.pronoun else None)
     if group is None:
         return None
+    if intent == "draft_campaign":  # a draft goes to a whole group: narrowed, it would go to the wrong people
+        condition, _ = attribute_condition(a.raw, a.shop.attributes())
+        if condition is None:
+            return None
+        who = re.sub(r"^.*?\b(?:to|for)\s+", "", a.raw.strip().rstrip("?.! "), count=1, flags=re.I)
+        return Plan(None, reply=("A draft goes to a whole group, so I have not written one to all of them. Save the "
+                                 f"ones you mean as a segment first (say \"save {who} as a name of your choice\"), "
+                                 "then ask for a draft to that segment."))
     if intent == "email_engagement" and not search(re.escape(group.replace("_", " ").removesuffix("s")), a.text):
         return None  # "who opens our emails but hasn't bought in 3 months?": a behaviour group, not 'lapsed'
     condition, note = attribute_condition(a.raw, a.shop.attributes())

@@ -167,3 +167,21 @@ def test_the_llm_agent_narrows_by_its_arguments_and_not_by_age_unasked(ctx):
     turn = LLMAgent(ctx, SETTINGS, model=model).ask("list my champions who are under 30")
     [step] = turn.tool_calls
     assert step.error is None and step.result.summary.endswith(NARROWED)
+
+
+def test_the_offline_agent_saves_the_narrowed_group_and_drafts_only_to_a_segment(ctx):
+    agent = OfflineAgent(ctx)
+    turn = agent.ask("draft an email to my champions who are under 30")
+    assert turn.tool_calls == []  # not a draft to every champion
+    assert turn.answer == ("A draft goes to a whole group, so I have not written one to all of them. Save the ones "
+                           "you mean as a segment first (say \"save my champions who are under 30 as a name of your "
+                           "choice\"), then ask for a draft to that segment.")
+    turn = agent.ask("save my lapsed customers in the vip tag as Lapsed VIPs")
+    [step] = turn.tool_calls
+    assert step.args == {"name": "Lapsed VIPs", "condition": 'lifecycle = lapsed and tag = "vip"'}
+    assert step.result.facts["size"] == 1  # B
+    turn = agent.ask("save my champions who are under 30 as Young champions")
+    assert turn.tool_calls[0].args["condition"] == "segment = champions and age < 30"
+    turn = agent.ask("draft an email to Young champions")
+    assert turn.tool_calls[0].name == "draft_campaign"
+    assert "This draft's audience is narrowed by age because you asked for it" in turn.answer
