@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     clusters = sub.add_parser("clusters", parents=[db, as_of], help="machine-found groups of customers (k-means)")
     clusters.add_argument("--k", type=int, help="number of clusters (default: chosen from 2-8)")
+    clusters.add_argument("--with", dest="attributes", metavar="ATTRS",
+                          help="also cluster on these attributes of the customer lists and email activity, comma "
+                          "separated: age, member_rating, open_rate, click_rate, email_consent, unsubscribed, "
+                          "bounced, tag:NAME, interest:NAME (e.g. --with age,open_rate,tag:vegan)")
     clusters.add_argument("--json", action="store_true")
 
     prof = sub.add_parser("profile", parents=[db, as_of], help="describe a segment, lifecycle stage or cluster: "
@@ -505,16 +509,28 @@ def _clusters(args: argparse.Namespace) -> int:
     from segmentation.clustering import cluster_customers
 
     with _read(args) as con:
-        result = cluster_customers(con, as_of=args.as_of, k=args.k)
+        result = cluster_customers(con, as_of=args.as_of, k=args.k, attributes=args.attributes)
     summary = result.as_dict()
     if args.json:
         _say(json.dumps(summary, indent=2))
         return 0
-    _say(f"{summary['k']} clusters (silhouette {summary['silhouette']:.2f}):")
+    chosen = [c.removeprefix("with_") for c in result.clusters.columns if c.startswith("with_")]
+    _say(f"{summary['k']} clusters (silhouette {summary['silhouette']:.2f})"
+         + (f", on behaviour and {', '.join(chosen)}:" if chosen else ":"))
     for c in summary["clusters"]:
+        values = "".join(f", {name} {_attribute_value(name, c['profile'][name])}" for name in chosen)
         _say(f"  {c['key']}: {c['name']}: {c['size']:,} customers ({c['share']:.0%}), "
-              f"{c['revenue_share']:.0%} of revenue")
+              f"{c['revenue_share']:.0%} of revenue{values}")
     return 0
+
+
+def _attribute_value(name: str, value: float | None) -> str:
+    """A cluster's median (age 34, open_rate 50%) or share (tag:vegan 81%) of a chosen attribute."""
+    if value is None:
+        return "not in your data"
+    if name in ("age", "member_rating"):
+        return f"median {value:g}"
+    return f"{'median ' if name in ('open_rate', 'click_rate') else ''}{value:.0%}"
 
 
 def _profile(args: argparse.Namespace) -> int:

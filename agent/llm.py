@@ -34,6 +34,7 @@ line starts fast offline.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -400,8 +401,12 @@ class LLMAgent:
 
     def _stream(self, messages: list[BaseMessage], clock: TurnClock):
         CLOCK.set(clock)  # this worker thread's turn: its model calls and tools stop when the clock says
+        # The owner's own words in this conversation go with the tools' context: a list or draft the model narrows
+        # by age, gender or income is refused unless they ask for it (tools.fairness).
+        asked = "\n".join(m.text for m in messages if isinstance(m, HumanMessage))
         yield from self.graph.stream(
-            {"messages": messages}, context=self.ctx, stream_mode=["messages", "updates", "custom", "values"]
+            {"messages": messages}, context=dataclasses.replace(self.ctx, asked=asked),
+            stream_mode=["messages", "updates", "custom", "values"],
         )
 
     def _fallback(self, question: str, why: str, emit: OnEvent, *, note: str | None = FALLBACK_NOTE,

@@ -29,7 +29,7 @@ from agent import intents as phrases
 from agent.answers import compose, help_text, suggest
 from agent.base import Event, Mode, OnEvent, ToolCall, Turn
 from agent.dialogue import State
-from agent.planners import Ask, Plan, Shop, plan_intent
+from agent.planners import Ask, Plan, Shop, plan_intent, plan_narrowed
 from agent.understand.customer import plan_customer
 from agent.understand.dates import NUM
 from agent.understand.decline import decline
@@ -81,7 +81,8 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
     intent = detect(text, s, state)
     if intent is None:
         return Plan(None, reply=suggest(raw))
-    plan = plan_intent(intent, Ask(raw, text, s, state, shop))
+    ask = Ask(raw, text, s, state, shop)
+    plan = plan_narrowed(intent, ask) or plan_intent(intent, ask)
     return plan if plan.tool or plan.reply else Plan(None, reply=suggest(raw))
 
 
@@ -208,7 +209,8 @@ class OfflineAgent:
         """Made once per conversation (the place and product names read once), again after a load."""
         if self._shop is None or self._shop.uploads != tuple(self.ctx.uploads):
             self._shop = Shop(self._last_order_date, self._has_data, tuple(self.ctx.uploads), self._campaigns,
-                              functools.cache(self._places), functools.cache(self._words), self._segments)
+                              functools.cache(self._places), functools.cache(self._words), self._segments,
+                              functools.cache(self._attributes))
         return self._shop
 
     def _last_order_date(self) -> dt.date:
@@ -235,6 +237,15 @@ class OfflineAgent:
     def _segments(self) -> dict[str, str]:
         """The owner's saved segments, name -> condition: read at every question (one may be saved meanwhile)."""
         return {str(n): str(c) for n, c in self._read("SELECT name, condition FROM saved_segments ORDER BY name")}
+
+    def _attributes(self) -> dict[str, tuple[str, ...]]:
+        """The tags and interests the customer lists hold, to find them in a question ("in the vegan tag")."""
+        rows = self._read("SELECT DISTINCT name, value FROM contact_attributes WHERE name IN ('tag', 'interest') "
+                          "ORDER BY name, value LIMIT 2000")
+        found: dict[str, tuple[str, ...]] = {}
+        for name, value in rows:
+            found[str(name)] = (*found.get(str(name), ()), str(value))
+        return found
 
     def _places(self) -> dict[str, str]:
         """The shop's cities and countries (normalised), to find them in a question written in lower case."""

@@ -51,6 +51,7 @@ class Shop:
     places: Callable[[], dict[str, str]] = dict  # normalised place name -> "city" or "country"
     words: Callable[[], frozenset[str]] = frozenset  # the shop's own words, for spelling
     segments: Callable[[], dict[str, str]] = dict  # the owner's saved segments: name -> condition
+    attributes: Callable[[], dict[str, tuple[str, ...]]] = dict  # the lists' tags and interests: kind -> values
 
 
 @dataclass
@@ -479,6 +480,48 @@ def plan_campaign(a: Ask) -> Plan:
         args["as_of"] = a.s.as_of.isoformat()
     args, note = valid("plan_campaign", args)
     return Plan("plan_campaign", args, note=note)
+
+
+# Intents whose question, with a group and who-they-are words, is a list of the group narrowed by them; a count
+# or breakdown ("how many of my champions are under 30?") stays the breakdown it asks for.
+NARROWABLE = ("list_customers", "customers_by_attribute", "email_engagement", "export_list")
+_COUNTING = (r"\bhow many\b|\bwhat (share|percent|proportion)|\bbreak\b|\bsplit\b|\bby (age|gender|income|tags?|"
+             r"interests?)\b|\bwhat (are|do|does|is)\b|\bcare about\b|\binterested in$")
+
+
+def plan_narrowed(intent: str, a: Ask) -> Plan | None:
+    """'lapsed customers in the vegan tag', 'my champions who are under 30', 'customers who opened our emails but
+    are at risk': list_customers for the group named, with the words as a ``where`` condition; None when the
+    question names no group, has no such words, or asks for a count or breakdown instead."""
+    from agent.understand.filters import attribute_condition
+
+    if search(r"\b(draft|write|compose)\b.{0,30}\b(e ?mail|text|sms|message|newsletter)", a.text):
+        intent = "draft_campaign"  # "draft an email to my champions who are under 30": a draft, however it reads
+    if intent not in (*NARROWABLE, "draft_campaign") or (
+            intent == "customers_by_attribute" and search(_COUNTING, a.text)):
+        return None
+    group = a.s.group or (a.state.pick(a.s.pick) if a.s.pick else None) or (a.carried() if a.s.pronoun else None)
+    if group is None:
+        return None
+    if intent == "draft_campaign":  # a draft goes to a whole group: narrowed, it would go to the wrong people
+        condition, _ = attribute_condition(a.raw, a.shop.attributes())
+        if condition is None:
+            return None
+        who = re.sub(r"^.*?\b(?:to|for)\s+", "", a.raw.strip().rstrip("?.! "), count=1, flags=re.I)
+        return Plan(None, reply=("A draft goes to a whole group, so I have not written one to all of them. Save the "
+                                 f"ones you mean as a segment first (say \"save {who} as a name of your choice\"), "
+                                 "then ask for a draft to that segment."))
+    if intent == "email_engagement" and not search(re.escape(group.replace("_", " ").removesuffix("s")), a.text):
+        return None  # "who opens our emails but hasn't bought in 3 months?": a behaviour group, not 'lapsed'
+    condition, note = attribute_condition(a.raw, a.shop.attributes())
+    if condition is None:
+        return None
+    args = {"group": group, "where": condition,
+            **{k: v for k, v in slot_args("list_customers", a).items() if k not in ("group", "where")}}
+    args, adjusted = valid("list_customers", args)
+    if intent == "export_list":
+        note += "The whole list is in the CSV download under this answer. "
+    return Plan("list_customers", args, note=note + adjusted)
 
 
 PLANNERS: dict[str, Callable[[Ask], Plan]] = {

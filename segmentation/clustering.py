@@ -106,12 +106,16 @@ class ClusterResult:
         feature column names (e.g. ``"cat_gluten_free": 0.81``) where the data has them.
         """
         clusters = []
-        for row in self.clusters.itertuples(index=False):  # one per cluster, at most 8
+        chosen = [c for c in self.clusters.columns if c.startswith("with_")]
+        for i, row in enumerate(self.clusters.itertuples(index=False)):  # one per cluster, at most 8
             profile = {f: float(getattr(row, f)) for f in BEHAVIOUR}
             for kind in ("category", "channel"):
                 column = getattr(row, f"top_{kind}_column")
                 if isinstance(column, str):
                     profile[column] = float(getattr(row, f"top_{kind}_share"))
+            for column in chosen:  # a chosen attribute's median (or share, for a yes/no)
+                value = self.clusters[column].iloc[i]
+                profile[column.removeprefix("with_")] = None if pd.isna(value) else float(value)
             clusters.append(
                 {"key": row.key, "name": row.name, "size": int(row.size), "share": float(row.share),
                  "revenue_share": float(row.revenue_share), "profile": profile}
@@ -217,6 +221,7 @@ def cluster_customers(
     as_of: dt.date | str | None = None,
     k: int | None = None,
     random_state: int = 0,
+    attributes: tuple[str, ...] | list[str] | str | None = None,
 ) -> ClusterResult:
     """Cluster the customers with a purchase on or before ``as_of`` into ``k`` groups (2-8; chosen if None).
 
@@ -240,19 +245,26 @@ def cluster_customers(
         Number of clusters (2-8); default chosen by silhouette.
     random_state : int, default 0
         Seed for k-means, its sample and the outlier forest.
+    attributes : tuple of str, optional
+        Attributes from the customer lists and email activity to cluster on beside behaviour
+        (``segmentation.cluster_attributes``): ``age``, ``member_rating``, ``open_rate``, ``click_rate``,
+        ``email_consent``, ``unsubscribed``, ``bounced``, ``tag:NAME``, ``interest:NAME``; default none.
 
     Returns
     -------
     ClusterResult
         ``k``, ``silhouette``, ``assignments`` (a row per customer) and ``clusters``.
     """
+    from segmentation.cluster_attributes import parse_choices
+
     day = resolve_as_of(con, as_of)
+    chosen_attributes = parse_choices(attributes)
     key = store_key(con)
     if key is not None:
         # A k that is not a plain integer (3.0, True) is its own entry: it must fail as it would uncached.
         plain = isinstance(k, int | np.integer) and not isinstance(k, bool)
-        key = (*key, day, int(k) if plain else repr(k), random_state, _settings())
-    result = RESULTS.get_or_compute(key, lambda: _cluster_customers(con, day, k, random_state))
+        key = (*key, chosen_attributes, day, int(k) if plain else repr(k), random_state, _settings())
+    result = RESULTS.get_or_compute(key, lambda: _cluster_customers(con, day, k, random_state, chosen_attributes))
     if key is not None and k is None:
         chosen = (*key[:-3], result.k, *key[-2:])
         if RESULTS.peek(chosen) is None:
@@ -272,7 +284,8 @@ def _settings() -> tuple:
 
 
 def _cluster_customers(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, k: int | None, random_state: int
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, k: int | None, random_state: int,
+    attributes: tuple[str, ...] = (),
 ) -> ClusterResult:
     """``cluster_customers``, computed."""
     features = customer_features(con, as_of=as_of)
@@ -289,12 +302,19 @@ def _cluster_customers(
             f"at least {MIN_PER_CLUSTER} per cluster); {k!r} is not."
         )
     x, log_std = _matrix(features)
+    if attributes:
+        from segmentation import cluster_attributes
+
+        extra = cluster_attributes.attribute_frame(con, features["customer_id"], as_of, attributes)
+        x = np.hstack([x, cluster_attributes.matrix(extra, SHARE_WEIGHT)])
+    else:
+        extra = None
     if not np.ptp(x, axis=0).any():
         raise AnalysisError(
             f"All {n} customers look alike (same recency, frequency, spend and mix), so there are no groups to find."
         )
     with one_thread():
-        return _groups(features, x, log_std, k, k_max, random_state)
+        return _groups(features, x, log_std, k, k_max, random_state, extra)
 
 
 @contextlib.contextmanager
@@ -313,7 +333,8 @@ def one_thread() -> Iterator[None]:
 
 
 def _groups(
-    features: pd.DataFrame, x: np.ndarray, log_std: np.ndarray, k: int | None, k_max: int, random_state: int
+    features: pd.DataFrame, x: np.ndarray, log_std: np.ndarray, k: int | None, k_max: int, random_state: int,
+    extra: pd.DataFrame | None = None,
 ) -> ClusterResult:
     """``_cluster_customers`` once the features are read and checked: outliers, k, fits, names, map."""
     n = len(features)
@@ -350,7 +371,7 @@ def _groups(
     keys = np.array([f"cluster_{i + 1}" for i in range(chosen)])
     silhouette = _silhouette(dist, labels[fit_rows])
 
-    clusters = _profiles(features, labels, keys, log_std)
+    clusters = _profiles(features, labels, keys, log_std, extra)
     pcs = PCA(n_components=2, random_state=random_state).fit(x[fit_rows]).transform(x)
     assignments = pd.DataFrame(
         {
@@ -494,8 +515,10 @@ def _silhouettes(dist: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
     return out
 
 
-def _profiles(features: pd.DataFrame, labels: np.ndarray, keys: np.ndarray, log_std: np.ndarray) -> pd.DataFrame:
-    """One row per cluster: size, shares, medians, top category and channel, and a unique plain name."""
+def _profiles(features: pd.DataFrame, labels: np.ndarray, keys: np.ndarray, log_std: np.ndarray,
+              extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per cluster: size, shares, medians, top category and channel, and a unique plain name; with
+    ``extra`` (the chosen attributes, a row per customer) their median or share as ``with_<name>``."""
     n = len(features)
     grouped = features.drop(columns="customer_id").groupby(labels)
     medians = grouped[BEHAVIOUR].median()
@@ -523,8 +546,17 @@ def _profiles(features: pd.DataFrame, labels: np.ndarray, keys: np.ndarray, log_
     d = (np.log1p(medians.clip(lower=0).to_numpy(float)) - base_med) / np.where(log_std > 0, log_std, np.inf)
     d = pd.DataFrame(d, index=medians.index, columns=BEHAVIOUR)
     names = [_name(d.loc[i], medians.loc[i], means.loc[i], base_shares, labels_of) for i in out.index]
+    columns = list(CLUSTER_COLUMNS)
+    if extra is not None:  # the chosen attributes: their median or share per cluster, and a word where it differs
+        from segmentation.cluster_attributes import NUMBERS, words
+
+        names = [" ".join([*words(extra, labels, i, DIFFERENT), n]) for i, n in zip(out.index, names, strict=True)]
+        for name in extra.columns:
+            by = extra[name].groupby(labels)
+            out[f"with_{name}"] = (by.median() if name in NUMBERS else by.mean()).reindex(out.index)
+            columns.append(f"with_{name}")
     out["name"] = _unique(names, d.to_numpy(), list(out["key"]))
-    return out.reset_index(drop=True)[CLUSTER_COLUMNS]
+    return out.reset_index(drop=True)[columns]
 
 
 def _name(d: pd.Series, median: pd.Series, shares: pd.Series, base_shares: pd.Series, labels: dict[str, str]) -> str:

@@ -13,8 +13,14 @@ value not understood is a ``ConditionError`` naming it and the valid choices ("d
 Every field is evaluated at one as-of date over the customer table (``segmentation.customers``): recency,
 frequency and spend, the 1-5 scores, RFM segment and lifecycle stage, the value models' numbers, first and
 last order, what they bought (products, categories, channels; ever, or in the last N days before the date),
-and their place and marketing consent from the customers table. A comparison on a value the data lacks (no
-city recorded, a shop too small for the value models) is false, so ``not`` is its exact complement.
+and their place and marketing consent from the customers table; and who they are and how they take the emails,
+from the imported customer lists and email activity (``segmentation.attributes``, ``segmentation.engagement``):
+age, age band, gender, income band, region, tags and interests, member rating, email consent, unsubscribes and
+bounces, last open, open and click rates, the email behaviour groups, and any other column of a list by its own
+name (``attribute "favourite bread" = rye``). A comparison on a value the data lacks (no city recorded, a shop
+too small for the value models, no age in the lists) is false, so ``not`` is its exact complement. Tags and
+interests are several per customer: ``tag = vegan`` is "has that tag", ``tag != vegan`` "does not have it" (as
+``product != X`` is "never bought it"), true also for a customer with no tags at all.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES, AnalysisError
+
+# The email behaviour groups (segmentation.engagement.BEHAVIOUR_GROUPS), named here so the parser needs no data.
+EMAIL_GROUPS = ("engaged_not_buying", "buying_not_opening", "unreachable")
 
 MAX_LENGTH = 1000  # characters: a condition is a sentence, not a file
 MAX_DEPTH = 20  # nested parentheses and nots
@@ -43,10 +52,11 @@ class Field:
     """One thing a condition can ask about a customer: its kind fixes the operators and values it takes."""
 
     name: str
-    kind: str  # number, score, share, enum, date, text, consent, bought
-    sql: str  # its expression over the facts row ``f`` (for ``bought``: the order_lines column)
+    kind: str  # number, score, share, enum, date, text, consent, bought, multi, attribute
+    sql: str  # its expression over the facts row ``f`` (``bought``: the order_lines column; ``multi``: the name)
     meaning: str
     choices: tuple[str, ...] = ()
+    source: str = "orders"  # what the facts need to answer it: orders, lists (customer lists), email (activity)
 
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
@@ -71,7 +81,38 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("city", "text", "f.city", "city"),
     Field("country", "text", "f.country", "country"),
     Field("consent", "consent", "f.marketing_consent", "marketing consent: yes, no or unknown"),
+    # From the imported customer lists (segmentation.attributes): a customer no list names has no value.
+    Field("age", "number", "f.age", "age in years on the date, from the lists' birth date or age", source="lists"),
+    Field("age_band", "text", "f.age_band", "age band: under 18, 18-24, 25-29, 30-34, 35-44, 45-54, 55-64, 65+ "
+          "(or the list's own bands)", source="lists"),
+    Field("gender", "text", "f.gender", "gender, as the lists give it (female, male, ...)", source="lists"),
+    Field("income_band", "text", "f.income_band", "income band: under 25k, 25k-50k, 50k-100k, 100k+ (or the list's "
+          "own bands)", source="lists"),
+    Field("region", "text", "f.region", "region, state or county from the lists", source="lists"),
+    Field("tag", "multi", "tag", "a tag in the lists (several per customer)", source="lists"),
+    Field("interest", "multi", "interest", "an interest in the lists (several per customer)", source="lists"),
+    Field("member_rating", "number", "f.member_rating", "the email tool's member rating (Mailchimp: 1-5)",
+          source="lists"),
+    Field("email_consent", "consent", "f.email_consent", "agreed to marketing emails in the lists: yes, no or "
+          "unknown", source="lists"),
+    Field("attribute", "attribute", "", "any other column of the lists, by its name: attribute \"favourite bread\" "
+          "= rye", source="lists"),
+    # From the email activity exports (segmentation.engagement).
+    Field("unsubscribed", "consent", "f.unsubscribed", "unsubscribed from the emails: yes, no or unknown",
+          source="email"),
+    Field("bounced", "consent", "f.bounced", "their address bounced: yes, no or unknown", source="email"),
+    Field("last_open", "date", "f.last_open", "day they last opened an email, YYYY-MM-DD", source="email"),
+    Field("open_rate", "share", "f.open_rate", "share of the emails sent to them that they opened, 0-1 (or 0-100%)",
+          source="email"),
+    Field("click_rate", "share", "f.click_rate", "share of the emails sent to them that they clicked, 0-1 "
+          "(or 0-100%)", source="email"),
+    Field("engagement", "enum", "f.email_group", "email behaviour over the last 90 days: engaged_not_buying, "
+          "buying_not_opening or unreachable", EMAIL_GROUPS, source="email"),
 )}
+# Who a customer is, not what they did: a list or draft is narrowed by these only when the owner asks
+# (issue 19), and the answer then says so. The lists' own columns of these names count too.
+SENSITIVE_FIELDS = ("age", "age_band", "gender", "income_band")
+SENSITIVE_ATTRIBUTES = ("age", "age_band", "birth_date", "gender", "income", "income_band")
 
 ALIASES = {
     "recency_days": "recency", "days_since_last_order": "recency", "orders": "frequency", "purchases": "frequency",
@@ -81,6 +122,11 @@ ALIASES = {
     "first_order_date": "first_order", "last_order_date": "last_order", "products": "product",
     "categories": "category", "channels": "channel", "marketing_consent": "consent", "marketing": "consent",
     "town": "city", "chance_alive": "p_alive", "palive": "p_alive",
+    "tags": "tag", "interests": "interest", "sex": "gender", "income": "income_band", "age_group": "age_band",
+    "age_range": "age_band", "state": "region", "county": "region", "rating": "member_rating",
+    "email_opt_in": "email_consent", "newsletter": "email_consent", "unsubscribe": "unsubscribed",
+    "last_opened": "last_open", "opens": "open_rate", "clicks": "click_rate", "email_group": "engagement",
+    "email_engagement": "engagement", "attr": "attribute",
 }
 
 KEYWORDS = {"and", "or", "not", "in", "between", "contains", "bought", "last", "days", "day"}
@@ -94,6 +140,8 @@ OPERATORS_BY_KIND = {
     "text": ("=", "!=", "in", "contains"),
     "consent": ("=", "!="),
     "bought": ("=", "!=", "in", "contains"),
+    "multi": ("=", "!=", "in", "contains"),
+    "attribute": ("=", "!=", "<", "<=", ">", ">=", "between", "in", "contains"),
 }
 
 
@@ -110,6 +158,7 @@ class Compare:
     values: tuple = ()
     negated: bool = False
     window_days: int | None = None
+    attribute: str | None = None  # for ``attribute NAME ...``: the list column's name, normalised
 
 
 @dataclass(frozen=True)
@@ -283,6 +332,7 @@ class _Parser:
         if token.kind != "word" or token.text.lower() in KEYWORDS:
             raise self.unexpected("a field (" + ", ".join(FIELDS) + ")")
         spec = field_named(self.take().text)
+        attribute = self.attribute_name() if spec.kind == "attribute" else None
         negated = False
         if self.keyword("not") and self.keyword("in", "between", "contains", ahead=1):
             self.take()
@@ -305,14 +355,31 @@ class _Parser:
                 raise self.unexpected(f"'and' in {spec.name} between ... and ...")
             self.take()
             values = (low, self.value(spec))
-            if values[0] > values[1]:
+            if type(values[0]) is type(values[1]) and values[0] > values[1]:
                 values = (values[1], values[0])
         elif op == "contains":
             values = (self.value(spec, as_text=True),)
         else:
             values = (self.value(spec),)
+        if attribute is not None and op in ("<", "<=", ">", ">=", "between") and not all(
+                isinstance(v, float) for v in values):
+            raise ConditionError(f"attribute {attribute} {op} compares numbers: "
+                                 f"'{next(v for v in values if not isinstance(v, float))}' is not one.")
         window = self.window() if spec.kind == "bought" else None
-        return Compare(spec.name, op, values, negated, window)
+        return Compare(spec.name, op, values, negated, window, attribute)
+
+    def attribute_name(self) -> str:
+        """The list column after ``attribute``: a word or a quoted name, normalised as the import names it."""
+        token = self.peek()
+        if token.kind not in ("word", "string") or (token.kind == "word" and token.text.lower() in KEYWORDS):
+            raise self.unexpected('the name of a column of your customer lists after attribute, e.g. attribute '
+                                  '"favourite bread" = rye')
+        self.take()
+        name = attribute_key(str(token.value if token.kind == "string" else token.text))
+        if not name:
+            raise ConditionError("An attribute needs a name with letters or digits, e.g. attribute \"favourite "
+                                 "bread\" = rye.")
+        return name
 
     def value_list(self, spec: Field) -> tuple:
         if self.peek().kind != "lparen":
@@ -367,6 +434,14 @@ def _flat(items: list, kind: type) -> tuple:
     return tuple(flat)
 
 
+def attribute_key(name: str) -> str:
+    """A list column's name as its attribute is stored ('Favourite bread?' -> 'favourite_bread'), the same rule
+    as the import's (``contact_columns.attribute_name``)."""
+    from segmentation.columns import normalise
+
+    return normalise(name).replace(" ", "_")[:60]
+
+
 def field_named(word: str) -> Field:
     """The field a word names (its aliases too); ConditionError naming every field, and the nearest one."""
     key = word.strip().lower().replace("-", "_").replace(" ", "_")
@@ -416,8 +491,10 @@ def typed_value(spec: Field, token: Token) -> object:
         said = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False,
                 "0": False, "unknown": None, "none": None, "null": None}
         if word not in said:
-            raise ConditionError(f"consent must be one of yes, no, unknown: '{token.text}' is not one of them.")
+            raise ConditionError(f"{spec.name} must be one of yes, no, unknown: '{token.text}' is not one of them.")
         return said[word]
+    if kind == "attribute" and token.kind == "number":  # compared with the list's numbers
+        return float(token.value)
     if token.kind == "number":  # a city or product spelt as a number ("product = 1001") stays text
         return str(token.text)
     return _text(spec, token)
@@ -455,6 +532,7 @@ class Compiled:
     sql: str
     params: dict[str, object] = field(default_factory=dict)
     needs_cluster: bool = False
+    needs: set[str] = field(default_factory=set)  # the facts beyond the orders: 'lists', 'email'
 
 
 def compile_condition(tree: Condition) -> Compiled:
@@ -481,7 +559,14 @@ def _sql(node: Condition, out: Compiled) -> str:
     spec = FIELDS[node.field]
     if spec.name == "cluster":
         out.needs_cluster = True
-    test = _bought_sql(node, spec, out) if spec.kind == "bought" else _value_sql(node, spec, out)
+    if spec.source != "orders":
+        out.needs.add(spec.source)
+    if spec.kind == "bought":
+        test = _bought_sql(node, spec, out)
+    elif spec.kind in ("multi", "attribute"):
+        return _listed_sql(node, spec, out)  # its negated forms are its own (see there)
+    else:
+        test = _value_sql(node, spec, out)
     # An unknown value (no city, no prediction) compares false, never NULL: NOT is then its exact complement.
     return f"(NOT {test})" if node.negated else test
 
@@ -523,6 +608,34 @@ def _bought_sql(node: Compare, spec: Field, out: Compiled) -> str:
     return f"(NOT {exists})" if node.op == "!=" else exists
 
 
+def _listed_sql(node: Compare, spec: Field, out: Compiled) -> str:
+    """A tag or interest (several per customer), or any other column of the lists, over ``segment_attrs``
+    (customer_id, name, value, number). A tag: ``=``/``in``/``contains`` is "has one matching", ``!=`` and the
+    negated forms "has none matching". Another column: "has a value matching"; ``!=`` and the negated forms "has
+    a value, and none matching", so a customer without one is false either way and ``not`` is the complement."""
+    name = _bind(out, node.attribute if spec.kind == "attribute" else spec.sql)
+    text = "lower(a.value)"
+    if node.op == "contains":
+        match = f"contains({text}, lower({_bind(out, str(node.values[0]))}))"
+    elif node.op == "between":
+        match = f"a.number BETWEEN {_bind(out, node.values[0])} AND {_bind(out, node.values[1])}"
+    elif node.op in ("<", "<=", ">", ">="):  # the parser let only numbers through
+        match = f"a.number {node.op} {_bind(out, node.values[0])}"
+    else:  # = != in: a number is compared with the list's numbers, a word with its text (any case)
+        tests = [f"a.number = {_bind(out, v)}" if isinstance(v, float) else f"{text} = lower({_bind(out, v)})"
+                 for v in node.values]
+        match = "(" + " OR ".join(tests) + ")"
+
+    def exists(test: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM segment_attrs a WHERE a.customer_id = f.customer_id AND a.name = {name}"
+                f"{' AND ' + test if test else ''})")
+
+    against = node.op == "!=" or node.negated
+    if spec.kind == "multi":
+        return f"(NOT {exists(match)})" if against else exists(match)
+    return f"({exists('')} AND NOT {exists(match)})" if against else exists(match)
+
+
 # --- writing it back -----------------------------------------------------------------------------------------
 
 
@@ -537,12 +650,13 @@ def to_text(node: Condition) -> str:
     spec = FIELDS[node.field]
     values = [_literal(spec, v) for v in node.values]
     op = ("not " if node.negated else "") + node.op
+    named = node.field if node.attribute is None else f"attribute {_literal(spec, node.attribute)}"
     if node.op == "in":
-        text = f"{node.field} {op} ({', '.join(values)})"
+        text = f"{named} {op} ({', '.join(values)})"
     elif node.op == "between":
-        text = f"{node.field} {op} {values[0]} and {values[1]}"
+        text = f"{named} {op} {values[0]} and {values[1]}"
     else:
-        text = f"{node.field} {op} {values[0]}"
+        text = f"{named} {op} {values[0]}"
     return text + (f" in last {node.window_days} days" if node.window_days is not None else "")
 
 
@@ -586,8 +700,41 @@ def fields_used(node: Condition) -> Iterator[str]:
         yield node.field
 
 
+def attributes_named(node: Condition) -> list[str]:
+    """The list columns the condition names with ``attribute NAME``, in order, each once."""
+    names: list[str] = []
+    for leaf in _leaves(node):
+        if leaf.attribute is not None and leaf.attribute not in names:
+            names.append(leaf.attribute)
+    return names
+
+
+def sensitive_fields(node: Condition) -> list[str]:
+    """The sensitive things the condition narrows by (age, gender, income; ``SENSITIVE_FIELDS``), each once, in
+    plain words ('age', 'gender', 'income'): a list or draft says when it is narrowed by them."""
+    words = {"age": "age", "age_band": "age", "birth_date": "age", "gender": "gender", "income": "income",
+             "income_band": "income"}
+    found: list[str] = []
+    for leaf in _leaves(node):
+        key = leaf.attribute if leaf.attribute is not None else leaf.field
+        if (key in SENSITIVE_FIELDS or (leaf.attribute and key in SENSITIVE_ATTRIBUTES)) and words[key] not in found:
+            found.append(words[key])
+    return found
+
+
+def _leaves(node: Condition) -> Iterator[Compare]:
+    if isinstance(node, And | Or):
+        for item in node.items:
+            yield from _leaves(item)
+    elif isinstance(node, Not):
+        yield from _leaves(node.item)
+    else:
+        yield node
+
+
 def language_help() -> str:
     """The fields and operators, as one paragraph for an error or a tool's description."""
     return ("Fields: " + "; ".join(f"{f.name} ({f.meaning})" for f in FIELDS.values())
             + ". Operators: = != < <= > >= in (...) not in (...) between A and B, contains, "
-            "bought X [in last N days], combined with and, or, not and parentheses.")
+            "bought X [in last N days], attribute \"a list's column\" = value, combined with and, or, not and "
+            "parentheses.")

@@ -24,6 +24,7 @@ import pandas as pd
 from segmentation.conditions import (
     FIELDS,
     ConditionError,
+    attributes_named,
     compile_condition,
     fields_used,
     parse,
@@ -65,7 +66,8 @@ def matching_ids(
     from segmentation.customers import customer_table
     from segmentation.rfm import resolve_as_of
 
-    compiled = compile_condition(parse(condition))
+    tree = parse(condition)
+    compiled = compile_condition(tree)
     day = resolve_as_of(con, as_of)
     if table is None or not set(FACT_COLUMNS) <= set(table.columns):
         table = customer_table(con, as_of=day)
@@ -75,7 +77,22 @@ def matching_ids(
 
         clusters = cluster_customers(con, as_of=day).assignments[["customer_id", "cluster"]]
         facts = facts.merge(clusters, on="customer_id", how="left")
-    con.register("segment_facts", facts)
+    frames, joins = {"segment_facts": facts}, ""
+    if "lists" in compiled.needs:  # who they are: read from the customer lists only when asked
+        from segmentation.people_facts import list_facts
+
+        frames["segment_people"], frames["segment_attrs"] = list_facts(con, day)
+        _check_attributes(attributes_named(tree), frames["segment_attrs"])
+        joins += " LEFT JOIN segment_people p USING (customer_id)"
+    if "email" in compiled.needs:
+        from segmentation.people_facts import email_facts
+
+        frames["segment_email"] = email_facts(con, day)
+        joins += " LEFT JOIN segment_email e USING (customer_id)"
+    extra = "".join(f", {a}.* EXCLUDE (customer_id)" for a, t in (("p", "segment_people"), ("e", "segment_email"))
+                    if t in frames)
+    for name, frame in frames.items():
+        con.register(name, frame)
     try:
         rows = con.execute(
             f"""
@@ -87,16 +104,28 @@ def matching_ids(
                 FROM orders WHERE customer_id IS NOT NULL AND order_date <= $as_of GROUP BY customer_id
             ),
             f AS (
-                SELECT t.*, b.first_order, b.last_order, b.aov, c.city, c.country, c.marketing_consent
+                SELECT t.*, b.first_order, b.last_order, b.aov, c.city, c.country, c.marketing_consent{extra}
                 FROM segment_facts t LEFT JOIN bought b USING (customer_id) LEFT JOIN customers c USING (customer_id)
+                     {joins}
             )
             SELECT customer_id FROM f WHERE {compiled.sql} ORDER BY customer_id
             """,
             {"as_of": day, **compiled.params},
         ).fetchall()
     finally:
-        con.unregister("segment_facts")
+        for name in frames:
+            con.unregister(name)
     return [str(r[0]) for r in rows]
+
+
+def _check_attributes(names: list[str], attrs: pd.DataFrame) -> None:
+    """ConditionError for ``attribute NAME`` naming a column no imported list has, with the ones present."""
+    present = sorted(set(attrs["name"]) - {"birth_date"})
+    for name in names:
+        if name not in present:
+            have = (f"the ones in your lists are: {', '.join(present)}" if present else
+                    "no customer list is imported yet (segments import FILE)")
+            raise ConditionError(f"Your customer lists have no attribute '{name.replace('_', ' ')}': {have}.")
 
 
 # --- saving, finding, deleting ---------------------------------------------------------------------------------

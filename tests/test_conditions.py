@@ -101,8 +101,9 @@ def test_every_field_and_operator_selects_the_customers_worked_out_by_hand(shop,
 
 def test_the_cases_cover_every_field_and_operator():
     texts = " ".join(c for c, _ in CASES).lower()
-    covered = {name for name in FIELDS if name in texts} | {"value", "p_alive", "expected_purchases", "cluster"}
-    assert covered == set(FIELDS)  # the predicted ones and cluster are tested below with numbers set by hand
+    orders = {name for name, spec in FIELDS.items() if spec.source == "orders"}  # lists' and emails': their own file
+    covered = {name for name in orders if name in texts} | {"value", "p_alive", "expected_purchases", "cluster"}
+    assert covered == orders  # the predicted ones and cluster are tested below with numbers set by hand
     for op in ("<=", ">=", "!=", " < ", " > ", " = ", " in (", " not in (", "between", "contains", "bought", " not ",
                " or ", " and ", "("):
         assert op in texts, op

@@ -207,6 +207,12 @@ PHRASINGS += [
     ("one-customer", "Tell me about customer C00042", "describe_customer", {"customer_id": "C00042"}),
     ("plan-campaign", "I want to send a 10% off code to people who've drifted away but I want to know if it actually "
      "works. Can you set that up properly with a control group?", "plan_campaign", {"group": "lapsed"}),
+    # a group narrowed by who they are or how they take the emails: a list with a condition (issues 18, 19)
+    ("tag-filter", "lapsed customers in the vegan tag", "list_customers",
+     {"group": "lapsed", "where": 'tag = "vegan"'}),
+    ("age-filter", "my champions who are under 30", "list_customers", {"group": "champions", "where": "age < 30"}),
+    ("opened-filter", "list customers who opened our emails but are at risk", "list_customers",
+     {"group": "at_risk", "where": "open_rate > 0"}),
 ]
 
 # What planning knows of the demo shop below (its last order, its campaigns), for planning alone.

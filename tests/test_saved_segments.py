@@ -132,7 +132,9 @@ def test_the_command_line_saves_lists_shows_and_deletes(store, tmp_path):
     assert bad.stderr.strip().splitlines() == [
         "segments segment: unknown field 'citty': choose one of recency, frequency, monetary, r_score, f_score, "
         "m_score, segment, lifecycle, cluster, p_alive, expected_purchases, value, aov, first_order, last_order, "
-        "product, category, channel, city, country, consent; did you mean city?"]
+        "product, category, channel, city, country, consent, age, age_band, gender, income_band, region, tag, "
+        "interest, member_rating, email_consent, attribute, unsubscribed, bounced, last_open, open_rate, click_rate, "
+        "engagement; did you mean city?"]
     listed = run("segment", "list", "--db", db)
     assert "Leeds win-back" in listed.stdout and "VIPs" not in listed.stdout
     import_file(store, write_csv(tmp_path / "later.csv", LATER.replace("London,UK", "Leeds,UK")))  # B moves to Leeds

@@ -168,6 +168,9 @@ class ToolContext:
     # The shop's currency code, written beside every amount; None: read from the store when a tool runs,
     # "": the shop has none recorded (the app and the command line know it already and say which).
     currency: str | None = None
+    # What the owner said in this conversation, where an agent passes it (the LLM agent does): a list, draft or
+    # segment narrowed by age, gender or income is refused unless these words ask for it (tools.fairness).
+    asked: str | None = None
 
     def read(self):
         """``with ctx.read() as con:`` a sandboxed, read-only connection, closed when the block ends."""

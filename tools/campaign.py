@@ -20,6 +20,7 @@ from tools.base import (
     draw,
     tool,
 )
+from tools.fairness import condition_sensitive, narrowed_words
 from tools.members import K, group_of
 from tools.wording import CLUSTER_NAME_LIMIT, GroupOrSavedKey, file_stem, group_words, label, saved_words
 
@@ -138,6 +139,9 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
         f"{consent}.{subject} Offer: {draft['offer']}. To see later whether it worked, create it as a campaign "
         f"with a random control group held out (Campaigns tab, or `{command}`)."
     )
+    sensitive = condition_sensitive(group.condition)  # a saved segment the owner defined by age, gender, income
+    if sensitive:
+        summary += " " + narrowed_words(sensitive, "draft's audience")
     stem = file_stem(group.key)
     downloads = csv_download(ctx, f"{stem}_audience.csv", allowed)
     if downloads:

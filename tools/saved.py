@@ -25,8 +25,10 @@ class SaveArgs(ToolArgs):
         min_length=1, max_length=1000,
         description="Who is in it, in the condition language: fields recency, frequency, monetary, r_score, "
         "f_score, m_score, segment, lifecycle, cluster, p_alive, expected_purchases, value, aov, first_order, "
-        "last_order, product, category, channel, city, country, consent; operators = != < <= > >= in (a, b) "
-        "between A and B contains; bought \"Product\" [in last N days]; and, or, not, parentheses. E.g. "
+        "last_order, product, category, channel, city, country, consent; from the customer lists age, age_band, "
+        "gender, income_band, region, tag, interest, member_rating, email_consent, attribute \"column\"; from email "
+        "activity unsubscribed, bounced, last_open, open_rate, click_rate, engagement; operators = != < <= > >= "
+        "in (a, b) between A and B contains; bought \"Product\" [in last N days]; and, or, not, parentheses. E.g. "
         "'lifecycle = lapsed and city = Leeds and monetary > 100'.")
 
 
@@ -57,7 +59,9 @@ def save_segment(ctx: ToolContext, args: SaveArgs) -> ToolResult:
     from segmentation.saved import SegmentError
     from segmentation.saved import save_segment as save
     from segmentation.store import STORE_LOCK, connect
+    from tools.fairness import narrowed_words, narrowing
 
+    _, sensitive = narrowing(ctx, "save_segment", args.condition)
     try:
         with STORE_LOCK.exclusive(), connect(ctx.db_path) as con:
             result = save(con, args.name, args.condition)
@@ -69,6 +73,8 @@ def save_segment(ctx: ToolContext, args: SaveArgs) -> ToolResult:
         return ToolResult(summary=assert_no_email(summary), facts={**result, "group": result["name"]})
     summary = (f"Saved the segment '{result['name']}' ({result['condition']}): {plural(result['size'], 'customer')} "
                "now. It is brought up to date after every import, with who joined and who left.")
+    if sensitive:
+        summary += " " + narrowed_words(sensitive, "segment")
     return ToolResult(summary=assert_no_email(summary), facts={**result, "group": result["name"]})
 
 

@@ -11,7 +11,18 @@ from segmentation.customers import customer_table
 from segmentation.lifecycle import STAGES, Thresholds, lifecycle_thresholds
 from segmentation.persona import days
 from segmentation.rfm import SCORE_RULE, SEGMENT_KEYS
-from tools.base import Later, ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
+from tools.base import (
+    Later,
+    ToolArgs,
+    ToolArgsError,
+    ToolContext,
+    ToolResult,
+    assert_no_email,
+    csv_download,
+    draw,
+    tool,
+)
+from tools.fairness import narrowed_words, narrowing
 from tools.members import K, group_of
 from tools.wording import (
     GROUP_KEYS,
@@ -46,6 +57,11 @@ class ListArgs(ToolArgs):
         "value", description="Order of the list: most spent, most recent, or highest predicted value."
     )
     limit: int = Field(50, ge=1, le=1000, description="How many customers to show in the table.")
+    where: str | None = Field(
+        None, max_length=1000,
+        description="Only the group's customers for whom this condition holds, in the condition language (the "
+        "one save_segment takes), e.g. 'tag = vegan', 'open_rate > 0', 'interest in (vegan, gluten-free)', "
+        "'engagement = engaged_not_buying'. Narrow by age, gender or income only when the owner asks for it.")
     as_of: str | None = AS_OF
     k: int | None = K
 
@@ -119,12 +135,16 @@ def compute_rfm(ctx: ToolContext, args: AsOfArgs) -> ToolResult:
 )
 def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     """List the customers in one RFM segment, lifecycle stage or cluster (e.g. lapsed, at_risk, champions,
-    cluster_2), with how many there are, the revenue at stake and the rule that defines the group. The list
-    itself goes to the person as a table and a CSV download; you get the counts."""
+    cluster_2), with how many there are, the revenue at stake and the rule that defines the group; with
+    ``where``, only those of them a condition holds for ("lapsed customers tagged vegan": group lapsed, where
+    'tag = vegan'). The list itself goes to the person as a table and a CSV download; you get the counts."""
+    where, sensitive = narrowing(ctx, "list_customers", args.where) if args.where else (None, [])
     with ctx.read() as con:
         frame = customer_table(con, as_of=args.as_of)
         group = group_of(con, "list_customers", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)
         members = frame[group.selects(frame["customer_id"])]
+        if where:
+            members = members[members["customer_id"].isin(_matching(con, where, frame))]
         people = _people(con, members[["customer_id"]])
         consent_recorded = con.execute("SELECT count(marketing_consent) FROM customers").fetchall()[0][0] > 0
     thresholds = Thresholds(**frame.attrs["thresholds"])
@@ -139,6 +159,8 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
             if group.is_saved else group_rule(args.group, thresholds))
     are = (f"are in {cluster_title(args.group, group.name)}" if group.is_cluster else
            f"are in {saved_words(group.key)}" if group.is_saved else _are(args.group))
+    if where:
+        are += f" and match {where}"
     if n:
         summary = (
             f"{n:,} customers {are} as of {frame.attrs['as_of']} ({rule}). "
@@ -151,11 +173,13 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
             summary += f" Predicted value over the next 90 days: {money(clv)}."
     else:
         summary = f"No customers {are} as of {frame.attrs['as_of']} ({rule})."
+    if sensitive:
+        summary += " " + narrowed_words(sensitive)
     # The chart's table is work too: made with the chart, when it is drawn (never, on the command line).
     if args.group in STAGES:
         chart = draw(ctx, "lifecycle_bars", Later(group_summary_table, frame, "lifecycle", STAGES),
                      frame.attrs["thresholds"])
-    elif group.is_cluster or group.is_saved:  # the group's own mix of RFM segments
+    elif group.is_cluster or group.is_saved or where:  # the group's own mix of RFM segments
         chart = draw(ctx, "segment_bars", Later(group_summary_table, members, "segment", SEGMENT_KEYS))
     else:
         chart = draw(ctx, "segment_bars", Later(group_summary_table, frame, "segment", SEGMENT_KEYS))
@@ -166,8 +190,21 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         downloads=csv_download(ctx, f"{file_stem(group.key)}_customers.csv", listed),
         facts={"group": group.key, "count": n, "revenue": round(float(spent), 2), "rule": rule,
                "consented": consented, "as_of": frame.attrs["as_of"], **_cluster_facts(group),
-               **({"condition": group.condition} if group.is_saved else {})},
+               **({"condition": group.condition} if group.is_saved else {}),
+               **({"where": where, "narrowed_by": sensitive} if where else {})},
     )
+
+
+def _matching(con, where: str, frame: pd.DataFrame) -> list[str]:
+    """The customers the condition holds for at the table's date; one the data cannot evaluate (an attribute the
+    lists do not have) is a ToolArgsError naming the choices."""
+    from segmentation.conditions import ConditionError
+    from segmentation.saved import matching_ids
+
+    try:
+        return matching_ids(con, where, as_of=frame.attrs["as_of"], table=frame)
+    except ConditionError as exc:
+        raise ToolArgsError(f"list_customers: {exc}") from exc
 
 
 LISTED_COLUMNS = ["customer_id", *PERSON_COLUMNS[:4], "segment", "lifecycle", "recency_days", "frequency",

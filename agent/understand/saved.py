@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+from agent.understand.filters import attribute_condition
 from agent.understand.text import normalise
 
 _SAVE = re.compile(r"\b(?:save|keep|store)\b(?P<what>.*?)\b(?:as|called|named)\s+(?P<name>.+?)\s*[.!?]*$", re.I)
@@ -79,6 +80,9 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], object]) -> tupl
                 parts.append(f'{kind} = "{s.place}"')
             if s.min_spend is not None:
                 parts.append(f"monetary > {s.min_spend:g}")
+            who, _ = attribute_condition(save.group("what"), shop.attributes())  # "in the vegan tag", "under 30"
+            if who:
+                parts.append(who)
             if not parts:
                 return None, {}, ("I could not tell who to save. Say it as a condition, e.g. `segments segment save "
                                   f"\"{name}\" --where \"lifecycle = lapsed and city = Leeds\"`.")
