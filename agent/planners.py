@@ -489,6 +489,43 @@ _COUNTING = (r"\bhow many\b|\bwhat (share|percent|proportion)|\bbreak\b|\bsplit\
              r"interests?)\b|\bwhat (are|do|does|is)\b|\bcare about\b|\binterested in$")
 
 
+_LISTING = (r"^(list|show|who|which|only|just|give me|get me|find)\b"
+            r"|\b(list|show me|who are|which of|only the|just the)\b")
+_SPEND = re.compile(r"\b(?:spent|spend|spending|spends|worth)\b[^.?!]{0,25}?\b(?:over|more than|above|at least|greater "
+                    r"than|upwards of|north of|exceeding)\b|[£$€]\s?\d")
+_QUIET = re.compile(r"\b(?:havent|have not|hasnt|has not|not|no longer|didnt|did not)\b(?: \w+)?"
+                    r" (?:ordered|bought|shopped|purchased|been in|visited|been back|come in|come back)\b(?: \w+){0,2}?"
+                    r" (?:in|for|since) (?:the )?(?:(?:last|past) )?(\d+|a|an|one|two|three|four|five|six|nine|twelve)"
+                    r" (day|week|month|year)s?\b")
+
+
+def _narrows_last_list(a: Ask) -> bool:
+    """'only the ones in Leeds', 'just those who spent over 100': the last list, narrowed further."""
+    return (a.state.tool == "list_customers" and not a.s.groups and not a.s.cluster
+            and bool(re.match(r"(and )?(only|just|but only|now only|of (them|those),? (only|just))\b", a.text)))
+
+
+def _behaviour_parts(a: Ask, intent: str) -> list[str]:
+    """Conditions for spend, time since the last order and place said in a list question: 'spent over £100'
+    (monetary > 100), "haven't ordered in 3 months" (recency >= 90), 'in Leeds' (city = "Leeds")."""
+    from agent.understand.dates import number
+
+    parts = []
+    if a.s.min_spend is not None and _SPEND.search(a.raw.lower()):
+        parts.append(f"monetary > {a.s.min_spend:g}")
+    quiet = _QUIET.search(a.text)
+    if quiet:
+        n = 1 if quiet.group(1) in ("a", "an") else number(quiet.group(1))
+        if n:
+            parts.append(f"recency >= {n * phrases.UNIT_DAYS[quiet.group(2)]}")
+    if a.s.place and intent == "list_customers":
+        from agent.understand.text import normalise
+
+        kind = a.shop.places().get(normalise(a.s.place), "city")
+        parts.append(f'{kind} = "{a.s.place}"')
+    return parts
+
+
 def plan_narrowed(intent: str, a: Ask) -> Plan | None:
     """'lapsed customers in the vegan tag', 'my champions who are under 30', 'customers who opened our emails but
     are at risk': list_customers for the group named, with the words as a ``where`` condition; None when the
@@ -497,10 +534,16 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
 
     if search(r"\b(draft|write|compose)\b.{0,30}\b(e ?mail|text|sms|message|newsletter)", a.text):
         intent = "draft_campaign"  # "draft an email to my champions who are under 30": a draft, however it reads
+    narrowing_last = _narrows_last_list(a)
+    if narrowing_last or (intent == "segment_by" and a.s.place and search(_LISTING, a.text)
+                          and not search(r"\bhow many\b", a.text)):
+        intent = "list_customers"  # "only the ones in Leeds" after a list; "list my lapsed customers in Leeds"
     if intent not in (*NARROWABLE, "draft_campaign") or (
             intent == "customers_by_attribute" and search(_COUNTING, a.text)):
         return None
     group = a.s.group or (a.state.pick(a.s.pick) if a.s.pick else None) or (a.carried() if a.s.pronoun else None)
+    if group is None and narrowing_last:
+        group = a.state.args.get("group")
     if group is None:
         return None
     if intent == "draft_campaign":  # a draft goes to a whole group: narrowed, it would go to the wrong people
@@ -514,8 +557,12 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
     if intent == "email_engagement" and not search(re.escape(group.replace("_", " ").removesuffix("s")), a.text):
         return None  # "who opens our emails but hasn't bought in 3 months?": a behaviour group, not 'lapsed'
     condition, note = attribute_condition(a.raw, a.shop.attributes())
-    if condition is None:
+    parts = [p for p in (condition, *_behaviour_parts(a, intent)) if p]
+    if narrowing_last and a.state.args.get("where"):
+        parts.insert(0, a.state.args["where"])  # "only the ones in Leeds" keeps what the list was narrowed by
+    if not parts:
         return None
+    condition = " and ".join(parts)
     args = {"group": group, "where": condition,
             **{k: v for k, v in slot_args("list_customers", a).items() if k not in ("group", "where")}}
     args, adjusted = valid("list_customers", args)

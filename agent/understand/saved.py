@@ -69,6 +69,9 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], object]) -> tupl
         what = normalise(save.group("what"))
         if re.search(_BACK, what) or not what.strip():
             condition = condition_for(state.group, saved, state.cluster_k)
+            narrowed = state.args.get("where") if state.tool == "list_customers" else None
+            if condition is not None and narrowed:
+                condition = f"{condition} and {narrowed}"  # "save these" after "only the ones in Leeds": those
             if condition is None:
                 return None, {}, ("There is no group in our conversation I can save as a condition yet: ask for one "
                                   "first (e.g. \"who are my lapsed customers?\"), then say \"save these as ...\".")
