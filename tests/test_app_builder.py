@@ -213,3 +213,38 @@ def test_the_breakdowns_are_the_customer_lists_shares_and_small_groups_are_not_b
     assert len(locked) == 2 and all(re.search(r"Too few customers \(\d\) in this group", c) for c in locked)
     table = next(d.value for d in at.main.dataframe if list(d.value.columns)[:2] == ["attribute", "value"])
     assert not {"Age band", "Gender"} & set(table["attribute"])
+
+
+def test_the_builder_offers_the_lists_fields_only_where_they_are_and_counts_a_tag(db, listed_store, tmp_path,
+                                                                                    monkeypatch):
+    """A shop without customer lists or email activity is offered no tag, age or open-rate field; with them, a tag is
+    picked from the list's own tags and counted as matching_ids and a pandas reading of the list count it."""
+    at = segments_tab()  # the plain demo store of app_support: orders only
+    plain = at.selectbox(key="bld-field-0").options
+    assert "lifecycle" in plain and not {"tag", "age", "open_rate", "attribute", "cluster"} & set(plain)
+
+    store, (listing, _) = listed_store
+    copy = tmp_path / "listed.duckdb"
+    shutil.copy(store, copy)
+    monkeypatch.setenv("SEGMENTS_DB", str(copy))
+    monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
+    at = segments_tab()
+    offered_fields = set(at.selectbox(key="bld-field-0").options)
+    assert {"tag", "interest", "age", "gender", "open_rate", "engagement"} <= offered_fields
+    at = ok(at.selectbox(key="bld-field-0").set_value("tag").run())
+    people = pd.read_csv(listing, dtype=str, keep_default_na=False)
+    tags = people.assign(tag=people["Tags"].str.split(",")).explode("tag")
+    tags["tag"] = tags["tag"].str.strip()
+    tags = tags[tags["tag"] != ""]
+    offered = at.selectbox(key="bld-val-0-tag-=").options
+    assert set(offered) == set(tags["tag"])
+    chosen = offered[0]  # the tag most people have
+    at = ok(at.selectbox(key="bld-val-0-tag-=").set_value(chosen).run())
+    condition = condition_shown(at)
+    assert condition in (f"tag = {chosen}", f'tag = "{chosen}"')
+    with connect_sandboxed(copy) as con:
+        buyers = set(customer_table(con)["customer_id"])
+        ids = matching_ids(con, condition)
+    by_hand = sorted(set(tags.loc[tags["tag"] == chosen, "Customer ID"]) & buyers)
+    assert 0 < len(ids) and ids == by_hand
+    assert metrics(at)["Customers"] == f"{len(ids):,}"

@@ -27,7 +27,8 @@ from ui.data import DataState, Version, customer_frame
 
 # The machine-found groups are left out of the picks: their members come from a clustering made on demand
 # (seconds, not the instant a live count needs). A written condition can still use them.
-PICKED_FIELDS = tuple(name for name in FIELDS if name != "cluster")
+# 'attribute NAME' (any other column of the lists) is written, not picked: its name is the list's own.
+PICKED_FIELDS = tuple(name for name in FIELDS if name not in ("cluster", "attribute"))
 OP_WORDS = {"=": "is", "!=": "is not", "<": "is under", "<=": "is at most", ">": "is over", ">=": "is at least",
             "between": "is between", "in": "is one of", "not in": "is none of", "contains": "contains"}
 BOUGHT_WORDS = {"=": "bought", "!=": "never bought", "in": "bought any of", "not in": "bought none of",
@@ -157,7 +158,8 @@ def _drop_row(rid: int) -> None:
 
 def _row(db_path: str, data: DataState, frame: pd.DataFrame, rid: int) -> Compare | None:
     left, middle, right, end = st.columns([3, 3, 5, 1], vertical_alignment="bottom")
-    field = left.selectbox("Field", PICKED_FIELDS, index=PICKED_FIELDS.index("lifecycle"), key=f"bld-field-{rid}",
+    offered = [name for name in PICKED_FIELDS if name in _fields_here(db_path, data.version)]
+    field = left.selectbox("Field", offered, index=offered.index("lifecycle"), key=f"bld-field-{rid}",
                            help=FIELD_HELP)
     spec = FIELDS[field]
     words = BOUGHT_WORDS if spec.kind == "bought" else OP_WORDS
@@ -180,7 +182,7 @@ def _row(db_path: str, data: DataState, frame: pd.DataFrame, rid: int) -> Compar
 def _value(db_path: str, data: DataState, frame: pd.DataFrame, spec, op: str, key: str) -> object:
     """The value widget for the field's kind and operator: the shop's own values to pick, numbers and dates typed."""
     kind = spec.kind
-    if kind in ("enum", "text", "bought", "consent"):
+    if kind in ("enum", "text", "bought", "consent", "multi"):
         if op == "contains":
             return st.text_input("Text", key=key, placeholder="part of a name")
         choices = _choices(db_path, data.version, spec.name)
@@ -224,6 +226,16 @@ def _median(frame: pd.DataFrame, field: str) -> float:
     if column not in frame.columns or frame[column].dropna().empty:
         return 0.0
     return float(round(frame[column].median()))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _fields_here(db_path: str, version: Version | None) -> tuple[str, ...]:
+    """The fields this shop's data answers: the lists' and the email activity's only once they are imported."""
+    from segmentation.choices import available_fields
+    from segmentation.store import connect_sandboxed
+
+    with connect_sandboxed(db_path) as con:
+        return available_fields(con)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
