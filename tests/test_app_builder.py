@@ -246,5 +246,5 @@ def test_the_builder_offers_the_lists_fields_only_where_they_are_and_counts_a_ta
         buyers = set(customer_table(con)["customer_id"])
         ids = matching_ids(con, condition)
     by_hand = sorted(set(tags.loc[tags["tag"] == chosen, "Customer ID"]) & buyers)
-    assert 0 < len(ids) and ids == by_hand
+    assert len(ids) > 0 and ids == by_hand
     assert metrics(at)["Customers"] == f"{len(ids):,}"
