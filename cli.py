@@ -664,13 +664,21 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _list_hint(turn) -> str:
     """Where a terminal answer found a group of customers, the command that prints (or saves) the whole list."""
+    import shlex
+
     from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 
     for call in turn.tool_calls:
-        group = (call.args or {}).get("group")
-        if call.name == "list_customers" and call.error is None and group in (*SEGMENT_KEYS, *STAGES):
-            return (f"The whole list: segments customers --segment {group} (add --format csv > {group}.csv for a "
-                    "spreadsheet).")
+        group, where = (call.args or {}).get("group"), (call.args or {}).get("where")
+        if call.name != "list_customers" or call.error is not None or not group:
+            continue
+        if group in (*SEGMENT_KEYS, *STAGES):
+            command = f"segments customers --segment {group}" + (f" --where {shlex.quote(where)}" if where else "")
+        elif not where and not group.startswith("cluster_"):  # a saved segment: --where takes its name
+            command = f"segments customers --where {shlex.quote(group)}"
+        else:
+            continue
+        return f"The whole list: {command} (add --format csv > {group.replace(' ', '_')}.csv for a spreadsheet)."
     return ""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +280,11 @@ def test_ask_says_how_to_get_the_whole_list(demo):
     assert "The whole list" not in second  # no list was found for that question
     listed = run("customers", "--segment", "lapsed", "--db", str(demo), "--format", "json")
     assert f"{len(json.loads(listed.stdout)):,} customers are lapsed" in first
+
+    # A list narrowed in the question: the hint carries the condition, and running it gives the same count.
+    narrowed = run("ask", "who are my lapsed customers that spent over £100?", "--db", str(demo)).stdout
+    hint = re.search(r"The whole list: (segments customers .*?) \(add", narrowed).group(1)
+    assert hint == "segments customers --segment lapsed --where 'monetary > 100'"
+    rows = run(*shlex.split(hint)[1:], "--db", str(demo), "--format", "json")
+    assert narrowed.startswith(f"> who are my lapsed customers that spent over £100?\n{len(json.loads(rows.stdout)):,} "
+                               "customers are lapsed and match monetary > 100")
