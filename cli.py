@@ -160,9 +160,8 @@ FORMATS = ("table", "csv", "json")
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from segmentation.readers import IngestError
-    from segmentation.store import StoreError, default_db_path
-    from segmentation.vocabulary import AnalysisError
+    from segmentation.store import default_db_path
+    from segmentation.vocabulary import SegmentsError
 
     args.db = args.db or default_db_path()
     handler = {
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _shop_currency(args.db):
             return handler(args)
-    except (IngestError, StoreError, AnalysisError) as exc:
+    except SegmentsError as exc:  # an import, an analysis, a currency or the store refused: one sentence
         _say(f"segments {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:

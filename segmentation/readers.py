@@ -35,6 +35,7 @@ from segmentation.lines import (
     reader_lines_to_physical,
     scan_lines,
 )
+from segmentation.vocabulary import SegmentsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ MAX_LINE_BYTES = 1_000_000
 _SNIFF_BYTES = 256 * 1024
 
 
-class IngestError(ValueError):
+class IngestError(SegmentsError, ValueError):
     """A file that cannot be imported; the message is one plain sentence for the owner."""
 
 

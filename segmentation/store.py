@@ -44,6 +44,7 @@ from segmentation.cancellations import (
     drop_work_tables,
     undone_counts,
 )
+from segmentation.vocabulary import SegmentsError
 
 T = TypeVar("T")
 
@@ -275,7 +276,7 @@ def default_db_path() -> Path:
     return Path(env).expanduser() if env else DEFAULT_DB
 
 
-class StoreError(Exception):
+class StoreError(SegmentsError):
     """The database file cannot be used (locked, damaged, another program's, or from a newer version)."""
 
 

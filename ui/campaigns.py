@@ -13,7 +13,8 @@ from segmentation.lifecycle import STAGES
 from segmentation.markup import escape_markdown
 from segmentation.persona import amount
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, resolve_as_of
-from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
+from segmentation.store import STORE_LOCK, connect, connect_sandboxed
+from segmentation.vocabulary import SegmentsError
 from tools import charts
 from tools.base import ToolContext
 from ui.data import DataState, Version, customer_frame, saved_sizes
@@ -33,7 +34,7 @@ def render_campaigns_tab(ctx: ToolContext, data: DataState) -> None:
         with connect_sandboxed(ctx.db_path) as con:
             listed = campaigns.list_campaigns(con)
             results = {cid: _measure(con, cid) for cid in listed["id"]}
-    except (StoreError, AnalysisError) as exc:
+    except SegmentsError as exc:
         st.info(escape_markdown(exc))
         return
     if listed.empty:
@@ -113,7 +114,7 @@ def _plan_and_create(ctx: ToolContext, data: DataState) -> None:
     seed = cols[2].number_input("Random seed (the same seed gives the same split)", 0, 10_000, 0, key="cmp-seed")
     try:
         plan = _plan(str(ctx.db_path), data.version, group)
-    except (AnalysisError, StoreError) as exc:
+    except SegmentsError as exc:
         st.info(escape_markdown(exc))
         return
     st.write(escape_markdown(power_sentence(plan, holdout, lift)))
@@ -134,7 +135,7 @@ def _create(ctx: ToolContext, group: str, holdout: float, seed: int) -> tuple[bo
             day = resolve_as_of(con, None)
             created = campaigns.create_campaign(con, group, members=group_members(con, group, as_of=day),
                                                 as_of=day, holdout=holdout, seed=seed)
-    except (AnalysisError, StoreError) as exc:
+    except SegmentsError as exc:
         return False, str(exc)
     day = dt.date.fromisoformat(created.as_of)
     return True, (f"Campaign {created.id}: {created.audience:,} to message, {created.control:,} held out, "

@@ -35,6 +35,7 @@ from segmentation.isolation import Inspection, run_isolated
 from segmentation.markup import escape_markdown
 from segmentation.readers import UnrelatedFileError
 from segmentation.store import StoreError, connect_sandboxed
+from segmentation.vocabulary import SegmentsError
 from tools.base import ToolContext
 from ui.data import DEMO_NAME, data_state
 
@@ -191,7 +192,7 @@ def _inspect(path: Path) -> Inspection:
     """What ``preview_file`` says of ``path``, read in the capped child (see segmentation.isolation)."""
     try:
         found = run_isolated("segmentation.isolation:inspect_upload", str(path), PREVIEW_ROWS, name=path.name)
-    except (IngestError, StoreError) as exc:
+    except SegmentsError as exc:
         return Inspection(refusal=plain_message(str(exc)))
     found.problem = found.problem and plain_message(found.problem)
     found.refusal = found.refusal and plain_message(found.refusal)
@@ -320,7 +321,7 @@ def _run_import(
         st.session_state[_UNRELATED_KEY] = {"path": str(path), "name": display_name, "overrides": overrides,
                                             "message": str(exc)}
         return None
-    except (IngestError, StoreError) as exc:
+    except SegmentsError as exc:
         session.outcome = plain_message(str(exc))
         return None
     finally:
