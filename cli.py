@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from segmentation.cellsafety import printable
 
@@ -215,7 +215,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_isolated(db: str | Path, file: str | Path, **options: object):
+def _import_isolated(db: str | Path, file: str | Path, **options: Any):
     """``ingest.import_file`` in a child under an address-space cap (segmentation.isolation), as the app does:
     a file too big for the machine ends in one sentence and exit 2, not in a C++ abort from a DuckDB thread."""
     from segmentation.isolation import run_isolated

@@ -68,7 +68,7 @@ DIFFERENT = 0.5  # a cluster differs from the base on a feature at this many sta
 # A few clusterings (one per as-of date and k asked for, the automatic choice also under its k, sharing its
 # frames); each holds a row per customer, as the customer table does, so a handful of entries is a handful of
 # customer tables at most.
-RESULTS = Memo("clusterings", max_entries=8)
+RESULTS: Memo[ClusterResult] = Memo("clusterings", max_entries=8)
 _ONE_THREAD = threading.Lock()  # see one_thread
 
 # Money is summed exactly (as decimals): parallel float sums differ in the last bit from run to run, and
@@ -251,7 +251,7 @@ def cluster_customers(
     if key is not None:
         # A k that is not a plain integer (3.0, True) is its own entry: it must fail as it would uncached.
         plain = isinstance(k, int | np.integer) and not isinstance(k, bool)
-        key = (*key, day, int(k) if plain else repr(k), random_state, _settings())
+        key = (*key, day, int(k) if plain and k is not None else repr(k), random_state, _settings())
     result = RESULTS.get_or_compute(key, lambda: _cluster_customers(con, day, k, random_state))
     if key is not None and k is None:
         chosen = (*key[:-3], result.k, *key[-2:])
@@ -464,8 +464,8 @@ def _silhouettes(dist: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
         counts.append(count)
         starts.append(width)
         width += len(count)
-    if not width:
-        return [float(s) for s in scores]
+    if not width:  # no labelling had a score to compute: each is -1
+        return [-1.0] * len(scores)
     onehot = np.zeros((n, width))
     rows = np.arange(n)
     for code, start in zip(codes, starts, strict=True):

@@ -413,7 +413,7 @@ def _count(con: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, report: Con
     report.rows_loaded = report.rows_read - report.rows_rejected
     report.people = con.execute("SELECT count(DISTINCT contact) FROM staged_people").fetchall()[0][0]
     if report.rows_read and not report.rows_loaded:
-        top = max(reasons, key=reasons.get)
+        top = max(reasons, key=reasons.__getitem__)
         raise IngestError(
             f"None of the {report.rows_read:,} rows could be used (most: {top}): check the customer id and "
             "email columns in the report with --map, or the file itself."

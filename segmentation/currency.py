@@ -202,9 +202,9 @@ def detect(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str
             if code:
                 return Found(code, f"the '{column}' column")
     for field in ("amount", "unit_price", "refund"):
-        column = mapping.get(field)
-        if column:
-            found = _signs_in(con, column, table)
+        mapped = mapping.get(field)
+        if mapped:
+            found = _signs_in(con, mapped, table)
             if found:
                 return found
     if layout in LAYOUT_CURRENCY:

@@ -319,7 +319,7 @@ def import_file(
 
 def _refuse_all_rejected(report: ImportReport) -> None:
     if report.rows_read and report.rows_rejected == report.rows_read:
-        top = max(report.rejected_by_reason, key=report.rejected_by_reason.get)
+        top = max(report.rejected_by_reason, key=report.rejected_by_reason.__getitem__)
         raise IngestError(
             f"None of the {report.rows_read:,} rows could be used (most: {top}): check the "
             "column mapping in the report with --map, or the file itself."
@@ -929,6 +929,7 @@ def _count_staged(con: duckdb.DuckDBPyConnection, raw: RawTable, report: ImportR
         )
     report.rejected_by_reason = by_reason
     report.rows_rejected = sum(by_reason.values())
+    assert raw.rows is not None  # counted by _stage's one pass
     report.rows_read = raw.rows + len(raw.broken_lines)
     inside = _account_for_lines(raw, report)
     if by_reason:

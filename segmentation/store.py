@@ -579,7 +579,8 @@ def _close_idle() -> None:
 def _close(kept: _KeptFile) -> None:
     """Close a kept file (``_KEPT_LOCK`` held, nobody using it)."""
     _KEPT.pop(kept.path, None)
-    con, kept.con = kept.con, None  # nothing left holding the connection (a sleeping thread's frame, say)
+    con = kept.con
+    del kept.con  # nothing left holding the connection (a sleeping thread's frame, say)
     with contextlib.suppress(duckdb.Error):
         con.close()
 

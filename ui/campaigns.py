@@ -103,9 +103,11 @@ def power_sentence(plan: Plan, holdout: float, lift: float) -> str:
 
 def _plan_and_create(ctx: ToolContext, data: DataState) -> None:
     # Plain widgets, not a form: the sizes and the power line follow each choice as it is made.
+    if data.version is None:  # app.py opens this tab only once there is data
+        return
     names = _group_names(str(ctx.db_path), data.version)
-    group = st.selectbox("Who to message", list(names), format_func=names.get, index=SEGMENT_KEYS.index("at_risk"),
-                         key="cmp-group")
+    group = st.selectbox("Who to message", list(names), format_func=names.__getitem__,
+                         index=SEGMENT_KEYS.index("at_risk"), key="cmp-group")
     cols = st.columns(3)
     holdout = cols[0].select_slider("Held out as a control group", HOLDOUT_SHARES, value=0.1,
                                     format_func=lambda share: f"{share:.0%}", key="cmp-holdout")

@@ -431,7 +431,7 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
         extras.append(f"{r.rows_duplicate:,} rows were already in the store and were skipped")
     for line in extras + [f"Note: {escape_markdown(n)}" for n in r.notes]:
         st.caption(line)
-    if r.rows_rejected:
+    if r.rows_rejected and r.import_id is not None:  # rejected rows are kept with the import that read them
         reasons = pd.DataFrame(sorted(r.rejected_by_reason.items(), key=lambda kv: -kv[1]), columns=["reason", "rows"])
         st.dataframe(reasons, hide_index=True)
         db_path, import_id = ctx.db_path, r.import_id

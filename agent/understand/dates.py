@@ -141,7 +141,7 @@ def _named_period(text: str, anchor: dt.date) -> Period | None:
         r"\b(first|second|third|fourth|1st|2nd|3rd|4th|last) quarter(?: of (\d{4}))?\b", text)
     if m:
         words = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
-        q = int(m.group(1)) if m.group(1).isdigit() else words.get(m.group(1))
+        q = int(m.group(1)) if m.group(1).isdigit() else words.get(m.group(1), 0)  # "last": set below
         if m.group(1) == "last":  # the last whole quarter before the anchor's
             q, y = ((anchor.month - 1) // 3) or 4, y if anchor.month > 3 else y - 1
             start = dt.date(y, 3 * q - 2, 1)
