@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB := data/shop.duckdb
 
-.PHONY: setup run demo test lint format bench clean screenshots
+.PHONY: setup run demo test lint typecheck format bench clean screenshots
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# mypy at its default strictness over the product's code (the files and settings are in pyproject.toml).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
@@ -47,7 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
 
 # The README's pictures, taken in Debian's chromium on the demo shop by the same test `make test` runs.
 screenshots: $(STAMP)

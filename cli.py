@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from segmentation.cellsafety import printable
 
@@ -164,9 +164,8 @@ FORMATS = ("table", "csv", "json")
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from segmentation.readers import IngestError
-    from segmentation.store import StoreError, default_db_path
-    from segmentation.vocabulary import AnalysisError
+    from segmentation.store import default_db_path
+    from segmentation.vocabulary import SegmentsError
 
     args.db = args.db or default_db_path()
     handler = {
@@ -177,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _shop_currency(args.db):
             return handler(args)
-    except (IngestError, StoreError, AnalysisError) as exc:
+    except SegmentsError as exc:  # an import, an analysis, a currency or the store refused: one sentence
         _say(f"segments {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
@@ -220,7 +219,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_isolated(db: str | Path, file: str | Path, **options: object):
+def _import_isolated(db: str | Path, file: str | Path, **options: Any):
     """``ingest.import_file`` in a child under an address-space cap (segmentation.isolation), as the app does:
     a file too big for the machine ends in one sentence and exit 2, not in a C++ abort from a DuckDB thread."""
     from segmentation.isolation import run_isolated

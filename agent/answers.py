@@ -120,13 +120,15 @@ def _moves_sentence(plan: Plan, result: ToolResult) -> str:
         moved = sorted(((n, k) for k, n in counts.items() if n), key=lambda x: -x[0])
         return ", ".join(f"{n:,} {'not yet customers' if k == NEW_ARRIVALS else label(k)}" for n, k in moved) or "none"
 
-    if start in matrix and end and end in matrix[start]:
+    if start is not None and start in matrix and end and end in matrix[start]:
         return f"{matrix[start][end]:,} customers who were {label(start)} on {day0} are {label(end)} on {day1}."
-    if start in matrix:
+    if start is not None and start in matrix:
         row = matrix[start]
         others = {k: n for k, n in row.items() if k != start}
         return (f"Of the {sum(row.values()):,} customers who were {label(start)} on {day0}, {row.get(start, 0):,} "
                 f"still are on {day1}; the others are now: {listing(others)}.")
+    if end is None:  # not reached: without the start in the matrix, the end is in it (checked above)
+        return ""
     came = {k: row.get(end, 0) for k, row in matrix.items() if k != end}
     return (f"{sum(came.values()):,} customers became {label(end)} between {day0} and {day1}; they were: "
             f"{listing(came)}.")

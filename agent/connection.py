@@ -82,10 +82,10 @@ def test_connection(settings: dict[str, str], ctx: ToolContext | None = None) ->
             model=model, messages=[{"role": "user", "content": "Reply with OK"}], max_tokens=5, temperature=0,
         )
     except Exception as exc:  # never raises: the button shows the sentence
-        problem = _problem(exc, base)
-        if problem.status == 404:
+        failure = _problem(exc, base)
+        if failure.status == 404:
             return ConnectionReport(False, f"The server at {base} has no model named {model}.")
-        return ConnectionReport(False, problem.sentence)
+        return ConnectionReport(False, failure.sentence)
     if not getattr(reply, "choices", None):
         return ConnectionReport(False, f"The server at {base} answered, but with no reply from model {model}.")
     return ConnectionReport(True, f"Connected to {base}: model {model} answered (load your data to test whether it "
@@ -122,7 +122,8 @@ def _ask_about_the_shop(settings: dict[str, str], ctx: ToolContext, base: str, m
                                    f"({turn.grounded}; {took}); the offline assistant answered instead.")
 
 
-test_connection.__test__ = False  # a function of the app, not a test, for pytest that collects a module importing it
+# A function of the app, not a test, for pytest that collects a module importing it (pytest reads __test__).
+test_connection.__test__ = False  # type: ignore[attr-defined]
 
 
 def unknown_model(model: str, offered: list[str]) -> str:
@@ -154,7 +155,7 @@ def _problem(exc: Exception, base: str) -> ConnectionProblem:
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return ConnectionProblem(f"Nothing answered at {base}: is the server running?")
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        code = exc.status_code
+        code: int = exc.status_code
         return ConnectionProblem(f"The server at {base} refused the key (HTTP {code}): check OPENAI_API_KEY.", code)
     if isinstance(exc, openai.APIStatusError):
         code = exc.status_code

@@ -94,7 +94,7 @@ class State:
             elif f.name == "period":
                 ok = isinstance(value, list | tuple) and len(value) == 2 and all(
                     v is None or isinstance(v, str) for v in value)
-                values[f.name] = tuple(value) if ok else default
+                values[f.name] = tuple(value) if ok and value is not None else default
             elif f.name == "cluster_k":
                 values[f.name] = value if isinstance(value, int) and not isinstance(value, bool) else default
             elif isinstance(default, dict):

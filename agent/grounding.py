@@ -275,7 +275,9 @@ def _draft_problem(answer: str, drafts: Sequence[dict]) -> str | None:
 
 
 def _amount(text: str) -> tuple[str, float]:
-    value = float(re.search(r"\d+(?:\.\d+)?", text).group(0))
+    digits = re.search(r"\d+(?:\.\d+)?", text)
+    assert digits is not None  # every offer _OFF finds holds a number
+    value = float(digits.group(0))
     return ("%" if re.search(r"%|per ?cent", text, re.I) else "money", value)
 
 
@@ -290,8 +292,8 @@ def _customer_data(answer: str, names: Names | None) -> str | None:
         if guard.counts.get(kind):
             return words
     if names is not None and (names.first or names.last):
-        words = re.findall(r"[^\W\d_]+", answer)
-        for first, last in itertools.pairwise(words):
+        tokens = re.findall(r"[^\W\d_]+", answer)
+        for first, last in itertools.pairwise(tokens):
             if first.lower() in names.first and last.lower() in names.last and first[0].isupper() and last[0].isupper():
                 return "a customer's name"
     return None

@@ -45,17 +45,18 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import openai
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelCallLimitMiddleware, ToolCallLimitMiddleware
+from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddleware, ToolCallLimitMiddleware
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import StructuredTool
 from langgraph.runtime import get_runtime
+from pydantic import SecretStr
 
 from agent.base import CHECKED, Event, Mode, OnEvent, ToolCall, Turn
 from agent.dialogue import State
@@ -80,6 +81,9 @@ from agent.middleware import (
 from segmentation.privacy import Guard, Names, shop_names
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult, ToolSpec, explain_validation, run_tool
 from tools.registry import REGISTRY
+
+if TYPE_CHECKING:  # loaded when the model first fails, not before
+    from agent.offline import OfflineAgent
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +171,7 @@ def chat_model(settings: dict[str, str], *, streaming: bool = True) -> BaseChatM
 
     return ChatOpenAI(
         model=settings.get("SEGMENTS_MODEL") or "gpt-4o-mini",
-        api_key=settings.get("OPENAI_API_KEY") or "none",  # local servers (Ollama, vLLM) take any key
+        api_key=SecretStr(settings.get("OPENAI_API_KEY") or "none"),  # local servers (Ollama, vLLM) take any key
         base_url=settings.get("OPENAI_BASE_URL") or None,
         timeout=_number(settings.get("SEGMENTS_MODEL_TIMEOUT"), 30.0, float),
         max_retries=1,
@@ -249,7 +253,9 @@ class LLMAgent:
             tools=[make_tool(spec) for spec in model_tools()],
             system_prompt=load_prompt("system"),
             context_schema=ToolContext,
-            middleware=[
+            # Each middleware keeps its own state (create_agent merges their schemas), which the library's
+            # Sequence[AgentMiddleware[StateT, ...]] cannot say of a mixed list: typed as the list it is.
+            middleware=cast("list[AgentMiddleware[Any, ToolContext]]", [
                 # Personal data the person types or a tool result quotes is masked in every request.
                 GuardPersonalData(self.guard),
                 # The deadline, streaming refused, tool_choice refused, no tools, unreadable replies.
@@ -263,11 +269,11 @@ class LLMAgent:
                 # one that keeps calling is stopped two model calls later.
                 ToolCallLimitMiddleware(run_limit=self.max_tool_calls, exit_behavior="continue"),
                 ModelCallLimitMiddleware(run_limit=self.max_tool_calls + 2, exit_behavior="end"),
-            ],
+            ]),
         )
         self.history: list[BaseMessage] = []
         self.calls_tools = True  # False once the server says this model cannot: the offline assistant answers
-        self._offline = None  # the offline agent, made when the model first fails
+        self._offline: OfflineAgent | None = None  # the offline agent, made when the model first fails
         # Every call of the conversation that worked, (tool, args, facts), oldest first: the offline agent that
         # answers a turn in the model's place resumes from them, so "them" still means the model's last group.
         self._said: list[tuple[str, dict, dict | None]] = []
@@ -404,7 +410,7 @@ class LLMAgent:
         # The owner's own words in this conversation go with the tools' context: a list or draft the model narrows
         # by age, gender or income is refused unless they ask for it (tools.fairness).
         asked = "\n".join(m.text for m in messages if isinstance(m, HumanMessage))
-        yield from self.graph.stream(
+        yield from self.graph.stream(  # type: ignore[call-overload]  # its input names AnyMessage; any BaseMessage works
             {"messages": messages}, context=dataclasses.replace(self.ctx, asked=asked),
             stream_mode=["messages", "updates", "custom", "values"],
         )
@@ -505,7 +511,7 @@ class _Steps:
 
     def __init__(self, emit: OnEvent) -> None:
         self.emit = emit
-        self.requested: dict[str, tuple[str, dict]] = {}  # tool call id -> (name, the model's arguments)
+        self.requested: dict[str | None, tuple[str, dict]] = {}  # tool call id -> (name, the model's arguments)
         self.started: set[str] = set()
         self.answered_ids: set[str] = set()
         self.done: dict[str, ToolCall] = {}
@@ -535,13 +541,15 @@ class _Steps:
         else:  # our adapter's sentence, or LangChain's own (bad arguments, no such tool)
             call.error = message.artifact if isinstance(message.artifact, str) else _error_of(message)
         self.done[message.tool_call_id] = call
-        self.emit(Event("tool_end", name=name, text=call.error or call.result.summary))
+        self.emit(Event("tool_end", name=name, text=call.error or (call.result.summary if call.result else "")))
 
     def calls(self) -> list[ToolCall]:
         return [self.done[i] for i in self.requested if i in self.done]
 
 
 def _error_of(message: ToolMessage) -> str:
+    if not isinstance(message.content, str):
+        return str(message.content)
     try:
         return str(json.loads(message.content)["error"])
     except (TypeError, ValueError, KeyError):

@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, NotRequired, TypeVar
 
 import httpx
 import openai
@@ -141,11 +141,11 @@ def _about_streaming(words: str) -> bool:
 # -- the middleware ----------------------------------------------------------------------------------------
 
 
-class _MalformedState(AgentState):
+class _MalformedState(AgentState[Any]):
     malformed_retries: NotRequired[Annotated[int, UntrackedValue, PrivateStateAttr]]
 
 
-class RetryMalformedToolCalls(AgentMiddleware):
+class RetryMalformedToolCalls(AgentMiddleware[_MalformedState, Any]):
     """One retry for tool calls whose arguments do not parse: tell the model, let it try again."""
 
     state_schema = _MalformedState
@@ -168,12 +168,12 @@ class RetryMalformedToolCalls(AgentMiddleware):
             for call in bad
         ]
         update: dict[str, Any] = {"malformed_retries": 1, "messages": replies}
-        if not last.tool_calls:  # nothing else to run: straight back to the model
+        if isinstance(last, AIMessage) and not last.tool_calls:  # nothing else to run: straight back to the model
             update["jump_to"] = "model"
         return update
 
 
-class ToolCallsFromText(AgentMiddleware):
+class ToolCallsFromText(AgentMiddleware[AgentState[Any], Any]):
     """Around the model call: the message the model sent, with its tool calls where the server left them as text
     or their arguments as JSON with text after it. Done here rather than in ``after_model`` because after_model
     hooks run last-listed first: the tool-call limit would count, and the run's stream would report, the message
@@ -197,7 +197,9 @@ class ToolCallsFromText(AgentMiddleware):
 
 def with_tool_calls(message: AIMessage, names: frozenset[str]) -> AIMessage:
     """``message`` with repaired arguments and the tool calls written in its text; itself when there are none."""
-    calls, invalid = list(message.tool_calls), []
+    # ToolCall dicts: the message's own, its repaired invalid ones, or those written in its text (agent.shapes).
+    calls: list[Any] = list(message.tool_calls)
+    invalid = []
     for bad in message.invalid_tool_calls:
         args = repair_arguments(bad.get("args") or "")
         if args is not None and bad.get("name") and bad.get("id"):
@@ -224,7 +226,10 @@ def _tool_name(tool: Any) -> str:
     return str(getattr(tool, "name", ""))
 
 
-class GuardPersonalData(AgentMiddleware):
+_Message = TypeVar("_Message", bound=BaseMessage)  # a masked message keeps its class (a system message stays one)
+
+
+class GuardPersonalData(AgentMiddleware[AgentState[Any], Any]):
     """Around every model call: each text in the request (system prompt, questions, history, tool results and
     errors) passes the personal-data guard, so no tool, prompt or replayed turn can forget it. The state keeps
     the original text (it never leaves this process); only the request is masked."""
@@ -241,7 +246,7 @@ class GuardPersonalData(AgentMiddleware):
             system_message=self._masked(system, names) if system is not None else None,
         ))
 
-    def _masked(self, message: BaseMessage, names: Names) -> BaseMessage:
+    def _masked(self, message: _Message, names: Names) -> _Message:
         content = message.content
         if isinstance(content, str):
             masked: Any = self.guard.mask(content, names)
@@ -257,7 +262,7 @@ class GuardPersonalData(AgentMiddleware):
         return block
 
 
-class ModelTransport(AgentMiddleware):
+class ModelTransport(AgentMiddleware[AgentState[Any], Any]):
     """The conversation's knowledge of its server, and the turn's deadline, applied to every model call.
 
     ``require_tool`` (set by the agent for a second try at a data question) asks for a tool on the turn's first
@@ -317,7 +322,7 @@ class ModelTransport(AgentMiddleware):
             raise UnreadableReply(type(exc).__name__) from exc
 
 
-def _first_call_of_turn(messages: list[BaseMessage]) -> bool:
+def _first_call_of_turn(messages: Sequence[BaseMessage]) -> bool:
     """No tool has answered since the person's last question: the turn's first model call."""
     for message in reversed(messages):
         if isinstance(message, HumanMessage):

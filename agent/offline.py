@@ -68,6 +68,7 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
         tool, args, reply = about
         if reply != "group":
             return Plan(tool, args) if tool else Plan(None, reply=reply)
+        assert tool is not None  # "group": plan_saved names the saved segment in the place of the tool
         saved_name, raw = tool, without(raw, tool)  # a saved segment where a group goes: planned as any group
         text = clean(raw, shop.words())
     s = read_slots(raw, text, shop.last_order(), shop.places())
@@ -123,7 +124,9 @@ class OfflineAgent:
         parts = split_parts(question)
         if len(parts) > 1 and any(self._not_understood(p) for p in parts):
             parts = [question]  # a split that leaves a part meaningless was not two questions
-        answers, calls, done = [], [], []
+        answers: list[str] = []
+        calls: list[ToolCall] = []
+        done: list[tuple[str | None, dict]] = []
         for number, part in enumerate(parts):
             plan = self.plan(part)
             if number and plan.tool in (None, "list_customers") and not re.match(
@@ -191,13 +194,14 @@ class OfflineAgent:
             call.error = str(exc)
         except ToolArgsError as exc:  # a plan never makes one, but a tool may ("cluster_5" of four)
             call.error = "That did not work: " + str(exc).split(": ", 1)[-1]
-        emit(Event("tool_end", name=call.name, text=call.error or result.summary))
+        emit(Event("tool_end", name=call.name, text=call.error or (result.summary if result else "")))
         if call.error:
             return call.error, call
+        assert result is not None  # no error: the tool returned its result
         answer, offer = compose(plan, result)
         facts = dict(result.facts)
         if plan.tool == "measure_campaign":  # "write a follow-up to the same group": the campaign's audience
-            facts["group"] = dict(self.shop().campaigns()).get(plan.args.get("campaign_id"))
+            facts["group"] = dict(self.shop().campaigns()).get(plan.args.get("campaign_id", ""))
         self.state = self.state.after(plan.tool, plan.args, facts, offer)
         if plan.tool == "load_data":
             self._shop = None

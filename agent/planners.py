@@ -89,7 +89,8 @@ def _choices(annotation: object) -> tuple | None:
     return None
 
 
-def _bounds(info) -> tuple[float | None, float | None]:
+def _bounds(info) -> tuple[typing.Any, typing.Any]:
+    """A field's ``ge`` and ``le`` as its model writes them (numbers, in every argument model); None where unset."""
     low = high = None
     for rule in info.metadata:
         if isinstance(rule, annotated_types.Ge):
@@ -226,7 +227,7 @@ def plan_measure(a: Ask) -> Plan:
         from agent.understand.dates import number
 
         n = number(window.group(1)) if window else None
-        days = n * phrases.UNIT_DAYS[window.group(2)] if n else a.s.days
+        days = n * phrases.UNIT_DAYS[window.group(2)] if n and window else a.s.days
         if days:
             args["window_days"] = days
     elif a.state.campaign.get("campaign_id") == wanted and "window_days" in a.state.campaign and a.s.refers_back:
@@ -266,8 +267,8 @@ def plan_entrants(a: Ask) -> Plan:
         start, end = a.state.period
         args.update({k: v for k, v in (("start", start), ("end", end)) if v})
     if "start" not in args:
-        start = anchor - dt.timedelta(days=a.s.days) if a.s.days else months_back(anchor, 3)
-        args["start"] = start.isoformat()
+        since = anchor - dt.timedelta(days=a.s.days) if a.s.days else months_back(anchor, 3)
+        args["start"] = since.isoformat()
     args, note = valid("group_entrants", args)
     if "group" not in args:
         return Plan(None, reply=_which_group("Who joined which group? For example: ", ["Who went lapsed in the last "

@@ -104,7 +104,8 @@ def _value_at(text: str, start: int) -> tuple[Any, int]:
 def _values(text: str) -> list[Any]:
     """Every JSON value in ``text``, one after another (separated by spaces, commas or semicolons);
     a list's items count one by one. Stops at the first thing that is not JSON."""
-    values, at = [], 0
+    values: list[Any] = []
+    at = 0
     while True:
         while at < len(text) and (text[at].isspace() or text[at] in ",;"):
             at += 1

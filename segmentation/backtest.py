@@ -39,7 +39,7 @@ def busy_season(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) ->
     first, last = con.execute(
         f"SELECT min(day), max(day) FROM ({STORE_PURCHASES_SQL}) AS p", {"as_of": dt.date.max}
     ).fetchall()[0]
-    unknown = {"busy_season": None, "season_index": None, "season_share": None}
+    unknown: dict[str, float | bool | None] = {"busy_season": None, "season_index": None, "season_share": None}
     if first is None or (last - first).days + 1 < YEAR_DAYS:
         return unknown
     seen_end = min(end, last)

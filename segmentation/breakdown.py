@@ -35,7 +35,7 @@ BREAKDOWN_COLUMNS = [
 UNKNOWN = "unknown"
 OTHER = "other"
 # A breakdown has a row per value (50 at most are named): small, bounded by entries.
-BREAKDOWNS = Memo("breakdowns", max_entries=16)
+BREAKDOWNS: Memo[pd.DataFrame] = Memo("breakdowns", max_entries=16)
 
 
 def available_attributes(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -310,8 +310,8 @@ def _lift(treated: pd.DataFrame, control: pd.DataFrame, *, seed: int) -> dict:
     return {
         "conversion_diff": round(float(diff), 6), "ci_low": round(float(ci_low), 6),
         "ci_high": round(float(ci_high), 6), "p_value": round(float(p_value), 6),
-        "revenue_diff": round(float(revenue.diff), 6), "revenue_ci_low": _rounded(revenue.ci_low),
-        "revenue_ci_high": _rounded(revenue.ci_high), "revenue_p_value": round(float(revenue.p_value), 6),
+        "revenue_diff": round(float(revenue.diff), 6), "revenue_ci_low": _rounded(float(revenue.ci_low)),
+        "revenue_ci_high": _rounded(float(revenue.ci_high)), "revenue_p_value": round(float(revenue.p_value), 6),
         "revenue_method": "permutation test, interval by test inversion",
     }
 

@@ -66,6 +66,7 @@ def attribute_frame(con: duckdb.DuckDBPyConnection, customer_ids: pd.Series, day
     for choice in choices:
         if ":" in choice:
             kind, value = choice.split(":", 1)
+            assert long is not None  # a tag or interest is a lists' choice, so the lists were read above
             rows = long[long["name"] == kind]
             present = sorted(set(rows["value"].astype(str).str.lower()))
             if value not in present:
@@ -77,6 +78,7 @@ def attribute_frame(con: duckdb.DuckDBPyConnection, customer_ids: pd.Series, day
             continue
         source, column = NUMBERS.get(choice) or FLAGS[choice]
         frame = wide if source == "lists" else email
+        assert frame is not None  # read above for every source a choice names
         values = frame.set_index(frame["customer_id"].astype(str))[column].reindex(out.index)
         if values.notna().sum() == 0:
             where = "a customer list" if source == "lists" else "an email activity export"

@@ -68,7 +68,7 @@ DIFFERENT = 0.5  # a cluster differs from the base on a feature at this many sta
 # A few clusterings (one per as-of date and k asked for, the automatic choice also under its k, sharing its
 # frames); each holds a row per customer, as the customer table does, so a handful of entries is a handful of
 # customer tables at most.
-RESULTS = Memo("clusterings", max_entries=8)
+RESULTS: Memo[ClusterResult] = Memo("clusterings", max_entries=8)
 _ONE_THREAD = threading.Lock()  # see one_thread
 
 # Money is summed exactly (as decimals): parallel float sums differ in the last bit from run to run, and
@@ -108,7 +108,7 @@ class ClusterResult:
         clusters = []
         chosen = [c for c in self.clusters.columns if c.startswith("with_")]
         for i, row in enumerate(self.clusters.itertuples(index=False)):  # one per cluster, at most 8
-            profile = {f: float(getattr(row, f)) for f in BEHAVIOUR}
+            profile: dict[str, float | None] = {f: float(getattr(row, f)) for f in BEHAVIOUR}
             for kind in ("category", "channel"):
                 column = getattr(row, f"top_{kind}_column")
                 if isinstance(column, str):
@@ -263,7 +263,8 @@ def cluster_customers(
     if key is not None:
         # A k that is not a plain integer (3.0, True) is its own entry: it must fail as it would uncached.
         plain = isinstance(k, int | np.integer) and not isinstance(k, bool)
-        key = (*key, chosen_attributes, day, int(k) if plain else repr(k), random_state, _settings())
+        key = (*key, chosen_attributes, day, int(k) if plain and k is not None else repr(k), random_state,
+               _settings())
     result = RESULTS.get_or_compute(key, lambda: _cluster_customers(con, day, k, random_state, chosen_attributes))
     if key is not None and k is None:
         chosen = (*key[:-3], result.k, *key[-2:])
@@ -485,8 +486,8 @@ def _silhouettes(dist: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
         counts.append(count)
         starts.append(width)
         width += len(count)
-    if not width:
-        return [float(s) for s in scores]
+    if not width:  # no labelling had a score to compute: each is -1
+        return [-1.0] * len(scores)
     onehot = np.zeros((n, width))
     rows = np.arange(n)
     for code, start in zip(codes, starts, strict=True):

@@ -514,8 +514,9 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
 
     def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(theta)
-        value = -_gamma_gamma_ll(*params, purchases, m_scaled).mean()
-        grad = -np.array([d.mean() for d in _gamma_gamma_gradient(*params, purchases, m_scaled)]) * params
+        p, q, gamma = params
+        value = -_gamma_gamma_ll(p, q, gamma, purchases, m_scaled).mean()
+        grad = -np.array([d.mean() for d in _gamma_gamma_gradient(p, q, gamma, purchases, m_scaled)]) * params
         if not (np.isfinite(value) and np.isfinite(grad).all()):
             return 1e300, np.zeros(3)
         return float(value), grad

@@ -225,10 +225,10 @@ def map_by_name(columns: list[str], layout: Layout | None) -> dict[str, str]:
         if fld in mapping or fld in blocked:
             continue
         for synonym in SYNONYMS[fld]:
-            col = by_norm.get(synonym)
-            if col is not None and col not in used:
-                mapping[fld] = col
-                used.add(col)
+            named = by_norm.get(synonym)
+            if named is not None and named not in used:
+                mapping[fld] = named
+                used.add(named)
                 break
     return mapping
 

@@ -124,7 +124,7 @@ def compare_groups(
     recorded = bool(con.execute("SELECT count(marketing_consent) FROM customers").fetchall()[0][0])
     rows = []
     for metric, words, kind in COMPARE_METRICS:
-        row = {"metric": metric, "words": words, "kind": kind}
+        row: dict[str, object] = {"metric": metric, "words": words, "kind": kind}
         for key, profile in profiles.items():
             value = profile[metric]
             if metric == "consent_share" and not recorded:
@@ -159,5 +159,5 @@ def _differences(metrics: pd.DataFrame, a: str, b: str) -> list[dict]:
     return sorted(found, key=lambda d: (-d["ratio"], order[d["metric"]]))
 
 
-def _plain(value: object) -> float | None:
+def _plain(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)

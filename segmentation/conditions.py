@@ -30,6 +30,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES, AnalysisError
 
@@ -163,17 +164,17 @@ class Compare:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple
+    items: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple
+    items: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: object
+    item: Condition
 
 
 Condition = Compare | And | Or | Not
@@ -187,7 +188,7 @@ class Token:
     kind: str  # word, string, number, op, lparen, rparen, comma, end
     text: str
     at: int
-    value: object = None
+    value: Any = None  # a number's float, a string's text without its quotes; the kind says which
 
 
 _TOKEN = re.compile(
@@ -213,7 +214,7 @@ def tokenize(text: str) -> list[Token]:
         if match is None:
             raise ConditionError(f"'{text[at]}' (at character {at + 1}) is not understood: write values in quotes "
                                  'when they hold symbols, e.g. product = "Tea & cake".')
-        kind, piece = match.lastgroup, match.group()
+        kind, piece = match.lastgroup or "", match.group()  # every alternative is a named group
         if kind == "string":
             body = piece[1:-1]
             tokens.append(Token("string", piece, at, re.sub(r"\\(.)", r"\1", body) if piece[0] in "\"'" else body))
@@ -415,7 +416,7 @@ class _Parser:
         self.take()
         return int(token.value)
 
-    def value(self, spec: Field, *, as_text: bool = False) -> object:
+    def value(self, spec: Field, *, as_text: bool = False) -> Any:
         token = self.peek()
         if token.kind not in ("word", "string", "number") or (token.kind == "word" and token.text.lower()
                                                                 in ("and", "or", "not", "in")):
@@ -426,9 +427,9 @@ class _Parser:
         return typed_value(spec, token)
 
 
-def _flat(items: list, kind: type) -> tuple:
+def _flat(items: list[Condition], kind: type[And] | type[Or]) -> tuple[Condition, ...]:
     """``(a and b) and c`` is ``a and b and c``: one tree for one meaning, so canonical words parse back to it."""
-    flat = []
+    flat: list[Condition] = []
     for item in items:
         flat.extend(item.items if isinstance(item, kind) else (item,))
     return tuple(flat)
@@ -463,8 +464,11 @@ def _text(spec: Field, token: Token) -> str:
     return text
 
 
-def typed_value(spec: Field, token: Token) -> object:
-    """The token as a value of ``spec``'s kind, or a ConditionError naming the field and what it takes."""
+def typed_value(spec: Field, token: Token) -> Any:
+    """The token as a value of ``spec``'s kind, or a ConditionError naming the field and what it takes.
+
+    A float, an int score, a date, a choice's text, True/False/None for consent: which one, the field's kind
+    says, so the return is typed ``Any`` (the comparisons that follow depend on that kind)."""
     kind = spec.kind
     if kind in ("number", "score", "share"):
         if token.kind != "number":
@@ -488,11 +492,11 @@ def typed_value(spec: Field, token: Token) -> object:
         return _choice(spec, str(token.value if token.kind == "string" else token.text))
     if kind == "consent":
         word = str(token.value if token.kind == "string" else token.text).strip().lower()
-        said = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False,
-                "0": False, "unknown": None, "none": None, "null": None}
-        if word not in said:
+        meaning = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False,
+                   "0": False, "unknown": None, "none": None, "null": None}
+        if word not in meaning:
             raise ConditionError(f"{spec.name} must be one of yes, no, unknown: '{token.text}' is not one of them.")
-        return said[word]
+        return meaning[word]
     if kind == "attribute" and token.kind == "number":  # compared with the list's numbers
         return float(token.value)
     if token.kind == "number":  # a city or product spelt as a number ("product = 1001") stays text
@@ -667,7 +671,8 @@ def _grouped(item: Condition, parent: Condition) -> str:
 
 def _literal(spec: Field, value: object) -> str:
     if spec.kind == "consent":
-        return {True: "yes", False: "no", None: "unknown"}[value]
+        words: dict[object, str] = {True: "yes", False: "no", None: "unknown"}
+        return words[value]
     if isinstance(value, float):
         return _number(value)
     if isinstance(value, int | dt.date):

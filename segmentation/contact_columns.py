@@ -222,10 +222,10 @@ def map_contact_columns(columns: list[str], overrides: dict[str, str], kind: str
     used: set[str] = set()
     for fld, names in synonyms.items():
         for name in names:
-            col = by_norm.get(name)
-            if col is not None and col not in used:
-                mapping[fld] = col
-                used.add(col)
+            named = by_norm.get(name)
+            if named is not None and named not in used:
+                mapping[fld] = named
+                used.add(named)
                 break
     for fld, column in overrides.items():
         mapping.pop(fld, None)

@@ -178,13 +178,47 @@ def _people(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, str]) ->
 
 def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, str],
                     report: ContactImportReport) -> None:
-    parts: list[str] = []
-    names: list[str] = []
+    selects = _AttributeSelects()
+    _select_who(con, m, report, selects)
+    _select_email_fields(con, m, report, selects)
+    _select_other_columns(con, raw, m, report, selects)
+    parts, names = selects.parts, selects.names
+    nothing = "SELECT NULL::BIGINT AS line_no, NULL AS name, NULL AS value, NULL::DOUBLE AS number WHERE false"
+    union = " UNION ALL ".join(parts) or nothing
+    # A person listed twice in a file: their last row is what the list says of them.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE staged_attrs AS
+        WITH latest AS (SELECT __contact, max(line_no) AS line_no FROM good GROUP BY __contact)
+        SELECT g.__contact AS contact, any_value(g.__ref) AS customer_ref, any_value(g.__email) AS email, a.name,
+               a.value, any_value(a.number) AS number
+        FROM ({union}) a JOIN latest l USING (line_no) JOIN good g USING (line_no)
+        WHERE a.value IS NOT NULL
+        GROUP BY g.__contact, a.name, a.value
+        """
+    )
+    # Each attribute the file gives, for everyone in it: replaced on re-import even where now empty.
+    con.execute("CREATE OR REPLACE TABLE staged_names AS SELECT DISTINCT unnest(?::VARCHAR[]) AS name", [names])
+    con.execute("CREATE OR REPLACE TABLE staged_people AS SELECT DISTINCT __contact AS contact, __ref AS customer_ref, "
+        "__email AS email FROM good")
 
-    def add(name: str, value: str, number: str = "NULL::DOUBLE") -> None:
-        names.append(name)
-        parts.append(f"SELECT line_no, '{name}' AS name, {value} AS value, {number} AS number FROM good")
 
+class _AttributeSelects:
+    """One SELECT (line_no, name, value, number) over ``good`` per attribute the file gives, and its name."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.names: list[str] = []
+
+    def add(self, name: str, value: str, number: str = "NULL::DOUBLE") -> None:
+        self.names.append(name)
+        self.parts.append(f"SELECT line_no, '{name}' AS name, {value} AS value, {number} AS number FROM good")
+
+
+def _select_who(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: ContactImportReport,
+                selects: _AttributeSelects) -> None:
+    """Who the person is: birthday, age, gender, income, where they live, their tags and interests."""
+    add = selects.add
     if "birth_date" in m:
         fmt = _date_format(con, m["birth_date"], report, "birthdays")
         if fmt:
@@ -209,11 +243,17 @@ def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, 
             # One row per item: "vegan, gluten-free" is two interests; Mailchimp quotes each tag, Klaviyo writes
             # a list property as JSON (["vip","wholesale"]).
             items = f"unnest(string_split_regex({_cell(m[fld])}, '{_LIST_SPLIT}'))"
-            names.append(name)
-            parts.append(
+            selects.names.append(name)
+            selects.parts.append(
                 f"SELECT line_no, '{name}' AS name, v AS value, NULL::DOUBLE AS number FROM "
                 f"(SELECT line_no, left(lower(trim(trim({items}), '\"''[]')), 100) AS v FROM good) WHERE v <> ''"
             )
+
+
+def _select_email_fields(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: ContactImportReport,
+                         selects: _AttributeSelects) -> None:
+    """How the person stands with the shop's emails: consent, unsubscribed, cleaned, rating, since when."""
+    add = selects.add
     if "email_consent" in m:
         add("email_consent", _yes_no(_cell(m["email_consent"])))
     for fld in ("unsubscribed", "cleaned"):
@@ -227,6 +267,11 @@ def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, 
         fmt = _date_format(con, m["subscribed_on"], report, "subscription dates")
         if fmt:
             add("subscribed_on", f"strftime({_date_sql(m['subscribed_on'], fmt)}, '%Y-%m-%d')")
+
+
+def _select_other_columns(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, str],
+                          report: ContactImportReport, selects: _AttributeSelects) -> None:
+    """The file's other columns that group people (numbers, or few different answers); never personal ones."""
     for column in raw.columns:
         if column in m.values():
             continue
@@ -238,28 +283,9 @@ def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, 
             report.kept[cc.attribute_name(column)] = column
         if kept == "number":
             number = f"TRY_CAST(replace({_cell(column)}, ',', '') AS DOUBLE)"
-            add(cc.attribute_name(column), f"{number}::VARCHAR", number)
+            selects.add(cc.attribute_name(column), f"{number}::VARCHAR", number)
         elif kept == "text":
-            add(cc.attribute_name(column), f"left({_cell(column)}, 100)")
-    nothing = "SELECT NULL::BIGINT AS line_no, NULL AS name, NULL AS value, NULL::DOUBLE AS number WHERE false"
-    union = " UNION ALL ".join(parts) or nothing
-    # A person listed twice in a file: their last row is what the list says of them.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE staged_attrs AS
-        WITH latest AS (SELECT __contact, max(line_no) AS line_no FROM good GROUP BY __contact)
-        SELECT g.__contact AS contact, any_value(g.__ref) AS customer_ref, any_value(g.__email) AS email, a.name,
-               a.value, any_value(a.number) AS number
-        FROM ({union}) a JOIN latest l USING (line_no) JOIN good g USING (line_no)
-        WHERE a.value IS NOT NULL
-        GROUP BY g.__contact, a.name, a.value
-        """
-    )
-    # Each attribute the file gives, for everyone in it: replaced on re-import even where now empty.
-    con.execute("CREATE OR REPLACE TABLE staged_names AS SELECT DISTINCT unnest(?::VARCHAR[]) AS name", [names])
-    con.execute("CREATE OR REPLACE TABLE staged_people AS SELECT DISTINCT __contact AS contact, __ref AS customer_ref, "
-        "__email AS email FROM good")
-
+            selects.add(cc.attribute_name(column), f"left({_cell(column)}, 100)")
 
 def _other_column(con: duckdb.DuckDBPyConnection, column: str, report: ContactImportReport) -> str | None:
     """'number', 'text' (few different answers), or None (empty, free text that groups nobody, dates, or
@@ -411,7 +437,7 @@ def _count(con: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, report: Con
     report.rows_loaded = report.rows_read - report.rows_rejected
     report.people = con.execute("SELECT count(DISTINCT contact) FROM staged_people").fetchall()[0][0]
     if report.rows_read and not report.rows_loaded:
-        top = max(reasons, key=reasons.get)
+        top = max(reasons, key=reasons.__getitem__)
         raise IngestError(
             f"None of the {report.rows_read:,} rows could be used (most: {top}): check the customer id and "
             "email columns in the report with --map, or the file itself."

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from segmentation.vocabulary import SegmentsError
+
 __all__ = [
     "CURRENCIES", "Currency", "CurrencyError", "Found", "active", "currency_of", "detect", "parse_code",
     "prefix", "record_found", "set_currency", "using",
@@ -72,7 +74,7 @@ DETECT_SHARE = 0.5  # a sign or code on at least this share of the sampled non-b
 _ACTIVE: contextvars.ContextVar[Currency | None] = contextvars.ContextVar("shop_currency", default=None)
 
 
-class CurrencyError(ValueError):
+class CurrencyError(SegmentsError, ValueError):
     """A currency code that is not one we know; the message names the choices."""
 
 
@@ -200,9 +202,9 @@ def detect(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str
             if code:
                 return Found(code, f"the '{column}' column")
     for field in ("amount", "unit_price", "refund"):
-        column = mapping.get(field)
-        if column:
-            found = _signs_in(con, column, table)
+        mapped = mapping.get(field)
+        if mapped:
+            found = _signs_in(con, mapped, table)
             if found:
                 return found
     if layout in LAYOUT_CURRENCY:

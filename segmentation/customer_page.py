@@ -198,7 +198,8 @@ def _monthly(orders: pd.DataFrame) -> pd.DataFrame:
 
 def month_ends(first: dt.date, day: dt.date, most: int = HISTORY_MONTHS) -> list[dt.date]:
     """The last ``most`` month ends on or after ``first`` and before ``day``, oldest first."""
-    ends, end = [], day.replace(day=1) - dt.timedelta(days=1)
+    ends: list[dt.date] = []
+    end = day.replace(day=1) - dt.timedelta(days=1)
     while end >= first and len(ends) < most:
         ends.append(end)
         end = end.replace(day=1) - dt.timedelta(days=1)

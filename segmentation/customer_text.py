@@ -65,7 +65,7 @@ def history_spans(history: pd.DataFrame) -> list[tuple[str, str, str, str]]:
             spans[-1][1] = end
         else:
             spans.append([end, end, segment, stage])
-    return [tuple(s) for s in spans]
+    return [(first, last, segment, stage) for first, last, segment, stage in spans]
 
 
 def page_text(page: CustomerPage) -> str:

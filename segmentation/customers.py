@@ -35,9 +35,9 @@ CUSTOMER_COLUMNS = [*RFM_COLUMNS, "lifecycle", *VALUE_COLUMNS, *NEXT_ORDER_COLUM
 
 # A few whole tables (group filters apply to a copy): the default date, plus a replayed date or another
 # horizon or two. ~100 bytes a row: 2M rows is ~200 MB at most, two tables of a 10M-line shop (806k customers).
-TABLES = Memo("customer_table", max_entries=4, max_rows=2_000_000)
+TABLES: Memo[pd.DataFrame] = Memo("customer_table", max_entries=4, max_rows=2_000_000)
 # The value models' summary behind the tables (per date, not per horizon): ~60 bytes a customer.
-SUMMARIES = Memo("value_summary", max_entries=2, max_rows=2_000_000)
+SUMMARIES: Memo[pd.DataFrame] = Memo("value_summary", max_entries=2, max_rows=2_000_000)
 
 
 def customer_table(
@@ -121,10 +121,11 @@ def _compute(
     summary_key = None if store is None else (*store, day)
     summary = SUMMARIES.peek(summary_key)
     known = None
-    if summary is not None:  # the same date at another horizon: its RFM, stages and thresholds are these
+    # The same date at another horizon: its RFM, stages and thresholds are these (a summary implies a store).
+    if summary is not None and store is not None:
         known = TABLES.find(lambda key: key[: len(store)] == store and key[len(store)] == day
                             and key[-1] == thresholds)
-    if known is not None:
+    if known is not None and summary is not None:
         frame = known[[*RFM_COLUMNS, "lifecycle"]].copy(deep=True)
         limits = Thresholds(**known.attrs["thresholds"])
         summary = summary.copy(deep=False)  # read, never changed: a lazy copy all the same

@@ -152,7 +152,7 @@ def _offer(profile: dict, goal: str, c: _Context) -> dict:
                         f"{pct(profile.get('revenue_share') or 0)} of revenue from "
                         f"{pct(profile.get('share_of_customers') or 0)} of customers); a quarter of their typical "
                         f"order of {amount(aov)} rounded down, on orders of at least that order rounded up."}
-    if goal in ("welcome_second_purchase", "upsell") and gift:
+    if goal in ("welcome_second_purchase", "upsell") and gift and aov:  # a gift is chosen only with an aov
         name = clean(gift["name"])
         basis = (f"{name} is one of their favourites ({pct(gift.get('share_of_group') or 0)} of them buy it) and "
                  f"costs little next to their typical order of {amount(aov)}")

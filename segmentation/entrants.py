@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 import duckdb
 import pandas as pd
@@ -47,6 +48,7 @@ def group_entrants(
     con: duckdb.DuckDBPyConnection, group: str, *, start: dt.date | str, end: dt.date | str | None = None
 ) -> Entrants:
     """Customers in ``group`` (an RFM segment or lifecycle stage) at ``end`` who were not at ``start``."""
+    scheme: Literal["rfm", "lifecycle"]
     if group in SEGMENT_KEYS:
         scheme = "rfm"
     elif group in STAGES:

@@ -320,7 +320,7 @@ def import_file(
 
 def _refuse_all_rejected(report: ImportReport) -> None:
     if report.rows_read and report.rows_rejected == report.rows_read:
-        top = max(report.rejected_by_reason, key=report.rejected_by_reason.get)
+        top = max(report.rejected_by_reason, key=report.rejected_by_reason.__getitem__)
         raise IngestError(
             f"None of the {report.rows_read:,} rows could be used (most: {top}): check the "
             "column mapping in the report with --map, or the file itself."
@@ -594,39 +594,90 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     single-threaded pass) to number them. Rejected rows keep their cells as JSON; no table of every cell
     as text is held. Files whose order-level cells are filled on some rows only (Shopify) need windows
     over each order before a row can be judged: those are read whole first (``materialise``).
+
+    Each step is one view (or table) built by its own function below, in the order the rows flow:
+    cells (the mapped fields as text), parsed (numbers, names, consent), checked (dates and the reason a
+    row is rejected), lines (the one pass), staged (what is loaded) and bad (what is not).
     """
-    m = plan.mapping
-    sparse = bool(plan.sparse)
-    if sparse:
+    if plan.sparse:
         materialise(con, raw)
-    position = "line_no, " if sparse else ""
+    fields = _FieldSql(plan)
+    _create_cells(con, raw, plan, fields)
+    _create_parsed(con, plan, fields)
+    reason_text = _create_checked(con, plan)
+    m = plan.mapping
+    # Pass 1: every row parsed and judged, in file order (or put back in it, after the windows above).
+    order_windows = bool({"status", "cancelled_at"} & set(m))
+    line_refund = "refund" in m and cols.is_line_refund(m["refund"])
+    # Windows over every row cost time: only files with order totals, order-level refunds or a
+    # cancellation status need the position in the order or the order's cancellation.
+    needs_position = plan.amount_mode == "order_total" or ("refund" in m and not line_refund)
+    _create_lines(con, raw, plan, order_windows=order_windows, line_refund=line_refund, needs_position=needs_position)
+    _create_staged(con, plan, order_windows=order_windows, line_refund=line_refund, needs_position=needs_position)
+    # Each rejected row is kept as it was in the file, so the owner can see it and fix it.
+    con.execute(
+        f"CREATE TABLE bad AS SELECT line_no, {reason_text} AS reason, raw_json AS raw FROM numbered "
+        "WHERE reason IS NOT NULL"
+    )
+    # Every cell of a spreadsheet (or of a file read whole) is the largest thing held: let it go.
+    con.execute("DROP VIEW IF EXISTS raw")
+    con.execute("DROP TABLE IF EXISTS raw_cells")
 
-    def text(f: str) -> str:
-        return _trimmed(ident(m[f])) if f in m else "NULL::VARCHAR"
 
-    def ident_text(f: str) -> str:
-        x = text(f)
-        if f in m and m[f] in plan.float_ids:
+# The views' column names whose field (in the mapping) has another name.
+_FIELD_OF = {"date_text": "order_date", "consent_text": "marketing_consent", "cancelled_text": "cancelled_at",
+             "amount_text": "amount"}
+
+
+class _FieldSql:
+    """SQL for one mapped field's cell: trimmed text, an id, a number, a value shared across its order."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        self.m = plan.mapping
+
+    def text(self, f: str) -> str:
+        return _trimmed(ident(self.m[f])) if f in self.m else "NULL::VARCHAR"
+
+    def ident_text(self, f: str) -> str:
+        x = self.text(f)
+        if f in self.m and self.m[f] in self.plan.float_ids:
             x = rf"regexp_replace({x}, '\.0+$', '')"
-        return f"CASE WHEN regexp_full_match({x}, '0+') THEN NULL ELSE {x} END" if f in m else x
+        return f"CASE WHEN regexp_full_match({x}, '0+') THEN NULL ELSE {x} END" if f in self.m else x
 
-    def number(f: str) -> str:
-        return text(f)
+    def number(self, f: str) -> str:
+        return self.text(f)
 
-    def parse(column: str, field: str) -> str:
+    def parse(self, column: str, field: str) -> str:
         """A cell's number: most cells are plain numbers and cast directly; the rest (currency signs,
         separators, decimal commas, '(12.50)') go through the cleaning, which costs regular expressions."""
-        if field not in m:
+        if field not in self.m:
             return "NULL::DOUBLE"
-        slow = detect.parse_number_sql(detect.clean_money_sql(column, decimal_comma=plan.comma[m[field]]))
-        if plan.comma[m[field]]:
+        comma = self.plan.comma[self.m[field]]
+        slow = detect.parse_number_sql(detect.clean_money_sql(column, decimal_comma=comma))
+        if comma:
             return slow
         fast = f"TRY_CAST({column} AS DOUBLE)"
         # CASE, not coalesce: DuckDB evaluates every coalesce argument, but a CASE branch only on its rows.
         return f"CASE WHEN isfinite({fast}) AND NOT contains({column}, '_') THEN {fast} ELSE {slow} END"
 
+    def per_order(self, x: str, agg: str = "max") -> str:
+        """Order-level cells appear on an order's first row only in some exports: share them."""
+        field = _FIELD_OF.get(x, x)
+        sparse = self.plan.sparse
+        if field not in sparse and not (field == "customer_id" and "email" in sparse):
+            return x
+        return f"coalesce({x}, CASE WHEN order_id IS NOT NULL THEN {agg}({x}) OVER (PARTITION BY order_id) END)"
+
+
+def _create_cells(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan, fields: _FieldSql) -> None:
+    """View ``cells``: each mapped field's cell as trimmed text, and whether the row is blank or holds a formula."""
+    m = plan.mapping
+    sparse = bool(plan.sparse)
+    position = "line_no, " if sparse else ""
+    text, number = fields.text, fields.number
     email = f"lower({text('email')})"
-    customer = f"coalesce({ident_text('customer_id')}, {email})" if "customer_id" in m else email
+    customer = f"coalesce({fields.ident_text('customer_id')}, {email})" if "customer_id" in m else email
     # Spreadsheets run a cell that starts with = + - @ as a formula, also behind invisible characters or in
     # full width (``cellsafety``); a plain signed number is the one harmless case. The raw cell is checked,
     # before any trim, so that what is checked is what the file holds.
@@ -638,22 +689,10 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     )
     # Carried along, and written out as JSON for the few rejected rows only.
     raw_row = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in raw.columns) + ")"
-    order_key = "order_id IS NOT NULL"
-
-    field_of = {"date_text": "order_date", "consent_text": "marketing_consent", "cancelled_text": "cancelled_at",
-                "amount_text": "amount"}
-
-    def per_order(x: str, agg: str = "max") -> str:
-        """Order-level cells appear on an order's first row only in some exports: share them."""
-        field = field_of.get(x, x)
-        if field not in plan.sparse and not (field == "customer_id" and "email" in plan.sparse):
-            return x
-        return f"coalesce({x}, CASE WHEN {order_key} THEN {agg}({x}) OVER (PARTITION BY order_id) END)"
-
     con.execute(
         f"""
         CREATE VIEW cells AS
-        SELECT {position}{ident_text('order_id')} AS order_id, {customer} AS customer_id,
+        SELECT {position}{fields.ident_text('order_id')} AS order_id, {customer} AS customer_id,
                {text('order_date')} AS date_text,
                {number('amount')} AS amount_text, {number('quantity')} AS qty_text,
                {number('unit_price')} AS price_text, {number('refund')} AS refund_text,
@@ -666,7 +705,13 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         FROM {"raw" if sparse else "source"}
         """
     )
-    date_formats = "[" + ", ".join(sql_str(f) for f in detect.date_family(plan.date_format)) + "]"
+
+
+def _create_parsed(con: duckdb.DuckDBPyConnection, plan: _Plan, fields: _FieldSql) -> None:
+    """View ``parsed``: numbers read, order-level cells shared, names split, consent and cancellation read."""
+    m = plan.mapping
+    position = "line_no, " if plan.sparse else ""
+    parse, per_order = fields.parse, fields.per_order
     # Some exports print an order total on the order's first row only: share it, then count it once.
     amount_src = per_order("amount_text") if plan.amount_mode == "order_total" else "amount_text"
     qty = f"coalesce({parse('qty_text', 'quantity')}, 1)" if "quantity" not in m else parse("qty_text", "quantity")
@@ -708,7 +753,15 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         FROM cells
         """
     )
-    needs_qty = plan.amount_mode == "qp" and "quantity" in m
+
+
+def _create_checked(con: duckdb.DuckDBPyConnection, plan: _Plan) -> str:
+    """Views ``dated`` and ``checked``: the order date read, and the first reason a row is rejected.
+
+    Returns the SQL that turns a reason's number back into its words (for table ``bad``).
+    """
+    needs_qty = plan.amount_mode == "qp" and "quantity" in plan.mapping
+    date_formats = "[" + ", ".join(sql_str(f) for f in detect.date_family(plan.date_format)) + "]"
     reasons = [
         # A row with a date is not blank: only rows without one pay for checking every cell.
         ("date_text IS NULL AND blank_row", "blank row"),
@@ -743,12 +796,16 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
         f"CREATE VIEW checked AS SELECT *, {reason} AS reason "
         f"FROM (SELECT * EXCLUDE (iso_at, written_at), {ordered_at} AS ordered_at FROM dated)"
     )
-    # Pass 1: every row parsed and judged, in file order (or put back in it, after the windows above).
-    order_windows = {"status", "cancelled_at"} & set(m)
-    line_refund = "refund" in m and cols.is_line_refund(m["refund"])
-    # Windows over every row cost time: only files with order totals, order-level refunds or a
-    # cancellation status need the position in the order or the order's cancellation.
-    needs_position = plan.amount_mode == "order_total" or ("refund" in m and not line_refund)
+    return reason_text
+
+
+def _create_lines(
+    con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan, *, order_windows: bool, line_refund: bool,
+    needs_position: bool,
+) -> None:
+    """Table ``lines`` (every row parsed and judged, in file order, in one pass) and view ``numbered``."""
+    m = plan.mapping
+    sparse = bool(plan.sparse)
     # The row's identity (store.ROW_IDENTITY), hashed in this one pass. Where an order's total or refund
     # is counted on its first line only, the stored amount and refund are known after the windows below:
     # the identity is taken there instead, from the values stored (as the store's upgrade reads them).
@@ -775,10 +832,15 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     if not needs_position:
         _number_repeated_rows(con, "lines", position="rowid", usable="reason IS NULL")
 
+
+def _create_staged(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, *, order_windows: bool, line_refund: bool, needs_position: bool
+) -> None:
+    """``staged``: the usable rows in order_lines' shape, an order's total and refund counted once."""
     once = "nth_in_order = 1" if plan.amount_mode == "order_total" else "true"
     nth = "row_number() OVER (PARTITION BY order_group ORDER BY line_no)" if needs_position else "1"
     cancelled = "bool_or(cancelled) OVER (PARTITION BY order_group)" if order_windows else "false"
-    if "refund" not in m:
+    if "refund" not in plan.mapping:
         refund = "0::DOUBLE"
     elif line_refund:
         refund = "coalesce(refund_value, 0)"
@@ -814,14 +876,6 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
     )
     if needs_position:
         _number_repeated_rows(con, "staged", position="line_no", usable="true")
-    # Each rejected row is kept as it was in the file, so the owner can see it and fix it.
-    con.execute(
-        f"CREATE TABLE bad AS SELECT line_no, {reason_text} AS reason, raw_json AS raw FROM numbered "
-        "WHERE reason IS NOT NULL"
-    )
-    # Every cell of a spreadsheet (or of a file read whole) is the largest thing held: let it go.
-    con.execute("DROP VIEW IF EXISTS raw")
-    con.execute("DROP TABLE IF EXISTS raw_cells")
 
 
 def _number_repeated_rows(con: duckdb.DuckDBPyConnection, table: str, *, position: str, usable: str) -> None:
@@ -876,6 +930,7 @@ def _count_staged(con: duckdb.DuckDBPyConnection, raw: RawTable, report: ImportR
         )
     report.rejected_by_reason = by_reason
     report.rows_rejected = sum(by_reason.values())
+    assert raw.rows is not None  # counted by _stage's one pass
     report.rows_read = raw.rows + len(raw.broken_lines)
     inside = _account_for_lines(raw, report)
     if by_reason:

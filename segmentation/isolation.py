@@ -196,7 +196,8 @@ def _child(fd: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     conn = Connection(fd)
     target, args, kwargs, relay, name = conn.recv()
-    STORE_LOCK.exclusive = lambda: _parents_lock(conn)  # the app's lock, not this process's
+    # The app's lock, not this process's: this child does nothing else, so its one lock is replaced outright.
+    STORE_LOCK.exclusive = lambda: _parents_lock(conn)  # type: ignore[method-assign]
     module, _, function = target.partition(":")
     try:
         if relay:

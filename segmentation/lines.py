@@ -195,6 +195,7 @@ def row_line_steps(
             line = max(line, gap_line) + gaps[g][1]
             g += 1
         else:
+            assert row_k is not None  # the loop runs while a gap or a row is left: no gap here, so a row
             line += row_k - k + 1 + extra[e][1]
             k = row_k + 1
             e += 1

@@ -35,7 +35,8 @@ import contextlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 import duckdb
 import pandas as pd
@@ -43,7 +44,8 @@ import pandas as pd
 ENV_SWITCH = "SEGMENTS_MEMO"
 _OFF_WORDS = ("0", "off", "false", "no")
 _enabled: bool | None = None  # None: follow the environment
-_ALL: list[Memo] = []  # every memo made, for clear_all
+_ALL: list[Memo[Any]] = []  # every memo made, for clear_all
+V = TypeVar("V")  # what a memo keeps: a frame, a profile, a dict of sizes
 
 
 def enabled() -> bool:
@@ -103,29 +105,30 @@ def _rows(value: object) -> int:
     return len(value) if isinstance(value, pd.DataFrame | pd.Series) else 1
 
 
-def _copy(value: object) -> object:
+def _copy(value: V) -> V:
     # DataFrame.copy copies attrs deeply (its thresholds dict included); Arrow-backed text shares its
     # immutable buffers, which is safe: writing to a column replaces the array, never the buffer.
     return value.copy(deep=True) if isinstance(value, pd.DataFrame | pd.Series) else value
 
 
-class Memo:
+class Memo(Generic[V]):
     """Least-recently-used frames, at most ``max_entries`` of them and ``max_rows`` rows in all."""
 
     def __init__(
         self, name: str, *, max_entries: int = 4, max_rows: int = 2_000_000,
-        copy: Callable[[object], object] | None = None,
+        copy: Callable[[V], V] | None = None,
     ) -> None:
         self.name = name
         self.max_entries = max_entries
         self.max_rows = max_rows
-        self._copier = copy or _copy  # how a hit is copied: frames deeply by default; e.g. copy.deepcopy
-        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        # How a hit is copied: frames deeply by default; e.g. copy.deepcopy.
+        self._copier: Callable[[V], V] = copy or _copy
+        self._items: OrderedDict[tuple, V] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
         _ALL.append(self)
 
-    def get_or_compute(self, key: Hashable | None, compute: Callable[[], object]) -> object:
+    def get_or_compute(self, key: tuple | None, compute: Callable[[], V]) -> V:
         """A copy of the value kept under ``key``, else ``compute()``'s (kept, if it fits); a None key, or
         memos switched off, computes every time and keeps nothing."""
         if key is None or not enabled():
@@ -140,11 +143,11 @@ class Memo:
         self.put(key, value)
         return self._copier(value)
 
-    def peek(self, key: Hashable | None) -> object | None:
+    def peek(self, key: tuple | None) -> V | None:
         """The value kept under ``key`` itself, not a copy (read it, never change it), or None; no hit counted."""
         return self.find(lambda k: k == key) if key is not None else None
 
-    def find(self, match: Callable[[Hashable], bool]) -> object | None:
+    def find(self, match: Callable[[tuple], bool]) -> V | None:
         """The most recently used value whose key ``match``es, itself (read it, never change it), or None; for
         a caller that can use what is there and does cheaper work when it is not. Memos off: None."""
         if not enabled():
@@ -156,12 +159,12 @@ class Memo:
             self._items.move_to_end(found)
             return self._items[found]
 
-    def keep(self, key: Hashable | None, value: object) -> None:
+    def keep(self, key: tuple | None, value: V) -> None:
         """``put``, where ``key`` is not None and memos are on."""
         if key is not None and enabled():
             self.put(key, value)
 
-    def put(self, key: Hashable, value: object) -> None:
+    def put(self, key: tuple, value: V) -> None:
         rows = _rows(value)
         with self._lock:
             self._items.pop(key, None)

@@ -78,10 +78,11 @@ def next_orders(
     none = gone | np.isnan(gap)
     last = np.datetime64(as_of, "D") - recency.astype("timedelta64[D]")
     due = last + days.astype("timedelta64[D]")
-    dates = np.where(none, None, np.datetime_as_string(due, unit="D"))
+    # numpy's stubs take no None in np.where; at run time it makes the object arrays wanted here.
+    dates = np.where(none, None, np.datetime_as_string(due, unit="D"))  # type: ignore[call-overload]
+    bases = np.where(none, None, basis)  # type: ignore[call-overload]
     return pd.DataFrame(
-        {"next_order_date": pd.array(dates, dtype="str"), "next_order_basis": pd.array(np.where(none, None, basis),
-                                                                                       dtype="str")},
+        {"next_order_date": pd.array(dates, dtype="str"), "next_order_basis": pd.array(bases, dtype="str")},
         index=frame.index,
     )
 

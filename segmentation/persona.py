@@ -26,6 +26,7 @@ import math
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeGuard
 
 from segmentation.currency import active
 from segmentation.lifecycle import (
@@ -121,7 +122,7 @@ _EMAIL = re.compile(r"[^\s@]*@[^\s@]*")
 def clean(text: object, limit: int = NAME_LIMIT) -> str:
     """A name from the data made safe to print anywhere (see the module docstring)."""
     text = "".join(ch for ch in str(text) if unicodedata.category(ch) not in ("Cc", "Cf"))
-    text = _EMAIL.sub(" ", text).translate(str.maketrans({"{": "(", "}": ")", "|": "/"}))
+    text = _EMAIL.sub(" ", text).translate(str.maketrans("{}|", "()/"))
     text = _as_written(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
@@ -135,7 +136,7 @@ def _as_written(text: str) -> str:
     return text
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[float]:  # a number to compare and format, for the type checker too
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -215,6 +216,8 @@ def infer_goal(profile: dict, key: str) -> str:
     gap = profile.get("typical_gap_days")
     if not profile.get("customers") or not _finite(recency):
         return "re_engage"
+    lapsing: float
+    lapsed: float
     if not _finite(frequency) or frequency <= 1:
         lapsing, lapsed = DEFAULT_LAPSING_DAYS, DEFAULT_LAPSED_DAYS
         if recency <= lapsing:
@@ -393,7 +396,7 @@ def _bought_interests(p: dict) -> list[str]:
         return ["No categories or products recorded for them, so no interests can be read from their purchases."]
     strong = [i for i in items if _finite(i.get("lift")) and i["lift"] > INTEREST_LIFT]
     if not strong:
-        best = max(items, key=lambda i: i.get("lift") if _finite(i.get("lift")) else 0)
+        best = max(items, key=lambda i: i["lift"] if _finite(i.get("lift")) else 0)
         lift = f", {number(best['lift'])}x" if _finite(best.get("lift")) else ""
         return [f"No stand-out interest: they buy no category much more often than your average customer "
                 f"(closest: {clean(best['name'])}{lift})."]

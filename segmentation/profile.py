@@ -37,9 +37,9 @@ CHANGE_WINDOW_DAYS = 90
 ITEM_COLUMNS = ("product", "category")  # what the lift is computed over
 
 # Small values (a profile is a few dozen numbers): bounded by entries. Copies on every hit.
-PROFILES = Memo("group_profiles", max_entries=32, copy=copy.deepcopy)
-BASES = Memo("profile_bases", max_entries=4, copy=copy.deepcopy)  # the whole base's numbers, per date
-SIZES = Memo("group_sizes", max_entries=8, copy=dict)  # every segment's or stage's size, per date
+PROFILES: Memo[GroupProfile] = Memo("group_profiles", max_entries=32, copy=copy.deepcopy)
+BASES: Memo[dict] = Memo("profile_bases", max_entries=4, copy=copy.deepcopy)  # the whole base's numbers, per date
+SIZES: Memo[dict[str, int]] = Memo("group_sizes", max_entries=8, copy=dict)  # every segment's or stage's size, per date
 
 
 def in_ids(column: pd.Series, ids: Iterable[str]) -> np.ndarray:

@@ -35,6 +35,7 @@ from segmentation.lines import (
     reader_lines_to_physical,
     scan_lines,
 )
+from segmentation.vocabulary import SegmentsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ MAX_LINE_BYTES = 1_000_000
 _SNIFF_BYTES = 256 * 1024
 
 
-class IngestError(ValueError):
+class IngestError(SegmentsError, ValueError):
     """A file that cannot be imported; the message is one plain sentence for the owner."""
 
 
@@ -338,10 +339,8 @@ def _load_text(
     if delimiter != ",":
         notes.append(f"columns separated by {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}")
     columns = _unique_names(header)
-    raw = RawTable(
-        columns, None, "csv", notes, delimiter,
-        text=TextFile(path, source, columns, delimiter, title_lines, workdir, transcoded=encoding != "utf-8"),
-    )
+    text_file = TextFile(path, source, columns, delimiter, title_lines, workdir, transcoded=encoding != "utf-8")
+    raw = RawTable(columns, None, "csv", notes, delimiter, text=text_file)
     # Only now, once the first bytes have passed every check, is the whole file read.
     _prepare_lines(raw)
     # The first rows, numbered: a window over 20,000 rows costs nothing, unlike one over the whole file.
@@ -351,7 +350,7 @@ def _load_text(
         f"FROM (SELECT * FROM source LIMIT {SAMPLE_ROWS})",
     )
     if con.execute("SELECT count(*) FROM sample").fetchall()[0][0] == SAMPLE_ROWS:
-        _sample_the_rest(con, raw.text, head)
+        _sample_the_rest(con, text_file, head)
     return raw
 
 
@@ -399,6 +398,7 @@ def _define_source(con: duckdb.DuckDBPyConnection, text: TextFile) -> str:
 
 def _decode_line_by_line(raw: RawTable) -> None:
     text = raw.text
+    assert text is not None  # only a text file is decoded line by line
     path, note = _transcode(text.original, "mixed", text.workdir)
     # Lines blanked were blanked in the old copy: the pass and the next read find them again.
     text.path, text.transcoded, text.swallowed, text.cell_lines = path, True, [], []
@@ -414,6 +414,7 @@ def _prepare_lines(raw: RawTable) -> None:
     rejected as "line too long" with its first characters (DuckDB would drop one over 32 MB unseen).
     """
     text = raw.text
+    assert text is not None  # only a text file has lines to prepare
     scan = scan_lines(text.path, MAX_LINE_BYTES)
     if scan.bare_cr:
         try:
@@ -575,7 +576,7 @@ def _sniff_delimiter(text: str) -> str:
     except csv.Error:
         first = text.splitlines()[0] if text else ""
         counts = {d: first.count(d) for d in ",;\t|"}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=counts.__getitem__)
         return best if counts[best] else ","
 
 
@@ -642,7 +643,8 @@ def _load_excel(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> Ra
     if width > MAX_COLUMNS:
         raise IngestError(f"The sheet has {width} columns, more than an orders export has: check the file.")
     positions = range(chosen.first, chosen.last + 1)
-    columns = _unique_names([chosen.header.get(i, "").strip() for i in positions])
+    header = chosen.header or {}  # ``found`` holds only sheets with a header
+    columns = _unique_names([header.get(i, "").strip() for i in positions])
     kept = ", ".join(f"c{i} AS {_ident(name)}" for i, name in zip(positions, columns, strict=True))
     con.execute(f"CREATE TABLE raw_cells AS SELECT {kept} FROM {chosen.table}")
     for sheet in found:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import pathlib
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,11 +171,12 @@ def generate_orders(
 
 def customers_for_lines(lines: int, *, years: float = 2.0) -> int:
     """How many customers make about ``lines`` order lines, so benchmarks can ask for a size in lines."""
-    per_customer = np.interp(years, *zip(*_LINES_PER_CUSTOMER, strict=True))
+    known_years, known_lines = zip(*_LINES_PER_CUSTOMER, strict=True)
+    per_customer = np.interp(years, known_years, known_lines)
     return max(1, round(lines / per_customer))
 
 
-def write_demo_csv(path: str | pathlib.Path, **kwargs: object) -> pathlib.Path:
+def write_demo_csv(path: str | pathlib.Path, **kwargs: Any) -> pathlib.Path:
     """Write ``generate_orders(**kwargs)`` as a UTF-8 CSV (gzip when the name ends in .gz); return the path.
 
     Arrow's writer is used because it is about ten times faster than ``DataFrame.to_csv``, which matters

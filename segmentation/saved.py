@@ -240,7 +240,7 @@ def refresh_saved_segments(con: duckdb.DuckDBPyConnection) -> list[dict]:
         return []
     day = resolve_as_of(con, None)
     table = customer_table(con, as_of=day)
-    results = []
+    results: list[dict[str, object]] = []
     for segment in segments:
         try:
             members = matching_ids(con, segment.condition, as_of=day, table=table)
@@ -331,7 +331,8 @@ def segment_moves(
             since = dt.date.fromisoformat(since.strip())
         except ValueError:
             raise SegmentError(f"'{since}' is not a date: write it as YYYY-MM-DD, e.g. 2024-12-01.") from None
-    where, params = ["name = $name"], {"name": found.name}
+    where = ["name = $name"]
+    params: dict[str, object] = {"name": found.name}
     if move is not None:
         where.append("move = $move")
         params["move"] = move

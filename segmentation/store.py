@@ -44,6 +44,7 @@ from segmentation.cancellations import (
     drop_work_tables,
     undone_counts,
 )
+from segmentation.vocabulary import SegmentsError
 
 T = TypeVar("T")
 
@@ -275,7 +276,7 @@ def default_db_path() -> Path:
     return Path(env).expanduser() if env else DEFAULT_DB
 
 
-class StoreError(Exception):
+class StoreError(SegmentsError):
     """The database file cannot be used (locked, damaged, another program's, or from a newer version)."""
 
 
@@ -578,7 +579,8 @@ def _close_idle() -> None:
 def _close(kept: _KeptFile) -> None:
     """Close a kept file (``_KEPT_LOCK`` held, nobody using it)."""
     _KEPT.pop(kept.path, None)
-    con, kept.con = kept.con, None  # nothing left holding the connection (a sleeping thread's frame, say)
+    con = kept.con
+    del kept.con  # nothing left holding the connection (a sleeping thread's frame, say)
     with contextlib.suppress(duckdb.Error):
         con.close()
 

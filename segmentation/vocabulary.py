@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import NamedTuple
 
 
-class AnalysisError(ValueError):
+class SegmentsError(Exception):
+    """The root of this product's own errors: each message is one plain sentence for the owner.
+
+    A front door catches this one class to say what is wrong and stop (exit 2 on the command line); the
+    errors beneath it (an analysis, an import, a currency, the store) say which part refused. Most are
+    also ValueErrors, as they were before this root existed, so older ``except ValueError`` still holds.
+    """
+
+
+class AnalysisError(SegmentsError, ValueError):
     """An analysis that cannot run on this data; the message is one plain sentence."""
 
 

@@ -257,9 +257,7 @@ def tool(name: str, args_model: type[BaseModel], **about: Any):
 
 def run_tool(name: str, raw_args: dict | None, ctx: ToolContext) -> ToolResult:
     """Validate and run one tool. Raises ToolArgsError (correctable) or ToolFailure (plain sentence)."""
-    from segmentation.readers import IngestError
-    from segmentation.rfm import AnalysisError
-    from segmentation.store import StoreError
+    from segmentation.vocabulary import SegmentsError
 
     spec = REGISTRY.get(name)
     if spec is None:
@@ -271,7 +269,7 @@ def run_tool(name: str, raw_args: dict | None, ctx: ToolContext) -> ToolResult:
     try:
         with using(ctx.currency_code()):
             return spec.fn(ctx, args)
-    except (AnalysisError, IngestError, StoreError) as exc:
+    except SegmentsError as exc:
         raise ToolFailure(str(exc)) from exc
 
 

@@ -21,13 +21,14 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from segmentation import currency
-from segmentation.lifecycle import STAGES
+from segmentation.lifecycle import STAGES, Thresholds
 from segmentation.migration import NEW_ARRIVALS
 from segmentation.rfm import SEGMENT_KEYS
 from segmentation.vocabulary import GROUP_TITLES
@@ -96,7 +97,7 @@ def _colour_scale(fixed: Mapping[str, str], present: Iterable[object]) -> alt.Sc
     return alt.Scale(domain=domain, range=[fixed.get(k) or next(extras) for k in domain])
 
 
-def _legend(title: str, names: Mapping[str, str], **options: object) -> alt.Legend:
+def _legend(title: str, names: Mapping[str, str], **options: Any) -> alt.Legend:
     # The scale stays keyed by key (one colour per key across charts); the legend shows the words.
     words = f"{json.dumps(dict(names))}[datum.value] || datum.label"
     return alt.Legend(title=title, labelExpr=words, labelLimit=240, **options)
@@ -218,13 +219,13 @@ def rfm_grid(customers: pd.DataFrame) -> Chart:
                    "Each square counts the customers with that recency and frequency score")  # fmt: skip
 
 
-def lifecycle_bars(table: pd.DataFrame, thresholds: Mapping[str, object]) -> Chart:
+def lifecycle_bars(table: pd.DataFrame, thresholds: Mapping[str, Any] | Thresholds) -> Chart:
     """Customers per lifecycle stage, new -> active -> lapsing -> lapsed, with the thresholds stated.
 
     ``table``: ``lifecycle, customers, share, revenue``; ``thresholds``: ``lapsing_after_days,
     lapsed_after_days, basis`` (``Thresholds.as_dict()``; a ``Thresholds`` is accepted too).
     """
-    limits = thresholds.as_dict() if hasattr(thresholds, "as_dict") else dict(thresholds)
+    limits = thresholds.as_dict() if isinstance(thresholds, Thresholds) else dict(thresholds)
     lapsing, lapsed = int(limits["lapsing_after_days"]), int(limits["lapsed_after_days"])
     rules = {
         "new": f"one order, the last within {lapsing} days",
@@ -506,7 +507,7 @@ def treated_vs_control(measure: Mapping[str, Mapping[str, float] | None]) -> Cha
         raise ValueError("A campaign measure needs a 'treated' or a 'control' group.")
     keys = ("customers", "buyers", "conversion", "revenue_per_customer")
     data = pd.DataFrame(
-        [{"group": g, "label": label(g), **{k: measure[g].get(k) for k in keys}} for g in groups]
+        [{"group": g, "label": label(g), **{k: (measure[g] or {}).get(k) for k in keys}} for g in groups]
     ).astype({k: float for k in keys})
     base = alt.Chart(data).encode(
         x=alt.X("label:N", title=None, sort=[label(g) for g in groups], axis=alt.Axis(labelAngle=0)),

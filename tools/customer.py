@@ -38,6 +38,8 @@ def _ranked_id(con, args: CustomerArgs) -> str:
     """The id of the customer ``top_customers`` puts at ``args.top_rank`` (same order, same ties)."""
     from segmentation.customers import customer_table
 
+    assert args.top_rank is not None  # the caller asks by rank only when one is given
+
     frame = customer_table(con, as_of=args.as_of)
     if args.group:
         group = group_of(con, "describe_customer", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)

@@ -30,6 +30,7 @@ class NoArgs(ToolArgs):
 def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
     """Load orders into the shop database: the demo shop, or a file the person uploaded (by its name).
     Only those sources exist; no other path can be read."""
+    from segmentation.contact_ingest import ContactImportReport
     from segmentation.ingest import import_file
 
     if args.source == "demo":
@@ -53,6 +54,12 @@ def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
         raise ToolArgsError(f"load_data: source must be one of {choices}.")
     if report.already_imported:
         summary = f"{report.file_name} was already loaded; nothing new was added."
+    elif isinstance(report, ContactImportReport):  # a customer list or email activity, not orders
+        summary = (
+            f"Loaded {report.rows_loaded:,} of {report.rows_read:,} rows from {report.file_name}: "
+            f"{report.people:,} people, {report.matched:,} of them customers of the shop. "
+            f"{report.rows_rejected:,} rows rejected."
+        )
     else:
         summary = (
             f"Loaded {report.rows_loaded:,} of {report.rows_read:,} rows from {report.file_name}: "

@@ -155,8 +155,8 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     choices = listed["marketing_consent"].dropna().astype(bool)
     # None, not 0, when the file records no consent at all: "0 agreed" would be a fact the data does not hold.
     consented = int(choices.sum()) if consent_recorded else None
-    rule = (cluster_rule(group.k) if group.is_cluster else f"your saved condition: {group.condition}"
-            if group.is_saved else group_rule(args.group, thresholds))
+    rule = (cluster_rule(group.k) if group.is_cluster and group.k is not None  # a cluster always has its k
+            else f"your saved condition: {group.condition}" if group.is_saved else group_rule(args.group, thresholds))
     are = (f"are in {cluster_title(args.group, group.name)}" if group.is_cluster else
            f"are in {saved_words(group.key)}" if group.is_saved else _are(args.group))
     if where:

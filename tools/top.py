@@ -82,8 +82,8 @@ def top_customers(ctx: ToolContext, args: TopArgs) -> ToolResult:
             f"SELECT customer_id, {', '.join(PERSON_COLUMNS[:4])} FROM customers "
             "WHERE customer_id IN (SELECT customer_id FROM top_ids)"
         ).df()
-    cluster = group is not None and group.is_cluster
-    of = " " + (members_words(args.group, group.name) if cluster else group_words(args.group).removeprefix("your "))
+    cluster = group if group is not None and group.is_cluster else None  # the group, where it is a cluster
+    of = " " + (members_words(args.group, cluster.name) if cluster else group_words(args.group).removeprefix("your "))
     if top.empty:
         return ToolResult(
             summary=assert_no_email(f"No{of} to rank as of {as_of}."),
@@ -97,7 +97,7 @@ def top_customers(ctx: ToolContext, args: TopArgs) -> ToolResult:
     facts = {"count": len(top), "by": args.by, "group": args.group, "as_of": as_of, "revenue": round(spent, 2),
              "revenue_share": round(spent / total, 4) if total else 0.0,
              "segments": {k: int(v) for k, v in top["segment"].value_counts().items()},
-             **({"group_name": group.name, "k": group.k} if cluster else {})}  # fmt: skip
+             **({"group_name": cluster.name, "k": cluster.k} if cluster else {})}  # fmt: skip
     if args.by == "predicted_value":
         value, all_value = float(top["clv"].sum()), float(frame["clv"].sum())
         summary += (

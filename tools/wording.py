@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -18,9 +18,14 @@ CLUSTER_KEYS = tuple(f"cluster_{i}" for i in range(1, 9))
 GROUP_KEYS = SEGMENT_KEYS + STAGES
 
 # Literal types the model sees as choices (pydantic turns them into JSON-schema enums).
-GroupKey = Literal[GROUP_KEYS]  # type: ignore[valid-type]
-AnyGroupKey = Literal[GROUP_KEYS + CLUSTER_KEYS]  # type: ignore[valid-type]
-Attribute = Literal[BREAKDOWN_ATTRIBUTES]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built from a tuple is read at run time only: to the type checker they are text
+    GroupKey = str
+    AnyGroupKey = str
+    Attribute = str
+else:
+    GroupKey = Literal[GROUP_KEYS]
+    AnyGroupKey = Literal[GROUP_KEYS + CLUSTER_KEYS]
+    Attribute = Literal[BREAKDOWN_ATTRIBUTES]
 
 
 def _group_or_saved(value: str) -> str:

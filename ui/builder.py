@@ -62,8 +62,9 @@ def row_condition(field: str, op: str, value: object, *, window_days: int | None
     spec = FIELDS[field]
     negated = op == "not in"
     op = "in" if negated else op
+    values: tuple
     if op in ("in", "between"):
-        values = tuple(value or ())
+        values = tuple(value or ()) if isinstance(value, list | tuple) else ()
         if not values or (op == "between" and (len(values) != 2 or None in values)):
             return None
         if op == "between":
@@ -253,6 +254,7 @@ def count_matching(db_path: str, version: Version | None, as_of: str | None, con
     from segmentation.saved import matching_ids
     from segmentation.store import connect_sandboxed
 
+    assert version is not None  # the Segments tab draws the builder only once data is loaded
     table = customer_frame(db_path, version, as_of)  # no margin: a saved segment's value is revenue, as here
     with connect_sandboxed(db_path) as con:
         ids = matching_ids(con, condition, as_of=as_of, table=table)

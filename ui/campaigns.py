@@ -13,7 +13,8 @@ from segmentation.lifecycle import STAGES
 from segmentation.markup import escape_markdown
 from segmentation.persona import amount
 from segmentation.rfm import SEGMENT_KEYS, AnalysisError, resolve_as_of
-from segmentation.store import STORE_LOCK, StoreError, connect, connect_sandboxed
+from segmentation.store import STORE_LOCK, connect, connect_sandboxed
+from segmentation.vocabulary import SegmentsError
 from tools import charts
 from tools.base import ToolContext
 from ui.data import DataState, Version, customer_frame, saved_sizes
@@ -32,7 +33,7 @@ def render_campaigns_tab(ctx: ToolContext, data: DataState) -> None:
         with connect_sandboxed(ctx.db_path) as con:
             listed = campaigns.list_campaigns(con)
             results = {cid: _measure(con, cid) for cid in listed["id"]}
-    except (StoreError, AnalysisError) as exc:
+    except SegmentsError as exc:
         st.info(escape_markdown(exc))
         return
     if listed.empty:
@@ -60,9 +61,11 @@ def _group_names(db_path: str, version: Version) -> dict[str, str]:
 
 def _plan_and_create(ctx: ToolContext, data: DataState) -> None:
     # Plain widgets, not a form: the sizes and the power line follow each choice as it is made.
+    if data.version is None:  # app.py opens this tab only once there is data
+        return
     names = _group_names(str(ctx.db_path), data.version)
-    group = st.selectbox("Who to message", list(names), format_func=names.get, index=SEGMENT_KEYS.index("at_risk"),
-                         key="cmp-group")
+    group = st.selectbox("Who to message", list(names), format_func=names.__getitem__,
+                         index=SEGMENT_KEYS.index("at_risk"), key="cmp-group")
     cols = st.columns(3)
     holdout = cols[0].select_slider("Held out as a control group", HOLDOUT_SHARES, value=0.1,
                                     format_func=lambda share: f"{share:.0%}", key="cmp-holdout")
@@ -71,7 +74,7 @@ def _plan_and_create(ctx: ToolContext, data: DataState) -> None:
     seed = cols[2].number_input("Random seed (the same seed gives the same split)", 0, 10_000, 0, key="cmp-seed")
     try:
         plan = _plan(str(ctx.db_path), data.version, group)
-    except (AnalysisError, StoreError) as exc:
+    except SegmentsError as exc:
         st.info(escape_markdown(exc))
         return
     st.write(escape_markdown(power_sentence(plan, holdout, lift)))
@@ -92,7 +95,7 @@ def _create(ctx: ToolContext, group: str, holdout: float, seed: int) -> tuple[bo
             day = resolve_as_of(con, None)
             created = campaigns.create_campaign(con, group, members=group_members(con, group, as_of=day),
                                                 as_of=day, holdout=holdout, seed=seed)
-    except (AnalysisError, StoreError) as exc:
+    except SegmentsError as exc:
         return False, str(exc)
     day = dt.date.fromisoformat(created.as_of)
     return True, (f"Campaign {created.id}: {created.audience:,} to message, {created.control:,} held out, "

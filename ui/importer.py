@@ -39,6 +39,7 @@ from segmentation.isolation import Inspection, run_isolated
 from segmentation.markup import escape_markdown
 from segmentation.readers import UnrelatedFileError
 from segmentation.store import StoreError, connect_sandboxed
+from segmentation.vocabulary import SegmentsError
 from tools.base import ToolContext
 from ui.data import DEMO_NAME, data_state
 
@@ -199,7 +200,7 @@ def _inspect(path: Path) -> Inspection:
     """What ``preview_file`` says of ``path``, read in the capped child (see segmentation.isolation)."""
     try:
         found = run_isolated("segmentation.isolation:inspect_upload", str(path), PREVIEW_ROWS, name=path.name)
-    except (IngestError, StoreError) as exc:
+    except SegmentsError as exc:
         return Inspection(refusal=plain_message(str(exc)))
     found.problem = found.problem and plain_message(found.problem)
     found.refusal = found.refusal and plain_message(found.refusal)
@@ -331,7 +332,7 @@ def _run_import(
         st.session_state[_UNRELATED_KEY] = {"path": str(path), "name": display_name, "overrides": overrides,
                                             "message": str(exc)}
         return None
-    except (IngestError, StoreError) as exc:
+    except SegmentsError as exc:
         session.outcome = plain_message(str(exc))
         return None
     finally:
@@ -441,7 +442,7 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
         extras.append(f"{r.rows_duplicate:,} rows were already in the store and were skipped")
     for line in extras + [f"Note: {escape_markdown(n)}" for n in r.notes]:
         st.caption(line)
-    if r.rows_rejected:
+    if r.rows_rejected and r.import_id is not None:  # rejected rows are kept with the import that read them
         reasons = pd.DataFrame(sorted(r.rejected_by_reason.items(), key=lambda kv: -kv[1]), columns=["reason", "rows"])
         st.dataframe(reasons, hide_index=True)
         db_path, import_id = ctx.db_path, r.import_id

@@ -22,6 +22,8 @@ from ui.tables import show_table
 if TYPE_CHECKING:  # altair loads with the first chart, not before the first paint
     import altair as alt
 
+    from tools.charts import Chart
+
 
 def render_calls(calls: list[ToolCall], prefix: str) -> None:
     """The artifacts of each call that returned a result, in the order the calls ran."""
@@ -70,7 +72,7 @@ def show_chart(chart: alt.TopLevelMixin | LazyChart, key: str) -> None:
 _SPEC = "_vega_lite_spec"
 
 
-def vega_lite_spec(chart: alt.TopLevelMixin) -> dict:
+def vega_lite_spec(chart: Chart) -> dict:
     """The Vega-Lite spec ``st.altair_chart`` would send, made once: Altair's ``to_dict`` validates against the
     JSON schema, about 45 ms a chart, and every earlier answer's chart is drawn again on each run (0.28 s of the
     eighth answer at Online Retail, bench/RESULTS.md). Streamlit's own conversion keeps its theme handling and

@@ -130,12 +130,18 @@ def period(raw: str, text: str, anchor: dt.date) -> Period | None:
 
 
 def _relative(text: str, anchor: dt.date) -> Period | None:
+    named = _named_period(text, anchor)
+    return named if named is not None else _recent_span(text, anchor)
+
+
+def _named_period(text: str, anchor: dt.date) -> Period | None:
+    """A period with a name: a quarter, a calendar month, this month or year, last year, a year."""
     y = anchor.year
     m = re.search(r"\bq([1-4])(?: (\d{4}))?\b", text) or re.search(
         r"\b(first|second|third|fourth|1st|2nd|3rd|4th|last) quarter(?: of (\d{4}))?\b", text)
     if m:
         words = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
-        q = int(m.group(1)) if m.group(1).isdigit() else words.get(m.group(1))
+        q = int(m.group(1)) if m.group(1).isdigit() else words.get(m.group(1), 0)  # "last": set below
         if m.group(1) == "last":  # the last whole quarter before the anchor's
             q, y = ((anchor.month - 1) // 3) or 4, y if anchor.month > 3 else y - 1
             start = dt.date(y, 3 * q - 2, 1)
@@ -164,6 +170,11 @@ def _relative(text: str, anchor: dt.date) -> Period | None:
     if m:
         year = int(m.group(1))
         return Period(dt.date(year, 1, 1), min(dt.date(year, 12, 31), anchor), str(year))
+    return None
+
+
+def _recent_span(text: str, anchor: dt.date) -> Period | None:
+    """A span back from the anchor ('the last 3 weeks'), or since or during a month or season, or yesterday."""
     m = re.search(r"\b(?:last|past|previous|recent|over the|in the|within the) (few|couple of|couple) "
                   r"(day|week|month|year)s\b", text)
     if m:

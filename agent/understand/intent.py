@@ -9,6 +9,7 @@ new sales, refresh"). A tool that has no entry in ``agent.intents.INTENT_PHRASES
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from agent import intents as phrases
 from agent.dialogue import State
@@ -117,93 +118,9 @@ def _detect(text: str, s: Slots, state: State) -> str | None:
 
 def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | None:
     """``name``'s rule matched; the intent it means here, or None to keep looking."""
-    if name == "plan_campaign":
-        if search(r"\b(did|was|were|has|have|how did|worked|results?|difference|made|against|vs|versus)\b", text) \
-                and not search(r"set (\w+ )?up|should i hold|hold out|how (big|many|large)", text):
-            return None  # measuring a campaign that was sent, not planning one
-        return name
-    if name == "refine_draft":
-        if not state.draft or (named and not s.refers_back and not search(r"same|it|that|this", text)):
-            return None
-        return name
-    if name == "export_list":
-        return name if (state.lists or state.group or named) else None
-    if name == "purchase_rhythm" and search(r"how far back|date range|earliest order", text):
-        return None
-    if name == "refresh":
-        return None if search(r"rfm|segments|clusters?|campaign|revenue (by|per|for)", text) else name
-    if name == "recommend_focus":
-        if search(r"basics|overview|date range|big picture", text):
-            return None
-        if named or (s.pronoun and state.group):
-            return "top_customers"  # "which of those should I contact first"
-        return name
-    if name == "compare_groups":
-        if search(phrases.EVERYONE_ELSE, text) and (named or (s.refers_back and state.group)):
-            return name  # "how do they compare to everyone else?"
-        if len(s.every_group) + len(s.clusters) >= 2 or (named and state.group and s.group != state.group):
-            return name
-        return None
-    if name == "rank_groups":
-        if search(r"(losing|lose) the most|most (money )?to lose", text):
-            return name  # "which group am I at risk of losing the most money on"
-        if s.pick:
-            return None  # "the biggest group" after a listing is that group
-        if search(r"at stake|where (is|does) (the|my) money|(rank|ranking|ranked|league table)( \w+){0,2} (segments"
-                  r"|groups|stages)", text):
-            return name
-        money = search(r"revenue|money|cash|sales|worth|valuable|profitable|lucrative|earns?|earner|income|at stake"
-                       r"|share of", text) or (search(r"brings?|makes?|spends?|spending", text)
-                                               and search(r"most|biggest|highest|best|top|more", text))
-        grouped = search(r"segments?|groups?|stages?|rfm|segment wise|type of customer", text)
-        if not (money and grouped) or (named and not s.lifecycle) or s.limit:
-            return "top_customers" if (money and s.limit and search(r"customers|people|buyers", text)) else None
-        return name
-    if name == "group_entrants":
-        if len(s.groups) != 1 or (s.moves[0] and s.moves[1]) or not (s.period or search(
-                r"recently|lately|newly|new to|this (week|month|year)|last (week|month|year)|since|that time"
-                r"|that period|same (period|time|window)|back then", text)):
-            return None
-        if search(r"from", text) and not search(r"from (the )?last|from \d", text):
-            return None
-        if search(r"out of|left|leaving|leave|stopped being|no longer|have not|has not|not been|not bought", text):
-            return None  # who left a group: the moves out of it
-        return name
-    if name == "segment_migration":
-        moves = search(r"moved|move|moving|movement|changed?|changes|migrat\w*|flow|transitions?|shift\w*|went from"
-                       r"|became|dropped|who moved where", text)
-        if not moves and any(search(phrases.INTENT_PHRASES[other], text) for other in
-                             ("sales_over_time", "order_value", "purchase_rhythm", "top_customers")):
-            return None  # "sales since Christmas": a period, not a move
-        if not named and not moves and search(r"compare", text) and search(r"(this|last) (week|month|quarter|year)",
-                                                                            text):
-            return "sales_over_time"  # "compare this month to last month"
-        if not named and not moves and s.attribute and not s.period:
-            return "segment_by"  # "how do my overseas customers compare": by country, not who moved
-        if not (named or moves or search(r"since|compare", text)):
-            return None  # "what changed" needs no group; "fell" or "turned" alone is not a move
-        if search(r"havent|hasnt|have not|has not|not|stopped|no longer", text) \
-                and not search(r"moved|changed?|changes|migrat\w*|became|went from|dropped", text):
-            return None  # "who hasn't been in since the summer" asks for a list, not the moves
-        return name
-    if name == "top_customers":
-        if search(r"clusters?|groups", text):
-            return None  # "sort customers into clusters"
-        if search(r"top (\d+|\w+) (products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)"
-                  r"|(products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)\b.*\btop", text):
-            return "segment_by"  # "top 5 products for lapsed customers"
-        if s.attribute in ("product", "category", "city", "country", "channel") and not search(
-                r"customers|spenders|buyers|people|clients", text):
-            return "segment_by"  # "top ten products"
-        if s.groups and s.groups[0] != "champions" and not s.limit and not s.rank_by:
-            return None
-    if name == "sales_over_time":
-        if s.horizon or search(r"will|going to|expect|predict|forecast", text):
-            return "predict_value"  # money ahead is a forecast
-        if s.attribute and not s.place:
-            return "segment_by"  # "sales by city"
-        if s.by_scheme and not s.period:
-            return "rank_groups"  # "revenue by segment"
+    rule = _RULES.get(name)
+    if rule is not None:
+        return rule(text, s, state, named)
     if name == "predict_value" and search(r"(sort|sorted|order|ordered|rank|ranked) (\w+ ){0,2}by|by clv"
                                           r"|by lifetime value", text) and (named or s.pronoun):
         return "list_customers"  # "the at-risk ones by clv, highest first"
@@ -234,3 +151,147 @@ def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | N
     if name == "describe_segment" and s.pick and state.listing and not named:
         return name
     return name
+
+
+def _check_refine_draft(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """A draft is open, and the question is about it rather than about a group it names."""
+    if not state.draft or (named and not s.refers_back and not search(r"same|it|that|this", text)):
+        return None
+    return "refine_draft"
+
+
+def _check_export_list(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Something to export: a list shown, a group chosen, or one named."""
+    return "export_list" if (state.lists or state.group or named) else None
+
+
+def _check_purchase_rhythm(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Not a question about the data's date range."""
+    if search(r"how far back|date range|earliest order", text):
+        return None
+    return "purchase_rhythm"
+
+
+def _check_refresh(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Not a fresh analysis asked by name (RFM, segments, a campaign, revenue by something)."""
+    return None if search(r"rfm|segments|clusters?|campaign|revenue (by|per|for)", text) else "refresh"
+
+
+def _check_recommend_focus(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Not an overview; about named people, whom to contact first."""
+    if search(r"basics|overview|date range|big picture", text):
+        return None
+    if named or (s.pronoun and state.group):
+        return "top_customers"  # "which of those should I contact first"
+    return "recommend_focus"
+
+
+def _check_plan_campaign(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Setting one up; measuring a campaign that was sent is measure_campaign's."""
+    if search(r"\b(did|was|were|has|have|how did|worked|results?|difference|made|against|vs|versus)\b", text) \
+            and not search(r"set (\w+ )?up|should i hold|hold out|how (big|many|large)", text):
+        return None
+    return "plan_campaign"
+
+
+def _check_compare_groups(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Two groups or more to compare, or one and everyone else ("how do they compare to everyone else?")."""
+    if search(phrases.EVERYONE_ELSE, text) and (named or (s.refers_back and state.group)):
+        return "compare_groups"
+    if len(s.every_group) + len(s.clusters) >= 2 or (named and state.group and s.group != state.group):
+        return "compare_groups"
+    return None
+
+
+def _check_rank_groups(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Groups ranked by money, unless a list of the top customers is meant."""
+    if search(r"(losing|lose) the most|most (money )?to lose", text):
+        return "rank_groups"  # "which group am I at risk of losing the most money on"
+    if s.pick:
+        return None  # "the biggest group" after a listing is that group
+    if search(r"at stake|where (is|does) (the|my) money|(rank|ranking|ranked|league table)( \w+){0,2} (segments"
+              r"|groups|stages)", text):
+        return "rank_groups"
+    money = search(r"revenue|money|cash|sales|worth|valuable|profitable|lucrative|earns?|earner|income|at stake"
+                   r"|share of", text) or (search(r"brings?|makes?|spends?|spending", text)
+                                           and search(r"most|biggest|highest|best|top|more", text))
+    grouped = search(r"segments?|groups?|stages?|rfm|segment wise|type of customer", text)
+    if not (money and grouped) or (named and not s.lifecycle) or s.limit:
+        return "top_customers" if (money and s.limit and search(r"customers|people|buyers", text)) else None
+    return "rank_groups"
+
+
+def _check_group_entrants(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """One group and a time: who joined it then (not who left it)."""
+    if len(s.groups) != 1 or (s.moves[0] and s.moves[1]) or not (s.period or search(
+            r"recently|lately|newly|new to|this (week|month|year)|last (week|month|year)|since|that time"
+            r"|that period|same (period|time|window)|back then", text)):
+        return None
+    if search(r"from", text) and not search(r"from (the )?last|from \d", text):
+        return None
+    if search(r"out of|left|leaving|leave|stopped being|no longer|have not|has not|not been|not bought", text):
+        return None  # who left a group: the moves out of it
+    return "group_entrants"
+
+
+def _check_segment_migration(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Moves between groups, not a period's sales nor a list of who stopped buying."""
+    moves = search(r"moved|move|moving|movement|changed?|changes|migrat\w*|flow|transitions?|shift\w*|went from"
+                   r"|became|dropped|who moved where", text)
+    if not moves and any(search(phrases.INTENT_PHRASES[other], text) for other in
+                         ("sales_over_time", "order_value", "purchase_rhythm", "top_customers")):
+        return None  # "sales since Christmas": a period, not a move
+    if not named and not moves and search(r"compare", text) and search(r"(this|last) (week|month|quarter|year)",
+                                                                        text):
+        return "sales_over_time"  # "compare this month to last month"
+    if not named and not moves and s.attribute and not s.period:
+        return "segment_by"  # "how do my overseas customers compare": by country, not who moved
+    if not (named or moves or search(r"since|compare", text)):
+        return None  # "what changed" needs no group; "fell" or "turned" alone is not a move
+    if search(r"havent|hasnt|have not|has not|not|stopped|no longer", text) \
+            and not search(r"moved|changed?|changes|migrat\w*|became|went from|dropped", text):
+        return None  # "who hasn't been in since the summer" asks for a list, not the moves
+    return "segment_migration"
+
+
+def _check_top_customers(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """The top customers, unless the top products, places or clusters are meant."""
+    if search(r"clusters?|groups", text):
+        return None  # "sort customers into clusters"
+    if search(r"top (\d+|\w+) (products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)"
+              r"|(products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)\b.*\btop", text):
+        return "segment_by"  # "top 5 products for lapsed customers"
+    if s.attribute in ("product", "category", "city", "country", "channel") and not search(
+            r"customers|spenders|buyers|people|clients", text):
+        return "segment_by"  # "top ten products"
+    if s.groups and s.groups[0] != "champions" and not s.limit and not s.rank_by:
+        return None
+    return "top_customers"
+
+
+def _check_sales_over_time(text: str, s: Slots, state: State, named: bool) -> str | None:
+    """Sales over time, unless a forecast, sales by something, or a ranking of groups."""
+    if s.horizon or search(r"will|going to|expect|predict|forecast", text):
+        return "predict_value"  # money ahead is a forecast
+    if s.attribute and not s.place:
+        return "segment_by"  # "sales by city"
+    if s.by_scheme and not s.period:
+        return "rank_groups"  # "revenue by segment"
+    return "sales_over_time"
+
+
+# Intents whose own rule decides alone; the others share the rules on the slots in _check.
+_RULES: dict[str, Callable[[str, Slots, State, bool], str | None]] = {
+    "plan_campaign": _check_plan_campaign,
+    "refine_draft": _check_refine_draft,
+    "export_list": _check_export_list,
+    "purchase_rhythm": _check_purchase_rhythm,
+    "refresh": _check_refresh,
+    "recommend_focus": _check_recommend_focus,
+    "compare_groups": _check_compare_groups,
+    "rank_groups": _check_rank_groups,
+    "group_entrants": _check_group_entrants,
+    "segment_migration": _check_segment_migration,
+    "top_customers": _check_top_customers,
+    "sales_over_time": _check_sales_over_time,
+}

@@ -11,9 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from agent.understand.filters import attribute_condition
 from agent.understand.text import normalise
+
+if TYPE_CHECKING:
+    from agent.understand.slots import Slots
 
 _SAVE = re.compile(r"\b(?:save|keep|store)\b(?P<what>.*?)\b(?:as|called|named)\s+(?P<name>.+?)\s*[.!?]*$", re.I)
 _BACK = r"\b(these|them|this|those|it|that|the list|this list|this group|that group)\b"
@@ -55,7 +59,7 @@ def without(raw: str, name: str) -> str:
     return re.sub(pattern, "them", raw, flags=re.I)
 
 
-def plan_saved(raw: str, state, shop, slots_of: Callable[[str], object]) -> tuple[str | None, dict, str] | None:
+def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple[str | None, dict, str] | None:
     """(tool, args, reply) for a question about saved segments, or None when it is not one.
 
     ``slots_of(text)``: the slots of a piece of the question (for "save my lapsed customers in Leeds as ...").
