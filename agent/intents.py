@@ -23,6 +23,9 @@ GROUP_PHRASES: tuple[tuple[str, str], ...] = (
      r"|top (\d+ )?(customers|clients|buyers|spenders|shoppers)|(biggest|big|highest) spenders"
      r"|most valuable customers|superfans?|star customers|favou?rite customers|spen(d|t) (the )?most", "champions"),
     (r"at risk|slipping( away)?|drifting( away)?|fading( away)?|in danger|going cold|cooling off"
+     r"|(starting|beginning|start|begin) to (drift|slip|fade)|drift( off| away)"
+     r"|used to (be|come) in (all the time|every day|loads|a lot)|(havent|have not) seen (them |much of them )?"
+     r"(for|in) a (bit|while)"
      r"|about to (leave|churn|go)|might (leave|churn|stop)|(could|may) (leave|churn)|likely to (leave|churn|stop)"
      r"|losing|loosing", "at_risk"),
     (r"lapsed|churned|lost customers|former customers|stopped (coming|buying|ordering|shopping|visiting)"

@@ -78,3 +78,24 @@ def test_the_offline_agent_follows_a_top_list_to_one_customer(db):
     # Without a list before it, a position is no customer: "the second one" is left to the other rules.
     fresh = OfflineAgent(ToolContext(db_path=db)).ask("tell me more about the second one")
     assert all(c.name != "describe_customer" for c in fresh.tool_calls)
+
+
+def test_a_follow_up_about_them_is_the_same_customer_with_what_they_usually_buy(db):
+    """After one customer, "when did they last come in? what do they normally get" opens them again: last order
+    and their most frequent products, counted here from the order lines by hand (owners' blind round 2, C3)."""
+    agent = OfflineAgent(ToolContext(db_path=db))
+    listed = agent.ask("who are my top 5 customers?").tool_calls[0].result.table
+    agent.ask("tell me more about the third one")
+    [again] = agent.ask("when did they last come in, should i be worried? and what do they normally get").tool_calls
+    who = listed["customer_id"].iloc[2]
+    assert again.name == "describe_customer" and again.result.facts["customer_id"] == who
+    with connect(db, read_only=True) as con:
+        lines = con.execute("SELECT order_id, product, order_date FROM order_lines WHERE customer_id = ? "
+                            "AND net_amount > 0", [who]).df()
+    counts = lines.groupby("product")["order_id"].nunique().reset_index()
+    top = counts.sort_values(["order_id", "product"], ascending=[False, True]).head(3)
+    assert again.result.facts["usual_products"] == [{"product": p, "orders": int(n)}
+                                                    for p, n in zip(top["product"], top["order_id"], strict=True)]
+    assert again.result.facts["last_order"] == str(lines["order_date"].max())[:10]
+    said = f"last order {again.result.facts['last_order']}; buys most often {top['product'].iloc[0]}"
+    assert said in again.result.summary

@@ -86,6 +86,17 @@ def test_a_list_that_was_never_saved_is_said_so_not_answered_for_another_group(c
                                                        "ones are: 'VIP list'.")
 
 
+def test_a_quoted_name_with_words_after_it_and_how_it_is_looking(ctx):
+    """'save that lot as "leeds winback" so i can keep an eye on them' names it what the quotes hold; "how's leeds
+    winback looking now, has anyone in it come back?" reads its history (owners' blind round 2, C1)."""
+    agent = OfflineAgent(ctx)
+    agent.ask("who are my hibernating customers?")
+    [saved] = agent.ask('can you save that lot as "sleepy ones" so i can keep an eye on them').tool_calls
+    assert saved.args == {"name": "sleepy ones", "condition": "segment = hibernating"}
+    [doing] = agent.ask("ok how's sleepy ones looking now, has anyone in it come back?").tool_calls
+    assert (doing.name, doing.args, doing.error) == ("show_segment", {"name": "sleepy ones"}, None)
+
+
 def settings_for(fake: FakeOpenAI) -> dict[str, str]:
     return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model",
             "SEGMENTS_MODEL_TIMEOUT": "10", "SEGMENTS_MAX_TOOL_CALLS": "6"}

@@ -13,6 +13,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
+from segmentation.persona import clean
 from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, csv_download, tool
 from tools.members import K, group_of
 from tools.wording import AnyGroupKey
@@ -73,6 +74,11 @@ def describe_customer(ctx: ToolContext, args: CustomerArgs) -> ToolResult:
     with ctx.read() as con:
         wanted = args.customer_id if args.customer_id is not None else _ranked_id(con, args)
         page = customer_page(con, wanted, as_of=args.as_of, k=args.k, margin=ctx.margin)
+        usual = con.execute(  # what they buy most often: products, not who they are
+            "SELECT product, count(DISTINCT order_id) AS orders FROM order_lines WHERE customer_id = $id "
+            "AND net_amount > 0 AND product IS NOT NULL AND order_date <= $day GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
+            {"id": page.customer_id, "day": page.as_of},
+        ).fetchall()
     row = page.row
     ranked = f" (number {args.top_rank} by {args.by.replace('_', ' ')})" if args.top_rank else ""
     facts: dict = {"customer_id": page.customer_id, "as_of": page.as_of, "top_rank": args.top_rank,
@@ -82,6 +88,9 @@ def describe_customer(ctx: ToolContext, args: CustomerArgs) -> ToolResult:
         summary = f"Customer {page.customer_id}{ranked}: {page.next_order}"
     else:
         first = pd.Timestamp(page.orders.loc[page.orders["is_purchase"], "order_date"].min())
+        last = pd.Timestamp(page.orders.loc[page.orders["is_purchase"], "order_date"].max())
+        facts.update(usual_products=[{"product": clean(p), "orders": int(n)} for p, n in usual],
+                     last_order=f"{last:%Y-%m-%d}")
         facts.update(orders=int(row["frequency"]), spent=round(float(row["monetary"]), 2),
                      segment=row["segment"], lifecycle=row["lifecycle"], recency_days=int(row["recency_days"]),
                      first_order=f"{first:%Y-%m-%d}", next_order_date=row.get("next_order_date"),
@@ -89,7 +98,10 @@ def describe_customer(ctx: ToolContext, args: CustomerArgs) -> ToolResult:
         others = [f"{g.title} ({KIND_WORDS.get(g.kind, g.kind)})" for g in page.groups
                   if g.kind in ("cluster", "saved")]
         summary = (
-            f"Customer {page.customer_id}{ranked}, as of {page.as_of}, first order {first:%Y-%m-%d}. "
+            f"Customer {page.customer_id}{ranked}, as of {page.as_of}: first order {first:%Y-%m-%d}, last order "
+            f"{last:%Y-%m-%d}"
+            + (f"; buys most often {', '.join(f'{clean(p)} ({n:,} orders)' for p, n in usual)}" if usual else "")
+            + ". "
             + " ".join(line.rstrip(".") + "." for line in standing_lines(page))
             + (f" Also in: {'; '.join(others)}." if others else "")
             + f" Marketing consent: {consent_words(page.marketing_consent)}; "

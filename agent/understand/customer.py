@@ -31,6 +31,10 @@ def plan_customer(raw: str, state: State) -> tuple[str, dict] | None:
     named = _ID.search(raw)
     if named and not re.match(r"\d{1,2}$", named.group("id")):  # "customer 2" is a position, not an id
         return "describe_customer", {"customer_id": named.group("id")}
+    if state.tool == "describe_customer" and re.search(
+            r"\b(they|them|their|he|she|his|her|this customer|that customer)\b", raw, re.I) and re.search(
+            r"\b(last|when|usual(ly)?|normally|buy|get|order|worried|worry|spend|spent|come in|often)\b", raw, re.I):
+        return "describe_customer", dict(state.args)  # "when did they last come in?": the same customer again
     if state.tool not in ("top_customers", "describe_customer") or not state.lists \
             or state.lists.get("tool") != "top_customers":
         return None

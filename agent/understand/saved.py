@@ -68,7 +68,10 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
     text = normalise(raw)
     save = _SAVE.search(raw)
     if save and re.search(r"\bsave|keep|store\b", text):
-        name = save.group("name").strip().strip("\"“”'‘’").strip()
+        name = save.group("name").strip()
+        quoted = re.match(r"[\"“'‘]([^\"”'’]{1,60})[\"”'’]", name)
+        # 'as "leeds winback" so i can keep an eye on them': the name is what the quotes hold
+        name = quoted.group(1).strip() if quoted else name.strip("\"“”'‘’").strip()
         name = re.sub(r"^(?:my|our|the)\s+(?=\S)", "", name, flags=re.I)  # "as my VIP list" names it "VIP list"
         what = normalise(save.group("what"))
         if re.search(_BACK, what) or not what.strip():
@@ -101,7 +104,8 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
     if name is None:
         return _unknown_list(raw, saved)
     moved = re.search(r"\bwho (left|joined)\b|\b(left|joined)\b", text)
-    if moved or re.search(r"\bhow is\b.*\bdoing\b|\bhow are\b.*\bdoing\b|\bchanged?\b|\bmoved?\b", text):
+    if moved or re.search(r"\bhow(?: is| s| are)\b.*\b(doing|looking|going|getting on)\b|\bchanged?\b|\bmoved?\b"
+                          r"|\bcome back\b|\bcame back\b|\breturned\b", text):
         args: dict = {"name": name}
         if moved:
             args["move"] = moved.group(1) or moved.group(2)
