@@ -35,12 +35,14 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # mypy at its default strictness over the product's code (the files and settings are in pyproject.toml).
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 format: $(STAMP)
+	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 # Benchmarks, not tests: the demo shop, sizes 10k,100k,1M and the real Online Retail file by default;

@@ -39,12 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", parents=[db], help="import an orders export (CSV, TSV, XLSX, Parquet, .gz)")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                     help="say which column holds a field, e.g. --map customer_id='Client No'; FIELD= ignores it")
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="say which column holds a field, e.g. --map customer_id='Client No'; FIELD= ignores it",
+    )
     imp.add_argument("--replace", action="store_true", help="start the shop's data afresh with this file")
     imp.add_argument("--json", action="store_true", help="print the import report as JSON")
-    imp.add_argument("--currency", metavar="CODE", help="the shop's currency, e.g. GBP (default: found in the file "
-                     "where it can be; kept until changed with `segments currency`)")
+    imp.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="the shop's currency, e.g. GBP (default: found in the file "
+        "where it can be; kept until changed with `segments currency`)",
+    )
 
     cur = sub.add_parser("currency", parents=[db], help="show or set the shop's currency (GBP, EUR, USD, ...)")
     cur.add_argument("code", nargs="?", help="the currency code to set; none: show the one in use")
@@ -56,21 +65,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     cust = sub.add_parser("customers", parents=[db, as_of], help="each customer's RFM, lifecycle and predicted value")
     cust.add_argument("--segment", choices=SEGMENT_KEYS + STAGES, help="only this RFM segment or lifecycle stage")
-    cust.add_argument("--horizon-days", type=int, default=90,
-                      help="days ahead for expected purchases and CLV (default 90, at most 1095: three years)")
-    cust.add_argument("--margin", type=float, help="share of revenue that is profit, e.g. 0.4: CLV becomes profit "
-                      "(default: CLV is revenue)")
-    cust.add_argument("--discount-rate", type=float, default=0.10,
-                      help="yearly rate future value is discounted at (default 0.10: 10%%)")
-    cust.add_argument("--where", metavar="CONDITION", help="only customers this condition holds for, e.g. "
-                      "\"lifecycle = lapsed and city = Leeds\", or a saved segment's name")
+    cust.add_argument(
+        "--horizon-days",
+        type=int,
+        default=90,
+        help="days ahead for expected purchases and CLV (default 90, at most 1095: three years)",
+    )
+    cust.add_argument(
+        "--margin",
+        type=float,
+        help="share of revenue that is profit, e.g. 0.4: CLV becomes profit (default: CLV is revenue)",
+    )
+    cust.add_argument(
+        "--discount-rate",
+        type=float,
+        default=0.10,
+        help="yearly rate future value is discounted at (default 0.10: 10%%)",
+    )
+    cust.add_argument(
+        "--where",
+        metavar="CONDITION",
+        help="only customers this condition holds for, e.g. "
+        '"lifecycle = lapsed and city = Leeds", or a saved segment\'s name',
+    )
     cust.add_argument("--format", choices=FORMATS, default="table")
 
-    one = sub.add_parser("customer", parents=[db, as_of], help="one customer's page: orders, scores, stage and its "
-                         "history, value, next order, groups, consent and campaigns")
+    one = sub.add_parser(
+        "customer",
+        parents=[db, as_of],
+        help="one customer's page: orders, scores, stage and its "
+        "history, value, next order, groups, consent and campaigns",
+    )
     one.add_argument("id", help="the customer's id, as in `segments customers`")
-    one.add_argument("--k", type=int, help="name their group in a clustering into this many groups (default: the "
-                     "automatic one, as `segments clusters` without --k)")
+    one.add_argument(
+        "--k",
+        type=int,
+        help="name their group in a clustering into this many groups (default: the "
+        "automatic one, as `segments clusters` without --k)",
+    )
     one.add_argument("--json", action="store_true", help="the page as JSON")
 
     model = sub.add_parser("model", parents=[db, as_of], help="fitted value models and lifecycle thresholds")
@@ -78,17 +110,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     clusters = sub.add_parser("clusters", parents=[db, as_of], help="machine-found groups of customers (k-means)")
     clusters.add_argument("--k", type=int, help="number of clusters (default: chosen from 2-8)")
-    clusters.add_argument("--with", dest="attributes", metavar="ATTRS",
-                          help="also cluster on these attributes of the customer lists and email activity, comma "
-                          "separated: age, member_rating, open_rate, click_rate, email_consent, unsubscribed, "
-                          "bounced, tag:NAME, interest:NAME (e.g. --with age,open_rate,tag:vegan)")
+    clusters.add_argument(
+        "--with",
+        dest="attributes",
+        metavar="ATTRS",
+        help="also cluster on these attributes of the customer lists and email activity, comma "
+        "separated: age, member_rating, open_rate, click_rate, email_consent, unsubscribed, "
+        "bounced, tag:NAME, interest:NAME (e.g. --with age,open_rate,tag:vegan)",
+    )
     clusters.add_argument("--json", action="store_true")
 
-    prof = sub.add_parser("profile", parents=[db, as_of], help="describe a segment, lifecycle stage or cluster: "
-                          "facts and a persona")
+    prof = sub.add_parser(
+        "profile", parents=[db, as_of], help="describe a segment, lifecycle stage or cluster: facts and a persona"
+    )
     prof.add_argument("group", help=f"one of {', '.join(SEGMENT_KEYS + STAGES)}, or a cluster key (cluster_1, ...)")
-    prof.add_argument("--k", type=int, help="for a cluster key: how many groups the clustering made (default: "
-                      "chosen automatically, as `segments clusters` without --k)")
+    prof.add_argument(
+        "--k",
+        type=int,
+        help="for a cluster key: how many groups the clustering made (default: "
+        "chosen automatically, as `segments clusters` without --k)",
+    )
     prof.add_argument("--json", action="store_true", help="the facts as JSON")
 
     mig = sub.add_parser("migration", parents=[db], help="who moved between segments since a date")
@@ -110,10 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("segment", help="an RFM segment, lifecycle stage or cluster key (cluster_1, ...)")
     create.add_argument("--holdout", type=float, default=0.1, help="share held out as control (default 0.1)")
     create.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same split")
-    create.add_argument("--k", type=int, help="for a cluster key: how many groups the clustering made (default: "
-                        "chosen automatically, as `segments clusters` without --k)")
-    create.add_argument("--out", type=Path, help="folder for audience.csv and control.csv (default: beside the "
-                        "database, in SHOP-campaigns/ID, so two shops' campaigns never share a folder)")
+    create.add_argument(
+        "--k",
+        type=int,
+        help="for a cluster key: how many groups the clustering made (default: "
+        "chosen automatically, as `segments clusters` without --k)",
+    )
+    create.add_argument(
+        "--out",
+        type=Path,
+        help="folder for audience.csv and control.csv (default: beside the "
+        "database, in SHOP-campaigns/ID, so two shops' campaigns never share a folder)",
+    )
     create.add_argument("--json", action="store_true")
     measure = camp_sub.add_parser("measure", parents=[db], help="did it work? audience against control")
     measure.add_argument("id")
@@ -123,22 +172,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     seg = sub.add_parser("segment", help="your own segments: saved by a condition, kept up to date after imports")
     seg_sub = seg.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    save = seg_sub.add_parser("save", parents=[db], help="save a segment by name, e.g. save \"Leeds win-back\" "
-                              "--where \"lifecycle = lapsed and city = Leeds and monetary > 100\"")
+    save = seg_sub.add_parser(
+        "save",
+        parents=[db],
+        help='save a segment by name, e.g. save "Leeds win-back" '
+        '--where "lifecycle = lapsed and city = Leeds and monetary > 100"',
+    )
     save.add_argument("name")
-    save.add_argument("--where", required=True, metavar="CONDITION", help="who is in it (see the README's "
-                      "'Conditions' for the fields and operators)")
-    save.add_argument("--replace", action="store_true", help="redefine a segment of that name (its history starts "
-                      "afresh)")
+    save.add_argument(
+        "--where",
+        required=True,
+        metavar="CONDITION",
+        help="who is in it (see the README's 'Conditions' for the fields and operators)",
+    )
+    save.add_argument(
+        "--replace", action="store_true", help="redefine a segment of that name (its history starts afresh)"
+    )
     seg_sub.add_parser("list", parents=[db], help="every saved segment, its condition and size")
-    show = seg_sub.add_parser("show", parents=[db], help="a saved segment: its condition, size, and who joined and "
-                              "left with the latest import")
+    show = seg_sub.add_parser(
+        "show",
+        parents=[db],
+        help="a saved segment: its condition, size, and who joined and left with the latest import",
+    )
     show.add_argument("name")
     show.add_argument("--joined", type=Path, metavar="FILE", help="write who joined with the latest import as CSV")
     show.add_argument("--left", type=Path, metavar="FILE", help="write who left with the latest import as CSV")
     show.add_argument("--json", action="store_true")
-    moves = seg_sub.add_parser("moves", parents=[db], help="who joined or left a saved segment, e.g. since the "
-                               "first of the month")
+    moves = seg_sub.add_parser(
+        "moves", parents=[db], help="who joined or left a saved segment, e.g. since the first of the month"
+    )
     moves.add_argument("name")
     moves.add_argument("--move", choices=("joined", "left"), help="only those who joined, or only those who left")
     moves.add_argument("--since", help="only changes with data from this day on (YYYY-MM-DD)")
@@ -150,8 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--as-of", required=True, help="the past date to predict from (YYYY-MM-DD)")
     back.add_argument("--horizon-days", type=int, default=90)
     back.add_argument("--format", choices=FORMATS, default="table")
-    back.add_argument("--stages", action="store_true", help="back-test the lifecycle stages instead: each "
-                      "stage's share that bought again after the date")
+    back.add_argument(
+        "--stages",
+        action="store_true",
+        help="back-test the lifecycle stages instead: each stage's share that bought again after the date",
+    )
 
     ask = sub.add_parser("ask", parents=[db], help="ask the assistant in plain words (one conversation)")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
@@ -169,9 +234,20 @@ def main(argv: list[str] | None = None) -> int:
 
     args.db = args.db or default_db_path()
     handler = {
-        "demo": _demo, "import": _import, "customers": _customers, "customer": _customer, "model": _model,
-        "clusters": _clusters, "profile": _profile, "migration": _migration, "breakdown": _breakdown, "ask": _ask,
-        "campaign": _campaign, "backtest": _backtest, "currency": _currency, "segment": _segment,
+        "demo": _demo,
+        "import": _import,
+        "customers": _customers,
+        "customer": _customer,
+        "model": _model,
+        "clusters": _clusters,
+        "profile": _profile,
+        "migration": _migration,
+        "breakdown": _breakdown,
+        "ask": _ask,
+        "campaign": _campaign,
+        "backtest": _backtest,
+        "currency": _currency,
+        "segment": _segment,
     }[args.command]
     try:
         with _shop_currency(args.db):
@@ -213,8 +289,9 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    report = _import_isolated(args.db, args.file, overrides=_parse_map(args.map), replace=args.replace,
-                              currency=args.currency)
+    report = _import_isolated(
+        args.db, args.file, overrides=_parse_map(args.map), replace=args.replace, currency=args.currency
+    )
     _say(json.dumps(report.as_dict(), indent=2) if args.json else report.as_text())
     return 0
 
@@ -236,8 +313,10 @@ def _currency(args: argparse.Namespace) -> int:
         with _read(args) as con:
             code, source = currency.currency_of(con)
         if code is None:
-            _say("No currency is recorded for this shop: amounts are shown without one. Set it with "
-                 "`segments currency CODE` (one of " + ", ".join(currency.CURRENCIES) + ").")
+            _say(
+                "No currency is recorded for this shop: amounts are shown without one. Set it with "
+                "`segments currency CODE` (one of " + ", ".join(currency.CURRENCIES) + ")."
+            )
         else:
             said = "set by you" if source == "set" else f"found in {source}"
             _say(f"{code} ({currency.CURRENCIES[code].name}), {said}.")
@@ -262,8 +341,9 @@ def _demo(args: argparse.Namespace) -> int:
         raise IngestError("--customers must be between 10 and 5,000,000.")
     with tempfile.TemporaryDirectory(prefix="segments-demo-") as tmp:
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=args.customers, seed=args.seed)
-        report = _import_isolated(args.db, path, replace=True, display_name="demo shop: The Corner Crumb",
-                                  currency="GBP")  # a bakery-café in Yorkshire
+        report = _import_isolated(
+            args.db, path, replace=True, display_name="demo shop: The Corner Crumb", currency="GBP"
+        )  # a bakery-café in Yorkshire
         _say(report.as_text())
         # Its customer list and newsletter activity, imported as an owner's would be (issue 19).
         for extra in write_demo_contacts(args.db, tmp, seed=args.seed):
@@ -376,14 +456,19 @@ def _customers(args: argparse.Namespace) -> int:
     from segmentation.rfm import SCORE_RULE
 
     with _read(args) as con:
-        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, group=args.segment,
-                               margin=args.margin, discount_rate=args.discount_rate)
+        frame = customer_table(
+            con,
+            as_of=args.as_of,
+            horizon_days=args.horizon_days,
+            group=args.segment,
+            margin=args.margin,
+            discount_rate=args.discount_rate,
+        )
         if args.where:
             frame = _where(con, frame, args.where, args.as_of)
     _warn(frame)
     rule = Thresholds(**frame.attrs["thresholds"]).rule()
-    footer = (f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}; "
-              f"{value_basis(frame.attrs)}.")
+    footer = f"{len(frame):,} customers as of {frame.attrs['as_of']}; {SCORE_RULE}; {rule}; {value_basis(frame.attrs)}."
     _print_frame(frame, args.format, footer)
     return 0
 
@@ -418,8 +503,10 @@ def _segment(args: argparse.Namespace) -> int:
         if result["already"]:
             _say(f"'{result['name']}' is already saved with this condition ({result['size']:,} customers now).")
         else:
-            _say(f"Saved '{result['name']}': {result['condition']} ({result['size']:,} customers now). It is brought "
-                 "up to date after every import.")
+            _say(
+                f"Saved '{result['name']}': {result['condition']} ({result['size']:,} customers now). It is brought "
+                "up to date after every import."
+            )
         return 0
     with _read(args) as con:
         if args.action == "list":
@@ -427,10 +514,15 @@ def _segment(args: argparse.Namespace) -> int:
             for segment in saved.saved_segments(con):
                 history = saved.segment_history(con, segment.name)
                 last = history.iloc[-1] if len(history) else None
-                rows.append({"name": segment.name, "condition": segment.condition,
-                             "customers": None if last is None else int(last["size"]),
-                             "joined": None if last is None else int(last["joined"]),
-                             "left": None if last is None else int(last["left"])})
+                rows.append(
+                    {
+                        "name": segment.name,
+                        "condition": segment.condition,
+                        "customers": None if last is None else int(last["size"]),
+                        "joined": None if last is None else int(last["joined"]),
+                        "left": None if last is None else int(last["left"]),
+                    }
+                )
             if not rows:
                 _say('No saved segments yet: save one with segments segment save NAME --where "CONDITION".')
                 return 0
@@ -455,9 +547,19 @@ def _segment(args: argparse.Namespace) -> int:
 
             for_export(frame.reset_index(drop=True)).to_csv(path, index=False)
     if args.json:
-        _say(json.dumps({"name": found.name, "condition": found.condition, "change": words,
-                         "history": json.loads(history.to_json(orient="records", date_format="iso")),
-                         "joined": joined["customer_id"].tolist(), "left": left["customer_id"].tolist()}, indent=2))
+        _say(
+            json.dumps(
+                {
+                    "name": found.name,
+                    "condition": found.condition,
+                    "change": words,
+                    "history": json.loads(history.to_json(orient="records", date_format="iso")),
+                    "joined": joined["customer_id"].tolist(),
+                    "left": left["customer_id"].tolist(),
+                },
+                indent=2,
+            )
+        )
         return 0
     _say(f"{found.name}: {found.condition}")
     _say(words)
@@ -495,8 +597,10 @@ def _model(args: argparse.Namespace) -> int:
         _say(f"BG/NBD (time in weeks): r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f}")
         if "paretonbd" in result:
             pn = result["paretonbd"]
-            _say(f"Pareto/NBD (time in weeks): r={pn['r']:.3f} alpha={pn['alpha']:.3f} s={pn['s']:.3f} "
-                 f"beta={pn['beta']:.3f}")
+            _say(
+                f"Pareto/NBD (time in weeks): r={pn['r']:.3f} alpha={pn['alpha']:.3f} s={pn['s']:.3f} "
+                f"beta={pn['beta']:.3f}"
+            )
         _say(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} gamma={gg['gamma']:.3f}")
         if fits.choice is not None:
             _say(f"Predicting with {fits.choice.reason}")
@@ -514,12 +618,16 @@ def _clusters(args: argparse.Namespace) -> int:
         _say(json.dumps(summary, indent=2))
         return 0
     chosen = [c.removeprefix("with_") for c in result.clusters.columns if c.startswith("with_")]
-    _say(f"{summary['k']} clusters (silhouette {summary['silhouette']:.2f})"
-         + (f", on behaviour and {', '.join(chosen)}:" if chosen else ":"))
+    _say(
+        f"{summary['k']} clusters (silhouette {summary['silhouette']:.2f})"
+        + (f", on behaviour and {', '.join(chosen)}:" if chosen else ":")
+    )
     for c in summary["clusters"]:
         values = "".join(f", {name} {_attribute_value(name, c['profile'][name])}" for name in chosen)
-        _say(f"  {c['key']}: {c['name']}: {c['size']:,} customers ({c['share']:.0%}), "
-              f"{c['revenue_share']:.0%} of revenue{values}")
+        _say(
+            f"  {c['key']}: {c['name']}: {c['size']:,} customers ({c['share']:.0%}), "
+            f"{c['revenue_share']:.0%} of revenue{values}"
+        )
     return 0
 
 
@@ -605,17 +713,20 @@ def _campaign(args: argparse.Namespace) -> int:
         day = resolve_as_of(con, args.as_of)
         members = group_members(con, args.segment, as_of=day, k=args.k)
         con.execute("BEGIN TRANSACTION")
-        created = campaigns.create_campaign(con, args.segment, members=members, as_of=day, holdout=args.holdout,
-                                            seed=args.seed)
+        created = campaigns.create_campaign(
+            con, args.segment, members=members, as_of=day, holdout=args.holdout, seed=args.seed
+        )
         paths = campaigns.export_arms(con, created.id, args.out or campaigns.campaign_folder(Path(args.db), created.id))
         con.execute("COMMIT")
     created.audience_csv, created.control_csv = str(paths["audience"]), str(paths["control"])
     if args.json:
         _say(json.dumps(created.as_dict(), indent=2))
     else:
-        _say(f"Campaign {created.id}: {created.audience:,} to message ({created.audience_csv}), "
-              f"{created.control:,} held out ({created.control_csv}); "
-              f"{created.excluded_no_consent:,} left out for lack of marketing consent.")
+        _say(
+            f"Campaign {created.id}: {created.audience:,} to message ({created.audience_csv}), "
+            f"{created.control:,} held out ({created.control_csv}); "
+            f"{created.excluded_no_consent:,} left out for lack of marketing consent."
+        )
     return 0
 
 
@@ -634,11 +745,15 @@ def _backtest(args: argparse.Namespace) -> int:
     from segmentation.modelchoice import MODEL_NAMES
 
     model = MODEL_NAMES.get(table.attrs.get("model") or "", "the value model")
-    footer = (f"Predicted by {model} from {table.attrs['as_of']} for {args.horizon_days} days "
-              f"({table.attrs['days_observed']} days observed so far); ratio = actual / predicted.")
+    footer = (
+        f"Predicted by {model} from {table.attrs['as_of']} for {args.horizon_days} days "
+        f"({table.attrs['days_observed']} days observed so far); ratio = actual / predicted."
+    )
     if table.attrs.get("busy_season"):
-        footer += (f" The window covers the shop's busiest season ({table.attrs['season_index']:.2f} times its average "
-                   "revenue for a window this long): a model of steady buying will predict too little there.")
+        footer += (
+            f" The window covers the shop's busiest season ({table.attrs['season_index']:.2f} times its average "
+            "revenue for a window this long): a model of steady buying will predict too little there."
+        )
     _print_frame(table, args.format, footer)
     return 0
 

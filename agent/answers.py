@@ -18,8 +18,12 @@ from tools.base import ToolResult
 def compose(plan: Plan, result: ToolResult) -> tuple[str, str | None]:
     """The answer and the question a plain "yes" to its next step stands for."""
     summary = result.summary.strip()
-    parts = [plan.recap, _place_sentence(plan, result) or _moves_sentence(plan, result), plan.note.strip(),
-             summary[:1].upper() + summary[1:]]
+    parts = [
+        plan.recap,
+        _place_sentence(plan, result) or _moves_sentence(plan, result),
+        plan.note.strip(),
+        summary[:1].upper() + summary[1:],
+    ]
     step, offer = next_step(plan, result)
     return " ".join(p for p in [*parts, step] if p), offer
 
@@ -75,16 +79,18 @@ def suggest(question: str, n: int = 3) -> str:
 
 
 def quote(questions: list[str]) -> str:
-    return "; ".join(f"\"{q}\"" for q in questions) + "."
+    return "; ".join(f'"{q}"' for q in questions) + "."
 
 
 def help_text() -> str:
-    return ("I answer questions about your customers from your own data, offline: who is lapsed or at risk, your "
-            "segments and groups, what a group is like, two groups side by side, who moved or newly joined a group, "
-            "sales and order value over any period, your top customers, which group to focus on, how often customers "
-            "come back, what they will spend, breakdowns by city or product, and email or text drafts. I can't send "
-            "messages, change or delete data, or show one person's contact details here. For example: "
-            + quote(list(phrases.EXAMPLES[:4])))
+    return (
+        "I answer questions about your customers from your own data, offline: who is lapsed or at risk, your "
+        "segments and groups, what a group is like, two groups side by side, who moved or newly joined a group, "
+        "sales and order value over any period, your top customers, which group to focus on, how often customers "
+        "come back, what they will spend, breakdowns by city or product, and email or text drafts. I can't send "
+        "messages, change or delete data, or show one person's contact details here. For example: "
+        + quote(list(phrases.EXAMPLES[:4]))
+    )
 
 
 def _place_sentence(plan: Plan, result: ToolResult) -> str:
@@ -94,15 +100,22 @@ def _place_sentence(plan: Plan, result: ToolResult) -> str:
     from tools.wording import label, money
 
     group = plan.args.get("group")
-    who = ("your customers" if not group else f"your {label(group)}" if group.endswith(("s", "customers"))
-           else f"your {label(group)} customers")
+    who = (
+        "your customers"
+        if not group
+        else f"your {label(group)}"
+        if group.endswith(("s", "customers"))
+        else f"your {label(group)} customers"
+    )
     table = result.table
     hits = table[table["value"].astype(str).map(normalise) == normalise(plan.place)]
     if hits.empty:
         return f"None of {who} are in {plan.place}, going by the {label(plan.args['attribute'])} in your data."
     row = hits.iloc[0]
-    return (f"{int(row['customers']):,} of {who} are in {plan.place}; they have spent {money(float(row['revenue']))} "
-            f"in all.")
+    return (
+        f"{int(row['customers']):,} of {who} are in {plan.place}; they have spent {money(float(row['revenue']))} "
+        f"in all."
+    )
 
 
 def _moves_sentence(plan: Plan, result: ToolResult) -> str:
@@ -125,10 +138,13 @@ def _moves_sentence(plan: Plan, result: ToolResult) -> str:
     if start is not None and start in matrix:
         row = matrix[start]
         others = {k: n for k, n in row.items() if k != start}
-        return (f"Of the {sum(row.values()):,} customers who were {label(start)} on {day0}, {row.get(start, 0):,} "
-                f"still are on {day1}; the others are now: {listing(others)}.")
+        return (
+            f"Of the {sum(row.values()):,} customers who were {label(start)} on {day0}, {row.get(start, 0):,} "
+            f"still are on {day1}; the others are now: {listing(others)}."
+        )
     if end is None:  # not reached: without the start in the matrix, the end is in it (checked above)
         return ""
     came = {k: row.get(end, 0) for k, row in matrix.items() if k != end}
-    return (f"{sum(came.values()):,} customers became {label(end)} between {day0} and {day1}; they were: "
-            f"{listing(came)}.")
+    return (
+        f"{sum(came.values()):,} customers became {label(end)} between {day0} and {day1}; they were: {listing(came)}."
+    )

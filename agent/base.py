@@ -33,8 +33,12 @@ class ToolCall:
 
     def as_dict(self) -> dict:
         """Name and arguments, and what the model read of the result: its summary, or the error sentence."""
-        return {"name": self.name, "args": self.args,
-                "summary": self.result.summary if self.result is not None else None, "error": self.error}
+        return {
+            "name": self.name,
+            "args": self.args,
+            "summary": self.result.summary if self.result is not None else None,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -46,8 +50,13 @@ class Turn:
     grounded: str = OFFLINE  # CHECKED, OFFLINE, or why the model's answer fell back (see the module's doc)
 
     def as_dict(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "mode": self.mode, "grounded": self.grounded,
-                "tool_calls": [c.as_dict() for c in self.tool_calls]}
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "mode": self.mode,
+            "grounded": self.grounded,
+            "tool_calls": [c.as_dict() for c in self.tool_calls],
+        }
 
 
 @dataclass(frozen=True)

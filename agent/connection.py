@@ -79,7 +79,10 @@ def test_connection(settings: dict[str, str], ctx: ToolContext | None = None) ->
         return _ask_about_the_shop(settings, ctx, base, model)
     try:
         reply = _client(settings, _seconds(settings)).chat.completions.create(
-            model=model, messages=[{"role": "user", "content": "Reply with OK"}], max_tokens=5, temperature=0,
+            model=model,
+            messages=[{"role": "user", "content": "Reply with OK"}],
+            max_tokens=5,
+            temperature=0,
         )
     except Exception as exc:  # never raises: the button shows the sentence
         failure = _problem(exc, base)
@@ -88,8 +91,9 @@ def test_connection(settings: dict[str, str], ctx: ToolContext | None = None) ->
         return ConnectionReport(False, failure.sentence)
     if not getattr(reply, "choices", None):
         return ConnectionReport(False, f"The server at {base} answered, but with no reply from model {model}.")
-    return ConnectionReport(True, f"Connected to {base}: model {model} answered (load your data to test whether it "
-                                  "calls tools).")
+    return ConnectionReport(
+        True, f"Connected to {base}: model {model} answered (load your data to test whether it calls tools)."
+    )
 
 
 def _ask_about_the_shop(settings: dict[str, str], ctx: ToolContext, base: str, model: str) -> ConnectionReport:
@@ -104,22 +108,35 @@ def _ask_about_the_shop(settings: dict[str, str], ctx: ToolContext, base: str, m
         turn = LLMAgent(ctx, {**settings, "SEGMENTS_ANSWER_DEADLINE": str(deadline)}).ask(PROBE)
     except Exception:  # a bug, not the server: logged; the button still says something
         log.exception("the connection test's question failed")
-        return ConnectionReport(False, f"Model {model} at {base} answered, but the test question failed; the error "
-                                       "was logged.")
+        return ConnectionReport(
+            False, f"Model {model} at {base} answered, but the test question failed; the error was logged."
+        )
     took = f"{time.monotonic() - started:.1f} s"
     if turn.grounded == CHECKED:
         tools = ", ".join(dict.fromkeys(c.name for c in turn.tool_calls))
-        return ConnectionReport(True, f"Connected to {base}: model {model} called a tool ({tools}) to answer "
-                                      f"\"{PROBE}\" and its answer passed the check, in {took}.")
+        return ConnectionReport(
+            True,
+            f"Connected to {base}: model {model} called a tool ({tools}) to answer "
+            f'"{PROBE}" and its answer passed the check, in {took}.',
+        )
     if turn.grounded == NO_TOOLS:
-        return ConnectionReport(False, f"Model {model} does not call tools, so it cannot read your shop's data; the "
-                                       "offline assistant will answer.")
+        return ConnectionReport(
+            False,
+            f"Model {model} does not call tools, so it cannot read your shop's data; the "
+            "offline assistant will answer.",
+        )
     if turn.grounded == NO_LOOK:
-        return ConnectionReport(False, f"Model {model} answered \"{PROBE}\" without calling a tool, even when asked "
-                                       f"again ({took}), so its answers will not be shown; the offline assistant will "
-                                       "answer. Try a model that supports tool calling.")
-    return ConnectionReport(False, f"Model {model} was asked \"{PROBE}\" and its answer was not shown "
-                                   f"({turn.grounded}; {took}); the offline assistant answered instead.")
+        return ConnectionReport(
+            False,
+            f'Model {model} answered "{PROBE}" without calling a tool, even when asked '
+            f"again ({took}), so its answers will not be shown; the offline assistant will "
+            "answer. Try a model that supports tool calling.",
+        )
+    return ConnectionReport(
+        False,
+        f'Model {model} was asked "{PROBE}" and its answer was not shown '
+        f"({turn.grounded}; {took}); the offline assistant answered instead.",
+    )
 
 
 # A function of the app, not a test, for pytest that collects a module importing it (pytest reads __test__).
@@ -127,8 +144,9 @@ test_connection.__test__ = False  # type: ignore[attr-defined]
 
 
 def unknown_model(model: str, offered: list[str]) -> str:
-    named = ", ".join(offered[:OFFERED_SHOWN]) + (f" and {len(offered) - OFFERED_SHOWN} more"
-                                                  if len(offered) > OFFERED_SHOWN else "")
+    named = ", ".join(offered[:OFFERED_SHOWN]) + (
+        f" and {len(offered) - OFFERED_SHOWN} more" if len(offered) > OFFERED_SHOWN else ""
+    )
     return f"The server has no model named {model}; it offers: {named}."
 
 
@@ -160,10 +178,14 @@ def _problem(exc: Exception, base: str) -> ConnectionProblem:
     if isinstance(exc, openai.APIStatusError):
         code = exc.status_code
         if code == 404:
-            return ConnectionProblem(f"The server at {base} has no such endpoint (HTTP 404): check OPENAI_BASE_URL "
-                                     "(it usually ends in /v1).", code)
+            return ConnectionProblem(
+                f"The server at {base} has no such endpoint (HTTP 404): check OPENAI_BASE_URL "
+                "(it usually ends in /v1).",
+                code,
+            )
         if code == 429:
-            return ConnectionProblem(f"The server at {base} is rate-limiting requests (HTTP 429): try again soon.",
-                                     code)
+            return ConnectionProblem(
+                f"The server at {base} is rate-limiting requests (HTTP 429): try again soon.", code
+            )
         return ConnectionProblem(f"The server at {base} answered with an error (HTTP {code}).", code)
     return ConnectionProblem(f"The server at {base} sent something that is not an OpenAI-compatible answer.", 0)

@@ -49,8 +49,15 @@ class State:
         if tool == "recommend_focus" and listing:
             group = listing[0][0]
         return replace(
-            self, tool=tool, args=dict(args), group=group, attribute=args.get("attribute", self.attribute),
-            channel=args.get("channel", self.channel), offer=offer, listing=listing, cluster_k=cluster_k,
+            self,
+            tool=tool,
+            args=dict(args),
+            group=group,
+            attribute=args.get("attribute", self.attribute),
+            channel=args.get("channel", self.channel),
+            offer=offer,
+            listing=listing,
+            cluster_k=cluster_k,
             draft=dict(args) if tool == "draft_campaign" else self.draft,
             campaign=dict(args) if tool == "measure_campaign" else self.campaign,
             lists={"tool": tool, "args": dict(args)} if tool in LIST_TOOLS else self.lists,
@@ -92,8 +99,11 @@ class State:
                 except (TypeError, ValueError):
                     values[f.name] = default
             elif f.name == "period":
-                ok = isinstance(value, list | tuple) and len(value) == 2 and all(
-                    v is None or isinstance(v, str) for v in value)
+                ok = (
+                    isinstance(value, list | tuple)
+                    and len(value) == 2
+                    and all(v is None or isinstance(v, str) for v in value)
+                )
                 values[f.name] = tuple(value) if ok and value is not None else default
             elif f.name == "cluster_k":
                 values[f.name] = value if isinstance(value, int) and not isinstance(value, bool) else default

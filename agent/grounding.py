@@ -58,15 +58,21 @@ _DATA_WORDS = re.compile(
     re.I,
 )
 # "What is RFM?" or "what does at risk mean?": about words, not about this shop (no "my", "our", "I", "we").
-_DEFINITION = re.compile(r"^\s*(what('?s| is| are)( an?| the)? [\w'-]+( [\w'-]+){0,2}\??\s*$|what does .* mean\b"
-                         r"|define\b|meaning of\b|explain (what|how)\b"
-                         r"|how (is|are) .* (defined|calculated|worked out)\b)", re.I)
+_DEFINITION = re.compile(
+    r"^\s*(what('?s| is| are)( an?| the)? [\w'-]+( [\w'-]+){0,2}\??\s*$|what does .* mean\b"
+    r"|define\b|meaning of\b|explain (what|how)\b"
+    r"|how (is|are) .* (defined|calculated|worked out)\b)",
+    re.I,
+)
 _OWN = re.compile(r"\b(my|our|i|we|me|us|mine|ours|them|they|those|these|their|it)\b", re.I)
 _QUESTION_WORD = re.compile(r"\b(how many|how much|who|which|when)\b", re.I)
 # "And where do they live?": a follow-up about the group of the last answer.
 _BACK = re.compile(r"\b(them|they|those|these|their|that group|this group|that segment|the same)\b", re.I)
-_SMALL_TALK = re.compile(r"^\s*(hi|hello|hey|help|thanks?|thank you|cheers|good (morning|afternoon|evening)|ok|okay"
-                         r"|bye)\b[\s!.?]*$|what can you do|how do(es)? (this|it|you) work|who are you", re.I)
+_SMALL_TALK = re.compile(
+    r"^\s*(hi|hello|hey|help|thanks?|thank you|cheers|good (morning|afternoon|evening)|ok|okay"
+    r"|bye)\b[\s!.?]*$|what can you do|how do(es)? (this|it|you) work|who are you",
+    re.I,
+)
 
 
 def about_the_data(question: str) -> bool:
@@ -88,12 +94,29 @@ def about_the_data(question: str) -> bool:
 
 # -- numbers -----------------------------------------------------------------------------------------------
 
-_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-                "november", "december")
-_MONTHS = {**{name: i for i, name in enumerate(_MONTH_NAMES, 1)},
-           **{name[:3]: i for i, name in enumerate(_MONTH_NAMES, 1)}, "sept": 9}
-_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december" \
-         r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_MONTH_NAMES = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTHS = {
+    **{name: i for i, name in enumerate(_MONTH_NAMES, 1)},
+    **{name[:3]: i for i, name in enumerate(_MONTH_NAMES, 1)},
+    "sept": 9,
+}
+_MONTH = (
+    r"(january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+)
 _ORD = r"(?:st|nd|rd|th)?"
 _DATES = (
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), ("y", "m", "d")),
@@ -114,10 +137,27 @@ _NUMBER = re.compile(
     r"(?:(?P<ord>st|nd|rd|th)\b|(?P<pct>\s?%|\s?per ?cent\b)|(?P<mult>k|m|bn|K|M)\b|\s(?P<word>thousand|million"
     r"|billion)\b|(?P<times>x|×)(?![\w]))?",
 )
-_SCALE_WORD = re.compile(r"\b(?P<n>a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
-                         r"(?P<word>hundred|thousand|million|billion)\b", re.I)
-_SMALL = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-          "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_SCALE_WORD = re.compile(
+    r"\b(?P<n>a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+    r"(?P<word>hundred|thousand|million|billion)\b",
+    re.I,
+)
+_SMALL = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9, "hundred": 1e2}
 # In the sources: every run of digits, a share when a percent sign follows.
 _ANY_NUMBER = re.compile(r"(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<pct>\s?%|\s?per ?cent\b)?")
@@ -147,7 +187,7 @@ def _written(match: re.Match) -> Written | None:
         step = 10.0 ** -len(decimals)
     else:  # trailing zeros may be rounding ("61,000"), when at least two significant digits remain
         zeros = len(whole) - len(whole.rstrip("0")) if whole.strip("0") else 0
-        step = 10.0 ** zeros if len(significant.rstrip("0")) >= 2 else 1.0
+        step = 10.0**zeros if len(significant.rstrip("0")) >= 2 else 1.0
     if scale != 1.0 and len(significant.rstrip("0")) < 2 and not decimals:
         step = 1.0 / scale  # "3m" says exactly three million, or nothing it can be held to
     return Written(match.group(0).strip(), float(digits) * scale, step * scale, bool(match.group("pct")))
@@ -166,6 +206,7 @@ def _dates(text: str) -> tuple[list[tuple[str, dict[str, int]]], str]:
             if 1 <= date.get("m", 1) <= 12 and 1 <= date.get("d", 1) <= 31:
                 found.append((match.group(0), date))
             return " " * len(match.group(0))
+
         return blank
 
     for pattern, parts in _DATES:
@@ -286,8 +327,13 @@ def _customer_data(answer: str, names: Names | None) -> str | None:
     or copied from somewhere it should not be."""
     guard = Guard(names=lambda: Names())
     guard.mask(answer)  # emails, phones, addresses, postcodes, titled names ("Mrs Patel")
-    kinds = {"email": "an email address", "phone": "a phone number", "address": "a street address",
-             "postcode": "a postcode", "name": "a customer's name"}
+    kinds = {
+        "email": "an email address",
+        "phone": "a phone number",
+        "address": "a street address",
+        "postcode": "a postcode",
+        "name": "a customer's name",
+    }
     for kind, words in kinds.items():
         if guard.counts.get(kind):
             return words
@@ -302,8 +348,16 @@ def _customer_data(answer: str, names: Names | None) -> str | None:
 # -- the check -----------------------------------------------------------------------------------------------
 
 
-def check_answer(answer: str, *, question: str, results: Sequence[str], called_tools: bool,
-                 drafts: Sequence[dict] = (), names: Names | None = None, asked: Sequence[dict] = ()) -> Verdict:
+def check_answer(
+    answer: str,
+    *,
+    question: str,
+    results: Sequence[str],
+    called_tools: bool,
+    drafts: Sequence[dict] = (),
+    names: Names | None = None,
+    asked: Sequence[dict] = (),
+) -> Verdict:
     """Whether ``answer`` may be shown: ``PASSED``, or a ``Verdict`` with the reason it may not.
 
     ``results``: this turn's tool results as the model read them (JSON texts); ``asked``: the arguments it called

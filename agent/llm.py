@@ -188,8 +188,13 @@ def _own_words() -> frozenset[str]:
     from agent import intents
 
     tables = [value for name, value in vars(intents).items() if name.isupper()]
-    text = " ".join([load_prompt("system"), *(f"{s.name} {s.description} {' '.join(s.examples)}"
-                                               for s in REGISTRY.values()), *_strings(tables)])
+    text = " ".join(
+        [
+            load_prompt("system"),
+            *(f"{s.name} {s.description} {' '.join(s.examples)}" for s in REGISTRY.values()),
+            *_strings(tables),
+        ]
+    )
     return frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", text))
 
 
@@ -220,12 +225,15 @@ class _Run:
     def results(self) -> list[str]:
         """This turn's tool results as the model read them (the JSON strings), for the grounding check."""
         turn_start = max((i for i, m in enumerate(self.messages) if isinstance(m, HumanMessage)), default=-1)
-        return [m.text for m in self.messages[turn_start + 1:] if isinstance(m, ToolMessage)]
+        return [m.text for m in self.messages[turn_start + 1 :] if isinstance(m, ToolMessage)]
 
     def drafts(self) -> list[dict]:
         """The facts of this turn's drafts, with their offer, so a draft the model rewrites keeps them."""
-        return [{**c.result.facts, "offer": (c.result.draft or {}).get("offer", "")}
-                for c in self.calls if c.name == "draft_campaign" and c.result is not None]
+        return [
+            {**c.result.facts, "offer": (c.result.draft or {}).get("offer", "")}
+            for c in self.calls
+            if c.name == "draft_campaign" and c.result is not None
+        ]
 
 
 class LLMAgent:
@@ -255,21 +263,24 @@ class LLMAgent:
             context_schema=ToolContext,
             # Each middleware keeps its own state (create_agent merges their schemas), which the library's
             # Sequence[AgentMiddleware[StateT, ...]] cannot say of a mixed list: typed as the list it is.
-            middleware=cast("list[AgentMiddleware[Any, ToolContext]]", [
-                # Personal data the person types or a tool result quotes is masked in every request.
-                GuardPersonalData(self.guard),
-                # The deadline, streaming refused, tool_choice refused, no tools, unreadable replies.
-                self.transport,
-                RetryMalformedToolCalls(),
-                # Tool calls a server left as text, arguments with text after the JSON: proper calls, repaired
-                # inside the model call, so the retry above and the limits below judge the repaired message.
-                # Every registry name counts, so a write tool "called" in text is refused like a real call.
-                ToolCallsFromText(also_known=REGISTRY),
-                # Past the limit, calls are refused with a message and the model may still answer;
-                # one that keeps calling is stopped two model calls later.
-                ToolCallLimitMiddleware(run_limit=self.max_tool_calls, exit_behavior="continue"),
-                ModelCallLimitMiddleware(run_limit=self.max_tool_calls + 2, exit_behavior="end"),
-            ]),
+            middleware=cast(
+                "list[AgentMiddleware[Any, ToolContext]]",
+                [
+                    # Personal data the person types or a tool result quotes is masked in every request.
+                    GuardPersonalData(self.guard),
+                    # The deadline, streaming refused, tool_choice refused, no tools, unreadable replies.
+                    self.transport,
+                    RetryMalformedToolCalls(),
+                    # Tool calls a server left as text, arguments with text after the JSON: proper calls, repaired
+                    # inside the model call, so the retry above and the limits below judge the repaired message.
+                    # Every registry name counts, so a write tool "called" in text is refused like a real call.
+                    ToolCallsFromText(also_known=REGISTRY),
+                    # Past the limit, calls are refused with a message and the model may still answer;
+                    # one that keeps calling is stopped two model calls later.
+                    ToolCallLimitMiddleware(run_limit=self.max_tool_calls, exit_behavior="continue"),
+                    ModelCallLimitMiddleware(run_limit=self.max_tool_calls + 2, exit_behavior="end"),
+                ],
+            ),
         )
         self.history: list[BaseMessage] = []
         self.calls_tools = True  # False once the server says this model cannot: the offline assistant answers
@@ -292,8 +303,11 @@ class LLMAgent:
         its ``context``, and the model is shown ``recent`` (questions and the answers given, oldest first) as the
         conversation so far, so "them" means to it what it meant to whoever asked last."""
         self._start, self._said = State.from_dict(context), []
-        self.history = [m for question, answer in (recent or [])[-HISTORY_QUESTIONS:]
-                        for m in (HumanMessage(question), AIMessage(answer))]
+        self.history = [
+            m
+            for question, answer in (recent or [])[-HISTORY_QUESTIONS:]
+            for m in (HumanMessage(question), AIMessage(answer))
+        ]
 
     def saw(self, tool: str, args: dict[str, Any], facts: dict[str, Any] | None) -> None:
         """A result the person saw outside the chat (the Segments tab's groups): the offline rules that answer in
@@ -335,8 +349,15 @@ class LLMAgent:
             answer = run.answer
             if not answer.strip():
                 return self._fallback(question, self._why(EmptyAnswer()), emit)
-            verdict = check_answer(answer, question=question, results=run.results(), called_tools=bool(run.calls),
-                                   drafts=run.drafts(), names=self.guard.names(), asked=[c.args for c in run.calls])
+            verdict = check_answer(
+                answer,
+                question=question,
+                results=run.results(),
+                called_tools=bool(run.calls),
+                drafts=run.drafts(),
+                names=self.guard.names(),
+                asked=[c.args for c in run.calls],
+            )
             if not verdict.ok:
                 log.info("a model answer failed the grounding check: %s", verdict.reason)
                 emit(Event("retract"))
@@ -411,12 +432,20 @@ class LLMAgent:
         # by age, gender or income is refused unless they ask for it (tools.fairness).
         asked = "\n".join(m.text for m in messages if isinstance(m, HumanMessage))
         yield from self.graph.stream(  # type: ignore[call-overload]  # its input names AnyMessage; any BaseMessage works
-            {"messages": messages}, context=dataclasses.replace(self.ctx, asked=asked),
+            {"messages": messages},
+            context=dataclasses.replace(self.ctx, asked=asked),
             stream_mode=["messages", "updates", "custom", "values"],
         )
 
-    def _fallback(self, question: str, why: str, emit: OnEvent, *, note: str | None = FALLBACK_NOTE,
-                  kept: list[ToolCall] | None = None) -> Turn:
+    def _fallback(
+        self,
+        question: str,
+        why: str,
+        emit: OnEvent,
+        *,
+        note: str | None = FALLBACK_NOTE,
+        kept: list[ToolCall] | None = None,
+    ) -> Turn:
         """The offline agent's answer, said to be one; the model will see what happened on the next turn.
         ``kept``: the model's own tool calls, whose tables and charts are still shown beside the offline ones."""
         from agent.offline import OfflineAgent
@@ -437,14 +466,20 @@ class LLMAgent:
         )
         self.history += [
             HumanMessage(question),
-            AIMessage(f"(The model's answer was not used; the offline assistant answered. Tool results: "
-                      f"{found or 'none'}.)"),
+            AIMessage(
+                f"(The model's answer was not used; the offline assistant answered. Tool results: {found or 'none'}.)"
+            ),
         ]
         own = {(c.name, json.dumps(c.args, sort_keys=True, default=str)) for c in turn.tool_calls}
         extra = [c for c in kept or [] if (c.name, json.dumps(c.args, sort_keys=True, default=str)) not in own]
         answer = f"{said}\n\n{turn.answer}" if said else turn.answer
-        return Turn(question=question, answer=answer, mode="offline-fallback", tool_calls=[*turn.tool_calls, *extra],
-                    grounded=why)
+        return Turn(
+            question=question,
+            answer=answer,
+            mode="offline-fallback",
+            tool_calls=[*turn.tool_calls, *extra],
+            grounded=why,
+        )
 
     def _why(self, exc: Exception) -> str:
         if isinstance(exc, PastDeadline):

@@ -214,10 +214,16 @@ def with_tool_calls(message: AIMessage, names: frozenset[str]) -> AIMessage:
     if len(calls) == len(message.tool_calls) and content is message.content:
         return message
     # A new message with the same id: the stream already showed its text, and _run retracts it on tool calls.
-    return AIMessage(content=content, tool_calls=calls, invalid_tool_calls=invalid, id=message.id,
-                     name=message.name, response_metadata=message.response_metadata,
-                     usage_metadata=message.usage_metadata,
-                     additional_kwargs={k: v for k, v in message.additional_kwargs.items() if k != "tool_calls"})
+    return AIMessage(
+        content=content,
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
+        id=message.id,
+        name=message.name,
+        response_metadata=message.response_metadata,
+        usage_metadata=message.usage_metadata,
+        additional_kwargs={k: v for k, v in message.additional_kwargs.items() if k != "tool_calls"},
+    )
 
 
 def _tool_name(tool: Any) -> str:
@@ -241,10 +247,12 @@ class GuardPersonalData(AgentMiddleware[AgentState[Any], Any]):
     def wrap_model_call(self, request: ModelRequest, handler: Any) -> Any:
         names = self.guard.names()  # the shop's names: looked up once per request, not per message
         system = request.system_message
-        return handler(request.override(
-            messages=[self._masked(m, names) for m in request.messages],
-            system_message=self._masked(system, names) if system is not None else None,
-        ))
+        return handler(
+            request.override(
+                messages=[self._masked(m, names) for m in request.messages],
+                system_message=self._masked(system, names) if system is not None else None,
+            )
+        )
 
     def _masked(self, message: _Message, names: Names) -> _Message:
         content = message.content

@@ -42,6 +42,7 @@ from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult
 
 __all__ = ["OfflineAgent", "Plan", "Shop", "State", "normalise", "plan_question", "suggest"]
 
+
 def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan:
     """The tool and arguments for one question (one part), given what the conversation was about."""
     shop = shop or Shop()
@@ -62,8 +63,9 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
     if one is not None:
         return Plan(*one)
     saved_name = None
-    about = plan_saved(raw, state, shop, lambda piece: read_slots(piece, clean(piece, shop.words()),
-                                                                    shop.last_order(), shop.places()))
+    about = plan_saved(
+        raw, state, shop, lambda piece: read_slots(piece, clean(piece, shop.words()), shop.last_order(), shop.places())
+    )
     if about is not None:
         tool, args, reply = about
         if reply != "group":
@@ -75,8 +77,11 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
     if saved_name:
         s.groups, s.cluster = [saved_name, *s.groups], None
         s.every_group = [saved_name, *s.every_group]
-    bare = re.fullmatch(rf"(?:(?:and|now|then|ok|so|try|what about|how about|make it|with|maybe|lets|let us|do) )*"
-                        rf"{NUM}(?: groups| clusters)?(?: instead| please| then)?", text)
+    bare = re.fullmatch(
+        rf"(?:(?:and|now|then|ok|so|try|what about|how about|make it|with|maybe|lets|let us|do) )*"
+        rf"{NUM}(?: groups| clusters)?(?: instead| please| then)?",
+        text,
+    )
     if bare and state.tool == "cluster_customers":
         s.k = phrases.NUMBER_WORDS.get(bare.group(1)) or int(bare.group(1))  # "try 5 instead" after a clustering
     intent = detect(text, s, state)
@@ -95,10 +100,16 @@ def _plan_upload(raw: str, plain: str, shop: Shop) -> Plan | None:
         named_file = list(shop.uploads)
     if named_file and search(r"load|import|use|add|upload|open|read", plain):
         return Plan("load_data", {"source": named_file[0], **({"replace": True} if fresh else {})})
-    if not shop.uploads and search(r"load|import|use|open|read", plain) and search(
-            r"(the|my|this) (\w+ ){0,2}(file|csv|export|upload|spreadsheet)|i (just )?uploaded", plain):
-        return Plan(None, reply="No file has been uploaded in this session yet. Drop your orders export into the "
-                    "sidebar's import (or run `segments import FILE`), then ask again.")
+    if (
+        not shop.uploads
+        and search(r"load|import|use|open|read", plain)
+        and search(r"(the|my|this) (\w+ ){0,2}(file|csv|export|upload|spreadsheet)|i (just )?uploaded", plain)
+    ):
+        return Plan(
+            None,
+            reply="No file has been uploaded in this session yet. Drop your orders export into the "
+            "sidebar's import (or run `segments import FILE`), then ask again.",
+        )
     return None  # not a file of this session's: the demo and everything else go through the intent rules
 
 
@@ -129,11 +140,18 @@ class OfflineAgent:
         done: list[tuple[str | None, dict]] = []
         for number, part in enumerate(parts):
             plan = self.plan(part)
-            if number and plan.tool in (None, "list_customers") and not re.match(
-                    r"(and|then|also|plus|who|which|list|show|how many)\b", part, re.I):
+            if (
+                number
+                and plan.tool in (None, "list_customers")
+                and not re.match(r"(and|then|also|plus|who|which|list|show|how many)\b", part, re.I)
+            ):
                 plan = self.plan(f"and {part}")  # "describe the regulars and then the champions": the same ask
-            restated = bool(calls) and plan.tool == calls[-1].name and not re.search(r"\bnow|today|current", part) and (
-                plan.args.items() <= calls[-1].args.items() or plan.assumed)
+            restated = (
+                bool(calls)
+                and plan.tool == calls[-1].name
+                and not re.search(r"\bnow|today|current", part)
+                and (plan.args.items() <= calls[-1].args.items() or plan.assumed)
+            )
             refines = bool(calls) and plan.tool == calls[-1].name and calls[-1].args.items() < plan.args.items()
             if refines:
                 plan.recap = ""  # "email my regulars, and give them 5% off": one draft, not "the draft again"
@@ -212,9 +230,16 @@ class OfflineAgent:
     def shop(self) -> Shop:
         """Made once per conversation (the place and product names read once), again after a load."""
         if self._shop is None or self._shop.uploads != tuple(self.ctx.uploads):
-            self._shop = Shop(self._last_order_date, self._has_data, tuple(self.ctx.uploads), self._campaigns,
-                              functools.cache(self._places), functools.cache(self._words), self._segments,
-                              functools.cache(self._attributes))
+            self._shop = Shop(
+                self._last_order_date,
+                self._has_data,
+                tuple(self.ctx.uploads),
+                self._campaigns,
+                functools.cache(self._places),
+                functools.cache(self._words),
+                self._segments,
+                functools.cache(self._attributes),
+            )
         return self._shop
 
     def _last_order_date(self) -> dt.date:
@@ -244,8 +269,10 @@ class OfflineAgent:
 
     def _attributes(self) -> dict[str, tuple[str, ...]]:
         """The tags and interests the customer lists hold, to find them in a question ("in the vegan tag")."""
-        rows = self._read("SELECT DISTINCT name, value FROM contact_attributes WHERE name IN ('tag', 'interest') "
-                          "ORDER BY name, value LIMIT 2000")
+        rows = self._read(
+            "SELECT DISTINCT name, value FROM contact_attributes WHERE name IN ('tag', 'interest') "
+            "ORDER BY name, value LIMIT 2000"
+        )
         found: dict[str, tuple[str, ...]] = {}
         for name, value in rows:
             found[str(name)] = (*found.get(str(name), ()), str(value))
@@ -253,8 +280,10 @@ class OfflineAgent:
 
     def _places(self) -> dict[str, str]:
         """The shop's cities and countries (normalised), to find them in a question written in lower case."""
-        rows = self._read("SELECT DISTINCT city, 'city' FROM customers WHERE city IS NOT NULL UNION ALL "
-                          "SELECT DISTINCT country, 'country' FROM customers WHERE country IS NOT NULL LIMIT 5000")
+        rows = self._read(
+            "SELECT DISTINCT city, 'city' FROM customers WHERE city IS NOT NULL UNION ALL "
+            "SELECT DISTINCT country, 'country' FROM customers WHERE country IS NOT NULL LIMIT 5000"
+        )
         places: dict[str, str] = {}
         for name, kind in rows:
             key = normalise(str(name))
@@ -265,9 +294,14 @@ class OfflineAgent:
     def _words(self) -> frozenset[str]:
         """Words of the shop's own names (places, categories, channels, products), for spelling."""
         names = list(self._places())
-        names += [str(r[0]) for r in self._read(
-            "SELECT name FROM (SELECT DISTINCT category AS name FROM order_lines UNION SELECT DISTINCT channel FROM "
-            "orders UNION SELECT DISTINCT product FROM order_lines) WHERE name IS NOT NULL LIMIT 5000")]
+        names += [
+            str(r[0])
+            for r in self._read(
+                "SELECT name FROM (SELECT DISTINCT category AS name FROM order_lines UNION SELECT DISTINCT channel "
+                "FROM "
+                "orders UNION SELECT DISTINCT product FROM order_lines) WHERE name IS NOT NULL LIMIT 5000"
+            )
+        ]
         return frozenset(w for name in names for w in normalise(name).split() if len(w) > 3 and w.isalpha())
 
     def _last_order(self) -> dt.date | None:

@@ -78,6 +78,7 @@ class Ask:
 
 # --- choices and bounds read from a tool's argument model ------------------------------------------------
 
+
 def _choices(annotation: object) -> tuple | None:
     """The values a Literal (or Optional Literal) allows, else None."""
     if typing.get_origin(annotation) is typing.Literal:
@@ -100,8 +101,14 @@ def _bounds(info) -> tuple[typing.Any, typing.Any]:
     return low, high
 
 
-WORDS = {"k": "groups", "limit": "customers", "horizon_days": "days ahead", "window_days": "days after a campaign",
-         "top": "values", "discount_percent": "percent off"}
+WORDS = {
+    "k": "groups",
+    "limit": "customers",
+    "horizon_days": "days ahead",
+    "window_days": "days after a campaign",
+    "top": "values",
+    "discount_percent": "percent off",
+}
 
 
 def valid(tool: str, args: dict) -> tuple[dict, str]:
@@ -118,8 +125,10 @@ def valid(tool: str, args: dict) -> tuple[dict, str]:
         choices = _choices(info.annotation)
         if choices is not None and value not in choices:
             if name in ("group", "group_a", "group_b") and str(value).startswith("cluster_"):
-                notes.append(f"This works on segments and stages, not machine-found groups, so I left "
-                             f"{label(str(value)).replace('cluster', 'group')} out. ")
+                notes.append(
+                    f"This works on segments and stages, not machine-found groups, so I left "
+                    f"{label(str(value)).replace('cluster', 'group')} out. "
+                )
             continue
         low, high = _bounds(info)
         number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -134,6 +143,7 @@ def valid(tool: str, args: dict) -> tuple[dict, str]:
 
 # --- the slots, by argument name -------------------------------------------------------------------------
 
+
 def slot_args(tool: str, a: Ask) -> dict:
     """Every argument ``tool`` takes that the question (or the conversation) fixes, by its name."""
     from tools.registry import REGISTRY
@@ -147,8 +157,9 @@ def slot_args(tool: str, a: Ask) -> dict:
         if len(named) == 1 and a.state.group and a.state.group != named[0]:
             named = [a.state.group, *named]
         values["group_a"], values["group_b"] = [*named, None, None][:2]
-    if not s.period and search(r"(that|the) same (period|time|dates?|window)|that period|same period|for (it|that)$",
-                               a.text):
+    if not s.period and search(
+        r"(that|the) same (period|time|dates?|window)|that period|same period|for (it|that)$", a.text
+    ):
         values["start"], values["end"] = a.state.period
     if s.period:
         values["start"] = s.period.start.isoformat() if s.period.start else None
@@ -157,8 +168,17 @@ def slot_args(tool: str, a: Ask) -> dict:
         values["as_of"] = s.as_of.isoformat()
     elif search(r"back then|at that time|on that day|that date", a.text) and a.state.args.get("as_of"):
         values["as_of"] = a.state.args["as_of"]
-    values.update(k=s.k, horizon_days=s.horizon, attribute=s.attribute, sort_by=s.sort_by, goal=s.goal,
-                  tone=s.tone, length=s.length, discount_percent=s.discount, campaign_id=s.campaign)
+    values.update(
+        k=s.k,
+        horizon_days=s.horizon,
+        attribute=s.attribute,
+        sort_by=s.sort_by,
+        goal=s.goal,
+        tone=s.tone,
+        length=s.length,
+        discount_percent=s.discount,
+        campaign_id=s.campaign,
+    )
     values["limit"] = s.limit
     values["top"] = s.limit
     if s.sms or s.email:
@@ -167,8 +187,10 @@ def slot_args(tool: str, a: Ask) -> dict:
     if by_choices:
         if "segment" in by_choices:
             values["by"] = {"rfm": "segment", "lifecycle": "lifecycle"}.get(s.by_scheme or "") or (
-                "segment" if search(r"(each|every|per|by|all|across) (\w+ )?(segments?|groups?)|segments", a.text)
-                else None)
+                "segment"
+                if search(r"(each|every|per|by|all|across) (\w+ )?(segments?|groups?)|segments", a.text)
+                else None
+            )
         else:
             pick = s.rank_by
             if pick == "spend" and "revenue" in by_choices:
@@ -178,8 +200,9 @@ def slot_args(tool: str, a: Ask) -> dict:
             values["by"] = pick if pick in by_choices else None
     if "scheme" in fields:
         named = [g for g in s.groups if g]
-        values["scheme"] = s.by_scheme or ("lifecycle" if (s.lifecycle or (named and all(g in STAGES for g in named)))
-                                           else None)
+        values["scheme"] = s.by_scheme or (
+            "lifecycle" if (s.lifecycle or (named and all(g in STAGES for g in named))) else None
+        )
     return {k: v for k, v in values.items() if k in fields and v is not None}
 
 
@@ -194,11 +217,15 @@ def generic(tool: str, a: Ask, *, carry: bool = True) -> Plan:
 
 # --- the intents that need more than their slots ---------------------------------------------------------
 
+
 def plan_load(a: Ask) -> Plan:
     fresh = bool(search(r"replace|afresh|from scratch|start over|instead of", a.text))
     if not fresh and a.shop.has_data():  # the demo replaces what is there: ask first
-        return Plan(None, reply="Loading the demo shop replaces the data you have now. Say \"yes\" to go ahead.",
-                    offer="load the demo and replace my data")
+        return Plan(
+            None,
+            reply='Loading the demo shop replaces the data you have now. Say "yes" to go ahead.',
+            offer="load the demo and replace my data",
+        )
     return Plan("load_data", {"source": "demo", "replace": True})
 
 
@@ -207,8 +234,11 @@ def plan_measure(a: Ask) -> Plan:
     (to that group, if one is named). Only ids that exist are planned, so the tool never has to refuse one."""
     known = a.shop.campaigns()
     if not known:
-        return Plan(None, reply="There is no campaign to measure yet. Create one with a control group first (the "
-                    "Campaigns tab, or `segments campaign create SEGMENT`), then ask again once orders come in.")
+        return Plan(
+            None,
+            reply="There is no campaign to measure yet. Create one with a control group first (the "
+            "Campaigns tab, or `segments campaign create SEGMENT`), then ask again once orders come in.",
+        )
     ids = [c for c, _ in known]
     if a.s.campaign:
         if a.s.campaign not in ids:
@@ -219,10 +249,11 @@ def plan_measure(a: Ask) -> Plan:
     else:
         wanted = next((c for c, g in reversed(known) if g == a.s.group), ids[-1])
     args: dict = {"campaign_id": wanted}
-    window = re.search(r"\b(?:over|within|after|first|in|for|to|at) (?:the )?(?:first |next )?(\d+|\w+) (day|week"
-                       r"|month)s?\b",
-                       a.text) or re.search(r"\b(\d+|\w+) (day|week|month)s? (?:window|instead|after|later|on)\b",
-                                            a.text)
+    window = re.search(
+        r"\b(?:over|within|after|first|in|for|to|at) (?:the )?(?:first |next )?(\d+|\w+) (day|week"
+        r"|month)s?\b",
+        a.text,
+    ) or re.search(r"\b(\d+|\w+) (day|week|month)s? (?:window|instead|after|later|on)\b", a.text)
     if window or a.s.days:
         from agent.understand.dates import number
 
@@ -271,22 +302,31 @@ def plan_entrants(a: Ask) -> Plan:
         args["start"] = since.isoformat()
     args, note = valid("group_entrants", args)
     if "group" not in args:
-        return Plan(None, reply=_which_group("Who joined which group? For example: ", ["Who went lapsed in the last "
-                                                                                       "3 months?"]))
+        return Plan(
+            None, reply=_which_group("Who joined which group? For example: ", ["Who went lapsed in the last 3 months?"])
+        )
     return Plan("group_entrants", args, note=note)
 
 
 def plan_cluster(a: Ask) -> Plan:
     args = slot_args("cluster_customers", a)
     args, note = valid("cluster_customers", args)
-    return Plan("cluster_customers", args, note=note + "I let the data find groups of customers who behave alike (for "
-                "the standard named RFM segments, ask \"show me my segments\"). ")
+    return Plan(
+        "cluster_customers",
+        args,
+        note=note + "I let the data find groups of customers who behave alike (for "
+        'the standard named RFM segments, ask "show me my segments"). ',
+    )
 
 
 def plan_rfm(a: Ask) -> Plan:
     args, note = valid("compute_rfm", slot_args("compute_rfm", a))
-    return Plan("compute_rfm", args, note=note + "Here are your RFM segments: named groups from how recently, how "
-                "often and how much each customer buys (ask for \"groups\" to let the data find its own). ")
+    return Plan(
+        "compute_rfm",
+        args,
+        note=note + "Here are your RFM segments: named groups from how recently, how "
+        'often and how much each customer buys (ask for "groups" to let the data find its own). ',
+    )
 
 
 def plan_predict(a: Ask) -> Plan:
@@ -318,9 +358,17 @@ def plan_draft(a: Ask) -> Plan:
         if target:
             args["group"] = target
     if "group" not in args:
-        return Plan(None, reply=_which_group("Which customers should I write to? For example: ", [
-            "Draft an email for my at-risk customers", "Write a text message to my new customers",
-            "Draft an email to win back my lapsed customers"]))
+        return Plan(
+            None,
+            reply=_which_group(
+                "Which customers should I write to? For example: ",
+                [
+                    "Draft an email for my at-risk customers",
+                    "Write a text message to my new customers",
+                    "Draft an email to win back my lapsed customers",
+                ],
+            ),
+        )
     if "channel" not in args and a.state.tool == "draft_campaign" and a.s.refers_back and a.state.channel:
         args["channel"] = a.state.channel
     args.setdefault("channel", "email")
@@ -336,9 +384,12 @@ def plan_refine(a: Ask) -> Plan:
     if a.s.sms or a.s.email:
         changes["channel"] = "sms" if a.s.sms else "email"
     args, note = valid("draft_campaign", merged(a.state.draft, changes))
-    said = [f"{args['discount_percent']}% off" if "discount_percent" in changes else "",
-            "shorter" if changes.get("length") == "short" else "", f"in a {changes['tone']} tone" if "tone" in changes
-            else "", "as a text message" if changes.get("channel") == "sms" else ""]
+    said = [
+        f"{args['discount_percent']}% off" if "discount_percent" in changes else "",
+        "shorter" if changes.get("length") == "short" else "",
+        f"in a {changes['tone']} tone" if "tone" in changes else "",
+        "as a text message" if changes.get("channel") == "sms" else "",
+    ]
     said = [w for w in said if w]
     return Plan("draft_campaign", args, note=note, recap=f"Here is the draft again, {', '.join(said)}." if said else "")
 
@@ -349,22 +400,33 @@ def plan_export(a: Ask) -> Plan:
         args, note = valid("list_customers", {**slot_args("list_customers", a), "group": a.s.group})
         return Plan("list_customers", args, note=note + "The whole list is in the CSV download under this answer. ")
     if a.state.lists:
-        return Plan(a.state.lists["tool"], dict(a.state.lists["args"]),
-                    note="The whole list is in the CSV download under this answer. ")
+        return Plan(
+            a.state.lists["tool"],
+            dict(a.state.lists["args"]),
+            note="The whole list is in the CSV download under this answer. ",
+        )
     group = a.state.group
     if group and not group.startswith("cluster_"):
-        return Plan("list_customers", {"group": group},
-                    note="The whole list is in the CSV download under this answer. ")
-    return Plan(None, reply=_which_group("Which list should I export? For example: ", [
-        "Export my lapsed customers", "Download my at-risk customers as a CSV"]))
+        return Plan(
+            "list_customers", {"group": group}, note="The whole list is in the CSV download under this answer. "
+        )
+    return Plan(
+        None,
+        reply=_which_group(
+            "Which list should I export? For example: ",
+            ["Export my lapsed customers", "Download my at-risk customers as a CSV"],
+        ),
+    )
 
 
 def plan_refresh(a: Ask) -> Plan:
     """'I've added new sales, refresh': every answer reads the data as it is now, so run the last one again."""
     from tools.registry import REGISTRY
 
-    note = ("Every answer reads your data as it is now, so this includes everything imported so far (import new "
-            "sales in the sidebar, or `segments import FILE`). ")
+    note = (
+        "Every answer reads your data as it is now, so this includes everything imported so far (import new "
+        "sales in the sidebar, or `segments import FILE`). "
+    )
     spec = REGISTRY.get(a.state.tool or "")
     if spec and spec.read_only:
         return Plan(a.state.tool, dict(a.state.args), note=note)
@@ -408,18 +470,29 @@ def plan_top(a: Ask) -> Plan:
 
 def plan_compare(a: Ask) -> Plan:
     if search(phrases.EVERYONE_ELSE, a.text) and a.target():
-        args, note = valid("compare_groups", {"group_a": a.target(), "group_b": "everyone_else",
-                                               **({"as_of": a.s.as_of.isoformat()} if a.s.as_of else {})})
+        args, note = valid(
+            "compare_groups",
+            {
+                "group_a": a.target(),
+                "group_b": "everyone_else",
+                **({"as_of": a.s.as_of.isoformat()} if a.s.as_of else {}),
+            },
+        )
         return Plan("compare_groups", args, note=note)
     args, note = valid("compare_groups", slot_args("compare_groups", a))
     if "group_a" not in args or "group_b" not in args:
-        return Plan(None, reply=_which_group("Which two groups should I compare? For example: ", [
-            "Compare my champions with my loyal customers", "How do lapsed and at-risk customers differ?"]))
+        return Plan(
+            None,
+            reply=_which_group(
+                "Which two groups should I compare? For example: ",
+                ["Compare my champions with my loyal customers", "How do lapsed and at-risk customers differ?"],
+            ),
+        )
     return Plan("compare_groups", args, note=note)
 
 
 def _which_group(lead: str, examples: list[str]) -> str:
-    return lead + "; ".join(f"\"{q}\"" for q in examples) + "."
+    return lead + "; ".join(f'"{q}"' for q in examples) + "."
 
 
 def plan_people(a: Ask) -> Plan:
@@ -430,9 +503,14 @@ def plan_people(a: Ask) -> Plan:
     under = re.search(r"\b(?:under|younger than|below) (\d{2})\b", a.text)
     if under:
         args["under_age"] = int(under.group(1))
-    for pattern, attribute in ((r"\bages?\b|how old|\byoung|\bolder\b", "age_band"), (r"gender", "gender"),
-                               (r"income", "income_band"), (r"\btags?\b|tagged", "tag"), (r"\bregions?\b", "region"),
-                               (r"interest|care about|into\b|like", "interest")):
+    for pattern, attribute in (
+        (r"\bages?\b|how old|\byoung|\bolder\b", "age_band"),
+        (r"gender", "gender"),
+        (r"income", "income_band"),
+        (r"\btags?\b|tagged", "tag"),
+        (r"\bregions?\b", "region"),
+        (r"interest|care about|into\b|like", "interest"),
+    ):
         if not under and search(pattern, a.text):
             args["attribute"] = attribute
             break
@@ -468,13 +546,21 @@ def plan_campaign(a: Ask) -> Plan:
     (a held-out share said in the question is used; a discount is the draft's business, not the split's)."""
     target = a.target()
     if not target:
-        return Plan(None, reply=_which_group("Which group is the campaign for? For example: ", [
-            "Set up a win-back email for my lapsed customers with a control group",
-            "How many of my at-risk customers should I hold out?"]))
+        return Plan(
+            None,
+            reply=_which_group(
+                "Which group is the campaign for? For example: ",
+                [
+                    "Set up a win-back email for my lapsed customers with a control group",
+                    "How many of my at-risk customers should I hold out?",
+                ],
+            ),
+        )
     args: dict = {"group": target}
     share = r"(\d{1,2}) ?(?:%|percent|per cent)"
     held = re.search(rf"\b{share}\s+(?:\w+\s+)?(?:held out|hold ?out|control|as (?:a )?control)", a.text) or re.search(
-        rf"(?:hold(?:ing)? out|held out|control group of)\s+{share}", a.text)
+        rf"(?:hold(?:ing)? out|held out|control group of)\s+{share}", a.text
+    )
     if held:
         args["holdout"] = int(held.group(1)) / 100
     if a.s.as_of:
@@ -486,24 +572,36 @@ def plan_campaign(a: Ask) -> Plan:
 # Intents whose question, with a group and who-they-are words, is a list of the group narrowed by them; a count
 # or breakdown ("how many of my champions are under 30?") stays the breakdown it asks for.
 NARROWABLE = ("list_customers", "customers_by_attribute", "email_engagement", "export_list")
-_COUNTING = (r"\bhow many\b|\bwhat (share|percent|proportion)|\bbreak\b|\bsplit\b|\bby (age|gender|income|tags?|"
-             r"interests?)\b|\bwhat (are|do|does|is)\b|\bcare about\b|\binterested in$")
+_COUNTING = (
+    r"\bhow many\b|\bwhat (share|percent|proportion)|\bbreak\b|\bsplit\b|\bby (age|gender|income|tags?|"
+    r"interests?)\b|\bwhat (are|do|does|is)\b|\bcare about\b|\binterested in$"
+)
 
 
-_LISTING = (r"^(list|show|who|which|only|just|give me|get me|find)\b"
-            r"|\b(list|show me|who are|which of|only the|just the)\b")
-_SPEND = re.compile(r"\b(?:spent|spend|spending|spends|worth)\b[^.?!]{0,25}?\b(?:over|more than|above|at least|greater "
-                    r"than|upwards of|north of|exceeding)\b|[£$€]\s?\d")
-_QUIET = re.compile(r"\b(?:havent|have not|hasnt|has not|not|no longer|didnt|did not)\b(?: \w+)?"
-                    r" (?:ordered|bought|shopped|purchased|been in|visited|been back|come in|come back)\b(?: \w+){0,2}?"
-                    r" (?:in|for|since) (?:the )?(?:(?:last|past) )?(\d+|a|an|one|two|three|four|five|six|nine|twelve)"
-                    r" (day|week|month|year)s?\b")
+_LISTING = (
+    r"^(list|show|who|which|only|just|give me|get me|find)\b"
+    r"|\b(list|show me|who are|which of|only the|just the)\b"
+)
+_SPEND = re.compile(
+    r"\b(?:spent|spend|spending|spends|worth)\b[^.?!]{0,25}?\b(?:over|more than|above|at least|greater "
+    r"than|upwards of|north of|exceeding)\b|[£$€]\s?\d"
+)
+_QUIET = re.compile(
+    r"\b(?:havent|have not|hasnt|has not|not|no longer|didnt|did not)\b(?: \w+)?"
+    r" (?:ordered|bought|shopped|purchased|been in|visited|been back|come in|come back)\b(?: \w+){0,2}?"
+    r" (?:in|for|since) (?:the )?(?:(?:last|past) )?(\d+|a|an|one|two|three|four|five|six|nine|twelve)"
+    r" (day|week|month|year)s?\b"
+)
 
 
 def _narrows_last_list(a: Ask) -> bool:
     """'only the ones in Leeds', 'just those who spent over 100': the last list, narrowed further."""
-    return (a.state.tool == "list_customers" and not a.s.groups and not a.s.cluster
-            and bool(re.match(r"(and )?(only|just|but only|now only|of (them|those),? (only|just))\b", a.text)))
+    return (
+        a.state.tool == "list_customers"
+        and not a.s.groups
+        and not a.s.cluster
+        and bool(re.match(r"(and )?(only|just|but only|now only|of (them|those),? (only|just))\b", a.text))
+    )
 
 
 def _behaviour_parts(a: Ask, intent: str) -> list[str]:
@@ -536,11 +634,13 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
     if search(r"\b(draft|write|compose)\b.{0,30}\b(e ?mail|text|sms|message|newsletter)", a.text):
         intent = "draft_campaign"  # "draft an email to my champions who are under 30": a draft, however it reads
     narrowing_last = _narrows_last_list(a)
-    if narrowing_last or (intent == "segment_by" and a.s.place and search(_LISTING, a.text)
-                          and not search(r"\bhow many\b", a.text)):
+    if narrowing_last or (
+        intent == "segment_by" and a.s.place and search(_LISTING, a.text) and not search(r"\bhow many\b", a.text)
+    ):
         intent = "list_customers"  # "only the ones in Leeds" after a list; "list my lapsed customers in Leeds"
     if intent not in (*NARROWABLE, "draft_campaign") or (
-            intent == "customers_by_attribute" and search(_COUNTING, a.text)):
+        intent == "customers_by_attribute" and search(_COUNTING, a.text)
+    ):
         return None
     group = a.s.group or (a.state.pick(a.s.pick) if a.s.pick else None) or (a.carried() if a.s.pronoun else None)
     if group is None and narrowing_last:
@@ -552,9 +652,14 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
         if condition is None:
             return None
         who = re.sub(r"^.*?\b(?:to|for)\s+", "", a.raw.strip().rstrip("?.! "), count=1, flags=re.I)
-        return Plan(None, reply=("A draft goes to a whole group, so I have not written one to all of them. Save the "
-                                 f"ones you mean as a segment first (say \"save {who} as a name of your choice\"), "
-                                 "then ask for a draft to that segment."))
+        return Plan(
+            None,
+            reply=(
+                "A draft goes to a whole group, so I have not written one to all of them. Save the "
+                f'ones you mean as a segment first (say "save {who} as a name of your choice"), '
+                "then ask for a draft to that segment."
+            ),
+        )
     if intent == "email_engagement" and not search(re.escape(group.replace("_", " ").removesuffix("s")), a.text):
         return None  # "who opens our emails but hasn't bought in 3 months?": a behaviour group, not 'lapsed'
     condition, note = attribute_condition(a.raw, a.shop.attributes())
@@ -564,8 +669,11 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
     if not parts:
         return None
     condition = " and ".join(parts)
-    args = {"group": group, "where": condition,
-            **{k: v for k, v in slot_args("list_customers", a).items() if k not in ("group", "where")}}
+    args = {
+        "group": group,
+        "where": condition,
+        **{k: v for k, v in slot_args("list_customers", a).items() if k not in ("group", "where")},
+    }
     args, adjusted = valid("list_customers", args)
     if intent == "export_list":
         note += "The whole list is in the CSV download under this answer. "
@@ -574,12 +682,24 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
 
 PLANNERS: dict[str, Callable[[Ask], Plan]] = {
     "plan_campaign": plan_campaign,
-    "customers_by_attribute": plan_people, "email_engagement": plan_engagement,
-    "load_data": plan_load, "measure_campaign": plan_measure, "segment_migration": plan_migration,
-    "group_entrants": plan_entrants, "cluster_customers": plan_cluster, "compute_rfm": plan_rfm,
-    "predict_value": plan_predict, "segment_by": plan_breakdown, "draft_campaign": plan_draft,
-    "refine_draft": plan_refine, "export_list": plan_export, "refresh": plan_refresh, "list_customers": plan_list,
-    "describe_segment": plan_describe, "top_customers": plan_top, "compare_groups": plan_compare,
+    "customers_by_attribute": plan_people,
+    "email_engagement": plan_engagement,
+    "load_data": plan_load,
+    "measure_campaign": plan_measure,
+    "segment_migration": plan_migration,
+    "group_entrants": plan_entrants,
+    "cluster_customers": plan_cluster,
+    "compute_rfm": plan_rfm,
+    "predict_value": plan_predict,
+    "segment_by": plan_breakdown,
+    "draft_campaign": plan_draft,
+    "refine_draft": plan_refine,
+    "export_list": plan_export,
+    "refresh": plan_refresh,
+    "list_customers": plan_list,
+    "describe_segment": plan_describe,
+    "top_customers": plan_top,
+    "compare_groups": plan_compare,
     "data_overview": lambda a: Plan("data_overview", {}),
 }
 
@@ -596,7 +716,12 @@ def with_cluster_k(plan: Plan, state: State) -> Plan:
 
     spec = REGISTRY.get(plan.tool or "")
     groups = [plan.args.get(n) for n in ("group", "group_a", "group_b")]
-    if (spec and "k" in spec.args_model.model_fields and "k" not in plan.args and state.cluster_k
-            and any(str(g).startswith("cluster_") for g in groups if g)):
+    if (
+        spec
+        and "k" in spec.args_model.model_fields
+        and "k" not in plan.args
+        and state.cluster_k
+        and any(str(g).startswith("cluster_") for g in groups if g)
+    ):
         plan.args["k"] = state.cluster_k
     return plan

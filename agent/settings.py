@@ -11,8 +11,12 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("SEGMENTS_MODEL", "gpt-4o-mini", "Model name to ask for."),
     ("SEGMENTS_DB", "", "Shop database file; empty: data/shop.duckdb."),
     ("SEGMENTS_PASSWORD", "", "Password for a shared, hosted app; empty: no password gate."),
-    ("SEGMENTS_SIGNIN_KEY", "", "Secret that signs the stay-signed-in cookie (not the password); empty: one is made "
-     "once and kept, readable only by its owner, beside the database."),
+    (
+        "SEGMENTS_SIGNIN_KEY",
+        "",
+        "Secret that signs the stay-signed-in cookie (not the password); empty: one is made "
+        "once and kept, readable only by its owner, beside the database.",
+    ),
     ("SEGMENTS_MODEL_TIMEOUT", "30", "Seconds to wait for the model before the offline assistant answers."),
     ("SEGMENTS_ANSWER_DEADLINE", "120", "Seconds one answer from the model may take in all, however it trickles in."),
     ("SEGMENTS_MAX_TOOL_CALLS", "6", "Most tool calls the model may make for one question."),

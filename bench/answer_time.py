@@ -135,12 +135,31 @@ def run_server(db: Path, port: int, passes: int, *, memo: bool, repo: Path = REP
     """``passes`` conversations against one ``streamlit run serve.py`` (``repo``'s) over ``db``, memos on or off."""
     from playwright.sync_api import sync_playwright
 
-    env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": "", "SEGMENTS_PASSWORD": "",
-           "SEGMENTS_MEMO": "on" if memo else "off"}
+    env = {
+        **os.environ,
+        "SEGMENTS_DB": str(db),
+        "OPENAI_API_KEY": "",
+        "SEGMENTS_PASSWORD": "",
+        "SEGMENTS_MEMO": "on" if memo else "off",
+    }
     server = subprocess.Popen(
-        [str(BIN / "streamlit"), "run", "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(BIN / "streamlit"),
+            "run",
+            "serve.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for_health(server, port)
@@ -193,26 +212,38 @@ def measure(db: Path, passes: int, port: int | None = None, repo: Path = REPO) -
             "warm_s": statistics.median(run[i]["s"] for run in memo[1:]) if passes > 1 else float("nan"),
             "said": memo[0][i]["said"],
         })  # fmt: skip
-    result = {"baseline": _stats(base), "memo": _stats(memo), "cold": _stats(memo[:1]), "passes": passes,
-              "questions": per_question}
+    result = {
+        "baseline": _stats(base),
+        "memo": _stats(memo),
+        "cold": _stats(memo[:1]),
+        "passes": passes,
+        "questions": per_question,
+    }
     result["p95_ratio"] = result["baseline"]["p95_s"] / result["memo"]["p95_s"]
     result["median_ratio"] = result["baseline"]["median_s"] / result["memo"]["median_s"]
     return result
 
 
 def report(result: dict, db: Path) -> str:
-    lines = [f"In-browser answer times over {db.name}, {result['passes']} conversations per mode "
-             "(seconds, from Enter to the answer shown):", "",
-             "| question | baseline (memos off) | memo, cold (first pass) | memo, warm | said |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"In-browser answer times over {db.name}, {result['passes']} conversations per mode "
+        "(seconds, from Enter to the answer shown):",
+        "",
+        "| question | baseline (memos off) | memo, cold (first pass) | memo, warm | said |",
+        "|---|---|---|---|---|",
+    ]
     for q in result["questions"]:
-        lines.append(f"| {q['question']} | {q['baseline_s']:.2f} | {q['cold_s']:.2f} | {q['warm_s']:.2f} | "
-                     f"{q['said'][:60]} |")
+        lines.append(
+            f"| {q['question']} | {q['baseline_s']:.2f} | {q['cold_s']:.2f} | {q['warm_s']:.2f} | {q['said'][:60]} |"
+        )
     b, m, c = result["baseline"], result["memo"], result["cold"]
-    lines += ["", f"baseline: median {b['median_s']:.2f} s, p95 {b['p95_s']:.2f} s; memo (every pass): median "
-              f"{m['median_s']:.2f} s, p95 {m['p95_s']:.2f} s; memo's cold pass: median {c['median_s']:.2f} s, "
-              f"p95 {c['p95_s']:.2f} s; baseline / memo: {result['median_ratio']:.1f}x at the median, "
-              f"{result['p95_ratio']:.1f}x at p95"]
+    lines += [
+        "",
+        f"baseline: median {b['median_s']:.2f} s, p95 {b['p95_s']:.2f} s; memo (every pass): median "
+        f"{m['median_s']:.2f} s, p95 {m['p95_s']:.2f} s; memo's cold pass: median {c['median_s']:.2f} s, "
+        f"p95 {c['p95_s']:.2f} s; baseline / memo: {result['median_ratio']:.1f}x at the median, "
+        f"{result['p95_ratio']:.1f}x at p95",
+    ]
     return "\n".join(lines)
 
 

@@ -55,8 +55,12 @@ def shop(size: str, work: Path) -> Path:
 
     db = work / f"shop_{size}.duckdb"
     if not db.exists():
-        subprocess.run([str(BIN / "segments"), "import", str(data_file(size, work)), "--db", str(db)], cwd=REPO,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(BIN / "segments"), "import", str(data_file(size, work)), "--db", str(db)],
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return db
 
 
@@ -76,8 +80,9 @@ def conversation(db: Path, *, memo_on: bool, artifacts: bool = True) -> list[dic
         turn = agent.ask(question)
         ms = (time.perf_counter() - start) * 1000
         call = turn.tool_calls[0] if turn.tool_calls else None
-        answers.append({"question": question, "tool": call.name if call else None, "ms": ms,
-                        "error": call.error if call else None})
+        answers.append(
+            {"question": question, "tool": call.name if call else None, "ms": ms, "error": call.error if call else None}
+        )
     memo.set_enabled(None)
     return answers
 
@@ -98,17 +103,28 @@ def measure(db: Path, repeat: int, artifacts: bool = True) -> dict:
         rows.append({"question": question, "tool": runs["on"][0][i]["tool"], "on_ms": on, "off_ms": off})
     median_on = statistics.median(r["on_ms"] for r in rows)
     median_off = statistics.median(r["off_ms"] for r in rows)
-    return {"questions": rows, "median_on_ms": median_on, "median_off_ms": median_off, "repeat": repeat,
-            "artifacts": artifacts}
+    return {
+        "questions": rows,
+        "median_on_ms": median_on,
+        "median_off_ms": median_off,
+        "repeat": repeat,
+        "artifacts": artifacts,
+    }
 
 
 def report(result: dict, db: Path) -> str:
-    lines = [f"In-process answers over {db.name}, median of {result['repeat']} conversations each "
-             f"(memo emptied before each{'' if result.get('artifacts', True) else '; no charts or files'}):", "",
-             "| question | tool | memo on ms | memo off ms | off / on |", "|---|---|---|---|---|"]
+    lines = [
+        f"In-process answers over {db.name}, median of {result['repeat']} conversations each "
+        f"(memo emptied before each{'' if result.get('artifacts', True) else '; no charts or files'}):",
+        "",
+        "| question | tool | memo on ms | memo off ms | off / on |",
+        "|---|---|---|---|---|",
+    ]
     for r in result["questions"]:
-        lines.append(f"| {r['question']} | {r['tool']} | {r['on_ms']:.0f} | {r['off_ms']:.0f} | "
-                     f"{r['off_ms'] / r['on_ms']:.1f}x |")
+        lines.append(
+            f"| {r['question']} | {r['tool']} | {r['on_ms']:.0f} | {r['off_ms']:.0f} | "
+            f"{r['off_ms'] / r['on_ms']:.1f}x |"
+        )
     on, off = result["median_on_ms"], result["median_off_ms"]
     lines.append(f"| **median** | | **{on:.0f}** | **{off:.0f}** | **{off / on:.1f}x** |")
     return "\n".join(lines)
@@ -120,8 +136,9 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="an existing store to use instead of the generated shop")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "segments-bench")
-    parser.add_argument("--no-artifacts", dest="artifacts", action="store_false",
-                        help="no charts or files, as the command line's `ask`")
+    parser.add_argument(
+        "--no-artifacts", dest="artifacts", action="store_false", help="no charts or files, as the command line's `ask`"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON (bench/run.py reads it)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)

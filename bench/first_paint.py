@@ -33,8 +33,15 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_S = 120
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 # Stamps each milestone once, on the first animation frame where it holds; "ready" ends the loop, and so does
 # "failed" (the script finished with an exception on the page).
@@ -109,9 +116,21 @@ def paint_milestones(db: Path) -> dict[str, float]:
             page.add_init_script(_STAMPS)
             start = time.time()
             server = subprocess.Popen(
-                [str(BIN / "streamlit"), "run", "app.py", "--server.port", str(port), "--server.address",
-                 "127.0.0.1", "--server.headless", "true"], cwd=REPO, env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    str(BIN / "streamlit"),
+                    "run",
+                    "app.py",
+                    "--server.port",
+                    str(port),
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.headless",
+                    "true",
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             try:
                 _wait_until_listening(server, port, start)
@@ -125,12 +144,17 @@ def paint_milestones(db: Path) -> dict[str, float]:
                         time.sleep(0.02)
                 left_ms = max(1.0, (start + TIMEOUT_S - time.time()) * 1000)
                 try:
-                    page.wait_for_function("() => window.__paint && ('ready' in window.__paint"
-                                           " || 'failed' in window.__paint)", polling="raf", timeout=left_ms)
+                    page.wait_for_function(
+                        "() => window.__paint && ('ready' in window.__paint || 'failed' in window.__paint)",
+                        polling="raf",
+                        timeout=left_ms,
+                    )
                 except PlaywrightTimeoutError:
                     reached = list(page.evaluate("() => window.__paint || {}"))
-                    raise TimeoutError(f"no first paint within {TIMEOUT_S} s (reached: {reached or 'nothing'}); "
-                                       "a password or sign-in page never shows the chat input") from None
+                    raise TimeoutError(
+                        f"no first paint within {TIMEOUT_S} s (reached: {reached or 'nothing'}); "
+                        "a password or sign-in page never shows the chat input"
+                    ) from None
                 marks = page.evaluate(
                     "() => ({...window.__paint, server_answers: performance.timeOrigin"
                     " + performance.getEntriesByType('navigation')[0].responseStart})"
@@ -166,8 +190,10 @@ def main() -> None:
         runs.append(marks["ready"])
         print("  ".join(f"{name} {s:.2f}" for name, s in marks.items()), flush=True)
     if args.repeat > 1:
-        print(f"first paint: median {statistics.median(runs):.2f} s, min {min(runs):.2f}, max {max(runs):.2f} "
-              f"({args.repeat} runs)")
+        print(
+            f"first paint: median {statistics.median(runs):.2f} s, min {min(runs):.2f}, max {max(runs):.2f} "
+            f"({args.repeat} runs)"
+        )
     else:
         print(f"{runs[0]:.2f}")
 

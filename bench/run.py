@@ -80,8 +80,21 @@ def app_first_paint(db: Path, repeat: int = 1) -> tuple[float, str]:
     env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": ""}
     start = time.perf_counter()
     server = subprocess.Popen(
-        [str(BIN / "streamlit"), "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(BIN / "streamlit"),
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while True:
@@ -112,15 +125,21 @@ def data_file(label: str, work: Path) -> Path:
         # In a child: a parent that grew to hold 10M rows would hand its peak memory on to every child it
         # starts (Linux keeps the high-water mark across exec), and the memory column would lie.
         subprocess.run(
-            [sys.executable, "-c", "import sys; from segmentation.sample import customers_for_lines, write_demo_csv; "
-             f"write_demo_csv(sys.argv[1], {kwargs})", str(csv_path)],
-            cwd=REPO, check=True,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from segmentation.sample import customers_for_lines, write_demo_csv; "
+                f"write_demo_csv(sys.argv[1], {kwargs})",
+                str(csv_path),
+            ],
+            cwd=REPO,
+            check=True,
         )
     return csv_path
 
 
 def count_lines(path: Path) -> int:
-    with (gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")) as fh:
+    with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
         return sum(1 for _ in fh) - 1
 
 
@@ -157,7 +176,9 @@ def answers_in_browser(label: str, db: Path, passes: int) -> dict | None:
         return None
     out = subprocess.run(
         [sys.executable, "bench/answer_time.py", "--db", str(db), "--passes", str(passes), "--json"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     if out.returncode != 0:
         print(f"answers in the browser failed at {label}: {out.stderr.strip()[-500:]}", file=sys.stderr)
@@ -169,8 +190,10 @@ def ask_in_process(label: str, db: Path, repeat: int) -> tuple[float, float]:
     """(median answer ms with the memo on, with it off): bench/ask_inprocess.py's conversation over ``db``;
     NaN, said on stderr, when it fails (the rest of the table is still worth having)."""
     out = subprocess.run(
-        [sys.executable, "bench/ask_inprocess.py", "--size", label, "--db", str(db), "--repeat", str(repeat),
-         "--json"], cwd=REPO, capture_output=True, text=True,
+        [sys.executable, "bench/ask_inprocess.py", "--size", label, "--db", str(db), "--repeat", str(repeat), "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     if out.returncode != 0:
         print(f"ask in-process failed at {label}: {out.stderr.strip()[-500:]}", file=sys.stderr)
@@ -181,23 +204,37 @@ def ask_in_process(label: str, db: Path, repeat: int) -> tuple[float, float]:
 
 def customer_count(db: Path) -> int:
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True).execute("
-         "'SELECT count(*) FROM customers').fetchall()[0][0])", str(db)],
-        cwd=REPO, check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True).execute("
+            "'SELECT count(*) FROM customers').fetchall()[0][0])",
+            str(db),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return int(out.stdout)
 
 
 def write_results(rows: list[dict], out: Path) -> None:
-    head = ("| size | lines | customers | import s (MB) | customers s (MB) | pandas s (MB) | customers / pandas | "
-            "import / pandas | clusters s (MB) | profile s | ask s | ask in-process median ms (memo off) | "
-            "app first paint s | answer in browser median s (memos off) | answer in browser p95 s (memos off) |")
+    head = (
+        "| size | lines | customers | import s (MB) | customers s (MB) | pandas s (MB) | customers / pandas | "
+        "import / pandas | clusters s (MB) | profile s | ask s | ask in-process median ms (memo off) | "
+        "app first paint s | answer in browser median s (memos off) | answer in browser p95 s (memos off) |"
+    )
     lines = [
-        "# Benchmark results", "",
+        "# Benchmark results",
+        "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}; run {time.strftime('%Y-%m-%d %H:%M')}.", "",
-        "Wall time is the median of the runs, process start included; memory is the peak resident set.", "",
-        head, "|---" * (head.count("|") - 1) + "|",
+        f"{platform.platform()}; run {time.strftime('%Y-%m-%d %H:%M')}.",
+        "",
+        "Wall time is the median of the runs, process start included; memory is the peak resident set.",
+        "",
+        head,
+        "|---" * (head.count("|") - 1) + "|",
     ]
     for r in rows:
         lines.append(
@@ -216,7 +253,7 @@ def write_results(rows: list[dict], out: Path) -> None:
 
 
 def _answers(result: dict | None) -> str:
-    """"0.88 (1.20) | 1.18 (1.53)": the two in-browser columns, memos on (off); "not run" without a result."""
+    """ "0.88 (1.20) | 1.18 (1.53)": the two in-browser columns, memos on (off); "not run" without a result."""
     if not result:
         return "not run | not run"
     on, off = result["memo"], result["baseline"]
@@ -229,8 +266,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "segments-bench")
-    parser.add_argument("--no-browser-answers", dest="browser_answers", action="store_false",
-                        help="skip the in-browser answer times (about a minute a size)")
+    parser.add_argument(
+        "--no-browser-answers",
+        dest="browser_answers",
+        action="store_false",
+        help="skip the in-browser answer times (about a minute a size)",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []

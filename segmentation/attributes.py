@@ -24,19 +24,39 @@ MIN_GROUP_FOR_SENSITIVE = 5
 NOT_IN_DATA = "not in your data"
 # (label, lowest age, highest age): the bands surveys and ad platforms use, split at 30 so that
 # "under 30" is whole bands.
-AGE_BANDS = (("under 18", 0, 17), ("18-24", 18, 24), ("25-29", 25, 29), ("30-34", 30, 34), ("35-44", 35, 44),
-             ("45-54", 45, 54), ("55-64", 55, 64), ("65+", 65, 200))
+AGE_BANDS = (
+    ("under 18", 0, 17),
+    ("18-24", 18, 24),
+    ("25-29", 25, 29),
+    ("30-34", 30, 34),
+    ("35-44", 35, 44),
+    ("45-54", 45, 54),
+    ("55-64", 55, 64),
+    ("65+", 65, 200),
+)
 # Attributes a breakdown can name, besides the list's own columns.
-KNOWN = ("age_band", "gender", "income_band", "city", "region", "country", "tag", "interest", "email_consent",
-         "member_rating")
+KNOWN = (
+    "age_band",
+    "gender",
+    "income_band",
+    "city",
+    "region",
+    "country",
+    "tag",
+    "interest",
+    "email_consent",
+    "member_rating",
+)
 _MULTI = ("tag", "interest")  # several per customer
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Stores made before the lists came in have no such table (and a reader cannot make it)."""
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [name]
-    ).fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [name]
+        ).fetchall()[0][0]
+    )
 
 
 def contact_links_sql(people: str) -> str:
@@ -64,7 +84,7 @@ def customer_attributes(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str 
         f"""
         WITH linked AS (
             SELECT l.customer_id, a.name, a.value, a.number
-            FROM contact_attributes a JOIN ({contact_links_sql('contact_attributes')}) l USING (contact)
+            FROM contact_attributes a JOIN ({contact_links_sql("contact_attributes")}) l USING (contact)
         ),
         ages AS (
             SELECT customer_id, max(CASE WHEN name = 'birth_date' THEN date_sub('year', value::DATE, $day::DATE)
@@ -139,8 +159,9 @@ def attribute_breakdown(
     out["share"] = (out["customers"] / known).round(4) if known else 0.0
     missing = len(base) - known
     if missing:
-        out = pd.concat([out, pd.DataFrame({"value": [NOT_IN_DATA], "customers": [missing], "share": [None]})],
-                        ignore_index=True)
+        out = pd.concat(
+            [out, pd.DataFrame({"value": [NOT_IN_DATA], "customers": [missing], "share": [None]})], ignore_index=True
+        )
     out.attrs.update(by=by, customers=len(base), known=int(known), as_of=day.isoformat())
     return out
 
@@ -152,8 +173,9 @@ def ages(con: duckdb.DuckDBPyConnection, customer_ids: list[str], *, as_of: dt.d
     return band.set_index("customer_id")["number"].astype(float)
 
 
-def count_under(con: duckdb.DuckDBPyConnection, customer_ids: list[str], age: int, *,
-                as_of: dt.date | str | None = None) -> tuple[int, int, int]:
+def count_under(
+    con: duckdb.DuckDBPyConnection, customer_ids: list[str], age: int, *, as_of: dt.date | str | None = None
+) -> tuple[int, int, int]:
     """(group size, customers with a known age, of them younger than ``age``) at ``as_of``. Refused for a group
     with fewer than ``MIN_GROUP_FOR_SENSITIVE`` known ages, as every sensitive breakdown is."""
     known = ages(con, customer_ids, as_of=as_of)
@@ -165,8 +187,9 @@ def count_under(con: duckdb.DuckDBPyConnection, customer_ids: list[str], age: in
     return len(set(map(str, customer_ids))), len(known), int((known < age).sum())
 
 
-def group_profile(con: duckdb.DuckDBPyConnection, customer_ids: list[str], *,
-                  as_of: dt.date | str | None = None, top: int = 3) -> dict[str, str]:
+def group_profile(
+    con: duckdb.DuckDBPyConnection, customer_ids: list[str], *, as_of: dt.date | str | None = None, top: int = 3
+) -> dict[str, str]:
     """For a persona: per attribute (age band, gender, interests, tags, place), the group's top values with
     their shares, e.g. {'age_band': '25-29 (34%), 30-34 (22%)'}, or 'not in your data'. Sensitive ones are
     left as 'not in your data' for a group too small to break down."""

@@ -106,14 +106,26 @@ def backtest(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str, horizon_da
     per_segment = frame.groupby("segment", as_index=False).agg(
         customers=("customer_id", "count"), predicted=("expected_purchases", "sum"), actual=("actual", "sum")
     )
-    total = pd.DataFrame([{"segment": "all", "customers": len(frame), "predicted": frame["expected_purchases"].sum(),
-                           "actual": frame["actual"].sum()}])
+    total = pd.DataFrame(
+        [
+            {
+                "segment": "all",
+                "customers": len(frame),
+                "predicted": frame["expected_purchases"].sum(),
+                "actual": frame["actual"].sum(),
+            }
+        ]
+    )
     table = pd.concat([per_segment.sort_values("customers", ascending=False), total], ignore_index=True)
     # The ratio from the unrounded prediction: rounding first turned 58.67 into 60.00 on a small segment.
     table["ratio"] = (table["actual"] / table["predicted"].where(table["predicted"] > 0)).round(2)
     table["predicted"] = table["predicted"].round(1)
     table["actual"] = table["actual"].astype(int)
-    table.attrs.update(as_of=day.isoformat(), horizon_days=horizon_days,
-                       days_observed=min((last - day).days, horizon_days),
-                       model=value.attrs.get("model"), **busy_season(con, day, end))
+    table.attrs.update(
+        as_of=day.isoformat(),
+        horizon_days=horizon_days,
+        days_observed=min((last - day).days, horizon_days),
+        model=value.attrs.get("model"),
+        **busy_season(con, day, end),
+    )
     return table[BACKTEST_COLUMNS]

@@ -30,7 +30,13 @@ from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_
 from segmentation.vocabulary import BREAKDOWN_ATTRIBUTES, CUSTOMER_ATTRIBUTES, LINE_ATTRIBUTES
 
 BREAKDOWN_COLUMNS = [
-    "value", "customers", "customer_share", "orders", "revenue", "revenue_share", "avg_order_value",
+    "value",
+    "customers",
+    "customer_share",
+    "orders",
+    "revenue",
+    "revenue_share",
+    "avg_order_value",
 ]
 UNKNOWN = "unknown"
 OTHER = "other"
@@ -104,8 +110,11 @@ def breakdown(
     store = store_key(con)
     key = None
     if store is not None:
-        group = None if ids is None else (len(ids), hashlib.blake2b("\x1f".join(map(str, ids)).encode(),
-                                                                      digest_size=16).hexdigest())
+        group = (
+            None
+            if ids is None
+            else (len(ids), hashlib.blake2b("\x1f".join(map(str, ids)).encode(), digest_size=16).hexdigest())
+        )
         key = (*store, day, by, int(top), group)
     return BREAKDOWNS.get_or_compute(key, lambda: _breakdown(con, by, day, top, ids))
 
@@ -155,9 +164,7 @@ def _breakdown(con: duckdb.DuckDBPyConnection, by: str, day: dt.date, top: int, 
     shares = shares.reindex(columns=list(SEGMENT_KEYS), fill_value=0)
     shares = shares.div(shares.sum(axis=1).where(lambda s: s > 0, 1), axis=0).round(3)
     shares.columns = [f"seg_{c}" for c in shares.columns]
-    frame = frame.merge(shares, left_on="value", right_index=True, how="left").fillna(
-        {c: 0.0 for c in shares.columns}
-    )
+    frame = frame.merge(shares, left_on="value", right_index=True, how="left").fillna({c: 0.0 for c in shares.columns})
     frame.attrs.update(as_of=day.isoformat(), by=by, values=n_values, folded=folded, customers=int(n_customers))
     return frame.reset_index(drop=True)
 
@@ -183,14 +190,14 @@ def _rows_sql(by: str, *, group: bool = False) -> str:
                 WHERE o.order_date <= $as_of AND {narrowed}
                 GROUP BY o.customer_id
             )
-            SELECT {_value_sql(by, 'c')} AS value, p.customer_id, r.segment, p.purchases, p.revenue,
+            SELECT {_value_sql(by, "c")} AS value, p.customer_id, r.segment, p.purchases, p.revenue,
                    p.purchase_revenue, coalesce(c.first_order_date <= $as_of, false) AS member
             FROM per_customer p JOIN customers c USING (customer_id) JOIN rfm_segments r USING (customer_id)
         """
     # Order attributes live on lines: an order counts under each value it has lines of.
     return f"""
         CREATE OR REPLACE TEMP TABLE breakdown_rows AS
-        SELECT {_value_sql(by, 'l')} AS value, l.customer_id, any_value(r.segment) AS segment, o.order_id,
+        SELECT {_value_sql(by, "l")} AS value, l.customer_id, any_value(r.segment) AS segment, o.order_id,
                any_value(o.is_purchase) AS is_purchase, sum(l.net_amount) AS revenue,
                bool_or(l.net_amount > 0) AS member
         FROM order_lines l

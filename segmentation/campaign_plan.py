@@ -46,15 +46,22 @@ def power_sentence(plan: CampaignPlan, holdout: float, lift: float) -> str:
     """The split's sizes and the smallest lift it can show, with a share that can show ``lift`` if this cannot."""
     messaged, held_out = campaigns.split_sizes(plan.eligible, holdout)
     baseline = plan.baseline if plan.baseline is not None else ASSUMED_BASELINE
-    anyway = (f"{baseline * 100:.0f} in 100 of them are expected to buy in the 30 days anyway"
-              if plan.baseline is not None else "assuming 10 in 100 would buy in the 30 days anyway (no value model)")
+    anyway = (
+        f"{baseline * 100:.0f} in 100 of them are expected to buy in the 30 days anyway"
+        if plan.baseline is not None
+        else "assuming 10 in 100 would buy in the 30 days anyway (no value model)"
+    )
     sizes = f"{messaged:,} to message and {held_out:,} held out ({anyway})."
     if plan.members > plan.eligible:
-        sizes = (f"{plan.eligible:,} of the {plan.members:,} may be contacted (the rest said no to marketing or "
-                 "cannot be reached): " + sizes)
+        sizes = (
+            f"{plan.eligible:,} of the {plan.members:,} may be contacted (the rest said no to marketing or "
+            "cannot be reached): " + sizes
+        )
     if held_out < campaigns.MIN_ARM or messaged < campaigns.MIN_ARM:
-        verdict = (f" Too few to measure: a fair comparison needs at least {campaigns.MIN_ARM} in each group, and "
-                   "waiting will not change that.")
+        verdict = (
+            f" Too few to measure: a fair comparison needs at least {campaigns.MIN_ARM} in each group, and "
+            "waiting will not change that."
+        )
     else:
         least = campaigns.detectable_lift(messaged, held_out, baseline)
         verdict = f" With {held_out:,} held out you would only see a lift above {least * 100:.0f} buyers per 100."
@@ -63,8 +70,10 @@ def power_sentence(plan: CampaignPlan, holdout: float, lift: float) -> str:
     better = suggested_holdout(plan, lift)
     if better is not None:
         return sizes + verdict + f" Hold out {better:.0%} to see a lift of {lift * 100:.0f} buyers per 100."
-    return (sizes + verdict + f" Even holding out half, this group is too small to show a lift of {lift * 100:.0f} "
-            "buyers per 100: choose a bigger group, or look for a larger effect.")
+    return (
+        sizes + verdict + f" Even holding out half, this group is too small to show a lift of {lift * 100:.0f} "
+        "buyers per 100: choose a bigger group, or look for a larger effect."
+    )
 
 
 def suggested_holdout(plan: CampaignPlan, lift: float) -> float | None:

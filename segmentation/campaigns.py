@@ -85,16 +85,27 @@ def create_campaign(
     campaign_id = f"cmp-{number:04d}"
     con.execute(
         "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [campaign_id, dt.datetime.now().replace(microsecond=0), segment, as_of, goal, channel,
-         json.dumps(draft) if draft else None, holdout, seed, excluded],
+        [
+            campaign_id,
+            dt.datetime.now().replace(microsecond=0),
+            segment,
+            as_of,
+            goal,
+            channel,
+            json.dumps(draft) if draft else None,
+            holdout,
+            seed,
+            excluded,
+        ],
     )
     arms.insert(0, "campaign_id", campaign_id)
     con.register("new_members", arms)
     con.execute("INSERT INTO campaign_members SELECT campaign_id, customer_id, arm FROM new_members")
     con.unregister("new_members")
     counts = arms["arm"].value_counts()
-    return CampaignCreated(campaign_id, segment, as_of.isoformat(), int(counts.get("audience", 0)),
-                           int(counts.get("control", 0)), excluded)
+    return CampaignCreated(
+        campaign_id, segment, as_of.isoformat(), int(counts.get("audience", 0)), int(counts.get("control", 0)), excluded
+    )
 
 
 def campaign_folder(db_path: Path, campaign_id: str) -> Path:
@@ -130,14 +141,18 @@ def export_arms(con: duckdb.DuckDBPyConnection, campaign_id: str, out_dir: Path)
 def arm_csv(con: duckdb.DuckDBPyConnection, campaign_id: str, arm: str) -> bytes:
     """One arm's list as ``export_arms`` writes it, in memory (the app's downloads, for as long as the campaign
     exists)."""
-    frame = con.execute(
-        """
+    frame = (
+        con.execute(
+            """
         SELECT m.customer_id, c.email, c.first_name, c.last_name
         FROM campaign_members m LEFT JOIN customers c USING (customer_id)
         WHERE m.campaign_id = ? AND m.arm = ? ORDER BY m.customer_id
         """,
-        [campaign_id, arm],
-    ).df().rename(columns=EXPORT_COLUMNS)
+            [campaign_id, arm],
+        )
+        .df()
+        .rename(columns=EXPORT_COLUMNS)
+    )
     return csv_bytes(frame, bom=False)  # as the command line writes it: mail tools read the header as it is
 
 
@@ -265,15 +280,26 @@ def measure_campaign(con: duckdb.DuckDBPyConnection, campaign_id: str, *, window
     treated, control = (_arm_summary(arms[a]) for a in ARMS)
     lift = _lift(arms["audience"], arms["control"], seed=int(record["seed"]))
     observed = max(0, min((last - start).days, window_days))
-    return Measurement(campaign_id, window_days, observed, treated, control, lift,
-                       _verdict(treated, control, lift, observed, window_days, start))
+    return Measurement(
+        campaign_id,
+        window_days,
+        observed,
+        treated,
+        control,
+        lift,
+        _verdict(treated, control, lift, observed, window_days, start),
+    )
 
 
 def _arm_summary(arm: pd.DataFrame) -> dict:
     n = len(arm)
     buyers = int(arm["bought"].sum())
-    return {"customers": n, "buyers": buyers, "conversion": round(buyers / n, 6) if n else 0.0,
-            "revenue_per_customer": round(float(arm["revenue"].mean()), 6) if n else 0.0}
+    return {
+        "customers": n,
+        "buyers": buyers,
+        "conversion": round(buyers / n, 6) if n else 0.0,
+        "revenue_per_customer": round(float(arm["revenue"].mean()), 6) if n else 0.0,
+    }
 
 
 Z95 = 1.959964
@@ -305,13 +331,18 @@ def _lift(treated: pd.DataFrame, control: pd.DataFrame, *, seed: int) -> dict:
     se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = diff / se_pooled if se_pooled > 0 else 0.0
     p_value = math.erfc(abs(z) / math.sqrt(2)) if se_pooled > 0 else 1.0
-    revenue = revenue_lift(treated["revenue"].to_numpy(dtype=float), control["revenue"].to_numpy(dtype=float),
-                           seed=seed)
+    revenue = revenue_lift(
+        treated["revenue"].to_numpy(dtype=float), control["revenue"].to_numpy(dtype=float), seed=seed
+    )
     return {
-        "conversion_diff": round(float(diff), 6), "ci_low": round(float(ci_low), 6),
-        "ci_high": round(float(ci_high), 6), "p_value": round(float(p_value), 6),
-        "revenue_diff": round(float(revenue.diff), 6), "revenue_ci_low": _rounded(float(revenue.ci_low)),
-        "revenue_ci_high": _rounded(float(revenue.ci_high)), "revenue_p_value": round(float(revenue.p_value), 6),
+        "conversion_diff": round(float(diff), 6),
+        "ci_low": round(float(ci_low), 6),
+        "ci_high": round(float(ci_high), 6),
+        "p_value": round(float(p_value), 6),
+        "revenue_diff": round(float(revenue.diff), 6),
+        "revenue_ci_low": _rounded(float(revenue.ci_low)),
+        "revenue_ci_high": _rounded(float(revenue.ci_high)),
+        "revenue_p_value": round(float(revenue.p_value), 6),
         "revenue_method": "permutation test, interval by test inversion",
     }
 
@@ -326,20 +357,26 @@ def _verdict(treated: dict, control: dict, lift: dict, observed: int, window: in
     per100 = lambda x: f"{x * 100:.0f}"  # noqa: E731
     if min(treated["customers"], control["customers"]) < MIN_ARM:
         # Waiting cannot fix this: the arms are fixed when the campaign is made.
-        return (f"Too few customers to tell, however long you wait: {treated['customers']} messaged and "
-                f"{control['customers']} held out; a fair comparison needs at least {MIN_ARM} in each, so a "
-                "campaign on a bigger group or with a larger share held out is needed.")
+        return (
+            f"Too few customers to tell, however long you wait: {treated['customers']} messaged and "
+            f"{control['customers']} held out; a fair comparison needs at least {MIN_ARM} in each, so a "
+            "campaign on a bigger group or with a larger share held out is needed."
+        )
     if observed == 0:
-        return (f"No results yet: the data has no orders after {start.day} {start:%b %Y}, the campaign's date. "
-                "Import the orders that came in since, and the comparison appears here.")
+        return (
+            f"No results yet: the data has no orders after {start.day} {start:%b %Y}, the campaign's date. "
+            "Import the orders that came in since, and the comparison appears here."
+        )
     waiting = ""
     if observed < window:
         waiting = f" Only {observed} of the {window} days after the campaign are in the data so far."
     diff, low, high = lift["conversion_diff"], lift["ci_low"], lift["ci_high"]
     words = "extra" if diff >= 0 else "fewer"
-    sentence = (f"The campaign brought {per100(abs(diff))} {words} buyers per 100 customers "
-                f"(95%: {per100(low)} to {per100(high)}; {treated['buyers']} of {treated['customers']} messaged "
-                f"bought, {control['buyers']} of {control['customers']} held out).")
+    sentence = (
+        f"The campaign brought {per100(abs(diff))} {words} buyers per 100 customers "
+        f"(95%: {per100(low)} to {per100(high)}; {treated['buyers']} of {treated['customers']} messaged "
+        f"bought, {control['buyers']} of {control['customers']} held out)."
+    )
     if low <= 0 <= high:
         sentence += " The interval includes zero: too few customers to tell whether it worked."
     return sentence + _revenue_sentence(treated, control, lift) + waiting
@@ -351,8 +388,10 @@ def _revenue_sentence(treated: dict, control: dict, lift: dict) -> str:
         return " Nobody in either group has bought yet, so there is no revenue to compare."
     diff, low, high = lift["revenue_diff"], lift["revenue_ci_low"], lift["revenue_ci_high"]
     span = f"{amount(low)} to {amount(high)}" if low is not None and high is not None else "too wide to bound"
-    sentence = (f" Revenue per customer, net of returns, was {amount(abs(diff))} {'higher' if diff >= 0 else 'lower'} "
-                f"among those messaged (95%: {span}; p = {lift['revenue_p_value']:.2g}).")
+    sentence = (
+        f" Revenue per customer, net of returns, was {amount(abs(diff))} {'higher' if diff >= 0 else 'lower'} "
+        f"among those messaged (95%: {span}; p = {lift['revenue_p_value']:.2g})."
+    )
     if low is None or high is None or low <= 0 <= high:
         sentence += " That could be chance."
     return sentence

@@ -28,17 +28,52 @@ if TYPE_CHECKING:  # the importer builds SQL from this module and should not pay
 # (fillers, variation selectors, tags), as of Unicode 14. tests/test_cell_safety.py checks the list against
 # the running Python's unicodedata.
 INVISIBLE: tuple[tuple[int, int], ...] = (
-    (0x0000, 0x0020), (0x007F, 0x00A0), (0x00AD, 0x00AD), (0x034F, 0x034F), (0x0600, 0x0605),
-    (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2),
-    (0x115F, 0x1160), (0x1680, 0x1680), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2000, 0x200F),
-    (0x2028, 0x202F), (0x205F, 0x206F), (0x3000, 0x3000), (0x3164, 0x3164), (0xFE00, 0xFE0F),
-    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
-    (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+    (0x0000, 0x0020),
+    (0x007F, 0x00A0),
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x115F, 0x1160),
+    (0x1680, 0x1680),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2000, 0x200F),
+    (0x2028, 0x202F),
+    (0x205F, 0x206F),
+    (0x3000, 0x3000),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
 # Every character whose compatibility form (NFKC) is = + - @ or the minus sign: full-width, small,
 # superscript and subscript forms included.
-PLUS_MINUS: tuple[int, ...] = (0x2B, 0x2D, 0x207A, 0x207B, 0x208A, 0x208B, 0x2212, 0xFB29, 0xFE62, 0xFE63,
-                               0xFF0B, 0xFF0D)
+PLUS_MINUS: tuple[int, ...] = (
+    0x2B,
+    0x2D,
+    0x207A,
+    0x207B,
+    0x208A,
+    0x208B,
+    0x2212,
+    0xFB29,
+    0xFE62,
+    0xFE63,
+    0xFF0B,
+    0xFF0D,
+)
 EQUALS_AT: tuple[int, ...] = (0x3D, 0x40, 0x207C, 0x208C, 0xFE66, 0xFE6B, 0xFF1D, 0xFF20)
 FORMULA_SIGNS: tuple[int, ...] = PLUS_MINUS + EQUALS_AT
 
@@ -46,7 +81,11 @@ FORMULA_SIGNS: tuple[int, ...] = PLUS_MINUS + EQUALS_AT
 # clear-screen and clipboard sequences; a carriage return overwrites the line), DEL, C1 controls (0x9B is
 # a one-byte CSI), and the bidi embeddings, overrides and isolates that reorder what follows them.
 TERMINAL_UNSAFE: tuple[tuple[int, int], ...] = (
-    (0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0x202A, 0x202E), (0x2066, 0x2069),
+    (0x00, 0x08),
+    (0x0B, 0x1F),
+    (0x7F, 0x9F),
+    (0x202A, 0x202E),
+    (0x2066, 0x2069),
 )
 
 
@@ -76,8 +115,7 @@ _terminal_unsafe = re.compile(char_class(TERMINAL_UNSAFE))
 
 def is_formula(cell: object) -> bool:
     """True for text a spreadsheet could run as a formula (see the module's docstring)."""
-    return (isinstance(cell, str) and _formula_start.search(cell) is not None
-            and _plain_number.fullmatch(cell) is None)
+    return isinstance(cell, str) and _formula_start.search(cell) is not None and _plain_number.fullmatch(cell) is None
 
 
 def defuse(cell: object) -> object:
@@ -137,8 +175,9 @@ def _merged(ranges: list[tuple[int, int]], gap: int) -> tuple[tuple[int, int], .
 # 512 code points apart joined). A finer search costs every cell more than the few letters it would spare
 # the regular expression (at 1M lines, ten text columns: 0.21 s with these, 0.27 s with the 39 exact ones);
 # a coarser one sends whole scripts to it (Cyrillic, at 4,096: 1.15 s instead of 0.33 s).
-_WIDE = _merged([(max(lo, 0x7F), hi) for lo, hi in [*INVISIBLE, *((c, c) for c in FORMULA_SIGNS)] if hi >= 0x7F],
-                gap=0x200)
+_WIDE = _merged(
+    [(max(lo, 0x7F), hi) for lo, hi in [*INVISIBLE, *((c, c) for c in FORMULA_SIGNS)] if hi >= 0x7F], gap=0x200
+)
 
 
 def _first_in(x: str, ranges: tuple[tuple[int, int], ...]) -> str:
@@ -149,8 +188,10 @@ def _first_in(x: str, ranges: tuple[tuple[int, int], ...]) -> str:
         lo, hi = ranges[0]
         return f"({x} >= chr({lo}) AND {x} < chr({hi + 1}))"
     mid = len(ranges) // 2
-    return (f"(CASE WHEN {x} < chr({ranges[mid][0]}) THEN {_first_in(x, ranges[:mid])} "
-            f"ELSE {_first_in(x, ranges[mid:])} END)")
+    return (
+        f"(CASE WHEN {x} < chr({ranges[mid][0]}) THEN {_first_in(x, ranges[:mid])} "
+        f"ELSE {_first_in(x, ranges[mid:])} END)"
+    )
 
 
 def printable(text: str) -> str:

@@ -31,9 +31,11 @@ _LIST_SOURCES = ("age_band", "gender", "income_band", "region", "tag", "interest
 def available_fields(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """The condition fields this shop's data can answer: the orders' always, the customer lists' once a list is
     imported, the email activity's once an activity export is."""
-    has = {"orders": True,
-           "lists": bool(con.execute("SELECT count(*) FROM contact_attributes").fetchall()[0][0]),
-           "email": bool(con.execute("SELECT count(*) FROM email_events").fetchall()[0][0])}
+    has = {
+        "orders": True,
+        "lists": bool(con.execute("SELECT count(*) FROM contact_attributes").fetchall()[0][0]),
+        "email": bool(con.execute("SELECT count(*) FROM email_events").fetchall()[0][0]),
+    }
     return tuple(name for name, spec in FIELDS.items() if has.get(spec.source, False))
 
 
@@ -52,7 +54,8 @@ def shop_values(con: duckdb.DuckDBPyConnection, field: str, *, limit: int = MENU
     if field in _LIST_SOURCES:
         rows = con.execute(
             "SELECT value, count(DISTINCT contact) AS people FROM contact_attributes "
-            "WHERE name = ? AND trim(value) <> '' GROUP BY 1 ORDER BY people DESC, value LIMIT ?", [field, int(limit)],
+            "WHERE name = ? AND trim(value) <> '' GROUP BY 1 ORDER BY people DESC, value LIMIT ?",
+            [field, int(limit)],
         ).fetchall()
         return [str(r[0]) for r in rows]
     if field not in _SOURCES:

@@ -20,10 +20,17 @@ import pandas as pd
 
 from segmentation.rfm import AnalysisError
 
-NUMBERS = {"age": ("lists", "age"), "member_rating": ("lists", "member_rating"),
-           "open_rate": ("email", "open_rate"), "click_rate": ("email", "click_rate")}
-FLAGS = {"email_consent": ("lists", "email_consent"), "unsubscribed": ("email", "unsubscribed"),
-         "bounced": ("email", "bounced")}
+NUMBERS = {
+    "age": ("lists", "age"),
+    "member_rating": ("lists", "member_rating"),
+    "open_rate": ("email", "open_rate"),
+    "click_rate": ("email", "click_rate"),
+}
+FLAGS = {
+    "email_consent": ("lists", "email_consent"),
+    "unsubscribed": ("email", "unsubscribed"),
+    "bounced": ("email", "bounced"),
+}
 SENSITIVE = ("age",)  # a clustering made with these says so (tools.fairness)
 
 
@@ -45,8 +52,10 @@ def parse_choices(text: str | list[str] | tuple[str, ...] | None) -> tuple[str, 
         elif kind in NUMBERS or kind in FLAGS:
             word = kind
         else:
-            raise AnalysisError(f"'{item.strip()}' cannot be used to cluster: choose from {', '.join(NUMBERS)}, "
-                                f"{', '.join(FLAGS)}, tag:NAME or interest:NAME (e.g. --with age,open_rate,tag:vegan).")
+            raise AnalysisError(
+                f"'{item.strip()}' cannot be used to cluster: choose from {', '.join(NUMBERS)}, "
+                f"{', '.join(FLAGS)}, tag:NAME or interest:NAME (e.g. --with age,open_rate,tag:vegan)."
+            )
         if word not in out:
             out.append(word)
     if len(out) > 8:
@@ -54,8 +63,9 @@ def parse_choices(text: str | list[str] | tuple[str, ...] | None) -> tuple[str, 
     return tuple(out)
 
 
-def attribute_frame(con: duckdb.DuckDBPyConnection, customer_ids: pd.Series, day: dt.date,
-                    choices: tuple[str, ...]) -> pd.DataFrame:
+def attribute_frame(
+    con: duckdb.DuckDBPyConnection, customer_ids: pd.Series, day: dt.date, choices: tuple[str, ...]
+) -> pd.DataFrame:
     """One column per choice, one row per customer of ``customer_ids`` (in its order): the number (NaN where the
     data has none) or the 0/1. AnalysisError for a choice the shop's data has for nobody, naming what it has."""
     from segmentation.people_facts import email_facts, list_facts
@@ -70,8 +80,11 @@ def attribute_frame(con: duckdb.DuckDBPyConnection, customer_ids: pd.Series, day
             rows = long[long["name"] == kind]
             present = sorted(set(rows["value"].astype(str).str.lower()))
             if value not in present:
-                have = f"the {kind}s in your lists are: {', '.join(present[:20])}" if present else (
-                    f"your customer lists have no {kind}s")
+                have = (
+                    f"the {kind}s in your lists are: {', '.join(present[:20])}"
+                    if present
+                    else (f"your customer lists have no {kind}s")
+                )
                 raise AnalysisError(f"No customer has the {kind} '{value}': {have}.")
             holders = set(rows.loc[rows["value"].astype(str).str.lower() == value, "customer_id"].astype(str))
             out[choice] = out.index.isin(holders).astype(float)
@@ -83,10 +96,15 @@ def attribute_frame(con: duckdb.DuckDBPyConnection, customer_ids: pd.Series, day
         if values.notna().sum() == 0:
             where = "a customer list" if source == "lists" else "an email activity export"
             words = choice.replace("_", " ")
-            raise AnalysisError(f"No customer has {'an' if words[0] in 'aeiou' else 'a'} {words} in your data: "
-                                f"import {where} with it to cluster on it.")
-        out[choice] = (values.astype(float) if choice in NUMBERS
-                       else values.map(lambda v: 1.0 if v is True or v == 1 else 0.0).astype(float))
+            raise AnalysisError(
+                f"No customer has {'an' if words[0] in 'aeiou' else 'a'} {words} in your data: "
+                f"import {where} with it to cluster on it."
+            )
+        out[choice] = (
+            values.astype(float)
+            if choice in NUMBERS
+            else values.map(lambda v: 1.0 if v is True or v == 1 else 0.0).astype(float)
+        )
     return out.reset_index(drop=True)
 
 
@@ -114,9 +132,12 @@ def words(frame: pd.DataFrame, labels: np.ndarray, cluster: int, different: floa
         if name in NUMBERS:
             std = float(pd.Series(values).std(ddof=0))
             gap = (pd.Series(values[rows]).median() - pd.Series(values).median()) / std if std > 0 else 0.0
-            up, down = {"age": ("older", "younger"), "member_rating": ("highly rated", "low-rated"),
-                        "open_rate": ("email-opening", "email-ignoring"),
-                        "click_rate": ("clicking", "non-clicking")}[name]
+            up, down = {
+                "age": ("older", "younger"),
+                "member_rating": ("highly rated", "low-rated"),
+                "open_rate": ("email-opening", "email-ignoring"),
+                "click_rate": ("clicking", "non-clicking"),
+            }[name]
             if gap > different:
                 said.append(up)
             elif gap < -different:

@@ -263,8 +263,7 @@ def cluster_customers(
     if key is not None:
         # A k that is not a plain integer (3.0, True) is its own entry: it must fail as it would uncached.
         plain = isinstance(k, int | np.integer) and not isinstance(k, bool)
-        key = (*key, chosen_attributes, day, int(k) if plain and k is not None else repr(k), random_state,
-               _settings())
+        key = (*key, chosen_attributes, day, int(k) if plain and k is not None else repr(k), random_state, _settings())
     result = RESULTS.get_or_compute(key, lambda: _cluster_customers(con, day, k, random_state, chosen_attributes))
     if key is not None and k is None:
         chosen = (*key[:-3], result.k, *key[-2:])
@@ -273,19 +272,36 @@ def cluster_customers(
             as_given = {result.k: result.silhouette_by_k[result.k]} if result.k in result.silhouette_by_k else {}
             RESULTS.keep(chosen, dataclasses.replace(result, silhouette_by_k=as_given))
     return dataclasses.replace(
-        result, assignments=result.assignments.copy(), clusters=result.clusters.copy(),
+        result,
+        assignments=result.assignments.copy(),
+        clusters=result.clusters.copy(),
         silhouette_by_k=dict(result.silhouette_by_k),
     )
 
 
 def _settings() -> tuple:
     """The module's tunables as they are now: a result computed under others is not this one."""
-    return (MIN_CUSTOMERS, K_MIN, K_MAX, MIN_PER_CLUSTER, TOP_LEVELS, SAMPLE, MINIBATCH_ABOVE, N_INIT, SHARE_WEIGHT,
-            OUTLIER_FENCE, OUTLIER_MIN_SCORE, DIFFERENT)
+    return (
+        MIN_CUSTOMERS,
+        K_MIN,
+        K_MAX,
+        MIN_PER_CLUSTER,
+        TOP_LEVELS,
+        SAMPLE,
+        MINIBATCH_ABOVE,
+        N_INIT,
+        SHARE_WEIGHT,
+        OUTLIER_FENCE,
+        OUTLIER_MIN_SCORE,
+        DIFFERENT,
+    )
 
 
 def _cluster_customers(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, k: int | None, random_state: int,
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    k: int | None,
+    random_state: int,
     attributes: tuple[str, ...] = (),
 ) -> ClusterResult:
     """``cluster_customers``, computed."""
@@ -334,7 +350,12 @@ def one_thread() -> Iterator[None]:
 
 
 def _groups(
-    features: pd.DataFrame, x: np.ndarray, log_std: np.ndarray, k: int | None, k_max: int, random_state: int,
+    features: pd.DataFrame,
+    x: np.ndarray,
+    log_std: np.ndarray,
+    k: int | None,
+    k_max: int,
+    random_state: int,
     extra: pd.DataFrame | None = None,
 ) -> ClusterResult:
     """``_cluster_customers`` once the features are read and checked: outliers, k, fits, names, map."""
@@ -432,8 +453,10 @@ def _fit(
     with warnings.catch_warnings():
         # Duplicated customers can leave fewer distinct points than k: we check labels ourselves.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        models = [KMeans(candidate, n_init=N_INIT, random_state=random_state).fit(x[fit_rows])
-                  for candidate in ([k] if k else range(K_MIN, k_max + 1))]
+        models = [
+            KMeans(candidate, n_init=N_INIT, random_state=random_state).fit(x[fit_rows])
+            for candidate in ([k] if k else range(K_MIN, k_max + 1))
+        ]
         models = [m for m in models if len(np.unique(m.labels_)) == m.n_clusters]
         for model, score in zip(models, _silhouettes(dist, [m.labels_ for m in models]), strict=True):
             by_k[model.n_clusters] = score
@@ -516,8 +539,9 @@ def _silhouettes(dist: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
     return out
 
 
-def _profiles(features: pd.DataFrame, labels: np.ndarray, keys: np.ndarray, log_std: np.ndarray,
-              extra: pd.DataFrame | None = None) -> pd.DataFrame:
+def _profiles(
+    features: pd.DataFrame, labels: np.ndarray, keys: np.ndarray, log_std: np.ndarray, extra: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per cluster: size, shares, medians, top category and channel, and a unique plain name; with
     ``extra`` (the chosen attributes, a row per customer) their median or share as ``with_<name>``."""
     n = len(features)
@@ -609,7 +633,7 @@ def _unique(names: list[str], d: np.ndarray, keys: list[str]) -> list[str]:
 
 
 def _compare(name: str, feature: int, comparative: str) -> str:
-    """"frequent regulars" + "less frequent" -> "less frequent regulars", not "less frequent frequent
+    """ "frequent regulars" + "less frequent" -> "less frequent regulars", not "less frequent frequent
     regulars": the comparative takes the place of its own word; otherwise it goes in front."""
     words = name.split(" ")
     for plain in _WORDS[feature][1:3]:

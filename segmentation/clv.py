@@ -286,7 +286,11 @@ def minimize(*args: Any, **kwargs: Any) -> Any:
 
 
 def _maximise(
-    neg_ll, start: np.ndarray, names: tuple[str, ...], *, jac: bool = False,
+    neg_ll,
+    start: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    jac: bool = False,
     upper: tuple[float, ...] | None = None,
 ) -> tuple[np.ndarray, bool, str]:
     """Minimise a negative log-likelihood over log-parameters: L-BFGS-B, then Nelder-Mead if it fails.
@@ -319,8 +323,11 @@ def _maximise(
         # Toward a limiting case (no dropout: a -> 0 with b large) the likelihood is flat along a ridge: L-BFGS-B's
         # line search gives up and Nelder-Mead crawls along it until its iterations run out, neither finding a
         # better value. Two methods agreeing on the optimum's value to 1e-9 is convergence for the predictions.
-        agreed = bool(np.isfinite(first.fun) and np.isfinite(res.fun)
-                      and abs(first.fun - res.fun) <= 1e-9 * max(1.0, abs(res.fun)))
+        agreed = bool(
+            np.isfinite(first.fun)
+            and np.isfinite(res.fun)
+            and abs(first.fun - res.fun) <= 1e-9 * max(1.0, abs(res.fun))
+        )
     converged = (bool(res.success) or agreed) and bool(np.isfinite(res.fun))
     at_edge = [n for n, v, high in zip(names, res.x, highs, strict=True) if v < -_LOG_BOUND + 1e-3 or v > high - 1e-3]
     message = str(res.message).rstrip(".")
@@ -705,8 +712,13 @@ def fit_models(
     choice = choose_model(con, day)
     if choice.chosen == "paretonbd" and not paretonbd.converged:
         # The back-test's Pareto/NBD converged on the first part of the data, this one did not.
-        choice = ModelChoice("bgnbd", f"BG/NBD, chosen: the Pareto/NBD did not converge on the whole data "
-                             f"({paretonbd.message}).", choice.holdout_weeks, choice.calibration_end, choice.scores)
+        choice = ModelChoice(
+            "bgnbd",
+            f"BG/NBD, chosen: the Pareto/NBD did not converge on the whole data ({paretonbd.message}).",
+            choice.holdout_weeks,
+            choice.calibration_end,
+            choice.scores,
+        )
     _remember_fits(con, day, bgnbd, gamma_gamma, paretonbd, choice)
     return ModelFits(bgnbd, gamma_gamma, summary, paretonbd, choice)
 
@@ -733,20 +745,32 @@ def _cached_fits(
     if not set(fits) >= _CACHE_KEYS:  # cached before the Pareto/NBD and the model choice: fit again
         return None
     try:
-        return (BGNBDFit(**fits["bgnbd"]), GammaGammaFit(**fits["gamma_gamma"]), ParetoNBDFit(**fits["paretonbd"]),
-                ModelChoice.from_dict(fits["choice"]))
+        return (
+            BGNBDFit(**fits["bgnbd"]),
+            GammaGammaFit(**fits["gamma_gamma"]),
+            ParetoNBDFit(**fits["paretonbd"]),
+            ModelChoice.from_dict(fits["choice"]),
+        )
     except TypeError:  # fields renamed since: fit again rather than fail
         return None
 
 
 def _remember_fits(
-    con: duckdb.DuckDBPyConnection, day: dt.date, bgnbd: BGNBDFit, gg: GammaGammaFit, paretonbd: ParetoNBDFit,
+    con: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    bgnbd: BGNBDFit,
+    gg: GammaGammaFit,
+    paretonbd: ParetoNBDFit,
     choice: ModelChoice,
 ) -> None:
     from segmentation.store import data_version
 
-    fits = {"bgnbd": asdict(bgnbd), "gamma_gamma": asdict(gg), "paretonbd": asdict(paretonbd),
-            "choice": choice.as_dict()}
+    fits = {
+        "bgnbd": asdict(bgnbd),
+        "gamma_gamma": asdict(gg),
+        "paretonbd": asdict(paretonbd),
+        "choice": choice.as_dict(),
+    }
     with contextlib.suppress(duckdb.Error):  # read-only or sandboxed: the next writer will cache it
         con.execute(
             "INSERT INTO model_cache VALUES (?, ?, ?, now()::TIMESTAMP)", [data_version(con), day, json.dumps(fits)]
@@ -796,8 +820,16 @@ def customer_value(
     model = fits.purchases  # the back-test's choice; its expected purchases unscaled
     purchases = expected_purchases(model, horizon_days / MODEL_TIME_UNIT_DAYS, x, t_x, big_t)
     order_value = expected_order_value(fits.gamma_gamma, x, s["monetary_value"])
-    discounted = discounted_purchases(expected_purchases, model, x, t_x, big_t, horizon_days=horizon_days,
-                                      time_unit_days=MODEL_TIME_UNIT_DAYS, rate=discount_rate)
+    discounted = discounted_purchases(
+        expected_purchases,
+        model,
+        x,
+        t_x,
+        big_t,
+        horizon_days=horizon_days,
+        time_unit_days=MODEL_TIME_UNIT_DAYS,
+        rate=discount_rate,
+    )
     frame = pd.DataFrame(
         {
             "customer_id": s["customer_id"].array,  # as it is: to_numpy() makes 800,000 Python strings
@@ -807,8 +839,13 @@ def customer_value(
             "clv": np.clip(discounted * order_value * (1.0 if margin is None else margin), 0.0, None),
         }
     )
-    frame.attrs.update(as_of=s.attrs["as_of"], horizon_days=int(horizon_days), margin=margin,
-                       discount_rate=float(discount_rate), value_kind=value_kind(margin),
-                       model="paretonbd" if model is fits.paretonbd else "bgnbd",
-                       model_reason=fits.choice.reason if fits.choice is not None else "")
+    frame.attrs.update(
+        as_of=s.attrs["as_of"],
+        horizon_days=int(horizon_days),
+        margin=margin,
+        discount_rate=float(discount_rate),
+        value_kind=value_kind(margin),
+        model="paretonbd" if model is fits.paretonbd else "bgnbd",
+        model_reason=fits.choice.reason if fits.choice is not None else "",
+    )
     return frame[VALUE_COLUMNS]

@@ -39,8 +39,16 @@ COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("consent_share", "share with marketing consent", "share"),
 )
 # Shares repeat size and revenue in other words, so they are not differences of their own.
-DIFFERENCE_METRICS = ("customers", "revenue", "median_monetary", "avg_order_value", "median_frequency",
-                      "median_recency_days", "typical_gap_days", "consent_share")
+DIFFERENCE_METRICS = (
+    "customers",
+    "revenue",
+    "median_monetary",
+    "avg_order_value",
+    "median_frequency",
+    "median_recency_days",
+    "typical_gap_days",
+    "consent_share",
+)
 ALIKE_RATIO = 1.2  # under a 20% difference two numbers are called alike
 TOP_ITEMS = 3
 # The second group "everyone else": every customer with a purchase who is not in the first group.
@@ -64,19 +72,29 @@ class GroupComparison:
     differences: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        rows = {m: {k: _plain(v) for k, v in row.items() if k in self.groups}
-                for m, row in self.metrics.set_index("metric").to_dict("index").items()}
-        return {"groups": list(self.groups), "names": self.names, "as_of": self.as_of, "metrics": rows,
-                "top_items": self.top_items, "top_kind": self.top_kind, "consent_recorded": self.consent_recorded,
-                "differences": self.differences}
+        rows = {
+            m: {k: _plain(v) for k, v in row.items() if k in self.groups}
+            for m, row in self.metrics.set_index("metric").to_dict("index").items()
+        }
+        return {
+            "groups": list(self.groups),
+            "names": self.names,
+            "as_of": self.as_of,
+            "metrics": rows,
+            "top_items": self.top_items,
+            "top_kind": self.top_kind,
+            "consent_recorded": self.consent_recorded,
+            "differences": self.differences,
+        }
 
 
 def format_metric(kind: str, value: float | None, *, consent_recorded: bool = True) -> str:
     """A value as the comparison table shows it: '1,234', '12.5%', '45.20', '31', or 'n/a'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "not recorded" if kind == "share" and not consent_recorded else "n/a"
-    return {"count": lambda v: f"{int(v):,}", "share": pct, "money": amount, "number": number,
-            "days": days}[kind](float(value))
+    return {"count": lambda v: f"{int(v):,}", "share": pct, "money": amount, "number": number, "days": days}[kind](
+        float(value)
+    )
 
 
 def group_membership(
@@ -111,7 +129,11 @@ def group_membership(
 
 
 def compare_groups(
-    con: duckdb.DuckDBPyConnection, group_a: str, group_b: str, *, as_of: dt.date | str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    group_a: str,
+    group_b: str,
+    *,
+    as_of: dt.date | str | None = None,
     k: int | None = None,
 ) -> GroupComparison:
     """``group_a`` beside ``group_b`` at ``as_of`` (default: the last order day); clusters from the clustering
@@ -137,8 +159,16 @@ def compare_groups(
         kind = "products" if profile["top_products"] else "categories"
         top_items[key] = [str(i["name"]) for i in profile[f"top_{kind}"][:TOP_ITEMS]]
         top_kind[key] = kind
-    return GroupComparison((group_a, group_b), names, day.isoformat(), metrics, top_items, top_kind, recorded,
-                           _differences(metrics, group_a, group_b))
+    return GroupComparison(
+        (group_a, group_b),
+        names,
+        day.isoformat(),
+        metrics,
+        top_items,
+        top_kind,
+        recorded,
+        _differences(metrics, group_a, group_b),
+    )
 
 
 def _differences(metrics: pd.DataFrame, a: str, b: str) -> list[dict]:
@@ -153,8 +183,16 @@ def _differences(metrics: pd.DataFrame, a: str, b: str) -> list[dict]:
             continue
         ratio = max(va, vb) / min(va, vb)
         if ratio >= ALIKE_RATIO:
-            found.append({"metric": row["metric"], "words": row["words"], "kind": row["kind"], "a": va, "b": vb,
-                          "ratio": round(ratio, 2)})
+            found.append(
+                {
+                    "metric": row["metric"],
+                    "words": row["words"],
+                    "kind": row["kind"],
+                    "a": va,
+                    "b": vb,
+                    "ratio": round(ratio, 2),
+                }
+            )
     order = {m: i for i, m in enumerate(DIFFERENCE_METRICS)}
     return sorted(found, key=lambda d: (-d["ratio"], order[d["metric"]]))
 

@@ -60,74 +60,155 @@ class Field:
     source: str = "orders"  # what the facts need to answer it: orders, lists (customer lists), email (activity)
 
 
-FIELDS: dict[str, Field] = {f.name: f for f in (
-    Field("recency", "number", "f.recency_days", "days since the last purchase (0 = bought on the date)"),
-    Field("frequency", "number", "f.frequency", "number of purchases"),
-    Field("monetary", "number", "f.monetary", "money spent, net of returns"),
-    Field("r_score", "score", "f.r_score", "recency score, 1-5 (5 = most recent)"),
-    Field("f_score", "score", "f.f_score", "frequency score, 1-5"),
-    Field("m_score", "score", "f.m_score", "spend score, 1-5"),
-    Field("segment", "enum", "f.segment", "RFM segment", SEGMENT_KEYS),
-    Field("lifecycle", "enum", "f.lifecycle", "lifecycle stage", STAGES),
-    Field("cluster", "enum", "f.cluster", "machine-found group (the automatic clustering)", CLUSTER_KEYS),
-    Field("p_alive", "share", "f.p_alive", "chance the customer is still buying, 0-1 (or 0-100%)"),
-    Field("expected_purchases", "number", "f.expected_purchases", "purchases expected in the next 90 days"),
-    Field("value", "number", "f.clv", "predicted value over the next 90 days"),
-    Field("aov", "number", "f.aov", "average order value"),
-    Field("first_order", "date", "f.first_order", "day of the first purchase, YYYY-MM-DD"),
-    Field("last_order", "date", "f.last_order", "day of the last purchase, YYYY-MM-DD"),
-    Field("product", "bought", "product", "a product they bought"),
-    Field("category", "bought", "category", "a category they bought from"),
-    Field("channel", "bought", "channel", "a channel they bought through"),
-    Field("city", "text", "f.city", "city"),
-    Field("country", "text", "f.country", "country"),
-    Field("consent", "consent", "f.marketing_consent", "marketing consent: yes, no or unknown"),
-    # From the imported customer lists (segmentation.attributes): a customer no list names has no value.
-    Field("age", "number", "f.age", "age in years on the date, from the lists' birth date or age", source="lists"),
-    Field("age_band", "text", "f.age_band", "age band: under 18, 18-24, 25-29, 30-34, 35-44, 45-54, 55-64, 65+ "
-          "(or the list's own bands)", source="lists"),
-    Field("gender", "text", "f.gender", "gender, as the lists give it (female, male, ...)", source="lists"),
-    Field("income_band", "text", "f.income_band", "income band: under 25k, 25k-50k, 50k-100k, 100k+ (or the list's "
-          "own bands)", source="lists"),
-    Field("region", "text", "f.region", "region, state or county from the lists", source="lists"),
-    Field("tag", "multi", "tag", "a tag in the lists (several per customer)", source="lists"),
-    Field("interest", "multi", "interest", "an interest in the lists (several per customer)", source="lists"),
-    Field("member_rating", "number", "f.member_rating", "the email tool's member rating (Mailchimp: 1-5)",
-          source="lists"),
-    Field("email_consent", "consent", "f.email_consent", "agreed to marketing emails in the lists: yes, no or "
-          "unknown", source="lists"),
-    Field("attribute", "attribute", "", "any other column of the lists, by its name: attribute \"favourite bread\" "
-          "= rye", source="lists"),
-    # From the email activity exports (segmentation.engagement).
-    Field("unsubscribed", "consent", "f.unsubscribed", "unsubscribed from the emails: yes, no or unknown",
-          source="email"),
-    Field("bounced", "consent", "f.bounced", "their address bounced: yes, no or unknown", source="email"),
-    Field("last_open", "date", "f.last_open", "day they last opened an email, YYYY-MM-DD", source="email"),
-    Field("open_rate", "share", "f.open_rate", "share of the emails sent to them that they opened, 0-1 (or 0-100%)",
-          source="email"),
-    Field("click_rate", "share", "f.click_rate", "share of the emails sent to them that they clicked, 0-1 "
-          "(or 0-100%)", source="email"),
-    Field("engagement", "enum", "f.email_group", "email behaviour over the last 90 days: engaged_not_buying, "
-          "buying_not_opening or unreachable", EMAIL_GROUPS, source="email"),
-)}
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("recency", "number", "f.recency_days", "days since the last purchase (0 = bought on the date)"),
+        Field("frequency", "number", "f.frequency", "number of purchases"),
+        Field("monetary", "number", "f.monetary", "money spent, net of returns"),
+        Field("r_score", "score", "f.r_score", "recency score, 1-5 (5 = most recent)"),
+        Field("f_score", "score", "f.f_score", "frequency score, 1-5"),
+        Field("m_score", "score", "f.m_score", "spend score, 1-5"),
+        Field("segment", "enum", "f.segment", "RFM segment", SEGMENT_KEYS),
+        Field("lifecycle", "enum", "f.lifecycle", "lifecycle stage", STAGES),
+        Field("cluster", "enum", "f.cluster", "machine-found group (the automatic clustering)", CLUSTER_KEYS),
+        Field("p_alive", "share", "f.p_alive", "chance the customer is still buying, 0-1 (or 0-100%)"),
+        Field("expected_purchases", "number", "f.expected_purchases", "purchases expected in the next 90 days"),
+        Field("value", "number", "f.clv", "predicted value over the next 90 days"),
+        Field("aov", "number", "f.aov", "average order value"),
+        Field("first_order", "date", "f.first_order", "day of the first purchase, YYYY-MM-DD"),
+        Field("last_order", "date", "f.last_order", "day of the last purchase, YYYY-MM-DD"),
+        Field("product", "bought", "product", "a product they bought"),
+        Field("category", "bought", "category", "a category they bought from"),
+        Field("channel", "bought", "channel", "a channel they bought through"),
+        Field("city", "text", "f.city", "city"),
+        Field("country", "text", "f.country", "country"),
+        Field("consent", "consent", "f.marketing_consent", "marketing consent: yes, no or unknown"),
+        # From the imported customer lists (segmentation.attributes): a customer no list names has no value.
+        Field("age", "number", "f.age", "age in years on the date, from the lists' birth date or age", source="lists"),
+        Field(
+            "age_band",
+            "text",
+            "f.age_band",
+            "age band: under 18, 18-24, 25-29, 30-34, 35-44, 45-54, 55-64, 65+ (or the list's own bands)",
+            source="lists",
+        ),
+        Field("gender", "text", "f.gender", "gender, as the lists give it (female, male, ...)", source="lists"),
+        Field(
+            "income_band",
+            "text",
+            "f.income_band",
+            "income band: under 25k, 25k-50k, 50k-100k, 100k+ (or the list's own bands)",
+            source="lists",
+        ),
+        Field("region", "text", "f.region", "region, state or county from the lists", source="lists"),
+        Field("tag", "multi", "tag", "a tag in the lists (several per customer)", source="lists"),
+        Field("interest", "multi", "interest", "an interest in the lists (several per customer)", source="lists"),
+        Field(
+            "member_rating",
+            "number",
+            "f.member_rating",
+            "the email tool's member rating (Mailchimp: 1-5)",
+            source="lists",
+        ),
+        Field(
+            "email_consent",
+            "consent",
+            "f.email_consent",
+            "agreed to marketing emails in the lists: yes, no or unknown",
+            source="lists",
+        ),
+        Field(
+            "attribute",
+            "attribute",
+            "",
+            'any other column of the lists, by its name: attribute "favourite bread" = rye',
+            source="lists",
+        ),
+        # From the email activity exports (segmentation.engagement).
+        Field(
+            "unsubscribed",
+            "consent",
+            "f.unsubscribed",
+            "unsubscribed from the emails: yes, no or unknown",
+            source="email",
+        ),
+        Field("bounced", "consent", "f.bounced", "their address bounced: yes, no or unknown", source="email"),
+        Field("last_open", "date", "f.last_open", "day they last opened an email, YYYY-MM-DD", source="email"),
+        Field(
+            "open_rate",
+            "share",
+            "f.open_rate",
+            "share of the emails sent to them that they opened, 0-1 (or 0-100%)",
+            source="email",
+        ),
+        Field(
+            "click_rate",
+            "share",
+            "f.click_rate",
+            "share of the emails sent to them that they clicked, 0-1 (or 0-100%)",
+            source="email",
+        ),
+        Field(
+            "engagement",
+            "enum",
+            "f.email_group",
+            "email behaviour over the last 90 days: engaged_not_buying, buying_not_opening or unreachable",
+            EMAIL_GROUPS,
+            source="email",
+        ),
+    )
+}
 # Who a customer is, not what they did: a list or draft is narrowed by these only when the owner asks
 # (issue 19), and the answer then says so. The lists' own columns of these names count too.
 SENSITIVE_FIELDS = ("age", "age_band", "gender", "income_band")
 SENSITIVE_ATTRIBUTES = ("age", "age_band", "birth_date", "gender", "income", "income_band")
 
 ALIASES = {
-    "recency_days": "recency", "days_since_last_order": "recency", "orders": "frequency", "purchases": "frequency",
-    "spend": "monetary", "spent": "monetary", "revenue": "monetary", "rfm_segment": "segment", "rfm": "segment",
-    "stage": "lifecycle", "lifecycle_stage": "lifecycle", "group": "cluster", "clv": "value",
-    "predicted_value": "value", "average_order_value": "aov", "avg_order_value": "aov",
-    "first_order_date": "first_order", "last_order_date": "last_order", "products": "product",
-    "categories": "category", "channels": "channel", "marketing_consent": "consent", "marketing": "consent",
-    "town": "city", "chance_alive": "p_alive", "palive": "p_alive",
-    "tags": "tag", "interests": "interest", "sex": "gender", "income": "income_band", "age_group": "age_band",
-    "age_range": "age_band", "state": "region", "county": "region", "rating": "member_rating",
-    "email_opt_in": "email_consent", "newsletter": "email_consent", "unsubscribe": "unsubscribed",
-    "last_opened": "last_open", "opens": "open_rate", "clicks": "click_rate", "email_group": "engagement",
-    "email_engagement": "engagement", "attr": "attribute",
+    "recency_days": "recency",
+    "days_since_last_order": "recency",
+    "orders": "frequency",
+    "purchases": "frequency",
+    "spend": "monetary",
+    "spent": "monetary",
+    "revenue": "monetary",
+    "rfm_segment": "segment",
+    "rfm": "segment",
+    "stage": "lifecycle",
+    "lifecycle_stage": "lifecycle",
+    "group": "cluster",
+    "clv": "value",
+    "predicted_value": "value",
+    "average_order_value": "aov",
+    "avg_order_value": "aov",
+    "first_order_date": "first_order",
+    "last_order_date": "last_order",
+    "products": "product",
+    "categories": "category",
+    "channels": "channel",
+    "marketing_consent": "consent",
+    "marketing": "consent",
+    "town": "city",
+    "chance_alive": "p_alive",
+    "palive": "p_alive",
+    "tags": "tag",
+    "interests": "interest",
+    "sex": "gender",
+    "income": "income_band",
+    "age_group": "age_band",
+    "age_range": "age_band",
+    "state": "region",
+    "county": "region",
+    "rating": "member_rating",
+    "email_opt_in": "email_consent",
+    "newsletter": "email_consent",
+    "unsubscribe": "unsubscribed",
+    "last_opened": "last_open",
+    "opens": "open_rate",
+    "clicks": "click_rate",
+    "email_group": "engagement",
+    "email_engagement": "engagement",
+    "attr": "attribute",
 }
 
 KEYWORDS = {"and", "or", "not", "in", "between", "contains", "bought", "last", "days", "day"}
@@ -212,8 +293,10 @@ def tokenize(text: str) -> list[Token]:
     while at < len(text):
         match = _TOKEN.match(text, at)
         if match is None:
-            raise ConditionError(f"'{text[at]}' (at character {at + 1}) is not understood: write values in quotes "
-                                 'when they hold symbols, e.g. product = "Tea & cake".')
+            raise ConditionError(
+                f"'{text[at]}' (at character {at + 1}) is not understood: write values in quotes "
+                'when they hold symbols, e.g. product = "Tea & cake".'
+            )
         kind, piece = match.lastgroup or "", match.group()  # every alternative is a named group
         if kind == "string":
             body = piece[1:-1]
@@ -277,8 +360,9 @@ class _Parser:
         hint = ""
         if after_value and token.kind == "word":
             hint = ' (a value of more than one word goes in quotes, e.g. "Birthday cake")'
-        return ConditionError(f"'{said}' (at character {token.at + 1}) is not understood: {wanted} was expected "
-                              f"there{hint}.")
+        return ConditionError(
+            f"'{said}' (at character {token.at + 1}) is not understood: {wanted} was expected there{hint}."
+        )
 
     # grammar
     def or_expr(self) -> Condition:
@@ -346,8 +430,9 @@ class _Parser:
         else:
             raise self.unexpected(f"an operator after {spec.name} ({', '.join(OPERATORS_BY_KIND[spec.kind])})")
         if op not in OPERATORS_BY_KIND[spec.kind]:
-            raise ConditionError(f"{spec.name} cannot be compared with '{op}': use one of "
-                                 f"{', '.join(OPERATORS_BY_KIND[spec.kind])}.")
+            raise ConditionError(
+                f"{spec.name} cannot be compared with '{op}': use one of {', '.join(OPERATORS_BY_KIND[spec.kind])}."
+            )
         if op == "in":
             values = self.value_list(spec)
         elif op == "between":
@@ -362,10 +447,15 @@ class _Parser:
             values = (self.value(spec, as_text=True),)
         else:
             values = (self.value(spec),)
-        if attribute is not None and op in ("<", "<=", ">", ">=", "between") and not all(
-                isinstance(v, float) for v in values):
-            raise ConditionError(f"attribute {attribute} {op} compares numbers: "
-                                 f"'{next(v for v in values if not isinstance(v, float))}' is not one.")
+        if (
+            attribute is not None
+            and op in ("<", "<=", ">", ">=", "between")
+            and not all(isinstance(v, float) for v in values)
+        ):
+            raise ConditionError(
+                f"attribute {attribute} {op} compares numbers: "
+                f"'{next(v for v in values if not isinstance(v, float))}' is not one."
+            )
         window = self.window() if spec.kind == "bought" else None
         return Compare(spec.name, op, values, negated, window, attribute)
 
@@ -373,13 +463,15 @@ class _Parser:
         """The list column after ``attribute``: a word or a quoted name, normalised as the import names it."""
         token = self.peek()
         if token.kind not in ("word", "string") or (token.kind == "word" and token.text.lower() in KEYWORDS):
-            raise self.unexpected('the name of a column of your customer lists after attribute, e.g. attribute '
-                                  '"favourite bread" = rye')
+            raise self.unexpected(
+                'the name of a column of your customer lists after attribute, e.g. attribute "favourite bread" = rye'
+            )
         self.take()
         name = attribute_key(str(token.value if token.kind == "string" else token.text))
         if not name:
-            raise ConditionError("An attribute needs a name with letters or digits, e.g. attribute \"favourite "
-                                 "bread\" = rye.")
+            raise ConditionError(
+                'An attribute needs a name with letters or digits, e.g. attribute "favourite bread" = rye.'
+            )
         return name
 
     def value_list(self, spec: Field) -> tuple:
@@ -418,8 +510,9 @@ class _Parser:
 
     def value(self, spec: Field, *, as_text: bool = False) -> Any:
         token = self.peek()
-        if token.kind not in ("word", "string", "number") or (token.kind == "word" and token.text.lower()
-                                                                in ("and", "or", "not", "in")):
+        if token.kind not in ("word", "string", "number") or (
+            token.kind == "word" and token.text.lower() in ("and", "or", "not", "in")
+        ):
             raise self.unexpected(f"a value for {spec.name}")
         self.take()
         if as_text:
@@ -492,8 +585,19 @@ def typed_value(spec: Field, token: Token) -> Any:
         return _choice(spec, str(token.value if token.kind == "string" else token.text))
     if kind == "consent":
         word = str(token.value if token.kind == "string" else token.text).strip().lower()
-        meaning = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False,
-                   "0": False, "unknown": None, "none": None, "null": None}
+        meaning = {
+            "yes": True,
+            "true": True,
+            "y": True,
+            "1": True,
+            "no": False,
+            "false": False,
+            "n": False,
+            "0": False,
+            "unknown": None,
+            "none": None,
+            "null": None,
+        }
         if word not in meaning:
             raise ConditionError(f"{spec.name} must be one of yes, no, unknown: '{token.text}' is not one of them.")
         return meaning[word]
@@ -511,8 +615,13 @@ def _choice(spec: Field, word: str) -> str:
     """'At risk', 'at-risk', "can't lose them" -> the key; else ConditionError naming the valid ones."""
     plain = word.strip().lower()
     key = _TITLE_KEYS.get(plain) or re.sub(r"[\s-]+", "_", plain).replace("'", "").replace("’", "")
-    key = {"cant_lose_them": "cannot_lose_them", "new_customer": "new_customers", "champion": "champions",
-           "loyalists": "potential_loyalists", "potential_loyalist": "potential_loyalists"}.get(key, key)
+    key = {
+        "cant_lose_them": "cannot_lose_them",
+        "new_customer": "new_customers",
+        "champion": "champions",
+        "loyalists": "potential_loyalists",
+        "potential_loyalist": "potential_loyalists",
+    }.get(key, key)
     if spec.name == "cluster" and re.fullmatch(r"(group_)?\d", key):
         key = f"cluster_{key.removeprefix('group_')}"
     if key in spec.choices:
@@ -607,8 +716,10 @@ def _bought_sql(node: Compare, spec: Field, out: Compiled) -> str:
     window = ""
     if node.window_days is not None:
         window = f" AND date_diff('day', l.order_date, $as_of) < {_bind(out, node.window_days)}"
-    exists = (f"EXISTS (SELECT 1 FROM order_lines l WHERE l.customer_id = f.customer_id AND l.net_amount > 0 "
-              f"AND l.order_date <= $as_of{window} AND {match})")
+    exists = (
+        f"EXISTS (SELECT 1 FROM order_lines l WHERE l.customer_id = f.customer_id AND l.net_amount > 0 "
+        f"AND l.order_date <= $as_of{window} AND {match})"
+    )
     return f"(NOT {exists})" if node.op == "!=" else exists
 
 
@@ -626,13 +737,17 @@ def _listed_sql(node: Compare, spec: Field, out: Compiled) -> str:
     elif node.op in ("<", "<=", ">", ">="):  # the parser let only numbers through
         match = f"a.number {node.op} {_bind(out, node.values[0])}"
     else:  # = != in: a number is compared with the list's numbers, a word with its text (any case)
-        tests = [f"a.number = {_bind(out, v)}" if isinstance(v, float) else f"{text} = lower({_bind(out, v)})"
-                 for v in node.values]
+        tests = [
+            f"a.number = {_bind(out, v)}" if isinstance(v, float) else f"{text} = lower({_bind(out, v)})"
+            for v in node.values
+        ]
         match = "(" + " OR ".join(tests) + ")"
 
     def exists(test: str) -> str:
-        return (f"EXISTS (SELECT 1 FROM segment_attrs a WHERE a.customer_id = f.customer_id AND a.name = {name}"
-                f"{' AND ' + test if test else ''})")
+        return (
+            f"EXISTS (SELECT 1 FROM segment_attrs a WHERE a.customer_id = f.customer_id AND a.name = {name}"
+            f"{' AND ' + test if test else ''})"
+        )
 
     against = node.op == "!=" or node.negated
     if spec.kind == "multi":
@@ -717,8 +832,14 @@ def attributes_named(node: Condition) -> list[str]:
 def sensitive_fields(node: Condition) -> list[str]:
     """The sensitive things the condition narrows by (age, gender, income; ``SENSITIVE_FIELDS``), each once, in
     plain words ('age', 'gender', 'income'): a list or draft says when it is narrowed by them."""
-    words = {"age": "age", "age_band": "age", "birth_date": "age", "gender": "gender", "income": "income",
-             "income_band": "income"}
+    words = {
+        "age": "age",
+        "age_band": "age",
+        "birth_date": "age",
+        "gender": "gender",
+        "income": "income",
+        "income_band": "income",
+    }
     found: list[str] = []
     for leaf in _leaves(node):
         key = leaf.attribute if leaf.attribute is not None else leaf.field
@@ -739,7 +860,10 @@ def _leaves(node: Condition) -> Iterator[Compare]:
 
 def language_help() -> str:
     """The fields and operators, as one paragraph for an error or a tool's description."""
-    return ("Fields: " + "; ".join(f"{f.name} ({f.meaning})" for f in FIELDS.values())
-            + ". Operators: = != < <= > >= in (...) not in (...) between A and B, contains, "
-            "bought X [in last N days], attribute \"a list's column\" = value, combined with and, or, not and "
-            "parentheses.")
+    return (
+        "Fields: "
+        + "; ".join(f"{f.name} ({f.meaning})" for f in FIELDS.values())
+        + ". Operators: = != < <= > >= in (...) not in (...) between A and B, contains, "
+        'bought X [in last N days], attribute "a list\'s column" = value, combined with and, or, not and '
+        "parentheses."
+    )

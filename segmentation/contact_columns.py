@@ -48,31 +48,69 @@ CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "age": ("age", "age band", "age group", "age range", "your age", "how old are you", "age bracket"),
     "gender": ("gender", "sex", "your gender", "what is your gender"),
     "income": (
-        "income", "income band", "income range", "household income", "annual income", "income bracket",
+        "income",
+        "income band",
+        "income range",
+        "household income",
+        "annual income",
+        "income bracket",
         "annual household income",
     ),
     "city": ("city", "town", "default address city", "address city", "billing city", "customer city"),
     # Klaviyo writes 'State / Region', HubSpot 'State/Region', WooCommerce 'Region' and 'Country / Region'.
     "region": (
-        "region", "state", "province", "county", "province code", "default address province code",
-        "state province", "address region", "state region",
+        "region",
+        "state",
+        "province",
+        "county",
+        "province code",
+        "default address province code",
+        "state province",
+        "address region",
+        "state region",
     ),
     "country": ("country", "country code", "default address country code", "cc", "billing country", "country region"),
     # Klaviyo's Shopify integration syncs a customer's Shopify tags to the profile as 'Shopify Tags'.
     "tags": ("tags", "tag", "labels", "segments", "groups", "shopify tags"),
     "interests": (
-        "interests", "interest", "hobbies", "preferences", "dietary preferences", "dietary requirements",
-        "what are you interested in", "favourite products", "favorite products", "what do you like",
+        "interests",
+        "interest",
+        "hobbies",
+        "preferences",
+        "dietary preferences",
+        "dietary requirements",
+        "what are you interested in",
+        "favourite products",
+        "favorite products",
+        "what do you like",
     ),
     "email_consent": (
-        "accepts email marketing", "accepts marketing", "marketing consent", "email marketing consent",
-        "email opt in", "opt in", "optin", "newsletter", "subscribed", "consent", "email consent",
-        "email marketing status", "email subscription status", "subscription status",
+        "accepts email marketing",
+        "accepts marketing",
+        "marketing consent",
+        "email marketing consent",
+        "email opt in",
+        "opt in",
+        "optin",
+        "newsletter",
+        "subscribed",
+        "consent",
+        "email consent",
+        "email marketing status",
+        "email subscription status",
+        "subscription status",
     ),
     # HubSpot's 'Unsubscribed from all email' (true/false); Klaviyo's 'Email Suppressions' (a reason where
     # email cannot reach the profile: unsubscribed, bounced, marked as spam).
-    "unsubscribed": ("unsubscribed", "unsub time", "unsubscribed at", "unsubscribe date", "unsubscribed on",
-                     "unsubscribed from all email", "email suppressions"),
+    "unsubscribed": (
+        "unsubscribed",
+        "unsub time",
+        "unsubscribed at",
+        "unsubscribe date",
+        "unsubscribed on",
+        "unsubscribed from all email",
+        "email suppressions",
+    ),
     "cleaned": ("clean time", "cleaned", "cleaned at"),
     "member_rating": ("member rating", "rating", "contact rating", "star rating", "engagement rating"),
     "subscribed_on": ("confirm time", "optin time", "subscribed on", "subscribed at", "signup date", "date subscribed"),
@@ -80,18 +118,69 @@ CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
 
 # Who a person is, or the email tool's internals: never kept (see the module docstring).
 PERSONAL = (
-    "first name", "last name", "full name", "name", "customer name", "phone", "phone number", "mobile",
-    "address", "address1", "address2", "street", "zip", "postcode", "post code", "postal code", "company",
-    "note", "notes", "optin ip", "confirm ip", "ip", "ip address", "latitude", "longitude", "leid", "euid",
-    "gmtoff", "dstoff", "timezone", "birthday", "last changed", "unsub campaign title", "unsub campaign id",
-    "unsub reason", "unsub reason other", "clean campaign title", "clean campaign id", "default address company",
-    "default address address1", "default address address2", "default address zip", "default address phone",
-    "default address province", "default address country", "tax exempt", "marketing ip", "optin time",
+    "first name",
+    "last name",
+    "full name",
+    "name",
+    "customer name",
+    "phone",
+    "phone number",
+    "mobile",
+    "address",
+    "address1",
+    "address2",
+    "street",
+    "zip",
+    "postcode",
+    "post code",
+    "postal code",
+    "company",
+    "note",
+    "notes",
+    "optin ip",
+    "confirm ip",
+    "ip",
+    "ip address",
+    "latitude",
+    "longitude",
+    "leid",
+    "euid",
+    "gmtoff",
+    "dstoff",
+    "timezone",
+    "birthday",
+    "last changed",
+    "unsub campaign title",
+    "unsub campaign id",
+    "unsub reason",
+    "unsub reason other",
+    "clean campaign title",
+    "clean campaign id",
+    "default address company",
+    "default address address1",
+    "default address address2",
+    "default address zip",
+    "default address phone",
+    "default address province",
+    "default address country",
+    "tax exempt",
+    "marketing ip",
+    "optin time",
     # Klaviyo's profiles export: its own profile id, work details, the second address line.
-    "klaviyo id", "organization", "title", "address 2", "zip code",
+    "klaviyo id",
+    "organization",
+    "title",
+    "address 2",
+    "zip code",
     # HubSpot's contacts export: its record id, the salesperson who owns the contact (their email), work details.
-    "record id", "contact owner", "hubspot owner", "job title", "company name", "associated company",
-    "mobile phone number", "street address",
+    "record id",
+    "contact owner",
+    "hubspot owner",
+    "job title",
+    "company name",
+    "associated company",
+    "mobile phone number",
+    "street address",
     # WooCommerce's customers report: the customer's login name.
     "username",
 )
@@ -136,11 +225,32 @@ ACTIONS: dict[str, str] = {
     **dict.fromkeys(("open", "opened", "opened email", "email opened", "view", "viewed"), "open"),
     **dict.fromkeys(("click", "clicked", "clicked email", "email clicked", "clicked link"), "click"),
     **dict.fromkeys(
-        ("bounce", "bounced", "bounced email", "hard bounce", "soft bounce", "hard", "soft", "dropped email",
-         "marked email as spam", "spam complaint", "abuse"), "bounce"),
+        (
+            "bounce",
+            "bounced",
+            "bounced email",
+            "hard bounce",
+            "soft bounce",
+            "hard",
+            "soft",
+            "dropped email",
+            "marked email as spam",
+            "spam complaint",
+            "abuse",
+        ),
+        "bounce",
+    ),
     **dict.fromkeys(
-        ("unsubscribe", "unsubscribed", "unsubscribed from email marketing", "unsubscribed from list", "opt out",
-         "opted out"), "unsubscribe"),
+        (
+            "unsubscribe",
+            "unsubscribed",
+            "unsubscribed from email marketing",
+            "unsubscribed from list",
+            "opt out",
+            "opted out",
+        ),
+        "unsubscribe",
+    ),
 }
 EVENTS = ("sent", "open", "click", "bounce", "unsubscribe")
 
@@ -158,23 +268,38 @@ class ContactLayout:
 
 
 CONTACT_LAYOUTS: tuple[ContactLayout, ...] = (
-    ContactLayout("shopify_customers", "Shopify customers export", "profiles",
-                  frozenset({"first name", "last name", "email", "total spent", "total orders"})),
-    ContactLayout("mailchimp_audience", "Mailchimp audience export", "profiles",
-                  frozenset({"email address", "member rating", "optin time"})),
-    ContactLayout("mailchimp_activity", "Mailchimp campaign activity export", "activity",
-                  frozenset({"email address", "opens", "clicks"})),
-    ContactLayout("klaviyo_events", "Klaviyo events export", "activity",
-                  frozenset({"email", "metric", "timestamp"})),
+    ContactLayout(
+        "shopify_customers",
+        "Shopify customers export",
+        "profiles",
+        frozenset({"first name", "last name", "email", "total spent", "total orders"}),
+    ),
+    ContactLayout(
+        "mailchimp_audience",
+        "Mailchimp audience export",
+        "profiles",
+        frozenset({"email address", "member rating", "optin time"}),
+    ),
+    ContactLayout(
+        "mailchimp_activity",
+        "Mailchimp campaign activity export",
+        "activity",
+        frozenset({"email address", "opens", "clicks"}),
+    ),
+    ContactLayout("klaviyo_events", "Klaviyo events export", "activity", frozenset({"email", "metric", "timestamp"})),
     # Lists and segments > Export to CSV: 'Email' first, 'Klaviyo ID' always (tests/fixtures/contacts/README.md).
-    ContactLayout("klaviyo_profiles", "Klaviyo profiles export", "profiles",
-                  frozenset({"email", "klaviyo id"})),
+    ContactLayout("klaviyo_profiles", "Klaviyo profiles export", "profiles", frozenset({"email", "klaviyo id"})),
     # Contacts > Export: HubSpot always adds 'Record ID'; 'Create Date' is in the default view.
-    ContactLayout("hubspot_contacts", "HubSpot contacts export", "profiles",
-                  frozenset({"record id", "email", "create date"})),
+    ContactLayout(
+        "hubspot_contacts", "HubSpot contacts export", "profiles", frozenset({"record id", "email", "create date"})
+    ),
     # Analytics > Customers > Download: the report table's column labels.
-    ContactLayout("woocommerce_customers", "WooCommerce customers export", "profiles",
-                  frozenset({"username", "last active", "email", "total spend", "aov"})),
+    ContactLayout(
+        "woocommerce_customers",
+        "WooCommerce customers export",
+        "profiles",
+        frozenset({"username", "last active", "email", "total spend", "aov"}),
+    ),
 )
 
 
@@ -199,8 +324,9 @@ def file_kind(columns: list[str], overrides: dict[str, str] | None = None) -> st
     ):
         return "activity"
     mapped = map_contact_columns(columns, {}, "profiles")
-    attributes = [c for c in columns if normalise(c) not in PERSONAL and c not in (mapped.get("email"),
-                                                                                     mapped.get("customer_id"))]
+    attributes = [
+        c for c in columns if normalise(c) not in PERSONAL and c not in (mapped.get("email"), mapped.get("customer_id"))
+    ]
     if ("email" in mapped or "customer_id" in mapped) and attributes:
         return "profiles"
     return "orders"  # the orders importer says what is missing

@@ -39,8 +39,24 @@ from segmentation.store import (
 MAX_DISTINCT_TEXT = 50  # a text column with more different answers than this groups nobody: left out
 _YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted", "x")
 # Klaviyo writes consent as SUBSCRIBED, UNSUBSCRIBED or NEVER_SUBSCRIBED, and no suppression as [].
-_NO = ("no", "n", "false", "0", "unsubscribed", "not subscribed", "opted out", "opt out", "opt-out", "declined",
-       "denied", "never subscribed", "never_subscribed", "cleaned", "pending", "[]")
+_NO = (
+    "no",
+    "n",
+    "false",
+    "0",
+    "unsubscribed",
+    "not subscribed",
+    "opted out",
+    "opt out",
+    "opt-out",
+    "declined",
+    "denied",
+    "never subscribed",
+    "never_subscribed",
+    "cleaned",
+    "pending",
+    "[]",
+)
 _LIST_SPLIT = r"\s*[,;|]\s*"
 
 
@@ -103,8 +119,9 @@ class ContactImportReport:
 # ---------------------------------------------------------------- reading the file into long tables
 
 
-def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, overrides: dict[str, str],
-          report: ContactImportReport) -> None:
+def stage(
+    con: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, overrides: dict[str, str], report: ContactImportReport
+) -> None:
     """Tables ``staged_attrs`` or ``staged_events`` and ``contact_bad`` on the work connection."""
     _check_overrides(overrides, raw.columns, kind)
     layout = cc.contact_layout(raw.columns)
@@ -176,8 +193,9 @@ def _people(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, str]) ->
     con.execute("CREATE OR REPLACE TEMP VIEW good AS SELECT * FROM people WHERE __reason IS NULL")
 
 
-def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, str],
-                    report: ContactImportReport) -> None:
+def _stage_profiles(
+    con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, str], report: ContactImportReport
+) -> None:
     selects = _AttributeSelects()
     _select_who(con, m, report, selects)
     _select_email_fields(con, m, report, selects)
@@ -199,8 +217,10 @@ def _stage_profiles(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, 
     )
     # Each attribute the file gives, for everyone in it: replaced on re-import even where now empty.
     con.execute("CREATE OR REPLACE TABLE staged_names AS SELECT DISTINCT unnest(?::VARCHAR[]) AS name", [names])
-    con.execute("CREATE OR REPLACE TABLE staged_people AS SELECT DISTINCT __contact AS contact, __ref AS customer_ref, "
-        "__email AS email FROM good")
+    con.execute(
+        "CREATE OR REPLACE TABLE staged_people AS SELECT DISTINCT __contact AS contact, __ref AS customer_ref, "
+        "__email AS email FROM good"
+    )
 
 
 class _AttributeSelects:
@@ -215,21 +235,27 @@ class _AttributeSelects:
         self.parts.append(f"SELECT line_no, '{name}' AS name, {value} AS value, {number} AS number FROM good")
 
 
-def _select_who(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: ContactImportReport,
-                selects: _AttributeSelects) -> None:
+def _select_who(
+    con: duckdb.DuckDBPyConnection, m: dict[str, str], report: ContactImportReport, selects: _AttributeSelects
+) -> None:
     """Who the person is: birthday, age, gender, income, where they live, their tags and interests."""
     add = selects.add
     if "birth_date" in m:
         fmt = _date_format(con, m["birth_date"], report, "birthdays")
         if fmt:
             born = _date_sql(m["birth_date"], fmt)
-            add("birth_date", f"CASE WHEN year({born}) BETWEEN 1900 AND year(current_date) "
-                              f"THEN strftime({born}, '%Y-%m-%d') END")
+            add(
+                "birth_date",
+                f"CASE WHEN year({born}) BETWEEN 1900 AND year(current_date) THEN strftime({born}, '%Y-%m-%d') END",
+            )
     if "age" in m:
         age = _cell(m["age"])
         number = f"TRY_CAST({age} AS DOUBLE)"
-        add("age", f"CASE WHEN {number} BETWEEN 0 AND 120 THEN {number}::VARCHAR END",
-            f"CASE WHEN {number} BETWEEN 0 AND 120 THEN {number} END")
+        add(
+            "age",
+            f"CASE WHEN {number} BETWEEN 0 AND 120 THEN {number}::VARCHAR END",
+            f"CASE WHEN {number} BETWEEN 0 AND 120 THEN {number} END",
+        )
         add("age_band", f"CASE WHEN {number} IS NULL THEN {_age_band_text(age)} END")
     if "gender" in m:
         add("gender", _gender(_cell(m["gender"])))
@@ -250,8 +276,9 @@ def _select_who(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: Conta
             )
 
 
-def _select_email_fields(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: ContactImportReport,
-                         selects: _AttributeSelects) -> None:
+def _select_email_fields(
+    con: duckdb.DuckDBPyConnection, m: dict[str, str], report: ContactImportReport, selects: _AttributeSelects
+) -> None:
     """How the person stands with the shop's emails: consent, unsubscribed, cleaned, rating, since when."""
     add = selects.add
     if "email_consent" in m:
@@ -269,8 +296,13 @@ def _select_email_fields(con: duckdb.DuckDBPyConnection, m: dict[str, str], repo
             add("subscribed_on", f"strftime({_date_sql(m['subscribed_on'], fmt)}, '%Y-%m-%d')")
 
 
-def _select_other_columns(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict[str, str],
-                          report: ContactImportReport, selects: _AttributeSelects) -> None:
+def _select_other_columns(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    m: dict[str, str],
+    report: ContactImportReport,
+    selects: _AttributeSelects,
+) -> None:
     """The file's other columns that group people (numbers, or few different answers); never personal ones."""
     for column in raw.columns:
         if column in m.values():
@@ -286,6 +318,7 @@ def _select_other_columns(con: duckdb.DuckDBPyConnection, raw: RawTable, m: dict
             selects.add(cc.attribute_name(column), f"{number}::VARCHAR", number)
         elif kept == "text":
             selects.add(cc.attribute_name(column), f"left({_cell(column)}, 100)")
+
 
 def _other_column(con: duckdb.DuckDBPyConnection, column: str, report: ContactImportReport) -> str | None:
     """'number', 'text' (few different answers), or None (empty, free text that groups nobody, dates, or
@@ -320,24 +353,32 @@ def _stage_activity(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: C
         action = f"lower({_cell(m['action'])})"
         event = "CASE " + " ".join(f"WHEN {action} = {sql_str(w)} THEN '{e}'" for w, e in cc.ACTIONS.items()) + " END"
         at = _when(con, m.get("at"), report)
-        parts.append(f"SELECT line_no, {campaign} AS campaign, {event} AS event, {at} AS occurred_at, 1 AS times, "
-                     f"{action} IS NOT NULL AND {event} IS NULL AS unknown FROM good")
+        parts.append(
+            f"SELECT line_no, {campaign} AS campaign, {event} AS event, {at} AS occurred_at, 1 AS times, "
+            f"{action} IS NOT NULL AND {event} IS NULL AS unknown FROM good"
+        )
     else:  # one row per recipient: sent, then what they did
         sent_at = _when(con, m.get("sent_at"), report)
         parts.append(f"SELECT line_no, {campaign}, 'sent', {sent_at}, 1, false FROM good")
         for counted, last, event in (("opens", "last_open", "open"), ("clicks", "last_click", "click")):
             if counted in m:
                 cell = _cell(m[counted])
-                times = (f"CASE WHEN lower({cell}) IN ({_words(_YES)}) THEN 1 "
-                         f"ELSE TRY_CAST(TRY_CAST({cell} AS DOUBLE) AS INTEGER) END")
+                times = (
+                    f"CASE WHEN lower({cell}) IN ({_words(_YES)}) THEN 1 "
+                    f"ELSE TRY_CAST(TRY_CAST({cell} AS DOUBLE) AS INTEGER) END"
+                )
                 when = _when(con, m.get(last), report)
-                parts.append(f"SELECT line_no, {campaign}, '{event}', coalesce({when}, {sent_at}), {times}, false "
-                             f"FROM good WHERE {times} > 0")
+                parts.append(
+                    f"SELECT line_no, {campaign}, '{event}', coalesce({when}, {sent_at}), {times}, false "
+                    f"FROM good WHERE {times} > 0"
+                )
         for flag, event in (("bounced", "bounce"), ("unsubscribed", "unsubscribe")):
             if flag in m:
                 cell = _cell(m[flag])
-                parts.append(f"SELECT line_no, {campaign}, '{event}', {sent_at}, 1, false FROM good "
-                             f"WHERE {cell} IS NOT NULL AND lower({cell}) NOT IN ({_words(_NO)})")
+                parts.append(
+                    f"SELECT line_no, {campaign}, '{event}', {sent_at}, 1, false FROM good "
+                    f"WHERE {cell} IS NOT NULL AND lower({cell}) NOT IN ({_words(_NO)})"
+                )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE staged_event_rows AS
@@ -350,8 +391,10 @@ def _stage_activity(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: C
         "CREATE OR REPLACE TABLE staged_events AS SELECT contact, customer_ref, email, campaign, event, occurred_at, "
         "times FROM staged_event_rows WHERE event IS NOT NULL"
     )
-    con.execute("CREATE OR REPLACE TABLE staged_people AS SELECT DISTINCT __contact AS contact, __ref AS customer_ref, "
-        "__email AS email FROM good")
+    con.execute(
+        "CREATE OR REPLACE TABLE staged_people AS SELECT DISTINCT __contact AS contact, __ref AS customer_ref, "
+        "__email AS email FROM good"
+    )
 
 
 def _when(con: duckdb.DuckDBPyConnection, column: str | None, report: ContactImportReport) -> str:
@@ -418,7 +461,9 @@ def _count(con: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, report: Con
     cells = "to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in raw.columns) + "))::VARCHAR"
     unknown = (
         " UNION ALL SELECT line_no + 1, 'not an email event', " + cells + " FROM people WHERE line_no IN "
-        "(SELECT line_no FROM staged_event_rows WHERE unknown)" if kind == "activity" else ""
+        "(SELECT line_no FROM staged_event_rows WHERE unknown)"
+        if kind == "activity"
+        else ""
     )
     con.execute(
         f"CREATE OR REPLACE TABLE contact_bad AS SELECT line_no + 1 AS line_no, __reason AS reason, {cells} AS raw "
@@ -447,8 +492,7 @@ def _count(con: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, report: Con
 # ---------------------------------------------------------------- writing, in one transaction
 
 
-def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: ContactImportReport,
-          replace: bool) -> None:
+def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: ContactImportReport, replace: bool) -> None:
     """Attach the store and write the staged rows, or nothing (the same file again adds nothing)."""
     from segmentation.attributes import contact_links_sql
 
@@ -464,8 +508,9 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
         con.execute("BEGIN TRANSACTION")
         ensure_schema(con, db_path)
         since = "coalesce((SELECT max(import_id) FROM imports WHERE replaced), 0)"
-        if con.execute(f"SELECT count(*) FROM imports WHERE file_sha256 = ? AND import_id >= {since}",
-                       [sha]).fetchall()[0][0]:
+        if con.execute(
+            f"SELECT count(*) FROM imports WHERE file_sha256 = ? AND import_id >= {since}", [sha]
+        ).fetchall()[0][0]:
             report.already_imported = True
             con.execute("ROLLBACK")
         else:
@@ -486,10 +531,20 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
             # (data_version) see the data changed. 'replaced' is the orders' word: never set by a list.
             con.execute(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [import_id, report.file_name, sha, dt.datetime.now().replace(microsecond=0),
-                 report.layout or ("customer list" if report.kind == "profiles" else "email activity"),
-                 json.dumps(report.mapping), report.rows_read, report.rows_loaded, 0, report.rows_rejected,
-                 unmatched, False],
+                [
+                    import_id,
+                    report.file_name,
+                    sha,
+                    dt.datetime.now().replace(microsecond=0),
+                    report.layout or ("customer list" if report.kind == "profiles" else "email activity"),
+                    json.dumps(report.mapping),
+                    report.rows_read,
+                    report.rows_loaded,
+                    0,
+                    report.rows_rejected,
+                    unmatched,
+                    False,
+                ],
             )
             remember_summary(con, import_id)
             _warm_model_cache(con)  # the data version moved on: refit now, not at the next question
@@ -515,8 +570,7 @@ def _warm_model_cache(con: duckdb.DuckDBPyConnection) -> None:
         fit_models(con)
 
 
-def _write_profiles(con: duckdb.DuckDBPyConnection, import_id: int, replace: bool,
-                    report: ContactImportReport) -> None:
+def _write_profiles(con: duckdb.DuckDBPyConnection, import_id: int, replace: bool, report: ContactImportReport) -> None:
     if replace:
         con.execute("DELETE FROM contact_attributes")
     con.execute(
@@ -525,15 +579,17 @@ def _write_profiles(con: duckdb.DuckDBPyConnection, import_id: int, replace: boo
     )
     con.execute(
         "INSERT INTO contact_attributes SELECT contact, customer_ref, email, name, value, number, ? "
-        "FROM memory.staged_attrs", [import_id]
+        "FROM memory.staged_attrs",
+        [import_id],
     )
-    report.attributes = dict(con.execute(
-        "SELECT name, count(DISTINCT contact) FROM memory.staged_attrs GROUP BY name ORDER BY 2 DESC, 1"
-    ).fetchall())
+    report.attributes = dict(
+        con.execute(
+            "SELECT name, count(DISTINCT contact) FROM memory.staged_attrs GROUP BY name ORDER BY 2 DESC, 1"
+        ).fetchall()
+    )
 
 
-def _write_activity(con: duckdb.DuckDBPyConnection, import_id: int, replace: bool,
-                    report: ContactImportReport) -> None:
+def _write_activity(con: duckdb.DuckDBPyConnection, import_id: int, replace: bool, report: ContactImportReport) -> None:
     if replace:
         con.execute("DELETE FROM email_events")
     con.execute(
@@ -542,7 +598,8 @@ def _write_activity(con: duckdb.DuckDBPyConnection, import_id: int, replace: boo
     )
     con.execute(
         "INSERT INTO email_events SELECT contact, customer_ref, email, campaign, event, occurred_at, times, ? "
-        "FROM memory.staged_events", [import_id]
+        "FROM memory.staged_events",
+        [import_id],
     )
     counts = dict(con.execute("SELECT event, sum(times) FROM memory.staged_events GROUP BY 1").fetchall())
     report.events = {e: int(counts[e]) for e in cc.EVENTS if e in counts}

@@ -29,8 +29,18 @@ import duckdb
 from segmentation.vocabulary import SegmentsError
 
 __all__ = [
-    "CURRENCIES", "Currency", "CurrencyError", "Found", "active", "currency_of", "detect", "parse_code",
-    "prefix", "record_found", "set_currency", "using",
+    "CURRENCIES",
+    "Currency",
+    "CurrencyError",
+    "Found",
+    "active",
+    "currency_of",
+    "detect",
+    "parse_code",
+    "prefix",
+    "record_found",
+    "set_currency",
+    "using",
 ]
 
 
@@ -42,26 +52,29 @@ class Currency:
     decimals: int = 2
 
 
-CURRENCIES: dict[str, Currency] = {c.code: c for c in (
-    Currency("GBP", "£", "pound sterling"),
-    Currency("EUR", "€", "euro"),
-    Currency("USD", "$", "US dollar"),
-    Currency("CAD", "CA$", "Canadian dollar"),
-    Currency("AUD", "A$", "Australian dollar"),
-    Currency("NZD", "NZ$", "New Zealand dollar"),
-    Currency("JPY", "¥", "Japanese yen", 0),
-    Currency("INR", "₹", "Indian rupee"),
-    Currency("CHF", "CHF ", "Swiss franc"),
-    Currency("SEK", "SEK ", "Swedish krona"),
-    Currency("NOK", "NOK ", "Norwegian krone"),
-    Currency("DKK", "DKK ", "Danish krone"),
-    Currency("PLN", "PLN ", "Polish zloty"),
-    Currency("ZAR", "R", "South African rand"),
-    Currency("SGD", "S$", "Singapore dollar"),
-    Currency("HKD", "HK$", "Hong Kong dollar"),
-    Currency("MXN", "MX$", "Mexican peso"),
-    Currency("BRL", "R$", "Brazilian real"),
-)}
+CURRENCIES: dict[str, Currency] = {
+    c.code: c
+    for c in (
+        Currency("GBP", "£", "pound sterling"),
+        Currency("EUR", "€", "euro"),
+        Currency("USD", "$", "US dollar"),
+        Currency("CAD", "CA$", "Canadian dollar"),
+        Currency("AUD", "A$", "Australian dollar"),
+        Currency("NZD", "NZ$", "New Zealand dollar"),
+        Currency("JPY", "¥", "Japanese yen", 0),
+        Currency("INR", "₹", "Indian rupee"),
+        Currency("CHF", "CHF ", "Swiss franc"),
+        Currency("SEK", "SEK ", "Swedish krona"),
+        Currency("NOK", "NOK ", "Norwegian krone"),
+        Currency("DKK", "DKK ", "Danish krone"),
+        Currency("PLN", "PLN ", "Polish zloty"),
+        Currency("ZAR", "R", "South African rand"),
+        Currency("SGD", "S$", "Singapore dollar"),
+        Currency("HKD", "HK$", "Hong Kong dollar"),
+        Currency("MXN", "MX$", "Mexican peso"),
+        Currency("BRL", "R$", "Brazilian real"),
+    )
+}
 
 # A sign in an amount cell, and the currency it most likely means. "$" alone is read as US dollars: the
 # report says so, and an owner in Canada or Australia sets theirs once.
@@ -89,8 +102,9 @@ def parse_code(text: str) -> Currency:
     key = str(text).strip().upper()
     code = SIGNS.get(key, key)
     if code not in CURRENCIES:
-        raise CurrencyError(f"'{str(text).strip()[:20]}' is not a currency we know: use one of "
-                            f"{', '.join(CURRENCIES)}.")
+        raise CurrencyError(
+            f"'{str(text).strip()[:20]}' is not a currency we know: use one of {', '.join(CURRENCIES)}."
+        )
     return CURRENCIES[code]
 
 
@@ -167,8 +181,10 @@ def record_found(con: duckdb.DuckDBPyConnection, found: Found | None, replace: b
         con.execute("DELETE FROM meta WHERE key IN ('currency', 'currency_source')")
     if found is None:
         if code is None:
-            return ("no currency found in the file: amounts are shown without one (set it with `segments "
-                    "currency CODE` or in the app's sidebar)")
+            return (
+                "no currency found in the file: amounts are shown without one (set it with `segments "
+                "currency CODE` or in the app's sidebar)"
+            )
         return None
     if code is None:
         _record(con, found.code, found.source)
@@ -176,8 +192,10 @@ def record_found(con: duckdb.DuckDBPyConnection, found: Found | None, replace: b
     if found.code != code:
         if source != "set":
             _record(con, found.code, found.source)
-        return (f"this file's amounts look like {found.code} (from {found.source}) but the shop's currency is "
-                f"{code}: amounts are added as they are, not converted")
+        return (
+            f"this file's amounts look like {found.code} (from {found.source}) but the shop's currency is "
+            f"{code}: amounts are added as they are, not converted"
+        )
     return None
 
 
@@ -191,8 +209,13 @@ def _record(con: duckdb.DuckDBPyConnection, code: str, source: str) -> None:
 # ---------------------------------------------------------------- finding it in a file
 
 
-def detect(con: duckdb.DuckDBPyConnection, columns: list[str], mapping: dict[str, str], layout: str | None,
-           table: str = "sample") -> Found | None:
+def detect(
+    con: duckdb.DuckDBPyConnection,
+    columns: list[str],
+    mapping: dict[str, str],
+    layout: str | None,
+    table: str = "sample",
+) -> Found | None:
     """The currency ``table`` (the file's sampled rows, as text) shows, or None when it shows none."""
     from segmentation.columns import normalise
 

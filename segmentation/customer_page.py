@@ -78,27 +78,36 @@ def find_customer(con: duckdb.DuckDBPyConnection, typed: str) -> str:
     """The stored id for ``typed`` (spaces around it ignored; any case, where only one id matches that way), else
     ``CustomerNotFound`` in one sentence naming up to three close ids."""
     text = str(typed).strip()
-    known = ("SELECT customer_id FROM customers UNION "
-             "SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL")
+    known = (
+        "SELECT customer_id FROM customers UNION SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL"
+    )
     exact = con.execute(f"SELECT customer_id FROM ({known}) WHERE customer_id = $id", {"id": text}).fetchall()
     if exact:
         return exact[0][0]
-    folded = con.execute(f"SELECT customer_id FROM ({known}) WHERE lower(customer_id) = lower($id)",
-                         {"id": text}).fetchall()
+    folded = con.execute(
+        f"SELECT customer_id FROM ({known}) WHERE lower(customer_id) = lower($id)", {"id": text}
+    ).fetchall()
     if len(folded) == 1:
         return folded[0][0]
-    close = [r[0] for r in con.execute(
-        f"SELECT customer_id FROM ({known}) WHERE levenshtein(lower(customer_id), lower($id)) <= $most "
-        "ORDER BY levenshtein(lower(customer_id), lower($id)), customer_id LIMIT 3",
-        {"id": text, "most": max(2, len(text) // 3)},
-    ).fetchall()]
+    close = [
+        r[0]
+        for r in con.execute(
+            f"SELECT customer_id FROM ({known}) WHERE levenshtein(lower(customer_id), lower($id)) <= $most "
+            "ORDER BY levenshtein(lower(customer_id), lower($id)), customer_id LIMIT 3",
+            {"id": text, "most": max(2, len(text) // 3)},
+        ).fetchall()
+    ]
     said = text if len(text) <= 40 else text[:40] + "..."
     hint = f"; did you mean {', '.join(close)}?" if close else ": check the id in `segments customers`."
     raise CustomerNotFound(f"There is no customer '{said}' in this shop{hint}")
 
 
 def customer_groups(
-    con: duckdb.DuckDBPyConnection, customer_id: str, *, as_of: dt.date | str | None = None, k: int | None = None,
+    con: duckdb.DuckDBPyConnection,
+    customer_id: str,
+    *,
+    as_of: dt.date | str | None = None,
+    k: int | None = None,
     row: dict | None = None,
 ) -> list[Group]:
     """The groups ``customer_id`` is in at ``as_of``: the single place that says so (the page, the command line
@@ -115,8 +124,10 @@ def customer_groups(
         if found.empty:
             return []
         row = found.iloc[0].to_dict()
-    groups = [Group("segment", row["segment"], group_title(row["segment"])),
-              Group("stage", row["lifecycle"], group_title(row["lifecycle"]))]
+    groups = [
+        Group("segment", row["segment"], group_title(row["segment"])),
+        Group("stage", row["lifecycle"], group_title(row["lifecycle"])),
+    ]
     try:
         clusters = cluster_customers(con, as_of=as_of, k=k)
     except AnalysisError:  # too few customers, or too alike, to split: no cluster to be in
@@ -147,7 +158,11 @@ def _saved_groups(con: duckdb.DuckDBPyConnection, customer_id: str, as_of: dt.da
 
 
 def customer_page(
-    con: duckdb.DuckDBPyConnection, customer_id: str, *, as_of: dt.date | str | None = None, k: int | None = None,
+    con: duckdb.DuckDBPyConnection,
+    customer_id: str,
+    *,
+    as_of: dt.date | str | None = None,
+    k: int | None = None,
     margin: float | None = None,
 ) -> CustomerPage:
     """The page of the customer ``customer_id`` names (``find_customer``), at ``as_of``; ``k``: the clustering
@@ -166,7 +181,8 @@ def customer_page(
     contact = dict(zip(CONTACT_FIELDS, values[:-1], strict=True))
     orders = con.execute(
         f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE customer_id = $id AND order_date <= $as_of "
-        "ORDER BY order_date, order_id", {"id": found, "as_of": day},
+        "ORDER BY order_date, order_id",
+        {"id": found, "as_of": day},
     ).df()
     thresholds = table.attrs["thresholds"]
     notes = list(table.attrs.get("warnings", []))
@@ -175,12 +191,19 @@ def customer_page(
     else:
         words = next_order_words(row, day, thresholds.get("typical_gap_days"))
     return CustomerPage(
-        customer_id=found, as_of=day.isoformat(), contact=contact,
-        marketing_consent=None if values[-1] is None else bool(values[-1]), row=row,
-        table_attrs=dict(table.attrs), next_order=words, orders=orders, monthly=_monthly(orders),
+        customer_id=found,
+        as_of=day.isoformat(),
+        contact=contact,
+        marketing_consent=None if values[-1] is None else bool(values[-1]),
+        row=row,
+        table_attrs=dict(table.attrs),
+        next_order=words,
+        orders=orders,
+        monthly=_monthly(orders),
         history=_history(con, found, day) if row is not None else pd.DataFrame(columns=HISTORY_COLUMNS),
         groups=customer_groups(con, found, as_of=day, k=k, row=row) if row is not None else [],
-        campaigns=_campaigns(con, found), notes=notes,
+        campaigns=_campaigns(con, found),
+        notes=notes,
     )
 
 

@@ -18,8 +18,12 @@ from segmentation.persona import amount
 from segmentation.vocabulary import group_title
 
 LAST_ORDERS = 10
-KIND_WORDS = {"segment": "RFM segment", "stage": "lifecycle stage", "cluster": "group that shops alike",
-              "saved": "saved segment"}
+KIND_WORDS = {
+    "segment": "RFM segment",
+    "stage": "lifecycle stage",
+    "cluster": "group that shops alike",
+    "saved": "saved segment",
+}
 
 
 def consent_words(consent: bool | None) -> str:
@@ -48,11 +52,14 @@ def standing_lines(page: CustomerPage) -> list[str]:
     if _known(row.get("p_alive")):
         model = MODEL_NAMES.get(attrs.get("model") or "", "the value model")
         kind = "value" if attrs.get("margin") is None else "profit"
-        lines.append(f"Predicted {kind} over the next {attrs['horizon_days']} days: {amount(row['clv'])}; "
-                     f"chance they are still buying: {row['p_alive']:.0%} ({model})")
+        lines.append(
+            f"Predicted {kind} over the next {attrs['horizon_days']} days: {amount(row['clv'])}; "
+            f"chance they are still buying: {row['p_alive']:.0%} ({model})"
+        )
     else:
-        lines.append("Predicted value and chance still buying: not available "
-                     + (f"({page.notes[-1]})" if page.notes else ""))
+        lines.append(
+            "Predicted value and chance still buying: not available " + (f"({page.notes[-1]})" if page.notes else "")
+        )
     lines.append(page.next_order)
     return lines
 
@@ -84,8 +91,10 @@ def page_text(page: CustomerPage) -> str:
         out.append(f"  {month}: {orders:,} order{'s' if orders != 1 else ''}, {amount(revenue)}")
     if len(page.orders):
         shown = page.orders.tail(LAST_ORDERS)
-        out += ["", f"Last {len(shown)} of {len(page.orders):,} orders:" if len(page.orders) > len(shown)
-                else "Orders:"]
+        out += [
+            "",
+            f"Last {len(shown)} of {len(page.orders):,} orders:" if len(page.orders) > len(shown) else "Orders:",
+        ]
         for order in shown.itertuples(index=False):
             what = "" if order.is_purchase else " (returned or cancelled: not a purchase)"
             channel = f", {order.channel}" if isinstance(order.channel, str) else ""
@@ -101,13 +110,20 @@ def page_facts(page: CustomerPage) -> dict[str, Any]:
     """The page as JSON-ready facts (``segments customer ID --json``)."""
     row = None if page.row is None else {k: (None if not _present(v) else v) for k, v in page.row.items()}
     return {
-        "customer_id": page.customer_id, "as_of": page.as_of, "contact": page.contact,
-        "marketing_consent": page.marketing_consent, "customer": row, "next_order": page.next_order,
+        "customer_id": page.customer_id,
+        "as_of": page.as_of,
+        "contact": page.contact,
+        "marketing_consent": page.marketing_consent,
+        "customer": row,
+        "next_order": page.next_order,
         "groups": [{"kind": g.kind, "key": g.key, "title": g.title} for g in page.groups],
-        "history": page.history.to_dict("records"), "monthly": page.monthly.to_dict("records"),
+        "history": page.history.to_dict("records"),
+        "monthly": page.monthly.to_dict("records"),
         "orders": [{**o, "order_date": str(o["order_date"])[:10]} for o in page.orders.to_dict("records")],
-        "campaigns": [{**c, "created_at": str(c["created_at"]), "as_of": str(c["as_of"])[:10]}
-                      for c in page.campaigns.to_dict("records")],
+        "campaigns": [
+            {**c, "created_at": str(c["created_at"]), "as_of": str(c["as_of"])[:10]}
+            for c in page.campaigns.to_dict("records")
+        ],
     }
 
 

@@ -112,8 +112,12 @@ def known_table(
 
 
 def _compute(
-    con: duckdb.DuckDBPyConnection, day: dt.date, horizon_days: int, thresholds: Thresholds | None,
-    store: tuple | None = None, money: tuple[float | None, float] = (None, DEFAULT_DISCOUNT_RATE),
+    con: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    horizon_days: int,
+    thresholds: Thresholds | None,
+    store: tuple | None = None,
+    money: tuple[float | None, float] = (None, DEFAULT_DISCOUNT_RATE),
 ) -> pd.DataFrame:
     """The whole table at ``day``, every customer; ``store``: ``store_key(con)``, where the memos may be used."""
     from segmentation.clv import MODEL_TIME_UNIT_DAYS, ModelError, customer_value, rfm_summary  # scipy, when asked
@@ -123,8 +127,7 @@ def _compute(
     known = None
     # The same date at another horizon: its RFM, stages and thresholds are these (a summary implies a store).
     if summary is not None and store is not None:
-        known = TABLES.find(lambda key: key[: len(store)] == store and key[len(store)] == day
-                            and key[-1] == thresholds)
+        known = TABLES.find(lambda key: key[: len(store)] == store and key[len(store)] == day and key[-1] == thresholds)
     if known is not None and summary is not None:
         frame = known[[*RFM_COLUMNS, "lifecycle"]].copy(deep=True)
         limits = Thresholds(**known.attrs["thresholds"])
@@ -146,8 +149,9 @@ def _compute(
     warnings = [limits.warning] if limits.warning else []
     model = {}
     try:
-        value = customer_value(con, as_of=day, horizon_days=horizon_days, summary=summary, margin=money[0],
-                               discount_rate=money[1])
+        value = customer_value(
+            con, as_of=day, horizon_days=horizon_days, summary=summary, margin=money[0], discount_rate=money[1]
+        )
         frame = _beside(frame, value[["customer_id", *VALUE_COLUMNS]])
         model = {"model": value.attrs["model"], "model_reason": value.attrs["model_reason"]}  # which predicted, why
     except ModelError as exc:
@@ -159,8 +163,14 @@ def _compute(
     frame = pd.concat([frame, next_orders(frame, gaps["usual_gap_days"], gaps["usual_gap_count"], day)], axis=1)
     frame = frame[CUSTOMER_COLUMNS].reset_index(drop=True)
     frame.attrs.update(
-        as_of=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), warnings=warnings,
-        margin=money[0], discount_rate=money[1], value_kind=value_kind(money[0]), **model
+        as_of=day.isoformat(),
+        horizon_days=horizon_days,
+        thresholds=limits.as_dict(),
+        warnings=warnings,
+        margin=money[0],
+        discount_rate=money[1],
+        value_kind=value_kind(money[0]),
+        **model,
     )
     return frame
 

@@ -100,5 +100,7 @@ def value_basis(attrs: dict) -> str:
     """What ``clv`` means, in words, from a value table's attrs: horizon, revenue or profit, discount."""
     margin = attrs.get("margin")
     kind = "revenue" if margin is None else f"profit at a {margin:.0%} margin"
-    return (f"clv = expected {kind} over the next {attrs['horizon_days']} days, in today's money "
-            f"(discounted at {attrs.get('discount_rate', DEFAULT_DISCOUNT_RATE):.0%} a year)")
+    return (
+        f"clv = expected {kind} over the next {attrs['horizon_days']} days, in today's money "
+        f"(discounted at {attrs.get('discount_rate', DEFAULT_DISCOUNT_RATE):.0%} a year)"
+    )

@@ -50,8 +50,10 @@ OFFER_DAYS = 14
 PERCENT_OFF = 10
 HIGH_VALUE = 1.5  # revenue share at least 1.5x customer share: worth a fixed amount, not a percentage
 OPT_OUT = "Reply STOP to opt out"
-_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-            "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 _GSM7_EXTENDED = set("^{}\\[~]|€")  # two units each
 
 
@@ -75,9 +77,17 @@ def _every(gap: float | None) -> str | None:
     """The typical gap in the words a shop would use to a customer."""
     if gap is None or not math.isfinite(gap) or gap <= 0:
         return None
-    for limit, words in ((1.5, "every day"), (4, "every few days"), (10, "about once a week"),
-                         (17, "every couple of weeks"), (24, "every three weeks or so"), (45, "about once a month"),
-                         (75, "every couple of months"), (135, "every few months"), (250, "a couple of times a year")):
+    for limit, words in (
+        (1.5, "every day"),
+        (4, "every few days"),
+        (10, "about once a week"),
+        (17, "every couple of weeks"),
+        (24, "every three weeks or so"),
+        (45, "about once a month"),
+        (75, "every couple of months"),
+        (135, "every few months"),
+        (250, "a couple of times a year"),
+    ):
         if gap <= limit:
             return words
     return "about once a year"
@@ -132,63 +142,100 @@ def _offer(profile: dict, goal: str, c: _Context) -> dict:
     base = {"percent": None, "amount": None, "min_spend": None, "item": None, "valid_days": OFFER_DAYS}
     if goal == "thank_and_reward":
         what = f"new {c.category}" if c.category else "what's new"
-        return {**base, "kind": "early_access", "valid_days": None,
-                "summary": f"early access to {what} and a small gift with the next order (no discount)",
-                "text": f"As a thank-you, you'll see {what} before anyone else, and a small gift is waiting "
-                        "with your next order.",
-                "short": f"Early access to {what} + a small gift next time.",
-                "short_plain": "Early access to what's new + a small gift next time.",
-                "hook": "Early access", "rule": "No discount for a thank-you: they buy anyway, so a discount only "
-                "costs margin and teaches them to wait for coupons; early access and a gift say thanks instead."}
+        return {
+            **base,
+            "kind": "early_access",
+            "valid_days": None,
+            "summary": f"early access to {what} and a small gift with the next order (no discount)",
+            "text": f"As a thank-you, you'll see {what} before anyone else, and a small gift is waiting "
+            "with your next order.",
+            "short": f"Early access to {what} + a small gift next time.",
+            "short_plain": "Early access to what's new + a small gift next time.",
+            "hook": "Early access",
+            "rule": "No discount for a thank-you: they buy anyway, so a discount only "
+            "costs margin and teaches them to wait for coupons; early access and a gift say thanks instead.",
+        }
     if goal == "win_back" and value >= HIGH_VALUE and aov:
         off, floor = _round_down(aov / 4), _round_up(aov)
-        return {**base, "kind": "amount_off", "amount": float(off), "min_spend": float(floor),
-                "summary": f"{money(off)} off orders of {money(floor)} or more, for {OFFER_DAYS} days",
-                "text": f"Here's {money(off)} off your next order of {money(floor)} or more, for the next "
-                        f"{OFFER_DAYS} days.",
-                "short": f"{money(off)} off orders of {money(floor)}+ for {OFFER_DAYS} days.",
-                "short_plain": f"{money(off)} off your next order.", "hook": f"{money(off)} off",
-                "rule": f"A fixed amount: a customer here is worth more than your average one ("
-                        f"{pct(profile.get('revenue_share') or 0)} of revenue from "
-                        f"{pct(profile.get('share_of_customers') or 0)} of customers); a quarter of their typical "
-                        f"order of {amount(aov)} rounded down, on orders of at least that order rounded up."}
+        return {
+            **base,
+            "kind": "amount_off",
+            "amount": float(off),
+            "min_spend": float(floor),
+            "summary": f"{money(off)} off orders of {money(floor)} or more, for {OFFER_DAYS} days",
+            "text": f"Here's {money(off)} off your next order of {money(floor)} or more, for the next "
+            f"{OFFER_DAYS} days.",
+            "short": f"{money(off)} off orders of {money(floor)}+ for {OFFER_DAYS} days.",
+            "short_plain": f"{money(off)} off your next order.",
+            "hook": f"{money(off)} off",
+            "rule": f"A fixed amount: a customer here is worth more than your average one ("
+            f"{pct(profile.get('revenue_share') or 0)} of revenue from "
+            f"{pct(profile.get('share_of_customers') or 0)} of customers); a quarter of their typical "
+            f"order of {amount(aov)} rounded down, on orders of at least that order rounded up.",
+        }
     if goal in ("welcome_second_purchase", "upsell") and gift and aov:  # a gift is chosen only with an aov
         name = clean(gift["name"])
-        basis = (f"{name} is one of their favourites ({pct(gift.get('share_of_group') or 0)} of them buy it) and "
-                 f"costs little next to their typical order of {amount(aov)}")
+        basis = (
+            f"{name} is one of their favourites ({pct(gift.get('share_of_group') or 0)} of them buy it) and "
+            f"costs little next to their typical order of {amount(aov)}"
+        )
         if goal == "welcome_second_purchase":
-            return {**base, "kind": "free_item", "item": name,
-                    "summary": f"a free {name} with the next order, for {OFFER_DAYS} days",
-                    "text": f"Your next {name} is on us: just come back within {OFFER_DAYS} days.",
-                    "short": f"Your next {name} is on us ({OFFER_DAYS} days).",
-                    "short_plain": "A free item with your next order.", "hook": f"A free {name}",
-                    "rule": f"A free item, not a discount, to make a second purchase a habit: {basis}."}
+            return {
+                **base,
+                "kind": "free_item",
+                "item": name,
+                "summary": f"a free {name} with the next order, for {OFFER_DAYS} days",
+                "text": f"Your next {name} is on us: just come back within {OFFER_DAYS} days.",
+                "short": f"Your next {name} is on us ({OFFER_DAYS} days).",
+                "short_plain": "A free item with your next order.",
+                "hook": f"A free {name}",
+                "rule": f"A free item, not a discount, to make a second purchase a habit: {basis}.",
+            }
         floor = _round_up(aov * 1.25)
-        return {**base, "kind": "free_item", "item": name, "min_spend": float(floor),
-                "summary": f"a free {name} on orders of {money(floor)} or more, for {OFFER_DAYS} days",
-                "text": f"Spend {money(floor)} or more on your next order in the next {OFFER_DAYS} days and "
-                        f"a {name} is on us.",
-                "short": f"Free {name} when you spend {money(floor)}+ ({OFFER_DAYS} days).",
-                "short_plain": f"A free item when you spend {money(floor)}+.", "hook": f"A free {name}",
-                "rule": f"A free item on a basket a quarter above their typical order, which pays for it: {basis}."}
-    why = {"win_back": "a customer here is worth no more than your average one, so a modest percentage",
-           "re_engage": "a small, time-limited nudge rather than a big discount"}.get(
-        goal, "no top product is cheap enough to give away, so a modest percentage")
+        return {
+            **base,
+            "kind": "free_item",
+            "item": name,
+            "min_spend": float(floor),
+            "summary": f"a free {name} on orders of {money(floor)} or more, for {OFFER_DAYS} days",
+            "text": f"Spend {money(floor)} or more on your next order in the next {OFFER_DAYS} days and "
+            f"a {name} is on us.",
+            "short": f"Free {name} when you spend {money(floor)}+ ({OFFER_DAYS} days).",
+            "short_plain": f"A free item when you spend {money(floor)}+.",
+            "hook": f"A free {name}",
+            "rule": f"A free item on a basket a quarter above their typical order, which pays for it: {basis}.",
+        }
+    why = {
+        "win_back": "a customer here is worth no more than your average one, so a modest percentage",
+        "re_engage": "a small, time-limited nudge rather than a big discount",
+    }.get(goal, "no top product is cheap enough to give away, so a modest percentage")
     return _percent_offer(PERCENT_OFF, f"{PERCENT_OFF}% for {OFFER_DAYS} days: {why}.")
 
 
 def _percent_offer(percent: int, rule: str) -> dict:
-    return {"percent": percent, "amount": None, "min_spend": None, "item": None, "valid_days": OFFER_DAYS,
-            "kind": "percent_off", "summary": f"{percent}% off the next order, for {OFFER_DAYS} days",
-            "text": f"Here's {percent}% off your next order, for the next {OFFER_DAYS} days.",
-            "short": f"{percent}% off your next order for {OFFER_DAYS} days.",
-            "short_plain": f"{percent}% off your next order.", "hook": f"{percent}% off", "rule": rule}
+    return {
+        "percent": percent,
+        "amount": None,
+        "min_spend": None,
+        "item": None,
+        "valid_days": OFFER_DAYS,
+        "kind": "percent_off",
+        "summary": f"{percent}% off the next order, for {OFFER_DAYS} days",
+        "text": f"Here's {percent}% off your next order, for the next {OFFER_DAYS} days.",
+        "short": f"{percent}% off your next order for {OFFER_DAYS} days.",
+        "short_plain": f"{percent}% off your next order.",
+        "hook": f"{percent}% off",
+        "rule": rule,
+    }
 
 
 def _asked_offer(percent: int, goal: str) -> dict:
     """The owner's own percentage, whatever the segment would have been offered."""
-    note = (" A thank-you usually needs no discount (these customers buy anyway), so watch the margin."
-            if goal == "thank_and_reward" else "")
+    note = (
+        " A thank-you usually needs no discount (these customers buy anyway), so watch the margin."
+        if goal == "thank_and_reward"
+        else ""
+    )
     return _percent_offer(percent, f"{percent}% off for {OFFER_DAYS} days, as you asked.{note}")
 
 
@@ -199,11 +246,17 @@ def _email(goal: str, c: _Context, offer: dict) -> tuple[list[str], str, list[st
     back = f" Our regulars are usually back {c.every}" if c.every else ""
     fans = back + ", and we'd love to see you again." if back else ""
     if goal == "win_back":
-        opener = (f"It's been a while since your last {c.strong} from {c.shop}, and we've missed you." if c.strong
-                  else f"It's been a while since we last saw you at {c.shop}, and we've missed you.")
+        opener = (
+            f"It's been a while since your last {c.strong} from {c.shop}, and we've missed you."
+            if c.strong
+            else f"It's been a while since we last saw you at {c.shop}, and we've missed you."
+        )
         paras = [opener + fans] + ([f"{favs} {verb} still here, just as you remember."] if favs else [])
-        subjects = ["We miss you, {{first_name}}", f"Still thinking about our {c.item}?",
-                    f"{offer['hook']} to welcome you back"]
+        subjects = [
+            "We miss you, {{first_name}}",
+            f"Still thinking about our {c.item}?",
+            f"{offer['hook']} to welcome you back",
+        ]
         return subjects, f"It's been a while since we saw you at {c.shop}.", paras, "Come back and see us"
     if goal == "thank_and_reward":
         paras = [f"Thank you for being one of our regulars at {c.shop}. Customers like you keep us going."]
@@ -212,29 +265,41 @@ def _email(goal: str, c: _Context, offer: dict) -> tuple[list[str], str, list[st
             paras.append(f"Whether it's {listing(c.products, 'or')}, thank you for choosing us{often}.")
         if c.key == "champions":
             paras.append("And if a friend would love it too, bring them along next time.")
-        subjects = ["Thank you, {{first_name}}", f"First look at new {c.category or 'arrivals'}, just for you",
-                    f"A little thank-you from {c.shop}"]
+        subjects = [
+            "Thank you, {{first_name}}",
+            f"First look at new {c.category or 'arrivals'}, just for you",
+            f"A little thank-you from {c.shop}",
+        ]
         return subjects, "You're one of our favourite customers, and we wanted to say so.", paras, "See what's new"
     if goal == "welcome_second_purchase":
         paras = [f"Thank you for your first order with {c.shop}. We're so glad you found us."]
         if favs:
             paras.append(f"Among our newest customers, the favourites are {favs}.")
-        subjects = [f"Welcome to {c.shop}, {{{{first_name}}}}", f"Have you tried our {c.explore or c.item}?",
-                    f"{offer['hook']} for your next visit"]
+        subjects = [
+            f"Welcome to {c.shop}, {{{{first_name}}}}",
+            f"Have you tried our {c.explore or c.item}?",
+            f"{offer['hook']} for your next visit",
+        ]
         preview = "Thanks for your first order. Here's something for your next one."
         return subjects, preview, paras, "Plan your next visit"
     if goal == "upsell":
         paras = [f"Thanks for coming back to {c.shop}."]
         if c.explore:
             paras.append(f"Alongside {favs or 'your favourites'}, have you tried our {c.explore}?")
-        subjects = ["More of what you love, {{first_name}}", f"Have you tried our {c.explore or c.item}?",
-                    f"{offer['hook']} on your next order"]
+        subjects = [
+            "More of what you love, {{first_name}}",
+            f"Have you tried our {c.explore or c.item}?",
+            f"{offer['hook']} on your next order",
+        ]
         return subjects, "A little extra on your next order.", paras, "Add something new"
     paras = [f"We haven't seen you at {c.shop} for a little while." + (back + "." if back else "")]
     if favs:
         paras.append(f"{favs} {verb} waiting for you.")
-    subjects = ["It's been a little while, {{first_name}}", f"Still thinking about our {c.item}?",
-                f"{offer['hook']}, for {OFFER_DAYS} days only"]
+    subjects = [
+        "It's been a little while, {{first_name}}",
+        f"Still thinking about our {c.item}?",
+        f"{offer['hook']}, for {OFFER_DAYS} days only",
+    ]
     return subjects, "A small nudge, and a little something for your next visit.", paras, "Pop back in"
 
 
@@ -246,7 +311,8 @@ def _short_email(goal: str, c: _Context) -> str:
         return f"We've missed you at {c.shop}." + (f" {favs} {verb} still here." if favs else "")
     if goal == "thank_and_reward":
         return f"Thank you for being a regular at {c.shop}." + (
-            f" Whether it's {listing(c.products, 'or')}, we love that you choose us." if favs else "")
+            f" Whether it's {listing(c.products, 'or')}, we love that you choose us." if favs else ""
+        )
     if goal == "welcome_second_purchase":
         return f"Welcome to {c.shop}." + (f" Our newest customers love {favs}." if favs else "")
     if goal == "upsell":
@@ -254,9 +320,13 @@ def _short_email(goal: str, c: _Context) -> str:
     return f"We haven't seen you at {c.shop} lately." + (f" {favs} {verb} waiting for you." if favs else "")
 
 
-_SMS_OPENERS = {"win_back": "we miss you!", "thank_and_reward": "thank you for being a regular!",
-                "welcome_second_purchase": "thanks for your first order!", "upsell": "thanks for coming back!",
-                "re_engage": "it's been a little while!"}
+_SMS_OPENERS = {
+    "win_back": "we miss you!",
+    "thank_and_reward": "thank you for being a regular!",
+    "welcome_second_purchase": "thanks for your first order!",
+    "upsell": "thanks for coming back!",
+    "re_engage": "it's been a little while!",
+}
 
 
 @dataclass(frozen=True)
@@ -275,77 +345,121 @@ class _Tone:
 TONE_STYLES: dict[str, _Tone] = {
     "warm": _Tone("Hi {{first_name}},", "See you soon,\nThe team at {shop}", "Hi", _SMS_OPENERS, " {cta}!"),
     "formal": _Tone(
-        "Dear {{first_name}},", "Kind regards,\nThe team at {shop}", "Hello",
-        {"win_back": "we have missed you.", "thank_and_reward": "thank you for your custom.",
-         "welcome_second_purchase": "thank you for your first order.", "upsell": "thank you for returning.",
-         "re_engage": "it has been some time."},
+        "Dear {{first_name}},",
+        "Kind regards,\nThe team at {shop}",
+        "Hello",
+        {
+            "win_back": "we have missed you.",
+            "thank_and_reward": "thank you for your custom.",
+            "welcome_second_purchase": "thank you for your first order.",
+            "upsell": "thank you for returning.",
+            "re_engage": "it has been some time.",
+        },
         " {cta}.",
-        (("It's been a while since we last saw you", "It has been some time since we last welcomed you"),
-         ("It's been a while since", "It has been some time since"),
-         ("It's been a little while", "It has been some time"),
-         ("we've missed you", "we have missed you"),
-         ("We've missed you", "We have missed you"),
-         ("Thank you for being a regular", "Thank you for your continued custom"),
-         ("we love that you choose us", "we are grateful that you choose us"),
-         ("we'd love to see you again", "we would be delighted to welcome you again"),
-         ("We miss you", "We would be glad to see you again"), ("Still thinking about our", "May we remind you of our"),
-         ("Customers like you keep us going.", "We are grateful for your custom."),
-         ("We're so glad you found us.", "We are delighted that you found us."),
-         ("We haven't seen you", "We have not seen you"),
-         ("You're one of our favourite customers, and we wanted to say so.",
-          "You are one of our most valued customers, and we wished to say so."),
-         ("And if a friend would love it too, bring them along next time.",
-          "You are most welcome to bring a friend on your next visit."),
-         ("Thanks for", "Thank you for"), ("Whether it's", "Whether it is"), ("Here's", "Please enjoy"),
-         ("you'll", "you will"), ("is on us", "is complimentary"), ("just come back within", "simply return within"),
-         ("Come back and see us", "We look forward to your visit"), ("Pop back in", "Visit us again"),
-         ("See what's new", "View what is new"),
-         ("what's new", "what is new"),
-         ("A little thank-you", "A token of our thanks"),
-         ("just for you", "reserved for you"), ("More of what you love", "More of what you enjoy"),
-         ("Have you tried our", "May we suggest our"), ("have you tried our", "may we suggest our"),
-         ("A small nudge, and a little something", "A gentle reminder, with an offer"),
-         ("A little extra on your next order.", "An offer on your next order."),
-         ("Add something new", "Discover something new")),
+        (
+            ("It's been a while since we last saw you", "It has been some time since we last welcomed you"),
+            ("It's been a while since", "It has been some time since"),
+            ("It's been a little while", "It has been some time"),
+            ("we've missed you", "we have missed you"),
+            ("We've missed you", "We have missed you"),
+            ("Thank you for being a regular", "Thank you for your continued custom"),
+            ("we love that you choose us", "we are grateful that you choose us"),
+            ("we'd love to see you again", "we would be delighted to welcome you again"),
+            ("We miss you", "We would be glad to see you again"),
+            ("Still thinking about our", "May we remind you of our"),
+            ("Customers like you keep us going.", "We are grateful for your custom."),
+            ("We're so glad you found us.", "We are delighted that you found us."),
+            ("We haven't seen you", "We have not seen you"),
+            (
+                "You're one of our favourite customers, and we wanted to say so.",
+                "You are one of our most valued customers, and we wished to say so.",
+            ),
+            (
+                "And if a friend would love it too, bring them along next time.",
+                "You are most welcome to bring a friend on your next visit.",
+            ),
+            ("Thanks for", "Thank you for"),
+            ("Whether it's", "Whether it is"),
+            ("Here's", "Please enjoy"),
+            ("you'll", "you will"),
+            ("is on us", "is complimentary"),
+            ("just come back within", "simply return within"),
+            ("Come back and see us", "We look forward to your visit"),
+            ("Pop back in", "Visit us again"),
+            ("See what's new", "View what is new"),
+            ("what's new", "what is new"),
+            ("A little thank-you", "A token of our thanks"),
+            ("just for you", "reserved for you"),
+            ("More of what you love", "More of what you enjoy"),
+            ("Have you tried our", "May we suggest our"),
+            ("have you tried our", "may we suggest our"),
+            ("A small nudge, and a little something", "A gentle reminder, with an offer"),
+            ("A little extra on your next order.", "An offer on your next order."),
+            ("Add something new", "Discover something new"),
+        ),
     ),
     "playful": _Tone(
-        "Hey {{first_name}}!", "See you very soon!\nThe team at {shop}", "Hey",
-        {"win_back": "we miss you loads!", "thank_and_reward": "you're a star!",
-         "welcome_second_purchase": "yay, thanks for your first order!", "upsell": "lovely to see you back!",
-         "re_engage": "long time no see!"},
+        "Hey {{first_name}}!",
+        "See you very soon!\nThe team at {shop}",
+        "Hey",
+        {
+            "win_back": "we miss you loads!",
+            "thank_and_reward": "you're a star!",
+            "welcome_second_purchase": "yay, thanks for your first order!",
+            "upsell": "lovely to see you back!",
+            "re_engage": "long time no see!",
+        },
         " {cta}!",
-        (("It's been a while since", "Psst! It's been a while since"),
-         ("and we've missed you", "and we've missed you loads"),
-         ("We've missed you", "We've missed you loads"),
-         ("we love that you choose us", "you make our day"),
-         ("we'd love to see you again", "we'd love to see your smiling face again"),
-         ("We miss you", "Come back, we miss you"),
-         ("Customers like you keep us going.", "Customers like you make our day!"),
-         ("We're so glad you found us.", "We're over the moon you found us!"),
-         ("We haven't seen you", "Hello stranger! We haven't seen you"),
-         ("You're one of our favourite customers", "You're one of our very favourite people"),
-         ("Come back and see us", "Come say hello"),
-         ("Pop back in", "Pop back in for a treat"),
-         ("See what's new", "Take a peek"),
-         ("Add something new", "Try something new"), ("Plan your next visit", "Plan your next treat"),
-         ("Have you tried our", "Ever tried our"), ("have you tried our", "ever tried our"),
-         ("Still thinking about our", "Dreaming of our"), ("A little thank-you", "A little high five")),
+        (
+            ("It's been a while since", "Psst! It's been a while since"),
+            ("and we've missed you", "and we've missed you loads"),
+            ("We've missed you", "We've missed you loads"),
+            ("we love that you choose us", "you make our day"),
+            ("we'd love to see you again", "we'd love to see your smiling face again"),
+            ("We miss you", "Come back, we miss you"),
+            ("Customers like you keep us going.", "Customers like you make our day!"),
+            ("We're so glad you found us.", "We're over the moon you found us!"),
+            ("We haven't seen you", "Hello stranger! We haven't seen you"),
+            ("You're one of our favourite customers", "You're one of our very favourite people"),
+            ("Come back and see us", "Come say hello"),
+            ("Pop back in", "Pop back in for a treat"),
+            ("See what's new", "Take a peek"),
+            ("Add something new", "Try something new"),
+            ("Plan your next visit", "Plan your next treat"),
+            ("Have you tried our", "Ever tried our"),
+            ("have you tried our", "ever tried our"),
+            ("Still thinking about our", "Dreaming of our"),
+            ("A little thank-you", "A little high five"),
+        ),
     ),
     "urgent": _Tone(
-        "Hi {{first_name}},", "Don't miss out,\nThe team at {shop}", "Hi",
-        {"win_back": "we miss you, and this won't last!", "thank_and_reward": "a thank-you, for a short time only!",
-         "welcome_second_purchase": "thanks for your first order, now be quick!",
-         "upsell": "thanks for coming back, be quick!", "re_engage": "don't miss this!"},
+        "Hi {{first_name}},",
+        "Don't miss out,\nThe team at {shop}",
+        "Hi",
+        {
+            "win_back": "we miss you, and this won't last!",
+            "thank_and_reward": "a thank-you, for a short time only!",
+            "welcome_second_purchase": "thanks for your first order, now be quick!",
+            "upsell": "thanks for coming back, be quick!",
+            "re_engage": "don't miss this!",
+        },
         " {cta}!",
-        (("It's been a while since", "It's been too long since"), ("It's been a little while", "It's been too long"),
-         ("We've missed you at", "It's been too long since we saw you at")),
+        (
+            ("It's been a while since", "It's been too long since"),
+            ("It's been a little while", "It's been too long"),
+            ("We've missed you at", "It's been too long since we saw you at"),
+        ),
     ),
 }
 assert set(TONE_STYLES) == set(TONES) and all(set(t.sms_openers) == set(GOALS) for t in TONE_STYLES.values())
 # Short previews: the same promise in fewer words.
-_SHORT_PREVIEWS = {"win_back": "We've missed you.", "thank_and_reward": "A thank-you, just for you.",
-                   "welcome_second_purchase": "Something for your next visit.", "upsell": "A little extra for you.",
-                   "re_engage": "A little something for you."}
+_SHORT_PREVIEWS = {
+    "win_back": "We've missed you.",
+    "thank_and_reward": "A thank-you, just for you.",
+    "welcome_second_purchase": "Something for your next visit.",
+    "upsell": "A little extra for you.",
+    "re_engage": "A little something for you.",
+}
 _TOKEN = "\x00{}\x00"
 
 
@@ -404,15 +518,29 @@ def _context(profile: dict, key: str, shop_name: str, currency: str) -> _Context
     strong = clean(top[0]["name"]) if top and (top[0].get("share_of_group") or 0) >= 0.5 else None
     others = categories[1:] or [clean(i["name"]) for i in named_items(profile, "top_products")[3:]]
     gap = profile.get("typical_gap_days")
-    return _Context(key=key, shop=clean(shop_name) or "our shop", products=products,
-                    category=categories[0] if categories else None, explore=others[0] if others else None,
-                    strong=strong, every=_every(gap if isinstance(gap, int | float) else None),
-                    currency=clean(currency, 4))
+    return _Context(
+        key=key,
+        shop=clean(shop_name) or "our shop",
+        products=products,
+        category=categories[0] if categories else None,
+        explore=others[0] if others else None,
+        strong=strong,
+        every=_every(gap if isinstance(gap, int | float) else None),
+        currency=clean(currency, 4),
+    )
 
 
 def draft_campaign(
-    profile: dict, *, key: str, goal: str | None = None, channel: str = "email", shop_name: str = "our shop",
-    currency: str = "", length: str = "standard", tone: str = "warm", discount_percent: int | None = None,
+    profile: dict,
+    *,
+    key: str,
+    goal: str | None = None,
+    channel: str = "email",
+    shop_name: str = "our shop",
+    currency: str = "",
+    length: str = "standard",
+    tone: str = "warm",
+    discount_percent: int | None = None,
     first_names: bool = True,
 ) -> dict:
     """A campaign draft for segment ``key`` from ``GroupProfile.as_dict()``.
@@ -435,8 +563,11 @@ def draft_campaign(
     if tone not in TONES:
         raise ValueError(f"'{tone}' is not a tone: use one of {', '.join(repr(x) for x in TONES)}.")
     low, high = DISCOUNT_RANGE
-    if discount_percent is not None and (isinstance(discount_percent, bool) or not isinstance(discount_percent, int)
-                                         or not low <= discount_percent <= high):
+    if discount_percent is not None and (
+        isinstance(discount_percent, bool)
+        or not isinstance(discount_percent, int)
+        or not low <= discount_percent <= high
+    ):
         raise ValueError(f"The discount must be a whole percentage from {low} to {high}, not {discount_percent!r}.")
     p = profile or {}
     goal = goal or infer_goal(p, key)
@@ -447,8 +578,10 @@ def draft_campaign(
         subjects[-1] = f"{offer['hook']} your next order, {{{{first_name}}}}"
     style, short = TONE_STYLES[tone], length == "short"
     # Longest first, so a name inside another is held aside as part of the longer one.
-    names = sorted({n for n in (*c.products, c.category, c.explore, c.strong, c.shop, offer.get("item")) if n},
-                   key=lambda n: (-len(n), n))
+    names = sorted(
+        {n for n in (*c.products, c.category, c.explore, c.strong, c.shop, offer.get("item")) if n},
+        key=lambda n: (-len(n), n),
+    )
     say = lambda text: _rewrite(text, names, phrases=style.phrases)  # noqa: E731
     subjects, cta = [say(x) for x in subjects], say(cta)
     if short:
@@ -465,7 +598,8 @@ def draft_campaign(
         cta = f"{cta} today"
     facts = profile_facts(p)
     used = ["size", "order_value", "rhythm", "recency", "consent"] + [
-        f"{kind}_{i}" for kind in ("product", "category") for i in range(3)]
+        f"{kind}_{i}" for kind in ("product", "category") for i in range(3)
+    ]
     warnings = []
     if not p.get("customers"):
         warnings.append("Nobody is in this group today: there is no one to send this to.")
@@ -474,14 +608,24 @@ def draft_campaign(
     elif p.get("consent_share") is None:
         warnings.append("Your data records no marketing consent for them: send only to customers who agreed.")
     draft = {
-        "key": key, "goal": goal, "channel": channel, "shop_name": c.shop, "length": length, "tone": tone,
+        "key": key,
+        "goal": goal,
+        "channel": channel,
+        "shop_name": c.shop,
+        "length": length,
+        "tone": tone,
         "subject_lines": subjects if channel == "email" else [],
         "preview_text": preview if channel == "email" else "",
-        "call_to_action": cta, "offer": offer["summary"],
-        "offer_details": {k: offer[k] for k in ("kind", "percent", "amount", "min_spend", "item", "valid_days",
-                                                "rule")},
-        "facts_used": [facts[k] for k in used if k in facts], "warnings": warnings,
-        "sms_length": None, "sms_encoding": None, "sms_segments": None,
+        "call_to_action": cta,
+        "offer": offer["summary"],
+        "offer_details": {
+            k: offer[k] for k in ("kind", "percent", "amount", "min_spend", "item", "valid_days", "rule")
+        },
+        "facts_used": [facts[k] for k in used if k in facts],
+        "warnings": warnings,
+        "sms_length": None,
+        "sms_encoding": None,
+        "sms_segments": None,
     }
     if channel == "sms":
         body = _sms(goal, c, offer, cta, style, names, short=short)
@@ -503,13 +647,18 @@ def _first_upper(text: str) -> str:
 
 def _without_names(draft: dict) -> dict:
     """The draft with every first-name merge tag taken out, the sentence around it still whole."""
+
     def unnamed(text: str) -> str:
         text = _GREETING_TAG.sub(lambda m: "Hello there" if m[1] == "Dear" else f"{m[1]} there", text)
         return _TAG.sub(lambda m: " " if m[0].startswith(" ") and m[0].endswith(" ") else "", text).strip()
 
-    draft = dict(draft, subject_lines=[_first_upper(unnamed(s)) for s in draft["subject_lines"]],
-                 preview_text=unnamed(draft["preview_text"]), body=unnamed(draft["body"]),
-                 call_to_action=unnamed(draft["call_to_action"]))
+    draft = dict(
+        draft,
+        subject_lines=[_first_upper(unnamed(s)) for s in draft["subject_lines"]],
+        preview_text=unnamed(draft["preview_text"]),
+        body=unnamed(draft["body"]),
+        call_to_action=unnamed(draft["call_to_action"]),
+    )
     if draft["channel"] == "sms":
         encoding, segments = _sms_encoding(draft["body"])
         draft.update(sms_length=_sms_length(draft["body"]), sms_encoding=encoding, sms_segments=segments)
@@ -527,8 +676,11 @@ def draft_text(draft: dict) -> str:
         lines += ["Subject lines to test:", *(f"  {chr(65 + i)}: {s}" for i, s in enumerate(draft["subject_lines"]))]
         lines += [f"Preview text: {draft['preview_text']}", ""]
     else:
-        lines += [f"SMS: {draft['sms_length']} characters with a 12-letter first name "
-                  f"({draft['sms_encoding']}, {draft['sms_segments']} part(s))", ""]
+        lines += [
+            f"SMS: {draft['sms_length']} characters with a 12-letter first name "
+            f"({draft['sms_encoding']}, {draft['sms_segments']} part(s))",
+            "",
+        ]
     lines += [draft["body"], "", f"Offer: {draft['offer']}", f"Why this offer: {draft['offer_details']['rule']}"]
     lines += ["", "Facts used:", *(f"- {f}" for f in draft["facts_used"])]
     lines += [f"Note: {w}" for w in draft.get("warnings", [])]
@@ -545,7 +697,9 @@ def draft_html(draft: dict) -> str:
     cta = draft.get("call_to_action", "")
     body_html = "\n".join(  # the call-to-action sentence becomes the button; the sign-off comes after it
         f'<p style="{_P}">' + "<br>".join(esc(line) for line in p.split("\n")) + "</p>"
-        for p in paragraphs[:-1] if p != f"{cta}.")
+        for p in paragraphs[:-1]
+        if p != f"{cta}."
+    )
     subject = draft["subject_lines"][0] if draft.get("subject_lines") else draft.get("shop_name", "")
     sign_off = "<br>".join(esc(line) for line in paragraphs[-1].split("\n")) if paragraphs else ""
     return f"""<!DOCTYPE html>

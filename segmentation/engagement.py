@@ -29,8 +29,16 @@ BEHAVIOUR_GROUPS: dict[str, str] = {
     "unreachable": "unsubscribed or their address bounced: email cannot reach them",
 }
 FEATURE_COLUMNS = [
-    "customer_id", "emails_sent", "emails_opened", "emails_clicked", "open_rate", "click_rate", "last_open",
-    "last_click", "unsubscribed", "bounced",
+    "customer_id",
+    "emails_sent",
+    "emails_opened",
+    "emails_clicked",
+    "open_rate",
+    "click_rate",
+    "last_open",
+    "last_click",
+    "unsubscribed",
+    "bounced",
 ]
 
 
@@ -50,14 +58,14 @@ def engagement_features(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str 
         flags = f"""
             SELECT l.customer_id, bool_or(a.name = 'unsubscribed' AND a.value = 'yes') AS unsubscribed,
                    bool_or(a.name = 'cleaned' AND a.value = 'yes') AS bounced
-            FROM contact_attributes a JOIN ({contact_links_sql('contact_attributes')}) l USING (contact)
+            FROM contact_attributes a JOIN ({contact_links_sql("contact_attributes")}) l USING (contact)
             WHERE a.name IN ('unsubscribed', 'cleaned') GROUP BY l.customer_id
         """
     frame = con.execute(
         f"""
         WITH ev AS (
             SELECT l.customer_id, coalesce(e.campaign, '') AS campaign, e.event, e.occurred_at
-            FROM email_events e JOIN ({contact_links_sql('email_events')}) l USING (contact)
+            FROM email_events e JOIN ({contact_links_sql("email_events")}) l USING (contact)
             WHERE e.occurred_at IS NULL OR e.occurred_at::DATE <= $day
         ),
         per AS (
@@ -95,8 +103,9 @@ def unreachable_ids(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | No
     return set(frame.loc[frame["unsubscribed"] | frame["bounced"], "customer_id"].astype(str))
 
 
-def behaviour_groups(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None,
-                     days: int = DEFAULT_DAYS) -> pd.DataFrame:
+def behaviour_groups(
+    con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | None = None, days: int = DEFAULT_DAYS
+) -> pd.DataFrame:
     """customer_id, group (one of ``BEHAVIOUR_GROUPS``), last_purchase, last_open: the customers in each.
     ``attrs``: as_of, days, with_activity (customers with any email activity on record)."""
     if days < 1:
@@ -111,7 +120,8 @@ def behaviour_groups(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str | N
     since = pd.Timestamp(day - dt.timedelta(days=days))
     purchases = con.execute(
         "SELECT customer_id, max(order_date) AS last_purchase FROM orders "
-        "WHERE is_purchase AND order_date <= ? AND customer_id IS NOT NULL GROUP BY customer_id", [day]
+        "WHERE is_purchase AND order_date <= ? AND customer_id IS NOT NULL GROUP BY customer_id",
+        [day],
     ).df()
     sent_in_window = _sent_since(con, day, since)
     f = features.merge(purchases, on="customer_id", how="inner")
@@ -137,7 +147,7 @@ def _sent_since(con: duckdb.DuckDBPyConnection, day: dt.date, since: pd.Timestam
     """Customers sent a campaign in the window (a campaign without a date counts: the export is recent)."""
     rows = con.execute(
         f"""
-        SELECT DISTINCT l.customer_id FROM email_events e JOIN ({contact_links_sql('email_events')}) l USING (contact)
+        SELECT DISTINCT l.customer_id FROM email_events e JOIN ({contact_links_sql("email_events")}) l USING (contact)
         WHERE e.event IN ('sent', 'open', 'click')
           AND (e.occurred_at IS NULL OR (e.occurred_at::DATE > ? AND e.occurred_at::DATE <= ?))
         """,
@@ -151,8 +161,9 @@ def _sent_since(con: duckdb.DuckDBPyConnection, day: dt.date, since: pd.Timestam
 ENGAGEMENT_STATES = ("clicked", "opened, never clicked", "sent, never opened", "unsubscribed or bounced")
 
 
-def engagement_breakdown(con: duckdb.DuckDBPyConnection, customer_ids: list[str], *,
-                         as_of: dt.date | str | None = None) -> pd.DataFrame:
+def engagement_breakdown(
+    con: duckdb.DuckDBPyConnection, customer_ids: list[str], *, as_of: dt.date | str | None = None
+) -> pd.DataFrame:
     """value (one of ``ENGAGEMENT_STATES``), customers, share (of the group's customers with email activity on
     record), in that order, in the shape of ``attributes.attribute_breakdown``: a last row 'not in your data'
     counts those with none. ``attrs``: by ('email'), customers (the group's size), known, as_of."""
@@ -175,7 +186,8 @@ def engagement_breakdown(con: duckdb.DuckDBPyConnection, customer_ids: list[str]
     out["share"] = (out["customers"] / known).round(4) if known else 0.0
     missing = len(group) - known
     if missing:
-        out = pd.concat([out, pd.DataFrame({"value": [NOT_IN_DATA], "customers": [missing], "share": [None]})],
-                        ignore_index=True)
+        out = pd.concat(
+            [out, pd.DataFrame({"value": [NOT_IN_DATA], "customers": [missing], "share": [None]})], ignore_index=True
+        )
     out.attrs.update(by="email", customers=len(group), known=known, as_of=day.isoformat())
     return out

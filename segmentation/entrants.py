@@ -39,9 +39,17 @@ class Entrants:
     left: int
 
     def as_dict(self) -> dict:
-        return {"group": self.group, "scheme": self.scheme, "start": self.start, "end": self.end,
-                "entrants": len(self.entrants), "in_group_at_end": self.in_group_at_end, "stayed": self.stayed,
-                "left": self.left, "origins": self.origins.to_dict("records")}
+        return {
+            "group": self.group,
+            "scheme": self.scheme,
+            "start": self.start,
+            "end": self.end,
+            "entrants": len(self.entrants),
+            "in_group_at_end": self.in_group_at_end,
+            "stayed": self.stayed,
+            "left": self.left,
+            "origins": self.origins.to_dict("records"),
+        }
 
 
 def group_entrants(
@@ -64,5 +72,14 @@ def group_entrants(
     origins = entrants.groupby("from_group", as_index=False).agg(customers=("customer_id", "count"))
     origins["share"] = (origins["customers"] / max(len(entrants), 1)).round(4)
     origins = origins.sort_values(["customers", "from_group"], ascending=[False, True]).reset_index(drop=True)
-    return Entrants(group, scheme, moves.start, moves.end, entrants, origins[ORIGIN_COLUMNS],
-                    int(now.sum()), int((now & before).sum()), int((before & ~now).sum()))
+    return Entrants(
+        group,
+        scheme,
+        moves.start,
+        moves.end,
+        entrants,
+        origins[ORIGIN_COLUMNS],
+        int(now.sum()),
+        int((now & before).sum()),
+        int((before & ~now).sum()),
+    )

@@ -16,16 +16,30 @@ from segmentation.cellsafety import FORMULA_START, PLAIN_NUMBER, defuse_formulas
 if TYPE_CHECKING:  # the importer shares the rule and should not pay for importing pandas
     import pandas as pd
 
-__all__ = ["EXPORT_DECIMALS", "FORMULA_START", "PLAIN_NUMBER", "csv_bytes", "defuse_formulas", "for_export",
-           "write_csv"]
+__all__ = [
+    "EXPORT_DECIMALS",
+    "FORMULA_START",
+    "PLAIN_NUMBER",
+    "csv_bytes",
+    "defuse_formulas",
+    "for_export",
+    "write_csv",
+]
 
 # Decimals an exported number can support. The value models fit on sums that DuckDB adds in parallel, in
 # whatever order its threads finish, so the 15th digit of a CLV changes between runs on the same data: an
 # owner comparing two exports of an unchanged shop must see no change. Money is exact to the cent; a
 # probability beyond 4 decimals, or expected purchases beyond 3, is noise of the fit, not information.
 EXPORT_DECIMALS: dict[str, int] = {
-    "monetary": 2, "revenue": 2, "clv": 2, "expected_order_value": 2, "predicted_value": 2, "value_at_stake": 2,
-    "avg_order_value": 2, "p_alive": 4, "expected_purchases": 3,
+    "monetary": 2,
+    "revenue": 2,
+    "clv": 2,
+    "expected_order_value": 2,
+    "predicted_value": 2,
+    "value_at_stake": 2,
+    "avg_order_value": 2,
+    "p_alive": 4,
+    "expected_purchases": 3,
 }
 
 
@@ -33,8 +47,9 @@ def for_export(frame: pd.DataFrame, *, defuse: bool = True) -> pd.DataFrame:
     """A copy with the columns of ``EXPORT_DECIMALS`` rounded to what they support, and (``defuse``) text
     cells that could run as spreadsheet formulas defused: what every file and printed table shows. JSON,
     read by programs rather than spreadsheets, keeps its text as it is (``defuse=False``)."""
-    rounded = {c: frame[c].round(d) for c, d in EXPORT_DECIMALS.items()
-               if c in frame.columns and frame[c].dtype.kind == "f"}
+    rounded = {
+        c: frame[c].round(d) for c, d in EXPORT_DECIMALS.items() if c in frame.columns and frame[c].dtype.kind == "f"
+    }
     frame = frame.assign(**rounded) if rounded else frame
     return defuse_formulas(frame) if defuse else frame
 

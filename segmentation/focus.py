@@ -50,8 +50,19 @@ URGENCY: dict[str, tuple[float, str]] = {
 }
 WEIGHTS = {"value": 0.5, "reach": 0.3, "size": 0.2}
 DECADES_TO_ZERO = 3  # value points fall to 0 at a thousandth of the top segment's value
-FOCUS_COLUMNS = ["rank", "segment", "customers", "reachable", "value_at_stake", "urgency", "value_points",
-                 "reach_points", "size_points", "score", "reason"]
+FOCUS_COLUMNS = [
+    "rank",
+    "segment",
+    "customers",
+    "reachable",
+    "value_at_stake",
+    "urgency",
+    "value_points",
+    "reach_points",
+    "size_points",
+    "score",
+    "reason",
+]
 
 assert set(URGENCY) == set(SEGMENT_KEYS) and math.isclose(sum(WEIGHTS.values()), 1.0)
 
@@ -69,9 +80,14 @@ class FocusRanking:
     fallback: str | None = None
 
     def as_dict(self) -> dict:
-        return {"as_of": self.as_of, "horizon_days": self.horizon_days, "basis": self.basis,
-                "consent_recorded": self.consent_recorded, "fallback": self.fallback,
-                "segments": self.table.replace({np.nan: None}).to_dict("records")}
+        return {
+            "as_of": self.as_of,
+            "horizon_days": self.horizon_days,
+            "basis": self.basis,
+            "consent_recorded": self.consent_recorded,
+            "fallback": self.fallback,
+            "segments": self.table.replace({np.nan: None}).to_dict("records"),
+        }
 
 
 def value_points(values: pd.Series) -> pd.Series:
@@ -122,29 +138,48 @@ def recommend_focus(
     table["value_points"] = value_points(table["value_at_stake"]).round(3)
     table["reach_points"] = _over_max(table["reachable"]).round(3)
     table["size_points"] = _over_max(table["customers"]).round(3)
-    blend = (WEIGHTS["value"] * table["value_points"] + WEIGHTS["reach"] * table["reach_points"]
-             + WEIGHTS["size"] * table["size_points"])
+    blend = (
+        WEIGHTS["value"] * table["value_points"]
+        + WEIGHTS["reach"] * table["reach_points"]
+        + WEIGHTS["size"] * table["size_points"]
+    )
     table["score"] = (100 * table["urgency"] * blend).where(table["customers"] > 0, 0.0).round(1)
-    table["reason"] = [_reason(row, basis, int(frame.attrs.get("horizon_days", horizon_days)), recorded)
-                       for row in table.itertuples(index=False)]
+    table["reason"] = [
+        _reason(row, basis, int(frame.attrs.get("horizon_days", horizon_days)), recorded)
+        for row in table.itertuples(index=False)
+    ]
     position = {key: i for i, key in enumerate(SEGMENT_KEYS)}
-    table = table.assign(_order=table["segment"].map(position)).sort_values(
-        ["score", "value_at_stake", "_order"], ascending=[False, False, True], kind="stable"
-    ).drop(columns="_order").reset_index(drop=True)
+    table = (
+        table.assign(_order=table["segment"].map(position))
+        .sort_values(["score", "value_at_stake", "_order"], ascending=[False, False, True], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
     table.insert(0, "rank", range(1, len(table) + 1))
-    return FocusRanking(frame.attrs["as_of"], int(frame.attrs.get("horizon_days", horizon_days)), basis, recorded,
-                        table[FOCUS_COLUMNS], fallback)
+    return FocusRanking(
+        frame.attrs["as_of"],
+        int(frame.attrs.get("horizon_days", horizon_days)),
+        basis,
+        recorded,
+        table[FOCUS_COLUMNS],
+        fallback,
+    )
 
 
 def _reason(row, basis: str, horizon: int, recorded: bool) -> str:
     """'at risk: 62 customers, 42 reachable, 75.11 expected over 90 days, slipping away'."""
     if not row.customers:
         return f"{row.segment.replace('_', ' ')}: no customers"
-    worth = (f"{amount(row.value_at_stake)} expected over {horizon} days" if basis == "clv"
-             else f"{amount(row.value_at_stake)} spent so far")
+    worth = (
+        f"{amount(row.value_at_stake)} expected over {horizon} days"
+        if basis == "clv"
+        else f"{amount(row.value_at_stake)} spent so far"
+    )
     reach = f"{row.reachable:,} reachable" if recorded else "consent not recorded"
-    return (f"{row.segment.replace('_', ' ')}: {row.customers:,} customer{'s' if row.customers != 1 else ''}, "
-            f"{reach}, {worth}, {URGENCY[row.segment][1]}")
+    return (
+        f"{row.segment.replace('_', ' ')}: {row.customers:,} customer{'s' if row.customers != 1 else ''}, "
+        f"{reach}, {worth}, {URGENCY[row.segment][1]}"
+    )
 
 
 def top_reasons(ranking: FocusRanking, n: int = 3) -> list[str]:

@@ -118,8 +118,16 @@ def import_report(con: duckdb.DuckDBPyConnection) -> dict:
     ).fetchall()
     if not row:
         return {}
-    keys = ("file_name", "layout", "mapping", "rows_read", "rows_loaded", "rows_duplicate", "rows_rejected",
-            "guest_rows")
+    keys = (
+        "file_name",
+        "layout",
+        "mapping",
+        "rows_read",
+        "rows_loaded",
+        "rows_duplicate",
+        "rows_rejected",
+        "guest_rows",
+    )
     report = dict(zip(keys, row[0], strict=True))
     report["mapping"] = json.loads(report["mapping"] or "{}")
     return report

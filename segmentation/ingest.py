@@ -69,8 +69,15 @@ from segmentation.vocabulary import AnalysisError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ContactImportReport", "ImportPreview", "ImportReport", "IngestError", "import_file", "import_in_place",
-           "preview_file"]
+__all__ = [
+    "ContactImportReport",
+    "ImportPreview",
+    "ImportReport",
+    "IngestError",
+    "import_file",
+    "import_in_place",
+    "preview_file",
+]
 
 EARLIEST_DATE = dt.date(1990, 1, 1)
 # How the store's orders were built from its lines, in ``meta``: a store built by an older rule has its
@@ -84,13 +91,33 @@ ORDERS_RULE = "1"
 IMPORT_MEMORY_LIMIT = "2500MB"
 MAX_ABS_AMOUNT = 1e9
 TEXT_FIELDS = (
-    "order_id", "product", "category", "channel", "email", "first_name", "last_name", "full_name",
-    "country", "city",
+    "order_id",
+    "product",
+    "category",
+    "channel",
+    "email",
+    "first_name",
+    "last_name",
+    "full_name",
+    "country",
+    "city",
 )
 _CANCELLED_STATUS = r"(?i)(wc-)?(cancell?ed|voided|void|failed|declined|refunded|trash)"
 _CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted")
-_CONSENT_NO = ("no", "n", "false", "0", "unsubscribed", "not subscribed", "opted out", "opt out", "opt-out",
-               "declined", "denied", "never subscribed")
+_CONSENT_NO = (
+    "no",
+    "n",
+    "false",
+    "0",
+    "unsubscribed",
+    "not subscribed",
+    "opted out",
+    "opt out",
+    "opt-out",
+    "declined",
+    "denied",
+    "never subscribed",
+)
 
 
 @dataclass
@@ -169,7 +196,6 @@ class ImportReport:
         lines.append("  Columns: " + ", ".join(f"{f} <- '{c}'" for f, c in self.mapping.items()))
         lines.extend(f"  Note: {n}" for n in self.notes)
         return "\n".join(lines)
-
 
     def _money(self, value: float) -> str:
         sign = CURRENCIES[self.currency].symbol if self.currency in CURRENCIES else ""
@@ -292,8 +318,9 @@ def import_file(
             checksum = beside.submit(_sha256, file)
             kind = file_kind(raw.columns, overrides)
             if kind != "orders":  # a list of customers, or email activity: attributes, not orders
-                return _import_contacts(work, raw, kind, db_path, checksum, overrides or {}, replace,
-                                        report.file_name, progress)
+                return _import_contacts(
+                    work, raw, kind, db_path, checksum, overrides or {}, replace, report.file_name, progress
+                )
             progress(0.35, "recognising the columns")
             # After the sample is read: the libraries load beside recognising the columns (mostly one core)
             # and the pass over every row, and are ready for the value models at the end.
@@ -307,8 +334,16 @@ def import_file(
             _refuse_all_rejected(report)
             progress(0.75, "saving")
             with STORE_LOCK.exclusive():
-                _write(work, db_path, checksum.result(), report, replace, ask_if_unrelated,
-                       chosen.code if chosen else None, plan.currency)
+                _write(
+                    work,
+                    db_path,
+                    checksum.result(),
+                    report,
+                    replace,
+                    ask_if_unrelated,
+                    chosen.code if chosen else None,
+                    plan.currency,
+                )
                 if report.import_id is not None and not report.already_imported:
                     progress(0.95, "bringing saved segments up to date")
                     _refresh_saved_segments(db_path, report)
@@ -367,8 +402,15 @@ def import_in_place(
 
 
 def _import_contacts(
-    work: duckdb.DuckDBPyConnection, raw: RawTable, kind: str, db_path: Path, checksum, overrides: dict[str, str],
-    replace: bool, name: str, progress: Callable[[float, str], None],
+    work: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    kind: str,
+    db_path: Path,
+    checksum,
+    overrides: dict[str, str],
+    replace: bool,
+    name: str,
+    progress: Callable[[float, str], None],
 ) -> ContactImportReport:
     """A customer list or an email activity export (``contact_ingest``): read and checked, then written."""
     report = ContactImportReport(file_name=name, kind=kind)
@@ -416,15 +458,17 @@ def preview_file(file: str | Path, *, overrides: dict[str, str] | None = None, r
     return ImportPreview(file.name, raw.columns, plan.mapping, plan.layout, raw.notes + plan.notes, total, sample)
 
 
-def _preview_contacts(work: duckdb.DuckDBPyConnection, file: Path, raw: RawTable, kind: str,
-                      overrides: dict[str, str], rows: int) -> ImportPreview:
+def _preview_contacts(
+    work: duckdb.DuckDBPyConnection, file: Path, raw: RawTable, kind: str, overrides: dict[str, str], rows: int
+) -> ImportPreview:
     layout = contact_layout(raw.columns)
     mapping = map_contact_columns(raw.columns, overrides, kind)
     what = "a customer list" if kind == "profiles" else "an email activity export"
     notes = [*raw.notes, f"read as {what}: its columns become customer attributes, joined by customer id or email"]
     sample = work.execute(f"SELECT * EXCLUDE (line_no) FROM sample ORDER BY line_no LIMIT {int(rows)}").df()
-    return ImportPreview(file.name, raw.columns, mapping, layout.label if layout else None, notes,
-                         count_rows(work, raw), sample, kind)
+    return ImportPreview(
+        file.name, raw.columns, mapping, layout.label if layout else None, notes, count_rows(work, raw), sample, kind
+    )
 
 
 # ---------------------------------------------------------------- deciding what each column is
@@ -462,13 +506,33 @@ def _plan(con: duckdb.DuckDBPyConnection, raw: RawTable, overrides: dict[str, st
     float_ids = {c for c in id_columns if detect.float_like_ids(con, c)}
     order = [f for f in cols.FIELDS if f in mapping]
     found = detect_currency(con, raw.columns, mapping, layout.key if layout else None)
-    return _Plan({f: mapping[f] for f in order}, layout.label if layout else None, date, amount_mode, comma,
-                 float_ids, notes, _sparse_fields(con, mapping), found)
+    return _Plan(
+        {f: mapping[f] for f in order},
+        layout.label if layout else None,
+        date,
+        amount_mode,
+        comma,
+        float_ids,
+        notes,
+        _sparse_fields(con, mapping),
+        found,
+    )
 
 
 ORDER_LEVEL_FIELDS = (
-    "customer_id", "email", "order_date", "first_name", "last_name", "full_name", "country", "city",
-    "marketing_consent", "status", "cancelled_at", "channel", "amount",
+    "customer_id",
+    "email",
+    "order_date",
+    "first_name",
+    "last_name",
+    "full_name",
+    "country",
+    "city",
+    "marketing_consent",
+    "status",
+    "cancelled_at",
+    "channel",
+    "amount",
 )
 
 
@@ -576,8 +640,8 @@ def _repeats_order_total(con, mapping: dict[str, str], comma: bool) -> bool:
         f"""
         SELECT count(*), count(*) FILTER (distinct_values = 1)
         FROM (SELECT count(DISTINCT {value}) AS distinct_values, count(*) AS n
-              FROM sample WHERE {ident(mapping['order_id'])} IS NOT NULL
-              GROUP BY {ident(mapping['order_id'])}) WHERE n > 1
+              FROM sample WHERE {ident(mapping["order_id"])} IS NOT NULL
+              GROUP BY {ident(mapping["order_id"])}) WHERE n > 1
         """
     ).fetchall()[0]
     return orders >= 3 and same >= 0.9 * orders
@@ -625,8 +689,12 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan) -> None:
 
 
 # The views' column names whose field (in the mapping) has another name.
-_FIELD_OF = {"date_text": "order_date", "consent_text": "marketing_consent", "cancelled_text": "cancelled_at",
-             "amount_text": "amount"}
+_FIELD_OF = {
+    "date_text": "order_date",
+    "consent_text": "marketing_consent",
+    "cancelled_text": "cancelled_at",
+    "amount_text": "amount",
+}
 
 
 class _FieldSql:
@@ -692,15 +760,15 @@ def _create_cells(con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan, fi
     con.execute(
         f"""
         CREATE VIEW cells AS
-        SELECT {position}{fields.ident_text('order_id')} AS order_id, {customer} AS customer_id,
-               {text('order_date')} AS date_text,
-               {number('amount')} AS amount_text, {number('quantity')} AS qty_text,
-               {number('unit_price')} AS price_text, {number('refund')} AS refund_text,
-               {text('product')} AS product, {text('category')} AS category, {text('channel')} AS channel,
-               {email} AS email, {text('first_name')} AS first_name, {text('last_name')} AS last_name,
-               {text('full_name')} AS full_name, {text('country')} AS country, {text('city')} AS city,
-               lower({text('marketing_consent')}) AS consent_text, {text('status')} AS status,
-               {text('cancelled_at')} AS cancelled_text, coalesce({formula}, false) AS formula_cell,
+        SELECT {position}{fields.ident_text("order_id")} AS order_id, {customer} AS customer_id,
+               {text("order_date")} AS date_text,
+               {number("amount")} AS amount_text, {number("quantity")} AS qty_text,
+               {number("unit_price")} AS price_text, {number("refund")} AS refund_text,
+               {text("product")} AS product, {text("category")} AS category, {text("channel")} AS channel,
+               {email} AS email, {text("first_name")} AS first_name, {text("last_name")} AS last_name,
+               {text("full_name")} AS full_name, {text("country")} AS country, {text("city")} AS city,
+               lower({text("marketing_consent")}) AS consent_text, {text("status")} AS status,
+               {text("cancelled_at")} AS cancelled_text, coalesce({formula}, false) AS formula_cell,
                {blank_row} AS blank_row, {raw_row} AS raw_row
         FROM {"raw" if sparse else "source"}
         """
@@ -726,7 +794,8 @@ def _create_parsed(con: duckdb.DuckDBPyConnection, plan: _Plan, fields: _FieldSq
     iso_at = (
         f"CASE WHEN {date_text} LIKE '____-__-__ __:__:__' OR {date_text} LIKE '____-__-__' "
         f"THEN TRY_CAST({date_text} AS TIMESTAMP) END"
-        if plan.date_format.startswith("%Y-%m-%d") else "NULL::TIMESTAMP"
+        if plan.date_format.startswith("%Y-%m-%d")
+        else "NULL::TIMESTAMP"
     )
     # A CASE over the words, not IN (...) nor list_contains: DuckDB turns a list of constants into a hash
     # join, after which rows are no longer written in the file's order, and a rejected row's position
@@ -736,19 +805,19 @@ def _create_parsed(con: duckdb.DuckDBPyConnection, plan: _Plan, fields: _FieldSq
     con.execute(
         f"""
         CREATE VIEW parsed AS
-        SELECT {position}raw_row, order_id, {per_order('customer_id')} AS customer_id,
+        SELECT {position}raw_row, order_id, {per_order("customer_id")} AS customer_id,
                {iso_at} AS iso_at, {date_text} AS date_text,
-               {value} AS amount, {parse('qty_text', 'quantity')} AS quantity, {price} AS unit_price,
+               {value} AS amount, {parse("qty_text", "quantity")} AS quantity, {price} AS unit_price,
                {amount_src} AS amount_text, qty_text, price_text, refund_text,
-               {parse('refund_text', 'refund')} AS refund_value,
-               product, category, {per_order('channel')} AS channel, {per_order('email')} AS email,
-               coalesce({per_order('first_name')}, split_part({per_order('full_name')}, ' ', 1)) AS first_name,
-               coalesce({per_order('last_name')},
-                        nullif(trim(regexp_replace({per_order('full_name')}, '^\\S+', '')), '')) AS last_name,
-               {per_order('country')} AS country, {per_order('city')} AS city,
+               {parse("refund_text", "refund")} AS refund_value,
+               product, category, {per_order("channel")} AS channel, {per_order("email")} AS email,
+               coalesce({per_order("first_name")}, split_part({per_order("full_name")}, ' ', 1)) AS first_name,
+               coalesce({per_order("last_name")},
+                        nullif(trim(regexp_replace({per_order("full_name")}, '^\\S+', '')), '')) AS last_name,
+               {per_order("country")} AS country, {per_order("city")} AS city,
                {consent} AS marketing_consent,
-               coalesce(regexp_full_match({per_order('status')}, '{_CANCELLED_STATUS}'), false)
-                 OR coalesce(lower({per_order('cancelled_text')}) NOT IN ('false', 'no', '0'), false) AS cancelled,
+               coalesce(regexp_full_match({per_order("status")}, '{_CANCELLED_STATUS}'), false)
+                 OR coalesce(lower({per_order("cancelled_text")}) NOT IN ('false', 'no', '0'), false) AS cancelled,
                formula_cell, blank_row
         FROM cells
         """
@@ -800,7 +869,12 @@ def _create_checked(con: duckdb.DuckDBPyConnection, plan: _Plan) -> str:
 
 
 def _create_lines(
-    con: duckdb.DuckDBPyConnection, raw: RawTable, plan: _Plan, *, order_windows: bool, line_refund: bool,
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    plan: _Plan,
+    *,
+    order_windows: bool,
+    line_refund: bool,
     needs_position: bool,
 ) -> None:
     """Table ``lines`` (every row parsed and judged, in file order, in one pass) and view ``numbered``."""
@@ -809,8 +883,8 @@ def _create_lines(
     # The row's identity (store.ROW_IDENTITY), hashed in this one pass. Where an order's total or refund
     # is counted on its first line only, the stored amount and refund are known after the windows below:
     # the identity is taken there instead, from the values stored (as the store's upgrade reads them).
-    line_identity = "0::UBIGINT" if needs_position else row_identity_sql(
-        refund="coalesce(refund_value, 0)" if line_refund else "0"
+    line_identity = (
+        "0::UBIGINT" if needs_position else row_identity_sql(refund="coalesce(refund_value, 0)" if line_refund else "0")
     )
     # Columns that are constant without the fields behind them are left out of the table, not stored as
     # ten million NULLs or falses.
@@ -853,7 +927,8 @@ def _create_staged(
     kind = "TABLE" if needs_position or order_windows else "VIEW"
     staged_identity = (
         row_identity_sql(amount=f"CASE WHEN {once} THEN amount ELSE 0 END", refund="refund_once")
-        if needs_position else "row_hash"
+        if needs_position
+        else "row_hash"
     )
     con.execute(
         f"""
@@ -1013,8 +1088,14 @@ def _place_rejected_rows(con: duckdb.DuckDBPyConnection, raw: RawTable, inside: 
 
 
 def _write(
-    con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: ImportReport, replace: bool,
-    ask_if_unrelated: bool = False, chosen: str | None = None, found: Found | None = None,
+    con: duckdb.DuckDBPyConnection,
+    db_path: Path,
+    sha: str,
+    report: ImportReport,
+    replace: bool,
+    ask_if_unrelated: bool = False,
+    chosen: str | None = None,
+    found: Found | None = None,
 ) -> None:
     existed = db_path.exists()
     try:
@@ -1074,8 +1155,10 @@ def _refresh_saved_segments(db_path: Path, report: ImportReport) -> None:
         if "error" in change:
             report.notes.append(f"Saved segment '{change['name']}' could not be brought up to date: {change['error']}")
         else:
-            report.notes.append(f"Saved segment '{change['name']}': {change['joined']:,} joined, {change['left']:,} "
-                                f"left; {change['size']:,} now.")
+            report.notes.append(
+                f"Saved segment '{change['name']}': {change['joined']:,} joined, {change['left']:,} "
+                f"left; {change['size']:,} now."
+            )
     report.segments = changes
 
 
@@ -1133,9 +1216,9 @@ def _fill_undone(report: ImportReport, undone: Undone) -> None:
 
 def _already_imported(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
     since = "coalesce((SELECT max(import_id) FROM imports WHERE replaced), 0)"
-    row = con.execute(
-        f"SELECT count(*) FROM imports WHERE file_sha256 = ? AND import_id >= {since}", [sha]
-    ).fetchall()[0]
+    row = con.execute(f"SELECT count(*) FROM imports WHERE file_sha256 = ? AND import_id >= {since}", [sha]).fetchall()[
+        0
+    ]
     return row[0] > 0
 
 
@@ -1169,9 +1252,20 @@ def _insert(con: duckdb.DuckDBPyConnection, sha: str, report: ImportReport, repl
     _fill_counts(con, import_id, report, alone)
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [import_id, report.file_name, sha, dt.datetime.now().replace(microsecond=0), report.layout,
-         json.dumps(report.mapping), report.rows_read, report.rows_loaded, report.rows_duplicate,
-         report.rows_rejected, report.guest_rows, replace],
+        [
+            import_id,
+            report.file_name,
+            sha,
+            dt.datetime.now().replace(microsecond=0),
+            report.layout,
+            json.dumps(report.mapping),
+            report.rows_read,
+            report.rows_loaded,
+            report.rows_duplicate,
+            report.rows_rejected,
+            report.guest_rows,
+            replace,
+        ],
     )
     _warm_model_cache(con)
 

@@ -132,8 +132,11 @@ def run_isolated(
         with theirs, open(Path(scratch) / "child-stderr.txt", "wb") as child_stderr:
             child = subprocess.Popen(
                 [sys.executable, "-c", _CHILD_CODE.format(root=root), str(theirs.fileno()), str(IMPORT_ADDRESS_SPACE)],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=child_stderr, env=env,
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=child_stderr,
+                env=env,
             )
         # The child's end is closed here: when the child exits, reading ours ends instead of waiting forever.
         try:
@@ -147,7 +150,10 @@ def run_isolated(
 
 
 def _serve(
-    conn: Connection, child: subprocess.Popen, held: contextlib.ExitStack, name: str,
+    conn: Connection,
+    child: subprocess.Popen,
+    held: contextlib.ExitStack,
+    name: str,
     progress: Callable[[float, str], None] | None,
 ) -> Any:
     """Answer the child's messages until it sends its outcome; the store's lock is taken and let go for it."""

@@ -173,9 +173,7 @@ def lifecycle_thresholds(
 
 def _check_owner_values(lapsing: int, lapsed: int) -> None:
     if not 1 <= lapsing < lapsed:
-        raise AnalysisError(
-            f"Lapsing ({lapsing} days) must be at least 1 day and shorter than lapsed ({lapsed} days)."
-        )
+        raise AnalysisError(f"Lapsing ({lapsing} days) must be at least 1 day and shorter than lapsed ({lapsed} days).")
 
 
 def customer_lifecycle(

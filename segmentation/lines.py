@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 else:
+
     class _NumPyOnFirstUse:
         """NumPy, imported when a file is first scanned rather than when the command starts: `segments --help`
         and the import's start stay free of the analysis libraries (tests/test_cli.py)."""

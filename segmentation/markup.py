@@ -107,7 +107,7 @@ def _bracketed(text: str, defined: set[str]) -> str:
     while i < len(text):
         bang = text.startswith("![", i)
         start = i + 1 if bang else i
-        if text[start:start + 1] != "[" or (start > 0 and text[start - 1] == "\\" and not bang):
+        if text[start : start + 1] != "[" or (start > 0 and text[start - 1] == "\\" and not bang):
             out.append(text[i])
             i += 1
             continue
@@ -116,16 +116,16 @@ def _bracketed(text: str, defined: set[str]) -> str:
             out.append(text[i])
             i += 1
             continue
-        words, after = text[start + 1:close], close + 1
-        if text[after:after + 1] == "(":
+        words, after = text[start + 1 : close], close + 1
+        if text[after : after + 1] == "(":
             end = _matching(text, after, "(", ")")
             if end is not None:
                 out.append(_bracketed(words, defined))
                 i = end + 1
                 continue
-        if text[after:after + 1] == "[":
+        if text[after : after + 1] == "[":
             end = _matching(text, after, "[", "]")
-            label = text[after + 1:end].strip().lower() if end is not None else None
+            label = text[after + 1 : end].strip().lower() if end is not None else None
             if end is not None and (label in defined or not label or bang):
                 out.append(_bracketed(words, defined))
                 i = end + 1

@@ -115,7 +115,11 @@ class Memo(Generic[V]):
     """Least-recently-used frames, at most ``max_entries`` of them and ``max_rows`` rows in all."""
 
     def __init__(
-        self, name: str, *, max_entries: int = 4, max_rows: int = 2_000_000,
+        self,
+        name: str,
+        *,
+        max_entries: int = 4,
+        max_rows: int = 2_000_000,
         copy: Callable[[V], V] | None = None,
     ) -> None:
         self.name = name

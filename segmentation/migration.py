@@ -23,13 +23,24 @@ from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_
 def label(key: str) -> str:
     return key.replace("_", " ")
 
+
 NEW_ARRIVALS = "not_yet_a_customer"
 # Best first: a move to a later position is a move for the worse.
 SEGMENT_RANK = {
     key: i
     for i, key in enumerate(
-        ("champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
-         "about_to_sleep", "cannot_lose_them", "at_risk", "hibernating")
+        (
+            "champions",
+            "loyal",
+            "potential_loyalists",
+            "new_customers",
+            "promising",
+            "need_attention",
+            "about_to_sleep",
+            "cannot_lose_them",
+            "at_risk",
+            "hibernating",
+        )
     )
 }
 STAGE_RANK = {"active": 0, "new": 1, "lapsing": 2, "lapsed": 3}
@@ -103,8 +114,14 @@ def segment_migration(
     order = list(SEGMENT_KEYS if scheme == "rfm" else STAGES)
     matrix = pd.crosstab(moves["from_group"], moves["to_group"])
     matrix = matrix.reindex(index=[*order, NEW_ARRIVALS], columns=order, fill_value=0)
-    return Migration(scheme, start_day.isoformat(), end_day.isoformat(), matrix, moves,
-                     _worsened(moves, SEGMENT_RANK if scheme == "rfm" else STAGE_RANK))
+    return Migration(
+        scheme,
+        start_day.isoformat(),
+        end_day.isoformat(),
+        matrix,
+        moves,
+        _worsened(moves, SEGMENT_RANK if scheme == "rfm" else STAGE_RANK),
+    )
 
 
 def _spend_last_year(con: duckdb.DuckDBPyConnection, end_day: dt.date) -> pd.DataFrame:

@@ -115,19 +115,25 @@ def compare_models(calibration: pd.DataFrame, actual, holdout: float, *, season:
         return ModelChoice(DEFAULT_MODEL, reason, weeks, end)
     if len(scores) == 1:
         (only,) = scores
-        reason = (f"{MODEL_NAMES[only.model]}, chosen: the only model that could be fitted on the data before {end} "
-                  f"({'; '.join(failed)}).")
+        reason = (
+            f"{MODEL_NAMES[only.model]}, chosen: the only model that could be fitted on the data before {end} "
+            f"({'; '.join(failed)})."
+        )
         return ModelChoice(only.model, reason, weeks, end, tuple(scores))
     best, other, rule = pick(scores)
     bought = f"{best.actual:,.0f} purchases"
     if rule == "total":
         why = f"its forecast of the {bought} made over the last {weeks} weeks was closer ({_off(best)}, {_off(other)})"
     else:
-        why = (f"over the last {weeks} weeks both total forecasts were within a point of the {bought} made "
-               f"({_off(best)}, {_off(other)}), and "
-               + (f"its per-customer error was smaller ({best.mae:.3f} against {other.mae:.3f} purchases)"
-                  if rule == "mae" else f"so were their per-customer errors ({best.mae:.3f}): the closer total decides")
-               )
+        why = (
+            f"over the last {weeks} weeks both total forecasts were within a point of the {bought} made "
+            f"({_off(best)}, {_off(other)}), and "
+            + (
+                f"its per-customer error was smaller ({best.mae:.3f} against {other.mae:.3f} purchases)"
+                if rule == "mae"
+                else f"so were their per-customer errors ({best.mae:.3f}): the closer total decides"
+            )
+        )
     return ModelChoice(best.model, f"{MODEL_NAMES[best.model]}, chosen: {why}{season}.", weeks, end, tuple(scores))
 
 
@@ -153,13 +159,13 @@ def choose_model(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ModelChoice:
     from segmentation.backtest import busy_season
     from segmentation.clv import MODEL_TIME_UNIT_DAYS, rfm_summary
 
-    first = con.execute(
-        f"SELECT min(day) FROM ({STORE_PURCHASES_SQL}) AS p", {"as_of": as_of}
-    ).fetchall()[0][0]
+    first = con.execute(f"SELECT min(day) FROM ({STORE_PURCHASES_SQL}) AS p", {"as_of": as_of}).fetchall()[0][0]
     weeks = holdout_weeks(first, as_of) if first is not None else 0
     if weeks < MIN_HOLDOUT_WEEKS:
-        reason = (f"{MODEL_NAMES[DEFAULT_MODEL]}, the default: the history is too short to hold out "
-                  f"{MIN_HOLDOUT_WEEKS} weeks and compare the models.")
+        reason = (
+            f"{MODEL_NAMES[DEFAULT_MODEL]}, the default: the history is too short to hold out "
+            f"{MIN_HOLDOUT_WEEKS} weeks and compare the models."
+        )
         return ModelChoice(DEFAULT_MODEL, reason, weeks)
     cut = as_of - dt.timedelta(weeks=weeks)
     calibration = rfm_summary(con, as_of=cut, time_unit_days=MODEL_TIME_UNIT_DAYS)
@@ -172,6 +178,8 @@ def choose_model(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ModelChoice:
     flag = busy_season(con, cut, as_of)
     season = ""
     if flag["busy_season"]:
-        season = (f"; the held-out weeks cover the shop's busiest season ({flag['season_index']:.2f} times its "
-                  "average revenue for such a window), which models of steady buying do not foresee")
+        season = (
+            f"; the held-out weeks cover the shop's busiest season ({flag['season_index']:.2f} times its "
+            "average revenue for such a window), which models of steady buying do not foresee"
+        )
     return compare_models(calibration, actual.to_numpy(), weeks * 7 / MODEL_TIME_UNIT_DAYS, season=season)

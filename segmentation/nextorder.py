@@ -49,9 +49,7 @@ GONE_BELOW = 0.5  # p_alive under this: more likely gone than still buying
 MISSED_GAPS = LAPSED_MULTIPLE  # last order more than this many gaps ago: the rhythm is broken
 
 
-def next_orders(
-    frame: pd.DataFrame, usual_gap_days: pd.Series, gap_counts: pd.Series, as_of: dt.date
-) -> pd.DataFrame:
+def next_orders(frame: pd.DataFrame, usual_gap_days: pd.Series, gap_counts: pd.Series, as_of: dt.date) -> pd.DataFrame:
     """``NEXT_ORDER_COLUMNS`` for each row of ``frame`` (the customer table's ``recency_days``, ``segment``,
     and ``p_alive``), by the rule in the module docstring; same index as ``frame``.
 
@@ -96,22 +94,26 @@ def next_order_words(row: dict | pd.Series, as_of: dt.date | str, shop_gap: floa
     if not isinstance(date, str):
         alive = row.get("p_alive")
         if isinstance(alive, float) and not np.isnan(alive) and alive < GONE_BELOW:
-            return (f"No next order expected: the value model gives a {alive:.0%} chance they are still buying, "
-                    "more likely gone than not.")
+            return (
+                f"No next order expected: the value model gives a {alive:.0%} chance they are still buying, "
+                "more likely gone than not."
+            )
         if shop_gap is None or np.isnan(shop_gap):
             return "No next order date: no customer has bought twice in the last year, so there is no rhythm to go by."
-        return (f"No next order expected: their last order was {int(row['recency_days']):,} days ago, more than "
-                "three times the gap between orders a date would rest on, so their rhythm no longer says when they "
-                "will be back.")
+        return (
+            f"No next order expected: their last order was {int(row['recency_days']):,} days ago, more than "
+            "three times the gap between orders a date would rest on, so their rhythm no longer says when they "
+            "will be back."
+        )
     due = dt.date.fromisoformat(date)
     last = day - dt.timedelta(days=int(row["recency_days"]))
     gap = (due - last).days
     based = {
         "own_gap": f"based on their usual {gap} days between orders",
         "segment_gap": f"based on the typical {gap} days between orders in your {group_title(row.get('segment'))} "
-                       "segment (they have too few orders for a rhythm of their own)",
+        "segment (they have too few orders for a rhythm of their own)",
         "shop_gap": f"based on your shop's typical {gap} days between orders (they have too few orders for a "
-                    "rhythm of their own)",
+        "rhythm of their own)",
     }[str(basis)]
     shown = f"{due.day} {due:%b %Y}"
     ahead = (due - day).days

@@ -152,6 +152,8 @@ def _log_terms(r: float, alpha: float, s: float, beta: float, x, t_x, big_t) -> 
     if closed.any():
         gone[closed] = _log_gone_closed(r, alpha, s, beta, x[closed], t_x[closed], big_t[closed])
     return alive, gone
+
+
 def _paretonbd_ll(r: float, alpha: float, s: float, beta: float, x, t_x, big_t) -> np.ndarray:
     """Per-customer log-likelihood (the note's eq. 22, summed in logs)."""
     x = np.asarray(x, dtype=float)

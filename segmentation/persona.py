@@ -47,67 +47,103 @@ NAME_LIMIT = 40
 
 LABELS = GROUP_TITLES
 GOAL_BY_KEY = {
-    "champions": "thank_and_reward", "loyal": "thank_and_reward", "active": "thank_and_reward",
-    "new_customers": "welcome_second_purchase", "new": "welcome_second_purchase",
-    "promising": "welcome_second_purchase", "potential_loyalists": "upsell",
-    "at_risk": "win_back", "cannot_lose_them": "win_back", "lapsed": "win_back", "hibernating": "win_back",
-    "need_attention": "re_engage", "about_to_sleep": "re_engage", "lapsing": "re_engage",
+    "champions": "thank_and_reward",
+    "loyal": "thank_and_reward",
+    "active": "thank_and_reward",
+    "new_customers": "welcome_second_purchase",
+    "new": "welcome_second_purchase",
+    "promising": "welcome_second_purchase",
+    "potential_loyalists": "upsell",
+    "at_risk": "win_back",
+    "cannot_lose_them": "win_back",
+    "lapsed": "win_back",
+    "hibernating": "win_back",
+    "need_attention": "re_engage",
+    "about_to_sleep": "re_engage",
+    "lapsing": "re_engage",
 }
 # (adjective, noun) of a persona's name; clusters take theirs from the goal their facts suggest.
 ROLES = {
-    "champions": ("", "Champion"), "loyal": ("", "Regular"), "active": ("", "Regular"),
-    "potential_loyalists": ("Budding", "Regular"), "new_customers": ("", "Newcomer"), "new": ("", "Newcomer"),
-    "promising": ("Promising", "First-Timer"), "need_attention": ("Drifting", "Regular"),
-    "about_to_sleep": ("Dozing", "Buyer"), "at_risk": ("Fading", "Regular"),
-    "cannot_lose_them": ("Missing", "Regular"), "hibernating": ("Sleeping", "Buyer"),
-    "lapsing": ("Lapsing", "Regular"), "lapsed": ("Lapsed", "Buyer"),
-    "thank_and_reward": ("", "Regular"), "welcome_second_purchase": ("", "Newcomer"),
-    "upsell": ("Budding", "Regular"), "re_engage": ("Drifting", "Regular"), "win_back": ("Lapsed", "Buyer"),
+    "champions": ("", "Champion"),
+    "loyal": ("", "Regular"),
+    "active": ("", "Regular"),
+    "potential_loyalists": ("Budding", "Regular"),
+    "new_customers": ("", "Newcomer"),
+    "new": ("", "Newcomer"),
+    "promising": ("Promising", "First-Timer"),
+    "need_attention": ("Drifting", "Regular"),
+    "about_to_sleep": ("Dozing", "Buyer"),
+    "at_risk": ("Fading", "Regular"),
+    "cannot_lose_them": ("Missing", "Regular"),
+    "hibernating": ("Sleeping", "Buyer"),
+    "lapsing": ("Lapsing", "Regular"),
+    "lapsed": ("Lapsed", "Buyer"),
+    "thank_and_reward": ("", "Regular"),
+    "welcome_second_purchase": ("", "Newcomer"),
+    "upsell": ("Budding", "Regular"),
+    "re_engage": ("Drifting", "Regular"),
+    "win_back": ("Lapsed", "Buyer"),
 }
 STAGE_PHRASES = {
-    "champions": "recent, frequent buyers", "loyal": "frequent buyers, not all of them recent",
-    "potential_loyalists": "recent buyers with a few orders", "new_customers": "first purchase, very recently",
-    "promising": "one purchase, fairly recently", "need_attention": "middling on recency and frequency",
-    "about_to_sleep": "one or two purchases, a while ago", "at_risk": "used to buy often, not lately",
+    "champions": "recent, frequent buyers",
+    "loyal": "frequent buyers, not all of them recent",
+    "potential_loyalists": "recent buyers with a few orders",
+    "new_customers": "first purchase, very recently",
+    "promising": "one purchase, fairly recently",
+    "need_attention": "middling on recency and frequency",
+    "about_to_sleep": "one or two purchases, a while ago",
+    "at_risk": "used to buy often, not lately",
     "cannot_lose_them": "among your most frequent buyers, now gone quiet",
-    "hibernating": "one or two purchases, long ago", "new": "one purchase so far", "active": "repeat buyers",
-    "lapsing": "overdue for their next order", "lapsed": "have missed several of their usual orders",
+    "hibernating": "one or two purchases, long ago",
+    "new": "one purchase so far",
+    "active": "repeat buyers",
+    "lapsing": "overdue for their next order",
+    "lapsed": "have missed several of their usual orders",
 }
 NEEDS = {
-    "thank_and_reward": ["To feel recognised and valued, not just sold to",
-                         "Early access to what's new before anyone else",
-                         "An easy way to share what they love with friends"],
-    "welcome_second_purchase": ["A good first impression and a warm welcome",
-                                "A reason to come back for a second purchase",
-                                "To discover what else you offer"],
-    "upsell": ["A reason to come back more often", "To discover more of your range",
-               "Rewards that grow with their visits"],
-    "re_engage": ["A timely reminder of what they liked", "Something new worth coming back for",
-                  "A small nudge before the habit fades"],
-    "win_back": ["A reason to come back", "To know what has changed or is new",
-                 "To feel missed, not mass-mailed"],
+    "thank_and_reward": [
+        "To feel recognised and valued, not just sold to",
+        "Early access to what's new before anyone else",
+        "An easy way to share what they love with friends",
+    ],
+    "welcome_second_purchase": [
+        "A good first impression and a warm welcome",
+        "A reason to come back for a second purchase",
+        "To discover what else you offer",
+    ],
+    "upsell": [
+        "A reason to come back more often",
+        "To discover more of your range",
+        "Rewards that grow with their visits",
+    ],
+    "re_engage": [
+        "A timely reminder of what they liked",
+        "Something new worth coming back for",
+        "A small nudge before the habit fades",
+    ],
+    "win_back": ["A reason to come back", "To know what has changed or is new", "To feel missed, not mass-mailed"],
 }
 ACTIONS = {
     "champions": "Thank them and ask for referrals: early access to what's new, a small gift with their next "
-                 "{item}, and an invitation to bring a friend. No discount: they buy anyway.",
+    "{item}, and an invitation to bring a friend. No discount: they buy anyway.",
     "loyal": "Keep them close: a thank-you with early access, and something new to try next to their usual {item}.",
     "active": "Keep them happy: a thank-you, and something new to try next to their usual {item}.",
     "potential_loyalists": "Grow the habit: a reward for a bigger basket (a free {item} over a spend threshold) "
-                           "or a loyalty card that pays off on the next visits.",
+    "or a loyalty card that pays off on the next visits.",
     "new_customers": "Welcome them and earn the second purchase: a thank-you for the first order and a small "
-                     "reason to come back soon, built around {item}.",
+    "reason to come back soon, built around {item}.",
     "new": "Welcome them and earn the second purchase: a thank-you for the first order and a small reason to "
-           "come back soon, built around {item}.",
+    "come back soon, built around {item}.",
     "promising": "Win the second purchase before they forget you: a reminder of {item} and a small gift on "
-                 "their next order.",
+    "their next order.",
     "need_attention": "Remind them what they liked: a timely note about {item} with a short-deadline incentive.",
     "about_to_sleep": "Wake them gently: your most popular items ({item}) with a small, time-limited incentive.",
     "at_risk": "Win them back: a personal 'we miss you' message naming {item}, with an offer sized to their "
-               "typical order.",
+    "typical order.",
     "cannot_lose_them": "Win them back personally: a handwritten note or a call if you can, their favourite "
-                        "{item}, and your strongest offer. They were among your best.",
+    "{item}, and your strongest offer. They were among your best.",
     "hibernating": "Try one low-cost win-back (a small offer on {item}); if they do not respond, stop "
-                   "messaging them and spend the budget elsewhere.",
+    "messaging them and spend the budget elsewhere.",
     "lapsing": "Nudge them before they lapse: a reminder of {item} with a short-deadline incentive.",
     "lapsed": "Win them back: a 'we miss you' message with an offer on {item}; stop after one or two tries.",
     "thank_and_reward": "Thank them: early access and a small gift around {item}, no discount.",
@@ -192,8 +228,9 @@ def segment_kind(key: str) -> str:
         return "cluster"
     if isinstance(key, str) and key.startswith("saved:") and key.removeprefix("saved:").strip():
         return "saved"  # a segment the owner saved by a condition (segmentation.saved): described by its facts
-    raise ValueError(f"'{key}' is not a segment key: use one of {', '.join(SEGMENT_KEYS + STAGES)}, or cluster_1, "
-                     "cluster_2, ...")
+    raise ValueError(
+        f"'{key}' is not a segment key: use one of {', '.join(SEGMENT_KEYS + STAGES)}, or cluster_1, cluster_2, ..."
+    )
 
 
 def segment_label(key: str, profile: dict) -> str:
@@ -223,8 +260,11 @@ def infer_goal(profile: dict, key: str) -> str:
         if recency <= lapsing:
             return "welcome_second_purchase"
     else:
-        lapsing, lapsed = ((LAPSING_MULTIPLE * gap, LAPSED_MULTIPLE * gap) if _finite(gap) and gap > 0
-                           else (DEFAULT_LAPSING_DAYS, DEFAULT_LAPSED_DAYS))
+        lapsing, lapsed = (
+            (LAPSING_MULTIPLE * gap, LAPSED_MULTIPLE * gap)
+            if _finite(gap) and gap > 0
+            else (DEFAULT_LAPSING_DAYS, DEFAULT_LAPSED_DAYS)
+        )
         if recency <= lapsing:
             return "thank_and_reward" if value_index(profile) >= 1 else "upsell"
     return "re_engage" if recency <= lapsed else "win_back"
@@ -245,6 +285,7 @@ def signature_item(profile: dict) -> str | None:
     """What names the group: its top product when a quarter of it buys that, else its top category; only one
     they buy more often than the average customer does (a lift above 1, where the profile has lifts), so a
     name or an offer never features what the group buys less than most (None: no such item)."""
+
     def above_average(item: dict) -> bool:
         lift = item.get("lift")
         return not _finite(lift) or lift > 1
@@ -308,8 +349,10 @@ def profile_facts(profile: dict) -> dict[str, str]:
         if _finite(before):
             facts["change"] = f"{before:,} customers were in it {CHANGE_WINDOW_DAYS} days earlier"
         return facts
-    facts["size"] = (f"{n:,} customers ({pct(p.get('share_of_customers') or 0)} of your customers) bringing "
-                     f"{pct(p.get('revenue_share') or 0)} of revenue ({amount(p.get('revenue') or 0)})")
+    facts["size"] = (
+        f"{n:,} customers ({pct(p.get('share_of_customers') or 0)} of your customers) bringing "
+        f"{pct(p.get('revenue_share') or 0)} of revenue ({amount(p.get('revenue') or 0)})"
+    )
     if _finite(p.get("avg_order_value")):
         facts["order_value"] = f"typical order {amount(p['avg_order_value'])}"
     if _finite(p.get("median_monetary")):
@@ -338,8 +381,11 @@ def profile_facts(profile: dict) -> dict[str, str]:
             facts["consent"] += f" (a choice is recorded for {pct(p['consent_known_share'])})"
     if _finite(before) and _finite(change):
         direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
-        facts["change"] = (f"{direction} {abs(change):,} from {before:,} customers {CHANGE_WINDOW_DAYS} days earlier"
-                           if change else f"unchanged from {before:,} customers {CHANGE_WINDOW_DAYS} days earlier")
+        facts["change"] = (
+            f"{direction} {abs(change):,} from {before:,} customers {CHANGE_WINDOW_DAYS} days earlier"
+            if change
+            else f"unchanged from {before:,} customers {CHANGE_WINDOW_DAYS} days earlier"
+        )
     return facts
 
 
@@ -363,8 +409,11 @@ def _from_lists(p: dict) -> str:
     """The group's age, gender and income from the imported customer lists (``attributes.group_profile``), with
     their shares, each 'not in your data' where the lists do not say (or the group is too small to say)."""
     attrs = p.get("attributes") or {}
-    return "From your customer lists: " + "; ".join(
-        f"{word} {clean(attrs.get(key) or 'not in your data', 200)}" for key, word in _LIST_WORDS.items()) + "."
+    return (
+        "From your customer lists: "
+        + "; ".join(f"{word} {clean(attrs.get(key) or 'not in your data', 200)}" for key, word in _LIST_WORDS.items())
+        + "."
+    )
 
 
 def _demographics(p: dict) -> str:
@@ -398,8 +447,10 @@ def _bought_interests(p: dict) -> list[str]:
     if not strong:
         best = max(items, key=lambda i: i["lift"] if _finite(i.get("lift")) else 0)
         lift = f", {number(best['lift'])}x" if _finite(best.get("lift")) else ""
-        return [f"No stand-out interest: they buy no category much more often than your average customer "
-                f"(closest: {clean(best['name'])}{lift})."]
+        return [
+            f"No stand-out interest: they buy no category much more often than your average customer "
+            f"(closest: {clean(best['name'])}{lift})."
+        ]
     # The shop's own category and product names, not a guess at what they mean: a word list of one trade read
     # a cake stand as a sweet tooth and a lunch bag as lunch on the go in a giftware shop.
     return [f"{clean(i['name'])} (bought {number(i['lift'])}x as often as by your average customer)" for i in strong]
@@ -410,8 +461,13 @@ def _stage(p: dict, key: str, thresholds: dict | None) -> str:
         return "Nobody is in this group today, so there is no stage to describe."
     kind = segment_kind(key)
     # A stage's own name leads (its heading already says "Lifecycle stage"): "Lapsed customers. ..."
-    lead = (f"{key.capitalize()} customers" if kind == "lifecycle" else
-            f"{segment_label(key, p)}: {STAGE_PHRASES[key]}" if kind == "rfm" else segment_label(key, p))
+    lead = (
+        f"{key.capitalize()} customers"
+        if kind == "lifecycle"
+        else f"{segment_label(key, p)}: {STAGE_PHRASES[key]}"
+        if kind == "rfm"
+        else segment_label(key, p)
+    )
     recency, gap = p.get("median_recency_days"), p.get("typical_gap_days")
     if not _finite(recency):
         return lead + ". When they last bought is not known."
@@ -428,8 +484,13 @@ def _stage(p: dict, key: str, thresholds: dict | None) -> str:
         basis = clean(thresholds.get("basis") or "", 160)
         return f"{said}, {where}" + (f" (thresholds {basis})." if basis else ".")
     if _finite(gap) and gap > 0:
-        where = ("within their usual" if recency <= LAPSING_MULTIPLE * gap else
-                 "overdue against their usual" if recency <= LAPSED_MULTIPLE * gap else "far past their usual")
+        where = (
+            "within their usual"
+            if recency <= LAPSING_MULTIPLE * gap
+            else "overdue against their usual"
+            if recency <= LAPSED_MULTIPLE * gap
+            else "far past their usual"
+        )
         return f"{said}, {where} {days(gap)}-day gap between orders."
     return said + "."
 
@@ -441,8 +502,11 @@ def _channels(p: dict) -> list[str]:
         out = ["Not recorded: your data has no sales channel for these customers."]
     if _finite(p.get("consent_share")):
         partly = _finite(p.get("consent_known_share")) and p["consent_known_share"] < 1
-        out.append(f"Email or SMS to the {pct(p['consent_share'])} "
-                   + ("of those with a recorded choice " if partly else "") + "who agreed to marketing")
+        out.append(
+            f"Email or SMS to the {pct(p['consent_share'])} "
+            + ("of those with a recorded choice " if partly else "")
+            + "who agreed to marketing"
+        )
     elif p.get("customers"):
         out.append("Email or SMS only to customers who agreed to marketing (consent is not in your data)")
     return out
@@ -493,16 +557,20 @@ def persona_markdown(persona: dict) -> str:
         "",
         f"**Who they are:** {_md(persona.get('demographics', ''))}",
         "",
-        "**Interests and values**", *bullets(persona.get("interests", [])),
+        "**Interests and values**",
+        *bullets(persona.get("interests", [])),
         "",
         f"**Lifecycle stage:** {_md(persona.get('lifecycle_stage', ''))}",
         "",
-        "**Needs and goals**", *bullets(persona.get("needs_and_goals", [])),
+        "**Needs and goals**",
+        *bullets(persona.get("needs_and_goals", [])),
         "",
-        "**Best channels**", *bullets(persona.get("best_channels", [])),
+        "**Best channels**",
+        *bullets(persona.get("best_channels", [])),
         "",
         f"**Next best action:** {_md(persona.get('next_best_action', ''))}",
         "",
-        "**The numbers**", *bullets(persona.get("facts", [])),
+        "**The numbers**",
+        *bullets(persona.get("facts", [])),
     ]
     return "\n".join(lines) + "\n"

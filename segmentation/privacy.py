@@ -46,8 +46,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-LABELS = {"email": "[email]", "phone": "[phone]", "postcode": "[postcode]", "address": "[address]",
-          "name": "[name]"}
+LABELS = {"email": "[email]", "phone": "[phone]", "postcode": "[postcode]", "address": "[address]", "name": "[name]"}
 
 _PLURALS = {"email": "emails", "phone": "phones", "postcode": "postcodes", "address": "addresses", "name": "names"}
 _EMAIL = re.compile(r"[^@\s\"'<>(),;]+@[^@\s\"'<>(),;]+\.[A-Za-z]{2,}")
@@ -63,9 +62,7 @@ _CUED_PHONE = re.compile(
     r"(?i)\b(?:call|tel|telephone|phone|mobile|mob|cell|ring|text|whatsapp|fax)\b[.:]?\s*(?:me\s+|us\s+)?(?:on\s+|at\s+)?"
     r"(\+?[\d(][\d ()\-.]{4,}\d)"
 )
-_UK_POSTCODE = re.compile(
-    r"(?i)(?<![\w])(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w])"
-)
+_UK_POSTCODE = re.compile(r"(?i)(?<![\w])(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})(?![\w])")
 _ZIP4 = re.compile(r"(?<![\w\-])\d{5}-\d{4}(?![\w\-])")
 # Street words that are rarely anything else match in any case ("12 secret street"); words that are also
 # everyday English ("drive", "way", "close", "view", "park") and abbreviations ("St", "Dr") only in an address
@@ -79,8 +76,10 @@ _STREET_TITLED = re.compile(
     r"(?:St|Rd|Ave|Ln|Dr|Ct|Pl|Sq|Blvd|Gdns|Cres|Hwy|Drive|Close|Way|Court|Place|Square|Row|Walk|Hill|Park|Rise"
     r"|View)\b\.?"
 )
-_UNIT = re.compile(r"\b(?:Flat|FLAT|Apartment|Apt|APT|Unit|UNIT|Suite|Ste|P\.?\s?O\.?\s?Box|PO BOX)\.?\s*(?:No\.?\s*)?"
-                   r"#?\d+[a-zA-Z]?\b")
+_UNIT = re.compile(
+    r"\b(?:Flat|FLAT|Apartment|Apt|APT|Unit|UNIT|Suite|Ste|P\.?\s?O\.?\s?Box|PO BOX)\.?\s*(?:No\.?\s*)?"
+    r"#?\d+[a-zA-Z]?\b"
+)
 _DATE_OR_YEARS = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}[\-–]\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}")
 
 # Common English words that are also people's names, or that a question needs ("may", "june", "will").
@@ -117,8 +116,12 @@ class Names:
         return Names(self.first, self.last, self.keep | words)
 
     def single(self, word: str) -> bool:
-        return len(word) >= 2 and word not in _COMMON and word not in self.keep and (
-            word in self.first or word in self.last)
+        return (
+            len(word) >= 2
+            and word not in _COMMON
+            and word not in self.keep
+            and (word in self.first or word in self.last)
+        )
 
 
 @dataclass
@@ -169,7 +172,7 @@ class Guard:
         self.counts["phone"] += 1
         start, end = match.span(group)
         whole = match.group(0)
-        return whole[: start - match.start()] + LABELS["phone"] + whole[end - match.start():]
+        return whole[: start - match.start()] + LABELS["phone"] + whole[end - match.start() :]
 
     def _mask_names(self, text: str, names: Names) -> str:
         if not (names.first or names.last):
@@ -178,8 +181,12 @@ class Guard:
         masked: set[int] = set()
         for i, (_, end, word) in enumerate(words):
             after = words[i + 1] if i + 1 < len(words) else None
-            if (after is not None and word in names.first and after[2] in names.last
-                    and not text[end:after[0]].strip()):
+            if (
+                after is not None
+                and word in names.first
+                and after[2] in names.last
+                and not text[end : after[0]].strip()
+            ):
                 masked |= {i, i + 1}  # a full name: masked whatever its parts are
             elif names.single(word):
                 masked.add(i)
@@ -245,9 +252,16 @@ def _read_names(con: duckdb.DuckDBPyConnection) -> Names:
     first = words("SELECT DISTINCT first_name FROM customers WHERE first_name IS NOT NULL", NAME_WORDS)
     last = words("SELECT DISTINCT last_name FROM customers WHERE last_name IS NOT NULL", NAME_WORDS)
     # Only values many rows share: a name planted in one product or one customer's city is no shop word.
-    keep = words(" UNION ".join(
-        f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) >= {KEEP_ROWS}"
-        for table, column in (("order_lines", "product"), ("order_lines", "category"), ("orders", "channel"),
-                              ("customers", "city"), ("customers", "country"))
-    ))
+    keep = words(
+        " UNION ".join(
+            f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) >= {KEEP_ROWS}"
+            for table, column in (
+                ("order_lines", "product"),
+                ("order_lines", "category"),
+                ("orders", "channel"),
+                ("customers", "city"),
+                ("customers", "country"),
+            )
+        )
+    )
     return Names(first=first, last=last, keep=keep)

@@ -100,8 +100,15 @@ class UnknownGroup(AnalysisError):
     ones, and ``key``, ``k`` (the clustering's number of groups) and ``asked_k`` (the k asked for, None for the
     automatic choice) let a caller say it in its own words."""
 
-    def __init__(self, message: str, *, key: str = "", k: int | None = None, asked_k: int | None = None,
-                 saved: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str = "",
+        k: int | None = None,
+        asked_k: int | None = None,
+        saved: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.key, self.k, self.asked_k, self.saved = key, k, asked_k, saved
 
@@ -154,8 +161,12 @@ def find_group(
         rows = result.assignments[result.assignments["cluster"] == key]
         if rows.empty:
             made = "the clustering into" if k is not None else "the automatic clustering found"
-            raise UnknownGroup(f"there is no {key}: {made} {result.k} groups, cluster_1..cluster_{result.k}.",
-                               key=key, k=result.k, asked_k=k)
+            raise UnknownGroup(
+                f"there is no {key}: {made} {result.k} groups, cluster_1..cluster_{result.k}.",
+                key=key,
+                k=result.k,
+                asked_k=k,
+            )
         return Group(key, rows["customer_id"].tolist(), str(rows["cluster_name"].iloc[0]), result.k)
     if key in SEGMENT_KEYS or key in STAGES:
         column = "segment" if key in SEGMENT_KEYS else "lifecycle"
@@ -170,12 +181,19 @@ def find_group(
 
     saved = saved_segment(con, key)
     if saved is not None:
-        return Group(saved.name, matching_ids(con, saved.condition, as_of=as_of, table=table), saved.name,
-                     condition=saved.condition)
+        return Group(
+            saved.name,
+            matching_ids(con, saved.condition, as_of=as_of, table=table),
+            saved.name,
+            condition=saved.condition,
+        )
     names = [s.name for s in saved_segments(con)]
     yours = f", or one of your saved segments ({', '.join(names)})" if names else ""
-    raise UnknownGroup(f"'{key}' is not a group: use one of {', '.join(SEGMENT_KEYS + STAGES)}, "
-                       f"or cluster_1, cluster_2, ...{yours}", key=key, saved=tuple(names))
+    raise UnknownGroup(
+        f"'{key}' is not a group: use one of {', '.join(SEGMENT_KEYS + STAGES)}, or cluster_1, cluster_2, ...{yours}",
+        key=key,
+        saved=tuple(names),
+    )
 
 
 def group_members(
@@ -294,7 +312,11 @@ def describe_group(
 
 
 def _describe(
-    con: duckdb.DuckDBPyConnection, ids: list[str], day: dt.date, label: str, earlier_size: int | None,
+    con: duckdb.DuckDBPyConnection,
+    ids: list[str],
+    day: dt.date,
+    label: str,
+    earlier_size: int | None,
     store: tuple | None,
 ) -> GroupProfile:
     frame = pd.DataFrame({"customer_id": pd.Series(ids, dtype="str")}).drop_duplicates()
@@ -307,7 +329,11 @@ def _describe(
 
 
 def _profile(
-    con: duckdb.DuckDBPyConnection, day: dt.date, label: str, earlier_size: int | None, ids: pd.DataFrame,
+    con: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    label: str,
+    earlier_size: int | None,
+    ids: pd.DataFrame,
     store: tuple | None,
 ) -> GroupProfile:
     params = {"as_of": day}
@@ -369,10 +395,10 @@ def _base(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict:
     customers, revenue = con.execute(f"SELECT count(*), sum(monetary) FROM ({base})", params).fetchall()[0]
     rows = con.execute(
         f"""
-        SELECT {', '.join(ITEM_COLUMNS)}, count(DISTINCT customer_id) AS buyers
+        SELECT {", ".join(ITEM_COLUMNS)}, count(DISTINCT customer_id) AS buyers
         FROM order_lines
         WHERE order_date <= $as_of AND net_amount > 0 AND customer_id IN (SELECT customer_id FROM ({base}))
-        GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in ITEM_COLUMNS)})
+        GROUP BY GROUPING SETS ({", ".join(f"({c})" for c in ITEM_COLUMNS)})
         """,
         params,
     ).fetchall()
@@ -421,13 +447,13 @@ def _top_lift(
     rows = con.execute(
         f"""
         WITH buyers AS (
-            SELECT {', '.join(ITEM_COLUMNS)}, count(DISTINCT customer_id) AS group_buyers,
+            SELECT {", ".join(ITEM_COLUMNS)}, count(DISTINCT customer_id) AS group_buyers,
                    sum(net_amount) AS group_spend
             FROM order_lines JOIN profile_group USING (customer_id)
             WHERE order_date <= $as_of AND net_amount > 0
-            GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in ITEM_COLUMNS)})
+            GROUP BY GROUPING SETS ({", ".join(f"({c})" for c in ITEM_COLUMNS)})
         )
-        SELECT {', '.join(ITEM_COLUMNS)}, group_buyers, group_spend FROM buyers
+        SELECT {", ".join(ITEM_COLUMNS)}, group_buyers, group_spend FROM buyers
         """,
         params,
     ).fetchall()

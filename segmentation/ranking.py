@@ -41,8 +41,14 @@ class GroupRanking:
 
     def as_dict(self) -> dict:
         rows = self.table.replace({np.nan: None}).to_dict("records")
-        return {"scheme": self.scheme, "by": self.by, "as_of": self.as_of, "horizon_days": self.horizon_days,
-                "fallback": self.fallback, "groups": rows}
+        return {
+            "scheme": self.scheme,
+            "by": self.by,
+            "as_of": self.as_of,
+            "horizon_days": self.horizon_days,
+            "fallback": self.fallback,
+            "groups": rows,
+        }
 
 
 def group_values(frame: pd.DataFrame, column: str, order: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -52,8 +58,11 @@ def group_values(frame: pd.DataFrame, column: str, order: tuple[str, ...] | list
     customers and all revenue; ``value_at_stake`` is the sum of the members' ``clv`` and ``value_share`` its
     share of everyone's, both NaN for every group when the value models could not run. Empty groups have 0.
     """
-    grouped = frame.groupby(column).agg(customers=("customer_id", "count"), revenue=("monetary", "sum"),
-                                        value_at_stake=("clv", lambda s: s.sum(min_count=1)))
+    grouped = frame.groupby(column).agg(
+        customers=("customer_id", "count"),
+        revenue=("monetary", "sum"),
+        value_at_stake=("clv", lambda s: s.sum(min_count=1)),
+    )
     table = grouped.reindex(list(order)).rename_axis("group").reset_index()
     table["customers"] = table["customers"].fillna(0).astype(int)
     table["revenue"] = table["revenue"].fillna(0.0).astype(float)
@@ -113,5 +122,11 @@ def rank_groups(
     )
     table = table.drop(columns="_order").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))
-    return GroupRanking(scheme, used, frame.attrs["as_of"], int(frame.attrs.get("horizon_days", horizon_days)),
-                        table[RANK_COLUMNS], fallback)
+    return GroupRanking(
+        scheme,
+        used,
+        frame.attrs["as_of"],
+        int(frame.attrs.get("horizon_days", horizon_days)),
+        table[RANK_COLUMNS],
+        fallback,
+    )

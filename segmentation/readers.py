@@ -345,7 +345,8 @@ def _load_text(
     _prepare_lines(raw)
     # The first rows, numbered: a window over 20,000 rows costs nothing, unlike one over the whole file.
     read_into(
-        con, raw,
+        con,
+        raw,
         "CREATE OR REPLACE TABLE sample AS SELECT row_number() OVER () AS line_no, * "
         f"FROM (SELECT * FROM source LIMIT {SAMPLE_ROWS})",
     )
@@ -425,8 +426,11 @@ def _prepare_lines(raw: RawTable) -> None:
     # (line, start, end, line ends inside, reason) of each row set aside.
     aside = _long_quoted_rows(text, scan) if scan.quotes else []
     taken = {line for line, *_ in aside}
-    aside += [(line, start, end, 0, "line too long") for line, start, end in scan.long
-              if line > text.header_lines and line not in taken]
+    aside += [
+        (line, start, end, 0, "line too long")
+        for line, start, end in scan.long
+        if line > text.header_lines and line not in taken
+    ]
     # A long line inside a quoted cell set aside above goes with its row.
     aside = [row for row in aside if not any(a < row[0] <= a + n for a, _, _, n, _ in aside)]
     if aside:
@@ -436,7 +440,9 @@ def _prepare_lines(raw: RawTable) -> None:
                 text.swallowed.append((line, reason, fh.read(500).decode("utf-8", errors="replace")))
         text.cell_lines = [(line + 1, n) for line, _, _, n, _ in aside if n]
         text.path = blank_ranges(
-            text.path, [(start, end) for _, start, end, _, _ in aside], text.workdir / "without_long_lines.csv",
+            text.path,
+            [(start, end) for _, start, end, _, _ in aside],
+            text.workdir / "without_long_lines.csv",
             [n for *_, n, _ in aside],
         )
     text.scan = scan
@@ -666,9 +672,7 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
     names = _unique_names([d[0] for d in described])
     casts = _as_text(described, names)
     try:
-        con.execute(
-            f"CREATE TABLE raw_cells AS SELECT {casts} FROM read_parquet({_sql_str(str(path))})"
-        )
+        con.execute(f"CREATE TABLE raw_cells AS SELECT {casts} FROM read_parquet({_sql_str(str(path))})")
     except duckdb.Error as exc:
         raise IngestError(
             "The Parquet file could not be read to the end: write it again from the program that made it."

@@ -28,11 +28,16 @@ from segmentation.vocabulary import DEFAULT_SEGMENT_MAP, AnalysisError, SegmentR
 from segmentation.vocabulary import SEGMENT_KEYS as SEGMENT_KEYS  # still importable from here
 
 RFM_COLUMNS = [
-    "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "segment",
 ]
-SCORE_RULE = (
-    "score = 1 + floor(5 x share of the other customers with a worse value), at most 5; ties share a score"
-)
+SCORE_RULE = "score = 1 + floor(5 x share of the other customers with a worse value), at most 5; ties share a score"
 
 
 def validate_segment_map(rules: tuple[SegmentRule, ...] | list[SegmentRule]) -> None:
@@ -79,8 +84,9 @@ def require_orders_by(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | Non
     day = resolve_as_of(con, as_of)
     first = con.execute("SELECT min(order_date) FROM orders").fetchall()[0][0]
     if first is not None and day < first:
-        raise AnalysisError(f"{day.isoformat()} is before your first order ({first.day} {first:%b %Y}): choose a "
-                            "date on or after it.")
+        raise AnalysisError(
+            f"{day.isoformat()} is before your first order ({first.day} {first:%b %Y}): choose a date on or after it."
+        )
 
 
 def customer_rfm(

@@ -57,22 +57,28 @@ def _customer_list(rng: np.random.Generator, people: pd.DataFrame, last_day: dt.
     born = pd.to_datetime(last_day) - pd.to_timedelta(age_days, unit="D")
     birthday = pd.Series(born.strftime("%Y-%m-%d")).where(rng.random(n) > 0.14, "")
     gender = pd.Series(rng.choice(_GENDERS, n, p=[0.58, 0.38, 0.04])).where(rng.random(n) > 0.1, "")
-    frame = pd.DataFrame({
-        "Customer ID": people["customer_id"],
-        "Email": people["email"].fillna(""),
-        "Date of Birth": birthday,
-        "Gender": gender,
-        "Tags": [_pick(rng, _TAGS, 0.35) for _ in range(n)],
-        "Interests": [_pick(rng, _INTERESTS, 0.6) for _ in range(n)],
-        "Accepts Email Marketing": np.where(people["marketing_consent"].fillna(False).astype(bool), "yes", "no"),
-    })
-    nobody = pd.DataFrame({
-        "Customer ID": [f"S{i:04d}" for i in range(1, _NOBODY + 1)],
-        "Email": [f"signup{i}@example.org" for i in range(1, _NOBODY + 1)],
-        "Date of Birth": "", "Gender": "", "Tags": "newsletter",
-        "Interests": [_pick(rng, _INTERESTS, 0.9) for _ in range(_NOBODY)],
-        "Accepts Email Marketing": "yes",
-    })
+    frame = pd.DataFrame(
+        {
+            "Customer ID": people["customer_id"],
+            "Email": people["email"].fillna(""),
+            "Date of Birth": birthday,
+            "Gender": gender,
+            "Tags": [_pick(rng, _TAGS, 0.35) for _ in range(n)],
+            "Interests": [_pick(rng, _INTERESTS, 0.6) for _ in range(n)],
+            "Accepts Email Marketing": np.where(people["marketing_consent"].fillna(False).astype(bool), "yes", "no"),
+        }
+    )
+    nobody = pd.DataFrame(
+        {
+            "Customer ID": [f"S{i:04d}" for i in range(1, _NOBODY + 1)],
+            "Email": [f"signup{i}@example.org" for i in range(1, _NOBODY + 1)],
+            "Date of Birth": "",
+            "Gender": "",
+            "Tags": "newsletter",
+            "Interests": [_pick(rng, _INTERESTS, 0.9) for _ in range(_NOBODY)],
+            "Accepts Email Marketing": "yes",
+        }
+    )
     return pd.concat([frame, nobody], ignore_index=True)
 
 
@@ -98,14 +104,18 @@ def _activity(rng: np.random.Generator, people: pd.DataFrame, last_day: dt.date)
         clicks = opens & (rng.random(len(reachable)) < 0.3)
         open_at = sent + pd.to_timedelta(rng.integers(10, 72 * 60, len(reachable)), unit="min")
         unsub = leaves & (rng.integers(0, len(_NEWSLETTERS), len(reachable)) == i)
-        rows.append(pd.DataFrame({
-            "Email Address": reachable["email"].to_numpy(),
-            "Campaign Title": title,
-            "Send Time": sent.strftime("%Y-%m-%d %H:%M:%S"),
-            "Opens": np.where(opens, rng.integers(1, 4, len(reachable)), 0),
-            "Last Open": np.where(opens, open_at.strftime("%Y-%m-%d %H:%M:%S"), ""),
-            "Clicks": clicks.astype(int),
-            "Bounced": np.where(bounced, "hard", ""),
-            "Unsubscribed": np.where(unsub, sent.strftime("%Y-%m-%d %H:%M:%S"), ""),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "Email Address": reachable["email"].to_numpy(),
+                    "Campaign Title": title,
+                    "Send Time": sent.strftime("%Y-%m-%d %H:%M:%S"),
+                    "Opens": np.where(opens, rng.integers(1, 4, len(reachable)), 0),
+                    "Last Open": np.where(opens, open_at.strftime("%Y-%m-%d %H:%M:%S"), ""),
+                    "Clicks": clicks.astype(int),
+                    "Bounced": np.where(bounced, "hard", ""),
+                    "Unsubscribed": np.where(unsub, sent.strftime("%Y-%m-%d %H:%M:%S"), ""),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)

@@ -33,8 +33,20 @@ from segmentation.conditions import (
 from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES, AnalysisError
 
 NAME_LIMIT = 60
-FACT_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
-                "lifecycle", "p_alive", "expected_purchases", "clv"]
+FACT_COLUMNS = [
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "segment",
+    "lifecycle",
+    "p_alive",
+    "expected_purchases",
+    "clv",
+]
 
 
 class SegmentError(AnalysisError):
@@ -89,8 +101,9 @@ def matching_ids(
 
         frames["segment_email"] = email_facts(con, day)
         joins += " LEFT JOIN segment_email e USING (customer_id)"
-    extra = "".join(f", {a}.* EXCLUDE (customer_id)" for a, t in (("p", "segment_people"), ("e", "segment_email"))
-                    if t in frames)
+    extra = "".join(
+        f", {a}.* EXCLUDE (customer_id)" for a, t in (("p", "segment_people"), ("e", "segment_email")) if t in frames
+    )
     for name, frame in frames.items():
         con.register(name, frame)
     try:
@@ -123,8 +136,11 @@ def _check_attributes(names: list[str], attrs: pd.DataFrame) -> None:
     present = sorted(set(attrs["name"]) - {"birth_date"})
     for name in names:
         if name not in present:
-            have = (f"the ones in your lists are: {', '.join(present)}" if present else
-                    "no customer list is imported yet (segments import FILE)")
+            have = (
+                f"the ones in your lists are: {', '.join(present)}"
+                if present
+                else "no customer list is imported yet (segments import FILE)"
+            )
             raise ConditionError(f"Your customer lists have no attribute '{name.replace('_', ' ')}': {have}.")
 
 
@@ -136,7 +152,7 @@ def check_name(name: str) -> str:
     built-in group's key or title (it would then mean two groups)."""
     tidy = re.sub(r"\s+", " ", str(name or "")).strip()
     if not tidy or not re.search(r"[^\W\d_]", tidy):
-        raise SegmentError("A segment's name needs at least one letter, e.g. \"Leeds win-back\".")
+        raise SegmentError('A segment\'s name needs at least one letter, e.g. "Leeds win-back".')
     if len(tidy) > NAME_LIMIT:
         raise SegmentError(f"A segment's name is at most {NAME_LIMIT} characters: '{tidy[:NAME_LIMIT]}...' is longer.")
     if any(not ch.isprintable() for ch in tidy):
@@ -188,11 +204,16 @@ def save_segment(con: duckdb.DuckDBPyConnection, name: str, condition: str, *, r
     existing = saved_segment(con, tidy)
     if existing is not None and existing.condition == canonical and not replace:
         # The same segment saved again (a replayed conversation, a model asked twice): nothing changes.
-        return {"name": existing.name, "condition": canonical, "size": len(matching_ids(con, canonical)),
-                "already": True}
+        return {
+            "name": existing.name,
+            "condition": canonical,
+            "size": len(matching_ids(con, canonical)),
+            "already": True,
+        }
     if existing is not None and not replace:
-        raise SegmentError(f"A segment called '{existing.name}' is saved already: delete it first, or choose "
-                           "another name.")
+        raise SegmentError(
+            f"A segment called '{existing.name}' is saved already: delete it first, or choose another name."
+        )
     members = matching_ids(con, canonical)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -247,8 +268,12 @@ def refresh_saved_segments(con: duckdb.DuckDBPyConnection) -> list[dict]:
         except AnalysisError as exc:
             results.append({"name": segment.name, "error": str(exc)})
             continue
-        previous = [r[0] for r in con.execute(
-            "SELECT customer_id FROM saved_segment_members WHERE name = ?", [segment.name]).fetchall()]
+        previous = [
+            r[0]
+            for r in con.execute(
+                "SELECT customer_id FROM saved_segment_members WHERE name = ?", [segment.name]
+            ).fetchall()
+        ]
         con.execute("BEGIN TRANSACTION")
         try:
             joined, left = _record(con, segment.name, members, previous=previous, as_of=day)
@@ -261,30 +286,43 @@ def refresh_saved_segments(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 
 def _record(
-    con: duckdb.DuckDBPyConnection, name: str, members: list[str], *, previous: list[str] | None,
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    members: list[str],
+    *,
+    previous: list[str] | None,
     as_of: dt.date | None = None,
 ) -> tuple[int, int]:
     """Write one record of the segment: its members now, its size, and (against ``previous``, the members at
     the record before; None for the first) who joined and left. Inside the caller's transaction."""
     import_id = con.execute("SELECT max(import_id) FROM imports").fetchall()[0][0]
-    record = con.execute("SELECT coalesce(max(record), 0) + 1 FROM saved_segment_history WHERE name = ?",
-                         [name]).fetchall()[0][0]
+    record = con.execute(
+        "SELECT coalesce(max(record), 0) + 1 FROM saved_segment_history WHERE name = ?", [name]
+    ).fetchall()[0][0]
     day = as_of or con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
     now = _now()
     joined = sorted(set(members) - set(previous)) if previous is not None else []
     left = sorted(set(previous) - set(members)) if previous is not None else []
-    moves = pd.DataFrame({"customer_id": pd.Series(joined + left, dtype="str"),
-                          "move": pd.Series(["joined"] * len(joined) + ["left"] * len(left), dtype="str")})
+    moves = pd.DataFrame(
+        {
+            "customer_id": pd.Series(joined + left, dtype="str"),
+            "move": pd.Series(["joined"] * len(joined) + ["left"] * len(left), dtype="str"),
+        }
+    )
     now_in = pd.DataFrame({"customer_id": pd.Series(members, dtype="str")})
     con.register("segment_moves_now", moves)
     con.register("segment_members_now", now_in)
     try:
         con.execute("DELETE FROM saved_segment_members WHERE name = ?", [name])
         con.execute("INSERT INTO saved_segment_members SELECT ?, customer_id FROM segment_members_now", [name])
-        con.execute("INSERT INTO saved_segment_moves SELECT ?, ?, ?, ?, ?, customer_id, move FROM segment_moves_now",
-                    [name, record, import_id, now, day])
-        con.execute("INSERT INTO saved_segment_history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [name, record, import_id, now, day, len(members), len(joined), len(left)])
+        con.execute(
+            "INSERT INTO saved_segment_moves SELECT ?, ?, ?, ?, ?, customer_id, move FROM segment_moves_now",
+            [name, record, import_id, now, day],
+        )
+        con.execute(
+            "INSERT INTO saved_segment_history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [name, record, import_id, now, day, len(members), len(joined), len(left)],
+        )
     finally:
         con.unregister("segment_moves_now")
         con.unregister("segment_members_now")
@@ -314,7 +352,11 @@ def segment_history(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
 
 
 def segment_moves(
-    con: duckdb.DuckDBPyConnection, name: str, *, move: str | None = None, since: dt.date | str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    *,
+    move: str | None = None,
+    since: dt.date | str | None = None,
     last_only: bool = False,
 ) -> pd.DataFrame:
     """Who joined or left the segment (``move``: 'joined', 'left', None for both), one row per customer and
@@ -376,7 +418,20 @@ def describe_fields() -> list[tuple[str, str]]:
 
 
 __all__ = [
-    "ConditionError", "SavedSegment", "SegmentError", "change_words", "check_name", "delete_segment",
-    "describe_fields", "fields_used", "matching_ids", "refresh_saved_segments", "require_segment",
-    "save_segment", "saved_segment", "saved_segments", "segment_history", "segment_moves",
+    "ConditionError",
+    "SavedSegment",
+    "SegmentError",
+    "change_words",
+    "check_name",
+    "delete_segment",
+    "describe_fields",
+    "fields_used",
+    "matching_ids",
+    "refresh_saved_segments",
+    "require_segment",
+    "save_segment",
+    "saved_segment",
+    "saved_segments",
+    "segment_history",
+    "segment_moves",
 ]

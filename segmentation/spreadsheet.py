@@ -334,8 +334,11 @@ def _shared_strings(book: zipfile.ZipFile, part: str, name: str) -> list[str]:
 
 
 # Built-in number formats that show a date or time (ECMA-376 18.8.30, and the East Asian ones).
-_BUILTIN_DATES = {**dict.fromkeys([*range(14, 18), 22, *range(27, 37), *range(50, 59)], "date"),
-                  **dict.fromkeys([18, 19, 20, 21, 45, 47], "time"), 46: "duration"}
+_BUILTIN_DATES = {
+    **dict.fromkeys([*range(14, 18), 22, *range(27, 37), *range(50, 59)], "date"),
+    **dict.fromkeys([18, 19, 20, 21, 45, 47], "time"),
+    46: "duration",
+}
 
 
 def _format_kind(code: str) -> str | None:
@@ -531,7 +534,10 @@ def read_with_calamine(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path
     try:
         done = subprocess.run(
             [sys.executable, "-c", code, str(path), str(out), str(workdir)],
-            capture_output=True, text=True, timeout=CALAMINE_SECONDS, check=False,
+            capture_output=True,
+            text=True,
+            timeout=CALAMINE_SECONDS,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise IngestError(

@@ -83,8 +83,9 @@ def stage_backtest(
         rate = float(mine.mean()) if len(mine) else float("nan")
         rows.append((stage, len(mine), int(mine.sum()), rate, rate / everyone if everyone else float("nan")))
     frame = pd.DataFrame(rows, columns=STAGE_BACKTEST_COLUMNS).astype({"customers": int, "bought_again": int})
-    frame.attrs.update(cut=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(),
-                       last_order=last.isoformat())
+    frame.attrs.update(
+        cut=day.isoformat(), horizon_days=horizon_days, thresholds=limits.as_dict(), last_order=last.isoformat()
+    )
     return frame
 
 
@@ -94,14 +95,19 @@ def stage_backtest_words(frame: pd.DataFrame) -> str:
     limits = Thresholds(**frame.attrs["thresholds"])
     rates = "; ".join(
         f"{stage} {rows.loc[stage, 'return_rate']:.0%} of {rows.loc[stage, 'customers']:,}"
-        for stage in [*STAGES, EVERYONE] if rows.loc[stage, "customers"]
+        for stage in [*STAGES, EVERYONE]
+        if rows.loc[stage, "customers"]
     )
-    said = (f"Stages given with the orders up to {frame.attrs['cut']}, {limits.rule()}. The share of each that "
-            f"bought again in the next {frame.attrs['horizon_days']} days: {rates}.")
+    said = (
+        f"Stages given with the orders up to {frame.attrs['cut']}, {limits.rule()}. The share of each that "
+        f"bought again in the next {frame.attrs['horizon_days']} days: {rates}."
+    )
     active, lapsed = rows.loc["active", "return_rate"], rows.loc["lapsed", "return_rate"]
     if pd.isna(active) or pd.isna(lapsed):
         return said + " Too few active or lapsed customers on that date to compare them."
     if lapsed * 2 <= active:
         return said + f" Lapsed customers came back at {lapsed / active:.0%} of active customers' rate."
-    return said + (" Lapsed customers came back nearly as often as active ones: the lapsed mark is too early for "
-                   "this shop, or the following days were its busy season.")
+    return said + (
+        " Lapsed customers came back nearly as often as active ones: the lapsed mark is too early for "
+        "this shop, or the following days were its busy season."
+    )

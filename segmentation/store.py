@@ -234,14 +234,21 @@ DATA_TABLES = ("order_lines", "orders", "customers", "rejects", "imports", "cont
 # The casts fix each value's type, so the importer (parsed columns) and the upgrade (stored columns) agree;
 # numbers are rounded to 6 decimals, so a price Excel holds as 4.4999999999 and a CSV's 4.50 agree too.
 ROW_IDENTITY = (
-    ("order_id", "VARCHAR"), ("customer_id", "VARCHAR"), ("ordered_at", "TIMESTAMP"), ("product", "VARCHAR"),
-    ("quantity", "DOUBLE"), ("unit_price", "DOUBLE"), ("amount", "DOUBLE"), ("refund", "DOUBLE"),
+    ("order_id", "VARCHAR"),
+    ("customer_id", "VARCHAR"),
+    ("ordered_at", "TIMESTAMP"),
+    ("product", "VARCHAR"),
+    ("quantity", "DOUBLE"),
+    ("unit_price", "DOUBLE"),
+    ("amount", "DOUBLE"),
+    ("refund", "DOUBLE"),
 )
 
 
 def row_identity_sql(**columns: str) -> str:
     """DuckDB SQL for a row's identity hash over ``ROW_IDENTITY``; ``columns`` names an expression for a field
     that is not a column of that name (e.g. ``refund="coalesce(refund_value, 0)"``)."""
+
     def value(field: str, kind: str) -> str:
         cast = f"({columns.get(field, field)})::{kind}"
         return f"round({cast}, 6)" if kind == "DOUBLE" else cast
@@ -571,8 +578,10 @@ def _close_idle() -> None:
             if not _KEPT:
                 _KEPT_WATCHED.clear()
                 return
-            wait = min((KEEP_OPEN_SECONDS - (now - k.last_used) for k in _KEPT.values() if not k.users),
-                       default=KEEP_OPEN_SECONDS)
+            wait = min(
+                (KEEP_OPEN_SECONDS - (now - k.last_used) for k in _KEPT.values() if not k.users),
+                default=KEEP_OPEN_SECONDS,
+            )
         time.sleep(max(wait, 0.01))
 
 
@@ -653,9 +662,7 @@ def _check_version(con: duckdb.DuckDBPyConnection, db: Path) -> int:
         raise _not_a_store(db, "it was not made by this program") from exc
     version = int(rows[0][0]) if rows else 0
     if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{db} was written by a newer version of this program (schema {version}); upgrade to read it."
-        )
+        raise StoreError(f"{db} was written by a newer version of this program (schema {version}); upgrade to read it.")
     return version
 
 

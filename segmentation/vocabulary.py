@@ -50,10 +50,20 @@ STAGES: tuple[str, ...] = ("new", "active", "lapsing", "lapsed")
 # Each group's title, wherever a group is named on its own: table cells, chart legends, persona cards, the
 # command line's tables. (In a sentence, tools.wording names them: "at-risk customers".)
 GROUP_TITLES: dict[str, str] = {
-    "champions": "Champions", "loyal": "Loyal", "potential_loyalists": "Potential loyalists",
-    "new_customers": "New customers", "promising": "Promising", "need_attention": "Need attention",
-    "about_to_sleep": "About to sleep", "at_risk": "At risk", "cannot_lose_them": "Can't lose them",
-    "hibernating": "Hibernating", "new": "New", "active": "Active", "lapsing": "Lapsing", "lapsed": "Lapsed",
+    "champions": "Champions",
+    "loyal": "Loyal",
+    "potential_loyalists": "Potential loyalists",
+    "new_customers": "New customers",
+    "promising": "Promising",
+    "need_attention": "Need attention",
+    "about_to_sleep": "About to sleep",
+    "at_risk": "At risk",
+    "cannot_lose_them": "Can't lose them",
+    "hibernating": "Hibernating",
+    "new": "New",
+    "active": "Active",
+    "lapsing": "Lapsing",
+    "lapsed": "Lapsed",
 }
 assert set(GROUP_TITLES) == set(SEGMENT_KEYS + STAGES)  # one list of keys
 
@@ -66,6 +76,7 @@ def group_title(key: object) -> str:
     if text.startswith("cluster_") and text.removeprefix("cluster_").isdigit():
         return f"Cluster {text.removeprefix('cluster_')}"
     return text.replace("_", " ").capitalize()
+
 
 CUSTOMER_ATTRIBUTES = ("country", "city", "marketing_consent")
 LINE_ATTRIBUTES = ("channel", "category", "product")

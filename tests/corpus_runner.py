@@ -36,10 +36,13 @@ class Score:
         return sum(self.passed.values()) / max(sum(self.total.values()), 1)
 
     def table(self) -> str:
-        rows = [f"{name:<20} {self.passed[name]:>4}/{self.total[name]:<4} {self.passed[name] / self.total[name]:.0%}"
-                for name in sorted(self.total)]
-        return "\n".join([*rows, f"{'all':<20} {sum(self.passed.values()):>4}/{sum(self.total.values()):<4} "
-                                 f"{self.accuracy:.1%}"])
+        rows = [
+            f"{name:<20} {self.passed[name]:>4}/{self.total[name]:<4} {self.passed[name] / self.total[name]:.0%}"
+            for name in sorted(self.total)
+        ]
+        return "\n".join(
+            [*rows, f"{'all':<20} {sum(self.passed.values()):>4}/{sum(self.total.values()):<4} {self.accuracy:.1%}"]
+        )
 
 
 def load(name: str) -> list:
@@ -61,8 +64,10 @@ def matches(expected: object, turn) -> bool:
         return not calls and ("can't" in turn.answer or "cannot" in turn.answer)
     if len(calls) != len(expected):
         return False
-    return all(call["name"] == want["tool"] and all(call["args"].get(k) == v for k, v in want.get("args", {}).items())
-               for call, want in zip(calls, expected, strict=True))
+    return all(
+        call["name"] == want["tool"] and all(call["args"].get(k) == v for k, v in want.get("args", {}).items())
+        for call, want in zip(calls, expected, strict=True)
+    )
 
 
 def ask(agent, question: str):
@@ -72,7 +77,7 @@ def ask(agent, question: str):
     from agent.offline import plan_question
 
     turn = agent.ask(question)
-    if not turn.tool_calls and "Say \"yes\"" in turn.answer and agent.state.offer:
+    if not turn.tool_calls and 'Say "yes"' in turn.answer and agent.state.offer:
         plan = plan_question("yes", agent.state, agent.shop())
         return Turn(question, turn.answer, turn.mode, [ToolCall(plan.tool, plan.args)] if plan.tool else [])
     return turn
@@ -83,8 +88,14 @@ def score_cases(agent_factory, cases: list[dict], score: Score | None = None) ->
     for case in cases:
         agent = agent_factory()
         turn = ask(agent, case["q"])
-        score.add(intent_of(case["expect"]), matches(case["expect"], turn), case["q"], case["expect"],
-                  [c.as_dict() for c in turn.tool_calls], turn.answer)
+        score.add(
+            intent_of(case["expect"]),
+            matches(case["expect"], turn),
+            case["q"],
+            case["expect"],
+            [c.as_dict() for c in turn.tool_calls],
+            turn.answer,
+        )
     return score
 
 
@@ -97,8 +108,14 @@ def score_conversations(agent_factory, conversations: list[dict], score: Score |
             if case.get("expect") is None:
                 continue
             intent = "first_turn" if number == 0 else "follow_up"
-            score.add(intent, matches(case["expect"], turn), f"[{conversation['name']}] {case['q']}",
-                      case["expect"], [c.as_dict() for c in turn.tool_calls], turn.answer)
+            score.add(
+                intent,
+                matches(case["expect"], turn),
+                f"[{conversation['name']}] {case['q']}",
+                case["expect"],
+                [c.as_dict() for c in turn.tool_calls],
+                turn.answer,
+            )
     return score
 
 

@@ -178,8 +178,9 @@ class FakeOpenAI:
         """A 401 as OpenAI sends it when the server wants a key and the bearer token is not it."""
         if self.require_key is None or authorization == f"Bearer {self.require_key}":
             return None
-        return 401, {"error": {"message": WRONG_KEY, "type": "invalid_request_error", "param": None,
-                               "code": "invalid_api_key"}}
+        return 401, {
+            "error": {"message": WRONG_KEY, "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}
+        }
 
     def _refusal(self, request: dict, authorization: str) -> tuple[int, dict] | None:
         """What the server says before any model runs, (status, body), or None to answer."""
@@ -214,8 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
         if wrong_key is not None:
             self._json(*wrong_key)
             return
-        models = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"}
-                  for name in self.server_state.models]
+        models = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in self.server_state.models
+        ]
         self._json(200, {"object": "list", "data": models})
 
     def do_POST(self) -> None:

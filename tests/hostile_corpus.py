@@ -795,10 +795,16 @@ def _zeros_gz(path: Path) -> None:
 
 REFUSED += [
     Case("gz_of_zeros_bomb", "orders.csv.gz", _zeros_gz, "refused", ("expands to more than",)),
-    Case("xlsx_cell_at_xfd1048576", "orders.xlsx", _far_below("XFD1048576", "x", "A1:XFD1048576"), "refused",
-         ("column",)),
-    Case("xlsx_value_a_million_rows_below", "orders.xlsx", _far_below("AZ1048576", "x", "A1:AZ1048576"),
-         "refused", ("empty rows",)),
+    Case(
+        "xlsx_cell_at_xfd1048576", "orders.xlsx", _far_below("XFD1048576", "x", "A1:XFD1048576"), "refused", ("column",)
+    ),
+    Case(
+        "xlsx_value_a_million_rows_below",
+        "orders.xlsx",
+        _far_below("AZ1048576", "x", "A1:AZ1048576"),
+        "refused",
+        ("empty rows",),
+    ),
     Case(
         "xlsx_shared_string_of_a_million_characters",
         "orders.xlsx",
@@ -810,8 +816,14 @@ REFUSED += [
     ),
 ]
 PARTIAL += [
-    Case("xlsx_empty_cell_at_az1048576", "orders.xlsx", _far_below("AZ1048576", "", "A1:AZ1048576"), "partial",
-         rows=1, loaded=1),
+    Case(
+        "xlsx_empty_cell_at_az1048576",
+        "orders.xlsx",
+        _far_below("AZ1048576", "", "A1:AZ1048576"),
+        "partial",
+        rows=1,
+        loaded=1,
+    ),
 ]
 
 # Customer lists and email activity (issue 19): read by the same readers, under the same budgets; a list
@@ -846,25 +858,31 @@ REFUSED += [
     Case(
         "klaviyo_profiles_without_one_usable_email",
         "klaviyo_profiles.csv",
-        _csv("ann(at)example.com,01HZ3Q8W9K2M4N6P8R0T2V4X6A,SUBSCRIBED,[\"vip\"]",
-             ",01HZ3Q8W9K2M4N6P8R0T2V4X6B,NEVER_SUBSCRIBED,[]",
-             header=["Email", "Klaviyo ID", "Email Marketing Consent", "Shopify Tags"]),
+        _csv(
+            'ann(at)example.com,01HZ3Q8W9K2M4N6P8R0T2V4X6A,SUBSCRIBED,["vip"]',
+            ",01HZ3Q8W9K2M4N6P8R0T2V4X6B,NEVER_SUBSCRIBED,[]",
+            header=["Email", "Klaviyo ID", "Email Marketing Consent", "Shopify Tags"],
+        ),
         "refused",
         ("none of the 2 rows",),
     ),
     Case(
         "hubspot_contacts_without_emails",
         "hubspot-crm-exports-all-contacts.csv",
-        _csv("51234567801,Ann,,2024-01-01 10:00,vegan", "51234567802,Bob,,2024-01-02 10:00,",
-             header=["Record ID", "First Name", "Email", "Create Date", "Interests"]),
+        _csv(
+            "51234567801,Ann,,2024-01-01 10:00,vegan",
+            "51234567802,Bob,,2024-01-02 10:00,",
+            header=["Record ID", "First Name", "Email", "Create Date", "Interests"],
+        ),
         "refused",
         ("none of the 2 rows",),
     ),
     Case(
         "customer_list_truncated_xlsx",
         "customers.xlsx",
-        lambda p: p.write_bytes(_half(_xlsx_bytes([_AUDIENCE] + [[f"p{i}@example.com", "Ann", 3, "2023-01-01", "vip"]
-                                                                  for i in range(40)]))),
+        lambda p: p.write_bytes(
+            _half(_xlsx_bytes([_AUDIENCE] + [[f"p{i}@example.com", "Ann", 3, "2023-01-01", "vip"] for i in range(40)]))
+        ),
         "refused",
         ("excel|spreadsheet|damaged|incomplete",),
     ),
@@ -881,7 +899,7 @@ CONTACT_PARTIAL: list[Case] = [
             ",Cy,1,2023-01-01 10:00:00,vip",
             "=1+2,Di,1,2023-01-01 10:00:00,",
             ",,,,",
-            "eve@example.com,Eve,5,2023-01-01 10:00:00,\"vegan, local\"",
+            'eve@example.com,Eve,5,2023-01-01 10:00:00,"vegan, local"',
             header=_AUDIENCE,
         ),
         "partial",

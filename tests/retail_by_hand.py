@@ -35,14 +35,23 @@ def netted_orders(lines: pd.DataFrame) -> pd.DataFrame:
     cancels = lines[is_cancel].sort_values(in_time)
     bought: dict[tuple, list[list]] = defaultdict(list)  # (customer, product) -> [when, invoice, units left]
     for customer, product, when, invoice, units in zip(
-        buys["CustomerID"], buys["Description"], buys["InvoiceDate"], buys["InvoiceNo"], buys["Quantity"],
+        buys["CustomerID"],
+        buys["Description"],
+        buys["InvoiceDate"],
+        buys["InvoiceNo"],
+        buys["Quantity"],
         strict=True,
     ):
         bought[(customer, product)].append([when, invoice, float(units)])
     moved: list[tuple[str, str, float]] = []
     for customer, product, when, invoice, quantity, value in zip(
-        cancels["CustomerID"], cancels["Description"], cancels["InvoiceDate"], cancels["InvoiceNo"],
-        cancels["Quantity"], cancels["value"], strict=True,
+        cancels["CustomerID"],
+        cancels["Description"],
+        cancels["InvoiceDate"],
+        cancels["InvoiceNo"],
+        cancels["Quantity"],
+        cancels["value"],
+        strict=True,
     ):
         need = -float(quantity)
         earlier = [line for line in reversed(bought.get((customer, product), [])) if line[0] <= when]

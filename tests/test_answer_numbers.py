@@ -158,8 +158,10 @@ def test_no_categories_falls_back_to_products(products):
     result = run_tool("describe_segment", {"group": "active"}, products)
     assert "n/a" not in result.summary
     # All three bought every product (share 100%, lift 1): the order is by the group's spend, Item 30 first.
-    assert ("No categories are recorded for their purchases, so top products instead (share buying, lift): "
-            "Item 30 (100%, 1.0x), Item 29 (100%, 1.0x), Item 28 (100%, 1.0x).") in result.summary
+    assert (
+        "No categories are recorded for their purchases, so top products instead (share buying, lift): "
+        "Item 30 (100%, 1.0x), Item 29 (100%, 1.0x), Item 28 (100%, 1.0x)."
+    ) in result.summary
 
 
 # 6. P(alive) where the model sees no one leave.

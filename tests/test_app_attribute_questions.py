@@ -15,8 +15,8 @@ from .app_support import APP
 
 QUESTIONS = {
     "how many of my champions are under 30?": r"[\d,]+ have an age in your data; [\d,]+ of them",
-    "who opens our emails but hasn't bought in 3 months?":
-        r"[\d,]+ customers opened an email in the last 90 days but bought nothing in them",
+    "who opens our emails but hasn't bought in 3 months?": r"[\d,]+ customers opened an email in the last 90 days "
+    "but bought nothing in them",
 }
 
 

@@ -138,9 +138,19 @@ def test_a_saved_segment_shows_who_joined_and_left_with_the_last_import(db, tmp_
     # Two of them come back a week later (they are lapsed no more); the week moves everyone's clock on.
     back = sorted(before)[:2]
     day = last + dt.timedelta(days=7)
-    rows = [{"Order ID": f"BACK-{i}", "Customer ID": cid, "Order Date": day.isoformat(), "Product": "Sourdough loaf",
-             "Category": "Bread", "Channel": "In store", "Quantity": 1, "Unit Price": 4.5}
-            for i, cid in enumerate(back)]
+    rows = [
+        {
+            "Order ID": f"BACK-{i}",
+            "Customer ID": cid,
+            "Order Date": day.isoformat(),
+            "Product": "Sourdough loaf",
+            "Category": "Bread",
+            "Channel": "In store",
+            "Quantity": 1,
+            "Unit Price": 4.5,
+        }
+        for i, cid in enumerate(back)
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "week.csv", index=False)
     import_file(db, tmp_path / "week.csv")
     with connect_sandboxed(db) as con:
@@ -169,8 +179,9 @@ def listed_store(tmp_path_factory):
     return store, files
 
 
-def test_the_breakdowns_are_the_customer_lists_shares_and_small_groups_are_not_broken_down(listed_store, tmp_path,
-                                                                                              monkeypatch):
+def test_the_breakdowns_are_the_customer_lists_shares_and_small_groups_are_not_broken_down(
+    listed_store, tmp_path, monkeypatch
+):
     store, (listing, _) = listed_store
     copy = tmp_path / "shop.duckdb"
     shutil.copy(store, copy)
@@ -195,10 +206,13 @@ def test_the_breakdowns_are_the_customer_lists_shares_and_small_groups_are_not_b
     assert cli.main(["segment", "save", "Top three", "--where", condition, "--db", str(copy)]) == 0
     at = segments_tab()  # the group picker opens on the champions
     assert at.selectbox(key="dash-group").value == "champions"
-    table = next(d.value for d in at.main.dataframe if list(d.value.columns) == ["attribute", "value", "customers",
-                                                                                 "share"])
-    shown = {a: dict(zip(rows["value"], rows["share"], strict=True))
-             for a, rows in table[table["value"] != "not in your data"].groupby("attribute")}
+    table = next(
+        d.value for d in at.main.dataframe if list(d.value.columns) == ["attribute", "value", "customers", "share"]
+    )
+    shown = {
+        a: dict(zip(rows["value"], rows["share"], strict=True))
+        for a, rows in table[table["value"] != "not in your data"].groupby("attribute")
+    }
     assert shown["Gender"] == pytest.approx(shares(genders), abs=0.006)  # shares kept to 4 places, shown in %
     assert shown["Tags"] == pytest.approx(tag_shares, abs=0.006)
     missing = table[(table["attribute"] == "Gender") & (table["value"] == "not in your data")]["customers"]
@@ -215,8 +229,9 @@ def test_the_breakdowns_are_the_customer_lists_shares_and_small_groups_are_not_b
     assert not {"Age band", "Gender"} & set(table["attribute"])
 
 
-def test_the_builder_offers_the_lists_fields_only_where_they_are_and_counts_a_tag(db, listed_store, tmp_path,
-                                                                                    monkeypatch):
+def test_the_builder_offers_the_lists_fields_only_where_they_are_and_counts_a_tag(
+    db, listed_store, tmp_path, monkeypatch
+):
     """A shop without customer lists or email activity is offered no tag, age or open-rate field; with them, a tag is
     picked from the list's own tags and counted as matching_ids and a pandas reading of the list count it."""
     at = segments_tab()  # the plain demo store of app_support: orders only

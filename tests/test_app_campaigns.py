@@ -60,8 +60,10 @@ def test_the_plan_shows_sizes_and_power_and_every_campaign_keeps_its_lists(tmp_p
     import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=600, seed=3))
     with connect(db, read_only=True) as con:
         table = customer_table(con)
-        refused = {row[0] for row in con.execute(
-            "SELECT customer_id FROM customers WHERE NOT marketing_consent").fetchall()}
+        refused = {
+            row[0] for row in con.execute("SELECT customer_id FROM customers WHERE NOT marketing_consent").fetchall()
+        }
+
     def eligible(group: str) -> int:
         return len(set(table.loc[(table["segment"] == group) | (table["lifecycle"] == group), "customer_id"]) - refused)
 

@@ -96,8 +96,9 @@ def test_a_refresh_keeps_what_the_conversation_is_about(db):
     assert [(c.name, c.args) for c in calls] == [("segment_by", {"group": "at_risk", "attribute": "city"})]
     shorter = ask(app("followups").run(), "make it shorter and add 10% off")
     calls = shorter.session_state["conversation"]["turns"][-1].turn.tool_calls
-    assert [(c.name, c.args) for c in calls] == [("draft_campaign", {
-        "group": "at_risk", "channel": "email", "length": "short", "discount_percent": 10})]
+    assert [(c.name, c.args) for c in calls] == [
+        ("draft_campaign", {"group": "at_risk", "channel": "email", "length": "short", "discount_percent": 10})
+    ]
 
 
 def test_suggestion_buttons_all_answer(db):
@@ -217,9 +218,11 @@ def test_history_saves_words_and_replays_artifacts(db):
 
 def test_history_keeps_the_grounding_verdict_and_reads_rows_saved_before_it(db):
     ctx = ToolContext(db_path=db)
-    turns = [Turn("hi", "Hello.", "llm", grounded=CHECKED),
-             Turn(LAPSED, "The model's answer was not shown ...", "offline-fallback", grounded=NO_LOOK),
-             Turn(LAPSED, "421 are lapsed.", "offline")]
+    turns = [
+        Turn("hi", "Hello.", "llm", grounded=CHECKED),
+        Turn(LAPSED, "The model's answer was not shown ...", "offline-fallback", grounded=NO_LOOK),
+        Turn(LAPSED, "421 are lapsed.", "offline"),
+    ]
     for t in turns:
         history.save_turn(db, "w", t)
     assert [s.grounded for s in history.load_turns(db, "w")] == [CHECKED, NO_LOOK, OFFLINE]

@@ -75,7 +75,7 @@ def test_twenty_quick_wrong_passwords_are_not_all_answered(clock):
     checked = [a for a in answers if a.startswith(NOT_RIGHT)]
     assert len(checked) == FREE_TRIES + 1, answers  # three free, the fourth starts the wait
     assert answers[FREE_TRIES + 1] == f"{TOO_MANY}: try again in 2 seconds."
-    assert all(a.startswith(TOO_MANY) for a in answers[FREE_TRIES + 1:])
+    assert all(a.startswith(TOO_MANY) for a in answers[FREE_TRIES + 1 :])
 
 
 def test_the_right_password_waits_too_then_gets_in(clock):
@@ -159,8 +159,13 @@ def _call(scope: dict) -> tuple[int, dict, bytes]:
     sent: list[dict] = []
 
     async def inner(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/html"), (b"content-disposition", b"attachment")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/html"), (b"content-disposition", b"attachment")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"the list"})
 
     async def receive():

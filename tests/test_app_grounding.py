@@ -108,8 +108,9 @@ def test_the_connection_test_says_what_happened(db, fake):
     at = app().run()
     at.button(key="test-connection").click().run()
     [report] = [s.value for s in at.success]
-    assert report.startswith(escape_markdown(f"Connected to {fake.base_url}: model fake-model called a tool "
-                                             "(data_overview)"))
+    assert report.startswith(
+        escape_markdown(f"Connected to {fake.base_url}: model fake-model called a tool (data_overview)")
+    )
     assert "passed the check" in report and re.search(r"in \d+\.\d s\.$", report)
     assert fake.requests[0]["messages"][-1]["content"] == "How many customers do I have?"
     fake.require_key = "another-key"  # the operator's key is now refused

@@ -178,7 +178,8 @@ def test_demo_button_builds_the_demo_shop(app, db):
     assert int(_metrics(at)["Customers"].replace(",", "")) > 1000
     with connect(db, read_only=True) as con:
         assert con.execute("SELECT file_name, replaced FROM imports ORDER BY import_id").fetchall() == [
-            ("demo shop", True), ("demo shop: corner_crumb_customers.csv", False),
+            ("demo shop", True),
+            ("demo shop: corner_crumb_customers.csv", False),
             ("demo shop: corner_crumb_newsletter_activity.csv", False),  # its lists (issue 19): orders as before
         ]
 
@@ -303,8 +304,10 @@ def test_a_file_sharing_no_customer_and_no_day_is_asked_about_before_loading(app
     at = _click(_upload(app(), "orders.csv", ORDERS), "Import")
     (asked,) = [w.value for w in at.warning]
     # A and B bought from 5 Jan to 1 Mar 2024 (C's row is unreadable); the shop holds Z's order of 1 Jan 2023.
-    assert asked.startswith("orders.csv shares no customers and no dates with the shop's data (the shop's orders: "
-                            "1 Jan 2023 to 1 Jan 2023; this file's: 5 Jan 2024 to 1 Mar 2024)")
+    assert asked.startswith(
+        "orders.csv shares no customers and no dates with the shop's data (the shop's orders: "
+        "1 Jan 2023 to 1 Jan 2023; this file's: 5 Jan 2024 to 1 Mar 2024)"
+    )
     with connect(db, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM imports").fetchall() == [(1,)]  # nothing loaded yet
     _click(at, button)
@@ -319,8 +322,10 @@ def test_a_file_sharing_a_customer_is_added_without_asking(app, db, tmp_path):
     assert not at.warning and at.success[0].value.startswith("Imported orders.csv")
 
 
-@pytest.mark.parametrize(("value", "shown"), [(35.0, "35.00"), (99_999.99, "99,999.99"), (178_522.85, "179k"),
-                                              (9_741_234.56, "9.74m"), (-250_000.0, "-250k")])
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(35.0, "35.00"), (99_999.99, "99,999.99"), (178_522.85, "179k"), (9_741_234.56, "9.74m"), (-250_000.0, "-250k")],
+)
 def test_revenue_in_the_sidebar_fits_half_its_width(value, shown):
     assert compact_money(value) == shown
 
@@ -355,11 +360,19 @@ def test_a_customer_lists_mapping_is_shown_and_changed_before_loading(app, db):
     assert "**contacts.csv**: 7 rows, recognised as a HubSpot contacts export" in [c.value for c in at.caption]
     labels = [s.label for s in at.selectbox]
     assert labels[:4] == ["customer_id", "email", "birth_date", "age"] and "order_date" not in labels
-    assert {f: _selectbox(at, f).value for f in ("customer_id", "email", "birth_date", "gender", "region",
-                                                  "interests", "tags", "unsubscribed")} == {
-        "customer_id": NONE, "email": "Email", "birth_date": "Date of birth", "gender": "Gender",
-        "region": "State/Region", "interests": "Interests", "tags": NONE,
-        "unsubscribed": "Unsubscribed from all email"}
+    assert {
+        f: _selectbox(at, f).value
+        for f in ("customer_id", "email", "birth_date", "gender", "region", "interests", "tags", "unsubscribed")
+    } == {
+        "customer_id": NONE,
+        "email": "Email",
+        "birth_date": "Date of birth",
+        "gender": "Gender",
+        "region": "State/Region",
+        "interests": "Interests",
+        "tags": NONE,
+        "unsubscribed": "Unsubscribed from all email",
+    }
 
     _selectbox(at, "tags").set_value("Interests")
     _selectbox(at, "interests").set_value(NONE)

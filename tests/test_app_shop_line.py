@@ -34,12 +34,14 @@ def _page(db: Path, monkeypatch) -> AppTest:
 
 def test_the_demo_is_named_and_not_offered_again(tmp_path, monkeypatch):
     db = tmp_path / "shop.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=300, seed=2),
-                display_name="demo shop: The Corner Crumb")
+    import_file(
+        db, write_demo_csv(tmp_path / "demo.csv", customers=300, seed=2), display_name="demo shop: The Corner Crumb"
+    )
     n, first, last = _by_hand(db)
     at = _page(db, monkeypatch)
     assert f"The Corner Crumb, the demo shop: {n:,} customers, orders from {first} to {last}." in [
-        c.value for c in at.caption]
+        c.value for c in at.caption
+    ]
     assert "imp-demo" not in [b.key for b in at.sidebar.button]
 
 
@@ -49,7 +51,8 @@ def test_a_shop_of_its_own_names_its_file_and_still_offers_the_demo(tmp_path, mo
     n, first, last = _by_hand(db)
     at = _page(db, monkeypatch)
     assert f"Your shop (orders_2026.csv): {n:,} customers, orders from {first} to {last}." in [
-        c.value for c in at.caption]
+        c.value for c in at.caption
+    ]
     assert "imp-demo" in [b.key for b in at.sidebar.button]
 
 
@@ -70,8 +73,9 @@ def test_the_currency_is_on_the_page_and_set_once_for_everyone(tmp_path, monkeyp
     line = f"Your shop (orders_2026.csv): {n:,} customers, orders from {first} to {last}, amounts in EUR."
     assert line in [c.value for c in at.caption]
     with connect(db, read_only=True) as con:
-        revenue = con.execute("SELECT sum(net_amount) FROM orders WHERE is_purchase AND customer_id IS NOT NULL"
-                              ).fetchall()[0][0]
+        revenue = con.execute(
+            "SELECT sum(net_amount) FROM orders WHERE is_purchase AND customer_id IS NOT NULL"
+        ).fetchall()[0][0]
     other = AppTest.from_file(APP, default_timeout=90)
     other.query_params["tab"] = "Segments"
     other.run()
@@ -94,8 +98,10 @@ def test_a_typed_as_of_date_applies_at_once(tmp_path, monkeypatch):
     at.query_params["tab"] = "Segments"
     at.run()
     with connect(db, read_only=True) as con:
-        by_then = con.execute("SELECT count(DISTINCT customer_id) FROM orders WHERE is_purchase AND "
-                              "customer_id IS NOT NULL AND order_date <= DATE '2026-06-30'").fetchall()[0][0]
+        by_then = con.execute(
+            "SELECT count(DISTINCT customer_id) FROM orders WHERE is_purchase AND "
+            "customer_id IS NOT NULL AND order_date <= DATE '2026-06-30'"
+        ).fetchall()[0][0]
     at.text_input(key="dash-as-of").set_value("30/06/2026").run()
     assert not at.exception
     assert "As of 30 Jun 2026: only orders on or before it count." in [c.value for c in at.caption]

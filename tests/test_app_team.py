@@ -116,17 +116,31 @@ def test_a_clear_by_a_teammate_empties_an_open_page(db):
     assert [c.args.get("group") for c in calls] == [None]
 
 
-@pytest.mark.parametrize("saved", [None, "x", {"listing": "x", "period": [1, 2], "group": 5, "cluster_k": True},
-                                   {"draft": [1], "lists": "y", "offer": 3}], ids=["none", "text", "bad", "worse"])
+@pytest.mark.parametrize(
+    "saved",
+    [
+        None,
+        "x",
+        {"listing": "x", "period": [1, 2], "group": 5, "cluster_k": True},
+        {"draft": [1], "lists": "y", "offer": 3},
+    ],
+    ids=["none", "text", "bad", "worse"],
+)
 def test_a_damaged_saved_context_means_less_never_something_else(saved):
     assert State.from_dict(saved) == State()
 
 
 def test_a_context_reads_back_as_it_was():
-    state = (State().after("cluster_customers", {"k": 2}, {"clusters": [{"key": "cluster_1", "size": 5},
-                                                                         {"key": "cluster_2", "size": 9}]})
-             .after("draft_campaign", {"group": "cluster_2", "channel": "sms"})
-             .after("sales_summary", {"start": "2026-01-01", "end": None}))
+    state = (
+        State()
+        .after(
+            "cluster_customers",
+            {"k": 2},
+            {"clusters": [{"key": "cluster_1", "size": 5}, {"key": "cluster_2", "size": 9}]},
+        )
+        .after("draft_campaign", {"group": "cluster_2", "channel": "sms"})
+        .after("sales_summary", {"start": "2026-01-01", "end": None})
+    )
     import json
 
     assert State.from_dict(json.loads(json.dumps(state.to_dict()))) == state

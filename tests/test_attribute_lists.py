@@ -26,8 +26,10 @@ from tools.base import ToolArgsError, ToolContext
 from tools.registry import run_tool
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NARROWED = ("This list is narrowed by age because you asked for it; lists, drafts and audiences are otherwise "
-            "never narrowed by age, gender or income.")
+NARROWED = (
+    "This list is narrowed by age because you asked for it; lists, drafts and audiences are otherwise "
+    "never narrowed by age, gender or income."
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +56,18 @@ def listed(ctx, **args) -> tuple[list[str], object]:
     return sorted(result.table["customer_id"]), result
 
 
-@pytest.mark.parametrize(("group", "where", "expected"), [
-    ("lapsed", "tag = vip", ["B"]),
-    ("lapsed", "tag != vip", ["E"]),
-    ("active", "interest = vegan", ["A", "C"]),
-    ("active", "open_rate > 0", ["A"]),
-    ("lapsed", "engagement = engaged_not_buying", ["E"]),
-    ("lapsed", 'attribute "favourite bread" = sourdough', ["B"]),
-    ("active", "not email_consent = yes", []),
-])
+@pytest.mark.parametrize(
+    ("group", "where", "expected"),
+    [
+        ("lapsed", "tag = vip", ["B"]),
+        ("lapsed", "tag != vip", ["E"]),
+        ("active", "interest = vegan", ["A", "C"]),
+        ("active", "open_rate > 0", ["A"]),
+        ("lapsed", "engagement = engaged_not_buying", ["E"]),
+        ("lapsed", 'attribute "favourite bread" = sourdough', ["B"]),
+        ("active", "not email_consent = yes", []),
+    ],
+)
 def test_a_where_condition_narrows_the_group_to_the_customers_worked_out_by_hand(ctx, group, where, expected):
     ids, result = listed(ctx, group=group, where=where)
     assert ids == expected
@@ -76,7 +81,7 @@ def test_a_list_narrowed_by_age_says_so_in_one_sentence(ctx):
     assert ids == ["A"]
     assert result.summary.endswith(NARROWED)
     assert result.facts["narrowed_by"] == ["age"]
-    _, by_gender = listed(ctx, group="active", where="gender = female and income_band = \"25k-50k\"")
+    _, by_gender = listed(ctx, group="active", where='gender = female and income_band = "25k-50k"')
     assert "narrowed by gender and income because you asked for it" in by_gender.summary
 
 
@@ -87,8 +92,9 @@ def test_the_owner_s_words_decide_whether_a_sensitive_narrowing_is_taken(ctx):
     with pytest.raises(ToolArgsError, match="did not ask to narrow by age"):
         run_tool("save_segment", {"name": "Young fans", "condition": "age < 30"}, unasked)
     asked = dataclasses.replace(ctx, asked="list my champions who are women")
-    assert sorted(run_tool("list_customers", {"group": "champions", "where": "gender = female"}, asked)
-                  .table["customer_id"]) == ["A"]
+    assert sorted(
+        run_tool("list_customers", {"group": "champions", "where": "gender = female"}, asked).table["customer_id"]
+    ) == ["A"]
     # Not sensitive: no words needed.
     assert run_tool("list_customers", {"group": "champions", "where": "tag = vip"}, unasked).facts["count"] == 1
 
@@ -103,14 +109,20 @@ def test_a_draft_for_a_segment_saved_by_age_says_so(ctx):
     assert "narrowed by" not in plain.summary
 
 
-@pytest.mark.parametrize(("where", "said"), [
-    ("tag > vip", "list_customers: tag cannot be compared with '>'"),
-    ("attribute nope = 1", "list_customers: Your customer lists have no attribute 'nope': the ones in your lists "
-                           "are: age_band, email_consent, favourite_bread, gender, income_band, interest, "
-                           "member_rating, region, tag."),
-    ("1 = 1; DROP TABLE orders", "list_customers: ';' (at character 6) is not understood"),
-    ("tag = vip OR 1=1", "list_customers: '1' (at character 14) is not understood: a field (recency"),
-])
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("tag > vip", "list_customers: tag cannot be compared with '>'"),
+        (
+            "attribute nope = 1",
+            "list_customers: Your customer lists have no attribute 'nope': the ones in your lists "
+            "are: age_band, email_consent, favourite_bread, gender, income_band, interest, "
+            "member_rating, region, tag.",
+        ),
+        ("1 = 1; DROP TABLE orders", "list_customers: ';' (at character 6) is not understood"),
+        ("tag = vip OR 1=1", "list_customers: '1' (at character 14) is not understood: a field (recency"),
+    ],
+)
 def test_a_bad_where_is_one_sentence_and_changes_nothing(ctx, where, said):
     before = counts(ctx)
     with pytest.raises(ToolArgsError) as caught:
@@ -121,7 +133,7 @@ def test_a_bad_where_is_one_sentence_and_changes_nothing(ctx, where, said):
 
 def test_a_value_that_tries_sql_is_only_a_value(ctx):
     before = counts(ctx)
-    ids, _ = listed(ctx, group="lapsed", where="tag = \"vip'); DROP TABLE orders; --\" or tag = vip")
+    ids, _ = listed(ctx, group="lapsed", where='tag = "vip\'); DROP TABLE orders; --" or tag = vip')
     assert ids == ["B"] and counts(ctx) == before
 
 
@@ -136,8 +148,10 @@ def test_the_offline_agent_lists_the_group_narrowed_by_the_words(ctx):
     [step] = turn.tool_calls
     assert step.args == {"group": "active", "where": 'interest = "vegan"'}
     assert sorted(step.result.table["customer_id"]) == ["A", "C"]
-    assert turn.answer.startswith("Your customer lists hold vegan as an interest, not a tag, so I looked for "
-                                  "customers with that interest. 2 customers are active and match interest = vegan")
+    assert turn.answer.startswith(
+        "Your customer lists hold vegan as an interest, not a tag, so I looked for "
+        "customers with that interest. 2 customers are active and match interest = vegan"
+    )
     turn = agent.ask("my champions who are under 30")
     assert turn.tool_calls[0].args == {"group": "champions", "where": "age < 30"}
     assert NARROWED in turn.answer
@@ -173,9 +187,11 @@ def test_the_offline_agent_saves_the_narrowed_group_and_drafts_only_to_a_segment
     agent = OfflineAgent(ctx)
     turn = agent.ask("draft an email to my champions who are under 30")
     assert turn.tool_calls == []  # not a draft to every champion
-    assert turn.answer == ("A draft goes to a whole group, so I have not written one to all of them. Save the ones "
-                           "you mean as a segment first (say \"save my champions who are under 30 as a name of your "
-                           "choice\"), then ask for a draft to that segment.")
+    assert turn.answer == (
+        "A draft goes to a whole group, so I have not written one to all of them. Save the ones "
+        'you mean as a segment first (say "save my champions who are under 30 as a name of your '
+        'choice"), then ask for a draft to that segment.'
+    )
     turn = agent.ask("save my lapsed customers in the vip tag as Lapsed VIPs")
     [step] = turn.tool_calls
     assert step.args == {"name": "Lapsed VIPs", "condition": 'lifecycle = lapsed and tag = "vip"'}

@@ -27,7 +27,9 @@ def test_by_city(shop):
     frame = breakdown(shop, "city")
     assert list(frame["value"]) == ["Leeds", "York", "Hull"]
     assert _rows(frame, "customers", "orders", "revenue", "avg_order_value") == {
-        "Leeds": (2, 3, 28.0, round(28 / 3, 2)), "York": (1, 1, 7.0, 7.0), "Hull": (1, 1, 3.0, 3.0),
+        "Leeds": (2, 3, 28.0, round(28 / 3, 2)),
+        "York": (1, 1, 7.0, 7.0),
+        "Hull": (1, 1, 3.0, 3.0),
     }
     assert _rows(frame, "revenue_share")["Leeds"] == (round(28 / 38, 4),)
     assert _rows(frame, "customer_share") == {"Leeds": (0.5,), "York": (0.25,), "Hull": (0.25,)}  # of 4
@@ -38,11 +40,14 @@ def test_by_city(shop):
 def test_by_channel_and_category(shop):
     channel = breakdown(shop, "channel")
     assert _rows(channel, "customers", "orders", "revenue", "avg_order_value") == {
-        "In store": (2, 3, 28.0, round(28 / 3, 2)), "Online": (2, 2, 10.0, 5.0),
+        "In store": (2, 3, 28.0, round(28 / 3, 2)),
+        "Online": (2, 2, 10.0, 5.0),
     }
     category = breakdown(shop, "category")
     assert _rows(category, "customers", "orders", "revenue") == {
-        "Cakes": (1, 1, 20.0), "Bread": (2, 3, 12.0), "Drinks": (2, 2, 6.0),
+        "Cakes": (1, 1, 20.0),
+        "Bread": (2, 3, 12.0),
+        "Drinks": (2, 2, 6.0),
     }
     assert category["revenue"].sum() == 38.0  # every net line belongs to exactly one category
 
@@ -50,7 +55,9 @@ def test_by_channel_and_category(shop):
 def test_by_consent(shop):
     frame = breakdown(shop, "marketing_consent")
     assert _rows(frame, "customers", "revenue") == {
-        "consented": (2, 28.0), "unknown": (1, 7.0), "not consented": (1, 3.0),
+        "consented": (2, 28.0),
+        "unknown": (1, 7.0),
+        "not consented": (1, 3.0),
     }
 
 
@@ -67,7 +74,11 @@ def test_the_folded_tail_counts_each_customer_and_order_once(shop):
     frame = breakdown(shop, "category", top=1)
     assert list(frame["value"]) == ["Cakes", "other"]
     assert _rows(frame, "customers", "customer_share", "orders", "revenue", "avg_order_value")["other"] == (
-        3, 0.75, 4, 18.0, 4.5,
+        3,
+        0.75,
+        4,
+        18.0,
+        4.5,
     )
     assert (frame.attrs["values"], frame.attrs["folded"]) == (3, 2)
     # Segment mix of 'other': P1 champions, P2 and P3 hibernating, each once.

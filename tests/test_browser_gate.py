@@ -33,8 +33,13 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gate")
     db = folder / "shop.duckdb"
     import_file(db, write_demo_csv(folder / "demo.csv", customers=300, seed=5))
-    env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": "", "SEGMENTS_PASSWORD": PASSWORD,
-           "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "SEGMENTS_DB": str(db),
+        "OPENAI_API_KEY": "",
+        "SEGMENTS_PASSWORD": PASSWORD,
+        "PYTHONPATH": str(REPO),
+    }
     with streamlit_server("serve.py", PORT, env) as proc:
         yield proc, folder
 
@@ -53,8 +58,9 @@ async def _open_session_without_signing_in(client: httpx.Client) -> str:
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-    ws = await websockets.connect(f"ws://127.0.0.1:{PORT}/_stcore/stream", subprotocols=["streamlit"],
-                                  additional_headers={"Cookie": cookie})
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{PORT}/_stcore/stream", subprotocols=["streamlit"], additional_headers={"Cookie": cookie}
+    )
     msg = BackMsg()
     msg.rerun_script.query_string = ""
     await ws.send(msg.SerializeToString())
@@ -81,8 +87,11 @@ def test_a_session_that_never_signed_in_cannot_upload(server):
             xsrf = client.cookies.get("_streamlit_xsrf", "")
             body = b"customer,date,amount\n" + b"x" * (64 * 1024 * 1024)
             before = _rss_kb(proc.pid)
-            answer = client.put(f"/_stcore/upload_file/{session_id}/f1", headers={"X-Xsrftoken": xsrf},
-                                files={"UploadedFile": ("orders.csv", body, "text/csv")})
+            answer = client.put(
+                f"/_stcore/upload_file/{session_id}/f1",
+                headers={"X-Xsrftoken": xsrf},
+                files={"UploadedFile": ("orders.csv", body, "text/csv")},
+            )
             after = _rss_kb(proc.pid)
         finally:
             for ws in _open_sockets:

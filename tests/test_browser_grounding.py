@@ -39,8 +39,10 @@ class Beacon:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 hits.append(self.path)
-                gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00," \
-                      b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+                gif = (
+                    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+                    b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+                )
                 self.send_response(200)
                 self.send_header("Content-Type", "image/gif")
                 self.send_header("Content-Length", str(len(gif)))
@@ -71,8 +73,15 @@ def served(shop):
     """(app URL, fake model server, beacon), all running until the module's tests are done."""
     beacon = Beacon(BEACON_PORT)
     with FakeOpenAI(port=MODEL_PORT) as fake:
-        env = {**os.environ, "SEGMENTS_DB": str(shop), "SEGMENTS_PASSWORD": "", "OPENAI_API_KEY": "test-key",
-               "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model", "SEGMENTS_MODEL_TIMEOUT": "20"}
+        env = {
+            **os.environ,
+            "SEGMENTS_DB": str(shop),
+            "SEGMENTS_PASSWORD": "",
+            "OPENAI_API_KEY": "test-key",
+            "OPENAI_BASE_URL": fake.base_url,
+            "SEGMENTS_MODEL": "fake-model",
+            "SEGMENTS_MODEL_TIMEOUT": "20",
+        }
         try:
             with streamlit_server("app.py", APP_PORT, env):
                 yield f"http://127.0.0.1:{APP_PORT}", fake, beacon
@@ -96,12 +105,15 @@ def ask_in_browser(url: str, question: str, done_text: str):
             box.press("Enter")
             page.get_by_text(done_text, exact=False).first.wait_for(timeout=90_000)
             # The text may be the start of an answer still streaming (its cursor shows): wait for the end.
-            page.wait_for_function("() => !document.querySelector(\"[data-testid='stMainBlockContainer']\")"
-                                   ".innerText.includes('\u258c')", timeout=90_000)
+            page.wait_for_function(
+                "() => !document.querySelector(\"[data-testid='stMainBlockContainer']\").innerText.includes('\u258c')",
+                timeout=90_000,
+            )
             page.wait_for_load_state("networkidle")
             assert page.locator("[data-testid='stException']").count() == 0
             answers = page.locator("[data-testid='stChatMessage']").filter(
-                has=page.locator("[data-testid='stChatMessageAvatarAssistant']"))
+                has=page.locator("[data-testid='stChatMessageAvatarAssistant']")
+            )
             answers_html = "".join(answers.nth(i).inner_html() for i in range(answers.count()))
             return page.locator("[data-testid='stMainBlockContainer']").inner_text(), answers_html
         finally:
@@ -125,8 +137,10 @@ def test_an_image_in_a_checked_answer_is_never_fetched(served, shop):
     url, fake, beacon = served
     summary = run_tool("list_customers", {"group": "champions"}, ToolContext(shop)).summary
     count = re.search(r"\d[\d,]*", summary)[0]
-    fake.queue(tool_calls(("list_customers", {"group": "champions"})),
-               text(f"You have {count} champions. ![logo]({BEACON}?q=champions) [the list]({BEACON}?q=list)"))
+    fake.queue(
+        tool_calls(("list_customers", {"group": "champions"})),
+        text(f"You have {count} champions. ![logo]({BEACON}?q=champions) [the list]({BEACON}?q=list)"),
+    )
     # The address is in the question, so the answer's numbers all pass the check: the image is what is tested.
     shown, answers_html = ask_in_browser(url, f"who are my champions? (our logo is {BEACON})", CHECKED_NOTE)
     time.sleep(1)  # not a timing assertion: a fetch the page started would have landed by now

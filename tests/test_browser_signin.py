@@ -25,8 +25,14 @@ pytestmark = needs_chromium
 
 
 def _env(folder: Path, password: str) -> dict[str, str]:
-    return {**os.environ, "SEGMENTS_DB": str(folder / "shop.duckdb"), "OPENAI_API_KEY": "",
-            "SEGMENTS_PASSWORD": password, "SEGMENTS_SIGNIN_KEY": "", "PYTHONPATH": str(REPO)}
+    return {
+        **os.environ,
+        "SEGMENTS_DB": str(folder / "shop.duckdb"),
+        "OPENAI_API_KEY": "",
+        "SEGMENTS_PASSWORD": password,
+        "SEGMENTS_SIGNIN_KEY": "",
+        "PYTHONPATH": str(REPO),
+    }
 
 
 @pytest.fixture(scope="module")

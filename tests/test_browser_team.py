@@ -30,8 +30,7 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("team")
     db = folder / "shop.duckdb"
     import_file(db, write_demo_csv(folder / "demo.csv", customers=600, seed=3))
-    env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": "", "SEGMENTS_PASSWORD": "",
-           "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": "", "SEGMENTS_PASSWORD": "", "PYTHONPATH": str(REPO)}
     with streamlit_server("serve.py", PORT, env):
         yield db
 

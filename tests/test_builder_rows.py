@@ -11,21 +11,24 @@ from segmentation.conditions import Compare, parse
 from ui.builder import as_code, joined_condition, operators, row_condition
 
 
-@pytest.mark.parametrize(("field", "op", "value", "window", "words"), [
-    ("lifecycle", "=", "lapsed", None, "lifecycle = lapsed"),
-    ("segment", "not in", ["at_risk", "hibernating"], None, "segment not in (at_risk, hibernating)"),
-    ("monetary", ">", 100, None, "monetary > 100"),
-    ("aov", "between", (15.5, 5), None, "aov between 5 and 15.5"),  # either order: low to high
-    ("r_score", "in", [4, 5], None, "r_score in (4, 5)"),
-    ("p_alive", ">=", 0.25, None, "p_alive >= 0.25"),
-    ("last_order", "<", dt.date(2026, 6, 30), None, "last_order < 2026-06-30"),
-    ("product", "=", "Birthday cake", 90, 'product = "Birthday cake" in last 90 days'),
-    ("category", "not in", ["Bread", "Cakes"], None, "category not in (Bread, Cakes)"),
-    ("channel", "!=", "Online", 30, "channel != Online in last 30 days"),
-    ("city", "contains", "  leeds ", None, "city contains leeds"),
-    ("consent", "=", "unknown", None, "consent = unknown"),
-    ("product", "=", 'Tea & "cake" `x`', None, 'product = "Tea & \\"cake\\" `x`"'),
-])
+@pytest.mark.parametrize(
+    ("field", "op", "value", "window", "words"),
+    [
+        ("lifecycle", "=", "lapsed", None, "lifecycle = lapsed"),
+        ("segment", "not in", ["at_risk", "hibernating"], None, "segment not in (at_risk, hibernating)"),
+        ("monetary", ">", 100, None, "monetary > 100"),
+        ("aov", "between", (15.5, 5), None, "aov between 5 and 15.5"),  # either order: low to high
+        ("r_score", "in", [4, 5], None, "r_score in (4, 5)"),
+        ("p_alive", ">=", 0.25, None, "p_alive >= 0.25"),
+        ("last_order", "<", dt.date(2026, 6, 30), None, "last_order < 2026-06-30"),
+        ("product", "=", "Birthday cake", 90, 'product = "Birthday cake" in last 90 days'),
+        ("category", "not in", ["Bread", "Cakes"], None, "category not in (Bread, Cakes)"),
+        ("channel", "!=", "Online", 30, "channel != Online in last 30 days"),
+        ("city", "contains", "  leeds ", None, "city contains leeds"),
+        ("consent", "=", "unknown", None, "consent = unknown"),
+        ("product", "=", 'Tea & "cake" `x`', None, 'product = "Tea & \\"cake\\" `x`"'),
+    ],
+)
 def test_a_row_is_written_in_the_language_and_parses_back_to_itself(field, op, value, window, words):
     row = row_condition(field, op, value, window_days=window)
     assert joined_condition([row], "all") == words
@@ -36,9 +39,15 @@ def test_a_window_only_for_what_was_bought():
     assert row_condition("city", "=", "Leeds", window_days=30).window_days is None
 
 
-@pytest.mark.parametrize(("field", "op", "value"), [
-    ("lifecycle", "=", None), ("city", "in", []), ("product", "contains", "  "), ("aov", "between", (5, None)),
-])
+@pytest.mark.parametrize(
+    ("field", "op", "value"),
+    [
+        ("lifecycle", "=", None),
+        ("city", "in", []),
+        ("product", "contains", "  "),
+        ("aov", "between", (5, None)),
+    ],
+)
 def test_an_unfinished_row_is_left_out(field, op, value):
     assert row_condition(field, op, value) is None
     assert joined_condition([row_condition(field, op, value), None], "any") is None

@@ -70,7 +70,8 @@ def test_a_share_too_small_is_raised_to_one_that_can_show_the_lift(db):
 def test_the_owners_words_plan_it(db):
     turn = OfflineAgent(ToolContext(db_path=db)).ask(
         "I want to send a 10% off code to people who've drifted away but I want to know if it actually works. Can "
-        "you set that up properly with a control group?")
+        "you set that up properly with a control group?"
+    )
     [call] = turn.tool_calls
     assert (call.name, call.args) == ("plan_campaign", {"group": "lapsed"})  # the 10% is the offer, not the split
     turn = OfflineAgent(ToolContext(db_path=db)).ask("set up a campaign to my at risk customers with 30% held out")

@@ -54,7 +54,10 @@ def test_split_is_reproducible_without_overlap_and_respects_consent(shop, tmp_pa
     # 399 lapsed customers, 40 of whom said no to marketing.
     eligible = N - 1 - len(REFUSED)
     assert (created["audience"], created["control"], created["excluded_no_consent"]) == (
-        eligible - round(eligible * 0.5), round(eligible * 0.5), len(REFUSED))
+        eligible - round(eligible * 0.5),
+        round(eligible * 0.5),
+        len(REFUSED),
+    )
     audience, control = _ids(created["audience_csv"]), _ids(created["control_csv"])
     assert not set(audience) & set(control)
     assert not (set(audience) | set(control)) & REFUSED

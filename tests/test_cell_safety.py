@@ -47,8 +47,9 @@ def segments(*argv: str, db: Path, check: bool = True) -> subprocess.CompletedPr
     """``segments ARGV --db DB`` in a process of its own (hash seeds, threads: as a person runs it)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("PYTHONHASHSEED", None)
-    done = subprocess.run([sys.executable, "-m", "cli", *argv, "--db", str(db)], capture_output=True, env=env,
-                          cwd=REPO, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", *argv, "--db", str(db)], capture_output=True, env=env, cwd=REPO, timeout=300
+    )
     if check:
         assert done.returncode == 0, done.stderr.decode()
     return done
@@ -102,8 +103,9 @@ def test_the_cheap_first_test_never_hides_a_formula_and_passes_over_letters_and_
     got = con.execute(f"SELECT x, {formula_sql('x')} FROM unnest(?) AS t(x)", [cells]).fetchall()
     assert [x for x, formula in got if formula != is_formula(x)] == []
     assert all(formula for x, formula in got[: len(starts)])
-    letters = con.execute(f"SELECT bool_or({may_start_formula_sql('x')}) FROM unnest(?) AS t(x)",
-                          [cells[len(starts):]]).fetchone()
+    letters = con.execute(
+        f"SELECT bool_or({may_start_formula_sql('x')}) FROM unnest(?) AS t(x)", [cells[len(starts) :]]
+    ).fetchone()
     assert letters == (False,)
 
 
@@ -136,8 +138,10 @@ def test_each_hidden_formula_is_rejected_on_its_own_row(kind, tmp_path):
 
 def test_a_carriage_return_before_a_formula_in_a_quoted_csv_cell_is_rejected(tmp_path):
     path = tmp_path / "orders.csv"
-    path.write_bytes(b'Order ID,Customer ID,Order Date,Product,Amount\nA1,C1,2024-03-01,Tea,1.50\n'
-                     b'A2,C2,2024-03-02,"\r=1+1",2.50\nA3,C3,2024-03-03,"\r\n@SUM(A1)",3.50\n')
+    path.write_bytes(
+        b"Order ID,Customer ID,Order Date,Product,Amount\nA1,C1,2024-03-01,Tea,1.50\n"
+        b'A2,C2,2024-03-02,"\r=1+1",2.50\nA3,C3,2024-03-03,"\r\n@SUM(A1)",3.50\n'
+    )
     report = import_file(tmp_path / "shop.duckdb", path)
     assert (report.rows_loaded, report.rows_rejected) == (1, 2)
     assert list(report.rejected_by_reason) == ["formula-like cell (possible spreadsheet injection)"]
@@ -162,10 +166,14 @@ def hostile_store(tmp_path_factory) -> Path:
         con.execute("UPDATE order_lines SET product = ? WHERE customer_id = ?", [cell, new])
         con.execute("UPDATE customers SET customer_id = ?, city = ? WHERE customer_id = ?", [new, cell, old])
     cells = list(HIDDEN_FORMULAS.values())
-    con.execute("UPDATE customers SET first_name = list_extract(?, (hash(customer_id) % ?)::INTEGER + 1)",
-                [cells, len(cells)])
-    con.execute("INSERT INTO rejects SELECT 1, 100 + i, 'formula-like cell (possible spreadsheet injection)', ? "
-                "FROM range(1) AS t(i)", [json.dumps({"Product": cells[0], "Name": cells[-1]})])
+    con.execute(
+        "UPDATE customers SET first_name = list_extract(?, (hash(customer_id) % ?)::INTEGER + 1)", [cells, len(cells)]
+    )
+    con.execute(
+        "INSERT INTO rejects SELECT 1, 100 + i, 'formula-like cell (possible spreadsheet injection)', ? "
+        "FROM range(1) AS t(i)",
+        [json.dumps({"Product": cells[0], "Name": cells[-1]})],
+    )
     con.close()
     return db
 
@@ -206,8 +214,13 @@ def test_a_csv_printed_to_a_terminal_is_defused_and_shows_no_control_characters(
     con.close()
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "breakdown", "product", "--format", "csv", "--db", str(db)],
-                            stdout=follower, stderr=follower, cwd=REPO, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "breakdown", "product", "--format", "csv", "--db", str(db)],
+        stdout=follower,
+        stderr=follower,
+        cwd=REPO,
+        env=env,
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -246,10 +259,16 @@ def escape_store(tmp_path_factory) -> Path:
     return db
 
 
-@pytest.mark.parametrize("argv", [
-    ("breakdown", "product"), ("breakdown", "city"), ("breakdown", "channel"),
-    ("ask", "which products sell best?", "revenue by city", "sales by channel"),
-], ids=["breakdown-product", "breakdown-city", "breakdown-channel", "ask"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("breakdown", "product"),
+        ("breakdown", "city"),
+        ("breakdown", "channel"),
+        ("ask", "which products sell best?", "revenue by city", "sales by channel"),
+    ],
+    ids=["breakdown-product", "breakdown-city", "breakdown-channel", "ask"],
+)
 def test_escape_codes_from_the_data_are_not_printed(argv, escape_store):
     out = segments(*argv, db=escape_store).stdout.decode()
     assert "\x1b" not in out and "\x07" not in out
@@ -289,8 +308,10 @@ def test_downloads_round_model_outputs_too():
 def _campaigns(db: Path) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("SELECT * FROM campaigns UNION ALL SELECT campaign_id, customer_id, arm, NULL, NULL, "
-                           "NULL, NULL, NULL, NULL, NULL FROM campaign_members ORDER BY ALL").fetchall()
+        return con.execute(
+            "SELECT * FROM campaigns UNION ALL SELECT campaign_id, customer_id, arm, NULL, NULL, "
+            "NULL, NULL, NULL, NULL, NULL FROM campaign_members ORDER BY ALL"
+        ).fetchall()
     finally:
         con.close()
 

@@ -77,12 +77,14 @@ def _assignments(n: int, outliers: tuple[int, ...] = ()) -> pd.DataFrame:
     return frame
 
 
-ATTRIBUTES = pd.DataFrame({
-    "attribute": ["Age band", "Age band", "Age band", "Tags", "Tags"],
-    "value": ["25-29", "30-34", "not in your data", "vip", "wholesale"],
-    "customers": [3, 1, 6, 2, 2],
-    "share": [0.75, 0.25, np.nan, 0.5, 0.5],
-})
+ATTRIBUTES = pd.DataFrame(
+    {
+        "attribute": ["Age band", "Age band", "Age band", "Tags", "Tags"],
+        "value": ["25-29", "30-34", "not in your data", "vip", "wholesale"],
+        "customers": [3, 1, 6, 2, 2],
+        "share": [0.75, 0.25, np.nan, 0.5, 0.5],
+    }
+)
 NAMES = {"cluster_1": "Frequent regulars", "cluster_2": "One-time buyers", "cluster_3": "Baker's dozen fans"}
 VALUES = pd.DataFrame({"clv": [10.0, 20.0, np.nan, 35.0, 50.0], "p_alive": [0.9, 0.2, np.nan, 0.55, 1.0]})
 
@@ -314,10 +316,16 @@ def test_breakdown_bars_draw_every_row_with_other_last():
 
 
 def test_breakdown_bars_say_what_they_leave_out():
-    many = pd.DataFrame({
-        "value": [f"Product {i:02d}" for i in range(60)], "customers": 3, "customer_share": 0.5,
-        "revenue": [1000.0 - i for i in range(60)], "revenue_share": [0.01] * 60, "avg_order_value": 5.0,
-    })
+    many = pd.DataFrame(
+        {
+            "value": [f"Product {i:02d}" for i in range(60)],
+            "customers": 3,
+            "customer_share": 0.5,
+            "revenue": [1000.0 - i for i in range(60)],
+            "revenue_share": [0.01] * 60,
+            "avg_order_value": 5.0,
+        }
+    )
     spec = charts.breakdown_bars(many, "product").to_dict()
     [rows] = _rows(spec)
     assert len(rows) == charts.TOP_VALUES == 50

@@ -56,19 +56,39 @@ def test_customers_in_every_format(shop):
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [r["customer_id"] for r in rows] == ["A", "B", "C"]
     assert rows[0] == {
-        "customer_id": "A", "recency_days": "14", "frequency": "2", "monetary": "20.0",
-        "r_score": "3", "f_score": "5", "m_score": "3", "segment": "loyal",
+        "customer_id": "A",
+        "recency_days": "14",
+        "frequency": "2",
+        "monetary": "20.0",
+        "r_score": "3",
+        "f_score": "5",
+        "m_score": "3",
+        "segment": "loyal",
         # Three customers are too few for the value models: their columns stay empty (see the note).
-        "lifecycle": "active", "p_alive": "", "expected_purchases": "", "clv": "",
+        "lifecycle": "active",
+        "p_alive": "",
+        "expected_purchases": "",
+        "clv": "",
         # A's one gap (Jan 1 to Feb 1, 31 days) is the shop's only one: too few of their own, so the shop's.
-        "next_order_date": "2024-03-03", "next_order_basis": "shop_gap",
+        "next_order_date": "2024-03-03",
+        "next_order_basis": "shop_gap",
     }
     as_json = json.loads(run("customers", "--db", str(shop), "--format", "json").stdout)
     assert as_json[1] == {
-        "customer_id": "B", "recency_days": 0, "frequency": 1, "monetary": 50.0,
-        "r_score": 5, "f_score": 1, "m_score": 5, "segment": "new_customers",  # A, C worse: 2/2 of the others
-        "lifecycle": "new", "p_alive": None, "expected_purchases": None, "clv": None,
-        "next_order_date": "2024-03-17", "next_order_basis": "shop_gap",  # Feb 15 + 31 days
+        "customer_id": "B",
+        "recency_days": 0,
+        "frequency": 1,
+        "monetary": 50.0,
+        "r_score": 5,
+        "f_score": 1,
+        "m_score": 5,
+        "segment": "new_customers",  # A, C worse: 2/2 of the others
+        "lifecycle": "new",
+        "p_alive": None,
+        "expected_purchases": None,
+        "clv": None,
+        "next_order_date": "2024-03-17",
+        "next_order_basis": "shop_gap",  # Feb 15 + 31 days
     }
     assert as_json[2]["next_order_date"] is None  # C: 259 days since their one order, more than 3 x 31
     table = run("customers", "--db", str(shop), "--segment", "hibernating")
@@ -183,7 +203,6 @@ def test_backtest_counts_what_happened(demo):
     assert sum(r["customers"] for r in rows[:-1]) == total["customers"]
 
 
-
 @pytest.mark.parametrize("extra", [[], ["--stages"]], ids=["value-model", "stages"])
 def test_backtest_on_a_shop_without_orders_is_one_sentence_and_exit_2(tmp_path, extra):
     from segmentation.store import connect
@@ -199,6 +218,7 @@ def test_backtest_on_a_shop_without_orders_is_one_sentence_and_exit_2(tmp_path, 
     assert done.stdout == ""
     assert db.read_bytes() == before
 
+
 PLAIN = {
     "customer_id": ["A", "b c", "x,y", 'say "hi"', "two\nlines", "é", None],
     "count": np.array([0, -1, 7, 2**31 - 1, 3, 4, 5], dtype=np.int32),
@@ -207,11 +227,14 @@ PLAIN = {
 }
 
 
-@pytest.mark.parametrize("extra", [
-    {},  # DuckDB writes it
-    {"note": ["#1", "", "a\rb", "-", "+", "=", "@"]},  # text DuckDB would quote where pandas does not: pandas
-    {"flag": [True, False, True, False, True, False, True]},  # pandas writes True, DuckDB true: pandas
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # DuckDB writes it
+        {"note": ["#1", "", "a\rb", "-", "+", "=", "@"]},  # text DuckDB would quote where pandas does not: pandas
+        {"flag": [True, False, True, False, True, False, True]},  # pandas writes True, DuckDB true: pandas
+    ],
+)
 def test_csv_is_byte_for_byte_what_pandas_writes(extra, monkeypatch):
     frame = pd.DataFrame({**PLAIN, **extra})
     frame["customer_id"] = frame["customer_id"].astype("str")
@@ -268,7 +291,8 @@ def test_a_date_before_the_first_order_is_refused_with_that_date(demo):
         assert done.returncode == 2 and done.stdout == ""
         assert done.stderr.strip().splitlines() == [
             f"segments {command[0]}: 2000-01-01 is before your first order ({first.day} {first:%b %Y}): choose a date "
-            "on or after it."]
+            "on or after it."
+        ]
     assert run("customers", "--db", str(demo), "--as-of", str(first)).returncode == 0
 
 
@@ -286,5 +310,7 @@ def test_ask_says_how_to_get_the_whole_list(demo):
     hint = re.search(r"The whole list: (segments customers .*?) \(add", narrowed).group(1)
     assert hint == "segments customers --segment lapsed --where 'monetary > 100'"
     rows = run(*shlex.split(hint)[1:], "--db", str(demo), "--format", "json")
-    assert narrowed.startswith(f"> who are my lapsed customers that spent over £100?\n{len(json.loads(rows.stdout)):,} "
-                               "customers are lapsed and match monetary > 100")
+    assert narrowed.startswith(
+        f"> who are my lapsed customers that spent over £100?\n{len(json.loads(rows.stdout)):,} "
+        "customers are lapsed and match monetary > 100"
+    )

@@ -36,8 +36,9 @@ def twins(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("twins")
     ids = _ids("T", 1, 40)
     (folder / "orders.csv").write_text(HEADER + "".join(f"{c},{c},2024-06-30,Loaf,Bread,1,10\n" for c in ids))
-    (folder / "list.csv").write_text("Customer ID,Tags\n" + "".join(
-        f"{c},{'vegan' if i < 20 else 'events'}\n" for i, c in enumerate(ids)))
+    (folder / "list.csv").write_text(
+        "Customer ID,Tags\n" + "".join(f"{c},{'vegan' if i < 20 else 'events'}\n" for i, c in enumerate(ids))
+    )
     db = folder / "shop.duckdb"
     import_file(db, folder / "orders.csv")
     import_file(db, folder / "list.csv")
@@ -49,13 +50,16 @@ def regulars(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("regulars")
     rows = []
     for c in _ids("F", 1, 20):
-        rows += [f"{c}-{n},{c},{day},Loaf,Bread,1,10\n"
-                 for n, day in enumerate(("2024-01-10", "2024-03-01", "2024-05-01", "2024-06-30"))]
+        rows += [
+            f"{c}-{n},{c},{day},Loaf,Bread,1,10\n"
+            for n, day in enumerate(("2024-01-10", "2024-03-01", "2024-05-01", "2024-06-30"))
+        ]
     rows += [f"{c}-0,{c},2024-02-01,Cake,Cakes,1,30\n" for c in _ids("O", 1, 20)]
     (folder / "orders.csv").write_text(HEADER + "".join(rows))
     young = _ids("F", 1, 10) + _ids("O", 1, 10)
-    (folder / "list.csv").write_text("Customer ID,Age\n" + "".join(
-        f"{c},{25 if c in young else 65}\n" for c in _ids("F", 1, 20) + _ids("O", 1, 20)))
+    (folder / "list.csv").write_text(
+        "Customer ID,Age\n" + "".join(f"{c},{25 if c in young else 65}\n" for c in _ids("F", 1, 20) + _ids("O", 1, 20))
+    )
     db = folder / "shop.duckdb"
     import_file(db, folder / "orders.csv")
     import_file(db, folder / "list.csv")
@@ -92,12 +96,15 @@ def test_age_splits_each_behaviour_group_in_two(regulars):
     assert "with_age" in with_age.clusters.columns and "with_age" not in behaviour.clusters.columns
 
 
-@pytest.mark.parametrize(("choices", "said"), [
-    ("shoe_size", "'shoe_size' cannot be used to cluster: choose from age, member_rating, open_rate"),
-    ("tag:gluten-free", "No customer has the tag 'gluten-free': the tags in your lists are: events, vegan."),
-    ("open_rate", "No customer has an open rate in your data: import an email activity export with it"),
-    ("age", "No customer has an age in your data: import a customer list with it"),
-])
+@pytest.mark.parametrize(
+    ("choices", "said"),
+    [
+        ("shoe_size", "'shoe_size' cannot be used to cluster: choose from age, member_rating, open_rate"),
+        ("tag:gluten-free", "No customer has the tag 'gluten-free': the tags in your lists are: events, vegan."),
+        ("open_rate", "No customer has an open rate in your data: import an email activity export with it"),
+        ("age", "No customer has an age in your data: import a customer list with it"),
+    ],
+)
 def test_a_choice_the_data_cannot_give_is_one_sentence(twins, choices, said):
     with connect(twins, read_only=True) as con, pytest.raises(AnalysisError) as caught:
         cluster_customers(con, k=2, attributes=choices)
@@ -106,7 +113,11 @@ def test_a_choice_the_data_cannot_give_is_one_sentence(twins, choices, said):
 
 def test_choices_are_tidied():
     assert parse_choices(" Age, open_rate ,TAG: Vegan,age, interests=coffee") == (
-        "age", "open_rate", "tag:vegan", "interest:coffee")
+        "age",
+        "open_rate",
+        "tag:vegan",
+        "interest:coffee",
+    )
     assert parse_choices(None) == () and parse_choices([]) == ()
 
 
@@ -118,22 +129,33 @@ def test_the_tool_takes_attributes_and_asks_for_age_only_when_the_owner_did(regu
         run_tool("cluster_customers", {"k": 4, "attributes": ["age"]}, ctx)
     asked = ToolContext(db_path=regulars, asked="split my customers into groups by behaviour and age")
     result = run_tool("cluster_customers", {"k": 4, "attributes": ["age"]}, asked)
-    assert result.summary.endswith("These groups are made with age because you asked for it; they are otherwise "
-                                   "made from behaviour alone.")
+    assert result.summary.endswith(
+        "These groups are made with age because you asked for it; they are otherwise made from behaviour alone."
+    )
     with pytest.raises(ToolArgsError, match="'height' cannot be used to cluster"):
         run_tool("cluster_customers", {"attributes": ["height"]}, asked)
 
 
 def test_the_command_line_clusters_with_attributes(regulars):
-    done = subprocess.run([str(SEGMENTS), "clusters", "--k", "4", "--with", "age", "--db", str(regulars)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(SEGMENTS), "clusters", "--k", "4", "--with", "age", "--db", str(regulars)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert lines[0] == "4 clusters (silhouette 1.00), on behaviour and age:"
     assert sorted(line.rsplit(", ", 1)[1] for line in lines[1:]) == ["age median 25"] * 2 + ["age median 65"] * 2
-    bad = subprocess.run([str(SEGMENTS), "clusters", "--with", "age,shoe_size", "--db", str(regulars)],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [str(SEGMENTS), "clusters", "--with", "age,shoe_size", "--db", str(regulars)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr.strip() == ("segments clusters: 'shoe_size' cannot be used to cluster: choose from age, "
-                                  "member_rating, open_rate, click_rate, email_consent, unsubscribed, bounced, "
-                                  "tag:NAME or interest:NAME (e.g. --with age,open_rate,tag:vegan).")
+    assert bad.stderr.strip() == (
+        "segments clusters: 'shoe_size' cannot be used to cluster: choose from age, "
+        "member_rating, open_rate, click_rate, email_consent, unsubscribed, bounced, "
+        "tag:NAME or interest:NAME (e.g. --with age,open_rate,tag:vegan)."
+    )

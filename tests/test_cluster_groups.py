@@ -162,7 +162,7 @@ def test_the_clustering_is_memoised_and_each_caller_gets_a_copy(shop, clustering
 
 
 def test_the_automatic_clustering_is_kept_under_the_k_it_chose(shop):
-    """"Split my customers into groups", then "tell me about cluster 1": the chat asks for the k it showed, and
+    """ "Split my customers into groups", then "tell me about cluster 1": the chat asks for the k it showed, and
     that is the automatic clustering itself, not a second fit; it equals the clustering computed for that k."""
     from segmentation.clustering import RESULTS
 

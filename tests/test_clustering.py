@@ -284,4 +284,3 @@ def test_a_comparative_replaces_its_own_word_instead_of_repeating_it(name, featu
     from segmentation.clustering import _compare
 
     assert _compare(name, feature, comparative) == expected
-

@@ -351,7 +351,12 @@ def test_customer_value_on_an_imported_shop(shop_db):
     assert ((undiscounted * 1.1 ** (-90 / 365) <= value["clv"]) & (value["clv"] <= undiscounted)).all()
     assert_frame_equal(value, again, check_exact=True)  # deterministic
     assert {k: value.attrs[k] for k in ("as_of", "horizon_days", "margin", "discount_rate", "value_kind")} == {
-        "as_of": "2025-12-31", "horizon_days": 90, "margin": None, "discount_rate": 0.1, "value_kind": "revenue"}
+        "as_of": "2025-12-31",
+        "horizon_days": 90,
+        "margin": None,
+        "discount_rate": 0.1,
+        "value_kind": "revenue",
+    }
     # The model the shop's back-test chose predicts, and the table says which and why.
     assert value.attrs["model"] == fits.choice.chosen and value.attrs["model_reason"] == fits.choice.reason
     x, t_x, big_t = (fits.summary[c] for c in ("frequency", "recency", "T"))
@@ -379,9 +384,12 @@ def test_fit_models_reports_weeks(shop_db):
     assert fits.bgnbd.time_unit_days == 7.0 and fits.summary.attrs["time_unit_days"] == 7.0
     assert fits.bgnbd.converged and fits.gamma_gamma.converged
     as_dict = fits.as_dict()
-    expected_keys = {"bgnbd": {"r", "alpha", "a", "b"}, "gamma_gamma": {"p", "q", "gamma"},
-                     "paretonbd": {"r", "alpha", "s", "beta"},
-                     "chosen_model": {"chosen", "reason", "holdout_weeks", "calibration_end", "scores"}}
+    expected_keys = {
+        "bgnbd": {"r", "alpha", "a", "b"},
+        "gamma_gamma": {"p", "q", "gamma"},
+        "paretonbd": {"r", "alpha", "s", "beta"},
+        "chosen_model": {"chosen", "reason", "holdout_weeks", "calibration_end", "scores"},
+    }
     assert {k: set(v) for k, v in as_dict.items()} == expected_keys
     assert as_dict["bgnbd"]["alpha"] == fits.bgnbd.alpha
 

@@ -55,41 +55,75 @@ def ids(con, condition: str, **kw) -> list[str]:
 
 CASES = [
     # numbers
-    ("recency <= 29", ["A", "C", "D"]), ("recency < 10", ["A"]), ("recency > 172", ["E"]),
-    ("recency_days >= 172", ["B", "E"]), ("frequency >= 2", ["A", "C"]), ("frequency = 1", ["B", "D", "E"]),
-    ("frequency != 1", ["A", "C"]), ("monetary between 40 and 50", ["A", "B", "D"]), ("monetary = 45", ["B"]),
-    ("monetary in (5, 9)", ["C", "E"]), ("spend > £46", ["A", "D"]), ("monetary between 50 and 40", ["A", "B", "D"]),
+    ("recency <= 29", ["A", "C", "D"]),
+    ("recency < 10", ["A"]),
+    ("recency > 172", ["E"]),
+    ("recency_days >= 172", ["B", "E"]),
+    ("frequency >= 2", ["A", "C"]),
+    ("frequency = 1", ["B", "D", "E"]),
+    ("frequency != 1", ["A", "C"]),
+    ("monetary between 40 and 50", ["A", "B", "D"]),
+    ("monetary = 45", ["B"]),
+    ("monetary in (5, 9)", ["C", "E"]),
+    ("spend > £46", ["A", "D"]),
+    ("monetary between 50 and 40", ["A", "B", "D"]),
     ("monetary not between 6 and 46", ["A", "D", "E"]),
     # scores
-    ("r_score >= 4", ["A", "D"]), ("f_score = 1", ["B", "D", "E"]), ("f_score in (4, 5)", ["A", "C"]),
-    ("m_score = 4", ["D"]), ("m_score between 2 and 3", ["B", "C"]),
+    ("r_score >= 4", ["A", "D"]),
+    ("f_score = 1", ["B", "D", "E"]),
+    ("f_score in (4, 5)", ["A", "C"]),
+    ("m_score = 4", ["D"]),
+    ("m_score between 2 and 3", ["B", "C"]),
     # groups
-    ("segment = champions", ["A"]), ("segment in (hibernating, loyal)", ["B", "C", "E"]),
-    ("segment = 'Promising'", ["D"]), ("segment != hibernating", ["A", "C", "D"]),
-    ("lifecycle = lapsed", ["B", "E"]), ("stage = active", ["A", "C"]), ("lifecycle in (new, lapsed)", ["B", "D", "E"]),
+    ("segment = champions", ["A"]),
+    ("segment in (hibernating, loyal)", ["B", "C", "E"]),
+    ("segment = 'Promising'", ["D"]),
+    ("segment != hibernating", ["A", "C", "D"]),
+    ("lifecycle = lapsed", ["B", "E"]),
+    ("stage = active", ["A", "C"]),
+    ("lifecycle in (new, lapsed)", ["B", "D", "E"]),
     # dates and average order value
-    ("first_order < 2024-01-01", ["C", "E"]), ("last_order >= 2024-06-01", ["A", "C", "D"]),
-    ("last_order between 2024-01-01 and 2024-06-19", ["B", "C"]), ("first_order = 2024-06-20", ["D"]),
-    ("aov > 40", ["B", "D"]), ("aov <= 5", ["C", "E"]), ("average_order_value = 16.67", ["A"]),
+    ("first_order < 2024-01-01", ["C", "E"]),
+    ("last_order >= 2024-06-01", ["A", "C", "D"]),
+    ("last_order between 2024-01-01 and 2024-06-19", ["B", "C"]),
+    ("first_order = 2024-06-20", ["D"]),
+    ("aov > 40", ["B", "D"]),
+    ("aov <= 5", ["C", "E"]),
+    ("average_order_value = 16.67", ["A"]),
     # what they bought, ever or in a window (case does not matter)
-    ('bought "birthday cake"', ["B", "D"]), ('bought "Birthday cake" in last 90 days', ["D"]),
-    ("bought Croissant in last 30 days", ["A", "C"]), ("bought Croissant in the last 29 days", ["A"]),
-    ("bought category Bread", ["A", "E"]), ("bought (Baguette, Croissant)", ["A", "C", "E"]),
-    ("category = Pastries", ["A", "C"]), ("category != Bread", ["B", "C", "D"]),
-    ("category = Pastries in last 1 days", ["A"]), ("product contains cake", ["B", "D"]),
-    ("product in (Baguette, Croissant)", ["A", "C", "E"]), ("product not in (Baguette, Croissant)", ["B", "D"]),
+    ('bought "birthday cake"', ["B", "D"]),
+    ('bought "Birthday cake" in last 90 days', ["D"]),
+    ("bought Croissant in last 30 days", ["A", "C"]),
+    ("bought Croissant in the last 29 days", ["A"]),
+    ("bought category Bread", ["A", "E"]),
+    ("bought (Baguette, Croissant)", ["A", "C", "E"]),
+    ("category = Pastries", ["A", "C"]),
+    ("category != Bread", ["B", "C", "D"]),
+    ("category = Pastries in last 1 days", ["A"]),
+    ("product contains cake", ["B", "D"]),
+    ("product in (Baguette, Croissant)", ["A", "C", "E"]),
+    ("product not in (Baguette, Croissant)", ["B", "D"]),
     ("product not contains cake", ["A", "C", "E"]),
-    ("channel = online", ["A", "B", "D"]), ('channel = "in store"', ["A", "C", "E"]),
+    ("channel = online", ["A", "B", "D"]),
+    ('channel = "in store"', ["A", "C", "E"]),
     ("channel = online within 30 days", ["A", "D"]),
     # place and consent
-    ("city = leeds", ["A", "C"]), ("city != Leeds", ["B", "D", "E"]), ("city contains fall", ["E"]),
-    ("country in (UK, France)", ["A", "B", "C", "D"]), ("country not in (UK)", ["D", "E"]),
-    ("consent = yes", ["A", "D"]), ("consent = no", ["B", "E"]), ("consent = unknown", ["C"]),
-    ("consent != yes", ["B", "C", "E"]), ("marketing_consent = true", ["A", "D"]),
+    ("city = leeds", ["A", "C"]),
+    ("city != Leeds", ["B", "D", "E"]),
+    ("city contains fall", ["E"]),
+    ("country in (UK, France)", ["A", "B", "C", "D"]),
+    ("country not in (UK)", ["D", "E"]),
+    ("consent = yes", ["A", "D"]),
+    ("consent = no", ["B", "E"]),
+    ("consent = unknown", ["C"]),
+    ("consent != yes", ["B", "C", "E"]),
+    ("marketing_consent = true", ["A", "D"]),
     # and / or / not, parentheses
     ("city = Leeds and (frequency >= 3 or consent = unknown)", ["A", "C"]),
-    ("not (city = Leeds or consent = no)", ["D"]), ("city = Leeds and not consent = yes", ["C"]),
-    ("CITY = Leeds AND NOT Consent = yes", ["C"]), ("lifecycle = lapsed or segment = champions", ["A", "B", "E"]),
+    ("not (city = Leeds or consent = no)", ["D"]),
+    ("city = Leeds and not consent = yes", ["C"]),
+    ("CITY = Leeds AND NOT Consent = yes", ["C"]),
+    ("lifecycle = lapsed or segment = champions", ["A", "B", "E"]),
     ("not not city = London", ["B"]),
 ]
 
@@ -104,8 +138,23 @@ def test_the_cases_cover_every_field_and_operator():
     orders = {name for name, spec in FIELDS.items() if spec.source == "orders"}  # lists' and emails': their own file
     covered = {name for name in orders if name in texts} | {"value", "p_alive", "expected_purchases", "cluster"}
     assert covered == orders  # the predicted ones and cluster are tested below with numbers set by hand
-    for op in ("<=", ">=", "!=", " < ", " > ", " = ", " in (", " not in (", "between", "contains", "bought", " not ",
-               " or ", " and ", "("):
+    for op in (
+        "<=",
+        ">=",
+        "!=",
+        " < ",
+        " > ",
+        " = ",
+        " in (",
+        " not in (",
+        "between",
+        "contains",
+        "bought",
+        " not ",
+        " or ",
+        " and ",
+        "(",
+    ):
         assert op in texts, op
 
 
@@ -131,8 +180,9 @@ def test_predicted_fields_read_the_customer_table(shop):
 def test_cluster_reads_the_automatic_clustering(shop, monkeypatch):
     from segmentation import clustering
 
-    assignments = pd.DataFrame({"customer_id": list("ABCDE"),
-                                "cluster": ["cluster_1", "cluster_2", "cluster_1", "cluster_2", "cluster_3"]})
+    assignments = pd.DataFrame(
+        {"customer_id": list("ABCDE"), "cluster": ["cluster_1", "cluster_2", "cluster_1", "cluster_2", "cluster_3"]}
+    )
     monkeypatch.setattr(clustering, "cluster_customers", lambda con, **kw: SimpleNamespace(assignments=assignments))
     assert ids(shop, "cluster = cluster_1") == ["A", "C"]
     assert ids(shop, "cluster in (2, 3)") == ["B", "D", "E"]
@@ -146,18 +196,24 @@ def test_an_as_of_date_replays_the_past(shop):
 
 
 def test_the_tree_is_typed():
-    tree = parse("Segment = 'At risk' or (city = \"Hebden Bridge\" and not monetary > £100) and bought Croissant in "
-                 "last 30 days")
-    assert tree == Or((
-        Compare("segment", "=", ("at_risk",)),
-        And((
-            Compare("city", "=", ("Hebden Bridge",)),
-            Not(Compare("monetary", ">", (100.0,))),
-            Compare("product", "=", ("Croissant",), window_days=30),
-        )),
-    ))
-    assert to_text(tree) == ('segment = at_risk or (city = "Hebden Bridge" and not monetary > 100 and '
-                             "product = Croissant in last 30 days)")
+    tree = parse(
+        "Segment = 'At risk' or (city = \"Hebden Bridge\" and not monetary > £100) and bought Croissant in last 30 days"
+    )
+    assert tree == Or(
+        (
+            Compare("segment", "=", ("at_risk",)),
+            And(
+                (
+                    Compare("city", "=", ("Hebden Bridge",)),
+                    Not(Compare("monetary", ">", (100.0,))),
+                    Compare("product", "=", ("Croissant",), window_days=30),
+                )
+            ),
+        )
+    )
+    assert to_text(tree) == (
+        'segment = at_risk or (city = "Hebden Bridge" and not monetary > 100 and product = Croissant in last 30 days)'
+    )
 
 
 def test_a_segment_named_as_a_stage_says_where_it_belongs():
@@ -167,26 +223,32 @@ def test_a_segment_named_as_a_stage_says_where_it_belongs():
         parse("segment = lapsed")
 
 
-@pytest.mark.parametrize("text", [
-    "lifecycle = lapsed and city = Leeds and monetary > 100",
-    'bought "Birthday cake" in last 90 days',
-    "category = Pastries or (r_score >= 4 and not consent = no)",
-    "product not in (Baguette, \"Pain au chocolat\") and aov between 5 and 10",
-    "city = \"O'Fallon\" or city contains \"a \\\"quoted\\\" word\"",
-    "segment = \"can't lose them\" and last_order < 2024-01-01",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lifecycle = lapsed and city = Leeds and monetary > 100",
+        'bought "Birthday cake" in last 90 days',
+        "category = Pastries or (r_score >= 4 and not consent = no)",
+        'product not in (Baguette, "Pain au chocolat") and aov between 5 and 10',
+        'city = "O\'Fallon" or city contains "a \\"quoted\\" word"',
+        'segment = "can\'t lose them" and last_order < 2024-01-01',
+    ],
+)
 def test_canonical_words_parse_back_to_the_same_tree(text):
     tree = parse(text)
     assert parse(to_text(tree)) == tree
 
 
-@pytest.mark.parametrize(("text", "canonical"), [
-    ("monetary > 1000000", "monetary > 1000000"),  # was written '1e+06', which the tokenizer cannot read
-    ("monetary > 1234567.5", "monetary > 1234567.5"),  # was rounded to '1.23457e+06'
-    ("p_alive > 0.00001", "p_alive > 0.00001"),
-    ("monetary > 100000000000000000000", "monetary > 100000000000000000000"),
-    ("aov between 5 and 10.25", "aov between 5 and 10.25"),
-])
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("monetary > 1000000", "monetary > 1000000"),  # was written '1e+06', which the tokenizer cannot read
+        ("monetary > 1234567.5", "monetary > 1234567.5"),  # was rounded to '1.23457e+06'
+        ("p_alive > 0.00001", "p_alive > 0.00001"),
+        ("monetary > 100000000000000000000", "monetary > 100000000000000000000"),
+        ("aov between 5 and 10.25", "aov between 5 and 10.25"),
+    ],
+)
 def test_numbers_are_written_back_in_full_never_in_exponent_form(text, canonical):
     tree = parse(text)
     assert to_text(tree) == canonical
@@ -196,7 +258,7 @@ def test_numbers_are_written_back_in_full_never_in_exponent_form(text, canonical
 def test_enum_values_are_the_keys_whatever_way_they_are_written():
     assert parse("segment = 'At risk'") == Compare("segment", "=", ("at_risk",))
     assert parse("segment = at-risk") == Compare("segment", "=", ("at_risk",))
-    assert parse("segment = \"Can't lose them\"") == Compare("segment", "=", ("cannot_lose_them",))
+    assert parse('segment = "Can\'t lose them"') == Compare("segment", "=", ("cannot_lose_them",))
     assert parse("lifecycle = LAPSED") == Compare("lifecycle", "=", ("lapsed",))
 
 
@@ -242,21 +304,21 @@ def test_bad_conditions_say_what_was_not_understood_and_the_choices(text, said, 
 # Values that try to leave their quotes. Each reaches DuckDB as a bound parameter: it matches (or not) as the
 # text it is, and the store is the same afterwards.
 INJECTIONS = [
-    ("city = \"x'; DROP TABLE orders; --\"", []),
+    ('city = "x\'; DROP TABLE orders; --"', []),
     ("city = 'x\\'; DROP TABLE customers; --'", []),
-    ("product = \"x'); DROP TABLE orders; --\"", ["D"]),  # a real product of D's, with that name
-    ("bought \"x'); DROP TABLE orders; --\" in last 30 days", ["D"]),
-    ("city = \"O'Fallon\"", ["E"]),
+    ('product = "x\'); DROP TABLE orders; --"', ["D"]),  # a real product of D's, with that name
+    ('bought "x\'); DROP TABLE orders; --" in last 30 days', ["D"]),
+    ('city = "O\'Fallon"', ["E"]),
     ("city = 'O\\'Fallon'", ["E"]),
     ("city = Saint-Étienne", ["D"]),
-    ("city = \"Leeds\\\" OR 1=1 --\"", []),
+    ('city = "Leeds\\" OR 1=1 --"', []),
     ("city in (\"Leeds') OR ('1'='1\", London)", ["B"]),
-    ("country contains \"%\"", []),
-    ("city contains \"_\"", []),
-    ("product = \"$as_of\"", []),
-    ("city = \"'; SELECT * FROM customers; --\" or city = London", ["B"]),
-    ("city = \"\\u0000\"", []),
-    ("city = \"Ｌｅｅｄｓ\"", []),  # full-width letters are other letters, not Leeds
+    ('country contains "%"', []),
+    ('city contains "_"', []),
+    ('product = "$as_of"', []),
+    ('city = "\'; SELECT * FROM customers; --" or city = London', ["B"]),
+    ('city = "\\u0000"', []),
+    ('city = "Ｌｅｅｄｓ"', []),  # full-width letters are other letters, not Leeds
 ]
 
 
@@ -273,21 +335,32 @@ def test_values_are_bound_parameters_never_sql(shop, condition, expected):
     assert table_counts(shop) == before
 
 
-@pytest.mark.parametrize("text", [
-    "orders; DROP TABLE orders = 1", "\"city\" = Leeds", "city) OR (1 = 1", "1 = 1", "customer_id = A",
-    "email contains @", "f.city = Leeds", "city = Leeds; DROP TABLE orders", "city = Leeds -- comment",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "orders; DROP TABLE orders = 1",
+        '"city" = Leeds',
+        "city) OR (1 = 1",
+        "1 = 1",
+        "customer_id = A",
+        "email contains @",
+        "f.city = Leeds",
+        "city = Leeds; DROP TABLE orders",
+        "city = Leeds -- comment",
+    ],
+)
 def test_field_names_come_only_from_the_fixed_list(text):
     with pytest.raises(ConditionError):
         parse(text)
 
 
 def test_a_condition_on_a_copy_of_the_store_changes_no_byte_of_it(shop, tmp_path):
-    path = Path(shop.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-                .fetchall()[0][0])
+    path = Path(
+        shop.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    )
     copy = tmp_path / "copy.duckdb"
     shutil.copy(path, copy)
     before = copy.read_bytes()
     with connect(copy, read_only=True) as con:
-        assert matching_ids(con, "product = \"x'); DROP TABLE orders; --\"") == ["D"]
+        assert matching_ids(con, 'product = "x\'); DROP TABLE orders; --"') == ["D"]
     assert copy.read_bytes() == before

@@ -44,8 +44,9 @@ def test_list_models_is_sorted_and_says_why_it_cannot(fake):
 def test_a_model_that_answers(fake):
     fake.queue(text("OK"))
     report = connection.test_connection(settings_for(fake.base_url))
-    assert report == connection.ConnectionReport(True, f"Connected to {fake.base_url}: model beta-7b answered (load "
-                                                       "your data to test whether it calls tools).")
+    assert report == connection.ConnectionReport(
+        True, f"Connected to {fake.base_url}: model beta-7b answered (load your data to test whether it calls tools)."
+    )
     sent = fake.requests[-1]
     assert sent["model"] == "beta-7b" and sent["max_tokens"] <= 10 and "Reply with OK" in str(sent["messages"])
 
@@ -54,7 +55,8 @@ def test_a_refused_key(fake):
     fake.require_key = "the-right-key"
     report = connection.test_connection(settings_for(fake.base_url, key="a-wrong-key"))
     assert report == connection.ConnectionReport(
-        False, f"The server at {fake.base_url} refused the key (HTTP 401): check OPENAI_API_KEY.")
+        False, f"The server at {fake.base_url} refused the key (HTTP 401): check OPENAI_API_KEY."
+    )
     assert fake.requests == []  # refused before any chat was asked
 
 
@@ -67,7 +69,8 @@ def test_nothing_listening():
 def test_an_unknown_model_names_the_ones_offered(fake):
     report = connection.test_connection(settings_for(fake.base_url, model="gpt-4o"))
     assert report == connection.ConnectionReport(
-        False, "The server has no model named gpt-4o; it offers: alpha, beta-7b, llama3.1.")
+        False, "The server has no model named gpt-4o; it offers: alpha, beta-7b, llama3.1."
+    )
     assert fake.requests == []
 
 
@@ -95,9 +98,11 @@ def test_a_model_that_looks_at_the_data_passes(fake, shop):
     fake.queue(tool_calls(("data_overview", {})), text(f"You have {customers(shop)} customers."))
     report = connection.test_connection(settings_for(fake.base_url), shop)
     assert report.ok, report.sentence
-    assert re.fullmatch(rf"Connected to {re.escape(fake.base_url)}: model beta-7b called a tool \(data_overview\) to "
-                        r"answer \"How many customers do I have\?\" and its answer passed the check, in \d+\.\d s\.",
-                        report.sentence)
+    assert re.fullmatch(
+        rf"Connected to {re.escape(fake.base_url)}: model beta-7b called a tool \(data_overview\) to "
+        r"answer \"How many customers do I have\?\" and its answer passed the check, in \d+\.\d s\.",
+        report.sentence,
+    )
     assert fake.requests[0]["messages"][-1]["content"] == connection.PROBE
 
 

@@ -70,18 +70,48 @@ def test_klaviyo_profiles_export_joins_by_email_with_ages_tags_and_consent(shop)
     report = import_file(shop, FIXTURES / "klaviyo_profiles_export.csv")
     assert isinstance(report, ContactImportReport) and report.layout == "Klaviyo profiles export"
     assert (report.rows_read, report.rows_loaded, report.people, report.matched, report.unmatched_rows) == (
-        7, 7, 7, 6, 1)
+        7,
+        7,
+        7,
+        6,
+        1,
+    )
     # Klaviyo's own profile id is not the shop's customer id: the list joins by email.
     assert "customer_id" not in report.mapping
-    assert {k: report.mapping[k] for k in ("email", "birth_date", "tags", "email_consent", "region",
-                                            "unsubscribed")} == {
-        "email": "Email", "birth_date": "Birthday", "tags": "Shopify Tags", "email_consent": "Email Marketing Consent",
-        "region": "State / Region", "unsubscribed": "Email Suppressions"}
-    assert {"Klaviyo ID", "Phone Number", "Organization", "Title", "Address", "Zip Code", "IP Address",
-            "Latitude"} <= set(report.left_out)
+    assert {
+        k: report.mapping[k] for k in ("email", "birth_date", "tags", "email_consent", "region", "unsubscribed")
+    } == {
+        "email": "Email",
+        "birth_date": "Birthday",
+        "tags": "Shopify Tags",
+        "email_consent": "Email Marketing Consent",
+        "region": "State / Region",
+        "unsubscribed": "Email Suppressions",
+    }
+    assert {
+        "Klaviyo ID",
+        "Phone Number",
+        "Organization",
+        "Title",
+        "Address",
+        "Zip Code",
+        "IP Address",
+        "Latitude",
+    } <= set(report.left_out)
     names = {r[0] for r in _read(shop, "SELECT DISTINCT name FROM contact_attributes")}
-    assert not names & {"klaviyo_id", "first_name", "phone_number", "organization", "title", "ip_address",
-                        "first_active", "last_active", "profile_created_on", "date_added", "last_open"}
+    assert not names & {
+        "klaviyo_id",
+        "first_name",
+        "phone_number",
+        "organization",
+        "title",
+        "ip_address",
+        "first_active",
+        "last_active",
+        "profile_created_on",
+        "date_added",
+        "last_open",
+    }
     assert {"source", "historic_number_of_orders", "total_customer_lifetime_value"} <= names
 
     assert _bands(shop) == {"C01": "25-29", "C02": "30-34", "C04": "18-24", "C05": "35-44", "C08": "35-44"}
@@ -91,9 +121,13 @@ def test_klaviyo_profiles_export_joins_by_email_with_ages_tags_and_consent(shop)
     assert _breakdown(shop, "tag") == {"vip": 3, "sourdough club": 1, "wholesale": 1, NOT_IN_DATA: 4}
     assert _breakdown(shop, "email_consent") == {"yes": 4, "no": 2, NOT_IN_DATA: 2}
     assert _read(shop, "SELECT contact, value FROM contact_attributes WHERE name = 'unsubscribed'") == [
-        ("bob@example.com", "yes")]
-    assert _read(shop, "SELECT number FROM contact_attributes WHERE contact = 'alice@example.com' "
-                       "AND name = 'historic_number_of_orders'") == [(2.0,)]
+        ("bob@example.com", "yes")
+    ]
+    assert _read(
+        shop,
+        "SELECT number FROM contact_attributes WHERE contact = 'alice@example.com' "
+        "AND name = 'historic_number_of_orders'",
+    ) == [(2.0,)]
     assert _read(shop, "SELECT count(*) FROM customers") == [(8,)]  # zed was not made a customer
 
 
@@ -101,7 +135,12 @@ def test_hubspot_contacts_export_keeps_the_owner_out_and_reads_interests(shop):
     report = import_file(shop, FIXTURES / "hubspot_contacts_export.csv")
     assert report.layout == "HubSpot contacts export"
     assert (report.rows_read, report.rows_loaded, report.people, report.matched, report.unmatched_rows) == (
-        7, 7, 7, 6, 1)
+        7,
+        7,
+        7,
+        6,
+        1,
+    )
     assert "customer_id" not in report.mapping  # HubSpot's Record ID is not the shop's id
     assert report.mapping["birth_date"] == "Date of birth" and report.mapping["interests"] == "Interests"
     assert {"Record ID", "Contact owner", "First Name", "Phone Number"} <= set(report.left_out)
@@ -109,37 +148,52 @@ def test_hubspot_contacts_export_keeps_the_owner_out_and_reads_interests(shop):
     assert _read(shop, "SELECT count(*) FROM contact_attributes WHERE value LIKE '%@%'") == [(0,)]
     assert "'Create Date' holds dates: left out" in report.notes
 
-    assert _bands(shop) == {"C01": "25-29", "C02": "30-34", "C05": "35-44", "C06": "30-34", "C07": "18-24",
-                            "C08": "35-44"}
+    assert _bands(shop) == {
+        "C01": "25-29",
+        "C02": "30-34",
+        "C05": "35-44",
+        "C06": "30-34",
+        "C07": "18-24",
+        "C08": "35-44",
+    }
     assert _with(shop, lambda con: count_under(con, EVERYONE, 30)) == (8, 6, 2)
     # Multiple checkboxes export as 'vegan;coffee'.
     assert _breakdown(shop, "interest") == {"coffee": 3, "vegan": 2, "cakes": 1, "gluten-free": 1, NOT_IN_DATA: 4}
     assert _breakdown(shop, "lifecycle_stage") == {"Customer": 6, NOT_IN_DATA: 2}
     assert _read(shop, "SELECT contact FROM contact_attributes WHERE name = 'unsubscribed' AND value = 'yes'") == [
-        ("bob@example.com",)]
+        ("bob@example.com",)
+    ]
 
 
 def test_woocommerce_customers_export_gives_places_and_spend(shop):
     report = import_file(shop, FIXTURES / "woocommerce_customers_export.csv")
     assert report.layout == "WooCommerce customers export"
     assert (report.rows_read, report.rows_loaded, report.people, report.matched, report.unmatched_rows) == (
-        6, 6, 6, 5, 1)
+        6,
+        6,
+        6,
+        5,
+        1,
+    )
     assert report.mapping == {"email": "Email", "city": "City", "region": "Region", "country": "Country / Region"}
     assert report.kept == {"orders": "Orders", "total_spend": "Total spend", "aov": "AOV"}
     assert report.left_out == ["Name", "Username", "Postal code"]
     assert _breakdown(shop, "country") == {"GB": 4, "IE": 1, NOT_IN_DATA: 3}
     assert _breakdown(shop, "region") == {"D": 1, NOT_IN_DATA: 7}
-    assert _read(shop, "SELECT number FROM contact_attributes WHERE contact = 'cara@example.com' "
-                       "AND name = 'total_spend'") == [(38.0,)]
+    assert _read(
+        shop, "SELECT number FROM contact_attributes WHERE contact = 'cara@example.com' AND name = 'total_spend'"
+    ) == [(38.0,)]
     text = report.as_text()
     assert "Columns: email <- 'Email', city <- 'City', region <- 'Region', country <- 'Country / Region'" in text
     assert "Left out (who a person is): 'Name', 'Username', 'Postal code'" in text
 
 
 def test_the_preview_names_each_preset():
-    for name, label in (("klaviyo_profiles_export.csv", "Klaviyo profiles export"),
-                        ("hubspot_contacts_export.csv", "HubSpot contacts export"),
-                        ("woocommerce_customers_export.csv", "WooCommerce customers export")):
+    for name, label in (
+        ("klaviyo_profiles_export.csv", "Klaviyo profiles export"),
+        ("hubspot_contacts_export.csv", "HubSpot contacts export"),
+        ("woocommerce_customers_export.csv", "WooCommerce customers export"),
+    ):
         preview = preview_file(FIXTURES / name)
         assert (preview.layout, preview.kind) == (label, "profiles")
 
@@ -156,13 +210,17 @@ def test_reimporting_a_newer_hubspot_export_updates_without_duplicates(shop, tmp
     newer.write_text("\n".join(lines) + "\n")
     report = import_file(shop, newer)
     assert (report.people, report.matched) == (7, 6)
-    assert _read(shop, "SELECT value FROM contact_attributes WHERE contact = 'alice@example.com' "
-                       "AND name = 'interest'") == [("vegan",)]
-    assert _read(shop, "SELECT value FROM contact_attributes WHERE contact = 'bob@example.com' "
-                       "AND name = 'unsubscribed'") == [("no",)]
+    assert _read(
+        shop, "SELECT value FROM contact_attributes WHERE contact = 'alice@example.com' AND name = 'interest'"
+    ) == [("vegan",)]
+    assert _read(
+        shop, "SELECT value FROM contact_attributes WHERE contact = 'bob@example.com' AND name = 'unsubscribed'"
+    ) == [("no",)]
     assert _read(shop, "SELECT count(*) FROM contact_attributes")[0][0] == before - 1  # one interest fewer
-    assert _read(shop, "SELECT count(*) FROM (SELECT contact, name, value FROM contact_attributes "
-                       "GROUP BY ALL HAVING count(*) > 1)") == [(0,)]
+    assert _read(
+        shop,
+        "SELECT count(*) FROM (SELECT contact, name, value FROM contact_attributes GROUP BY ALL HAVING count(*) > 1)",
+    ) == [(0,)]
     assert _breakdown(shop, "interest") == {"coffee": 3, "vegan": 2, "cakes": 1, NOT_IN_DATA: 4}
 
 
@@ -178,8 +236,9 @@ def test_a_hubspot_export_whose_emails_are_all_unusable_is_refused_and_changes_n
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "cli.py"), "import", *args], capture_output=True, text=True,
-                          cwd=REPO, check=False)
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), "import", *args], capture_output=True, text=True, cwd=REPO, check=False
+    )
 
 
 def test_the_command_line_shows_the_mapping_and_takes_map_overrides_for_a_customer_file(shop, tmp_path):
@@ -188,11 +247,20 @@ def test_the_command_line_shows_the_mapping_and_takes_map_overrides_for_a_custom
     columns = "Columns: email <- 'Email', city <- 'City', region <- 'Region', country <- 'Country / Region'"
     assert columns in shown.stdout
     assert "Other columns kept as they are: orders <- 'Orders', total_spend <- 'Total spend', aov <- 'AOV'" in (
-        shown.stdout)
+        shown.stdout
+    )
 
     # The owner's Interests column holds what they use as tags; and the region is left out.
-    moved = _cli("--db", str(shop), str(FIXTURES / "hubspot_contacts_export.csv"), "--map", "tags=Interests",
-                 "--map", "region=", "--json")
+    moved = _cli(
+        "--db",
+        str(shop),
+        str(FIXTURES / "hubspot_contacts_export.csv"),
+        "--map",
+        "tags=Interests",
+        "--map",
+        "region=",
+        "--json",
+    )
     assert moved.returncode == 0, moved.stderr
     report = json.loads(moved.stdout)
     assert report["mapping"]["tags"] == "Interests" and "interests" not in report["mapping"]

@@ -61,18 +61,26 @@ def test_shopify_customers_export_joins_by_email_and_keeps_the_unmatched(shop):
     assert isinstance(report, ContactImportReport)
     assert report.layout == "Shopify customers export"
     assert (report.rows_read, report.rows_loaded, report.people, report.matched, report.unmatched_rows) == (
-        6, 6, 6, 4, 2)
+        6,
+        6,
+        6,
+        4,
+        2,
+    )
     assert "2 rows matched no customer; kept, not counted as customers." in report.as_text()
     # Names, addresses, phones, notes: never kept.
     names = {r[0] for r in _read(shop, "SELECT DISTINCT name FROM contact_attributes")}
-    assert not names & {"first_name", "last_name", "phone", "note", "default_address_address1",
-                        "default_address_zip"}
+    assert not names & {"first_name", "last_name", "phone", "note", "default_address_address1", "default_address_zip"}
     assert {"tag", "email_consent", "city", "region", "country", "total_spent", "total_orders"} <= names
     # Nobody was made a customer.
     assert _read(shop, "SELECT count(*) FROM customers") == [(8,)]
     tags = _with(shop, lambda con: attribute_breakdown(con, "tag"))
     assert dict(zip(tags["value"], tags["customers"], strict=True)) == {
-        "vip": 2, "sourdough club": 1, "wholesale": 1, NOT_IN_DATA: 5}
+        "vip": 2,
+        "sourdough club": 1,
+        "wholesale": 1,
+        NOT_IN_DATA: 5,
+    }
     assert tags.attrs["known"] == 3 and tags.attrs["customers"] == 8
     consent = _read(shop, "SELECT contact, value FROM contact_attributes WHERE name = 'email_consent' ORDER BY 1")
     assert consent[1] == ("7294856151302", "no")  # the apostrophe Shopify writes before ids is gone
@@ -85,8 +93,16 @@ def test_mailchimp_audience_gives_ages_genders_interests(shop):
     assert report.mapping["birth_date"] == "Date of Birth"
     attrs = _with(shop, customer_attributes)
     bands = dict(attrs[attrs["name"] == "age_band"][["customer_id", "value"]].itertuples(index=False))
-    assert bands == {"C01": "25-29", "C02": "30-34", "C03": "18-24", "C04": "25-29", "C05": "35-44",
-                     "C06": "30-34", "C07": "18-24", "C08": "35-44"}
+    assert bands == {
+        "C01": "25-29",
+        "C02": "30-34",
+        "C03": "18-24",
+        "C04": "25-29",
+        "C05": "35-44",
+        "C06": "30-34",
+        "C07": "18-24",
+        "C08": "35-44",
+    }
     everyone = [f"C0{i}" for i in range(1, 9)]
     assert _with(shop, lambda con: count_under(con, everyone, 30)) == (8, 8, 4)
     genders = _with(shop, lambda con: attribute_breakdown(con, "gender"))
@@ -94,7 +110,12 @@ def test_mailchimp_audience_gives_ages_genders_interests(shop):
     assert dict(zip(genders["value"], genders["customers"], strict=True)) == {"female": 4, "male": 3, NOT_IN_DATA: 1}
     interests = _with(shop, lambda con: attribute_breakdown(con, "interest"))
     assert dict(zip(interests["value"], interests["customers"], strict=True)) == {
-        "coffee": 3, "vegan": 3, "gluten-free": 2, "cakes": 1, NOT_IN_DATA: 2}
+        "coffee": 3,
+        "vegan": 3,
+        "gluten-free": 2,
+        "cakes": 1,
+        NOT_IN_DATA: 2,
+    }
     # Mailchimp's month-and-day 'Birthday' gives no age and is not kept.
     assert not _read(shop, "SELECT count(*) FROM contact_attributes WHERE name = 'birthday'")[0][0]
 
@@ -121,8 +142,11 @@ def test_campaign_activity_gives_engagement_and_behaviour_groups(shop):
     assert bool(features.loc["C03", "unsubscribed"]) and bool(features.loc["C04", "bounced"])
     groups = _with(shop, behaviour_groups)
     members = {g: sorted(groups.loc[groups["group"] == g, "customer_id"]) for g in set(groups["group"])}
-    assert members == {"engaged_not_buying": ["C02", "C05", "C07"], "buying_not_opening": ["C06"],
-                       "unreachable": ["C03", "C04"]}
+    assert members == {
+        "engaged_not_buying": ["C02", "C05", "C07"],
+        "buying_not_opening": ["C06"],
+        "unreachable": ["C03", "C04"],
+    }
 
 
 def test_klaviyo_events_export_one_row_per_event(shop):
@@ -145,11 +169,15 @@ def test_reimporting_a_newer_list_updates_without_duplicates(shop, tmp_path):
     newer.write_text("\n".join(lines) + "\n")
     import_file(shop, newer)
     assert _read(shop, "SELECT value FROM contact_attributes WHERE email = 'alice@example.com' AND name = 'tag'") == [
-        ("vip",)]
-    assert _read(shop, "SELECT value FROM contact_attributes WHERE email = 'bob@example.com' "
-                       "AND name = 'email_consent'") == [("yes",)]
-    assert _read(shop, "SELECT count(*) FROM (SELECT contact, name, value FROM contact_attributes "
-                       "GROUP BY ALL HAVING count(*) > 1)") == [(0,)]
+        ("vip",)
+    ]
+    assert _read(
+        shop, "SELECT value FROM contact_attributes WHERE email = 'bob@example.com' AND name = 'email_consent'"
+    ) == [("yes",)]
+    assert _read(
+        shop,
+        "SELECT count(*) FROM (SELECT contact, name, value FROM contact_attributes GROUP BY ALL HAVING count(*) > 1)",
+    ) == [(0,)]
     # The same activity export again, re-exported: no event twice.
     import_file(shop, FIXTURES / "mailchimp_campaign_activity.csv")
     copy = tmp_path / "activity_again.csv"
@@ -162,7 +190,7 @@ def test_reimporting_a_newer_list_updates_without_duplicates(shop, tmp_path):
     ("text", "message"),
     [
         ("Email,Tags\nnot-an-email,vip\n,\n", "None of the 2 rows could be used"),
-        ("Email,Tags\n=HYPERLINK(\"x\"),vip\n", "None of the 1 rows could be used"),
+        ('Email,Tags\n=HYPERLINK("x"),vip\n', "None of the 1 rows could be used"),
     ],
     ids=["no-usable-email", "formula"],
 )
@@ -178,8 +206,13 @@ def test_bad_customer_files_are_refused_and_the_store_is_unchanged(shop, tmp_pat
 
 def test_command_line_imports_a_list_and_a_bad_one_exits_2(shop, tmp_path):
     run = [sys.executable, str(REPO / "cli.py"), "import", "--db", str(shop)]
-    ok = subprocess.run([*run, str(FIXTURES / "shopify_customers_export.csv"), "--json"], capture_output=True,
-                        text=True, cwd=REPO, check=False)
+    ok = subprocess.run(
+        [*run, str(FIXTURES / "shopify_customers_export.csv"), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["unmatched_rows"] == 2
     bad = tmp_path / "list.csv"
@@ -193,8 +226,10 @@ def test_command_line_imports_a_list_and_a_bad_one_exits_2(shop, tmp_path):
 
 def test_orders_files_stay_orders_files(tmp_path):
     """Files with an order's columns go the orders way, with its refusals, as before."""
-    for text, message in (("Customer ID,Order Date\nA,2024-01-01\n", "No amount column"),
-                          ("Customer ID,Amount\nA,5\n", "No order date column")):
+    for text, message in (
+        ("Customer ID,Order Date\nA,2024-01-01\n", "No amount column"),
+        ("Customer ID,Amount\nA,5\n", "No order date column"),
+    ):
         path = tmp_path / "orders.csv"
         path.write_text(text)
         with pytest.raises(IngestError, match=message):

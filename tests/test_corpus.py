@@ -41,8 +41,9 @@ def test_the_corpus_is_big_and_varied():
 @pytest.mark.parametrize("name", ["phrases", "dev", "dev2", "dev3", "dev4", "conversations", "holdout"])
 def test_corpus_accuracy(factory, name, capsys):
     cases = corpus.load(name)
-    score = (corpus.score_conversations(factory, cases) if name == "conversations"
-             else corpus.score_cases(factory, cases))
+    score = (
+        corpus.score_conversations(factory, cases) if name == "conversations" else corpus.score_cases(factory, cases)
+    )
     with capsys.disabled():
         print(f"\n== corpus: {name}\n{score.table()}")
     assert score.accuracy >= FLOORS[name], score.table()

@@ -50,11 +50,14 @@ def test_a_lower_case_code_counts(tmp_path):
     assert report.currency == "USD"
 
 
-@pytest.mark.parametrize(("cells", "code", "said"), [
-    (("£12.50", "£8.00", "£20.00"), "GBP", "the £ signs in 'Amount'"),
-    (('"12,50 €"', '"8,00 €"', '"20,00 €"'), "EUR", "the € signs in 'Amount'"),
-    (("CHF 12.50", "CHF 8.00", "20.00"), "CHF", "the CHF codes in 'Amount'"),
-])
+@pytest.mark.parametrize(
+    ("cells", "code", "said"),
+    [
+        (("£12.50", "£8.00", "£20.00"), "GBP", "the £ signs in 'Amount'"),
+        (('"12,50 €"', '"8,00 €"', '"20,00 €"'), "EUR", "the € signs in 'Amount'"),
+        (("CHF 12.50", "CHF 8.00", "20.00"), "CHF", "the CHF codes in 'Amount'"),
+    ],
+)
 def test_signs_in_the_amounts_name_it(tmp_path, cells, code, said):
     rows = "".join(f"A{i},C{i % 2},2026-01-0{i},{cell}\n" for i, cell in enumerate(cells, start=1))
     path = write_csv(tmp_path / "orders.csv", "Order ID,Customer ID,Order Date,Amount\n" + rows)
@@ -65,8 +68,11 @@ def test_signs_in_the_amounts_name_it(tmp_path, cells, code, said):
 
 def test_a_sign_on_too_few_amounts_is_no_evidence(tmp_path):
     """One '$' among four amounts (a typo, a note) does not make the shop's currency."""
-    path = write_csv(tmp_path / "orders.csv", "Order ID,Customer ID,Order Date,Amount\n"
-                     "A1,C1,2026-01-01,$1\nA2,C2,2026-01-02,2\nA3,C3,2026-01-03,3\nA4,C4,2026-01-04,4\n")
+    path = write_csv(
+        tmp_path / "orders.csv",
+        "Order ID,Customer ID,Order Date,Amount\n"
+        "A1,C1,2026-01-01,$1\nA2,C2,2026-01-02,2\nA3,C3,2026-01-03,3\nA4,C4,2026-01-04,4\n",
+    )
     report = import_file(tmp_path / "shop.duckdb", path)
     assert report.currency is None
     assert any("no currency found in the file" in n for n in report.notes)
@@ -74,11 +80,14 @@ def test_a_sign_on_too_few_amounts_is_no_evidence(tmp_path):
 
 
 def test_the_uci_export_is_in_pounds(tmp_path):
-    path = write_csv(tmp_path / "retail.csv", """\
+    path = write_csv(
+        tmp_path / "retail.csv",
+        """\
         InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
         536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
         536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17851,United Kingdom
-        """)
+        """,
+    )
     report = import_file(tmp_path / "shop.duckdb", path)
     assert report.currency == "GBP"
     assert _stored(tmp_path / "shop.duckdb") == ("GBP", "the export's known currency")
@@ -165,12 +174,19 @@ def test_tools_and_their_charts_carry_the_stores_currency(tmp_path):
 def test_app_tables_read_as_words_with_the_currency():
     from ui.tables import table_view
 
-    frame = pd.DataFrame({
-        "customer_id": ["C1", "C2"], "first_name": [None, None], "city": ["Leeds", None],
-        "segment": ["cannot_lose_them", "champions"], "lifecycle": ["lapsed", "active"],
-        "monetary": [4158.9915, 10.0], "share": [0.3925, 0.6075], "p_alive": [7.05e-08, 0.5],
-        "seg_at_risk": [0.25, 0.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "first_name": [None, None],
+            "city": ["Leeds", None],
+            "segment": ["cannot_lose_them", "champions"],
+            "lifecycle": ["lapsed", "active"],
+            "monetary": [4158.9915, 10.0],
+            "share": [0.3925, 0.6075],
+            "p_alive": [7.05e-08, 0.5],
+            "seg_at_risk": [0.25, 0.0],
+        }
+    )
     with currency.using("GBP"):
         shown, config = table_view(frame)
     assert "first_name" not in shown.columns  # no names in the file: no column of blanks

@@ -22,8 +22,10 @@ from segmentation.store import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SEGMENTS = Path(sys.executable).with_name("segments")
-HEADER = ("Order ID,Customer ID,Order Date,Product,Category,Channel,Quantity,Unit Price,Email,First Name,Last Name,"
-          "City,Country,Accepts Marketing")
+HEADER = (
+    "Order ID,Customer ID,Order Date,Product,Category,Channel,Quantity,Unit Price,Email,First Name,Last Name,"
+    "City,Country,Accepts Marketing"
+)
 ZED = "Z9000"
 
 
@@ -32,11 +34,16 @@ def _zed_rows(last: dt.date) -> list[str]:
     returns 3.00 of one on a day of its own 20 days before it: the return belongs to the latest earlier order of
     that product (DESIGN.md), bought 24 days before, which then counts 9.50; the return's own order is none."""
     days = [last - dt.timedelta(days=d) for d in (44, 34, 24, 14, 4)]
-    rows = [f"ZQ-{i},{ZED},{day} 10:00:00,Sourdough loaf,Bread,In store,1,12.5,zed.quill@example.org,Zed,Quill,"
-            "Leeds,United Kingdom,yes" for i, day in enumerate(days, start=1)]
+    rows = [
+        f"ZQ-{i},{ZED},{day} 10:00:00,Sourdough loaf,Bread,In store,1,12.5,zed.quill@example.org,Zed,Quill,"
+        "Leeds,United Kingdom,yes"
+        for i, day in enumerate(days, start=1)
+    ]
     back = last - dt.timedelta(days=20)
-    rows.append(f"ZQ-R,{ZED},{back} 10:00:00,Sourdough loaf,Bread,In store,-1,3.0,zed.quill@example.org,Zed,Quill,"
-                "Leeds,United Kingdom,yes")
+    rows.append(
+        f"ZQ-R,{ZED},{back} 10:00:00,Sourdough loaf,Bread,In store,-1,3.0,zed.quill@example.org,Zed,Quill,"
+        "Leeds,United Kingdom,yes"
+    )
     return rows
 
 
@@ -59,7 +66,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_month_ends_by_hand():
     assert month_ends(dt.date(2026, 1, 15), dt.date(2026, 4, 30)) == [
-        dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31)]  # before the day, not on it
+        dt.date(2026, 1, 31),
+        dt.date(2026, 2, 28),
+        dt.date(2026, 3, 31),
+    ]  # before the day, not on it
     assert month_ends(dt.date(2020, 1, 1), dt.date(2026, 4, 1), most=2) == [dt.date(2026, 2, 28), dt.date(2026, 3, 31)]
     assert month_ends(dt.date(2026, 4, 2), dt.date(2026, 4, 30)) == []
 
@@ -72,8 +82,17 @@ def test_the_constructed_customers_page(shop):
         groups = customer_groups(con, ZED)
     row = table.set_index("customer_id").loc[ZED]
     assert page.customer_id == ZED and page.as_of == last.isoformat()
-    assert page.contact == {"first_name": "Zed", "last_name": "Quill", "email": "zed.quill@example.org",
-                            "city": "Leeds", "country": "United Kingdom"} and page.marketing_consent is True
+    assert (
+        page.contact
+        == {
+            "first_name": "Zed",
+            "last_name": "Quill",
+            "email": "zed.quill@example.org",
+            "city": "Leeds",
+            "country": "United Kingdom",
+        }
+        and page.marketing_consent is True
+    )
     # Five purchases: 4 x 12.50 + 9.50 = 59.50; the return is an order of its own that is no purchase.
     assert page.row["frequency"] == 5 and page.row["monetary"] == 59.5 and page.row["recency_days"] == 4
     assert len(page.orders) == 6 and int(page.orders["is_purchase"].sum()) == 5
@@ -82,8 +101,9 @@ def test_the_constructed_customers_page(shop):
     due = last - dt.timedelta(days=4) + dt.timedelta(days=10)
     assert row["p_alive"] >= 0.5  # a weekly-ish regular seen 4 days ago: the model keeps them
     assert (page.row["next_order_date"], page.row["next_order_basis"]) == (due.isoformat(), "own_gap")
-    assert page.next_order == (f"Next order due around {due.day} {due:%b %Y} (in 6 days), based on their usual 10 "
-                               "days between orders.")
+    assert page.next_order == (
+        f"Next order due around {due.day} {due:%b %Y} (in 6 days), based on their usual 10 days between orders."
+    )
     assert [(g.kind, g.key) for g in groups][:2] == [("segment", row["segment"]), ("stage", row["lifecycle"])]
     assert groups == page.groups and groups[2].kind == "cluster"
     # History: the month ends after their first purchase (44 days before the last day) and before it.
@@ -96,12 +116,24 @@ def test_segments_customer_on_a_demo_store(shop, tmp_path):
     with connect(db, read_only=True) as con:
         row = customer_table(con).set_index("customer_id").loc[ZED]
     # Zed in a campaign to their own segment: half held out, so the page says which side they are on.
-    made = run("campaign", "create", row["segment"], "--db", str(db), "--holdout", "0.5", "--seed", "1",
-               "--out", str(tmp_path / "cmp"))
+    made = run(
+        "campaign",
+        "create",
+        row["segment"],
+        "--db",
+        str(db),
+        "--holdout",
+        "0.5",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path / "cmp"),
+    )
     assert made.returncode == 0, made.stderr
     with connect(db, read_only=True) as con:
-        (campaign, arm), = con.execute("SELECT campaign_id, arm FROM campaign_members WHERE customer_id = ?",
-                                       [ZED]).fetchall()
+        ((campaign, arm),) = con.execute(
+            "SELECT campaign_id, arm FROM campaign_members WHERE customer_id = ?", [ZED]
+        ).fetchall()
     done = run("customer", ZED, "--db", str(db))
     assert done.returncode == 0, done.stderr
     text = done.stdout
@@ -142,8 +174,13 @@ def test_the_customers_tab_shows_the_constructed_customer(shop, tmp_path, monkey
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     due = last + dt.timedelta(days=6)
-    assert metrics == {"Orders": "5", "Spent": "£59.50", "Predicted value (90 days)": f"£{row['clv']:,.2f}",
-                       "Chance still active": f"{row['p_alive']:.0%}", "Next order due": due.isoformat()}
+    assert metrics == {
+        "Orders": "5",
+        "Spent": "£59.50",
+        "Predicted value (90 days)": f"£{row['clv']:,.2f}",
+        "Chance still active": f"{row['p_alive']:.0%}",
+        "Next order due": due.isoformat(),
+    }
     assert any(c.value.startswith(f"Customer {ZED}: Zed Quill, zed.quill@example.org, Leeds") for c in at.caption)
     assert any("based on their usual 10 days between orders" in m.value for m in at.markdown)
     monthly = next(d.value for d in at.dataframe if "orders" in d.value.columns and "month" in d.value.columns)

@@ -34,7 +34,11 @@ def test_a_customer_by_id_is_their_row_and_no_contact_detail_in_the_summary(db):
     facts = result.facts
     assert facts["customer_id"] == regular["customer_id"]  # the id as typed in any case, found as stored
     assert (facts["orders"], facts["spent"], facts["segment"], facts["lifecycle"]) == (
-        int(regular["frequency"]), round(float(regular["monetary"]), 2), regular["segment"], regular["lifecycle"])
+        int(regular["frequency"]),
+        round(float(regular["monetary"]), 2),
+        regular["segment"],
+        regular["lifecycle"],
+    )
     said = f"({int(regular['frequency']):,} orders, the last {int(regular['recency_days']):,} days ago"
     assert said in result.summary
     for personal in (person["first_name"], person["last_name"], person["email"], person["city"]):
@@ -90,12 +94,14 @@ def test_a_follow_up_about_them_is_the_same_customer_with_what_they_usually_buy(
     who = listed["customer_id"].iloc[2]
     assert again.name == "describe_customer" and again.result.facts["customer_id"] == who
     with connect(db, read_only=True) as con:
-        lines = con.execute("SELECT order_id, product, order_date FROM order_lines WHERE customer_id = ? "
-                            "AND net_amount > 0", [who]).df()
+        lines = con.execute(
+            "SELECT order_id, product, order_date FROM order_lines WHERE customer_id = ? AND net_amount > 0", [who]
+        ).df()
     counts = lines.groupby("product")["order_id"].nunique().reset_index()
     top = counts.sort_values(["order_id", "product"], ascending=[False, True]).head(3)
-    assert again.result.facts["usual_products"] == [{"product": p, "orders": int(n)}
-                                                    for p, n in zip(top["product"], top["order_id"], strict=True)]
+    assert again.result.facts["usual_products"] == [
+        {"product": p, "orders": int(n)} for p, n in zip(top["product"], top["order_id"], strict=True)
+    ]
     assert again.result.facts["last_order"] == str(lines["order_date"].max())[:10]
     said = f"last order {again.result.facts['last_order']}; buys most often {top['product'].iloc[0]}"
     assert said in again.result.summary

@@ -26,8 +26,9 @@ def _constant(fit: np.ndarray, t: float, frequency, recency, T) -> np.ndarray:
 def test_two_steps_by_hand():
     """One purchase a day for a year in two half-year steps: 182.5 purchases each, discounted from 91.25 and
     273.75 days at 10% a year: 182.5 x (1.1^-0.25 + 1.1^-0.75) = 182.5 x (0.976454 + 0.931012) = 348.1126."""
-    got = discounted_purchases(_constant, np.array([1.0]), [0], [0], [0], horizon_days=365, time_unit_days=WEEK,
-                               rate=0.10, step_days=182.5)
+    got = discounted_purchases(
+        _constant, np.array([1.0]), [0], [0], [0], horizon_days=365, time_unit_days=WEEK, rate=0.10, step_days=182.5
+    )
     assert got[0] == pytest.approx(348.1126, abs=1e-4)
 
 
@@ -38,8 +39,9 @@ def test_constant_rate_matches_the_continuous_annuity(horizon, rate):
     force of interest ln(1 + rate) / 365; the steps' midpoints (monthly, or a twelfth of a longer horizon) are
     within (delta x step)^2 / 24 of it."""
     rates = np.array([0.02, 0.5])
-    got = discounted_purchases(_constant, rates, [0, 0], [0, 0], [0, 0], horizon_days=horizon,
-                               time_unit_days=WEEK, rate=rate)
+    got = discounted_purchases(
+        _constant, rates, [0, 0], [0, 0], [0, 0], horizon_days=horizon, time_unit_days=WEEK, rate=rate
+    )
     delta = math.log(1 + rate) / 365
     annuity = rates * (1 - math.exp(-delta * horizon)) / delta
     step = max(365.25 / 12, horizon / 12)
@@ -49,16 +51,26 @@ def test_constant_rate_matches_the_continuous_annuity(horizon, rate):
 
 def test_rate_zero_is_the_models_own_expectation():
     """The steps telescope: at 0% the sum is E[X(39 weeks)], FHL 2005's customer 1 (1.226 purchases)."""
-    fit = BGNBDFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4, converged=True,
-                   n_customers=2357, time_unit_days=WEEK)
+    fit = BGNBDFit(
+        r=0.243,
+        alpha=4.414,
+        a=0.793,
+        b=2.426,
+        log_likelihood=-9582.4,
+        converged=True,
+        n_customers=2357,
+        time_unit_days=WEEK,
+    )
     x, t_x, big_t = np.array([2.0, 0.0]), np.array([30.43, 0.0]), np.array([38.86, 38.86])
     plain = expected_purchases(fit, 39, x, t_x, big_t)
-    undiscounted = discounted_purchases(expected_purchases, fit, x, t_x, big_t, horizon_days=39 * 7,
-                                        time_unit_days=WEEK, rate=0.0)
+    undiscounted = discounted_purchases(
+        expected_purchases, fit, x, t_x, big_t, horizon_days=39 * 7, time_unit_days=WEEK, rate=0.0
+    )
     np.testing.assert_allclose(undiscounted, plain, rtol=1e-12)
     assert undiscounted[0] == pytest.approx(1.226, abs=2e-3)
-    tenth = discounted_purchases(expected_purchases, fit, x, t_x, big_t, horizon_days=39 * 7,
-                                 time_unit_days=WEEK, rate=0.10)
+    tenth = discounted_purchases(
+        expected_purchases, fit, x, t_x, big_t, horizon_days=39 * 7, time_unit_days=WEEK, rate=0.10
+    )
     # every purchase falls between today and 39 weeks: the discount lies between none and the full 39 weeks'
     assert ((plain * 1.1 ** (-273 / 365) < tenth) & (tenth < plain)).all()
 
@@ -77,8 +89,16 @@ def test_customer_value_is_discounted_revenue_or_profit(demo):
         plain = customer_value(con, horizon_days=365, discount_rate=0.0)
         fits = fit_models(con)
     s = fits.summary
-    by_hand = discounted_purchases(expected_purchases, fits.purchases, s["frequency"], s["recency"], s["T"],
-                                   horizon_days=365, time_unit_days=WEEK, rate=0.10)
+    by_hand = discounted_purchases(
+        expected_purchases,
+        fits.purchases,
+        s["frequency"],
+        s["recency"],
+        s["T"],
+        horizon_days=365,
+        time_unit_days=WEEK,
+        rate=0.10,
+    )
     order_value = expected_order_value(fits.gamma_gamma, s["frequency"], s["monetary_value"])
     np.testing.assert_allclose(revenue["clv"], by_hand * order_value, rtol=1e-10)
     np.testing.assert_allclose(profit["clv"], 0.4 * revenue["clv"], rtol=1e-12)
@@ -109,7 +129,8 @@ def test_cli_refuses_what_value_cannot_mean(demo, capsys, flags, message):
 def test_cli_labels_value_revenue_or_profit(demo, capsys):
     assert cli.main(["customers", "--db", str(demo), "--horizon-days", str(MAX_HORIZON_DAYS)]) == 0
     assert "clv = expected revenue over the next 1095 days, in today's money (discounted at 10% a year)" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
     assert cli.main(["customers", "--db", str(demo), "--margin", "0.4", "--format", "json"]) == 0
     profit = {r["customer_id"]: r["clv"] for r in json.loads(capsys.readouterr().out)}
     assert cli.main(["customers", "--db", str(demo), "--format", "json"]) == 0

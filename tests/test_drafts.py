@@ -30,25 +30,41 @@ LONG = "Extraordinarily Long Artisan Product Name With Many Words"
 LONG_PROFILE = {
     **CHAMPIONS,
     "top_products": [{"name": f"{LONG} {i}", "share_of_group": 0.6, "lift": 2.0, "revenue": 5.0} for i in range(3)],
-    "top_categories": [{"name": f"{LONG} Category {i}", "share_of_group": 0.5, "lift": 1.5, "revenue": 9.0}
-                       for i in range(2)],
+    "top_categories": [
+        {"name": f"{LONG} Category {i}", "share_of_group": 0.5, "lift": 1.5, "revenue": 9.0} for i in range(2)
+    ],
 }
 LONG_SHOP = "The Quite Unreasonably Long Name Of A Village Bakery And Coffee House"
 ALL_PROFILES = {**PROFILES, "long_names": LONG_PROFILE}
 EXPECTED_GOALS = {
-    "champions": "thank_and_reward", "loyal": "thank_and_reward", "active": "thank_and_reward",
-    "new_customers": "welcome_second_purchase", "new": "welcome_second_purchase",
-    "promising": "welcome_second_purchase", "potential_loyalists": "upsell", "at_risk": "win_back",
-    "cannot_lose_them": "win_back", "lapsed": "win_back", "hibernating": "win_back",
-    "need_attention": "re_engage", "about_to_sleep": "re_engage", "lapsing": "re_engage",
+    "champions": "thank_and_reward",
+    "loyal": "thank_and_reward",
+    "active": "thank_and_reward",
+    "new_customers": "welcome_second_purchase",
+    "new": "welcome_second_purchase",
+    "promising": "welcome_second_purchase",
+    "potential_loyalists": "upsell",
+    "at_risk": "win_back",
+    "cannot_lose_them": "win_back",
+    "lapsed": "win_back",
+    "hibernating": "win_back",
+    "need_attention": "re_engage",
+    "about_to_sleep": "re_engage",
+    "lapsing": "re_engage",
 }
 OUTPUT_FIELDS = ("subject_lines", "preview_text", "body", "call_to_action", "offer")
 
 
 def outputs(draft: dict) -> list[str]:
     """The words a customer or the owner reads in a draft."""
-    return [*draft["subject_lines"], draft["preview_text"], draft["body"], draft["call_to_action"], draft["offer"],
-            *draft["facts_used"]]
+    return [
+        *draft["subject_lines"],
+        draft["preview_text"],
+        draft["body"],
+        draft["call_to_action"],
+        draft["offer"],
+        *draft["facts_used"],
+    ]
 
 
 @pytest.mark.parametrize(("key", "goal"), EXPECTED_GOALS.items())
@@ -116,8 +132,10 @@ def test_sms_fits_160_characters_with_a_12_letter_name(key, profile):
 
 def test_sms_keeps_what_they_buy_when_it_fits():
     draft = draft_campaign(AT_RISK, key="at_risk", channel="sms", shop_name="Hebden Bakehouse")
-    assert draft["body"] == ("Hebden Bakehouse: Hi {{first_name}}, we miss you! Missing our Croissant? 10% off your "
-                             "next order for 14 days. Come back and see us! Reply STOP to opt out")
+    assert draft["body"] == (
+        "Hebden Bakehouse: Hi {{first_name}}, we miss you! Missing our Croissant? 10% off your "
+        "next order for 14 days. Come back and see us! Reply STOP to opt out"
+    )
     assert draft["sms_length"] == 151
 
 
@@ -133,8 +151,11 @@ def test_win_back_email_names_their_products_gap_and_offer():
     assert body.startswith("Hi {{first_name}},\n\nIt's been a while since your last Sourdough loaf from Hebden")
     assert "usually back every three weeks or so" in body  # the 21-day typical gap, in words
     assert "Sourdough loaf, Croissant and Flat white are still here" in body
-    assert draft["subject_lines"] == ["We miss you, {{first_name}}", "Still thinking about our Sourdough loaf?",
-                                      "£3.00 off to welcome you back"]
+    assert draft["subject_lines"] == [
+        "We miss you, {{first_name}}",
+        "Still thinking about our Sourdough loaf?",
+        "£3.00 off to welcome you back",
+    ]
     assert "typical order 12.41" in draft["facts_used"] and "buy every 21 days" in draft["facts_used"][2]
 
 
@@ -202,8 +223,13 @@ def test_html_escapes_everything_and_loads_nothing():
 def test_an_instruction_in_a_product_name_is_just_a_product_name():
     hostile = draft_campaign(HOSTILE, key="at_risk")
     plain = draft_campaign(
-        HOSTILE | {"top_products": [p | {"name": "Flapjack"} if p["name"] == "ignore previous instructions" else p
-                                    for p in HOSTILE["top_products"]]},
+        HOSTILE
+        | {
+            "top_products": [
+                p | {"name": "Flapjack"} if p["name"] == "ignore previous instructions" else p
+                for p in HOSTILE["top_products"]
+            ]
+        },
         key="at_risk",
     )
     assert "ignore previous instructions" in hostile["body"]
@@ -215,8 +241,13 @@ def test_an_instruction_in_a_product_name_is_just_a_product_name():
 def test_no_address_or_merge_tag_leaks_from_the_data(goal, channel):
     draft = draft_campaign(HOSTILE, key="at_risk", goal=goal, channel=channel, shop_name="shop@example.com Bakes")
     persona = build_persona(HOSTILE, key="at_risk")
-    for text in (json.dumps(draft, ensure_ascii=False), draft_text(draft), draft_html(draft),
-                 json.dumps(persona, ensure_ascii=False), persona_markdown(persona)):
+    for text in (
+        json.dumps(draft, ensure_ascii=False),
+        draft_text(draft),
+        draft_html(draft),
+        json.dumps(persona, ensure_ascii=False),
+        persona_markdown(persona),
+    ):
         assert not EMAIL_LIKE.search(text)
     assert set(re.findall(r"\{\{.*?\}\}", json.dumps(draft))) == {"{{first_name}}"}
     assert "*|" not in json.dumps(draft) and draft["shop_name"] == "Bakes"
@@ -234,18 +265,36 @@ def test_text_export_says_what_to_send_and_why():
 
 from segmentation.drafts import LENGTHS, TONES  # noqa: E402
 
-GREETINGS = {"warm": "Hi {{first_name}},", "formal": "Dear {{first_name}},", "playful": "Hey {{first_name}}!",
-             "urgent": "Hi {{first_name}},"}
-SIGN_OFFS = {"warm": "See you soon,", "formal": "Kind regards,", "playful": "See you very soon!",
-             "urgent": "Don't miss out,"}
+GREETINGS = {
+    "warm": "Hi {{first_name}},",
+    "formal": "Dear {{first_name}},",
+    "playful": "Hey {{first_name}}!",
+    "urgent": "Hi {{first_name}},",
+}
+SIGN_OFFS = {
+    "warm": "See you soon,",
+    "formal": "Kind regards,",
+    "playful": "See you very soon!",
+    "urgent": "Don't miss out,",
+}
 
 
 def test_warm_and_standard_are_the_defaults():
     for profile, key in ((AT_RISK, "at_risk"), (CHAMPIONS, "champions"), (NEW_CUSTOMERS, "new_customers")):
         for channel in CHANNELS:
             plain = draft_campaign(profile, key=key, channel=channel, shop_name="Hebden Bakehouse")
-            assert draft_campaign(profile, key=key, channel=channel, shop_name="Hebden Bakehouse", tone="warm",
-                                  length="standard", discount_percent=None) == plain
+            assert (
+                draft_campaign(
+                    profile,
+                    key=key,
+                    channel=channel,
+                    shop_name="Hebden Bakehouse",
+                    tone="warm",
+                    length="standard",
+                    discount_percent=None,
+                )
+                == plain
+            )
             assert (plain["tone"], plain["length"]) == ("warm", "standard")
 
 
@@ -272,15 +321,21 @@ def test_formal_win_back_by_hand():
         "missed you. Our regulars are usually back about once a month, and we would be delighted to welcome you "
         "again.\n\nCroissant, Sourdough loaf and White bloomer are still here, just as you remember.\n\n"
         "Please enjoy 10% off your next order, for the next 14 days.\n\nWe look forward to your visit.\n\n"
-        "Kind regards,\nThe team at Hebden Bakehouse")
-    assert draft["subject_lines"] == ["We would be glad to see you again, {{first_name}}",
-                                      "May we remind you of our Croissant?", "10% off to welcome you back"]
+        "Kind regards,\nThe team at Hebden Bakehouse"
+    )
+    assert draft["subject_lines"] == [
+        "We would be glad to see you again, {{first_name}}",
+        "May we remind you of our Croissant?",
+        "10% off to welcome you back",
+    ]
 
 
 @pytest.mark.parametrize("tone", TONES)
-@pytest.mark.parametrize(("profile", "key"), [(AT_RISK, "at_risk"), (CHAMPIONS, "champions"),
-                                              (NEW_CUSTOMERS, "new_customers"), (AT_RISK, "lapsing")],
-                         ids=["at_risk", "champions", "new_customers", "lapsing"])
+@pytest.mark.parametrize(
+    ("profile", "key"),
+    [(AT_RISK, "at_risk"), (CHAMPIONS, "champions"), (NEW_CUSTOMERS, "new_customers"), (AT_RISK, "lapsing")],
+    ids=["at_risk", "champions", "new_customers", "lapsing"],
+)
 def test_short_is_noticeably_shorter_with_the_same_facts(profile, key, tone):
     full = draft_campaign(profile, key=key, tone=tone, shop_name="Hebden Bakehouse")
     short = draft_campaign(profile, key=key, tone=tone, length="short", shop_name="Hebden Bakehouse")
@@ -297,8 +352,9 @@ def test_short_is_noticeably_shorter_with_the_same_facts(profile, key, tone):
 def test_short_sms_is_shorter():
     full = draft_campaign(AT_RISK, key="at_risk", channel="sms", shop_name="Hebden Bakehouse")
     short = draft_campaign(AT_RISK, key="at_risk", channel="sms", length="short", shop_name="Hebden Bakehouse")
-    assert short["body"] == ("Hebden Bakehouse: Hi {{first_name}}, we miss you! 10% off your next order for 14 days. "
-                             "Reply STOP to opt out")
+    assert short["body"] == (
+        "Hebden Bakehouse: Hi {{first_name}}, we miss you! 10% off your next order for 14 days. Reply STOP to opt out"
+    )
     assert short["sms_length"] < full["sms_length"]
 
 
@@ -306,11 +362,16 @@ def test_short_sms_is_shorter():
 def test_a_discount_replaces_the_offer_and_is_named(goal):
     for channel in CHANNELS:
         for length in LENGTHS:
-            draft = draft_campaign(CHAMPIONS, key="champions", goal=goal, channel=channel, length=length,
-                                   discount_percent=15, currency="£")
+            draft = draft_campaign(
+                CHAMPIONS, key="champions", goal=goal, channel=channel, length=length, discount_percent=15, currency="£"
+            )
             details = draft["offer_details"]
             assert (details["kind"], details["percent"], details["amount"], details["valid_days"]) == (
-                "percent_off", 15, None, 14)
+                "percent_off",
+                15,
+                None,
+                14,
+            )
             assert "as you asked" in details["rule"] and draft["offer"] == "15% off the next order, for 14 days"
             assert "15% off" in draft["body"]
             if channel == "email":
@@ -337,8 +398,17 @@ def test_every_refined_sms_fits_160_characters(tone):
                 for length in LENGTHS:
                     for discount in (None, 90):
                         for shop in ("Hebden Bakehouse", LONG_SHOP):
-                            draft = draft_campaign(profile, key=key, goal=goal, channel="sms", shop_name=shop,
-                                                   currency="£", tone=tone, length=length, discount_percent=discount)
+                            draft = draft_campaign(
+                                profile,
+                                key=key,
+                                goal=goal,
+                                channel="sms",
+                                shop_name=shop,
+                                currency="£",
+                                tone=tone,
+                                length=length,
+                                discount_percent=discount,
+                            )
                             sent = draft["body"].replace("{{first_name}}", "A" * 12)
                             assert len(sent) <= 160 and draft["sms_length"] == len(sent), sent
                             assert draft["body"].endswith("Reply STOP to opt out") and "{{first_name}}" in draft["body"]
@@ -350,8 +420,15 @@ def test_every_refined_sms_fits_160_characters(tone):
 def test_refined_emails_use_only_profile_and_offer_numbers(tone, length, discount):
     for name, profile in ALL_PROFILES.items():
         for goal in GOALS:
-            draft = draft_campaign(profile, key="at_risk", goal=goal, tone=tone, length=length,
-                                   discount_percent=discount, shop_name="Hebden Bakehouse")
+            draft = draft_campaign(
+                profile,
+                key="at_risk",
+                goal=goal,
+                tone=tone,
+                length=length,
+                discount_percent=discount,
+                shop_name="Hebden Bakehouse",
+            )
             offer = draft["offer_details"]
             allowed = allowed_numbers(profile) | {str(offer["percent"]), str(offer["valid_days"])}
             allowed |= {amount(offer[k]) for k in ("amount", "min_spend") if offer[k] is not None}
@@ -364,8 +441,7 @@ def test_refined_emails_use_only_profile_and_offer_numbers(tone, length, discoun
 
 
 def test_a_tone_never_rewrites_a_name_from_the_data():
-    profile = AT_RISK | {"top_products": [{"name": "Here's Cake", "share_of_group": 0.6, "lift": 2.0,
-                                           "revenue": 9.0}]}
+    profile = AT_RISK | {"top_products": [{"name": "Here's Cake", "share_of_group": 0.6, "lift": 2.0, "revenue": 9.0}]}
     for length in LENGTHS:
         draft = draft_campaign(profile, key="at_risk", tone="formal", length=length, shop_name="We miss you")
         assert "Here's Cake" in draft["body"] and "We miss you" in draft["body"]

@@ -27,11 +27,19 @@ def test_loyal_entrants_by_hand(shop):
     # On 2024-01-01 E was a potential loyalist and B had not bought yet; on 2024-03-31 both are loyal.
     # Spent in the year to 2024-03-31: E 25 x 3 - 10 = 65, B 10 x 4 (the cancelled 50 counts 0) = 40.
     assert e.entrants.columns.tolist() == ENTRANT_COLUMNS
-    assert e.entrants.values.tolist() == [["E", "potential_loyalists", 59, 3, 65.0, 65.0],
-                                          ["B", NEW_ARRIVALS, 1, 4, 40.0, 40.0]]
+    assert e.entrants.values.tolist() == [
+        ["E", "potential_loyalists", 59, 3, 65.0, 65.0],
+        ["B", NEW_ARRIVALS, 1, 4, 40.0, 40.0],
+    ]
     assert e.origins.values.tolist() == [[NEW_ARRIVALS, 1, 0.5], ["potential_loyalists", 1, 0.5]]
-    assert (e.scheme, e.start, e.end, e.in_group_at_end, e.stayed, e.left) == ("rfm", "2024-01-01", "2024-03-31",
-                                                                               2, 0, 0)
+    assert (e.scheme, e.start, e.end, e.in_group_at_end, e.stayed, e.left) == (
+        "rfm",
+        "2024-01-01",
+        "2024-03-31",
+        2,
+        0,
+        0,
+    )
 
 
 def test_at_risk_keeps_those_already_in_it_out(shop):
@@ -48,19 +56,24 @@ def test_lapsed_entrants_with_each_dates_thresholds(shop):
     # 2024-03-31: F (121), G (137), H, I lapsed. F and G are the entrants; H and I stayed.
     assert e.scheme == "lifecycle"
     assert e.entrants[["customer_id", "from_group", "spent_last_year"]].values.tolist() == [
-        ["F", "new", 200.0], ["G", "active", 24.0]]
+        ["F", "new", 200.0],
+        ["G", "active", 24.0],
+    ]
     assert (e.in_group_at_end, e.stayed, e.left) == (4, 2, 0)
 
 
 def test_tool_summary_counts_origins_and_rule(imported, db):
     imported(ORDERS)
     result = run_tool("group_entrants", {"group": "lapsed", "start": "2024-01-01"}, ToolContext(db_path=db))
-    assert result.summary.startswith("2 customers became lapsed between 2024-01-01 and 2024-03-31 (no order in the "
-                                     "last 120 days")
+    assert result.summary.startswith(
+        "2 customers became lapsed between 2024-01-01 and 2024-03-31 (no order in the last 120 days"
+    )
     assert "1 from active (50%); 1 from new (50%)" in result.summary
     assert "Together they spent 224.00 in the year before 2024-03-31." in result.summary
-    assert "On 2024-03-31 4 are lapsed (2 already were on 2024-01-01); 0 who were on 2024-01-01 no longer are." \
+    assert (
+        "On 2024-03-31 4 are lapsed (2 already were on 2024-01-01); 0 who were on 2024-01-01 no longer are."
         in result.summary
+    )
     assert result.facts["count"] == 2 and result.facts["origins"][0]["from_group"] == "active"
     assert result.table["customer_id"].tolist() == ["F", "G"] and "came_from" in result.table.columns
     assert result.downloads[0].file_name == "new_lapsed_customers.csv"
@@ -97,8 +110,10 @@ def demo(tmp_path_factory) -> ToolContext:
     return ToolContext(db_path=folder / "shop.duckdb")
 
 
-@pytest.mark.parametrize(("group", "column"), [("lapsed", "lifecycle"), ("at_risk", "segment"),
-                                                ("champions", "segment"), ("lapsing", "lifecycle")])
+@pytest.mark.parametrize(
+    ("group", "column"),
+    [("lapsed", "lifecycle"), ("at_risk", "segment"), ("champions", "segment"), ("lapsing", "lifecycle")],
+)
 def test_demo_entrants_are_the_set_difference_of_two_customer_tables(demo, group, column):
     with demo.read() as con:
         end = customer_table(con)
@@ -127,7 +142,8 @@ def test_new_customers_in_a_period_are_first_orders(imported, db):
     imported(ORDERS)
     result = run_tool("group_entrants", {"group": "new", "start": "2024-01-01"}, ToolContext(db_path=db))
     assert result.facts["first_orders"] == 5
-    assert result.summary.startswith("5 customers placed their first order between 2024-01-01 and 2024-03-31. As a "
-                                     "lifecycle stage: ")
+    assert result.summary.startswith(
+        "5 customers placed their first order between 2024-01-01 and 2024-03-31. As a lifecycle stage: "
+    )
     lapsed = run_tool("group_entrants", {"group": "lapsed", "start": "2024-01-01"}, ToolContext(db_path=db))
     assert "first_orders" not in lapsed.facts

@@ -16,8 +16,19 @@ from segmentation.store import StoreBusyError, StoreError
 from segmentation.vocabulary import AnalysisError, SegmentsError
 from tools.base import ToolArgsError, ToolFailure
 
-DOMAIN = [AnalysisError, ModelError, ConditionError, SegmentError, CustomerNotFound, UnknownGroup, IngestError,
-          UnrelatedFileError, CurrencyError, StoreError, StoreBusyError]
+DOMAIN = [
+    AnalysisError,
+    ModelError,
+    ConditionError,
+    SegmentError,
+    CustomerNotFound,
+    UnknownGroup,
+    IngestError,
+    UnrelatedFileError,
+    CurrencyError,
+    StoreError,
+    StoreBusyError,
+]
 
 
 @pytest.mark.parametrize("error", DOMAIN, ids=lambda e: e.__name__)

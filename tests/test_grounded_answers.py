@@ -47,8 +47,14 @@ def fake():
 
 
 def settings_for(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
-    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model",
-            "SEGMENTS_MODEL_TIMEOUT": "10", "SEGMENTS_MAX_TOOL_CALLS": "6", **extra}
+    return {
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": fake.base_url,
+        "SEGMENTS_MODEL": "fake-model",
+        "SEGMENTS_MODEL_TIMEOUT": "10",
+        "SEGMENTS_MAX_TOOL_CALLS": "6",
+        **extra,
+    }
 
 
 def first_number(summary: str) -> str:
@@ -66,14 +72,16 @@ def shown_at_the_end(events) -> str:
     """What a live view shows once the turn is over: the tokens after the last retraction."""
     kinds = [e.kind for e in events]
     last = max((i for i, k in enumerate(kinds) if k == "retract"), default=-1)
-    return "".join(e.text for e in events[last + 1:] if e.kind == "token")
+    return "".join(e.text for e in events[last + 1 :] if e.kind == "token")
 
 
 def test_an_answer_that_quotes_the_tools_numbers_is_shown_and_marked_checked(ctx, fake):
     summary = run_tool("list_customers", {"group": "champions"}, ctx).summary
     count = first_number(summary)
-    fake.queue(tool_calls(("list_customers", {"group": "champions"})),
-               text(f"You have {count} champions: your most recent, frequent and generous buyers."))
+    fake.queue(
+        tool_calls(("list_customers", {"group": "champions"})),
+        text(f"You have {count} champions: your most recent, frequent and generous buyers."),
+    )
     turn, events = ask(LLMAgent(ctx, settings_for(fake)), "who are my champions?")
 
     assert (turn.mode, turn.grounded) == ("llm", CHECKED)
@@ -98,8 +106,11 @@ def test_a_model_that_ignores_the_tools_is_asked_once_more_then_the_offline_assi
 
 def test_a_model_that_uses_a_tool_when_required_is_shown(ctx, fake):
     summary = run_tool("list_customers", {"group": "lapsed"}, ctx).summary
-    fake.queue(text("Probably about a hundred."), tool_calls(("list_customers", {"group": "lapsed"})),
-               text(f"{first_number(summary)} of your customers are lapsed; the list is below."))
+    fake.queue(
+        text("Probably about a hundred."),
+        tool_calls(("list_customers", {"group": "lapsed"})),
+        text(f"{first_number(summary)} of your customers are lapsed; the list is below."),
+    )
     turn, events = ask(LLMAgent(ctx, settings_for(fake)), "how many lapsed customers are there?")
 
     assert (turn.mode, turn.grounded) == ("llm", CHECKED)
@@ -110,8 +121,10 @@ def test_a_model_that_uses_a_tool_when_required_is_shown(ctx, fake):
 
 
 def test_an_invented_number_after_a_tool_call_falls_back_and_keeps_the_tools_tables(ctx, fake):
-    fake.queue(tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})),
-               text("Exactly 4,321 of your lapsed customers live in Leeds, 87% of them."))
+    fake.queue(
+        tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})),
+        text("Exactly 4,321 of your lapsed customers live in Leeds, 87% of them."),
+    )
     turn, events = ask(LLMAgent(ctx, settings_for(fake)), "where do my lapsed customers live?")
 
     assert turn.mode == "offline-fallback" and "4,321" in turn.grounded
@@ -154,20 +167,33 @@ def test_the_offline_assistant_says_its_answers_need_no_check(ctx):
 
 def test_ask_json_shows_what_the_model_read_and_the_verdict(shop, fake):
     summary = run_tool("list_customers", {"group": "at_risk"}, ToolContext(db_path=shop)).summary
-    fake.queue(tool_calls(("list_customers", {"group": "at_risk"})),
-               text(f"{first_number(summary)} customers are at risk."),
-               text(INVENTED), text(INVENTED))
-    env = {**os.environ, "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "m",
-           "SEGMENTS_MODEL_TIMEOUT": "10"}
+    fake.queue(
+        tool_calls(("list_customers", {"group": "at_risk"})),
+        text(f"{first_number(summary)} customers are at risk."),
+        text(INVENTED),
+        text(INVENTED),
+    )
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": "k",
+        "OPENAI_BASE_URL": fake.base_url,
+        "SEGMENTS_MODEL": "m",
+        "SEGMENTS_MODEL_TIMEOUT": "10",
+    }
     out = subprocess.run(
         [sys.executable, "-m", "cli", "ask", "--db", str(shop), "--json", "who is at risk?", "how many champions?"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     first, second = (json.loads(line) for line in out.stdout.splitlines())
     assert (first["mode"], first["grounded"]) == ("llm", "checked")
-    assert first["tool_calls"] == [{"name": "list_customers", "args": {"group": "at_risk"}, "summary": summary,
-                                    "error": None}]
+    assert first["tool_calls"] == [
+        {"name": "list_customers", "args": {"group": "at_risk"}, "summary": summary, "error": None}
+    ]
     assert (second["mode"], second["grounded"]) == ("offline-fallback", NO_LOOK)
     assert "276,000" not in out.stdout
 
@@ -176,8 +202,11 @@ def test_a_server_that_refuses_tool_choice_is_told_in_words(ctx, fake):
     """vLLM without --enable-auto-tool-choice answers 400 to tool_choice: the second try says it in words."""
     fake.refuse_tool_choice = True
     summary = run_tool("list_customers", {"group": "loyal"}, ctx).summary
-    fake.queue(text(INVENTED), tool_calls(("list_customers", {"group": "loyal"})),
-               text(f"{first_number(summary)} customers are loyal."))
+    fake.queue(
+        text(INVENTED),
+        tool_calls(("list_customers", {"group": "loyal"})),
+        text(f"{first_number(summary)} customers are loyal."),
+    )
     agent = LLMAgent(ctx, settings_for(fake))
     turn, _ = ask(agent, "how many loyal customers do I have?")
 
@@ -196,8 +225,12 @@ def test_a_server_that_refuses_tool_choice_is_told_in_words(ctx, fake):
 def test_a_fallback_follow_up_still_means_the_models_group(ctx, fake):
     """The model listed the lapsed customers; the next answer fails the check; the offline assistant that answers
     in its place reads "them" as the lapsed customers too."""
-    fake.queue(tool_calls(("list_customers", {"group": "lapsed"})), text("Your lapsed customers are below."),
-               tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})), text("All 9,999 live in Leeds."))
+    fake.queue(
+        tool_calls(("list_customers", {"group": "lapsed"})),
+        text("Your lapsed customers are below."),
+        tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})),
+        text("All 9,999 live in Leeds."),
+    )
     agent = LLMAgent(ctx, settings_for(fake))
     assert ask(agent, "who are my lapsed customers?")[0].grounded == CHECKED
     turn, _ = ask(agent, "and which cities do they live in?")
@@ -217,10 +250,13 @@ def test_no_personal_data_reaches_the_model_on_any_new_path(tmp_path):
     ctx = ToolContext(db_path=db)
     question = "how many customers like Jane Doe (jane@example.com, 07700 900457, Flat 3, 12 Secret Street) are there?"
     with FakeOpenAI(refuse_tool_choice=True, refuse_stream=True) as fake:
-        fake.queue(text(INVENTED),                                                  # no tool: asked again, in words
-                   text_calls(("segment_by", {"attribute": "city"}), style="hermes"),  # a call written as text
-                   text("All 9,999 of them live in Leeds."),                        # a number from nowhere
-                   tool_calls(("segment_by", {"attribute": "city"})), text("Most live in Leeds or York."))
+        fake.queue(
+            text(INVENTED),  # no tool: asked again, in words
+            text_calls(("segment_by", {"attribute": "city"}), style="hermes"),  # a call written as text
+            text("All 9,999 of them live in Leeds."),  # a number from nowhere
+            tool_calls(("segment_by", {"attribute": "city"})),
+            text("Most live in Leeds or York."),
+        )
         agent = LLMAgent(ctx, settings_for(fake))
         first = agent.ask(question)
         second = agent.ask("and where do they live?")

@@ -33,8 +33,20 @@ from .test_rfm import ORDERS
 
 def _with_consent(orders: str) -> str:
     """ORDERS with an 'Accepts Marketing' column: yes for A C E G H J, no for B F I, blank for D (and L and guests)."""
-    answers = {"A": "yes", "B": "no", "C": "yes", "D": "", "E": "yes", "F": "no", "G": "yes", "H": "yes", "I": "no",
-               "J": "yes", "L": "", "": ""}
+    answers = {
+        "A": "yes",
+        "B": "no",
+        "C": "yes",
+        "D": "",
+        "E": "yes",
+        "F": "no",
+        "G": "yes",
+        "H": "yes",
+        "I": "no",
+        "J": "yes",
+        "L": "",
+        "": "",
+    }
     lines = textwrap.dedent(orders).strip().splitlines()
     return "\n".join([lines[0] + ",Accepts Marketing"] + [f"{x},{answers[x.split(',')[1]]}" for x in lines[1:]])
 
@@ -83,7 +95,11 @@ def test_value_at_stake_falls_back_to_revenue_with_the_reason(shop):
     # active A B D E: 100 + 40 + 60 + 65 = 265; lapsed F G I H: 200 + 24 + 16 + 5 = 245; new C J: 25.
     assert ranking.by == "revenue"
     assert ranking.table[["group", "customers", "revenue"]].values.tolist() == [
-        ["active", 4, 265.0], ["lapsed", 4, 245.0], ["new", 2, 25.0], ["lapsing", 0, 0.0]]
+        ["active", 4, 265.0],
+        ["lapsed", 4, 245.0],
+        ["new", 2, 25.0],
+        ["lapsing", 0, 0.0],
+    ]
     assert "at least 20 customers" in ranking.fallback and "revenue is used instead" in ranking.fallback
 
 
@@ -91,8 +107,9 @@ def test_ranking_on_the_demo_matches_the_customer_table(demo, demo_table):
     ctx = demo
     with ctx.read() as con:
         ranking = rank_groups(con, by="value_at_stake")
-    expected = demo_table.groupby("segment").agg(customers=("customer_id", "count"), clv=("clv", "sum"),
-                                                  revenue=("monetary", "sum"))
+    expected = demo_table.groupby("segment").agg(
+        customers=("customer_id", "count"), clv=("clv", "sum"), revenue=("monetary", "sum")
+    )
     expected = expected.sort_values("clv", ascending=False)
     assert ranking.by == "value_at_stake" and ranking.fallback is None
     assert ranking.table["group"].tolist()[: len(expected)] == expected.index.tolist()
@@ -103,8 +120,10 @@ def test_ranking_on_the_demo_matches_the_customer_table(demo, demo_table):
     assert got["value_share"].sum() == pytest.approx(1.0, abs=0.001)
     result = run_tool("rank_groups", {"by": "value_at_stake"}, ctx)
     top = expected.index[0]
-    assert result.summary.startswith("10 segments ranked by value at stake (what the group's customers are expected "
-                                     "to spend over the next 90 days, i.e. what would be lost if they went quiet)")
+    assert result.summary.startswith(
+        "10 segments ranked by value at stake (what the group's customers are expected "
+        "to spend over the next 90 days, i.e. what would be lost if they went quiet)"
+    )
     assert f"1. {top.replace('_', ' ')}" in result.summary and result.chart is not None
 
 
@@ -125,8 +144,13 @@ def test_compare_by_hand(shop):
     assert c.top_items == {"at_risk": [], "loyal": []}  # no products or categories in this file
     # Ratios: recency 174.5 / 30 = 5.82; revenue and median spend 105 / 40 = 52.5 / 20 = 2.625 (revenue first);
     # orders 3.5 / 2 = 1.75; order value 16.43 / 10 = 1.64. Size (1.0) and gap (1.03) are alike.
-    assert [d["metric"] for d in c.differences] == ["median_recency_days", "revenue", "median_monetary",
-                                                    "median_frequency", "avg_order_value"]
+    assert [d["metric"] for d in c.differences] == [
+        "median_recency_days",
+        "revenue",
+        "median_monetary",
+        "median_frequency",
+        "avg_order_value",
+    ]
     assert [d["ratio"] for d in c.differences] == pytest.approx([5.82, 2.625, 2.625, 1.75, 1.64], abs=0.006)
 
 
@@ -190,15 +214,19 @@ def test_a_group_against_everyone_else_and_a_saved_segment(demo, demo_table, tmp
     assert metrics["customers"] == {"Big loyal": int(inside.sum()), "everyone_else": len(rest)}
     assert metrics["revenue"]["everyone_else"] == pytest.approx(rest["monetary"].sum(), abs=0.01)
     assert metrics["median_monetary"]["everyone_else"] == pytest.approx(rest["monetary"].median(), abs=0.01)
-    assert result.summary.startswith(f"{int(inside.sum()):,} customers in 'Big loyal' against the other "
-                                     f"{len(rest):,} customers as of ")
+    assert result.summary.startswith(
+        f"{int(inside.sum()):,} customers in 'Big loyal' against the other {len(rest):,} customers as of "
+    )
     assert list(result.table.columns) == ["measure", "Big loyal", "everyone else"] and result.chart is not None
 
     agent = OfflineAgent(ctx)
     agent.ask("tell me about Big loyal")
     [call] = agent.ask("and how do they compare to everyone else?").tool_calls
-    assert (call.name, call.args, call.error) == ("compare_groups", {"group_a": "Big loyal",
-                                                                     "group_b": "everyone_else"}, None)
+    assert (call.name, call.args, call.error) == (
+        "compare_groups",
+        {"group_a": "Big loyal", "group_b": "everyone_else"},
+        None,
+    )
     [draft] = agent.ask("draft them an email").tool_calls  # "them" is still the saved segment, not "everyone else"
     assert draft.args["group"] == "Big loyal"
 
@@ -240,8 +268,18 @@ def test_focus_by_hand(shop):
     # promising 0.4 x (0.3105 + 0.25) = 22.42; champions 0.2 x (0.448 + 0.25) = 13.96; empty segments 0.
     assert focus.basis == "revenue" and not focus.consent_recorded and "revenue is used instead" in focus.fallback
     t = focus.table
-    assert t["segment"].tolist() == ["at_risk", "need_attention", "hibernating", "loyal", "new_customers", "promising",
-                                     "champions", "potential_loyalists", "about_to_sleep", "cannot_lose_them"]
+    assert t["segment"].tolist() == [
+        "at_risk",
+        "need_attention",
+        "hibernating",
+        "loyal",
+        "new_customers",
+        "promising",
+        "champions",
+        "potential_loyalists",
+        "about_to_sleep",
+        "cannot_lose_them",
+    ]
     assert t["score"].tolist() == pytest.approx([88.15, 39.66, 30.0, 28.545, 26.575, 22.42, 13.96, 0, 0, 0], abs=0.051)
     assert t["value_points"].head(7).tolist() == [0.763, 0.822, 1.0, 0.903, 0.563, 0.621, 0.896]
     assert t["reachable"].tolist() == t["customers"].tolist()
@@ -255,9 +293,18 @@ def test_focus_counts_only_consenting_customers_as_reachable(imported, db):
     con.close()
     # Yes: A (champions), E (loyal), J (new_customers), C (promising), G (at_risk), H (hibernating); D blank; B F I no.
     reach = dict(zip(focus.table["segment"], focus.table["reachable"], strict=True))
-    assert reach == {"champions": 1, "loyal": 1, "new_customers": 1, "promising": 1, "need_attention": 0,
-                     "at_risk": 1, "hibernating": 1, "potential_loyalists": 0, "about_to_sleep": 0,
-                     "cannot_lose_them": 0}
+    assert reach == {
+        "champions": 1,
+        "loyal": 1,
+        "new_customers": 1,
+        "promising": 1,
+        "need_attention": 0,
+        "at_risk": 1,
+        "hibernating": 1,
+        "potential_loyalists": 0,
+        "about_to_sleep": 0,
+        "cannot_lose_them": 0,
+    }
     assert focus.consent_recorded and focus.table["reason"][0].startswith("at risk: 2 customers, 1 reachable, ")
 
 
@@ -273,8 +320,11 @@ def test_focus_on_the_demo_follows_the_formula(demo, demo_table):
     reach = reach.reindex(list(SEGMENT_KEYS), fill_value=0)
     # Independently: log-scale value, reach and size against the top segment's, times the urgency weight.
     v = (1 + (value / value.max()).map(lambda r: math.log10(r) if r > 0 else -99) / 3).clip(0, 1)
-    score = 100 * pd.Series({k: URGENCY[k][0] for k in SEGMENT_KEYS}) * (
-        0.5 * v.round(3) + 0.3 * (reach / reach.max()).round(3) + 0.2 * (size / size.max()).round(3))
+    score = (
+        100
+        * pd.Series({k: URGENCY[k][0] for k in SEGMENT_KEYS})
+        * (0.5 * v.round(3) + 0.3 * (reach / reach.max()).round(3) + 0.2 * (size / size.max()).round(3))
+    )
     got = focus.table.set_index("segment")
     assert got["reachable"].to_dict() == reach.to_dict()
     assert got["score"].to_dict() == pytest.approx(score.round(1).to_dict(), abs=0.051)
@@ -310,19 +360,43 @@ def test_specs_are_complete_and_cues_find_their_own_examples(name):
             assert not any(re.search(cue, _normalise(example)) for cue in REGISTRY[other].cues), (example, other)
 
 
-RANKED = pd.DataFrame({"group": ["loyal", "champions", "at_risk"], "customers": [20, 10, 5],
-                       "share": [0.5, 0.25, 0.125], "revenue": [900.0, 1500.0, 80.0],
-                       "revenue_share": [0.36, 0.6, 0.032], "value_at_stake": [400.0, 300.0, 2.0],
-                       "value_share": [0.57, 0.43, 0.003]})
-COMPARED = pd.DataFrame({"metric": ["customers", "share_of_customers", "revenue_share", "median_monetary",
-                                    "median_recency_days", "consent_share"],
-                         "words": ["customers", "share of customers", "share of revenue", "median spend", "days",
-                                   "consent"],
-                         "kind": ["count", "share", "share", "money", "days", "share"],
-                         "new": [5.0, 0.1, 0.05, 10.0, 3.0, float("nan")],
-                         "new_customers": [7.0, 0.14, 0.06, 12.0, 4.0, float("nan")]})
-FOCUSED = pd.DataFrame({"segment": ["at_risk", "champions"], "customers": [5, 10], "reachable": [4, 9],
-                        "value_at_stake": [50.0, 400.0], "urgency": [1.0, 0.2], "score": [60.2, 20.0]})
+RANKED = pd.DataFrame(
+    {
+        "group": ["loyal", "champions", "at_risk"],
+        "customers": [20, 10, 5],
+        "share": [0.5, 0.25, 0.125],
+        "revenue": [900.0, 1500.0, 80.0],
+        "revenue_share": [0.36, 0.6, 0.032],
+        "value_at_stake": [400.0, 300.0, 2.0],
+        "value_share": [0.57, 0.43, 0.003],
+    }
+)
+COMPARED = pd.DataFrame(
+    {
+        "metric": [
+            "customers",
+            "share_of_customers",
+            "revenue_share",
+            "median_monetary",
+            "median_recency_days",
+            "consent_share",
+        ],
+        "words": ["customers", "share of customers", "share of revenue", "median spend", "days", "consent"],
+        "kind": ["count", "share", "share", "money", "days", "share"],
+        "new": [5.0, 0.1, 0.05, 10.0, 3.0, float("nan")],
+        "new_customers": [7.0, 0.14, 0.06, 12.0, 4.0, float("nan")],
+    }
+)
+FOCUSED = pd.DataFrame(
+    {
+        "segment": ["at_risk", "champions"],
+        "customers": [5, 10],
+        "reachable": [4, 9],
+        "value_at_stake": [50.0, 400.0],
+        "urgency": [1.0, 0.2],
+        "score": [60.2, 20.0],
+    }
+)
 ORIGINS = pd.DataFrame({"from_group": ["lapsing", "not_yet_a_customer"], "customers": [6, 1], "share": [0.857, 0.143]})
 CHART_CASES = {
     "group_ranking_bars": lambda: charts.group_ranking_bars(RANKED, "value_at_stake"),

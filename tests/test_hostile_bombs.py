@@ -57,7 +57,10 @@ def run_import(tmp_path: Path, path: Path) -> tuple[dict, str, Path]:
     result = tmp_path / "result.json"
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(result), str(ADDRESS_SPACE_CAP), str(fsize), str(path), "--db", str(db)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)},
     )
     assert result.exists(), f"the import died (exit {done.returncode}): {done.stderr[-800:]}"
@@ -250,9 +253,15 @@ def test_running_out_of_memory_is_one_sentence_and_exit_2(tmp_path):
     db = tmp_path / "shop.duckdb"
     done = subprocess.run(
         [sys.executable, "-c", _TIGHT_CHILD, str(HEADROOM), str(path), "--db", str(db)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
         env={
-            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "TMPDIR": str(tmp_path),
+            "PYTHONPATH": str(ROOT),
             # One malloc arena: each thread's own arena reserves 64 MB of address space, which under a tight
             # cap fails inside glibc (an abort no program can catch) before the import has used any memory.
             "MALLOC_ARENA_MAX": "1",

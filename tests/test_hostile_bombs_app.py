@@ -91,6 +91,8 @@ def test_refusals_and_results_come_back_from_the_child(tmp_path):
     assert (report.rows_loaded, report.customers) == (2, 2)
     with pytest.raises(IngestError, match="empty"):
         isolation.run_isolated(
-            "segmentation.ingest:import_file", str(tmp_path / "shop.duckdb"), str(write_csv(tmp_path / "e.csv", "")),
+            "segmentation.ingest:import_file",
+            str(tmp_path / "shop.duckdb"),
+            str(write_csv(tmp_path / "e.csv", "")),
             name="e.csv",
         )

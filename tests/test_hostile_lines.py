@@ -132,14 +132,16 @@ def test_a_file_refused_from_its_first_bytes_is_not_read_through(start, tmp_path
         f.truncate(20 << 30)
     done = subprocess.run(
         [sys.executable, "-c", _READ_SPARSE, str(path), str(tmp_path / "shop.duckdb")],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     read, verdict = done.stdout.splitlines()
     assert "binary" in verdict or "web page" in verdict
     assert int(read) < 16 << 20, f"{int(read):,} bytes read to refuse the file"
     assert not (tmp_path / "shop.duckdb").exists()
-
 
 
 def test_a_rejected_row_keeps_its_physical_line_in_a_file_read_in_parallel(tmp_path):
@@ -184,7 +186,10 @@ _IMPORT_AND_MEASURE = textwrap.dedent(
 def _import_in_child(path: Path, db: Path) -> tuple[dict, int]:
     done = subprocess.run(
         [sys.executable, "-c", _IMPORT_AND_MEASURE, str(path), str(db)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.splitlines()[-1])

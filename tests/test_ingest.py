@@ -37,14 +37,20 @@ def _lines(db, sql=LINES):
 def test_basic_csv_keeps_ids_as_text_and_counts_guests(imported, db):
     report = imported(BASIC)
     assert report.mapping == {
-        "customer_id": "Customer ID", "order_id": "Order ID", "order_date": "Order Date",
-        "quantity": "Quantity", "unit_price": "Unit Price", "product": "Product",
+        "customer_id": "Customer ID",
+        "order_id": "Order ID",
+        "order_date": "Order Date",
+        "quantity": "Quantity",
+        "unit_price": "Unit Price",
+        "product": "Product",
     }
     assert (report.rows_read, report.rows_loaded, report.guest_rows, report.customers) == (4, 4, 1, 2)
     assert report.revenue == 9.0 + 2.2 + 3.1 + 3.1
     assert _lines(db) == [
-        ("0042", "1001", "2024-03-01", 9.0), ("0042", "1001", "2024-03-01", 2.2),
-        ("0107", "1002", "2024-03-02", 3.1), (None, "1003", "2024-03-02", 3.1),
+        ("0042", "1001", "2024-03-01", 9.0),
+        ("0042", "1001", "2024-03-01", 2.2),
+        ("0107", "1002", "2024-03-02", 3.1),
+        (None, "1003", "2024-03-02", 3.1),
     ]
 
 
@@ -170,7 +176,9 @@ def test_parquet_and_gzip(tmp_path, db):
     gz.write_bytes(gzip.compress(b"customer_id,order_date,total\n009,2024-01-04,7\n"))
     import_file(db, gz)
     assert _lines(db) == [
-        ("007", None, "2024-01-02", 12.5), ("008", None, "2024-01-03", 3.0), ("009", None, "2024-01-04", 7.0),
+        ("007", None, "2024-01-02", 12.5),
+        ("008", None, "2024-01-03", 3.0),
+        ("009", None, "2024-01-04", 7.0),
     ]
 
 
@@ -191,8 +199,9 @@ def test_returns_cancellations_and_refunds_are_netted(imported, db):
 
 
 def test_order_total_repeated_on_every_line_counts_once(imported, db):
-    rows = "".join(f"{o},{c},2024-02-0{o},item{i},{t}\n" for o, c, t in ((1, "A", 30), (2, "B", 12), (3, "A", 8))
-                   for i in range(3))
+    rows = "".join(
+        f"{o},{c},2024-02-0{o},item{i},{t}\n" for o, c, t in ((1, "A", 30), (2, "B", 12), (3, "A", 8)) for i in range(3)
+    )
     report = imported("Order Number,Customer ID,Order Date,Product,Order Total\n" + rows)
     assert any("counted once per order" in n for n in report.notes)
     assert _lines(db, "SELECT order_id, net_amount FROM orders ORDER BY 1") == [("1", 30.0), ("2", 12.0), ("3", 8.0)]
@@ -228,8 +237,12 @@ def test_bad_rows_are_rejected_with_reasons_and_kept(imported, db):
     )
     assert report.rows_loaded == 1 and report.rows_rejected == 7
     assert report.rejected_by_reason == {
-        "unreadable order date": 1, "unreadable amount": 1, "no order date": 1,
-        "formula-like cell (possible spreadsheet injection)": 1, "order date out of range": 1, "blank row": 2,
+        "unreadable order date": 1,
+        "unreadable amount": 1,
+        "no order date": 1,
+        "formula-like cell (possible spreadsheet injection)": 1,
+        "order date out of range": 1,
+        "blank row": 2,
     }
     rejects = _lines(db, "SELECT line_no, reason, raw FROM rejects ORDER BY line_no")
     # The line in the file, the column names being line 1 (issue 14, finding 20).
@@ -269,8 +282,35 @@ def test_the_cheap_trim_is_exactly_duckdbs_trim():
     from segmentation.cellsafety import formula_sql, is_formula
     from segmentation.ingest import _trimmed
 
-    cells = ["", " ", "a", " a", "a ", "  a  ", "\u00a0a", "a\u3000", "Zoë", "\tx\t", "x\r", "\u2007", None,
-             "=SUM(A1)", " =1", "\t+1", "-2", "@x", "\r=1", "a=b", "0=1", "9", "<=", ">x", "?", "A=1", "\u00a0=1"]
+    cells = [
+        "",
+        " ",
+        "a",
+        " a",
+        "a ",
+        "  a  ",
+        "\u00a0a",
+        "a\u3000",
+        "Zoë",
+        "\tx\t",
+        "x\r",
+        "\u2007",
+        None,
+        "=SUM(A1)",
+        " =1",
+        "\t+1",
+        "-2",
+        "@x",
+        "\r=1",
+        "a=b",
+        "0=1",
+        "9",
+        "<=",
+        ">x",
+        "?",
+        "A=1",
+        "\u00a0=1",
+    ]
     con = duckdb.connect()
     con.execute("CREATE TABLE t (x VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [[c] for c in cells])
@@ -303,10 +343,16 @@ def test_every_row_keeps_its_place_in_a_file_read_by_several_threads(tmp_path, d
     rejects = _lines(db, "SELECT line_no, reason, raw FROM rejects ORDER BY line_no")
     # A rejected row is named by its line in the file (data row n is line n + 1), as in the text the owner opens.
     assert [(line, reason) for line, reason, _ in rejects] == [
-        (2, "unreadable order date"), (123_458, "unreadable order date"), (250_001, "unreadable order date")
+        (2, "unreadable order date"),
+        (123_458, "unreadable order date"),
+        (250_001, "unreadable order date"),
     ]
     assert json.loads(rejects[1][2]) == {
-        "Order ID": "O123457", "Customer ID": "C1", "Order Date": "someday", "Product": "Bread", "Quantity": "1",
+        "Order ID": "O123457",
+        "Customer ID": "C1",
+        "Order Date": "someday",
+        "Product": "Bread",
+        "Quantity": "1",
         "Unit Price": "2.50",
     }
     placed = "SELECT line_no, order_id, row_ordinal FROM order_lines WHERE line_no IN (2, 10, 199999, 240000)"
@@ -344,7 +390,8 @@ def test_dates_that_show_month_first_only_late_in_a_file_are_read_month_first(tm
     report = import_file(db, path)
     assert (report.rows_loaded, report.rows_rejected) == (30_000, 0)
     assert _lines(db, "SELECT order_date::VARCHAR FROM order_lines WHERE line_no IN (1, 30_000) ORDER BY line_no") == [
-        ("2024-03-02",), ("2024-03-13",)
+        ("2024-03-02",),
+        ("2024-03-13",),
     ]
 
 

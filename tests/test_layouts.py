@@ -25,10 +25,14 @@ def _expected(name: str) -> dict:
         # WooCommerce writes customer_id 0 for a guest checkout, but the billing email is there: such a
         # buyer is a customer keyed by email (as in Shopify's export), not an anonymous guest.
         expected["customers"]["isla.murphy@example.com"] = {  # 1461: 1 x 8.00
-            "frequency": 1, "monetary": 8.00, "last_purchase": "2025-02-14",
+            "frequency": 1,
+            "monetary": 8.00,
+            "last_purchase": "2025-02-14",
         }
         expected["customers"]["ethan.hughes@example.com"] = {  # 1495: 1 x 6.00
-            "frequency": 1, "monetary": 6.00, "last_purchase": "2025-06-11",
+            "frequency": 1,
+            "monetary": 6.00,
+            "last_purchase": "2025-06-11",
         }
         expected["guest_rows"] = 0
     return expected
@@ -49,14 +53,16 @@ def test_layout_is_recognised_and_customers_add_up(name, tmp_path):
     rfm = customer_rfm(con, as_of="2025-12-31").set_index("customer_id")
     last = dict(
         con.execute(
-            "SELECT customer_id, max(order_date) FROM orders WHERE is_purchase AND customer_id IS NOT NULL "
-            "GROUP BY 1"
+            "SELECT customer_id, max(order_date) FROM orders WHERE is_purchase AND customer_id IS NOT NULL GROUP BY 1"
         ).fetchall()
     )
     con.close()
     got = {
-        cid: {"frequency": int(row.frequency), "monetary": round(float(row.monetary), 2),
-              "last_purchase": last[cid].isoformat()}
+        cid: {
+            "frequency": int(row.frequency),
+            "monetary": round(float(row.monetary), 2),
+            "last_purchase": last[cid].isoformat(),
+        }
         for cid, row in rfm.iterrows()
     }
     assert got == expected["customers"]

@@ -23,8 +23,9 @@ from tools.segments import PERSON_COLUMNS
 
 from .test_charts import BREAKDOWN, SEGMENTS, STAGE_TABLE, THRESHOLDS
 
-FRAME = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "name": ["=HYPERLINK(1)", "Zoë", None],
-                      "spent": [1.5, -2.0, 3.0]})
+FRAME = pd.DataFrame(
+    {"customer_id": ["C1", "C2", "C3"], "name": ["=HYPERLINK(1)", "Zoë", None], "spent": [1.5, -2.0, 3.0]}
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,15 +87,29 @@ def test_a_tool_answers_without_making_its_csv(ctx, csv_calls):
         people = con.execute(f"SELECT customer_id, {', '.join(PERSON_COLUMNS)} FROM customers").df()
     members = table[table["lifecycle"] == "lapsed"].sort_values(["recency_days", "customer_id"])
     listed = members.merge(people, on="customer_id", how="left")[
-        ["customer_id", *PERSON_COLUMNS[:4], "segment", "lifecycle", "recency_days", "frequency", "monetary",
-         "clv", "p_alive", "next_order_date", "marketing_consent"]
+        [
+            "customer_id",
+            *PERSON_COLUMNS[:4],
+            "segment",
+            "lifecycle",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "clv",
+            "p_alive",
+            "next_order_date",
+            "marketing_consent",
+        ]
     ]
     assert result.downloads[0].content() == safe_csv(listed)
 
 
 def test_every_tools_csv_equals_the_one_made_at_once(ctx, csv_calls):
-    for name, args in (("predict_value", {"horizon_days": 30}), ("draft_campaign", {"group": "at_risk"}),
-                       ("top_customers", {"limit": 20})):
+    for name, args in (
+        ("predict_value", {"horizon_days": 30}),
+        ("draft_campaign", {"group": "at_risk"}),
+        ("top_customers", {"limit": 20}),
+    ):
         result = run_tool(name, args, ctx)
         lazy = [d for d in result.downloads if d.lazy]
         assert lazy and csv_calls == [], name

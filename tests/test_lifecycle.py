@@ -25,8 +25,15 @@ REPEATERS = {
 }
 SINGLES = {"N1": dt.date(2024, 6, 15), "N2": dt.date(2024, 5, 15)}  # 15 -> new; 46 -> lapsing
 EXPECTED = {
-    "R01": "active", "R02": "active", "R03": "active", "R04": "lapsing", "R05": "lapsing", "R06": "lapsed",
-    **{f"R{i:02d}": "lapsed" for i in range(7, 12)}, "N1": "new", "N2": "lapsing",
+    "R01": "active",
+    "R02": "active",
+    "R03": "active",
+    "R04": "lapsing",
+    "R05": "lapsing",
+    "R06": "lapsed",
+    **{f"R{i:02d}": "lapsed" for i in range(7, 12)},
+    "N1": "new",
+    "N2": "lapsing",
 }
 
 

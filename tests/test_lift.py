@@ -43,8 +43,9 @@ def test_no_effect_is_found_about_5_percent_of_the_time(n1, n2):
     boot = np.random.default_rng(0)
     misses = 0
     for j in range(200):
-        diffs = (boot.choice(treated[:, j], (2000, n1)).mean(axis=1)
-                 - boot.choice(control[:, j], (2000, n2)).mean(axis=1))
+        diffs = boot.choice(treated[:, j], (2000, n1)).mean(axis=1) - boot.choice(control[:, j], (2000, n2)).mean(
+            axis=1
+        )
         low, high = np.percentile(diffs, [2.5, 97.5])
         misses += low > 0 or high < 0
     assert misses / 200 > false_positive
@@ -56,12 +57,15 @@ def test_an_effect_is_found_at_the_power_an_independent_test_has():
     of means is asymptotically equivalent, over 20,000 campaigns drawn apart from the ones tested."""
     n1, n2 = 800, 200
     big = np.random.default_rng(99)
-    expected = float(np.mean(
-        ttest_ind(_campaigns(big, n1, 0.20, 20_000), _campaigns(big, n2, CONVERSION, 20_000), axis=0).pvalue <= 0.05
-    ))
+    expected = float(
+        np.mean(
+            ttest_ind(_campaigns(big, n1, 0.20, 20_000), _campaigns(big, n2, CONVERSION, 20_000), axis=0).pvalue <= 0.05
+        )
+    )
     rng = np.random.default_rng(5)
-    result = revenue_lift(_campaigns(rng, n1, 0.20), _campaigns(rng, n2, CONVERSION), rounds=ROUNDS, seed=2,
-                          interval=False)
+    result = revenue_lift(
+        _campaigns(rng, n1, 0.20), _campaigns(rng, n2, CONVERSION), rounds=ROUNDS, seed=2, interval=False
+    )
     power = float(np.mean(result.p_value <= 0.05))
     assert 0.6 < expected < 0.9  # a setting where power can be told apart from 5% and from 100%
     assert power == pytest.approx(expected, abs=0.045)  # three binomial standard errors of 1,000 campaigns
@@ -121,15 +125,21 @@ def shop(tmp_path):
 
 def test_a_return_filed_after_the_campaign_counts_against_its_arm(shop, tmp_path):
     with connect(shop) as con:
-        created = create_campaign(con, "lapsed", members=[f"C{i:02d}" for i in range(60)],
-                                  as_of=dt.date(2024, 1, 1), holdout=0.5, seed=0)
+        created = create_campaign(
+            con, "lapsed", members=[f"C{i:02d}" for i in range(60)], as_of=dt.date(2024, 1, 1), holdout=0.5, seed=0
+        )
         arms = con.execute("SELECT arm, customer_id FROM campaign_members ORDER BY customer_id").fetchall()
     audience = [c for arm, c in arms if arm == "audience"]
     control = [c for arm, c in arms if arm == "control"]
     # after the campaign: two messaged customers buy 40.00; one of them also returns 25.00 of an older order
     # as an order of its own; a held-out customer only returns 10.00
-    follow = ["Order ID,Customer ID,Order Date,Amount", f"F1,{audience[0]},2024-01-05,40",
-              f"F2,{audience[1]},2024-01-06,40", f"R1,{audience[1]},2024-01-09,-25", f"R2,{control[0]},2024-01-07,-10"]
+    follow = [
+        "Order ID,Customer ID,Order Date,Amount",
+        f"F1,{audience[0]},2024-01-05,40",
+        f"F2,{audience[1]},2024-01-06,40",
+        f"R1,{audience[1]},2024-01-09,-25",
+        f"R2,{control[0]},2024-01-07,-10",
+    ]
     path = tmp_path / "follow.csv"
     path.write_text("\n".join(follow) + "\n")
     import_file(shop, path)

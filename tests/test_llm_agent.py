@@ -203,13 +203,16 @@ def test_no_personal_data_reaches_the_model(ctx, fake, demo):
     readable = {n for n, s in REGISTRY.items() if s.read_only}
     assert set(EVERY_TOOL) == readable, "a new tool needs arguments here, so its output is checked too"
     names = list(EVERY_TOOL)
-    questions = [names[i:i + 5] for i in range(0, len(names), 5)]  # within the six calls a question may make
+    questions = [names[i : i + 5] for i in range(0, len(names), 5)]  # within the six calls a question may make
     for chunk in questions:  # each question: its tools called in parallel, then an answer
         fake.queue(tool_calls(*((n, EVERY_TOOL[n]) for n in chunk)), text("Here is what I found."))
     with connect(demo[0], read_only=True) as con:
         people = con.execute("SELECT email, first_name, last_name FROM customers").fetchall()
-        before = (table_counts(con), con.execute("SELECT * FROM imports").fetchall(),
-                  con.execute("SELECT count(*) FROM campaigns").fetchall())
+        before = (
+            table_counts(con),
+            con.execute("SELECT * FROM imports").fetchall(),
+            con.execute("SELECT count(*) FROM campaigns").fetchall(),
+        )
     typed = [e for e, *_ in people if e][: len(questions)]
     agent = LLMAgent(ctx, settings_for(fake))
     # The person may type an address themselves; it is masked before the model sees it.
@@ -220,8 +223,11 @@ def test_no_personal_data_reaches_the_model(ctx, fake, demo):
     assert {n: c.error for n, c in ran.items() if c.error} == {}
     assert "@" in "".join(ran["list_customers"].result.table["email"].dropna())  # the person did get emails
     with connect(demo[0], read_only=True) as con:  # no tool a model may call wrote a row (issue 14, 18)
-        assert (table_counts(con), con.execute("SELECT * FROM imports").fetchall(),
-                con.execute("SELECT count(*) FROM campaigns").fetchall()) == before
+        assert (
+            table_counts(con),
+            con.execute("SELECT * FROM imports").fetchall(),
+            con.execute("SELECT count(*) FROM campaigns").fetchall(),
+        ) == before
 
     emails = {e for e, *_ in people if e}
     full_names = {f"{first} {last}" for _, first, last in people if first and last}
@@ -238,9 +244,10 @@ def test_an_age_question_goes_to_the_attribute_tool_and_only_counts_reach_the_mo
     """The prompt names the attribute tools and the rule that only aggregated counts reach the model; a question
     about ages is answered with customers_by_attribute, and no customer's own attribute (their birthday, their id
     beside an age) is in any request body (issue 19)."""
-    fake.queue(tool_calls(("customers_by_attribute", {"group": "champions", "attribute": "age_band",
-                                                      "under_age": 30})),
-               text("Here is how old your champions are; the breakdown is below."))
+    fake.queue(
+        tool_calls(("customers_by_attribute", {"group": "champions", "attribute": "age_band", "under_age": 30})),
+        text("Here is how old your champions are; the breakdown is below."),
+    )
     turn = LLMAgent(ctx, settings_for(fake)).ask("how many of my champions are under 30?")
 
     assert turn.mode == "llm" and fake.unscripted == 0 and len(fake.requests) == 2
@@ -255,14 +262,17 @@ def test_an_age_question_goes_to_the_attribute_tool_and_only_counts_reach_the_mo
     facts = step.result.facts
     assert facts["with_age"] >= 5 and 0 < facts["younger"] < facts["with_age"]
     told = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"]
-    assert [json.loads(m["content"]) for m in told] == [{"tool": "customers_by_attribute",
-                                                         "result": step.result.summary}]
+    assert [json.loads(m["content"]) for m in told] == [
+        {"tool": "customers_by_attribute", "result": step.result.summary}
+    ]
     assert f"{facts['younger']:,} of them" in step.result.summary  # the count reached the model
 
     with connect(demo[0], read_only=True) as con:
         ids = [r[0] for r in con.execute("SELECT customer_id FROM customers").fetchall()]
-        birthdays = [r[0] for r in con.execute(
-            "SELECT DISTINCT value FROM contact_attributes WHERE name = 'birth_date'").fetchall()]
+        birthdays = [
+            r[0]
+            for r in con.execute("SELECT DISTINCT value FROM contact_attributes WHERE name = 'birth_date'").fetchall()
+        ]
         champions = group_members(con, "champions")
     assert len(champions) == facts["customers"] and len(birthdays) > 100
     for body in fake.sent_texts():
@@ -328,8 +338,10 @@ def test_a_failing_model_gives_way_to_the_offline_agent(ctx, fake, failure, extr
     assert [e.kind for e in events][-3:] == ["tool_start", "tool_end", "token"]
 
     # The model is back for the next question and knows what the offline assistant found.
-    fake.queue(tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})),
-               text("Most of them live in Hebden Bridge."))
+    fake.queue(
+        tool_calls(("segment_by", {"attribute": "city", "group": "lapsed"})),
+        text("Most of them live in Hebden Bridge."),
+    )
     follow_up = agent.ask("where do they live?")
     assert (follow_up.mode, follow_up.answer) == ("llm", "Most of them live in Hebden Bridge.")
     first = fake.requests[-2]["messages"]  # the follow-up's first request: the conversation so far

@@ -22,10 +22,16 @@ def test_rfm_moves_by_hand(shop):
     # newcomers: A champions, B loyal, C promising, D need_attention, J new_customers.
     moves = dict(zip(m.moves["customer_id"], zip(m.moves["from_group"], m.moves["to_group"], strict=True), strict=True))
     assert moves == {
-        "A": (NEW_ARRIVALS, "champions"), "B": (NEW_ARRIVALS, "loyal"), "C": (NEW_ARRIVALS, "promising"),
-        "D": (NEW_ARRIVALS, "need_attention"), "E": ("potential_loyalists", "loyal"),
-        "F": ("promising", "hibernating"), "G": ("need_attention", "at_risk"), "H": ("hibernating", "hibernating"),
-        "I": ("at_risk", "at_risk"), "J": (NEW_ARRIVALS, "new_customers"),
+        "A": (NEW_ARRIVALS, "champions"),
+        "B": (NEW_ARRIVALS, "loyal"),
+        "C": (NEW_ARRIVALS, "promising"),
+        "D": (NEW_ARRIVALS, "need_attention"),
+        "E": ("potential_loyalists", "loyal"),
+        "F": ("promising", "hibernating"),
+        "G": ("need_attention", "at_risk"),
+        "H": ("hibernating", "hibernating"),
+        "I": ("at_risk", "at_risk"),
+        "J": (NEW_ARRIVALS, "new_customers"),
     }
     assert m.matrix.loc["potential_loyalists", "loyal"] == 1
     assert m.matrix.loc[NEW_ARRIVALS].sum() == 5

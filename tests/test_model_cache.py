@@ -23,7 +23,11 @@ def test_import_warms_the_cache_and_a_new_import_invalidates_it(tmp_path, monkey
     monkeypatch.setattr(clv, "fit_bgnbd", no_fitting)
     cached = clv.fit_models(con)
     assert (cached.bgnbd.r, cached.bgnbd.alpha, cached.bgnbd.a, cached.bgnbd.b) == (
-        fresh.r, fresh.alpha, fresh.a, fresh.b)
+        fresh.r,
+        fresh.alpha,
+        fresh.a,
+        fresh.b,
+    )
     con.close()
     monkeypatch.undo()
 

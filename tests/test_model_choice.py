@@ -33,12 +33,24 @@ CUT, END = pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30")
 
 def _cdnow(name: str) -> tuple[pd.DataFrame, np.ndarray]:
     """(calibration summary in weeks, each customer's purchase days in the 39-week holdout)."""
-    raw = pd.read_csv(CDNOW_LOGS / f"CDNOW_{name}.txt.gz", sep=r"\s+", header=None, skiprows=int(name == "master"),
-                      dtype=str)
-    lines = pd.DataFrame({"customer": raw.iloc[:, 0], "date": pd.to_datetime(raw.iloc[:, -3], format="%Y%m%d"),
-                          "amount": raw.iloc[:, -1].astype(float)})
-    calibration = summary_from_transactions(lines[lines["date"] <= CUT], customer_col="customer", date_col="date",
-                                            value_col="amount", as_of=CUT, time_unit_days=7)
+    raw = pd.read_csv(
+        CDNOW_LOGS / f"CDNOW_{name}.txt.gz", sep=r"\s+", header=None, skiprows=int(name == "master"), dtype=str
+    )
+    lines = pd.DataFrame(
+        {
+            "customer": raw.iloc[:, 0],
+            "date": pd.to_datetime(raw.iloc[:, -3], format="%Y%m%d"),
+            "amount": raw.iloc[:, -1].astype(float),
+        }
+    )
+    calibration = summary_from_transactions(
+        lines[lines["date"] <= CUT],
+        customer_col="customer",
+        date_col="date",
+        value_col="amount",
+        as_of=CUT,
+        time_unit_days=7,
+    )
     later = lines[(lines["date"] > CUT) & (lines["date"] <= END) & (lines["amount"] > 0)]
     days = later.groupby("customer")["date"].nunique()
     return calibration, calibration["customer_id"].map(days).fillna(0).to_numpy()
@@ -120,7 +132,9 @@ def test_the_shop_gets_a_choice_with_its_reason_cached(demo_db, monkeypatch):
         bought = con.execute(
             "SELECT count(*) FROM (SELECT DISTINCT customer_id, order_date FROM orders WHERE is_purchase "
             "AND customer_id IN (SELECT customer_id FROM orders WHERE is_purchase AND order_date <= $cut) "
-            "AND order_date > $cut)", {"cut": cut}).fetchall()[0][0]
+            "AND order_date > $cut)",
+            {"cut": cut},
+        ).fetchall()[0][0]
         assert all(s.actual == bought for s in choice.scores)
         monkeypatch.setattr(clv, "fit_bgnbd", lambda *a, **k: pytest.fail("refitted although cached"))
         again = fit_models(con)
@@ -133,18 +147,28 @@ def test_a_cache_row_from_before_the_choice_is_refitted(tmp_path):
     with connect(db) as con:
         fresh = fit_models(con)
         day = fresh.summary.attrs["as_of"]
-        old = {"bgnbd": json.loads(json.dumps(fresh.bgnbd.__dict__)),
-               "gamma_gamma": json.loads(json.dumps(fresh.gamma_gamma.__dict__))}
+        old = {
+            "bgnbd": json.loads(json.dumps(fresh.bgnbd.__dict__)),
+            "gamma_gamma": json.loads(json.dumps(fresh.gamma_gamma.__dict__)),
+        }
         con.execute("DELETE FROM model_cache")
-        con.execute("INSERT INTO model_cache VALUES (?, ?, ?, now()::TIMESTAMP)",
-                    [data_version(con), day, json.dumps(old)])
+        con.execute(
+            "INSERT INTO model_cache VALUES (?, ?, ?, now()::TIMESTAMP)", [data_version(con), day, json.dumps(old)]
+        )
         refit = fit_models(con)
     assert refit.choice == fresh.choice and refit.paretonbd == fresh.paretonbd
 
 
 def test_a_short_history_keeps_bgnbd_and_says_why():
-    summary = pd.DataFrame({"customer_id": [1, 2], "frequency": [0, 1], "recency": [0.0, 1.0], "T": [2.0, 2.0],
-                            "monetary_value": [0.0, 5.0]})
+    summary = pd.DataFrame(
+        {
+            "customer_id": [1, 2],
+            "frequency": [0, 1],
+            "recency": [0.0, 1.0],
+            "T": [2.0, 2.0],
+            "monetary_value": [0.0, 5.0],
+        }
+    )
     summary.attrs.update(as_of="2024-01-15", time_unit_days=7.0)
     choice = compare_models(summary, [0, 1], 2.0)
     assert choice.chosen == "bgnbd" and choice.reason.startswith("BG/NBD, the default: no model could be back-tested")

@@ -27,8 +27,22 @@ from tests.fake_openai import FakeOpenAI, text, tool_calls
 from tools.base import ToolContext
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-HEADER = ["Order ID", "Customer ID", "Order Date", "Product", "Category", "Channel", "Quantity", "Unit Price",
-          "Email", "First Name", "Last Name", "City", "Country", "Accepts Marketing"]
+HEADER = [
+    "Order ID",
+    "Customer ID",
+    "Order Date",
+    "Product",
+    "Category",
+    "Channel",
+    "Quantity",
+    "Unit Price",
+    "Email",
+    "First Name",
+    "Last Name",
+    "City",
+    "Country",
+    "Accepts Marketing",
+]
 CUSTOMERS = {  # id: (first, last, city)
     "c1": ("Jane", "Doe", "Leeds"),
     "c2": ("Rose", "Okafor", "Flat 3, 12 Secret Street, LS1 4AB"),
@@ -40,8 +54,9 @@ CUSTOMERS = {  # id: (first, last, city)
 PLANTED_PRODUCT = "Call 07700900456 for Mrs Janedoe"
 
 
-def write_shop(folder: Path, products: list[str], cities: dict[str, str] | None = None,
-               only: dict[str, str] | None = None) -> tuple[Path, Path]:
+def write_shop(
+    folder: Path, products: list[str], cities: dict[str, str] | None = None, only: dict[str, str] | None = None
+) -> tuple[Path, Path]:
     """A small shop's export, imported into a real store: every customer buys every product once, but a product
     in ``only`` (product -> customer id), which that customer alone buys."""
     rows, n = [], 0
@@ -50,9 +65,24 @@ def write_shop(folder: Path, products: list[str], cities: dict[str, str] | None 
             if (only or {}).get(product, cid) != cid:
                 continue
             n += 1
-            rows.append([f"A{n}", cid, f"2026-{month % 12 + 1:02d}-{int(cid[1:]) + 2:02d}", product, "Tea", "web", 1,
-                         "4.50", f"{first.lower()}@example.com", first, last, (cities or {}).get(cid, city),
-                         "United Kingdom", "yes"])
+            rows.append(
+                [
+                    f"A{n}",
+                    cid,
+                    f"2026-{month % 12 + 1:02d}-{int(cid[1:]) + 2:02d}",
+                    product,
+                    "Tea",
+                    "web",
+                    1,
+                    "4.50",
+                    f"{first.lower()}@example.com",
+                    first,
+                    last,
+                    (cities or {}).get(cid, city),
+                    "United Kingdom",
+                    "yes",
+                ]
+            )
     path = folder / "orders.csv"
     with path.open("w", newline="", encoding="utf-8") as out:
         csv.writer(out).writerows([HEADER, *rows])
@@ -67,14 +97,22 @@ def fake():
 
 
 def settings_for(fake: FakeOpenAI) -> dict[str, str]:
-    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model",
-            "SEGMENTS_MODEL_TIMEOUT": "10", "SEGMENTS_MAX_TOOL_CALLS": "6"}
+    return {
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": fake.base_url,
+        "SEGMENTS_MODEL": "fake-model",
+        "SEGMENTS_MODEL_TIMEOUT": "10",
+        "SEGMENTS_MAX_TOOL_CALLS": "6",
+    }
 
 
 def snapshot(db: Path) -> tuple:
     with connect(db, read_only=True) as con:
-        return (table_counts(con), con.execute("SELECT * FROM imports ORDER BY import_id").fetchall(),
-                con.execute("SELECT * FROM customers ORDER BY customer_id").fetchall())
+        return (
+            table_counts(con),
+            con.execute("SELECT * FROM imports ORDER BY import_id").fetchall(),
+            con.execute("SELECT * FROM customers ORDER BY customer_id").fetchall(),
+        )
 
 
 # -- (18) the model cannot change the shop ---------------------------------------------------------------------
@@ -103,8 +141,11 @@ SECRETS = ("07700900456", "Janedoe", "Secret Street", "LS1 4AB", "Flat 3", "Okaf
 
 
 def test_personal_data_in_products_and_cities_never_reaches_the_model(tmp_path, fake):
-    db, _ = write_shop(tmp_path, [PLANTED_PRODUCT, "Rose tea", "Okafor's special blend", "Sencha"],
-                            only={"Okafor's special blend": "c2"})
+    db, _ = write_shop(
+        tmp_path,
+        [PLANTED_PRODUCT, "Rose tea", "Okafor's special blend", "Sencha"],
+        only={"Okafor's special blend": "c2"},
+    )
     fake.queue(
         tool_calls(("segment_by", {"attribute": "product"}), ("segment_by", {"attribute": "city"})),
         text("Here is the breakdown."),
@@ -136,22 +177,41 @@ def test_personal_data_in_products_and_cities_never_reaches_the_model(tmp_path, 
 
 def test_personal_data_typed_into_a_question_never_reaches_the_model(tmp_path, fake):
     db, _ = write_shop(tmp_path, ["Rose tea", "Sencha", "Earl Grey"])
-    fake.queue(tool_calls(("data_overview", {})), text("I can't look up one person."),
-               tool_calls(("segment_by", {"attribute": "city"})), text("Most live in Leeds."))
+    fake.queue(
+        tool_calls(("data_overview", {})),
+        text("I can't look up one person."),
+        tool_calls(("segment_by", {"attribute": "city"})),
+        text("Most live in Leeds."),
+    )
     agent = LLMAgent(ToolContext(db_path=db), settings_for(fake))
-    agent.ask("Did Jane Doe of Flat 3, 12 Secret Street, LS1 4AB (call +44 7700 900456 or 07700 900457, "
-              "jane@example.com, zip 12345-6789) buy Rose tea in 2026?")
+    agent.ask(
+        "Did Jane Doe of Flat 3, 12 Secret Street, LS1 4AB (call +44 7700 900456 or 07700 900457, "
+        "jane@example.com, zip 12345-6789) buy Rose tea in 2026?"
+    )
     agent.ask("and where do Okafor and Patel live?")  # the first question is replayed as history here
 
     assert len(fake.requests) == 4 and fake.unscripted == 0
-    secrets = ("Jane", "Doe", "Flat 3", "Secret Street", "LS1 4AB", "7700 900456", "07700 900457", "jane@",
-               "12345-6789", "Okafor", "Patel")
+    secrets = (
+        "Jane",
+        "Doe",
+        "Flat 3",
+        "Secret Street",
+        "LS1 4AB",
+        "7700 900456",
+        "07700 900457",
+        "jane@",
+        "12345-6789",
+        "Okafor",
+        "Patel",
+    )
     for body in fake.requests:
         said = json.dumps([m for m in body["messages"] if m["role"] == "user"], ensure_ascii=False)
         assert [s for s in secrets if s in said] == []
     first = next(m["content"] for m in fake.requests[-1]["messages"] if m["role"] == "user")
-    assert first == ("Did [name] [name] of [address], [address], [postcode] (call [phone] or [phone], [email], zip "
-                     "[postcode]) buy Rose tea in 2026?")
+    assert first == (
+        "Did [name] [name] of [address], [address], [postcode] (call [phone] or [phone], [email], zip "
+        "[postcode]) buy Rose tea in 2026?"
+    )
     assert agent.guard.counts["name"] >= 4 and agent.guard.counts["phone"] >= 2
 
 
@@ -195,8 +255,11 @@ def ask(at: AppTest, question: str) -> AppTest:
 
 def test_markdown_planted_in_the_data_renders_as_text_offline(planted_store):
     at = AppTest.from_file(APP, default_timeout=60).run()
-    for question in ("break my customers down by product", "break my customers down by city",
-                     "which products do my champions buy?"):
+    for question in (
+        "break my customers down by product",
+        "break my customers down by city",
+        "which products do my champions buy?",
+    ):
         at = ask(at, question)
     texts = rendered(at)
     answers = " ".join(texts)
@@ -207,8 +270,10 @@ def test_markdown_planted_in_the_data_renders_as_text_offline(planted_store):
 def test_markdown_planted_in_the_data_and_quoted_by_a_model_renders_as_text(planted_store, fake, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-    fake.queue(tool_calls(("segment_by", {"attribute": "product"})),
-               text(f"Your best sellers are {BEACON}, {LINK}, {IMG} and {BOLD}; see <http://evil.example/>."))
+    fake.queue(
+        tool_calls(("segment_by", {"attribute": "product"})),
+        text(f"Your best sellers are {BEACON}, {LINK}, {IMG} and {BOLD}; see <http://evil.example/>."),
+    )
     at = ask(AppTest.from_file(APP, default_timeout=60).run(), "what sells best?")
     texts = rendered(at)
     assert fake.unscripted == 0 and any("Your best sellers are" in t for t in texts)

@@ -23,18 +23,22 @@ def shop(tmp_path_factory) -> tuple[Path, object]:
     db = folder / "shop.duckdb"
     import_file(db, write_demo_csv(folder / "orders.csv", customers=1200, seed=9), currency="GBP")
     with connect(db, read_only=True) as con:
-        table = customer_table(con).merge(con.execute("SELECT customer_id, city FROM customers").df(),
-                                          on="customer_id", how="left")
+        table = customer_table(con).merge(
+            con.execute("SELECT customer_id, city FROM customers").df(), on="customer_id", how="left"
+        )
     return db, table
 
 
 def test_spent_over_and_not_ordered_in_three_months(shop, tmp_path):
     db, table = shop
     turn = OfflineAgent(ToolContext(db_path=db)).ask(
-        "which customers have spent over £100 in total but havent ordered in 3 months")
+        "which customers have spent over £100 in total but havent ordered in 3 months"
+    )
     [call] = turn.tool_calls
-    assert (call.name, call.args) == ("list_customers", {"group": "lapsed",
-                                                         "where": "monetary > 100 and recency >= 90"})
+    assert (call.name, call.args) == (
+        "list_customers",
+        {"group": "lapsed", "where": "monetary > 100 and recency >= 90"},
+    )
     by_hand = table[(table["lifecycle"] == "lapsed") & (table["monetary"] > 100) & (table["recency_days"] >= 90)]
     assert 0 < call.result.facts["count"] == len(by_hand)
     assert set(call.result.table["customer_id"]) <= set(by_hand["customer_id"])  # the table shows the first rows

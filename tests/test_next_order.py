@@ -51,9 +51,15 @@ H2,H,2025-12-21,1,10,paid
 I1,I,2025-06-01,1,10,paid
 """
 EXPECTED = {
-    "A": ("2026-04-02", "own_gap"), "B": (None, None), "C": ("2026-03-24", "own_gap"),
-    "D": ("2026-04-22", "shop_gap"), "E": ("2026-04-16", "shop_gap"), "F": ("2026-04-11", "shop_gap"),
-    "G": ("2026-03-04", "shop_gap"), "H": (None, None), "I": (None, None),
+    "A": ("2026-04-02", "own_gap"),
+    "B": (None, None),
+    "C": ("2026-03-24", "own_gap"),
+    "D": ("2026-04-22", "shop_gap"),
+    "E": ("2026-04-16", "shop_gap"),
+    "F": ("2026-04-11", "shop_gap"),
+    "G": ("2026-03-04", "shop_gap"),
+    "H": (None, None),
+    "I": (None, None),
 }
 
 
@@ -72,14 +78,18 @@ def test_the_customer_tables_next_orders_by_hand(shop_from, monkeypatch, empty_m
     assert _pairs(table) == EXPECTED
     rows = table.set_index("customer_id")
     assert next_order_words(rows.loc["A"], "2026-03-31", 21.5) == (
-        "Next order due around 2 Apr 2026 (in 2 days), based on their usual 13 days between orders.")
+        "Next order due around 2 Apr 2026 (in 2 days), based on their usual 13 days between orders."
+    )
     assert next_order_words(rows.loc["C"], "2026-03-31", 21.5) == (
-        "Next order was due around 24 Mar 2026, based on their usual 8 days between orders: 7 days overdue.")
+        "Next order was due around 24 Mar 2026, based on their usual 8 days between orders: 7 days overdue."
+    )
     assert next_order_words(rows.loc["E"], "2026-03-31", 21.5) == (
         "Next order due around 16 Apr 2026 (in 16 days), based on your shop's typical 22 days between orders (they "
-        "have too few orders for a rhythm of their own).")
+        "have too few orders for a rhythm of their own)."
+    )
     assert next_order_words(rows.loc["B"], "2026-03-31", 21.5).startswith(
-        "No next order expected: their last order was 37 days ago, more than three times")
+        "No next order expected: their last order was 37 days ago, more than three times"
+    )
 
 
 def test_a_replayed_date_uses_only_what_was_known_then(shop_from, monkeypatch, empty_memo):
@@ -99,12 +109,14 @@ def test_a_replayed_date_uses_only_what_was_known_then(shop_from, monkeypatch, e
 def test_the_segments_rhythm_and_the_models_verdict():
     # Six repeat customers in 'loyal' (usual gaps 10, 12, 14, 16, 18, 20: typical 15) and two in 'hibernating'
     # (30 and 40: too few for a segment's rhythm). The shop: the median of all eight, (16 + 18) / 2 = 17.
-    frame = pd.DataFrame({
-        "customer_id": list("abcdefghij"),
-        "recency_days": [1, 1, 1, 1, 1, 1, 5, 5, 3, 3],
-        "segment": ["loyal"] * 6 + ["hibernating"] * 2 + ["loyal", "hibernating"],
-        "p_alive": [0.9] * 6 + [0.9, 0.9, 0.49, np.nan],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": list("abcdefghij"),
+            "recency_days": [1, 1, 1, 1, 1, 1, 5, 5, 3, 3],
+            "segment": ["loyal"] * 6 + ["hibernating"] * 2 + ["loyal", "hibernating"],
+            "p_alive": [0.9] * 6 + [0.9, 0.9, 0.49, np.nan],
+        }
+    )
     usual = [10, 12, 14, 16, 18, 20, 30, 40, np.nan, np.nan]
     counts = [1, 1, 1, 1, 1, 2, 2, 2, 0, 0]  # only f, g, h have a rhythm of their own
     got = next_orders(frame, pd.Series(usual), pd.Series(counts), dt.date(2026, 3, 31))
@@ -113,15 +125,30 @@ def test_the_segments_rhythm_and_the_models_verdict():
     bases = {key: basis for key, (_, basis) in found.items()}
     # a-e: loyal's typical 15 from Mar 30; f: own 20; g, h: own 30 and 40 from Mar 26; i: p_alive 0.49, none;
     # j: hibernating has two repeat customers, too few: the shop's 17 from Mar 28 (p_alive missing: no verdict).
-    assert dates == {**dict.fromkeys("abcde", "2026-04-14"), "f": "2026-04-19", "g": "2026-04-25",
-                     "h": "2026-05-05", "i": None, "j": "2026-04-14"}
-    assert bases == {**dict.fromkeys("abcde", "segment_gap"), "f": "own_gap", "g": "own_gap", "h": "own_gap",
-                     "i": None, "j": "shop_gap"}
+    assert dates == {
+        **dict.fromkeys("abcde", "2026-04-14"),
+        "f": "2026-04-19",
+        "g": "2026-04-25",
+        "h": "2026-05-05",
+        "i": None,
+        "j": "2026-04-14",
+    }
+    assert bases == {
+        **dict.fromkeys("abcde", "segment_gap"),
+        "f": "own_gap",
+        "g": "own_gap",
+        "h": "own_gap",
+        "i": None,
+        "j": "shop_gap",
+    }
     words = next_order_words(dict(frame.iloc[0]) | dict(got.iloc[0]), "2026-03-31")
-    assert words == ("Next order due around 14 Apr 2026 (in 14 days), based on the typical 15 days between orders "
-                     "in your Loyal segment (they have too few orders for a rhythm of their own).")
+    assert words == (
+        "Next order due around 14 Apr 2026 (in 14 days), based on the typical 15 days between orders "
+        "in your Loyal segment (they have too few orders for a rhythm of their own)."
+    )
     assert next_order_words(dict(frame.iloc[8]) | dict(got.iloc[8]), "2026-03-31") == (
-        "No next order expected: the value model gives a 49% chance they are still buying, more likely gone than not.")
+        "No next order expected: the value model gives a 49% chance they are still buying, more likely gone than not."
+    )
 
 
 @pytest.mark.parametrize("shop_gap", [None, float("nan")])

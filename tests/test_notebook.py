@@ -30,13 +30,19 @@ from .conftest import ONLINE_RETAIL, REPO, write_csv
 STORE_TABLES = ("order_lines", "orders", "customers", "rejects")
 # What is compared of each table: every column but the import's own bookkeeping.
 _ORDERING = {
-    "order_lines": "line_no", "orders": "customer_id, order_id", "customers": "customer_id", "rejects": "line_no",
+    "order_lines": "line_no",
+    "orders": "customer_id, order_id",
+    "customers": "customer_id",
+    "rejects": "line_no",
 }
 
 
 def _table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    drop = {"order_lines": " EXCLUDE (import_id)", "rejects": " EXCLUDE (import_id)",
-            "customers": " EXCLUDE (updated_import_id)"}.get(table, "")
+    drop = {
+        "order_lines": " EXCLUDE (import_id)",
+        "rejects": " EXCLUDE (import_id)",
+        "customers": " EXCLUDE (updated_import_id)",
+    }.get(table, "")
     return con.execute(f"SELECT *{drop} FROM {table} ORDER BY {_ORDERING[table]}").df()
 
 
@@ -91,21 +97,27 @@ def test_typed_columns_read_as_their_file(tmp_path):
     """
     db = tmp_path / "shop.duckdb"
     import_file(db, write_csv(tmp_path / "orders.csv", text), overrides={"customer_id": "Client"})
-    frame = pd.DataFrame({
-        "Order": [1, 2, 3, 4],
-        "Client": ["101", "101", "0102", None],
-        "Paid at": pd.to_datetime(["2024-01-01 09:30", "2024-02-01 10:00", "2024-02-15 11:15", "2024-02-16 12:00"]),
-        "Total": [10.5, 20.0, 7.25, 3.0],
-        "Consent": [True, True, False, None],
-    })
+    frame = pd.DataFrame(
+        {
+            "Order": [1, 2, 3, 4],
+            "Client": ["101", "101", "0102", None],
+            "Paid at": pd.to_datetime(["2024-01-01 09:30", "2024-02-01 10:00", "2024-02-15 11:15", "2024-02-16 12:00"]),
+            "Total": [10.5, 20.0, 7.25, 3.0],
+            "Consent": [True, True, False, None],
+        }
+    )
     shop = from_orders(frame, mapping={"customer_id": "Client"})
     got = assert_same_shop(shop, db)
     # By hand, at the last order's day (the guest's, 2024-02-16): 101 bought twice (30.50, last on 2024-02-01,
     # 15 days before), 0102 once (7.25, the day before); the guest is no customer.
     assert got[["customer_id", "recency_days", "frequency", "monetary"]].values.tolist() == [
-        ["0102", 1, 1, 7.25], ["101", 15, 2, 30.5]]
+        ["0102", 1, 1, 7.25],
+        ["101", 15, 2, 30.5],
+    ]
     assert shop.execute("SELECT customer_id, marketing_consent FROM customers ORDER BY 1").fetchall() == [
-        ("0102", False), ("101", True)]
+        ("0102", False),
+        ("101", True),
+    ]
     # The working tables are gone: the store's own are left, the same as the file's store has.
     tables = "SELECT table_name FROM duckdb_tables()"
     with connect(db, read_only=True) as file_store:
@@ -115,21 +127,32 @@ def test_typed_columns_read_as_their_file(tmp_path):
 
 
 def test_rejected_rows_are_warned_about_and_kept():
-    frame = pd.DataFrame({"customer": ["a", "b", "=HYPERLINK(1)"], "date": ["2024-01-01", "not a date", "2024-01-03"],
-                          "amount": [5.0, 6.0, 7.0]})
+    frame = pd.DataFrame(
+        {
+            "customer": ["a", "b", "=HYPERLINK(1)"],
+            "date": ["2024-01-01", "not a date", "2024-01-03"],
+            "amount": [5.0, 6.0, 7.0],
+        }
+    )
     with pytest.warns(UserWarning, match=r"^2 of 3 rows could not be used \(1 "):
         shop = from_orders(frame)
     assert shop.execute("SELECT line_no, reason FROM rejects ORDER BY line_no").fetchall() == [
-        (2, "unreadable order date"), (3, "formula-like cell (possible spreadsheet injection)")]
+        (2, "unreadable order date"),
+        (3, "formula-like cell (possible spreadsheet injection)"),
+    ]
     assert shop.execute("SELECT customer_id, net_amount FROM orders").fetchall() == [("a", 5.0)]
 
 
-@pytest.mark.parametrize(("frame", "message"), [
-    (pd.DataFrame(), "The table has no columns"),
-    (pd.DataFrame({"customer": [], "date": [], "amount": []}), "no rows of orders"),
-    (pd.DataFrame({"date": ["2024-01-01"], "amount": [5]}), "No customer column found"),
-    (pd.DataFrame({"customer": ["a"], "date": ["2024-01-01"], "amount": [5]}), "knows no field 'shop'"),
-], ids=["no-columns", "no-rows", "no-customer", "unknown-field"])
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame(), "The table has no columns"),
+        (pd.DataFrame({"customer": [], "date": [], "amount": []}), "no rows of orders"),
+        (pd.DataFrame({"date": ["2024-01-01"], "amount": [5]}), "No customer column found"),
+        (pd.DataFrame({"customer": ["a"], "date": ["2024-01-01"], "amount": [5]}), "knows no field 'shop'"),
+    ],
+    ids=["no-columns", "no-rows", "no-customer", "unknown-field"],
+)
 def test_what_cannot_be_imported_is_one_sentence(frame, message):
     mapping = {"shop": "x"} if message.startswith("knows") else None
     with pytest.raises(IngestError, match=re.escape(message)):
@@ -140,8 +163,9 @@ def test_what_cannot_be_imported_is_one_sentence(frame, message):
 
 
 def test_the_package_exports_its_public_functions_lazily():
-    assert segmentation.__all__ == sorted(segmentation.__all__, key=lambda n: (
-        0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+    assert segmentation.__all__ == sorted(
+        segmentation.__all__, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+    )
     assert set(segmentation.__all__) == set(segmentation._EXPORTS)
     for name in segmentation.__all__:
         assert getattr(segmentation, name) is getattr(sys.modules[f"segmentation.{segmentation._EXPORTS[name]}"], name)
@@ -157,8 +181,9 @@ def test_the_package_exports_its_public_functions_lazily():
 
 
 def _public_functions() -> list[tuple[str, str]]:
-    exported = [(segmentation._EXPORTS[n], n) for n in segmentation.__all__
-                if inspect.isfunction(getattr(segmentation, n))]
+    exported = [
+        (segmentation._EXPORTS[n], n) for n in segmentation.__all__ if inspect.isfunction(getattr(segmentation, n))
+    ]
     return [*exported, ("breakdown", "breakdown"), ("backtest", "backtest"), ("stage_backtest", "stage_backtest")]
 
 
@@ -169,8 +194,12 @@ def test_public_function_has_numpydoc_sections(module, name):
     doc = inspect.getdoc(function)
     assert "\nParameters\n----------\n" in doc, name
     documented = doc.split("\nParameters\n----------\n", 1)[1].split("\n\n", 1)[0]
-    named = {p.strip() for line in documented.splitlines() if not line.startswith(" ")
-             for p in line.split(" : ")[0].split(",")}
+    named = {
+        p.strip()
+        for line in documented.splitlines()
+        if not line.startswith(" ")
+        for p in line.split(" : ")[0].split(",")
+    }
     assert set(inspect.signature(function).parameters) <= named, (name, named)
     if inspect.signature(function).return_annotation not in ("None", None):
         assert "\nReturns\n-------\n" in doc, name
@@ -216,8 +245,15 @@ def test_the_notebook_page_runs_as_written(tmp_path):
     else:
         folder = tmp_path
         write_demo_csv(folder / "online_retail.csv.gz", customers=400, years=1.1, end=dt.date(2011, 12, 9))
-    done = subprocess.run([sys.executable, "-c", _RUN_PAGE], input=json.dumps(blocks), cwd=folder,
-                          capture_output=True, text=True, timeout=300, env=_env())
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_PAGE],
+        input=json.dumps(blocks),
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     facts = json.loads(done.stdout.strip().splitlines()[-1])
     assert facts["customers"] > 100 and facts["clusters"] >= 2 and facts["top_value"] > 0
@@ -229,8 +265,10 @@ def test_the_notebook_page_runs_as_written(tmp_path):
         assert f"of the {facts['revenue'] / 1e6:.1f} million" in page
         assert f"the {facts['hibernating']:,} hibernating customers" in page
         marks = facts["lifecycle"]
-        assert f"lapsing after {marks['lapsing_after_days']} days without a purchase, lapsed after " \
-               f"{marks['lapsed_after_days']}" in page
+        assert (
+            f"lapsing after {marks['lapsing_after_days']} days without a purchase, lapsed after "
+            f"{marks['lapsed_after_days']}" in page
+        )
 
 
 def _env() -> dict[str, str]:

@@ -59,8 +59,13 @@ def test_imports_with_no_mapping_and_matches_published_figures(retail):
     report, con = retail
     assert report.layout == "UCI Online Retail"
     assert report.mapping == {
-        "customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "InvoiceDate",
-        "quantity": "Quantity", "unit_price": "UnitPrice", "product": "Description", "country": "Country",
+        "customer_id": "CustomerID",
+        "order_id": "InvoiceNo",
+        "order_date": "InvoiceDate",
+        "quantity": "Quantity",
+        "unit_price": "UnitPrice",
+        "product": "Description",
+        "country": "Country",
     }
     assert report.rows_read == report.rows_loaded == 541_909
     assert report.rows_rejected == 0

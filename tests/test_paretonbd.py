@@ -40,11 +40,14 @@ def _note_ll(r, alpha, s, beta, x, t_x, big_t):
     """The note's eq. 22 as printed: plain 2F1, the branch by max(alpha, beta), no logs until the end."""
     x = np.asarray(x, dtype=float)
     if alpha >= beta:
+
         def a1(t):
             return hyp2f1(r + s + x, s + 1, r + s + x + 1, (alpha - beta) / (alpha + t)) / (alpha + t) ** (r + s + x)
     else:
+
         def a1(t):
             return hyp2f1(r + s + x, r + x, r + s + x + 1, (beta - alpha) / (beta + t)) / (beta + t) ** (r + s + x)
+
     a0 = a1(t_x) - a1(big_t)
     inside = 1 / ((alpha + big_t) ** (r + x) * (beta + big_t) ** s) + s / (r + s + x) * a0
     return gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.log(inside)
@@ -111,7 +114,8 @@ def test_p_alive_and_expectation_are_the_notes(fit):
 
     # beta > alpha here: the note's second branch.
     a0 = hyp2f1(r + s + x, r + x, r + s + x + 1, (beta - alpha) / (beta + t_x)) / (beta + t_x) ** (r + s + x) - hyp2f1(
-        r + s + x, r + x, r + s + x + 1, (beta - alpha) / (beta + big_t)) / (beta + big_t) ** (r + s + x)
+        r + s + x, r + x, r + s + x + 1, (beta - alpha) / (beta + big_t)
+    ) / (beta + big_t) ** (r + s + x)
     alive = 1 / (1 + s / (r + s + x) * (alpha + big_t) ** (r + x) * (beta + big_t) ** s * a0)
     np.testing.assert_allclose(p_alive(PUBLISHED, x, t_x, big_t), alive, rtol=1e-10)
     t = 39.0

@@ -25,9 +25,17 @@ from segmentation.rfm import SEGMENT_KEYS
 
 # The demo bakery's at_risk, champions and new_customers groups on 2026-11-20 (GroupProfile.as_dict()).
 AT_RISK = {
-    "label": "at_risk", "as_of": "2026-11-20", "customers": 151, "share_of_customers": 0.0755,
-    "revenue": 9335.6, "revenue_share": 0.0525, "median_recency_days": 545.0, "median_frequency": 3.0,
-    "median_monetary": 46.95, "avg_order_value": 17.86, "typical_gap_days": 40.5,
+    "label": "at_risk",
+    "as_of": "2026-11-20",
+    "customers": 151,
+    "share_of_customers": 0.0755,
+    "revenue": 9335.6,
+    "revenue_share": 0.0525,
+    "median_recency_days": 545.0,
+    "median_frequency": 3.0,
+    "median_monetary": 46.95,
+    "avg_order_value": 17.86,
+    "typical_gap_days": 40.5,
     "top_products": [
         {"name": "Croissant", "share_of_group": 0.2583, "lift": 0.98, "revenue": 168.5},
         {"name": "Sourdough loaf", "share_of_group": 0.245, "lift": 0.92, "revenue": 309.8},
@@ -45,12 +53,23 @@ AT_RISK = {
     "channel_mix": {"Online": 0.541, "In store": 0.459},
     "country_mix": {"United Kingdom": 0.98, "Ireland": 0.02},
     "city_mix": {"Hebden Bridge": 0.185, "Manchester": 0.126, "Halifax": 0.086, "London": 0.086, "Todmorden": 0.066},
-    "consent_share": 0.6689, "consent_known_share": 1.0, "customers_90_days_earlier": 128, "size_change": 23,
+    "consent_share": 0.6689,
+    "consent_known_share": 1.0,
+    "customers_90_days_earlier": 128,
+    "size_change": 23,
 }
 CHAMPIONS = {
-    "label": "champions", "as_of": "2026-11-20", "customers": 262, "share_of_customers": 0.131,
-    "revenue": 64446.15, "revenue_share": 0.3626, "median_recency_days": 14.0, "median_frequency": 10.0,
-    "median_monetary": 147.7, "avg_order_value": 12.41, "typical_gap_days": 21.0,
+    "label": "champions",
+    "as_of": "2026-11-20",
+    "customers": 262,
+    "share_of_customers": 0.131,
+    "revenue": 64446.15,
+    "revenue_share": 0.3626,
+    "median_recency_days": 14.0,
+    "median_frequency": 10.0,
+    "median_monetary": 147.7,
+    "avg_order_value": 12.41,
+    "typical_gap_days": 21.0,
     "top_products": [
         {"name": "Sourdough loaf", "share_of_group": 0.584, "lift": 2.19, "revenue": 4096.0},
         {"name": "Croissant", "share_of_group": 0.5534, "lift": 2.11, "revenue": 2005.1},
@@ -68,12 +87,23 @@ CHAMPIONS = {
     "channel_mix": {"In store": 0.641, "Online": 0.359},
     "country_mix": {"United Kingdom": 0.996, "Ireland": 0.004},
     "city_mix": {"Hebden Bridge": 0.252, "Todmorden": 0.103, "Leeds": 0.08, "Halifax": 0.076, "Mytholmroyd": 0.065},
-    "consent_share": 0.6985, "consent_known_share": 1.0, "customers_90_days_earlier": 219, "size_change": 43,
+    "consent_share": 0.6985,
+    "consent_known_share": 1.0,
+    "customers_90_days_earlier": 219,
+    "size_change": 43,
 }
 NEW_CUSTOMERS = {
-    "label": "new_customers", "as_of": "2026-11-20", "customers": 118, "share_of_customers": 0.059,
-    "revenue": 2349.6, "revenue_share": 0.0132, "median_recency_days": 18.0, "median_frequency": 1.0,
-    "median_monetary": 10.0, "avg_order_value": 19.91, "typical_gap_days": None,
+    "label": "new_customers",
+    "as_of": "2026-11-20",
+    "customers": 118,
+    "share_of_customers": 0.059,
+    "revenue": 2349.6,
+    "revenue_share": 0.0132,
+    "median_recency_days": 18.0,
+    "median_frequency": 1.0,
+    "median_monetary": 10.0,
+    "avg_order_value": 19.91,
+    "typical_gap_days": None,
     "top_products": [
         {"name": "White bloomer", "share_of_group": 0.1186, "lift": 0.56, "revenue": 54.4},
         {"name": "Croissant", "share_of_group": 0.0763, "lift": 0.29, "revenue": 44.1},
@@ -87,22 +117,55 @@ NEW_CUSTOMERS = {
     "channel_mix": {"Online": 0.515, "In store": 0.485},
     "country_mix": {"United Kingdom": 1.0},
     "city_mix": {"Hebden Bridge": 0.271, "Manchester": 0.102, "Halifax": 0.085},
-    "consent_share": 0.7288, "consent_known_share": 1.0, "customers_90_days_earlier": 81, "size_change": 37,
+    "consent_share": 0.7288,
+    "consent_known_share": 1.0,
+    "customers_90_days_earlier": 81,
+    "size_change": 37,
 }
 # A file with no products, channels, places or consent (the RFM test shop's at_risk group).
 SPARSE = {
-    "label": "at_risk", "as_of": "2024-03-31", "customers": 2, "share_of_customers": 0.2, "revenue": 40.0,
-    "revenue_share": 0.0748, "median_recency_days": 174.5, "median_frequency": 2.0, "median_monetary": 20.0,
-    "avg_order_value": 10.0, "typical_gap_days": 31.0, "top_products": [], "top_categories": [],
-    "channel_mix": {"unknown": 1.0}, "country_mix": {"unknown": 1.0}, "city_mix": {"unknown": 1.0},
-    "consent_share": None, "consent_known_share": 0.0, "customers_90_days_earlier": 1, "size_change": 1,
+    "label": "at_risk",
+    "as_of": "2024-03-31",
+    "customers": 2,
+    "share_of_customers": 0.2,
+    "revenue": 40.0,
+    "revenue_share": 0.0748,
+    "median_recency_days": 174.5,
+    "median_frequency": 2.0,
+    "median_monetary": 20.0,
+    "avg_order_value": 10.0,
+    "typical_gap_days": 31.0,
+    "top_products": [],
+    "top_categories": [],
+    "channel_mix": {"unknown": 1.0},
+    "country_mix": {"unknown": 1.0},
+    "city_mix": {"unknown": 1.0},
+    "consent_share": None,
+    "consent_known_share": 0.0,
+    "customers_90_days_earlier": 1,
+    "size_change": 1,
 }
 THIN = {
-    "label": "champions", "as_of": "2026-11-20", "customers": 0, "share_of_customers": 0.0, "revenue": 0.0,
-    "revenue_share": 0.0, "median_recency_days": None, "median_frequency": None, "median_monetary": None,
-    "avg_order_value": None, "typical_gap_days": None, "top_products": [], "top_categories": [],
-    "channel_mix": {}, "country_mix": {}, "city_mix": {}, "consent_share": None, "consent_known_share": 0.0,
-    "customers_90_days_earlier": None, "size_change": None,
+    "label": "champions",
+    "as_of": "2026-11-20",
+    "customers": 0,
+    "share_of_customers": 0.0,
+    "revenue": 0.0,
+    "revenue_share": 0.0,
+    "median_recency_days": None,
+    "median_frequency": None,
+    "median_monetary": None,
+    "avg_order_value": None,
+    "typical_gap_days": None,
+    "top_products": [],
+    "top_categories": [],
+    "channel_mix": {},
+    "country_mix": {},
+    "city_mix": {},
+    "consent_share": None,
+    "consent_known_share": 0.0,
+    "customers_90_days_earlier": None,
+    "size_change": None,
 }
 # Names a hostile or careless export could hold: markup, an instruction, addresses, merge tags, control characters.
 HOSTILE = {
@@ -120,12 +183,23 @@ HOSTILE = {
     "city_mix": {"bob@example.org": 0.5, "Leeds": 0.5},
     "channel_mix": {"Sold by mary@shop.test": 0.7, "In store": 0.3},
 }
-PROFILES = {"at_risk": AT_RISK, "champions": CHAMPIONS, "new_customers": NEW_CUSTOMERS, "sparse": SPARSE,
-            "thin": THIN, "hostile": HOSTILE}
+PROFILES = {
+    "at_risk": AT_RISK,
+    "champions": CHAMPIONS,
+    "new_customers": NEW_CUSTOMERS,
+    "sparse": SPARSE,
+    "thin": THIN,
+    "hostile": HOSTILE,
+}
 KEYS = SEGMENT_KEYS + STAGES + ("cluster_1",)
-THRESHOLDS = {"lapsing_after_days": 51, "lapsed_after_days": 101, "typical_gap_days": 33.75,
-              "repeat_customers": 918, "basis": "from your 918 repeat customers' typical 33.75-day gap between orders",
-              "warning": None}
+THRESHOLDS = {
+    "lapsing_after_days": 51,
+    "lapsed_after_days": 101,
+    "typical_gap_days": 33.75,
+    "repeat_customers": 918,
+    "basis": "from your 918 repeat customers' typical 33.75-day gap between orders",
+    "warning": None,
+}
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 EMAIL_LIKE = re.compile(r"@|example\.(com|org)|shop\.test")
 
@@ -178,10 +252,26 @@ def texts(persona: dict) -> list[str]:
 
 @pytest.mark.parametrize(
     ("rule", "value", "expected"),
-    [(pct, 0.0755, "7.6%"), (pct, 0.0525, "5.3%"), (pct, 0.6159, "62%"), (pct, 0.2, "20%"), (pct, 0.09, "9%"),
-     (pct, 0.0996, "10%"), (pct, 0.996, "99.6%"), (pct, 1.0, "100%"), (pct, 0.0004, "0.04%"), (pct, 0.0, "0%"),
-     (amount, 9335.6, "9,335.60"), (amount, 17.86, "17.86"), (days, 40.5, "41"), (days, 514.5, "515"),
-     (number, 14.5, "14.5"), (number, 2.0, "2"), (number, 1.25, "1.25"), (number, 1.1, "1.1")],
+    [
+        (pct, 0.0755, "7.6%"),
+        (pct, 0.0525, "5.3%"),
+        (pct, 0.6159, "62%"),
+        (pct, 0.2, "20%"),
+        (pct, 0.09, "9%"),
+        (pct, 0.0996, "10%"),
+        (pct, 0.996, "99.6%"),
+        (pct, 1.0, "100%"),
+        (pct, 0.0004, "0.04%"),
+        (pct, 0.0, "0%"),
+        (amount, 9335.6, "9,335.60"),
+        (amount, 17.86, "17.86"),
+        (days, 40.5, "41"),
+        (days, 514.5, "515"),
+        (number, 14.5, "14.5"),
+        (number, 2.0, "2"),
+        (number, 1.25, "1.25"),
+        (number, 1.1, "1.1"),
+    ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )
 def test_number_rules(rule, value, expected):
@@ -209,8 +299,11 @@ def test_at_risk_persona_by_hand():
         "Cakes (bought 1.22x as often as by your average customer)",
     ]
     assert "545 days ago, past your lapsed mark of 101 days" in persona["lifecycle_stage"]
-    assert persona["best_channels"] == ["Online (54% of their spend)", "In store (46% of their spend)",
-                                        "Email or SMS to the 67% who agreed to marketing"]
+    assert persona["best_channels"] == [
+        "Online (54% of their spend)",
+        "In store (46% of their spend)",
+        "Email or SMS to the 67% who agreed to marketing",
+    ]
     assert persona["demographics"].startswith("Mostly from Hebden Bridge (19%), Manchester (13%) and Halifax (8.6%)")
     assert "Win them back" in persona["next_best_action"] and "Pastries" in persona["next_best_action"]
 
@@ -221,8 +314,17 @@ def test_every_field_is_filled_and_every_number_comes_from_the_profile(key, prof
     before = copy.deepcopy(profile)
     persona = build_persona(profile, key=key, thresholds=THRESHOLDS)
     assert profile == before  # input never mutated
-    for field in ("name", "segment", "demographics", "interests", "lifecycle_stage", "needs_and_goals",
-                  "best_channels", "next_best_action", "facts"):
+    for field in (
+        "name",
+        "segment",
+        "demographics",
+        "interests",
+        "lifecycle_stage",
+        "needs_and_goals",
+        "best_channels",
+        "next_best_action",
+        "facts",
+    ):
         assert persona[field], field
         if isinstance(persona[field], list):
             assert all(isinstance(t, str) and t.strip() for t in persona[field]), field
@@ -239,10 +341,12 @@ def test_name_mentions_the_top_product_or_category(key, profile):
     # else a category): never one they buy less of.
     name = build_persona(profile, key=key)["name"].lower()
     above = [i for i in profile["top_products"] if i["lift"] > 1 and i["share_of_group"] >= 0.25] or [
-        i for i in profile["top_categories"] if i["lift"] > 1]
+        i for i in profile["top_categories"] if i["lift"] > 1
+    ]
     assert above[0]["name"].split()[0][:4].lower() in name, (name, above[0])
-    below = {i["name"].split()[0][:4].lower() for i in profile["top_products"] + profile["top_categories"]
-             if i["lift"] <= 1}
+    below = {
+        i["name"].split()[0][:4].lower() for i in profile["top_products"] + profile["top_categories"] if i["lift"] <= 1
+    }
     assert not [head for head in below if head in name]
 
 
@@ -270,27 +374,38 @@ def test_sparse_profile_has_no_invented_places_channels_or_interests():
     assert persona["best_channels"][0].startswith("Not recorded")
     assert "consent is not in your data" in persona["best_channels"][1]
     assert "No categories or products" in persona["interests"][0]
-    assert "overdue" not in persona["lifecycle_stage"] and "far past their usual 31-day gap" in persona[
-        "lifecycle_stage"]  # 174.5 days against a 31-day rhythm, without thresholds
+    assert (
+        "overdue" not in persona["lifecycle_stage"] and "far past their usual 31-day gap" in persona["lifecycle_stage"]
+    )  # 174.5 days against a 31-day rhythm, without thresholds
 
 
 def test_interests_are_the_shops_own_names_bought_above_average():
-    profile = {**NEW_CUSTOMERS, "top_categories": [
-        {"name": "Gluten-Free", "share_of_group": 0.3, "lift": 1.4, "revenue": 1.0},
-        {"name": "Knitting Wool", "share_of_group": 0.2, "lift": 1.9, "revenue": 1.0},
-        {"name": "Bread", "share_of_group": 0.5, "lift": 1.2, "revenue": 1.0},  # not above 1.2: no interest
-    ]}
+    profile = {
+        **NEW_CUSTOMERS,
+        "top_categories": [
+            {"name": "Gluten-Free", "share_of_group": 0.3, "lift": 1.4, "revenue": 1.0},
+            {"name": "Knitting Wool", "share_of_group": 0.2, "lift": 1.9, "revenue": 1.0},
+            {"name": "Bread", "share_of_group": 0.5, "lift": 1.2, "revenue": 1.0},  # not above 1.2: no interest
+        ],
+    }
     interests = build_persona(profile, key="new")["interests"]
     # No word list of one trade: a cake stand in a giftware shop is not a sweet tooth.
-    assert interests == ["Gluten-Free (bought 1.4x as often as by your average customer)",
-                         "Knitting Wool (bought 1.9x as often as by your average customer)"]
-    gifts = {**NEW_CUSTOMERS, "top_categories": [{"name": "CAKE STAND", "share_of_group": 0.3, "lift": 1.5,
-                                                  "revenue": 1.0}]}
+    assert interests == [
+        "Gluten-Free (bought 1.4x as often as by your average customer)",
+        "Knitting Wool (bought 1.9x as often as by your average customer)",
+    ]
+    gifts = {
+        **NEW_CUSTOMERS,
+        "top_categories": [{"name": "CAKE STAND", "share_of_group": 0.3, "lift": 1.5, "revenue": 1.0}],
+    }
     assert build_persona(gifts, key="new")["interests"] == [
-        "Cake stand (bought 1.5x as often as by your average customer)"]
+        "Cake stand (bought 1.5x as often as by your average customer)"
+    ]
     flat = build_persona(AT_RISK | {"top_categories": AT_RISK["top_categories"][2:3]}, key="at_risk")["interests"]
-    assert flat == ["No stand-out interest: they buy no category much more often than your average customer "
-                    "(closest: Coffee & Drinks, 1.1x)."]
+    assert flat == [
+        "No stand-out interest: they buy no category much more often than your average customer "
+        "(closest: Coffee & Drinks, 1.1x)."
+    ]
 
 
 def test_lifecycle_stage_against_thresholds_and_without():
@@ -300,17 +415,30 @@ def test_lifecycle_stage_against_thresholds_and_without():
     lapsing = build_persona(AT_RISK | {"median_recency_days": 73.0}, key="lapsing", thresholds=THRESHOLDS)
     assert "between your lapsing (51) and lapsed (101 days) marks" in lapsing["lifecycle_stage"]
     alone = build_persona(CHAMPIONS, key="champions")["lifecycle_stage"]
-    assert alone == ("Champions: recent, frequent buyers. The typical member last bought 14 days ago, within their "
-                     "usual 21-day gap between orders.")
+    assert alone == (
+        "Champions: recent, frequent buyers. The typical member last bought 14 days ago, within their "
+        "usual 21-day gap between orders."
+    )
 
 
 @pytest.mark.parametrize(
     ("key", "words"),
-    [("champions", "referrals"), ("loyal", "early access"), ("potential_loyalists", "spend threshold"),
-     ("new_customers", "second purchase"), ("promising", "second purchase"), ("need_attention", "Remind"),
-     ("about_to_sleep", "Wake"), ("at_risk", "Win them back"), ("cannot_lose_them", "personally"),
-     ("hibernating", "stop messaging"), ("new", "second purchase"), ("active", "thank-you"),
-     ("lapsing", "before they lapse"), ("lapsed", "Win them back")],
+    [
+        ("champions", "referrals"),
+        ("loyal", "early access"),
+        ("potential_loyalists", "spend threshold"),
+        ("new_customers", "second purchase"),
+        ("promising", "second purchase"),
+        ("need_attention", "Remind"),
+        ("about_to_sleep", "Wake"),
+        ("at_risk", "Win them back"),
+        ("cannot_lose_them", "personally"),
+        ("hibernating", "stop messaging"),
+        ("new", "second purchase"),
+        ("active", "thank-you"),
+        ("lapsing", "before they lapse"),
+        ("lapsed", "Win them back"),
+    ],
 )
 def test_next_best_action_fits_the_segment(key, words):
     assert words in build_persona(AT_RISK, key=key)["next_best_action"]
@@ -354,7 +482,14 @@ def test_hostile_names_stay_text_and_carry_no_address():
 def test_markdown_card_holds_every_section():
     card = persona_markdown(build_persona(AT_RISK, key="at_risk", thresholds=THRESHOLDS))
     assert card.startswith("### The Fading Monthly Pastry Regular\n*At risk* (at\\_risk) · as of 2026-11-20")
-    for heading in ("**Who they are:**", "**Interests and values**", "**Lifecycle stage:**", "**Needs and goals**",
-                    "**Best channels**", "**Next best action:**", "**The numbers**"):
+    for heading in (
+        "**Who they are:**",
+        "**Interests and values**",
+        "**Lifecycle stage:**",
+        "**Needs and goals**",
+        "**Best channels**",
+        "**Next best action:**",
+        "**The numbers**",
+    ):
         assert heading in card
     assert "- 151 customers (7\\.6% of your customers)" in card

@@ -68,8 +68,7 @@ def test_group_is_its_membership_at_the_end(shop):
     # At 2024-03-31 (3 repeat customers: standard 60/120-day windows) D's last purchase is 91 days old:
     # lapsing. D bought nothing in Q1, 100.00 in the 91 days before: down 100%. Guests are in no group.
     totals = sales_totals(shop, **Q1, group="lapsing")
-    assert totals[["revenue", "orders", "customers", "guest_orders"]].values.tolist() == [[0, 0, 0, 0],
-                                                                                          [100, 1, 1, 0]]
+    assert totals[["revenue", "orders", "customers", "guest_orders"]].values.tolist() == [[0, 0, 0, 0], [100, 1, 1, 0]]
     assert totals["avg_order_value"].isna().tolist() == [True, False]
 
 

@@ -38,8 +38,11 @@ def test_the_offline_agent_saves_the_last_group_and_then_knows_it_by_name(ctx):
     assert [(c.name, c.args["group"]) for c in listed.tool_calls] == [("list_customers", "hibernating")]
     saved = agent.ask("save these as Sleepy ones")
     [call] = saved.tool_calls
-    assert (call.name, call.args, call.error) == ("save_segment", {"name": "Sleepy ones",
-                                                                   "condition": "segment = hibernating"}, None)
+    assert (call.name, call.args, call.error) == (
+        "save_segment",
+        {"name": "Sleepy ones", "condition": "segment = hibernating"},
+        None,
+    )
     assert names(ctx) == {"Sleepy ones": "segment = hibernating"}
     assert "Saved the segment 'Sleepy ones' (segment = hibernating): 2 customers now." in saved.answer
 
@@ -60,7 +63,7 @@ def test_the_offline_agent_saves_a_condition_said_in_words(ctx):
     agent = OfflineAgent(ctx)
     [call] = agent.ask("save my champions in Leeds as Leeds stars").tool_calls
     assert call.name == "save_segment" and call.error is None
-    assert names(ctx) == {"Leeds stars": 'segment = champions and city = Leeds'}
+    assert names(ctx) == {"Leeds stars": "segment = champions and city = Leeds"}
     assert call.result.facts["size"] == 1  # A
 
 
@@ -71,7 +74,7 @@ def test_saving_with_nothing_to_save_says_how(ctx):
 
 
 def test_a_list_that_was_never_saved_is_said_so_not_answered_for_another_group(ctx):
-    """"How is my VIP list doing?" before any is saved names no built-in group in its place (champions were the
+    """ "How is my VIP list doing?" before any is saved names no built-in group in its place (champions were the
     guess before); "as my VIP list" saves it as "VIP list", which the same question then finds."""
     agent = OfflineAgent(ctx)
     before = agent.ask("how is my VIP list doing?")
@@ -82,8 +85,9 @@ def test_a_list_that_was_never_saved_is_said_so_not_answered_for_another_group(c
     [doing] = agent.ask("how is my VIP list doing?").tool_calls
     assert (doing.name, doing.args) == ("show_segment", {"name": "VIP list"})
     other = agent.ask("How's our Leeds segment doing?")
-    assert other.tool_calls == [] and other.answer == ("You have no saved segment called 'Leeds segment'. The saved "
-                                                       "ones are: 'VIP list'.")
+    assert other.tool_calls == [] and other.answer == (
+        "You have no saved segment called 'Leeds segment'. The saved ones are: 'VIP list'."
+    )
 
 
 def test_a_quoted_name_with_words_after_it_and_how_it_is_looking(ctx):
@@ -98,8 +102,13 @@ def test_a_quoted_name_with_words_after_it_and_how_it_is_looking(ctx):
 
 
 def settings_for(fake: FakeOpenAI) -> dict[str, str]:
-    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "fake-model",
-            "SEGMENTS_MODEL_TIMEOUT": "10", "SEGMENTS_MAX_TOOL_CALLS": "6"}
+    return {
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": fake.base_url,
+        "SEGMENTS_MODEL": "fake-model",
+        "SEGMENTS_MODEL_TIMEOUT": "10",
+        "SEGMENTS_MAX_TOOL_CALLS": "6",
+    }
 
 
 def test_a_model_saves_lists_and_shows_a_segment_through_the_parser_never_sql(ctx):

@@ -46,8 +46,16 @@ def save(db: Path, name: str, condition: str, **kw) -> dict:
 
 def dump(db: Path) -> dict:
     with connect(db, read_only=True) as con:
-        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in (
-            "saved_segments", "saved_segment_members", "saved_segment_history", "saved_segment_moves", "orders")}
+        return {
+            t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in (
+                "saved_segments",
+                "saved_segment_members",
+                "saved_segment_history",
+                "saved_segment_moves",
+                "orders",
+            )
+        }
 
 
 def test_a_saved_segment_survives_an_import_and_records_exactly_who_joined_and_left(store, tmp_path):
@@ -62,14 +70,16 @@ def test_a_saved_segment_survives_an_import_and_records_exactly_who_joined_and_l
         assert saved.segment_moves(con, "Recent", move="left")["customer_id"].tolist() == ["C", "D"]
         history = saved.segment_history(con, "Recent")
         assert history[["record", "import_id", "size", "joined", "left"]].values.tolist() == [
-            [1, 1, 3, 0, 0], [2, 2, 3, 2, 2]]
+            [1, 1, 3, 0, 0],
+            [2, 2, 3, 2, 2],
+        ]
         assert history["as_of"].dt.date.tolist() == [dt.date(2024, 6, 30), dt.date(2024, 7, 25)]
         today = dt.date.today()
-        assert saved.change_words(history) == (f"2 joined and 2 left since the import of {today.day} "
-                                               f"{today:%B %Y}; 3 customers now.")
+        assert saved.change_words(history) == (
+            f"2 joined and 2 left since the import of {today.day} {today:%B %Y}; 3 customers now."
+        )
         # "Who left this month?" (the data's month: July 2024); nobody left in August.
-        assert saved.segment_moves(con, "recent", move="left", since="2024-07-01")["customer_id"].tolist() == [
-            "C", "D"]
+        assert saved.segment_moves(con, "recent", move="left", since="2024-07-01")["customer_id"].tolist() == ["C", "D"]
         assert saved.segment_moves(con, "Recent", since="2024-08-01").empty
 
 
@@ -77,12 +87,15 @@ def test_the_same_file_again_adds_no_record_and_replacing_the_data_records_again
     save(store, "Leeds", "city = Leeds")  # A, C
     import_file(store, ORDERS)  # already imported: nothing new
     assert dump(store)["saved_segment_history"][-1][1] == 1
-    replacement = write_csv(tmp_path / "new.csv", """
+    replacement = write_csv(
+        tmp_path / "new.csv",
+        """
         Order ID,Customer ID,Order Date,Quantity,Unit Price,City
         1,A,2024-08-01,1,10,Leeds
         2,F,2024-08-02,1,10,Leeds
         3,G,2024-08-02,1,10,York
-        """)
+        """,
+    )
     report = import_file(store, replacement, replace=True)
     assert report.segments == [{"name": "Leeds", "size": 2, "joined": 1, "left": 1}]  # F joined, C left
     with connect(store, read_only=True) as con:
@@ -102,22 +115,26 @@ def test_a_saved_segment_is_a_group_key_where_built_in_ones_are(store):
         assert group_members(con, "Leeds win-back", as_of="2024-02-01") == ["C"]
 
 
-@pytest.mark.parametrize(("name", "condition", "said"), [
-    ("at risk", "city = Leeds", "already the name of a built-in group"),
-    ("Lapsed", "city = Leeds", "already the name of a built-in group"),
-    ("cluster_3", "city = Leeds", "already the name of a built-in group"),
-    ("   ", "city = Leeds", "needs at least one letter"),
-    ("x" * 61, "city = Leeds", "at most 60 characters"),
-    ("bad\x1bname", "city = Leeds", "control characters"),
-    ("VIPs", "citty = Leeds", "unknown field 'citty'"),
-    ("VIPs", "monetary > ; DROP TABLE orders", "not understood"),
-    ("Leeds", "city = York", "is saved already"),
-])
+@pytest.mark.parametrize(
+    ("name", "condition", "said"),
+    [
+        ("at risk", "city = Leeds", "already the name of a built-in group"),
+        ("Lapsed", "city = Leeds", "already the name of a built-in group"),
+        ("cluster_3", "city = Leeds", "already the name of a built-in group"),
+        ("   ", "city = Leeds", "needs at least one letter"),
+        ("x" * 61, "city = Leeds", "at most 60 characters"),
+        ("bad\x1bname", "city = Leeds", "control characters"),
+        ("VIPs", "citty = Leeds", "unknown field 'citty'"),
+        ("VIPs", "monetary > ; DROP TABLE orders", "not understood"),
+        ("Leeds", "city = York", "is saved already"),
+    ],
+)
 def test_bad_names_and_conditions_are_refused_and_the_store_is_unchanged(store, name, condition, said):
     save(store, "Leeds", "city = Leeds")
     before = dump(store)
-    with pytest.raises(saved.SegmentError if "field" not in said and "understood" not in said
-                       else saved.ConditionError, match=said):
+    with pytest.raises(
+        saved.SegmentError if "field" not in said and "understood" not in said else saved.ConditionError, match=said
+    ):
         save(store, name, condition)
     assert dump(store) == before
 
@@ -134,7 +151,8 @@ def test_the_command_line_saves_lists_shows_and_deletes(store, tmp_path):
         "m_score, segment, lifecycle, cluster, p_alive, expected_purchases, value, aov, first_order, last_order, "
         "product, category, channel, city, country, consent, age, age_band, gender, income_band, region, tag, "
         "interest, member_rating, email_consent, attribute, unsubscribed, bounced, last_open, open_rate, click_rate, "
-        "engagement; did you mean city?"]
+        "engagement; did you mean city?"
+    ]
     listed = run("segment", "list", "--db", db)
     assert "Leeds win-back" in listed.stdout and "VIPs" not in listed.stdout
     import_file(store, write_csv(tmp_path / "later.csv", LATER.replace("London,UK", "Leeds,UK")))  # B moves to Leeds
@@ -144,7 +162,8 @@ def test_the_command_line_saves_lists_shows_and_deletes(store, tmp_path):
     today = dt.date.today()
     assert shown.stdout.splitlines()[:2] == [
         "Leeds win-back: city = Leeds and monetary > 8",
-        f"1 joined and 0 left since the import of {today.day} {today:%B %Y}; 3 customers now."]
+        f"1 joined and 0 left since the import of {today.day} {today:%B %Y}; 3 customers now.",
+    ]
     assert joined.read_text() == "customer_id\nB\n" and left.read_text() == "customer_id\n"
     as_json = json.loads(run("segment", "show", "Leeds win-back", "--json", "--db", db).stdout)
     assert (as_json["joined"], as_json["left"], [h["size"] for h in as_json["history"]]) == (["B"], [], [2, 3])
@@ -155,7 +174,8 @@ def test_the_command_line_saves_lists_shows_and_deletes(store, tmp_path):
     missing = run("segment", "show", "Nope", "--db", db)
     assert missing.returncode == 2 and "the saved ones are: Leeds win-back" in missing.stderr
     assert run("segment", "delete", "LEEDS WIN-BACK", "--db", db).stdout.startswith(
-        "Deleted the saved segment 'Leeds win-back'")
+        "Deleted the saved segment 'Leeds win-back'"
+    )
     assert dump(store)["saved_segment_history"] == []
     assert run("segment", "delete", "Leeds win-back", "--db", db).returncode == 2
 
@@ -165,8 +185,9 @@ def test_a_campaign_and_a_profile_take_a_saved_segment(store, tmp_path):
     made = run("campaign", "create", "Leeds", "--holdout", "0.5", "--out", str(tmp_path / "c"), "--db", str(store))
     assert made.returncode == 0, made.stderr
     with connect(store, read_only=True) as con:
-        assert con.execute("SELECT segment, count(*) FROM campaigns JOIN campaign_members USING (campaign_id) "
-                           "GROUP BY ALL").fetchall() == [("Leeds", 2)]
+        assert con.execute(
+            "SELECT segment, count(*) FROM campaigns JOIN campaign_members USING (campaign_id) GROUP BY ALL"
+        ).fetchall() == [("Leeds", 2)]
     profile = run("profile", "Leeds", "--json", "--db", str(store))
     assert profile.returncode == 0, profile.stderr
     facts = json.loads(profile.stdout)
@@ -198,11 +219,15 @@ def test_a_breakdown_takes_a_saved_segment(store):
     from tools.base import ToolContext, run_tool
 
     save(store, "Online buyers", "channel = online")  # A, B, D
-    result = run_tool("segment_by", {"attribute": "country", "group": "online buyers"},
-                      ToolContext(db_path=store, artifacts=False))
+    result = run_tool(
+        "segment_by", {"attribute": "country", "group": "online buyers"}, ToolContext(db_path=store, artifacts=False)
+    )
     assert dict(zip(result.table["value"], result.table["customers"], strict=True)) == {"UK": 2, "France": 1}
     assert result.summary.startswith("The customers in the 'Online buyers' segment by country (3 customers")
     printed = run("breakdown", "city", "--group", "Online buyers", "--format", "csv", "--db", str(store))
     assert printed.returncode == 0, printed.stderr
-    assert sorted(line.split(",")[0] for line in printed.stdout.splitlines()[1:]) == ["Leeds", "London",
-                                                                                      "Saint-Étienne"]
+    assert sorted(line.split(",")[0] for line in printed.stdout.splitlines()[1:]) == [
+        "Leeds",
+        "London",
+        "Saint-Étienne",
+    ]

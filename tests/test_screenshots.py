@@ -28,8 +28,12 @@ def test_screenshots_of_the_four_views(tmp_path):
     out.mkdir(parents=True, exist_ok=True)
     db = tmp_path / "shop.duckdb"
     # The shop `make run` opens: The Corner Crumb, 2,000 customers.
-    import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=2000, seed=7),
-                display_name="demo shop: The Corner Crumb", currency="GBP")  # as `segments demo` sets it
+    import_file(
+        db,
+        write_demo_csv(tmp_path / "demo.csv", customers=2000, seed=7),
+        display_name="demo shop: The Corner Crumb",
+        currency="GBP",
+    )  # as `segments demo` sets it
     env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": "", "SEGMENTS_PASSWORD": ""}
     with streamlit_server("app.py", PORT, env):
         _take(f"http://127.0.0.1:{PORT}", out)
@@ -62,8 +66,10 @@ def _take(url: str, out: Path) -> None:
             page.wait_for_timeout(1000)
             page.screenshot(path=out / "chat_answer.png")
             page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-            for tab, name, ready in (("Segments", "segments_tab", "RFM segments"),
-                                     ("Campaigns", "campaigns_tab", "to message and")):
+            for tab, name, ready in (
+                ("Segments", "segments_tab", "RFM segments"),
+                ("Campaigns", "campaigns_tab", "to message and"),
+            ):
                 page.goto(f"{url}/?tab={tab}", wait_until="domcontentloaded")
                 page.get_by_text(ready, exact=False).first.wait_for(timeout=90_000)
                 page.wait_for_timeout(1500)  # charts draw after their data arrives

@@ -47,30 +47,37 @@ def test_each_written_form_is_read_as_the_calls_it_names(style):
     written = text_calls(("list_customers", {"group": "lapsed"}), ("data_overview", {}), style=style).text
     calls, rest = split_tool_calls(written, KNOWN)
     assert [(c["name"], c["args"], c["type"]) for c in calls] == [
-        ("list_customers", {"group": "lapsed"}, "tool_call"), ("data_overview", {}, "tool_call")]
+        ("list_customers", {"group": "lapsed"}, "tool_call"),
+        ("data_overview", {}, "tool_call"),
+    ]
     assert rest == "" and len({c["id"] for c in calls}) == 2
 
 
 def test_words_around_a_written_call_stay_and_unknown_names_are_no_calls():
     calls, rest = split_tool_calls(
-        'Let me look.\n<tool_call>{"name": "list_customers", "arguments": {"group": "loyal"}}</tool_call>', KNOWN)
+        'Let me look.\n<tool_call>{"name": "list_customers", "arguments": {"group": "loyal"}}</tool_call>', KNOWN
+    )
     assert [c["args"] for c in calls] == [{"group": "loyal"}] and rest == "Let me look."
     example = 'Call it like {"name": "delete_everything", "arguments": {}}.'
     assert tool_calls_in_text(example, KNOWN) == []
     assert tool_calls_in_text('{"name": "delete_everything", "arguments": {}}', KNOWN) == []
     assert tool_calls_in_text("You have 12 lapsed customers.", KNOWN) == []
     assert [c["args"] for c in tool_calls_in_text('[TOOL_CALLS]list_customers[ARGS]{"group": "new"}', KNOWN)] == [
-        {"group": "new"}]
+        {"group": "new"}
+    ]
 
 
-@pytest.mark.parametrize("args, expected", [
-    ('{"group": "lapsed"} </s>', {"group": "lapsed"}),
-    ('{"group":"lapsed"}}', {"group": "lapsed"}),
-    ('"{\\"group\\": \\"lapsed\\"}"', {"group": "lapsed"}),
-    ('{"group": "lapsed"', None),
-    ("group=lapsed", None),
-    ("[1, 2]", None),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ('{"group": "lapsed"} </s>', {"group": "lapsed"}),
+        ('{"group":"lapsed"}}', {"group": "lapsed"}),
+        ('"{\\"group\\": \\"lapsed\\"}"', {"group": "lapsed"}),
+        ('{"group": "lapsed"', None),
+        ("group=lapsed", None),
+        ("[1, 2]", None),
+    ],
+)
 def test_repair_arguments_takes_the_first_complete_object(args, expected):
     assert repair_arguments(args) == expected
 
@@ -93,8 +100,9 @@ def test_an_invalid_call_whose_arguments_have_text_after_them_becomes_valid():
 @pytest.mark.parametrize("style", TEXT_CALL_STYLES)
 def test_a_tool_call_written_as_text_is_run_and_the_answer_is_grounded(ctx, fake, style):
     count = count_of(ctx, "lapsed")
-    fake.queue(text_calls(("list_customers", {"group": "lapsed"}), style=style),
-               text(f"{count} of your customers are lapsed."))
+    fake.queue(
+        text_calls(("list_customers", {"group": "lapsed"}), style=style), text(f"{count} of your customers are lapsed.")
+    )
     turn, events = ask(LLMAgent(ctx, settings_for(fake)), "who are my lapsed customers?")
 
     assert (turn.mode, turn.grounded) == ("llm", CHECKED), turn.answer
@@ -125,9 +133,14 @@ def test_a_tool_call_written_as_text_in_a_plain_reply_is_run_too(ctx, fake):
 
 def test_several_calls_written_at_once_are_all_run(ctx, fake):
     lapsed, loyal = count_of(ctx, "lapsed"), count_of(ctx, "loyal")
-    fake.queue(text_calls(("list_customers", {"group": "lapsed"}), ("list_customers", {"group": "loyal"}),
-                          before="I will look at both groups.\n"),
-               text(f"{lapsed} lapsed and {loyal} loyal customers."))
+    fake.queue(
+        text_calls(
+            ("list_customers", {"group": "lapsed"}),
+            ("list_customers", {"group": "loyal"}),
+            before="I will look at both groups.\n",
+        ),
+        text(f"{lapsed} lapsed and {loyal} loyal customers."),
+    )
     turn, events = ask(LLMAgent(ctx, settings_for(fake)), "how many lapsed and loyal customers do I have?")
 
     assert (turn.mode, turn.grounded) == ("llm", CHECKED), turn.answer
@@ -173,8 +186,11 @@ def test_a_write_tool_called_in_text_is_refused_and_said(ctx, fake, shop):
 def test_a_server_that_does_not_stream_is_asked_plainly(ctx, fake, how):
     setattr(fake, how, True)
     count = count_of(ctx, "champions")
-    fake.queue(*([text("unused")] if how == "ignore_stream" else []),
-               tool_calls(("list_customers", {"group": "champions"})), text(f"You have {count} champions."))
+    fake.queue(
+        *([text("unused")] if how == "ignore_stream" else []),
+        tool_calls(("list_customers", {"group": "champions"})),
+        text(f"You have {count} champions."),
+    )
     agent = LLMAgent(ctx, settings_for(fake))
     turn, events = ask(agent, "who are my champions?")
 
@@ -199,10 +215,21 @@ def test_a_malformed_stream_falls_back_with_the_reason(ctx, fake):
 
 def test_ask_survives_a_malformed_stream(shop, fake):
     fake.queue(malformed_stream(), malformed_stream())
-    env = {**os.environ, "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake.base_url, "SEGMENTS_MODEL": "m",
-           "SEGMENTS_MODEL_TIMEOUT": "10"}
-    out = subprocess.run([sys.executable, "-m", "cli", "ask", "--db", str(shop), "--json", "who are my champions?"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": "k",
+        "OPENAI_BASE_URL": fake.base_url,
+        "SEGMENTS_MODEL": "m",
+        "SEGMENTS_MODEL_TIMEOUT": "10",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "cli", "ask", "--db", str(shop), "--json", "who are my champions?"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     turn = json.loads(out.stdout)
@@ -225,8 +252,9 @@ def test_a_server_that_drips_tokens_is_given_up_at_the_deadline(ctx, fake):
 # -- over HTTP: tools, keys ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("words, status", [(OLLAMA_NO_TOOLS, 400), (LLAMA_CPP_NO_TOOLS, 400),
-                                           (LLAMA_CPP_NO_TOOLS, 500)])
+@pytest.mark.parametrize(
+    "words, status", [(OLLAMA_NO_TOOLS, 400), (LLAMA_CPP_NO_TOOLS, 400), (LLAMA_CPP_NO_TOOLS, 500)]
+)
 def test_a_model_that_cannot_call_tools_is_said_once_then_the_offline_assistant_answers(ctx, fake, words, status):
     fake.no_tools, fake.no_tools_status = words, status
     agent = LLMAgent(ctx, settings_for(fake))
@@ -261,7 +289,11 @@ def test_the_models_list_and_its_key():
     with FakeOpenAI(models=["qwen2.5:7b", "llama3.1:8b"], require_key="k") as fake:
         listed = httpx.get(f"{fake.base_url}/models", headers={"Authorization": "Bearer k"})
         wrong = httpx.get(f"{fake.base_url}/models", headers={"Authorization": "Bearer nope"})
-    assert listed.json() == {"object": "list", "data": [
-        {"id": "qwen2.5:7b", "object": "model", "created": 0, "owned_by": "fake"},
-        {"id": "llama3.1:8b", "object": "model", "created": 0, "owned_by": "fake"}]}
+    assert listed.json() == {
+        "object": "list",
+        "data": [
+            {"id": "qwen2.5:7b", "object": "model", "created": 0, "owned_by": "fake"},
+            {"id": "llama3.1:8b", "object": "model", "created": 0, "owned_by": "fake"},
+        ],
+    }
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"

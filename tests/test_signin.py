@@ -42,10 +42,16 @@ def test_an_altered_or_forged_token_is_refused(clock):
     version, expires, token_id, mac = signer.issue().split(".")
     later = str(int(expires) + 3600)
     flipped = mac[:-1] + ("0" if mac[-1] != "0" else "1")
-    for bad in (f"{version}.{later}.{token_id}.{mac}",  # a longer day
-                f"{version}.{expires}.{'0' * 32}.{mac}",  # another id
-                f"{version}.{expires}.{token_id}.{flipped}",
-                f"v2.{expires}.{token_id}.{mac}", "", "v1", "not.a.token.at all", None):
+    for bad in (
+        f"{version}.{later}.{token_id}.{mac}",  # a longer day
+        f"{version}.{expires}.{'0' * 32}.{mac}",  # another id
+        f"{version}.{expires}.{token_id}.{flipped}",
+        f"v2.{expires}.{token_id}.{mac}",
+        "",
+        "v1",
+        "not.a.token.at all",
+        None,
+    ):
         assert signer.check(bad) is None, bad
     assert Signer(bytes(32), PASSWORD).check(signer.issue()) is None, "signed with another server's key"
 
@@ -97,8 +103,9 @@ def gated(tmp_path, monkeypatch, clock):
     return Signer(ui.signin.server_key({"SEGMENTS_DB": str(tmp_path / "shop.duckdb")}), PASSWORD)
 
 
-def _call(path: str = "/", method: str = "GET", cookies: dict | None = None,
-          headers: list | None = None) -> tuple[int, list[bytes]]:
+def _call(
+    path: str = "/", method: str = "GET", cookies: dict | None = None, headers: list | None = None
+) -> tuple[int, list[bytes]]:
     sent: list[dict] = []
 
     async def page(scope, receive, send):
@@ -112,8 +119,13 @@ def _call(path: str = "/", method: str = "GET", cookies: dict | None = None,
         sent.append(message)
 
     jar = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())
-    scope = {"type": "http", "method": method, "path": path, "scheme": "http",
-             "headers": ([(b"cookie", jar.encode())] if jar else []) + (headers or [])}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "scheme": "http",
+        "headers": ([(b"cookie", jar.encode())] if jar else []) + (headers or []),
+    }
     asyncio.run(ui.gate.GateMiddleware(page, base_url_path="")(scope, receive, send))
     return sent[0]["status"], [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
 
@@ -153,8 +165,12 @@ def test_signing_out_revokes_the_cookie_and_the_browser(gated):
     token = gated.issue()
     ui.gate.admit("tab1", "c1", gated.mark)
     ui.gate.admit("tab2", "c1", gated.mark)
-    status, set_cookies = _call(ui.gate.SIGN_OUT_PATH, "POST", {"segments_gate": "c1", ui.signin.COOKIE: token},
-                                [(b"sec-fetch-site", b"same-origin")])
+    status, set_cookies = _call(
+        ui.gate.SIGN_OUT_PATH,
+        "POST",
+        {"segments_gate": "c1", ui.signin.COOKIE: token},
+        [(b"sec-fetch-site", b"same-origin")],
+    )
     assert status == 204
     assert b"Max-Age=0" in _signin(set_cookies)
     assert gated.check(token) is None
@@ -171,7 +187,8 @@ def test_another_site_cannot_sign_anyone_out(gated):
     token = gated.issue()
     ui.gate.admit("tab1", "c1", gated.mark)
     for method, site in (("POST", b"cross-site"), ("GET", b"same-origin")):
-        status, _ = _call(ui.gate.SIGN_OUT_PATH, method, {"segments_gate": "c1", ui.signin.COOKIE: token},
-                          [(b"sec-fetch-site", site)])
+        status, _ = _call(
+            ui.gate.SIGN_OUT_PATH, method, {"segments_gate": "c1", ui.signin.COOKIE: token}, [(b"sec-fetch-site", site)]
+        )
         assert status == 403
     assert gated.check(token) and ui.gate.is_admitted_cookie("c1")

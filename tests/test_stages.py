@@ -96,12 +96,18 @@ def test_cdnow_thresholds_stop_stretching_once_a_year_is_held(cdnow):
     # With a year of data or more the lapsed mark stays within a few days; a median over every gap ever would
     # have stretched it from 158 to 195 days over the same six months, customers unchanged.
     assert {cut: m.lapsed_after_days for cut, m in marks.items()} == {
-        "1997-12-31": 158, "1998-03-31": 147, "1998-06-30": 152}
+        "1997-12-31": 158,
+        "1998-03-31": 147,
+        "1998-06-30": 152,
+    }
     assert [_by_hand(days, cut, 1, window=None)[2] for cut in marks] == [158, 180, 195]
     for cut, limits in marks.items():
         gap, lapsing, lapsed, _ = _by_hand(days, cut, 1)
         assert (limits.typical_gap_days, limits.lapsing_after_days, limits.lapsed_after_days) == (
-            pytest.approx(gap), lapsing, lapsed)
+            pytest.approx(gap),
+            lapsing,
+            lapsed,
+        )
         assert "in the last year" in limits.basis
 
 
@@ -112,8 +118,11 @@ def test_cdnow_stage_backtest_at_the_calibration_date(cdnow):
     finally:
         con.close()
     _, lapsing, lapsed, expected = _by_hand(_purchase_days(cdnow), "1997-09-30", 90)
-    assert (frame.attrs["thresholds"]["lapsing_after_days"], frame.attrs["thresholds"]["lapsed_after_days"]) == (
-        lapsing, lapsed) == (64, 129)
+    assert (
+        (frame.attrs["thresholds"]["lapsing_after_days"], frame.attrs["thresholds"]["lapsed_after_days"])
+        == (lapsing, lapsed)
+        == (64, 129)
+    )
     assert _rows(frame) == expected
     rate = frame.set_index("stage")["return_rate"]
     # Measured once: active 51.0% of 3,295 came back within 90 days, lapsing 33.6%, lapsed 9.7% of 17,936.
@@ -160,8 +169,12 @@ def test_demo_stage_backtest_at_the_default_cut(demo_store):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"horizon_days": 0}, "at least 1"), ({"cut": "2099-01-01"}, "data ends on"), ({"cut": "Tuesday"}, "not a date"),
-     ({"cut": "1990-01-01"}, "Nobody had bought by 1990-01-01")],
+    [
+        ({"horizon_days": 0}, "at least 1"),
+        ({"cut": "2099-01-01"}, "data ends on"),
+        ({"cut": "Tuesday"}, "not a date"),
+        ({"cut": "1990-01-01"}, "Nobody had bought by 1990-01-01"),
+    ],
     ids=["no-horizon", "cut-too-late", "not-a-date", "before-any-order"],
 )
 def test_bad_input_is_one_sentence(cdnow, kwargs, message):
@@ -191,14 +204,17 @@ def test_lapsed_answer_says_what_each_means_and_ranks_by_value(demo_store):
     alive = int((lapsed["p_alive"] >= 0.5).sum())
     mark = table.attrs["thresholds"]["lapsed_after_days"]
     assert alive > 0  # the disagreement the answer has to explain (how many depends on the model the shop chose)
-    assert (f"\"lapsed\" only means no order in {mark} days, your gap rule, and the model still rates {alive:,} of "
-            f"the {len(lapsed):,} lapsed customers here more likely active than not") in result.summary
+    assert (
+        f'"lapsed" only means no order in {mark} days, your gap rule, and the model still rates {alive:,} of '
+        f"the {len(lapsed):,} lapsed customers here more likely active than not"
+    ) in result.summary
     assert "the model's chance that a customer has not silently stopped buying" in result.summary
     assert "the list is ranked by predicted value" in result.summary
     # The list: by predicted value, highest first, never by P(alive) (which would put other customers on top).
     shown = result.table
     assert list(shown["customer_id"]) == list(
-        lapsed.sort_values(["clv", "customer_id"], ascending=[False, True])["customer_id"].head(len(shown)))
+        lapsed.sort_values(["clv", "customer_id"], ascending=[False, True])["customer_id"].head(len(shown))
+    )
     by_alive = lapsed.sort_values(["p_alive", "customer_id"], ascending=[False, True])["customer_id"].head(10)
     assert list(shown["customer_id"].head(10)) != list(by_alive)
 

@@ -410,8 +410,11 @@ def test_a_reader_during_a_write_waits_and_then_answers(shop, holders):
     holder = holders(shop, "write")
     reader = subprocess.Popen(
         [sys.executable, "-m", "cli", "customers", "--db", str(shop), "--format", "csv"],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "SEGMENTS_LOCK_WAIT_SECONDS": "120"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "SEGMENTS_LOCK_WAIT_SECONDS": "120"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     threading.Timer(3.0, holder.let_go).start()  # after the reader has found the store held
     out, err = reader.communicate(timeout=300)

@@ -18,14 +18,14 @@ BEACON = "http://127.0.0.1:9/beacon?q=champions-276"
     ("written", "shown"),
     [
         (f"![chart]({BEACON})", "chart"),
-        (f"Your groups: ![x]({BEACON} \"title\") done.", "Your groups: x done."),
+        (f'Your groups: ![x]({BEACON} "title") done.', "Your groups: x done."),
         (f"[the list]({BEACON})", "the list"),
         (f"[a [nested] label]({BEACON})", "a [nested] label"),
         (f"[![logo]({BEACON})]({BEACON})", "logo"),  # an image inside a link
         (f"[see](<{BEACON} with space>)", "see"),
         ("[paren](http://x/a(b)c) end", "paren end"),
         (f"Read [this][1].\n\n[1]: {BEACON}\n", "Read this.\n\n"),
-        (f"![pixel][img]\n[img]: {BEACON} \"t\"", "pixel\n"),
+        (f'![pixel][img]\n[img]: {BEACON} "t"', "pixel\n"),
         (f"Open [report][] now.\n\n[report]: {BEACON}", "Open report now.\n\n"),
         (f"A shortcut: [here].\n\n  [Here]: {BEACON}", "A shortcut: here.\n\n"),
         (f'<img src="{BEACON}" alt="Top group">', "Top group"),

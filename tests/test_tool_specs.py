@@ -47,8 +47,10 @@ def test_only_reading_tools_are_replayed():
 
 def test_steps_read_from_the_spec():
     assert step_start("list_customers", {"group": "lapsed"}) == "Finding lapsed customers..."
-    assert step_end("list_customers", {"group": "lapsed"}, "421 customers are lapsed") == \
-        "Finding lapsed customers... 421 found"
+    assert (
+        step_end("list_customers", {"group": "lapsed"}, "421 customers are lapsed")
+        == "Finding lapsed customers... 421 found"
+    )
     assert step_start("no_such_tool", {}) == "Running no such tool..."
 
 
@@ -66,8 +68,13 @@ def test_a_new_tool_is_one_module_and_one_line(monkeypatch):
         return ToolResult(summary="3 products low on stock.")
 
     monkeypatch.setitem(REGISTRY, "stock_levels", None)
-    tool("stock_levels", _StockArgs, step="Checking stock", examples=("Which products are low on stock?",),
-         cues=(r"low on stock|stock levels?",))(stock_levels)
+    tool(
+        "stock_levels",
+        _StockArgs,
+        step="Checking stock",
+        examples=("Which products are low on stock?",),
+        cues=(r"low on stock|stock levels?",),
+    )(stock_levels)
     plan = plan_question("show me the top 50 items low on stock", State(), SHOP)
     assert plan.tool == "stock_levels"
     assert plan.args == {"limit": 20} and "I can do 1 to 20" in plan.note

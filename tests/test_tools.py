@@ -79,8 +79,12 @@ def ctx(tmp_path_factory) -> ToolContext:
     folder = tmp_path_factory.mktemp("tools")
     db = folder / "shop.duckdb"
     import_file(db, write_demo_csv(folder / "demo.csv", customers=800, seed=3))
-    assert cli.main(["campaign", "create", "lapsed", "--db", str(db), "--as-of", "2026-09-01",
-                     "--out", str(folder / "cmp")]) == 0
+    assert (
+        cli.main(
+            ["campaign", "create", "lapsed", "--db", str(db), "--as-of", "2026-09-01", "--out", str(folder / "cmp")]
+        )
+        == 0
+    )
     assert cli.main(["segment", "save", "Regulars", "--where", "frequency >= 3", "--db", str(db)]) == 0
     return ToolContext(db_path=db)
 

@@ -30,17 +30,23 @@ def alive_words(frame: pd.DataFrame, *, churn_seen: bool, dropout: float | None,
     """
     if not churn_seen:
         return NO_CHURN_WORDS.format(dropout=dropout or 0.0)
-    said = (f"median chance still active {frame['p_alive'].median():.0%} (the model's chance that a customer has "
-            "not silently stopped buying, not a stage")
+    said = (
+        f"median chance still active {frame['p_alive'].median():.0%} (the model's chance that a customer has "
+        "not silently stopped buying, not a stage"
+    )
     lapsed = frame[frame["lifecycle"] == "lapsed"]
     limits = frame.attrs.get("thresholds") or {}
     if len(lapsed) and limits.get("lapsed_after_days"):
         alive = int((lapsed["p_alive"] >= 0.5).sum())
-        said += (f": \"lapsed\" only means no order in {limits['lapsed_after_days']} days, your gap rule, and the "
-                 f"model still rates {alive:,} of the {len(lapsed):,} lapsed customers here more likely active than "
-                 "not")
+        said += (
+            f': "lapsed" only means no order in {limits["lapsed_after_days"]} days, your gap rule, and the '
+            f"model still rates {alive:,} of the {len(lapsed):,} lapsed customers here more likely active than "
+            "not"
+        )
     said += ")."
     if group in WIN_BACK_GROUPS:
-        said += (" Who is worth winning back goes by expected purchases and value, not by that chance: the list "
-                 "is ranked by predicted value.")
+        said += (
+            " Who is worth winning back goes by expected purchases and value, not by that chance: the list "
+            "is ranked by predicted value."
+        )
     return said

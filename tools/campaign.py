@@ -28,17 +28,25 @@ Goal = Literal["win_back", "thank_and_reward", "welcome_second_purchase", "upsel
 
 
 class DraftArgs(ToolArgs):
-    group: GroupOrSavedKey = Field(description="The RFM segment, lifecycle stage, cluster (cluster_1...) or the "
-                                   "name of a segment the owner saved, to write to.")
+    group: GroupOrSavedKey = Field(
+        description="The RFM segment, lifecycle stage, cluster (cluster_1...) or the "
+        "name of a segment the owner saved, to write to."
+    )
     goal: Goal | None = Field(None, description="What the message is for; empty: chosen from the group.")
     channel: Literal["email", "sms"] = Field("email", description="email, or sms for a text message.")
     length: Literal["standard", "short"] = Field(
-        "standard", description="short: a noticeably shorter body and preview with the same facts.")
+        "standard", description="short: a noticeably shorter body and preview with the same facts."
+    )
     tone: Literal["warm", "formal", "playful", "urgent"] = Field(
-        "warm", description="The voice: greeting, sign-off and wording.")
+        "warm", description="The voice: greeting, sign-off and wording."
+    )
     discount_percent: int | None = Field(
-        None, ge=1, le=90, description="A percentage off (1-90) to offer instead of the offer sized to the group; "
-        "the subject lines and body then mention it.")
+        None,
+        ge=1,
+        le=90,
+        description="A percentage off (1-90) to offer instead of the offer sized to the group; "
+        "the subject lines and body then mention it.",
+    )
     as_of: str | None = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the last order.")
     k: int | None = K
 
@@ -74,23 +82,36 @@ def _reachable(allowed: pd.DataFrame, channel: str, named: bool) -> str:
     """What the audience file can carry when the data lacks contact details, said before anyone plans a send."""
     said = ""
     if len(allowed) and channel == "email" and not allowed["email"].notna().any():
-        said = ("; your data holds no email addresses, so the audience file lists customer ids only: match them to "
-                "your contacts in your mail tool before sending")
+        said = (
+            "; your data holds no email addresses, so the audience file lists customer ids only: match them to "
+            "your contacts in your mail tool before sending"
+        )
     if len(allowed) and not named:
-        said += "; it holds no first names either, so the draft greets them without one" if said else (
-            "; your data holds no first names, so the draft greets them without one")
+        said += (
+            "; it holds no first names either, so the draft greets them without one"
+            if said
+            else ("; your data holds no first names, so the draft greets them without one")
+        )
     return said
 
 
 @tool(
-    "draft_campaign", DraftArgs,
-    step=lambda a: f"Drafting {'a text message' if a.get('channel') == 'sms' else 'an email'} to "
-                   f"{group_words(a.get('group'))}",
-    examples=("Draft an email for my at-risk customers", "Write a text message to my new customers",
-              "Write a formal email to cluster 2", "Draft a short, playful text for my champions",
-              "Write an urgent email to my lapsing customers with 15% off"),
-    cues=(r"draft|write|compose|e ?mail|newsletter|text message|sms",
-          r"\b(shorter|more (formal|playful|urgent|friendly))\b|\b\d+\s*(percent\s*)?off\b"),
+    "draft_campaign",
+    DraftArgs,
+    step=lambda a: (
+        f"Drafting {'a text message' if a.get('channel') == 'sms' else 'an email'} to {group_words(a.get('group'))}"
+    ),
+    examples=(
+        "Draft an email for my at-risk customers",
+        "Write a text message to my new customers",
+        "Write a formal email to cluster 2",
+        "Draft a short, playful text for my champions",
+        "Write an urgent email to my lapsing customers with 15% off",
+    ),
+    cues=(
+        r"draft|write|compose|e ?mail|newsletter|text message|sms",
+        r"\b(shorter|more (formal|playful|urgent|friendly))\b|\b\d+\s*(percent\s*)?off\b",
+    ),
     next_step=("Want {other} version too?", "and {other} version"),
 )
 def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
@@ -112,28 +133,43 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
         allowed, left_out, recorded = audience(con, members)
     has_names = bool(allowed["first_name"].notna().any())
     key = f"saved:{group.key}" if group.is_saved else args.group
-    draft = drafts.draft_campaign(profile, key=key, goal=args.goal, channel=args.channel,
-                                  shop_name=ctx.shop_name, length=args.length, tone=args.tone,
-                                  discount_percent=args.discount_percent, first_names=has_names)
+    draft = drafts.draft_campaign(
+        profile,
+        key=key,
+        goal=args.goal,
+        channel=args.channel,
+        shop_name=ctx.shop_name,
+        length=args.length,
+        tone=args.tone,
+        discount_percent=args.discount_percent,
+        first_names=has_names,
+    )
     unsubscribed = allowed.attrs.get("unreachable", 0)
     why = "no marketing consent" + (f"; {unsubscribed:,} of them unsubscribed or bounced" if unsubscribed else "")
     consent = (
         f"{len(allowed):,} of {len(members):,} may be contacted ({left_out:,} left out: {why})"
-        if recorded else f"all {len(allowed):,} are in the audience: the data records no marketing consent"
-        if not unsubscribed else
-        f"{len(allowed):,} of {len(members):,} may be contacted ({unsubscribed:,} left out: unsubscribed or bounced)"
+        if recorded
+        else f"all {len(allowed):,} are in the audience: the data records no marketing consent"
+        if not unsubscribed
+        else f"{len(allowed):,} of {len(members):,} may be contacted "
+        f"({unsubscribed:,} left out: unsubscribed or bounced)"
     ) + _reachable(allowed, args.channel, has_names)
     subject = f" Subject lines: {' | '.join(draft['subject_lines'])}." if draft["subject_lines"] else ""
     kind = "email" if args.channel == "email" else "text message"
     style = [w for w, usual in ((args.length, "standard"), (args.tone, "warm")) if w != usual]
     message = " ".join([*style, kind])
     message = f"{'an' if message[0] in 'aeiou' else 'a'} {message}"
-    who = (group_words(args.group) if group.is_cluster else f"the customers in {saved_words(group.key)}"
-           if group.is_saved else f"{label(args.group)} customers")
+    who = (
+        group_words(args.group)
+        if group.is_cluster
+        else f"the customers in {saved_words(group.key)}"
+        if group.is_saved
+        else f"{label(args.group)} customers"
+    )
     named = f" (the group is '{clean(group.name, CLUSTER_NAME_LIMIT)}', one of {group.k})" if group.is_cluster else ""
     command = f"segments campaign create {args.group}" + (f" --k {args.k}" if group.is_cluster and args.k else "")
     if group.is_saved:
-        command = f"segments campaign create \"{group.key}\""
+        command = f'segments campaign create "{group.key}"'
     summary = (
         f"Drafted {message} to {who}, goal {draft['goal'].replace('_', ' ')}{named}; "
         f"{consent}.{subject} Offer: {draft['offer']}. To see later whether it worked, create it as a campaign "
@@ -145,18 +181,29 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     stem = file_stem(group.key)
     downloads = csv_download(ctx, f"{stem}_audience.csv", allowed)
     if downloads:
-        downloads.insert(0, Download(f"{stem}_{args.channel}.txt", drafts.draft_text(draft).encode("utf-8"),
-                                     "text/plain"))
+        downloads.insert(
+            0, Download(f"{stem}_{args.channel}.txt", drafts.draft_text(draft).encode("utf-8"), "text/plain")
+        )
         if args.channel == "email":
-            downloads.insert(1, Download(f"{stem}_email.html", drafts.draft_html(draft).encode("utf-8"),
-                                         "text/html"))
+            downloads.insert(1, Download(f"{stem}_email.html", drafts.draft_html(draft).encode("utf-8"), "text/html"))
     return ToolResult(
-        summary=assert_no_email(summary), draft=draft, table=allowed, downloads=downloads,
-        facts={"group": group.key, "goal": draft["goal"], "channel": args.channel, "audience": len(allowed),
-               "left_out_no_consent": left_out, "consent_recorded": recorded, "length": args.length,
-               "tone": args.tone, "discount_percent": args.discount_percent,
-               **({"group_name": group.name, "k": group.k} if group.is_cluster else {}),
-               **({"condition": group.condition} if group.is_saved else {})},
+        summary=assert_no_email(summary),
+        draft=draft,
+        table=allowed,
+        downloads=downloads,
+        facts={
+            "group": group.key,
+            "goal": draft["goal"],
+            "channel": args.channel,
+            "audience": len(allowed),
+            "left_out_no_consent": left_out,
+            "consent_recorded": recorded,
+            "length": args.length,
+            "tone": args.tone,
+            "discount_percent": args.discount_percent,
+            **({"group_name": group.name, "k": group.k} if group.is_cluster else {}),
+            **({"condition": group.condition} if group.is_saved else {}),
+        },
     )
 
 
@@ -166,8 +213,11 @@ class MeasureArgs(ToolArgs):
 
 
 @tool(
-    "measure_campaign", MeasureArgs, step="Measuring the campaign against its control group",
-    chart="treated_vs_control", examples=("Did my last campaign work?",),
+    "measure_campaign",
+    MeasureArgs,
+    step="Measuring the campaign against its control group",
+    chart="treated_vs_control",
+    examples=("Did my last campaign work?",),
     cues=(r"did (\w+ ){0,4}(campaign|e ?mail) (\w+ )?work|control group|uplift|lift",),
     next_step=("The table sets the messaged customers beside the held-out control group.", None),
 )
@@ -185,25 +235,34 @@ def measure_campaign(ctx: ToolContext, args: MeasureArgs) -> ToolResult:
         result = measure(con, args.campaign_id, window_days=args.window_days)
     table = pd.DataFrame([{"group": "messaged", **result.treated}, {"group": "held out", **result.control}])
     return ToolResult(
-        summary=assert_no_email(f"Campaign {args.campaign_id}: {result.verdict}"), table=table,
-        chart=draw(ctx, "treated_vs_control", result.as_dict()), facts=result.as_dict(),
+        summary=assert_no_email(f"Campaign {args.campaign_id}: {result.verdict}"),
+        table=table,
+        chart=draw(ctx, "treated_vs_control", result.as_dict()),
+        facts=result.as_dict(),
     )
 
 
 class PlanArgs(ToolArgs):
-    group: GroupOrSavedKey = Field(description="The RFM segment, lifecycle stage, cluster (cluster_1...) or the "
-                                   "name of a segment the owner saved, to message.")
+    group: GroupOrSavedKey = Field(
+        description="The RFM segment, lifecycle stage, cluster (cluster_1...) or the "
+        "name of a segment the owner saved, to message."
+    )
     holdout: float = Field(0.1, ge=0.05, le=0.5, description="Share held out as the control group (0.05 to 0.5).")
-    lift_per_100: int = Field(5, ge=1, le=50, description="The smallest lift worth finding, in extra buyers per 100 "
-                              "messaged within 30 days.")
+    lift_per_100: int = Field(
+        5, ge=1, le=50, description="The smallest lift worth finding, in extra buyers per 100 messaged within 30 days."
+    )
     as_of: str | None = Field(None, description="Date to plan as of, YYYY-MM-DD; default: the last order's day.")
     k: int | None = K
 
 
 @tool(
-    "plan_campaign", PlanArgs, step=lambda a: f"Planning a campaign to {group_words(a.get('group'))}",
-    examples=("Set up a win-back offer for my lapsed customers with a control group",
-              "How many should I hold out to know if an email to my at-risk customers works?"),
+    "plan_campaign",
+    PlanArgs,
+    step=lambda a: f"Planning a campaign to {group_words(a.get('group'))}",
+    examples=(
+        "Set up a win-back offer for my lapsed customers with a control group",
+        "How many should I hold out to know if an email to my at-risk customers works?",
+    ),
     next_step=("Want an email draft for them?", "draft them an email"),
 )
 def plan_campaign(ctx: ToolContext, args: PlanArgs) -> ToolResult:
@@ -232,8 +291,16 @@ def plan_campaign(ctx: ToolContext, args: PlanArgs) -> ToolResult:
         ' "did it work?" compares who bought in each.'
     )
     least = detectable_lift(messaged, held_out, plan.baseline if plan.baseline is not None else 0.1)
-    facts = {"group": args.group, "as_of": plan.as_of, "members": plan.members, "eligible": plan.eligible,
-             "messaged": messaged, "held_out": held_out, "holdout": args.holdout,
-             "baseline": None if plan.baseline is None else round(plan.baseline, 4),
-             "detectable_per_100": round(least * 100, 1), "suggested_holdout": better}
+    facts = {
+        "group": args.group,
+        "as_of": plan.as_of,
+        "members": plan.members,
+        "eligible": plan.eligible,
+        "messaged": messaged,
+        "held_out": held_out,
+        "holdout": args.holdout,
+        "baseline": None if plan.baseline is None else round(plan.baseline, 4),
+        "detectable_per_100": round(least * 100, 1),
+        "suggested_holdout": better,
+    }
     return ToolResult(summary=assert_no_email(summary), facts=facts)

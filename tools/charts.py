@@ -487,13 +487,17 @@ def breakdown_bars(frame: pd.DataFrame, by: str) -> Chart:
     if folded and (data["value"] == "other").any():
         other = data.loc[data["value"] == "other"].iloc[0]
         many = {"city": "cities", "country": "countries", "category": "categories"}.get(by, f"{what.lower()}s")
-        subtitle.append(f"'Other' is the other {folded:,} {many} together: {int(other['customers']):,} "
-                        "customers bought one or more of them")
+        subtitle.append(
+            f"'Other' is the other {folded:,} {many} together: {int(other['customers']):,} "
+            "customers bought one or more of them"
+        )
     hidden = named.iloc[TOP_VALUES:]
     if len(hidden):
         share = float(pd.to_numeric(hidden["revenue_share"], errors="coerce").sum())
-        subtitle.append(f"The top {TOP_VALUES} of {len(named):,} by revenue; the {len(hidden):,} smaller ones "
-                        f"({share:.1%} of revenue) are not drawn")
+        subtitle.append(
+            f"The top {TOP_VALUES} of {len(named):,} by revenue; the {len(hidden):,} smaller ones "
+            f"({share:.1%} of revenue) are not drawn"
+        )
     return _finish(chart, f"Revenue by {what.lower()}", subtitle)
 
 
@@ -532,8 +536,10 @@ def treated_vs_control(measure: Mapping[str, Mapping[str, float] | None]) -> Cha
 
 # Any group's own colour, whichever scheme it comes from (newcomers muted: they are not a group to act on).
 GROUP_COLOURS: dict[str, str] = {**SEGMENT_COLOURS, **STAGE_COLOURS, **CLUSTER_COLOURS, NEW_ARRIVALS: MUTED_COLOUR}
-_RANKED_BY = {"revenue": ("revenue", "revenue_share", "Revenue", "revenue so far"),
-              "value_at_stake": ("value_at_stake", "value_share", "Value at stake", "expected spend, next 90 days")}
+_RANKED_BY = {
+    "revenue": ("revenue", "revenue_share", "Revenue", "revenue so far"),
+    "value_at_stake": ("value_at_stake", "value_share", "Value at stake", "expected spend, next 90 days"),
+}
 
 
 def group_ranking_bars(table: pd.DataFrame, by: str) -> Chart:
@@ -566,8 +572,7 @@ def group_ranking_bars(table: pd.DataFrame, by: str) -> Chart:
 
 # The comparison's panels: (kind of metric, panel title, {metric: short axis label}).
 _COMPARE_PANELS = (
-    ("share", "Shares", {"share_of_customers": "Customers", "revenue_share": "Revenue",
-                         "consent_share": "Consent"}),
+    ("share", "Shares", {"share_of_customers": "Customers", "revenue_share": "Revenue", "consent_share": "Consent"}),
     ("money", "Money", {"median_monetary": "Median spend", "avg_order_value": "Average order"}),
     ("days", "Days", {"median_recency_days": "Since last order", "typical_gap_days": "Between orders"}),
 )
@@ -609,8 +614,11 @@ def group_comparison_bars(metrics: pd.DataFrame, names: Mapping[str, str]) -> Ch
     if not panels:
         raise ValueError("Nothing to compare: every measure is unknown for both groups.")
     chart = alt.hconcat(*panels, spacing=24)
-    return _finish(chart, " vs ".join(names.get(k, label(k)) for k in keys),
-                   "Shares of all customers and revenue, money per customer or order, days as medians")
+    return _finish(
+        chart,
+        " vs ".join(names.get(k, label(k)) for k in keys),
+        "Shares of all customers and revenue, money per customer or order, days as medians",
+    )
 
 
 def focus_bars(table: pd.DataFrame) -> Chart:
@@ -636,8 +644,9 @@ def focus_bars(table: pd.DataFrame) -> Chart:
     bars = base.mark_bar().encode(color=alt.Color("segment:N", scale=scale, legend=None))
     text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("score:Q", format=".1f"))
     chart = (bars + text).properties(width=WIDTH - 200, height=alt.Step(24))
-    return _finish(chart, "Which group to focus on first",
-                   "Score: urgency x (value at stake, customers who may be messaged, size)")
+    return _finish(
+        chart, "Which group to focus on first", "Score: urgency x (value at stake, customers who may be messaged, size)"
+    )
 
 
 def entrant_origins(origins: pd.DataFrame, group: str) -> Chart:
@@ -651,15 +660,19 @@ def entrant_origins(origins: pd.DataFrame, group: str) -> Chart:
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=list(data["label"]), title="Came from"),
         x=alt.X("customers:Q", title="Customers", axis=alt.Axis(format=",d", tickMinStep=1)),
-        tooltip=[_tip("label:N", "Came from"), _tip("customers:Q", "Customers", COUNT),
-                 _tip("share:Q", "Share of newcomers", SHARE)],
+        tooltip=[
+            _tip("label:N", "Came from"),
+            _tip("customers:Q", "Customers", COUNT),
+            _tip("share:Q", "Share of newcomers", SHARE),
+        ],
     )
     bars = base.mark_bar().encode(color=alt.Color("from_group:N", scale=scale, legend=None))
     text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("customers:Q", format=COUNT))
     chart = (bars + text).properties(width=WIDTH - 220, height=alt.Step(24))
     total = int(pd.to_numeric(data["customers"]).sum())
-    return _finish(chart, f"Where the {total:,} new {label(group).lower()} customers came from",
-                   "Their group at the start date")
+    return _finish(
+        chart, f"Where the {total:,} new {label(group).lower()} customers came from", "Their group at the start date"
+    )
 
 
 def sales_trend(monthly: pd.DataFrame, partial: bool = False) -> Chart:
@@ -682,30 +695,44 @@ def sales_trend(monthly: pd.DataFrame, partial: bool = False) -> Chart:
             _tip("customers:Q", "Customers", COUNT),
         ],
     )  # fmt: skip
-    chart = (base.mark_line(color=VALUE_COLOUR) + base.mark_point(color=VALUE_COLOUR, filled=True, size=40))
+    chart = base.mark_line(color=VALUE_COLOUR) + base.mark_point(color=VALUE_COLOUR, filled=True, size=40)
     subtitle = ["Net revenue of customers' purchases each month"]
     if partial:
         subtitle.append("The first or last month covers only part of that month")
     return _finish(chart.properties(width=WIDTH - 80, height=240), "Revenue by month", subtitle)
 
 
-def _group_bars(table: pd.DataFrame, field: str, overall: float | None, *, title: str, axis_title: str,
-                fmt: str, tooltip: list[alt.Tooltip], subtitle: str) -> Chart:
+def _group_bars(
+    table: pd.DataFrame,
+    field: str,
+    overall: float | None,
+    *,
+    title: str,
+    axis_title: str,
+    fmt: str,
+    tooltip: list[alt.Tooltip],
+    subtitle: str,
+) -> Chart:
     """One bar per segment or stage in the table's order, in its own colour, with ``overall`` as a rule."""
     data = table.assign(group=table["group"].astype(str), label=table["group"].map(label)).dropna(subset=[field])
     scale = _colour_scale(GROUP_COLOURS, data["group"])
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=list(data["label"]), title=None),
-        x=alt.X(f"{field}:Q", title=money_title(axis_title) if fmt == MONEY else axis_title,
-                axis=alt.Axis(format=fmt.replace(".2f", ".0f"), tickCount=5)),
+        x=alt.X(
+            f"{field}:Q",
+            title=money_title(axis_title) if fmt == MONEY else axis_title,
+            axis=alt.Axis(format=fmt.replace(".2f", ".0f"), tickCount=5),
+        ),
         tooltip=[_tip("label:N", "Group"), *tooltip],
     )
     bars = base.mark_bar().encode(color=alt.Color("group:N", scale=scale, legend=None))
     text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text(f"{field}:Q", format=fmt))
     chart = bars + text
     if overall is not None and math.isfinite(overall):
-        rule = alt.Chart(pd.DataFrame({field: [overall]})).mark_rule(color="#555555", strokeDash=[4, 3]).encode(
-            x=f"{field}:Q", tooltip=[_tip(f"{field}:Q", "Everyone", fmt)]
+        rule = (
+            alt.Chart(pd.DataFrame({field: [overall]}))
+            .mark_rule(color="#555555", strokeDash=[4, 3])
+            .encode(x=f"{field}:Q", tooltip=[_tip(f"{field}:Q", "Everyone", fmt)])
         )
         chart = chart + rule
     return _finish(chart.properties(width=WIDTH - 220, height=alt.Step(24)), title, subtitle)
@@ -731,12 +758,21 @@ def rhythm_bars(table: pd.DataFrame) -> Chart:
     """
     everyone = table[table["group"] == "all"]["typical_gap_days"]
     overall = float(everyone.iloc[0]) if len(everyone) else None
-    tooltip = [_tip("typical_gap_days:Q", "Typical gap (days)", ",.1f"),
-               _tip("repeat_customers:Q", "Repeat customers", COUNT), _tip("customers:Q", "Customers", COUNT)]
-    return _group_bars(table[table["group"] != "all"], "typical_gap_days", overall,
-                       title="Days between purchases by group", axis_title="Typical days between purchases",
-                       fmt=",.0f", tooltip=tooltip,
-                       subtitle="Median of repeat customers' own median gaps; the dashed line is the whole shop")
+    tooltip = [
+        _tip("typical_gap_days:Q", "Typical gap (days)", ",.1f"),
+        _tip("repeat_customers:Q", "Repeat customers", COUNT),
+        _tip("customers:Q", "Customers", COUNT),
+    ]
+    return _group_bars(
+        table[table["group"] != "all"],
+        "typical_gap_days",
+        overall,
+        title="Days between purchases by group",
+        axis_title="Typical days between purchases",
+        fmt=",.0f",
+        tooltip=tooltip,
+        subtitle="Median of repeat customers' own median gaps; the dashed line is the whole shop",
+    )
 
 
 def customer_orders(orders: pd.DataFrame, title: str = "Their orders over time") -> Chart:
@@ -745,20 +781,34 @@ def customer_orders(orders: pd.DataFrame, title: str = "Their orders over time")
 
     ``orders``: ``order_id, order_date, net_amount, is_purchase`` (``segmentation.customer_page``).
     """
-    data = orders[["order_id", "order_date", "net_amount", "is_purchase"]].assign(
-        date=lambda d: pd.to_datetime(d["order_date"]).dt.strftime("%Y-%m-%d"),
-        kind=lambda d: np.where(d["is_purchase"], "Purchase", "Returned or cancelled"),
-    ).drop(columns=["order_date"])
-    chart = alt.Chart(data).mark_bar(size=6).encode(
-        x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
-        y=alt.Y("net_amount:Q", title=money_title("Order value"), axis=alt.Axis(format=",.0f")),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["Purchase", "Returned or cancelled"],
-                                                              range=[VALUE_COLOUR, MUTED_COLOUR])),
-        tooltip=[_tip("date:T", "Date"), _tip("order_id:N", "Order"), _tip("net_amount:Q", "Value", MONEY)],
+    data = (
+        orders[["order_id", "order_date", "net_amount", "is_purchase"]]
+        .assign(
+            date=lambda d: pd.to_datetime(d["order_date"]).dt.strftime("%Y-%m-%d"),
+            kind=lambda d: np.where(d["is_purchase"], "Purchase", "Returned or cancelled"),
+        )
+        .drop(columns=["order_date"])
+    )
+    chart = (
+        alt.Chart(data)
+        .mark_bar(size=6)
+        .encode(
+            x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
+            y=alt.Y("net_amount:Q", title=money_title("Order value"), axis=alt.Axis(format=",.0f")),
+            color=alt.Color(
+                "kind:N",
+                title=None,
+                scale=alt.Scale(domain=["Purchase", "Returned or cancelled"], range=[VALUE_COLOUR, MUTED_COLOUR]),
+            ),
+            tooltip=[_tip("date:T", "Date"), _tip("order_id:N", "Order"), _tip("net_amount:Q", "Value", MONEY)],
+        )
     )
     n = int(data["is_purchase"].sum())
-    return _finish(chart.properties(width=WIDTH - 80, height=220), title,
-                   f"{n:,} purchase{'s' if n != 1 else ''}, each bar one order at its net value")
+    return _finish(
+        chart.properties(width=WIDTH - 80, height=220),
+        title,
+        f"{n:,} purchase{'s' if n != 1 else ''}, each bar one order at its net value",
+    )
 
 
 def attribute_shares(table: pd.DataFrame) -> Chart:
@@ -775,11 +825,17 @@ def attribute_shares(table: pd.DataFrame) -> Chart:
         base = alt.Chart(rows).encode(
             y=alt.Y("value:N", sort=list(rows["value"]), title=None),
             x=alt.X("share:Q", title=None, axis=alt.Axis(format=".0%", tickCount=4)),
-            tooltip=[_tip("value:N", str(attribute)), _tip("customers:Q", "Customers", COUNT),
-                     _tip("share:Q", "Share of those known", SHARE)],
+            tooltip=[
+                _tip("value:N", str(attribute)),
+                _tip("customers:Q", "Customers", COUNT),
+                _tip("share:Q", "Share of those known", SHARE),
+            ],
         )
         bars = base.mark_bar(color=VALUE_COLOUR)
         text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("share:Q", format=".0%"))
         panels.append((bars + text).properties(title=str(attribute), width=WIDTH - 240, height=alt.Step(20)))
-    return _finish(alt.vconcat(*panels, spacing=14), "Who these customers are",
-                   "Share of the customers whose value your data has; a customer with several tags counts under each")
+    return _finish(
+        alt.vconcat(*panels, spacing=14),
+        "Who these customers are",
+        "Share of the customers whose value your data has; a customer with several tags counts under each",
+    )

@@ -13,19 +13,28 @@ class ClusterArgs(ToolArgs):
     k: int | None = Field(None, ge=2, le=8, description="Number of groups wanted (2-8); leave empty to choose.")
     as_of: str | None = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the last order.")
     attributes: list[str] | None = Field(
-        None, max_length=8,
+        None,
+        max_length=8,
         description="Also cluster on these, from the customer lists and email activity: age, member_rating, "
         "open_rate, click_rate, email_consent, unsubscribed, bounced, tag:NAME, interest:NAME (e.g. ['open_rate', "
-        "'tag:vegan']); empty: behaviour only. Use age only when the owner asks for it.")
+        "'tag:vegan']); empty: behaviour only. Use age only when the owner asks for it.",
+    )
 
 
 @tool(
-    "cluster_customers", ClusterArgs, done="{n} groups", chart="cluster_scatter",
-    step=lambda a: (f"Splitting customers into {a['k']} groups" if a.get("k")
-                    else "Finding groups of customers who shop alike"),
-    examples=("Split my customers into 4 groups",), cues=(r"clusters?|groups|kinds of customers",),
-    next_step=("Want a persona of the first group? Ask \"tell me about cluster 2\" for the next.",
-               "tell me about cluster 1"),
+    "cluster_customers",
+    ClusterArgs,
+    done="{n} groups",
+    chart="cluster_scatter",
+    step=lambda a: (
+        f"Splitting customers into {a['k']} groups" if a.get("k") else "Finding groups of customers who shop alike"
+    ),
+    examples=("Split my customers into 4 groups",),
+    cues=(r"clusters?|groups|kinds of customers",),
+    next_step=(
+        'Want a persona of the first group? Ask "tell me about cluster 2" for the next.',
+        "tell me about cluster 1",
+    ),
 )
 def cluster_customers(ctx: ToolContext, args: ClusterArgs) -> ToolResult:
     """Find groups of customers who behave alike (k-means on recency, frequency, spend, tenure, basket
@@ -59,10 +68,13 @@ def cluster_customers(ctx: ToolContext, args: ClusterArgs) -> ToolResult:
     if chosen:
         summary += f" Clustered on behaviour and {', '.join(chosen)}."
     if sensitive:
-        summary += (f" These groups are made with {' and '.join(sensitive)} because you asked for it; they are "
-                    "otherwise made from behaviour alone.")
+        summary += (
+            f" These groups are made with {' and '.join(sensitive)} because you asked for it; they are "
+            "otherwise made from behaviour alone."
+        )
     return ToolResult(
-        summary=assert_no_email(summary), table=table,
+        summary=assert_no_email(summary),
+        table=table,
         chart=draw(ctx, "cluster_scatter", result.assignments, dict(zip(table["key"], table["name"], strict=True))),
         facts=result.as_dict(),
     )

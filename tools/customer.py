@@ -81,22 +81,35 @@ def describe_customer(ctx: ToolContext, args: CustomerArgs) -> ToolResult:
         ).fetchall()
     row = page.row
     ranked = f" (number {args.top_rank} by {args.by.replace('_', ' ')})" if args.top_rank else ""
-    facts: dict = {"customer_id": page.customer_id, "as_of": page.as_of, "top_rank": args.top_rank,
-                   "marketing_consent": page.marketing_consent, "campaigns": len(page.campaigns),
-                   "groups": [{"kind": g.kind, "key": g.key} for g in page.groups]}
+    facts: dict = {
+        "customer_id": page.customer_id,
+        "as_of": page.as_of,
+        "top_rank": args.top_rank,
+        "marketing_consent": page.marketing_consent,
+        "campaigns": len(page.campaigns),
+        "groups": [{"kind": g.kind, "key": g.key} for g in page.groups],
+    }
     if row is None:
         summary = f"Customer {page.customer_id}{ranked}: {page.next_order}"
     else:
         first = pd.Timestamp(page.orders.loc[page.orders["is_purchase"], "order_date"].min())
         last = pd.Timestamp(page.orders.loc[page.orders["is_purchase"], "order_date"].max())
-        facts.update(usual_products=[{"product": clean(p), "orders": int(n)} for p, n in usual],
-                     last_order=f"{last:%Y-%m-%d}")
-        facts.update(orders=int(row["frequency"]), spent=round(float(row["monetary"]), 2),
-                     segment=row["segment"], lifecycle=row["lifecycle"], recency_days=int(row["recency_days"]),
-                     first_order=f"{first:%Y-%m-%d}", next_order_date=row.get("next_order_date"),
-                     group=row["segment"])  # "list them" next means the rest of their segment
-        others = [f"{g.title} ({KIND_WORDS.get(g.kind, g.kind)})" for g in page.groups
-                  if g.kind in ("cluster", "saved")]
+        facts.update(
+            usual_products=[{"product": clean(p), "orders": int(n)} for p, n in usual], last_order=f"{last:%Y-%m-%d}"
+        )
+        facts.update(
+            orders=int(row["frequency"]),
+            spent=round(float(row["monetary"]), 2),
+            segment=row["segment"],
+            lifecycle=row["lifecycle"],
+            recency_days=int(row["recency_days"]),
+            first_order=f"{first:%Y-%m-%d}",
+            next_order_date=row.get("next_order_date"),
+            group=row["segment"],
+        )  # "list them" next means the rest of their segment
+        others = [
+            f"{g.title} ({KIND_WORDS.get(g.kind, g.kind)})" for g in page.groups if g.kind in ("cluster", "saved")
+        ]
         summary = (
             f"Customer {page.customer_id}{ranked}, as of {page.as_of}: first order {first:%Y-%m-%d}, last order "
             f"{last:%Y-%m-%d}"
@@ -105,8 +118,11 @@ def describe_customer(ctx: ToolContext, args: CustomerArgs) -> ToolResult:
             + " ".join(line.rstrip(".") + "." for line in standing_lines(page))
             + (f" Also in: {'; '.join(others)}." if others else "")
             + f" Marketing consent: {consent_words(page.marketing_consent)}; "
-            + (f"in {len(page.campaigns):,} campaign{'s' if len(page.campaigns) != 1 else ''}."
-               if len(page.campaigns) else "in no campaign yet.")
+            + (
+                f"in {len(page.campaigns):,} campaign{'s' if len(page.campaigns) != 1 else ''}."
+                if len(page.campaigns)
+                else "in no campaign yet."
+            )
         )
     # The person's view: who they are, then the orders (the table and its download hold the contact details).
     shown = page.orders.assign(order_date=lambda d: pd.to_datetime(d["order_date"]).dt.strftime("%Y-%m-%d"))
@@ -117,7 +133,8 @@ def describe_customer(ctx: ToolContext, args: CustomerArgs) -> ToolResult:
         summary=assert_no_email(summary),
         table=shown,
         chart=charts.customer_orders(page.orders, f"Customer {page.customer_id}'s orders")
-        if len(page.orders) else None,
+        if len(page.orders)
+        else None,
         facts=facts,
         downloads=csv_download(ctx, f"customer_{page.customer_id}_orders.csv", shown),
     )

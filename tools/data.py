@@ -22,9 +22,12 @@ class NoArgs(ToolArgs):
 
 
 @tool(
-    "load_data", LoadArgs, read_only=False,
+    "load_data",
+    LoadArgs,
+    read_only=False,
     step=lambda a: "Loading the demo shop" if a.get("source") == "demo" else f"Loading {a.get('source', 'your file')}",
-    examples=("Load the demo shop",), cues=(r"demo (shop|data|bakery|cafe)|sample (data|shop)|example (data|shop)",),
+    examples=("Load the demo shop",),
+    cues=(r"demo (shop|data|bakery|cafe)|sample (data|shop)|example (data|shop)",),
     next_step=("Want an overview of what is in it?", "what's in my data?"),
 )
 def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
@@ -79,7 +82,10 @@ def _has_data(ctx: ToolContext) -> bool:
 
 
 @tool(
-    "data_overview", NoArgs, step="Looking over your data", chart="lifecycle_bars",
+    "data_overview",
+    NoArgs,
+    step="Looking over your data",
+    chart="lifecycle_bars",
     examples=("What's in my data?", "How is the shop doing overall?"),
     cues=(r"overview|summary|big picture|at a glance|whats in (my|the) data",),
     next_step=("Want to see who is lapsed?", "who are my lapsed customers?"),
@@ -109,12 +115,22 @@ def data_overview(ctx: ToolContext, args: NoArgs) -> ToolResult:
         f"{thresholds['lapsed_after_days']} days, {thresholds['basis']})."
     )
     return ToolResult(
-        summary=assert_no_email(summary), table=table, chart=draw(ctx, "lifecycle_bars", table, thresholds),
-        facts={"customers": n, "purchases": purchases, "revenue": round(revenue, 2),
-               "guest_orders": int(guest_orders), "guest_purchases": int(guest_purchases),
-               "guest_revenue": round(float(guest_revenue), 2),
-               "repeat_rate": round(float(repeat), 4), "lapsed_share": round(float(lapsed), 4),
-               "first_date": str(first), "last_date": str(last), "thresholds": thresholds},
+        summary=assert_no_email(summary),
+        table=table,
+        chart=draw(ctx, "lifecycle_bars", table, thresholds),
+        facts={
+            "customers": n,
+            "purchases": purchases,
+            "revenue": round(revenue, 2),
+            "guest_orders": int(guest_orders),
+            "guest_purchases": int(guest_purchases),
+            "guest_revenue": round(float(guest_revenue), 2),
+            "repeat_rate": round(float(repeat), 4),
+            "lapsed_share": round(float(lapsed), 4),
+            "first_date": str(first),
+            "last_date": str(last),
+            "thresholds": thresholds,
+        },
     )
 
 
@@ -122,9 +138,15 @@ def _guests(orders: int, purchases: int, revenue: float) -> str:
     """The guest orders (no customer id), said apart from the customers' figures."""
     if not orders:
         return ""
-    counted = f"{purchases:,} guest purchases" if purchases == orders else (
-        f"{purchases:,} guest purchases ({orders:,} guest orders in all, {orders - purchases:,} of them netting "
-        "zero or less)"
+    counted = (
+        f"{purchases:,} guest purchases"
+        if purchases == orders
+        else (
+            f"{purchases:,} guest purchases ({orders:,} guest orders in all, {orders - purchases:,} of them netting "
+            "zero or less)"
+        )
     )
-    return (f" Not included in those figures: {counted} with no customer attached, revenue {money(revenue)}; "
-            "customer analytics leave them out.")
+    return (
+        f" Not included in those figures: {counted} with no customer attached, revenue {money(revenue)}; "
+        "customer analytics leave them out."
+    )

@@ -16,8 +16,9 @@ TABLE_ROWS = 200  # on screen; the download holds everyone
 class EntrantsArgs(ToolArgs):
     group: GroupKey = Field(description="The RFM segment or lifecycle stage they joined, e.g. 'lapsed' or 'at_risk'.")
     start: str = Field(description="The earlier date, YYYY-MM-DD: who was not in the group then (e.g. 3 months ago).")
-    end: str | None = Field(None, description="The later date, YYYY-MM-DD: who is in the group then; default: the "
-                            "day of the last order.")
+    end: str | None = Field(
+        None, description="The later date, YYYY-MM-DD: who is in the group then; default: the day of the last order."
+    )
 
 
 def _origin(key: str) -> str:
@@ -34,14 +35,24 @@ def _are(group: str) -> str:
 
 
 @tool(
-    "group_entrants", EntrantsArgs, done="{n} found", chart="entrant_origins",
+    "group_entrants",
+    EntrantsArgs,
+    done="{n} found",
+    chart="entrant_origins",
     step=lambda a: f"Finding who became {label(str(a.get('group') or 'part of the group'))}",
-    examples=("Who went lapsed in the last 3 months?", "Which customers became at risk since 2026-06-01?",
-              "Who joined my champions since the start of September?", "Who has newly become lapsing this month?",
-              "Which customers slipped into hibernating since last quarter?"),
-    cues=(r"\b(went|gone|become|became|turned|fell|slipped|dropped|joined|entered) (into |in |to )?(the |my )?"
-          r"(lapsed|lapsing|at risk|hibernating|champions|loyal|about to sleep|need attention|cant lose them)",
-          r"\bnewly\b", r"(who|which customers) (is|are) new (to|in) (the |my )?\w+"),
+    examples=(
+        "Who went lapsed in the last 3 months?",
+        "Which customers became at risk since 2026-06-01?",
+        "Who joined my champions since the start of September?",
+        "Who has newly become lapsing this month?",
+        "Which customers slipped into hibernating since last quarter?",
+    ),
+    cues=(
+        r"\b(went|gone|become|became|turned|fell|slipped|dropped|joined|entered) (into |in |to )?(the |my )?"
+        r"(lapsed|lapsing|at risk|hibernating|champions|loyal|about to sleep|need attention|cant lose them)",
+        r"\bnewly\b",
+        r"(who|which customers) (is|are) new (to|in) (the |my )?\w+",
+    ),
     next_step=("Want to know what the whole group is like?", "tell me about them"),
 )
 def group_entrants(ctx: ToolContext, args: EntrantsArgs) -> ToolResult:
@@ -62,28 +73,47 @@ def group_entrants(ctx: ToolContext, args: EntrantsArgs) -> ToolResult:
         first_orders = _first_orders(con, result.start, result.end) if args.group == "new" else None
     listed = result.entrants.merge(people, on="customer_id", how="left")
     listed = listed.rename(columns={"from_group": "came_from"})[
-        ["customer_id", *PERSON_COLUMNS, "came_from", "recency_days", "frequency", "monetary", "spent_last_year",
-         "marketing_consent"]
+        [
+            "customer_id",
+            *PERSON_COLUMNS,
+            "came_from",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "spent_last_year",
+            "marketing_consent",
+        ]
     ]
     n, rule = len(listed), group_rule(args.group, thresholds)
     when = f"between {result.start} and {result.end}"
     if n:
-        origins = "; ".join(f"{r.customers:,} from {_origin(r.from_group)} ({pct(r.share)})"
-                            for r in result.origins.head(3).itertuples())
-        summary = (f"{n:,} customers {_joined(args.group)} {when} ({rule}): {origins}. Together they spent "
-                   f"{money(float(listed['spent_last_year'].sum()))} in the year before {result.end}.")
+        origins = "; ".join(
+            f"{r.customers:,} from {_origin(r.from_group)} ({pct(r.share)})"
+            for r in result.origins.head(3).itertuples()
+        )
+        summary = (
+            f"{n:,} customers {_joined(args.group)} {when} ({rule}): {origins}. Together they spent "
+            f"{money(float(listed['spent_last_year'].sum()))} in the year before {result.end}."
+        )
     else:
         summary = f"0 customers {_joined(args.group)} {when} ({rule})."  # a number first: the status line counts it
     if first_orders is not None:  # "how many new customers did I get in October?": first orders, then the stage
-        summary = (f"{first_orders:,} customers placed their first order {when}. As a lifecycle stage: " + summary)
-    summary += (f" On {result.end} {result.in_group_at_end:,} {_are(args.group)} ({result.stayed:,} already were on "
-                f"{result.start}); {result.left:,} who were on {result.start} no longer are.")
+        summary = f"{first_orders:,} customers placed their first order {when}. As a lifecycle stage: " + summary
+    summary += (
+        f" On {result.end} {result.in_group_at_end:,} {_are(args.group)} ({result.stayed:,} already were on "
+        f"{result.start}); {result.left:,} who were on {result.start} no longer are."
+    )
     return ToolResult(
-        summary=assert_no_email(summary), table=listed.head(TABLE_ROWS),
+        summary=assert_no_email(summary),
+        table=listed.head(TABLE_ROWS),
         chart=draw(ctx, "entrant_origins", result.origins, args.group) if n else None,
         downloads=csv_download(ctx, f"new_{args.group}_customers.csv", listed),
-        facts={**result.as_dict(), "count": n, "rule": rule,
-               **({"first_orders": first_orders} if first_orders is not None else {})},
+        facts={
+            **result.as_dict(),
+            "count": n,
+            "rule": rule,
+            **({"first_orders": first_orders} if first_orders is not None else {}),
+        },
     )
 
 
@@ -92,5 +122,6 @@ def _first_orders(con, start: object, end: object) -> int:
     "new" holds only those with one order still; one who ordered again within the period has left it)."""
     return con.execute(
         "SELECT count(*) FROM (SELECT min(order_date) AS first FROM orders WHERE is_purchase AND customer_id IS NOT "
-        "NULL GROUP BY customer_id) WHERE first BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)", [str(start), str(end)]
+        "NULL GROUP BY customer_id) WHERE first BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)",
+        [str(start), str(end)],
     ).fetchall()[0][0]

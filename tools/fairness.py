@@ -18,9 +18,9 @@ from tools.base import ToolArgsError, ToolContext
 # Words that show the owner asked about each sensitive thing.
 ASKED_FOR = {
     "age": r"\bages?d?\b|\bold(er)?\b|\byoung(er)?\b|\b(under|over|below|above) \d{2}\b|\b\d{2}s\b|\bbirth|"
-           r"\bteens?\b|\bretire|\bstudents?\b|\bgen ?z\b|\bmillennials?\b|\bboomers?\b",
+    r"\bteens?\b|\bretire|\bstudents?\b|\bgen ?z\b|\bmillennials?\b|\bboomers?\b",
     "gender": r"\bgender|\bsex\b|\bwom[ae]n\b|\bm[ae]n\b|\bfemale|\bmale\b|\bladies\b|\bgentlemen\b|\bmums?\b|"
-              r"\bdads?\b|\bnon.?binary\b",
+    r"\bdads?\b|\bnon.?binary\b",
     "income": r"\bincome|\bearn|\bwealth|\brich\b|\baffluent|\bsalar|\bafford|\b\d+k\b|\bhigh.?earn",
 }
 
@@ -40,7 +40,8 @@ def narrowing(ctx: ToolContext, tool: str, condition: str) -> tuple[str, list[st
         if unasked:
             raise ToolArgsError(
                 f"{tool}: the owner did not ask to narrow by {' or '.join(unasked)}; lists, drafts and segments are "
-                "narrowed by age, gender or income only when the owner asks, so leave that out of the condition.")
+                "narrowed by age, gender or income only when the owner asks, so leave that out of the condition."
+            )
     return to_text(tree), sensitive
 
 
@@ -48,8 +49,10 @@ def narrowed_words(sensitive: list[str], what: str = "list") -> str:
     """One sentence for an answer narrowed by a sensitive attribute; '' when it is not."""
     if not sensitive:
         return ""
-    return (f"This {what} is narrowed by {' and '.join(sensitive)} because you asked for it; lists, drafts and "
-            "audiences are otherwise never narrowed by age, gender or income.")
+    return (
+        f"This {what} is narrowed by {' and '.join(sensitive)} because you asked for it; lists, drafts and "
+        "audiences are otherwise never narrowed by age, gender or income."
+    )
 
 
 def condition_sensitive(condition: str | None) -> list[str]:

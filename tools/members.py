@@ -49,8 +49,10 @@ def unknown_group(tool: str, exc: UnknownGroup, field: str | None = "group") -> 
         from tools.wording import GROUP_KEYS
 
         saved = ", ".join(f"'{n}'" for n in exc.saved) if exc.saved else "none is saved yet"
-        return (f"{tool}: {field} must be one of {', '.join(repr(k) for k in GROUP_KEYS)}, a cluster key "
-                f"('cluster_1'...) or the name of a saved segment ({saved}); there is no '{exc.key}'.")
+        return (
+            f"{tool}: {field} must be one of {', '.join(repr(k) for k in GROUP_KEYS)}, a cluster key "
+            f"('cluster_1'...) or the name of a saved segment ({saved}); there is no '{exc.key}'."
+        )
     if exc.k is None:
         return f"{tool}: {exc}"
     if field is None:

@@ -30,12 +30,15 @@ class MigrationArgs(ToolArgs):
 class BreakdownArgs(ToolArgs):
     attribute: Attribute = Field(description="What to break customers down by.")
     group: GroupOrSavedKey | None = Field(
-        None, description="Only customers in this segment, stage, cluster (cluster_1...) or segment the owner "
-        "saved (its name); empty: all."
+        None,
+        description="Only customers in this segment, stage, cluster (cluster_1...) or segment the owner "
+        "saved (its name); empty: all.",
     )
     as_of: str | None = Field(None, description="Date to analyse as of, YYYY-MM-DD; default: the last order.")
     top: int = Field(
-        5, ge=1, le=50,
+        5,
+        ge=1,
+        le=50,
         description="How many values to name, largest revenue first: 10 for 'my top ten products'; default 5.",
     )
     k: int | None = K
@@ -46,8 +49,12 @@ PLURALS = {"city": "cities", "country": "countries", "category": "categories", "
 
 
 @tool(
-    "segment_migration", MigrationArgs, step="Tracing who moved between groups", chart="migration_heatmap",
-    examples=("Who moved from champions to at risk in the last 3 months?",), cues=(r"moved|migrat\w*|changed",),
+    "segment_migration",
+    MigrationArgs,
+    step="Tracing who moved between groups",
+    chart="migration_heatmap",
+    examples=("Who moved from champions to at risk in the last 3 months?",),
+    cues=(r"moved|migrat\w*|changed",),
     next_step=("Want the list of customers who are at risk now?", "who are my at-risk customers?"),
 )
 def segment_migration(ctx: ToolContext, args: MigrationArgs) -> ToolResult:
@@ -62,16 +69,23 @@ def segment_migration(ctx: ToolContext, args: MigrationArgs) -> ToolResult:
         " ".join(s + "." for s in worst) if worst else "no customer moved to a worse group."
     )
     return ToolResult(
-        summary=assert_no_email(summary), table=result.worsened.drop(columns="sentence"),
-        chart=draw(ctx, "migration_heatmap", result.matrix), facts=result.as_dict(),
+        summary=assert_no_email(summary),
+        table=result.worsened.drop(columns="sentence"),
+        chart=draw(ctx, "migration_heatmap", result.matrix),
+        facts=result.as_dict(),
     )
 
 
 @tool(
-    "segment_by", BreakdownArgs, chart="breakdown_bars",
+    "segment_by",
+    BreakdownArgs,
+    chart="breakdown_bars",
     step=lambda a: f"Breaking {group_words(a.get('group'))} down by {label(str(a.get('attribute', 'attribute')))}",
-    examples=("Break my customers down by city", "Which products do my loyal customers buy?",
-              "Which channel do my customers use, online or in store?"),
+    examples=(
+        "Break my customers down by city",
+        "Which products do my loyal customers buy?",
+        "Which channel do my customers use, online or in store?",
+    ),
     cues=(r"by (city|country|channel|category|product)|break (\w+ )?down",),
     next_step=("Want this for your lapsed customers only?", "lapsed customers by {attribute}"),
 )
@@ -105,8 +119,15 @@ def segment_by(ctx: ToolContext, args: BreakdownArgs) -> ToolResult:
         + (f"; and {more:,} more {many}." if more > 0 else ".")
     )
     return ToolResult(
-        summary=assert_no_email(summary), table=table, chart=draw(ctx, "breakdown_bars", table, args.attribute),
-        facts={"attribute": args.attribute, "group": args.group, "values": int(table.attrs.get("values", len(table))),
-               "named": len(named), "rows": table.head(max(args.top, TABLE_ROWS) + 1).to_dict("records"),
-               **({"group_name": group.name, "k": group.k} if group and group.is_cluster else {})},
+        summary=assert_no_email(summary),
+        table=table,
+        chart=draw(ctx, "breakdown_bars", table, args.attribute),
+        facts={
+            "attribute": args.attribute,
+            "group": args.group,
+            "values": int(table.attrs.get("values", len(table))),
+            "named": len(named),
+            "rows": table.head(max(args.top, TABLE_ROWS) + 1).to_dict("records"),
+            **({"group_name": group.name, "k": group.k} if group and group.is_cluster else {}),
+        },
     )

@@ -17,8 +17,9 @@ from tools.wording import AnyGroupKey, cluster_title, group_words, label, plural
 
 class RhythmArgs(ToolArgs):
     group: AnyGroupKey | None = Field(
-        None, description="Only this RFM segment or lifecycle stage (its scheme is then used), or cluster "
-        "(cluster_1...); empty: every group."
+        None,
+        description="Only this RFM segment or lifecycle stage (its scheme is then used), or cluster "
+        "(cluster_1...); empty: every group.",
     )
     scheme: Literal["rfm", "lifecycle"] = Field(
         "rfm", description="Groups to compare: RFM segments ('rfm') or lifecycle stages ('lifecycle')."

@@ -30,8 +30,9 @@ class SalesArgs(ToolArgs):
 
 class OrderValueArgs(ToolArgs):
     group: AnyGroupKey | None = Field(
-        None, description="Only this RFM segment or lifecycle stage (members as of the end date), or cluster "
-        "(cluster_1..., as cluster_customers found them as of the last order); empty: everyone."
+        None,
+        description="Only this RFM segment or lifecycle stage (members as of the end date), or cluster "
+        "(cluster_1..., as cluster_customers found them as of the last order); empty: everyone.",
     )
     by: Literal["segment", "lifecycle"] | None = Field(
         None, description="Also one row per RFM segment ('segment') or lifecycle stage ('lifecycle')."

@@ -19,25 +19,32 @@ from tools.wording import file_stem, plural
 
 
 class SaveArgs(ToolArgs):
-    name: str = Field(min_length=1, max_length=60, description="The segment's name, as the owner said it, e.g. "
-                      "'Leeds win-back'.")
+    name: str = Field(
+        min_length=1, max_length=60, description="The segment's name, as the owner said it, e.g. 'Leeds win-back'."
+    )
     condition: str = Field(
-        min_length=1, max_length=1000,
+        min_length=1,
+        max_length=1000,
         description="Who is in it, in the condition language: fields recency, frequency, monetary, r_score, "
         "f_score, m_score, segment, lifecycle, cluster, p_alive, expected_purchases, value, aov, first_order, "
         "last_order, product, category, channel, city, country, consent; from the customer lists age, age_band, "
-        "gender, income_band, region, tag, interest, member_rating, email_consent, attribute \"column\"; from email "
+        'gender, income_band, region, tag, interest, member_rating, email_consent, attribute "column"; from email '
         "activity unsubscribed, bounced, last_open, open_rate, click_rate, engagement; operators = != < <= > >= "
-        "in (a, b) between A and B contains; bought \"Product\" [in last N days]; and, or, not, parentheses. E.g. "
-        "'lifecycle = lapsed and city = Leeds and monetary > 100'.")
+        'in (a, b) between A and B contains; bought "Product" [in last N days]; and, or, not, parentheses. E.g. '
+        "'lifecycle = lapsed and city = Leeds and monetary > 100'.",
+    )
 
 
 class ShowArgs(ToolArgs):
     name: str = Field(min_length=1, max_length=60, description="The saved segment's name.")
     move: Literal["joined", "left"] | None = Field(
-        None, description="Only the customers who joined, or only those who left; empty: both.")
-    since: str | None = Field(None, description="Only changes with data from this day on, YYYY-MM-DD (e.g. the "
-                              "first of the month for 'who left this month?'); empty: the latest import's changes.")
+        None, description="Only the customers who joined, or only those who left; empty: both."
+    )
+    since: str | None = Field(
+        None,
+        description="Only changes with data from this day on, YYYY-MM-DD (e.g. the "
+        "first of the month for 'who left this month?'); empty: the latest import's changes.",
+    )
 
 
 class NoArgs(ToolArgs):
@@ -48,9 +55,11 @@ class NoArgs(ToolArgs):
     # Saving the same name and condition again changes nothing (segmentation.saved.save_segment), so it counts as
     # read-only here: a replayed conversation may run it, and a model may be offered it. It writes only the
     # owner's segment definitions, never orders or customers, and its condition goes through the parser.
-    "save_segment", SaveArgs, step=lambda a: f"Saving the segment '{a.get('name') or ''}'",
+    "save_segment",
+    SaveArgs,
+    step=lambda a: f"Saving the segment '{a.get('name') or ''}'",
     examples=("Save my lapsed customers in Leeds as Leeds win-back",),
-    next_step=("After your next import, ask \"how is it doing?\" to see who joined and who left.", None),
+    next_step=('After your next import, ask "how is it doing?" to see who joined and who left.', None),
 )
 def save_segment(ctx: ToolContext, args: SaveArgs) -> ToolResult:
     """Save a segment by name, defined by a condition over what the shop knows of each customer, so the owner
@@ -68,18 +77,24 @@ def save_segment(ctx: ToolContext, args: SaveArgs) -> ToolResult:
     except (ConditionError, SegmentError) as exc:
         raise ToolArgsError(f"save_segment: {exc}") from exc
     if result["already"]:
-        summary = (f"The segment '{result['name']}' is already saved with this condition ({result['condition']}): "
-                   f"{plural(result['size'], 'customer')} now.")
+        summary = (
+            f"The segment '{result['name']}' is already saved with this condition ({result['condition']}): "
+            f"{plural(result['size'], 'customer')} now."
+        )
         return ToolResult(summary=assert_no_email(summary), facts={**result, "group": result["name"]})
-    summary = (f"Saved the segment '{result['name']}' ({result['condition']}): {plural(result['size'], 'customer')} "
-               "now. It is brought up to date after every import, with who joined and who left.")
+    summary = (
+        f"Saved the segment '{result['name']}' ({result['condition']}): {plural(result['size'], 'customer')} "
+        "now. It is brought up to date after every import, with who joined and who left."
+    )
     if sensitive:
         summary += " " + narrowed_words(sensitive, "segment")
     return ToolResult(summary=assert_no_email(summary), facts={**result, "group": result["name"]})
 
 
 @tool(
-    "list_saved_segments", NoArgs, step="Reading your saved segments",
+    "list_saved_segments",
+    NoArgs,
+    step="Reading your saved segments",
     examples=("Which segments have I saved?", "Show my saved segments"),
 )
 def list_saved_segments(ctx: ToolContext, args: NoArgs) -> ToolResult:
@@ -94,18 +109,33 @@ def list_saved_segments(ctx: ToolContext, args: NoArgs) -> ToolResult:
         for segment in saved_segments(con):
             history = segment_history(con, segment.name)
             last = history.iloc[-1]
-            rows.append({"name": segment.name, "condition": segment.condition, "customers": int(last["size"]),
-                         "joined": int(last["joined"]), "left": int(last["left"])})
+            rows.append(
+                {
+                    "name": segment.name,
+                    "condition": segment.condition,
+                    "customers": int(last["size"]),
+                    "joined": int(last["joined"]),
+                    "left": int(last["left"]),
+                }
+            )
     if not rows:
-        return ToolResult(summary="No segments are saved yet. Save one with e.g. \"save my lapsed customers in Leeds "
-                          "as Leeds win-back\".", facts={"segments": []})
+        return ToolResult(
+            summary='No segments are saved yet. Save one with e.g. "save my lapsed customers in Leeds '
+            'as Leeds win-back".',
+            facts={"segments": []},
+        )
     said = "; ".join(f"'{r['name']}' ({r['condition']}): {r['customers']:,} now" for r in rows)
-    return ToolResult(summary=assert_no_email(f"{plural(len(rows), 'saved segment')}: {said}."),
-                      table=pd.DataFrame(rows), facts={"segments": rows})
+    return ToolResult(
+        summary=assert_no_email(f"{plural(len(rows), 'saved segment')}: {said}."),
+        table=pd.DataFrame(rows),
+        facts={"segments": rows},
+    )
 
 
 @tool(
-    "show_segment", ShowArgs, step=lambda a: f"Looking at how '{a.get('name') or ''}' is doing",
+    "show_segment",
+    ShowArgs,
+    step=lambda a: f"Looking at how '{a.get('name') or ''}' is doing",
     examples=('How is the segment "VIPs" doing?', 'Who left the segment "VIPs" since 2026-11-01?'),
 )
 def show_segment(ctx: ToolContext, args: ShowArgs) -> ToolResult:
@@ -124,8 +154,11 @@ def show_segment(ctx: ToolContext, args: ShowArgs) -> ToolResult:
     left = moves.loc[moves["move"] == "left", ["customer_id"]].reset_index(drop=True)
     words = change_words(history)
     if args.since is not None:
-        parts = [f"{len(frame):,} {what}" for what, frame in (("joined", joined), ("left", left))
-                 if args.move in (None, what)]
+        parts = [
+            f"{len(frame):,} {what}"
+            for what, frame in (("joined", joined), ("left", left))
+            if args.move in (None, what)
+        ]
         size = plural(int(history.iloc[-1]["size"]), "customer")
         words = f"{' and '.join(parts)} with data from {args.since} on; {size} now."
     summary = f"'{found.name}' ({found.condition}): {words}"
@@ -136,7 +169,15 @@ def show_segment(ctx: ToolContext, args: ShowArgs) -> ToolResult:
     if args.move in (None, "left"):
         downloads += csv_download(ctx, f"{stem}_left.csv", left)
     return ToolResult(
-        summary=assert_no_email(summary), table=moves.drop(columns=["recorded_at"]), downloads=downloads,
-        facts={"group": found.name, "condition": found.condition, "size": int(history.iloc[-1]["size"]),
-               "joined": len(joined), "left": len(left), "since": args.since},
+        summary=assert_no_email(summary),
+        table=moves.drop(columns=["recorded_at"]),
+        downloads=downloads,
+        facts={
+            "group": found.name,
+            "condition": found.condition,
+            "size": int(history.iloc[-1]["size"]),
+            "joined": len(joined),
+            "left": len(left),
+            "since": args.since,
+        },
     )

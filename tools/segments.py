@@ -58,10 +58,12 @@ class ListArgs(ToolArgs):
     )
     limit: int = Field(50, ge=1, le=1000, description="How many customers to show in the table.")
     where: str | None = Field(
-        None, max_length=1000,
+        None,
+        max_length=1000,
         description="Only the group's customers for whom this condition holds, in the condition language (the "
         "one save_segment takes), e.g. 'tag = vegan', 'open_rate > 0', 'interest in (vegan, gluten-free)', "
-        "'engagement = engaged_not_buying'. Narrow by age, gender or income only when the owner asks for it.")
+        "'engagement = engaged_not_buying'. Narrow by age, gender or income only when the owner asks for it.",
+    )
     as_of: str | None = AS_OF
     k: int | None = K
 
@@ -69,7 +71,8 @@ class ListArgs(ToolArgs):
 class GroupArgs(ToolArgs):
     group: GroupOrSavedKey = Field(
         description="An RFM segment, a lifecycle stage, a cluster key (cluster_1...), or the name of a segment the "
-        "owner saved.")
+        "owner saved."
+    )
     as_of: str | None = AS_OF
     k: int | None = K
 
@@ -77,8 +80,10 @@ class GroupArgs(ToolArgs):
 def group_summary_table(frame: pd.DataFrame, column: str, order: tuple[str, ...]) -> pd.DataFrame:
     """Customers, shares and revenue per segment or stage, in a fixed order."""
     table = frame.groupby(column).agg(
-        customers=("customer_id", "count"), revenue=("monetary", "sum"),
-        median_recency_days=("recency_days", "median"), median_frequency=("frequency", "median"),
+        customers=("customer_id", "count"),
+        revenue=("monetary", "sum"),
+        median_recency_days=("recency_days", "median"),
+        median_frequency=("frequency", "median"),
     )
     table = table.reindex(list(order)).fillna({"customers": 0, "revenue": 0.0}).reset_index()
     table["customers"] = table["customers"].astype(int)
@@ -99,10 +104,14 @@ def shop_thresholds(con, as_of: str | None) -> dict:
 
 
 @tool(
-    "compute_rfm", AsOfArgs, step="Scoring customers on recency, frequency and spend", done="{n} customers scored",
-    chart="segment_bars", examples=("Show me my RFM segments",), cues=(r"rfm|segments|segmentation",),
-    next_step=("Ask about any segment, e.g. \"who are my at-risk customers?\" or \"tell me about my champions\".",
-               None),
+    "compute_rfm",
+    AsOfArgs,
+    step="Scoring customers on recency, frequency and spend",
+    done="{n} customers scored",
+    chart="segment_bars",
+    examples=("Show me my RFM segments",),
+    cues=(r"rfm|segments|segmentation",),
+    next_step=('Ask about any segment, e.g. "who are my at-risk customers?" or "tell me about my champions".', None),
 )
 def compute_rfm(ctx: ToolContext, args: AsOfArgs) -> ToolResult:
     """Score every customer on recency, frequency and monetary value (1-5) and group them into the ten
@@ -121,13 +130,18 @@ def compute_rfm(ctx: ToolContext, args: AsOfArgs) -> ToolResult:
         + "."
     )
     return ToolResult(
-        summary=assert_no_email(summary), table=table, chart=draw(ctx, "segment_bars", table),
+        summary=assert_no_email(summary),
+        table=table,
+        chart=draw(ctx, "segment_bars", table),
         facts={"customers": len(frame), "as_of": frame.attrs["as_of"], "segments": table.to_dict("records")},
     )
 
 
 @tool(
-    "list_customers", ListArgs, step=lambda a: f"Finding {group_words(a.get('group'))}", done="{n} found",
+    "list_customers",
+    ListArgs,
+    step=lambda a: f"Finding {group_words(a.get('group'))}",
+    done="{n} found",
     chart="segment_bars",
     examples=("Who are my lapsed customers?", "Which customers are slipping away?", "Who are my best customers?"),
     cues=(r"who|list|show|how many|export|download",),
@@ -155,10 +169,20 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     choices = listed["marketing_consent"].dropna().astype(bool)
     # None, not 0, when the file records no consent at all: "0 agreed" would be a fact the data does not hold.
     consented = int(choices.sum()) if consent_recorded else None
-    rule = (cluster_rule(group.k) if group.is_cluster and group.k is not None  # a cluster always has its k
-            else f"your saved condition: {group.condition}" if group.is_saved else group_rule(args.group, thresholds))
-    are = (f"are in {cluster_title(args.group, group.name)}" if group.is_cluster else
-           f"are in {saved_words(group.key)}" if group.is_saved else _are(args.group))
+    rule = (
+        cluster_rule(group.k)
+        if group.is_cluster and group.k is not None  # a cluster always has its k
+        else f"your saved condition: {group.condition}"
+        if group.is_saved
+        else group_rule(args.group, thresholds)
+    )
+    are = (
+        f"are in {cluster_title(args.group, group.name)}"
+        if group.is_cluster
+        else f"are in {saved_words(group.key)}"
+        if group.is_saved
+        else _are(args.group)
+    )
     if where:
         are += f" and match {where}"
     if n:
@@ -177,8 +201,9 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         summary += " " + narrowed_words(sensitive)
     # The chart's table is work too: made with the chart, when it is drawn (never, on the command line).
     if args.group in STAGES:
-        chart = draw(ctx, "lifecycle_bars", Later(group_summary_table, frame, "lifecycle", STAGES),
-                     frame.attrs["thresholds"])
+        chart = draw(
+            ctx, "lifecycle_bars", Later(group_summary_table, frame, "lifecycle", STAGES), frame.attrs["thresholds"]
+        )
     elif group.is_cluster or group.is_saved or where:  # the group's own mix of RFM segments
         chart = draw(ctx, "segment_bars", Later(group_summary_table, members, "segment", SEGMENT_KEYS))
     else:
@@ -188,10 +213,17 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         table=listed.head(args.limit),
         chart=chart,
         downloads=csv_download(ctx, f"{file_stem(group.key)}_customers.csv", listed),
-        facts={"group": group.key, "count": n, "revenue": round(float(spent), 2), "rule": rule,
-               "consented": consented, "as_of": frame.attrs["as_of"], **_cluster_facts(group),
-               **({"condition": group.condition} if group.is_saved else {}),
-               **({"where": where, "narrowed_by": sensitive} if where else {})},
+        facts={
+            "group": group.key,
+            "count": n,
+            "revenue": round(float(spent), 2),
+            "rule": rule,
+            "consented": consented,
+            "as_of": frame.attrs["as_of"],
+            **_cluster_facts(group),
+            **({"condition": group.condition} if group.is_saved else {}),
+            **({"where": where, "narrowed_by": sensitive} if where else {}),
+        },
     )
 
 
@@ -207,8 +239,19 @@ def _matching(con, where: str, frame: pd.DataFrame) -> list[str]:
         raise ToolArgsError(f"list_customers: {exc}") from exc
 
 
-LISTED_COLUMNS = ["customer_id", *PERSON_COLUMNS[:4], "segment", "lifecycle", "recency_days", "frequency",
-                  "monetary", "clv", "p_alive", "next_order_date", "marketing_consent"]
+LISTED_COLUMNS = [
+    "customer_id",
+    *PERSON_COLUMNS[:4],
+    "segment",
+    "lifecycle",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "clv",
+    "p_alive",
+    "next_order_date",
+    "marketing_consent",
+]
 
 
 def _people(con, ids: pd.DataFrame) -> pd.DataFrame:
@@ -219,8 +262,10 @@ def _people(con, ids: pd.DataFrame) -> pd.DataFrame:
     consent column with gaps is pandas' nullable boolean, a column without a single value holds None objects
     (an empty answer is read with ``.df()`` itself).
     """
-    sql = (f"SELECT customer_id, {', '.join(PERSON_COLUMNS)} FROM customers "
-           "WHERE customer_id IN (SELECT customer_id FROM members) ORDER BY customer_id")
+    sql = (
+        f"SELECT customer_id, {', '.join(PERSON_COLUMNS)} FROM customers "
+        "WHERE customer_id IN (SELECT customer_id FROM members) ORDER BY customer_id"
+    )
     con.register("members", ids)
     try:
         table = con.sql(sql).to_arrow_table()
@@ -248,8 +293,11 @@ def _listed(members: pd.DataFrame, people: pd.DataFrame, column: str, ascending:
     """
     ordered = members.reset_index(drop=True)
     ids = ordered["customer_id"]
-    if (len(ids) == len(people) and ids.is_monotonic_increasing
-            and bool((ids.array == people["customer_id"].array).all())):
+    if (
+        len(ids) == len(people)
+        and ids.is_monotonic_increasing
+        and bool((ids.array == people["customer_id"].array).all())
+    ):
         joined = pd.concat([ordered, people.drop(columns="customer_id")], axis=1)
         joined = joined.sort_values(column, ascending=ascending, kind="stable")
     else:
@@ -267,8 +315,10 @@ def _top_items(facts: dict) -> str:
     if facts["top_categories"]:
         return f"Top categories (share buying, lift): {listed(facts['top_categories'])}."
     if facts["top_products"]:
-        return (f"No categories are recorded for their purchases, so top products instead (share buying, lift): "
-                f"{listed(facts['top_products'])}.")
+        return (
+            f"No categories are recorded for their purchases, so top products instead (share buying, lift): "
+            f"{listed(facts['top_products'])}."
+        )
     return "Your data records no categories or products for them."
 
 
@@ -311,7 +361,9 @@ def _stated(con, group, as_of: str | None) -> dict[str, str]:
 
 
 @tool(
-    "describe_segment", GroupArgs, step=lambda a: f"Describing {group_words(a.get('group'))}",
+    "describe_segment",
+    GroupArgs,
+    step=lambda a: f"Describing {group_words(a.get('group'))}",
     examples=("Tell me about my champions",),
     cues=(r"tell me about|describe|persona|profile|what are (\w+ ){1,4}like",),
     next_step=("Want an email draft for them?", "draft them an email"),
@@ -330,15 +382,21 @@ def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
             profile = describe_group(con, group.members, as_of=args.as_of, label=group.name or args.group)
         elif args.group not in GROUP_KEYS:  # a saved segment: its members now and 90 days before
             saved = group_of(con, "describe_segment", args.group, as_of=args.as_of)
-            profile = describe_group(con, saved.members, as_of=args.as_of, label=saved.key,
-                                     earlier_size=_earlier_size(con, saved, args.as_of))
+            profile = describe_group(
+                con,
+                saved.members,
+                as_of=args.as_of,
+                label=saved.key,
+                earlier_size=_earlier_size(con, saved, args.as_of),
+            )
             group = None
         else:
             group = None
             profile = profile_of(con, args.group, as_of=args.as_of)
         thresholds = shop_thresholds(con, args.as_of)
-        stated = _stated(con, group or saved or group_of(con, "describe_segment", args.group, as_of=args.as_of),
-                         args.as_of)
+        stated = _stated(
+            con, group or saved or group_of(con, "describe_segment", args.group, as_of=args.as_of), args.as_of
+        )
     facts = profile.as_dict()
     if stated:
         facts["attributes"] = stated  # shares only: what the customer lists say of the group (issue 19)

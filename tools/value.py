@@ -20,8 +20,10 @@ class ValueArgs(ToolArgs):
         90, ge=7, le=MAX_HORIZON_DAYS, description="How many days ahead to predict (at most three years)."
     )
     margin: float | None = Field(
-        None, gt=0, le=1, description="Share of revenue that is profit (e.g. 0.4): value becomes profit; "
-        "empty: value is revenue."
+        None,
+        gt=0,
+        le=1,
+        description="Share of revenue that is profit (e.g. 0.4): value becomes profit; empty: value is revenue.",
     )
     discount_rate: float = Field(
         DEFAULT_DISCOUNT_RATE, ge=0, lt=1, description="Yearly rate future money is discounted at (0.1 = 10%)."
@@ -31,7 +33,10 @@ class ValueArgs(ToolArgs):
 
 
 @tool(
-    "predict_value", ValueArgs, step="Predicting what customers will spend", chart="value_histograms",
+    "predict_value",
+    ValueArgs,
+    step="Predicting what customers will spend",
+    chart="value_histograms",
     examples=("How much will my customers spend in the next 90 days?",),
     cues=(r"predict\w*|forecast\w*|lifetime value|clv|next \d+ days",),
     next_step=("Want to see who is at risk of not coming back?", "who are my at-risk customers?"),
@@ -42,14 +47,18 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
     if args.margin is None and ctx.margin is not None:  # the margin the owner set in the app, unless asked otherwise
         args = args.model_copy(update={"margin": ctx.margin})
     with ctx.read() as con:
-        frame = customer_table(con, as_of=args.as_of, horizon_days=args.horizon_days, margin=args.margin,
-                               discount_rate=args.discount_rate)
+        frame = customer_table(
+            con, as_of=args.as_of, horizon_days=args.horizon_days, margin=args.margin, discount_rate=args.discount_rate
+        )
         # Only where P(alive) is high across the base can the model have seen nobody leave: elsewhere the fit
         # (a second one, on a date other than the cached default) is not needed.
         near_one = frame["p_alive"].notna().any() and frame["p_alive"].quantile(0.1) >= 0.9
         dropout = dropout_chance(con, frame.attrs["as_of"]) if near_one else None
-        group = (group_of(con, "predict_value", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)
-                 if args.group else None)
+        group = (
+            group_of(con, "predict_value", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)
+            if args.group
+            else None
+        )
     churn_seen = dropout is None or dropout >= NO_CHURN_DROPOUT
     # The chart leaves out a chance-still-active panel that would mean nothing.
     attrs = {**frame.attrs, "churn_seen": churn_seen}
@@ -74,17 +83,27 @@ def predict_value(ctx: ToolContext, args: ValueArgs) -> ToolResult:
         + " The top 10% by predicted value hold "
         f"{ranked['clv'].head(max(len(ranked) // 10, 1)).sum() / max(frame['clv'].sum(), 1e-9):.0%} of it."
         # Which purchase model predicted, and the back-test that chose it for this shop.
-        + (f" Model: {frame.attrs['model_reason']}" if frame.attrs.get("model_reason") else "")
+         + (f" Model: {frame.attrs['model_reason']}" if frame.attrs.get("model_reason") else "")
     )
     columns = ["customer_id", "segment", "lifecycle", "p_alive", "expected_purchases", "clv", "monetary"]
     return ToolResult(
-        summary=assert_no_email(summary), table=ranked[columns].head(100), chart=draw(ctx, "value_histograms", frame),
+        summary=assert_no_email(summary),
+        table=ranked[columns].head(100),
+        chart=draw(ctx, "value_histograms", frame),
         downloads=csv_download(ctx, "predicted_value.csv", ranked[columns]),
-        facts={"customers": len(frame), "likely_buyers": len(likely), "value": round(float(frame["clv"].sum()), 2),
-               "horizon_days": args.horizon_days, "churn_seen": churn_seen, "value_kind": value_kind(args.margin),
-               "margin": args.margin, "discount_rate": args.discount_rate, "model": frame.attrs.get("model"),
-               "median_p_alive": round(float(frame["p_alive"].median()), 4) if churn_seen and len(frame) else None,
-               **({"group": args.group, "group_name": group.name, "k": group.k} if group and group.is_cluster else {})},
+        facts={
+            "customers": len(frame),
+            "likely_buyers": len(likely),
+            "value": round(float(frame["clv"].sum()), 2),
+            "horizon_days": args.horizon_days,
+            "churn_seen": churn_seen,
+            "value_kind": value_kind(args.margin),
+            "margin": args.margin,
+            "discount_rate": args.discount_rate,
+            "model": frame.attrs.get("model"),
+            "median_p_alive": round(float(frame["p_alive"].median()), 4) if churn_seen and len(frame) else None,
+            **({"group": args.group, "group_name": group.name, "k": group.k} if group and group.is_cluster else {}),
+        },
     )
 
 

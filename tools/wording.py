@@ -45,8 +45,14 @@ def _group_or_saved(value: str) -> str:
 GroupOrSavedKey = Annotated[
     str,
     AfterValidator(_group_or_saved),
-    WithJsonSchema({"anyOf": [{"enum": list(GROUP_KEYS + CLUSTER_KEYS)},
-                              {"type": "string", "description": "the exact name of a segment the owner saved"}]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(GROUP_KEYS + CLUSTER_KEYS)},
+                {"type": "string", "description": "the exact name of a segment the owner saved"},
+            ]
+        }
+    ),
 ]
 
 
@@ -58,6 +64,7 @@ def file_stem(key: str) -> str:
 def saved_words(name: str) -> str:
     """How a saved segment is named in a sentence: "the 'Leeds win-back' segment"."""
     return f"the '{clean(name, 60)}' segment"
+
 
 MEANINGS = {
     "champions": "bought recently and often",
@@ -101,7 +108,7 @@ CLUSTER_NAME_LIMIT = 80  # a cluster's name is made from its numbers and categor
 
 
 def cluster_title(key: str, name: str | None = None) -> str:
-    """"group 3 'Weekend regulars'": a cluster as answers name it (the owner saw 'cluster_3' and its name)."""
+    """ "group 3 'Weekend regulars'": a cluster as answers name it (the owner saw 'cluster_3' and its name)."""
     number = key.removeprefix("cluster_")
     return f"group {number} '{clean(name, CLUSTER_NAME_LIMIT)}'" if name else f"group {number}"
 
@@ -121,8 +128,10 @@ def members_words(group: object, name: str | None = None) -> str:
 
 def cluster_rule(k: int) -> str:
     """What defines a cluster, as said in answers (the counterpart of ``group_rule``)."""
-    return (f"one of {k} groups of customers who shop alike, found by clustering on recency, frequency, spend, "
-            "tenure, basket size and what they buy")
+    return (
+        f"one of {k} groups of customers who shop alike, found by clustering on recency, frequency, spend, "
+        "tenure, basket size and what they buy"
+    )
 
 
 def segment_rule(key: str) -> str:

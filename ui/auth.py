@@ -281,5 +281,6 @@ def render_cookie_clearing() -> None:
     base = str(config.get_option("server.baseUrlPath") or "").strip("/")
     url = ("/" + base if base else "") + gate.SIGN_OUT_PATH
     # Our own constant script, no data in it: the one place the page runs JavaScript.
-    st.html(f"<script>fetch({url!r}, {{method: 'POST', credentials: 'same-origin'}})</script>",
-            unsafe_allow_javascript=True)
+    st.html(
+        f"<script>fetch({url!r}, {{method: 'POST', credentials: 'same-origin'}})</script>", unsafe_allow_javascript=True
+    )

@@ -18,16 +18,24 @@ from ui.render import show_chart
 from ui.tables import show_table
 
 # The attributes shown, in this order, with their titles; those the shop's lists lack are left out.
-ATTRIBUTES = (("age_band", "Age band"), ("gender", "Gender"), ("income_band", "Income"),
-              ("interest", "Interests"), ("tag", "Tags"))
+ATTRIBUTES = (
+    ("age_band", "Age band"),
+    ("gender", "Gender"),
+    ("income_band", "Income"),
+    ("interest", "Interests"),
+    ("tag", "Tags"),
+)
 EMAIL_TITLE = "Email engagement"
-NO_LISTS = ("Import a customer list (a Shopify or Mailchimp export, a survey with your customers' ids or emails) or "
-            "your email tool's campaign activity in the sidebar to see each group's ages, genders, interests, tags "
-            "and who opens your emails.")
+NO_LISTS = (
+    "Import a customer list (a Shopify or Mailchimp export, a survey with your customers' ids or emails) or "
+    "your email tool's campaign activity in the sidebar to see each group's ages, genders, interests, tags "
+    "and who opens your emails."
+)
 
 
-def render_breakdowns(db_path: str, version: Version, as_of: str | None, key: str, *, k: int | None = None,
-                      condition: str | None = None) -> None:
+def render_breakdowns(
+    db_path: str, version: Version, as_of: str | None, key: str, *, k: int | None = None, condition: str | None = None
+) -> None:
     """The group's breakdowns (a chart and a table), or one line saying how to get them."""
     st.markdown("**Who they are, from your customer lists and email activity**")
     found = group_breakdowns(db_path, version, as_of, key, k, condition)
@@ -46,7 +54,12 @@ def render_breakdowns(db_path: str, version: Version, as_of: str | None, key: st
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def group_breakdowns(
-    db_path: str, version: Version, as_of: str | None, key: str, k: int | None, condition: str | None,
+    db_path: str,
+    version: Version,
+    as_of: str | None,
+    key: str,
+    k: int | None,
+    condition: str | None,
 ) -> tuple[pd.DataFrame, list[str]] | None:
     """(attribute, value, customers, share rows for every attribute shown; the sentences of those refused), or
     None when the shop has no customer list and no email activity. ``condition``: a saved segment's, so that

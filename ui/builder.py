@@ -29,10 +29,25 @@ from ui.data import DataState, Version, customer_frame
 # (seconds, not the instant a live count needs). A written condition can still use them.
 # 'attribute NAME' (any other column of the lists) is written, not picked: its name is the list's own.
 PICKED_FIELDS = tuple(name for name in FIELDS if name not in ("cluster", "attribute"))
-OP_WORDS = {"=": "is", "!=": "is not", "<": "is under", "<=": "is at most", ">": "is over", ">=": "is at least",
-            "between": "is between", "in": "is one of", "not in": "is none of", "contains": "contains"}
-BOUGHT_WORDS = {"=": "bought", "!=": "never bought", "in": "bought any of", "not in": "bought none of",
-                "contains": "bought one whose name contains"}
+OP_WORDS = {
+    "=": "is",
+    "!=": "is not",
+    "<": "is under",
+    "<=": "is at most",
+    ">": "is over",
+    ">=": "is at least",
+    "between": "is between",
+    "in": "is one of",
+    "not in": "is none of",
+    "contains": "contains",
+}
+BOUGHT_WORDS = {
+    "=": "bought",
+    "!=": "never bought",
+    "in": "bought any of",
+    "not in": "bought none of",
+    "contains": "bought one whose name contains",
+}
 # The field's own name in the box (the word the condition uses; a meaning beside it is cut off in a narrow
 # column), every field's meaning in its help.
 FIELD_HELP = "\n".join(f"- **{name}**: {FIELDS[name].meaning}" for name in PICKED_FIELDS).replace("_", "\\_")
@@ -95,11 +110,19 @@ def joined_condition(rows: list[Compare | None], join: str) -> str | None:
 def render_builder(ctx_db: str, data: DataState, as_of: str | None, frame: pd.DataFrame) -> None:
     """The builder: picks or a written condition, its words, its live count and revenue, and Save."""
     st.subheader("Build your own segment")
-    st.caption("Pick who you mean, or write it. It is counted as you go, and once saved it sits beside the "
-               "built-in groups in every picker, kept up to date after every import.")
-    mode = st.radio("How", MODES, key="bld-mode", horizontal=True, label_visibility="collapsed",
-                    format_func=lambda m: {"Pick": "Pick from your data", "Write": "Write the condition"}[m],
-                    on_change=_seed_written)
+    st.caption(
+        "Pick who you mean, or write it. It is counted as you go, and once saved it sits beside the "
+        "built-in groups in every picker, kept up to date after every import."
+    )
+    mode = st.radio(
+        "How",
+        MODES,
+        key="bld-mode",
+        horizontal=True,
+        label_visibility="collapsed",
+        format_func=lambda m: {"Pick": "Pick from your data", "Write": "Write the condition"}[m],
+        on_change=_seed_written,
+    )
     if mode == "Pick":
         condition, problem = _picked(ctx_db, data, frame), None
         st.session_state["bld-built"] = condition
@@ -108,9 +131,13 @@ def render_builder(ctx_db: str, data: DataState, as_of: str | None, frame: pd.Da
             return
         st.markdown(f"Condition: {as_code(condition)}")
     else:
-        typed = st.text_input("Condition", key="bld-typed", max_chars=1000,
-                              placeholder="lifecycle = lapsed and city = Leeds and monetary > 100",
-                              help="Fields, operators and examples: see the README's Conditions and saved segments.")
+        typed = st.text_input(
+            "Condition",
+            key="bld-typed",
+            max_chars=1000,
+            placeholder="lifecycle = lapsed and city = Leeds and monetary > 100",
+            help="Fields, operators and examples: see the README's Conditions and saved segments.",
+        )
         condition, problem = (typed or "").strip() or None, None
         if condition is None:
             return
@@ -141,8 +168,13 @@ def _seed_written() -> None:
 def _picked(db_path: str, data: DataState, frame: pd.DataFrame) -> str | None:
     if ROWS not in st.session_state:
         st.session_state[ROWS], st.session_state[NEXT] = [0], 1
-    join = st.radio("Customers who match", ["all", "any"], key="bld-join", horizontal=True,
-                    format_func=lambda j: {"all": "all of these (and)", "any": "any of these (or)"}[j])
+    join = st.radio(
+        "Customers who match",
+        ["all", "any"],
+        key="bld-join",
+        horizontal=True,
+        format_func=lambda j: {"all": "all of these (and)", "any": "any of these (or)"}[j],
+    )
     rows = [_row(db_path, data, frame, rid) for rid in list(st.session_state[ROWS])]
     st.button("Add a condition", key="bld-add", icon=":material/add:", on_click=_add_row)
     return joined_condition(rows, join)
@@ -160,23 +192,40 @@ def _drop_row(rid: int) -> None:
 def _row(db_path: str, data: DataState, frame: pd.DataFrame, rid: int) -> Compare | None:
     left, middle, right, end = st.columns([3, 3, 5, 1], vertical_alignment="bottom")
     offered = [name for name in PICKED_FIELDS if name in _fields_here(db_path, data.version)]
-    field = left.selectbox("Field", offered, index=offered.index("lifecycle"), key=f"bld-field-{rid}",
-                           help=FIELD_HELP)
+    field = left.selectbox("Field", offered, index=offered.index("lifecycle"), key=f"bld-field-{rid}", help=FIELD_HELP)
     spec = FIELDS[field]
     words = BOUGHT_WORDS if spec.kind == "bought" else OP_WORDS
     ops = operators(field)
     # Keys carry the field (and the operator): a widget made for 'city' is not handed a 'monetary' value.
-    op = middle.selectbox("Operator", ops, index=ops.index(">") if ">" in ops else 0, key=f"bld-op-{rid}-{field}",
-                          format_func=lambda o: f"{words[o]} ({o})")
+    op = middle.selectbox(
+        "Operator",
+        ops,
+        index=ops.index(">") if ">" in ops else 0,
+        key=f"bld-op-{rid}-{field}",
+        format_func=lambda o: f"{words[o]} ({o})",
+    )
     with right:
         value = _value(db_path, data, frame, spec, op, f"bld-val-{rid}-{field}-{op}")
     window = None
     if spec.kind == "bought":
-        window = right.number_input("In the last ... days", min_value=1, max_value=36_600, value=None, step=1,
-                                    key=f"bld-win-{rid}-{field}", placeholder="any time")
+        window = right.number_input(
+            "In the last ... days",
+            min_value=1,
+            max_value=36_600,
+            value=None,
+            step=1,
+            key=f"bld-win-{rid}-{field}",
+            placeholder="any time",
+        )
     if len(st.session_state[ROWS]) > 1:
-        end.button("", key=f"bld-del-{rid}", icon=":material/close:", help="Remove this condition",
-                   on_click=_drop_row, args=(rid,))
+        end.button(
+            "",
+            key=f"bld-del-{rid}",
+            icon=":material/close:",
+            help="Remove this condition",
+            on_click=_drop_row,
+            args=(rid,),
+        )
     return row_condition(field, op, value, window_days=window)
 
 
@@ -197,16 +246,20 @@ def _value(db_path: str, data: DataState, frame: pd.DataFrame, spec, op: str, ke
             return st.multiselect("Scores", scores, key=key)
         if op == "between":
             low, high = st.columns(2)
-            return (low.selectbox("From", scores, key=f"{key}-lo"), high.selectbox("To", scores, index=4,
-                                                                                     key=f"{key}-hi"))
+            return (
+                low.selectbox("From", scores, key=f"{key}-lo"),
+                high.selectbox("To", scores, index=4, key=f"{key}-hi"),
+            )
         return st.selectbox("Score", scores, index=2, key=key)
     if kind == "date":
         first, last = dt.date.fromisoformat(data.first_date), dt.date.fromisoformat(data.last_date)
         middle = first + (last - first) / 2  # half way through the shop's history, a start to move from
         if op == "between":
             low, high = st.columns(2)
-            return (low.date_input("From", middle, min_value=first, max_value=last, key=f"{key}-lo"),
-                    high.date_input("To", last, min_value=first, max_value=last, key=f"{key}-hi"))
+            return (
+                low.date_input("From", middle, min_value=first, max_value=last, key=f"{key}-lo"),
+                high.date_input("To", last, min_value=first, max_value=last, key=f"{key}-hi"),
+            )
         return st.date_input("Day", middle, min_value=first, max_value=last, key=key)
     # number, share: the shop's median to start from, so the first count means something
     share = kind == "share"
@@ -214,8 +267,10 @@ def _value(db_path: str, data: DataState, frame: pd.DataFrame, spec, op: str, ke
     options = {"min_value": 0.0, "max_value": 1.0, "step": 0.05, "format": "%.2f"} if share else {"step": 1.0}
     if op == "between":
         low, high = st.columns(2)
-        return (low.number_input("From", value=0.0, key=f"{key}-lo", **options),
-                high.number_input("To", value=1.0 if share else start, key=f"{key}-hi", **options))
+        return (
+            low.number_input("From", value=0.0, key=f"{key}-lo", **options),
+            high.number_input("To", value=1.0 if share else start, key=f"{key}-hi", **options),
+        )
     return st.number_input("Chance (0-1)" if share else "Number", value=start, key=key, **options)
 
 
@@ -270,10 +325,18 @@ def _count(db_path: str, version: Version | None, as_of: str | None, condition: 
         return
     n = found.customers
     cols = st.columns(2)
-    cols[0].metric("Customers", f"{n:,}", border=True,
-                   help=f"{n / everyone:.1%} of your {everyone:,} customers" if everyone else None)
-    cols[1].metric("Revenue", compact_money(found.revenue, exact_below=10_000), border=True,
-                   help=f"{amount(found.revenue)} spent by them, net of returns and cancellations")
+    cols[0].metric(
+        "Customers",
+        f"{n:,}",
+        border=True,
+        help=f"{n / everyone:.1%} of your {everyone:,} customers" if everyone else None,
+    )
+    cols[1].metric(
+        "Revenue",
+        compact_money(found.revenue, exact_below=10_000),
+        border=True,
+        help=f"{amount(found.revenue)} spent by them, net of returns and cancellations",
+    )
 
 
 def _save(db_path: str, condition: str, problem: str | None) -> None:
@@ -297,5 +360,9 @@ def _save(db_path: str, condition: str, problem: str | None) -> None:
     if saved["already"]:
         st.info(escape_markdown(f"'{saved['name']}' is saved already with this condition: {size} now."))
     else:
-        st.success(escape_markdown(f"Saved '{saved['name']}' ({saved['condition']}): {size} now. Open it below, "
-                                   "or in the Campaigns tab."), icon=":material/bookmark_added:")
+        st.success(
+            escape_markdown(
+                f"Saved '{saved['name']}' ({saved['condition']}): {size} now. Open it below, or in the Campaigns tab."
+            ),
+            icon=":material/bookmark_added:",
+        )

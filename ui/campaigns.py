@@ -53,8 +53,10 @@ def _group_names(db_path: str, version: Version) -> dict[str, str]:
     """Each built-in group as the Segments tab shows it (its name, kind and size), then each saved segment."""
     frame = customer_frame(db_path, version, None)
     sizes = {**frame["segment"].value_counts().to_dict(), **frame["lifecycle"].value_counts().to_dict()}
-    names = {key: f"{charts.label(key)} ({'stage' if key in STAGES else 'segment'}, {int(sizes.get(key, 0)):,} "
-                  "customers)" for key in [*SEGMENT_KEYS, *STAGES]}
+    names = {
+        key: f"{charts.label(key)} ({'stage' if key in STAGES else 'segment'}, {int(sizes.get(key, 0)):,} customers)"
+        for key in [*SEGMENT_KEYS, *STAGES]
+    }
     # The owner's saved segments (segmentation.saved) after the built-in groups: a campaign can go to any of them.
     return names | {name: f"{name} (your segment, {n:,} customers)" for name, n in saved_sizes(db_path).items()}
 
@@ -64,13 +66,22 @@ def _plan_and_create(ctx: ToolContext, data: DataState) -> None:
     if data.version is None:  # app.py opens this tab only once there is data
         return
     names = _group_names(str(ctx.db_path), data.version)
-    group = st.selectbox("Who to message", list(names), format_func=names.__getitem__,
-                         index=SEGMENT_KEYS.index("at_risk"), key="cmp-group")
+    group = st.selectbox(
+        "Who to message",
+        list(names),
+        format_func=names.__getitem__,
+        index=SEGMENT_KEYS.index("at_risk"),
+        key="cmp-group",
+    )
     cols = st.columns(3)
-    holdout = cols[0].select_slider("Held out as a control group", HOLDOUT_SHARES, value=0.1,
-                                    format_func=lambda share: f"{share:.0%}", key="cmp-holdout")
-    lift = cols[1].number_input("Smallest lift worth finding (extra buyers per 100)", 1, 50, 5,
-                                key="cmp-lift") / 100
+    holdout = cols[0].select_slider(
+        "Held out as a control group",
+        HOLDOUT_SHARES,
+        value=0.1,
+        format_func=lambda share: f"{share:.0%}",
+        key="cmp-holdout",
+    )
+    lift = cols[1].number_input("Smallest lift worth finding (extra buyers per 100)", 1, 50, 5, key="cmp-lift") / 100
     seed = cols[2].number_input("Random seed (the same seed gives the same split)", 0, 10_000, 0, key="cmp-seed")
     try:
         plan = _plan(str(ctx.db_path), data.version, group)
@@ -93,14 +104,17 @@ def _create(ctx: ToolContext, group: str, holdout: float, seed: int) -> tuple[bo
             from segmentation.profile import group_members
 
             day = resolve_as_of(con, None)
-            created = campaigns.create_campaign(con, group, members=group_members(con, group, as_of=day),
-                                                as_of=day, holdout=holdout, seed=seed)
+            created = campaigns.create_campaign(
+                con, group, members=group_members(con, group, as_of=day), as_of=day, holdout=holdout, seed=seed
+            )
     except SegmentsError as exc:
         return False, str(exc)
     day = dt.date.fromisoformat(created.as_of)
-    return True, (f"Campaign {created.id}: {created.audience:,} to message, {created.control:,} held out, "
-                  f"{created.excluded_no_consent:,} left out for lack of marketing consent (as of {_day(day)}). "
-                  "Its lists are in its card below.")
+    return True, (
+        f"Campaign {created.id}: {created.audience:,} to message, {created.control:,} held out, "
+        f"{created.excluded_no_consent:,} left out for lack of marketing consent (as of {_day(day)}). "
+        "Its lists are in its card below."
+    )
 
 
 def _day(day) -> str:
@@ -128,8 +142,11 @@ def _campaign_card(ctx: ToolContext, row, result, *, expanded: bool) -> None:
         if measured:
             cols[2].metric("Extra buyers per 100", f"{result.lift['conversion_diff'] * 100:+.0f}")
             treated, diff = result.treated["revenue_per_customer"], result.lift["revenue_diff"]
-            cols[3].metric("Revenue per customer messaged", amount(treated),
-                           f"{'+' if diff >= 0 else ''}{amount(diff)} against held out")
+            cols[3].metric(
+                "Revenue per customer messaged",
+                amount(treated),
+                f"{'+' if diff >= 0 else ''}{amount(diff)} against held out",
+            )
         st.write(escape_markdown(result.verdict))
         if measured:
             st.altair_chart(charts.treated_vs_control(result.as_dict()), key=f"campaign-chart-{row.id}")
@@ -144,5 +161,12 @@ def _downloads(ctx: ToolContext, campaign_id: str) -> None:
             with connect_sandboxed(ctx.db_path) as con:
                 return campaigns.arm_csv(con, campaign_id, arm)
 
-        col.download_button(f"Download {arm}.csv", read, file_name=f"{campaign_id}_{arm}.csv", mime="text/csv",
-                            key=f"download-{campaign_id}-{arm}", on_click="ignore", icon=":material/download:")
+        col.download_button(
+            f"Download {arm}.csv",
+            read,
+            file_name=f"{campaign_id}_{arm}.csv",
+            mime="text/csv",
+            key=f"download-{campaign_id}-{arm}",
+            on_click="ignore",
+            icon=":material/download:",
+        )

@@ -61,8 +61,10 @@ class Shown:
 def out_of_date(shown: Shown) -> str:
     """The note under an answer given before the latest import."""
     when = f" on {shown.asked_at.day} {shown.asked_at:%b %Y at %H:%M}" if shown.asked_at else ""
-    return (f"Out of date: answered{when}, before your data was last imported, so its numbers describe the data "
-            "as it was then. Ask again for today's numbers.")
+    return (
+        f"Out of date: answered{when}, before your data was last imported, so its numbers describe the data "
+        "as it was then. Ask again for today's numbers."
+    )
 
 
 def render_chat(agent: Agent, ctx: ToolContext, ws: str, data: DataState, question: str | None) -> None:
@@ -132,18 +134,33 @@ def _loaded(saved: list[history.SavedTurn], ctx: ToolContext, ws: str, data: Dat
                 turn, complete = history.replay(s, ctx, data.version)
                 # An answer from before the latest import keeps no version: it is out of date (render_turn).
                 asked_on = None if history.asked_before_import(s, data.version) else data.version
-                shown.append(Shown(f"{ws}-{s.turn}", turn, None if complete else NOT_REMADE, asked_on,
-                                   s.created_at, s.turn, s.state))
+                shown.append(
+                    Shown(
+                        f"{ws}-{s.turn}",
+                        turn,
+                        None if complete else NOT_REMADE,
+                        asked_on,
+                        s.created_at,
+                        s.turn,
+                        s.state,
+                    )
+                )
     return shown
 
 
-def _caught_up(turns: list[Shown], saved: list[history.SavedTurn], ctx: ToolContext, ws: str,
-               data: DataState) -> list[Shown]:
+def _caught_up(
+    turns: list[Shown], saved: list[history.SavedTurn], ctx: ToolContext, ws: str, data: DataState
+) -> list[Shown]:
     """``turns`` with the saved turns it lacks added in order; all of them again when the history was cleared."""
     by_number = {s.turn: s for s in saved}
     oldest = saved[0].turn if len(saved) == history.KEPT_TURNS else 0  # older ones are past the window: kept
-    kept = [t for t in turns if t.number is None or t.number < oldest or (
-        t.number in by_number and by_number[t.number].question == t.turn.question)]
+    kept = [
+        t
+        for t in turns
+        if t.number is None
+        or t.number < oldest
+        or (t.number in by_number and by_number[t.number].question == t.turn.question)
+    ]
     if len(kept) != len(turns):  # cleared (and perhaps asked again): what is shown must be what is saved
         return _loaded(saved, ctx, ws, data)
     have = {t.number for t in turns}
@@ -165,8 +182,14 @@ def follow(agent: Agent, turns: list[Shown]) -> None:
     elif latest.context is not None and restore is not None:
         restore(latest.context, [(t.turn.question, t.turn.answer) for t in turns])
     elif carry_on is not None:  # saved before the context was kept: rebuilt from every turn's calls
-        carry_on([(c.name, c.args, c.result.facts if c.result is not None else None)
-                  for shown in turns for c in shown.turn.tool_calls if c.error is None])
+        carry_on(
+            [
+                (c.name, c.args, c.result.facts if c.result is not None else None)
+                for shown in turns
+                for c in shown.turn.tool_calls
+                if c.error is None
+            ]
+        )
     st.session_state["followed"] = (agent, number)
 
 
@@ -196,8 +219,11 @@ def render_turn(shown: Shown, current: Version | None = None) -> None:
         if shown.note:
             st.caption(shown.note)
         if current is not None and shown.version != current:
-            st.caption(out_of_date(shown), help="Answers are kept as they were given. Tables and charts of an "
-                       "answer reopened after an import are not remade, so they cannot disagree with its words.")
+            st.caption(
+                out_of_date(shown),
+                help="Answers are kept as they were given. Tables and charts of an "
+                "answer reopened after an import are not remade, so they cannot disagree with its words.",
+            )
 
 
 def answer(agent: Agent, ctx: ToolContext, ws: str, question: str, version: Version | None = None) -> Shown:

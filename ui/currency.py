@@ -39,13 +39,18 @@ def render_currency(ctx: ToolContext) -> None:
     if st.session_state.get(f"{CURRENCY_KEY}-seen") != code:
         st.session_state[CURRENCY_KEY] = code or _NONE
         st.session_state[f"{CURRENCY_KEY}-seen"] = code
-    said = ("set by you or a teammate" if source == "set" else f"found in {source}" if source
-            else "none found in the file")
+    said = (
+        "set by you or a teammate" if source == "set" else f"found in {source}" if source else "none found in the file"
+    )
     st.selectbox(
-        "Currency", options, key=CURRENCY_KEY, on_change=_save, args=(ctx,),
+        "Currency",
+        options,
+        key=CURRENCY_KEY,
+        on_change=_save,
+        args=(ctx,),
         format_func=lambda c: f"{c} ({currency.CURRENCIES[c].name})" if c else "Not set: amounts without a sign",
         help=f"The currency of your shop's amounts ({said}). Amounts are never converted; this only says which "
-             "sign to show, for everyone using this shop.",
+        "sign to show, for everyone using this shop.",
     )
     problem = st.session_state.pop("currency-problem", None)
     if problem:

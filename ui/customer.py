@@ -55,8 +55,12 @@ def render_customers_tab(ctx: ToolContext, data: DataState) -> None:
     if data.version is None:
         empty_state()
         return
-    typed = st.text_input("Find a customer", key="cust-find", placeholder="Customer id, name or email",
-                          help="Type part of an id, a name or an email, then press Enter.")
+    typed = st.text_input(
+        "Find a customer",
+        key="cust-find",
+        placeholder="Customer id, name or email",
+        help="Type part of an id, a name or an email, then press Enter.",
+    )
     if not typed or not typed.strip():
         st.caption("Their orders, scores, stage over time, predicted value, next order, groups and campaigns.")
         return
@@ -66,9 +70,16 @@ def render_customers_tab(ctx: ToolContext, data: DataState) -> None:
         return
     ids = found["customer_id"].tolist()
     names = dict(zip(ids, found["name"], strict=True))
-    chosen = ids[0] if len(ids) == 1 else st.selectbox(
-        f"{len(ids)} customers match" + (" (the first 20)" if len(ids) == MATCHES else ""), ids, key="cust-pick",
-        format_func=lambda i: f"{i} · {names[i]}" if names[i] else i)
+    chosen = (
+        ids[0]
+        if len(ids) == 1
+        else st.selectbox(
+            f"{len(ids)} customers match" + (" (the first 20)" if len(ids) == MATCHES else ""),
+            ids,
+            key="cust-pick",
+            format_func=lambda i: f"{i} · {names[i]}" if names[i] else i,
+        )
+    )
     from ui.dashboard import chat_cluster_k
 
     k = st.session_state.get("dash-k") or chat_cluster_k()  # the groups the person last saw, by the same keys
@@ -83,8 +94,11 @@ def render_customers_tab(ctx: ToolContext, data: DataState) -> None:
 def render_page(page: CustomerPage) -> None:
     """The page, top to bottom: who, where they stand, their orders, history, groups and campaigns."""
     st.subheader(escape_markdown(page.name or page.customer_id))
-    st.caption(escape_markdown(f"{contact_line(page)}. Marketing consent: {consent_words(page.marketing_consent)}. "
-                               f"As of {page.as_of}."))
+    st.caption(
+        escape_markdown(
+            f"{contact_line(page)}. Marketing consent: {consent_words(page.marketing_consent)}. As of {page.as_of}."
+        )
+    )
     row = page.row
     if row is None:
         st.info(escape_markdown(page.next_order))
@@ -94,16 +108,22 @@ def render_page(page: CustomerPage) -> None:
     cols[0].metric("Orders", f"{int(row['frequency']):,}", border=True)
     cols[1].metric("Spent", amount(row["monetary"]), border=True, help="Net of returns and cancellations")
     known = row.get("p_alive") == row.get("p_alive") and row.get("p_alive") is not None  # NaN is not itself
-    cols[2].metric(f"Predicted value ({attrs['horizon_days']} days)", amount(row["clv"]) if known else "n/a",
-                   border=True)
-    cols[3].metric("Chance still active", f"{row['p_alive']:.0%}" if known else "n/a", border=True,
-                   help=COLUMNS["p_alive"][2])
+    cols[2].metric(
+        f"Predicted value ({attrs['horizon_days']} days)", amount(row["clv"]) if known else "n/a", border=True
+    )
+    cols[3].metric(
+        "Chance still active", f"{row['p_alive']:.0%}" if known else "n/a", border=True, help=COLUMNS["p_alive"][2]
+    )
     due = row.get("next_order_date")
     cols[4].metric("Next order due", due if isinstance(due, str) else "none", border=True)
     st.markdown(escape_markdown(page.next_order))
-    st.markdown(escape_markdown(
-        f"RFM scores R{row['r_score']} F{row['f_score']} M{row['m_score']}, last order {int(row['recency_days']):,} "
-        f"days ago. Groups: " + "; ".join(f"{g.title} ({KIND_WORDS.get(g.kind, g.kind)})" for g in page.groups)))
+    st.markdown(
+        escape_markdown(
+            f"RFM scores R{row['r_score']} F{row['f_score']} M{row['m_score']}, last order "
+            f"{int(row['recency_days']):,} "
+            f"days ago. Groups: " + "; ".join(f"{g.title} ({KIND_WORDS.get(g.kind, g.kind)})" for g in page.groups)
+        )
+    )
     show_chart(charts.customer_orders(page.orders), "cust-orders-chart")
     if len(page.history):
         st.markdown("**Segment and stage at each month end**")
@@ -118,6 +138,12 @@ def render_page(page: CustomerPage) -> None:
     with st.expander(f"Every order ({len(page.orders):,})"):
         show_table(page.orders, "cust-orders")
     safe_id = re.sub(r"[^A-Za-z0-9_.-]", "_", page.customer_id)  # an id is the shop's text: no path in a file name
-    st.download_button("Download this page (text)", page_text(page).encode("utf-8"),
-                       file_name=f"customer_{safe_id}.txt", mime="text/plain", key="cust-dl",
-                       on_click="ignore", icon=":material/download:")
+    st.download_button(
+        "Download this page (text)",
+        page_text(page).encode("utf-8"),
+        file_name=f"customer_{safe_id}.txt",
+        mime="text/plain",
+        key="cust-dl",
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -62,19 +62,28 @@ def _as_of(data: DataState) -> str | None:
     the field applies it; a date outside the data, or not a date, is said in one line and the last day is used.
     """
     first, last = dt.date.fromisoformat(data.first_date), dt.date.fromisoformat(data.last_date)
-    typed = st.text_input("As of", key="dash-as-of", width=220, placeholder=last.isoformat(),
-                          help=f"Replay any past day from {_day(first)} to {_day(last)}: only orders on or before "
-                               "it count. Write it as 2026-06-30 or 30/06/2026, then press Enter.")
+    typed = st.text_input(
+        "As of",
+        key="dash-as-of",
+        width=220,
+        placeholder=last.isoformat(),
+        help=f"Replay any past day from {_day(first)} to {_day(last)}: only orders on or before "
+        "it count. Write it as 2026-06-30 or 30/06/2026, then press Enter.",
+    )
     if not typed or not typed.strip():
         return None
     picked = parse_day(typed)
     if picked is None:
-        st.caption(f":material/error: '{escape_markdown(typed.strip()[:30])}' is not a date: write it as "
-                   f"{last.isoformat()} or {last:%d/%m/%Y}. Showing {_day(last)}, the last order's day.")
+        st.caption(
+            f":material/error: '{escape_markdown(typed.strip()[:30])}' is not a date: write it as "
+            f"{last.isoformat()} or {last:%d/%m/%Y}. Showing {_day(last)}, the last order's day."
+        )
         return None
     if not first <= picked <= last:
-        st.caption(f":material/error: Your orders run from {_day(first)} to {_day(last)}: pick a day between. "
-                   f"Showing {_day(last)}, the last order's day.")
+        st.caption(
+            f":material/error: Your orders run from {_day(first)} to {_day(last)}: pick a day between. "
+            f"Showing {_day(last)}, the last order's day."
+        )
         return None
     st.caption(f"As of {_day(picked)}: only orders on or before it count.")
     return None if picked == last else picked.isoformat()
@@ -105,12 +114,24 @@ def _kpis(frame: pd.DataFrame) -> None:
     cols = st.columns(4)
     cols[0].metric("Customers", f"{n:,}", border=True)
     revenue = frame["monetary"].sum()
-    cols[1].metric("Revenue", compact_money(revenue, exact_below=10_000), border=True,
-                   help=f"{amount(revenue)}, net of returns and cancellations")  # the exact sum: cut off in a quarter
-    cols[2].metric("Repeat rate", f"{(frame['frequency'] > 1).mean():.0%}" if n else "n/a", border=True,
-                   help="Share of customers who bought more than once")
-    cols[3].metric("Lapsed", f"{(frame['lifecycle'] == 'lapsed').mean():.0%}" if n else "n/a", border=True,
-                   help=f"Lapsed = no order in {limits.lapsed_after_days} days ({limits.basis})")
+    cols[1].metric(
+        "Revenue",
+        compact_money(revenue, exact_below=10_000),
+        border=True,
+        help=f"{amount(revenue)}, net of returns and cancellations",
+    )  # the exact sum: cut off in a quarter
+    cols[2].metric(
+        "Repeat rate",
+        f"{(frame['frequency'] > 1).mean():.0%}" if n else "n/a",
+        border=True,
+        help="Share of customers who bought more than once",
+    )
+    cols[3].metric(
+        "Lapsed",
+        f"{(frame['lifecycle'] == 'lapsed').mean():.0%}" if n else "n/a",
+        border=True,
+        help=f"Lapsed = no order in {limits.lapsed_after_days} days ({limits.basis})",
+    )
     for warning in frame.attrs.get("warnings", []):
         st.caption(f":material/info: {escape_markdown(warning)}")
 
@@ -138,15 +159,19 @@ def both_names(frame: pd.DataFrame) -> str:
     """Why a customer can be 'loyal' and 'lapsed' at once, with how many are, in the owner's words."""
     lapsed = frame[frame["lifecycle"] == "lapsed"]
     high = lapsed[lapsed["segment"].isin(HIGH_SEGMENTS)]
-    said = ("RFM segments rank customers against each other (a loyal customer bought more often than most); "
-            "lifecycle stages use your shop's clock (lapsed: no order for longer than your lapsed mark). So one "
-            "customer can be both")
+    said = (
+        "RFM segments rank customers against each other (a loyal customer bought more often than most); "
+        "lifecycle stages use your shop's clock (lapsed: no order for longer than your lapsed mark). So one "
+        "customer can be both"
+    )
     if high.empty:
         return said + "; today none of your lapsed customers is in a top segment."
     example = high.sort_values(["frequency", "customer_id"], ascending=[False, True]).iloc[0]
-    return (said + f": {len(high):,} of your lapsed customers are in a top segment (champions, loyal or can't lose "
-            f"them), for example one who is {charts.label(example['segment']).lower()}, but lapsed: "
-            f"{int(example['frequency']):,} orders, none for {int(example['recency_days']):,} days.")
+    return (
+        said + f": {len(high):,} of your lapsed customers are in a top segment (champions, loyal or can't lose "
+        f"them), for example one who is {charts.label(example['segment']).lower()}, but lapsed: "
+        f"{int(example['frequency']):,} orders, none for {int(example['recency_days']):,} days."
+    )
 
 
 def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
@@ -156,17 +181,38 @@ def _at_risk(ctx: ToolContext, version: Version, frame: pd.DataFrame) -> None:
         st.caption("Nobody is at risk or in 'can't lose them' today.")
         return
     listed = risky.merge(people(str(ctx.db_path), version), on="customer_id", how="left")[
-        ["customer_id", "first_name", "last_name", "email", "city", "segment", "recency_days", "frequency",
-         "monetary", "clv", "p_alive", "marketing_consent"]
+        [
+            "customer_id",
+            "first_name",
+            "last_name",
+            "email",
+            "city",
+            "segment",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "clv",
+            "p_alive",
+            "marketing_consent",
+        ]
     ]
-    st.caption(f"{len(risky):,} customers are at risk or can't-lose-them; together they have spent "
-               f"{amount(risky['monetary'].sum())}. The top {min(TOP_AT_RISK, len(risky))} by spend:")
+    st.caption(
+        f"{len(risky):,} customers are at risk or can't-lose-them; together they have spent "
+        f"{amount(risky['monetary'].sum())}. The top {min(TOP_AT_RISK, len(risky))} by spend:"
+    )
     shown = listed.head(TOP_AT_RISK)
     shown.attrs["horizon_days"] = frame.attrs.get("horizon_days")
     show_table(shown, "dash-at-risk")
     # Made on the click: the tab is drawn again on every run, and the list is rarely downloaded.
-    st.download_button("Download all of them (CSV)", CsvOf(listed), file_name="at_risk_customers.csv",
-                       mime="text/csv", key="dash-at-risk-dl", on_click="ignore", icon=":material/download:")
+    st.download_button(
+        "Download all of them (CSV)",
+        CsvOf(listed),
+        file_name="at_risk_customers.csv",
+        mime="text/csv",
+        key="dash-at-risk-dl",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 
 def chat_cluster_k() -> int | None:
@@ -190,10 +236,15 @@ def _cluster_k() -> int | None:
     if seen is not None and st.session_state.get("dash-chat-k") != seen:
         st.session_state["dash-chat-k"] = seen
         st.session_state["dash-k"] = seen  # set before the widget is made: it opens on the chat's k
-    return st.selectbox("Number of groups", [None, *range(2, 9)], key="dash-k", width=220,
-                        format_func=lambda k: "Automatic" if k is None else f"{k} groups",
-                        help="Automatic: the number of groups that separates your customers best. The "
-                        "chat's last split into groups sets it.")
+    return st.selectbox(
+        "Number of groups",
+        [None, *range(2, 9)],
+        key="dash-k",
+        width=220,
+        format_func=lambda k: "Automatic" if k is None else f"{k} groups",
+        help="Automatic: the number of groups that separates your customers best. The "
+        "chat's last split into groups sets it.",
+    )
 
 
 def _clusters(ctx: ToolContext, version: Version, as_of: str | None):
@@ -238,9 +289,16 @@ def _saved_changes(ctx: ToolContext, version: Version, name: str) -> str | None:
     cols = st.columns(2)
     for col, move in zip(cols, ("joined", "left"), strict=True):
         who = listed[listed["move"] == move].drop(columns="move").reset_index(drop=True)
-        col.download_button(f"Who {move} ({len(who):,})", CsvOf(who), file_name=f"{file_stem(found.name)}_{move}.csv",
-                            mime="text/csv", key=f"dash-saved-{move}", on_click="ignore", icon=":material/download:",
-                            disabled=who.empty)
+        col.download_button(
+            f"Who {move} ({len(who):,})",
+            CsvOf(who),
+            file_name=f"{file_stem(found.name)}_{move}.csv",
+            mime="text/csv",
+            key=f"dash-saved-{move}",
+            on_click="ignore",
+            icon=":material/download:",
+            disabled=who.empty,
+        )
     return found.condition
 
 
@@ -282,6 +340,12 @@ def _group(ctx: ToolContext, version: Version, as_of: str | None, frame: pd.Data
     if members.table is not None and len(members.table):
         show_table(members.table, "dash-group-members")
         for i, file in enumerate(members.downloads):
-            st.download_button(f"Download {file.file_name}", download_data(file), file_name=file.file_name,
-                               mime=file.mime, key=f"dash-group-dl{i}", on_click="ignore",
-                               icon=":material/download:")
+            st.download_button(
+                f"Download {file.file_name}",
+                download_data(file),
+                file_name=file.file_name,
+                mime=file.mime,
+                key=f"dash-group-dl{i}",
+                on_click="ignore",
+                icon=":material/download:",
+            )

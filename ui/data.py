@@ -99,8 +99,14 @@ def data_state(db_path: Path) -> DataState:
         return DataState(None, problem=str(exc))
     if not customers:
         return DataState(None)
-    return DataState((str(db_path), int(imports), int(last_id), str(last_at)), int(customers), str(first), str(last),
-                     files=files, currency=currency)
+    return DataState(
+        (str(db_path), int(imports), int(last_id), str(last_at)),
+        int(customers),
+        str(first),
+        str(last),
+        files=files,
+        currency=currency,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -145,13 +151,25 @@ def tool_result(ctx: ToolContext, version: Version | None, name: str, args: dict
 
     if version is None:  # nothing to key on: run it, uncached
         return run_tool(name, args, ctx)
-    return _cached_tool(str(ctx.db_path), ctx.shop_name, version, name, json.dumps(args, sort_keys=True, default=str),
-                        ctx.margin, ctx.currency_code())
+    return _cached_tool(
+        str(ctx.db_path),
+        ctx.shop_name,
+        version,
+        name,
+        json.dumps(args, sort_keys=True, default=str),
+        ctx.margin,
+        ctx.currency_code(),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cached_tool(
-    db_path: str, shop_name: str, version: Version, name: str, args_json: str, margin: float | None = None,
+    db_path: str,
+    shop_name: str,
+    version: Version,
+    name: str,
+    args_json: str,
+    margin: float | None = None,
     currency: str | None = None,
 ) -> ToolResult:
     context = ToolContext(db_path=Path(db_path), shop_name=shop_name, margin=margin, currency=currency or "")

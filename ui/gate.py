@@ -37,8 +37,19 @@ from ui import signin
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COOKIE", "SIGN_OUT_PATH", "GateMiddleware", "admit", "gate_installed", "is_admitted_cookie",
-           "is_admitted_session", "mark_installed", "revoke", "sign_out", "signed_out"]
+__all__ = [
+    "COOKIE",
+    "SIGN_OUT_PATH",
+    "GateMiddleware",
+    "admit",
+    "gate_installed",
+    "is_admitted_cookie",
+    "is_admitted_session",
+    "mark_installed",
+    "revoke",
+    "sign_out",
+    "signed_out",
+]
 
 COOKIE = "segments_gate"
 SIGN_OUT_PATH = "/_segments/signout"
@@ -128,8 +139,10 @@ def is_admitted_cookie(cookie: str | None, mark: str | None = None) -> bool:
         return False
     now = _clock()
     with _lock:
-        return any(c == cookie and now - seen < ADMITTED_FOR_S and (mark is None or m == mark)
-                   for seen, c, m in _sessions.values())
+        return any(
+            c == cookie and now - seen < ADMITTED_FOR_S and (mark is None or m == mark)
+            for seen, c, m in _sessions.values()
+        )
 
 
 def _prune(now: float) -> None:
@@ -177,7 +190,7 @@ class GateMiddleware:
             base = str(config.get_option("server.baseUrlPath") or "")
         path = str(scope.get("path", ""))
         prefix = "/" + base.strip("/") if base.strip("/") else ""
-        return path[len(prefix):] if prefix and path.startswith(prefix + "/") else path
+        return path[len(prefix) :] if prefix and path.startswith(prefix + "/") else path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http":
@@ -224,9 +237,17 @@ def _request_cookie(scope: Scope, name: str = COOKIE) -> str | None:
 
 async def _refuse(send: Send, sentence: str) -> None:
     body = sentence.encode("utf-8")
-    await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -277,7 +298,8 @@ def _with_cookies(send: Send, scope: Scope, path: str, cookie: str | None) -> Se
         if message["type"] == "http.response.start":
             headers = dict(message.get("headers", []))
             page = headers.get(b"content-type", b"").startswith(b"text/html") or (
-                message.get("status") == 304 and not path.startswith(("/static/", "/_stcore/")))
+                message.get("status") == 304 and not path.startswith(("/static/", "/_stcore/"))
+            )
             if page:
                 values = [] if cookie else [_gate_cookie()]
                 values += _signin_cookies(scope, cookie)
@@ -300,8 +322,13 @@ async def _sign_out(scope: Scope, send: Send, cookie: str | None) -> None:
     if token_id:
         signin.revoke(token_id)
     sign_out(cookie)
-    await send({"type": "http.response.start", "status": 204,
-                "headers": [(b"cache-control", b"no-store"), (b"set-cookie", _signin_cookie(scope, "", 0))]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 204,
+            "headers": [(b"cache-control", b"no-store"), (b"set-cookie", _signin_cookie(scope, "", 0))],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -336,8 +363,9 @@ def _forget_after_download(send: Send, file_name: str) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = dict(message.get("headers", []))
-            state["attachment"] = message.get("status") == 200 and headers.get(
-                b"content-disposition", b"").startswith(b"attachment")
+            state["attachment"] = message.get("status") == 200 and headers.get(b"content-disposition", b"").startswith(
+                b"attachment"
+            )
         await send(message)
         if message["type"] == "http.response.body" and not message.get("more_body") and state["attachment"]:
             _delete_media(file_name.split(".", 1)[0])

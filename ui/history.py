@@ -106,9 +106,17 @@ def save_turn(db_path: Path, workspace: str, turn: Turn, state: dict | None = No
             con.execute(
                 "INSERT INTO chat_history (workspace, turn, question, answer, mode, tool_calls_json, created_at, "
                 "grounded, state_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [workspace, number, turn.question, turn.answer, turn.mode, json.dumps(calls, default=str),
-                 dt.datetime.now().replace(microsecond=0), turn.grounded,
-                 None if state is None else json.dumps(state, default=str)],
+                [
+                    workspace,
+                    number,
+                    turn.question,
+                    turn.answer,
+                    turn.mode,
+                    json.dumps(calls, default=str),
+                    dt.datetime.now().replace(microsecond=0),
+                    turn.grounded,
+                    None if state is None else json.dumps(state, default=str),
+                ],
             )
         finally:
             con.close()
@@ -120,13 +128,18 @@ def load_turns(db_path: Path, workspace: str, *, limit: int = KEPT_TURNS) -> lis
     """The workspace's last ``limit`` turns, oldest first; none when the store or the table is missing."""
     if not Path(db_path).exists():
         return []
-    query = ("SELECT turn, question, answer, mode, tool_calls_json, {grounded}, created_at, {state} FROM chat_history "
-             "WHERE workspace = ? ORDER BY turn DESC LIMIT ?")
+    query = (
+        "SELECT turn, question, answer, mode, tool_calls_json, {grounded}, created_at, {state} FROM chat_history "
+        "WHERE workspace = ? ORDER BY turn DESC LIMIT ?"
+    )
     try:
         with connect_sandboxed(db_path) as con:
             # A store not upgraded yet (held by another process at start) may lack the newer columns.
-            for columns in ({"grounded": "grounded", "state": "state_json"}, {"grounded": "grounded", "state": "NULL"},
-                            {"grounded": "NULL", "state": "NULL"}):
+            for columns in (
+                {"grounded": "grounded", "state": "state_json"},
+                {"grounded": "grounded", "state": "NULL"},
+                {"grounded": "NULL", "state": "NULL"},
+            ):
                 try:
                     rows = con.execute(query.format(**columns), [workspace, limit]).fetchall()
                     break
@@ -136,8 +149,10 @@ def load_turns(db_path: Path, workspace: str, *, limit: int = KEPT_TURNS) -> lis
                 return []
     except duckdb.CatalogException:  # nobody has asked anything in this store yet
         return []
-    return [SavedTurn(t, q, a, m, json.loads(c or "[]"), g or OFFLINE, at, _state(s))
-            for t, q, a, m, c, g, at, s in reversed(rows)]
+    return [
+        SavedTurn(t, q, a, m, json.loads(c or "[]"), g or OFFLINE, at, _state(s))
+        for t, q, a, m, c, g, at, s in reversed(rows)
+    ]
 
 
 def _state(text: str | None) -> dict | None:

@@ -67,8 +67,10 @@ _UNTICK_KEY = "_segments_importer_untick"
 _UNRELATED_KEY = "_segments_importer_unrelated"  # a file waiting for "add it" or "replace the data"
 # The fields an owner can point at a column, by the kind of file the preview found.
 FIELDS_BY_KIND = {"orders": cols.FIELDS, "profiles": CONTACT_FIELDS, "activity": ACTIVITY_FIELDS}
-_KEPT_NOTE = ("Any other column is kept as it is (a number, or text with a few different answers), except those "
-              "that say who a person is (names, phones, addresses, notes), dates and email addresses.")
+_KEPT_NOTE = (
+    "Any other column is kept as it is (a number, or text with a few different answers), except those "
+    "that say who a person is (names, phones, addresses, notes), dates and email addresses."
+)
 
 
 # ---------------------------------------------------------------- per-session state
@@ -262,8 +264,10 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
         return
     if found.problem:
         st.warning(escape_markdown(found.problem))
-    st.caption(f"**{escape_markdown(name)}**: {found.rows:,} rows"
-               + (f", recognised as a {found.layout}" if found.layout else ""))
+    st.caption(
+        f"**{escape_markdown(name)}**: {found.rows:,} rows"
+        + (f", recognised as a {found.layout}" if found.layout else "")
+    )
     for note in found.notes:
         st.caption(f"Note: {escape_markdown(note)}")
     with st.expander("Preview (first rows)"):
@@ -301,8 +305,14 @@ def render_uploaded_file(ctx: ToolContext, path: Path, name: str, *, replace: bo
 
 
 def _run_import(
-    ctx: ToolContext, path: Path, *, display_name: str, overrides: dict[str, str] | None = None, replace: bool,
-    ask_if_unrelated: bool = False, currency_code: str | None = None,
+    ctx: ToolContext,
+    path: Path,
+    *,
+    display_name: str,
+    overrides: dict[str, str] | None = None,
+    replace: bool,
+    ask_if_unrelated: bool = False,
+    currency_code: str | None = None,
 ) -> ImportReport | None:
     session = _session()
     st.session_state.pop(_UNRELATED_KEY, None)
@@ -329,8 +339,12 @@ def _run_import(
             currency=currency_code,
         )
     except UnrelatedFileError as exc:  # asked below the file (_render_unrelated): add, or replace
-        st.session_state[_UNRELATED_KEY] = {"path": str(path), "name": display_name, "overrides": overrides,
-                                            "message": str(exc)}
+        st.session_state[_UNRELATED_KEY] = {
+            "path": str(path),
+            "name": display_name,
+            "overrides": overrides,
+            "message": str(exc),
+        }
         return None
     except SegmentsError as exc:
         session.outcome = plain_message(str(exc))
@@ -352,13 +366,15 @@ def _render_unrelated(ctx: ToolContext) -> None:
     add, swap = st.columns(2)
     if add.button("Add it", key="imp-unrelated-add", help="Keep the shop's data and add this file's orders to it."):
         choice = False
-    elif swap.button("Replace the data", key="imp-unrelated-replace",
-                     help="Start the shop's data afresh with this file."):
+    elif swap.button(
+        "Replace the data", key="imp-unrelated-replace", help="Start the shop's data afresh with this file."
+    ):
         choice = True
     else:
         return
-    report = _run_import(ctx, Path(pending["path"]), display_name=pending["name"], overrides=pending["overrides"],
-                         replace=choice)
+    report = _run_import(
+        ctx, Path(pending["path"]), display_name=pending["name"], overrides=pending["overrides"], replace=choice
+    )
     if report is not None:
         st.rerun()  # the page above (the shop's line, the tabs) must see the new data
 
@@ -430,8 +446,9 @@ def _render_outcome(ctx: ToolContext, outcome: ImportReport | str | None) -> Non
     left.metric("Rows loaded", f"{r.rows_loaded:,}")
     right.metric("Rows rejected", f"{r.rows_rejected:,}")
     left.metric("Customers", f"{r.customers:,}")
-    right.metric("Revenue", compact_money(r.revenue, r.currency or ""),
-                 help=f"{r.revenue:,.2f} {r.currency or ''}".strip())
+    right.metric(
+        "Revenue", compact_money(r.revenue, r.currency or ""), help=f"{r.revenue:,.2f} {r.currency or ''}".strip()
+    )
     st.caption(f"{r.orders:,} orders from {r.first_date} to {r.last_date}, out of {r.rows_read:,} rows read.")
     extras = []
     if r.guest_rows:

@@ -16,9 +16,13 @@ MARGIN_KEY = "margin-percent"
 def render_margin(ctx: ToolContext) -> None:
     """A number input, 0-100%: sets ``ctx.margin`` to a share (None at 0)."""
     percent = st.number_input(
-        "Profit margin (%)", min_value=0.0, max_value=100.0, step=5.0, key=MARGIN_KEY,
+        "Profit margin (%)",
+        min_value=0.0,
+        max_value=100.0,
+        step=5.0,
+        key=MARGIN_KEY,
         value=0.0,
         help="The share of revenue you keep as profit. With a margin, predicted customer value is profit; "
-             "at 0 it is revenue. Either way it is in today's money, discounted at 10% a year.",
+        "at 0 it is revenue. Either way it is in today's money, discounted at 10% a year.",
     )
     ctx.margin = percent / 100 if percent > 0 else None

@@ -22,8 +22,10 @@ WHERE_SET = (
     "The server's address and key are set by whoever runs this app: `OPENAI_BASE_URL` and `OPENAI_API_KEY` in "
     "`.streamlit/secrets.toml` or the server's environment. A model chosen here is used in this browser session only."
 )
-NO_KEY = ("No `OPENAI_API_KEY` is set, so the offline assistant answers. A local server (Ollama, vLLM) takes any "
-          "non-empty key.")
+NO_KEY = (
+    "No `OPENAI_API_KEY` is set, so the offline assistant answers. A local server (Ollama, vLLM) takes any "
+    "non-empty key."
+)
 
 
 def model_configured(settings: dict[str, str]) -> bool:
@@ -46,8 +48,14 @@ def render_model_choice(settings: dict[str, str], ctx: ToolContext | None = None
     base, current = connection.base_url(settings), connection.model_name(settings)
     models, problem = _offered(settings, base)
     options = models if current in models else [current, *models]
-    st.selectbox("Model", options, index=options.index(current), key="model-choice", on_change=_choose,
-                 help="The models the server offers. The choice holds for this browser session.")
+    st.selectbox(
+        "Model",
+        options,
+        index=options.index(current),
+        key="model-choice",
+        on_change=_choose,
+        help="The models the server offers. The choice holds for this browser session.",
+    )
     if problem:
         st.caption(escape_markdown(problem))
     elif current not in models:

@@ -110,8 +110,13 @@ def render_draft(draft: dict, prefix: str) -> None:
         edited = dict(draft)
         if draft.get("channel") == "email":
             st.markdown(f"**Email draft** · goal: {draft.get('goal', '').replace('_', ' ')}")
-            lines = field(st.text_area, "Subject lines to test (one per line)", "subjects",
-                          "\n".join(draft.get("subject_lines", [])), height=100)
+            lines = field(
+                st.text_area,
+                "Subject lines to test (one per line)",
+                "subjects",
+                "\n".join(draft.get("subject_lines", [])),
+                height=100,
+            )
             edited["subject_lines"] = [s.strip() for s in lines.splitlines() if s.strip()]
             edited["preview_text"] = field(st.text_input, "Preview text", "preview", draft.get("preview_text", ""))
             edited["body"] = field(st.text_area, "Message", "body", draft.get("body", ""), height=260)
@@ -151,6 +156,11 @@ def _download_row(files: list[Download], prefix: str) -> None:
         return
     for column, (i, file) in zip(st.columns(len(files)), enumerate(files), strict=True):
         column.download_button(
-            f"Download {file.file_name}", download_data(file), file_name=file.file_name, mime=file.mime,
-            key=f"{prefix}-dl{i}", on_click="ignore", icon=":material/download:",
+            f"Download {file.file_name}",
+            download_data(file),
+            file_name=file.file_name,
+            mime=file.mime,
+            key=f"{prefix}-dl{i}",
+            on_click="ignore",
+            icon=":material/download:",
         )

@@ -72,8 +72,13 @@ def _upgraded(path: str) -> bool:
 def session_agent(ctx: ToolContext, settings: dict[str, str], ws: str) -> Agent:
     """This session's agent, made again only when the database, the workspace or the model changes."""
     key = hashlib.sha256(
-        repr((str(ctx.db_path), ws, *(settings.get(n, "") for n in ("OPENAI_API_KEY", "OPENAI_BASE_URL",
-                                                                      "SEGMENTS_MODEL")))).encode()
+        repr(
+            (
+                str(ctx.db_path),
+                ws,
+                *(settings.get(n, "") for n in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SEGMENTS_MODEL")),
+            )
+        ).encode()
     ).hexdigest()
     if st.session_state.get("agent_key") != key:
         try:
@@ -104,10 +109,16 @@ def render_settings(agent: Agent, settings: dict[str, str], ctx: ToolContext, ws
         render_currency(ctx)
         st.markdown(f"**Database:** `{ctx.db_path}`")
         st.markdown(f"**Conversation:** `{ws}`")
-        st.caption("Share the conversation: add `?ws=NAME` to this page's address and send the link; "
-                   "everyone on it sees the same history.")
-        if st.button("Clear this conversation", key="clear-conversation", icon=":material/delete:",
-                     help="Forget its questions and answers, for everyone using this link."):
+        st.caption(
+            "Share the conversation: add `?ws=NAME` to this page's address and send the link; "
+            "everyone on it sees the same history."
+        )
+        if st.button(
+            "Clear this conversation",
+            key="clear-conversation",
+            icon=":material/delete:",
+            help="Forget its questions and answers, for everyone using this link.",
+        ):
             from ui.history import clear
 
             clear(ctx.db_path, ws)

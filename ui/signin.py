@@ -119,8 +119,9 @@ def _read_or_make(path: Path) -> bytes:
     except FileExistsError:
         text = path.read_text().strip()
         if len(text) < 64:  # empty or cut short (a crash while writing): not a key to trust
-            raise RuntimeError(f"{path} is not a sign-in key: delete it and a new one is made (everyone signs in "
-                               "again)") from None
+            raise RuntimeError(
+                f"{path} is not a sign-in key: delete it and a new one is made (everyone signs in again)"
+            ) from None
         return bytes.fromhex(text)
     key = secrets.token_bytes(32)
     with os.fdopen(fd, "w") as out:

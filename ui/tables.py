@@ -40,22 +40,36 @@ COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "r_score": ("R score", "score", "Recency score, 1-5: 5 bought most recently"),
     "f_score": ("F score", "score", "Frequency score, 1-5: 5 bought most often"),
     "m_score": ("M score", "score", "Spend score, 1-5: 5 spent most"),
-    "clv": ("Predicted value", "money", "What the value model expects the customer to spend over the horizon, "
-            "in today's money"),
+    "clv": (
+        "Predicted value",
+        "money",
+        "What the value model expects the customer to spend over the horizon, in today's money",
+    ),
     "expected_purchases": ("Expected purchases", "decimal", None),
-    "p_alive": ("Chance still active", "share", "The value model's chance the customer has not silently stopped "
-                "buying. Not a stage: 'lapsed' means no order for longer than your shop's gap rule, and many "
-                "lapsed customers are still likely active. Rank who to win back by predicted value."),
-    "next_order_date": ("Next order due", "text", "When the next order is due: the last order plus the customer's "
-                        "usual days between orders (three orders or more), else their segment's or the shop's; none "
-                        "for customers more likely gone than not. Before today: overdue."),
+    "p_alive": (
+        "Chance still active",
+        "share",
+        "The value model's chance the customer has not silently stopped "
+        "buying. Not a stage: 'lapsed' means no order for longer than your shop's gap rule, and many "
+        "lapsed customers are still likely active. Rank who to win back by predicted value.",
+    ),
+    "next_order_date": (
+        "Next order due",
+        "text",
+        "When the next order is due: the last order plus the customer's "
+        "usual days between orders (three orders or more), else their segment's or the shop's; none "
+        "for customers more likely gone than not. Before today: overdue.",
+    ),
     "next_order_basis": ("Due date from", "basis", None),
     "marketing_consent": ("Consents to marketing", "consent", None),
     "customers": ("Customers", "count", None),
     "size": ("Customers", "count", None),
     "repeat_customers": ("Repeat customers", "count", None),
-    "reachable": ("Reachable", "count", "Customers with an email address who consent to marketing, where the data "
-                  "records consent"),
+    "reachable": (
+        "Reachable",
+        "count",
+        "Customers with an email address who consent to marketing, where the data records consent",
+    ),
     "orders": ("Orders", "count", None),
     "revenue": ("Revenue", "money", None),
     "avg_order_value": ("Average order", "money", None),
@@ -123,8 +137,13 @@ def table_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             shown[column] = values * 100  # shown "39.3%"; sorting stays numeric
         elif kind == "text" and not is_numeric_dtype(values):
             shown[column] = values.fillna("")  # a missing city reads as blank, not "None"
-        config[column] = _config(kind, header or column.replace("_", " ").capitalize(), help_text, sign,
-                                 frame.attrs.get("horizon_days") if column == "clv" else None)
+        config[column] = _config(
+            kind,
+            header or column.replace("_", " ").capitalize(),
+            help_text,
+            sign,
+            frame.attrs.get("horizon_days") if column == "clv" else None,
+        )
     return shown, config
 
 

@@ -81,7 +81,8 @@ class Throttle:
 
     def _forget_old(self, now: float) -> None:
         # Under the lock, on every wrong try: the table holds only keys with a wrong try in the last hour.
-        stale = [k for k, r in self._records.items()
-                 if now - r.last_failure >= FORGET_AFTER_S and now >= r.blocked_until]
+        stale = [
+            k for k, r in self._records.items() if now - r.last_failure >= FORGET_AFTER_S and now >= r.blocked_until
+        ]
         for key in stale:
             del self._records[key]

@@ -14,8 +14,19 @@ import re
 from agent.dialogue import State
 
 _ID = re.compile(r"\bcustomer\s+(?:id\s+|number\s+|no\.?\s+|#\s*)?(?P<id>[A-Za-z]*\d[\w-]*)\b", re.I)
-_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-            "ninth": 9, "tenth": 10, "top": 1}
+_ORDINAL = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "top": 1,
+}
 _POSITION = re.compile(
     r"\b(?:the\s+)?(?P<word>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|top)\s+"
     r"(?:one|customer|person|guy|lady|woman|man|of (?:them|those|these)|on the list)\b"
@@ -31,12 +42,19 @@ def plan_customer(raw: str, state: State) -> tuple[str, dict] | None:
     named = _ID.search(raw)
     if named and not re.match(r"\d{1,2}$", named.group("id")):  # "customer 2" is a position, not an id
         return "describe_customer", {"customer_id": named.group("id")}
-    if state.tool == "describe_customer" and re.search(
-            r"\b(they|them|their|he|she|his|her|this customer|that customer)\b", raw, re.I) and re.search(
-            r"\b(last|when|usual(ly)?|normally|buy|get|order|worried|worry|spend|spent|come in|often)\b", raw, re.I):
+    if (
+        state.tool == "describe_customer"
+        and re.search(r"\b(they|them|their|he|she|his|her|this customer|that customer)\b", raw, re.I)
+        and re.search(
+            r"\b(last|when|usual(ly)?|normally|buy|get|order|worried|worry|spend|spent|come in|often)\b", raw, re.I
+        )
+    ):
         return "describe_customer", dict(state.args)  # "when did they last come in?": the same customer again
-    if state.tool not in ("top_customers", "describe_customer") or not state.lists \
-            or state.lists.get("tool") != "top_customers":
+    if (
+        state.tool not in ("top_customers", "describe_customer")
+        or not state.lists
+        or state.lists.get("tool") != "top_customers"
+    ):
         return None
     position = _POSITION.search(raw)
     if not position or not (_ABOUT.search(raw) or len(raw.split()) <= 4):  # "and number 4?" is short enough

@@ -20,8 +20,10 @@ from agent import intents as phrases
 
 NUM = r"(\d+|" + "|".join(sorted(phrases.NUMBER_WORDS, key=len, reverse=True)) + r")"
 MONTH = phrases.MONTH_WORD
-_DAY_MONTH = (rf"(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{MONTH}(?: (\d{{4}}))?"
-              rf"|{MONTH} (\d{{1,2}})(?:st|nd|rd|th)?(?: (\d{{4}}))?")
+_DAY_MONTH = (
+    rf"(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{MONTH}(?: (\d{{4}}))?"
+    rf"|{MONTH} (\d{{1,2}})(?:st|nd|rd|th)?(?: (\d{{4}}))?"
+)
 _NUMERIC = r"\b(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})\b"
 
 
@@ -58,8 +60,11 @@ def latest(anchor: dt.date, month: int, day: int, year: int | None = None) -> dt
     if year:
         return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
     found = dt.date(anchor.year, month, min(day, calendar.monthrange(anchor.year, month)[1]))
-    return found if found <= anchor else dt.date(anchor.year - 1, month,
-                                                  min(day, calendar.monthrange(anchor.year - 1, month)[1]))
+    return (
+        found
+        if found <= anchor
+        else dt.date(anchor.year - 1, month, min(day, calendar.monthrange(anchor.year - 1, month)[1]))
+    )
 
 
 def _parse(words: str, anchor: dt.date) -> dt.date | None:
@@ -79,18 +84,27 @@ def dates_in(raw: str, text: str, anchor: dt.date) -> list[tuple[int, dt.date]]:
     found = [(m.start(), _parse(m.group(1), anchor)) for m in re.finditer(_NUMERIC, raw)]
     found += [(m.start(), _parse(m.group(0), anchor)) for m in re.finditer(rf"\b(?:{_DAY_MONTH})\b", text)]
     seasons = "|".join(phrases.SEASONS)
-    found += [(m.start(), latest(anchor, *phrases.SEASONS[m.group(1)])) for m in re.finditer(
-        rf"\b(?:last |this )?({seasons})\b", text) if re.search(r"\b(between|and|to|from)\b", text)]
+    found += [
+        (m.start(), latest(anchor, *phrases.SEASONS[m.group(1)]))
+        for m in re.finditer(rf"\b(?:last |this )?({seasons})\b", text)
+        if re.search(r"\b(between|and|to|from)\b", text)
+    ]
     return sorted((at, day) for at, day in found if day is not None)
 
 
 def as_of(raw: str, text: str, anchor: dt.date) -> dt.date | None:
     """The one day an analysis is asked 'as of' ('as of 1st June', 'back on 2026-06-01', 'at the end of June')."""
-    m = re.search(rf"\b(?:as of|as at|as it was on|as they were on|back on|on|at|in|by) (?:the )?(?:end of )?{MONTH}\b"
-                  rf"(?: (\d{{4}}))?", text)
-    point = re.search(r"\b(as of|as at|as it was|as they were|as (they|it|things) stood|stood on|where things stood"
-                      r"|based on|back (on|in|at)|at the end of|snapshot|look(ed)? like"
-                      r" (at|on|in)|at christmas|at easter|were on|on the)\b", text)
+    m = re.search(
+        rf"\b(?:as of|as at|as it was on|as they were on|back on|on|at|in|by) (?:the )?(?:end of )?{MONTH}\b"
+        rf"(?: (\d{{4}}))?",
+        text,
+    )
+    point = re.search(
+        r"\b(as of|as at|as it was|as they were|as (they|it|things) stood|stood on|where things stood"
+        r"|based on|back (on|in|at)|at the end of|snapshot|look(ed)? like"
+        r" (at|on|in)|at christmas|at easter|were on|on the)\b",
+        text,
+    )
     # "Who was at risk on 1 June 2025?", "who were my champions in March": the past tense puts the group then.
     point = point or re.search(r"\b(?:was|were)\b.*\b(?:on|at|in|by)\b", text)
     if not point:
@@ -138,7 +152,8 @@ def _named_period(text: str, anchor: dt.date) -> Period | None:
     """A period with a name: a quarter, a calendar month, this month or year, last year, a year."""
     y = anchor.year
     m = re.search(r"\bq([1-4])(?: (\d{4}))?\b", text) or re.search(
-        r"\b(first|second|third|fourth|1st|2nd|3rd|4th|last) quarter(?: of (\d{4}))?\b", text)
+        r"\b(first|second|third|fourth|1st|2nd|3rd|4th|last) quarter(?: of (\d{4}))?\b", text
+    )
     if m:
         words = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
         q = int(m.group(1)) if m.group(1).isdigit() else words.get(m.group(1), 0)  # "last": set below
@@ -175,25 +190,32 @@ def _named_period(text: str, anchor: dt.date) -> Period | None:
 
 def _recent_span(text: str, anchor: dt.date) -> Period | None:
     """A span back from the anchor ('the last 3 weeks'), or since or during a month or season, or yesterday."""
-    m = re.search(r"\b(?:last|past|previous|recent|over the|in the|within the) (few|couple of|couple) "
-                  r"(day|week|month|year)s\b", text)
+    m = re.search(
+        r"\b(?:last|past|previous|recent|over the|in the|within the) (few|couple of|couple) "
+        r"(day|week|month|year)s\b",
+        text,
+    )
     if m:
         n = 3 if m.group(1) == "few" else 2
         return _back(anchor, n, m.group(2))
-    m = re.search(rf"\b(?:last|past|previous|over the|in the|within the|over|within) {NUM} ?(day|week|month|quarter"
-                  rf"|year)s?\b",
-                  text) or re.search(rf"\b{NUM} (day|week|month|quarter|year)s? (?:ago|back)\b", text)
+    m = re.search(
+        rf"\b(?:last|past|previous|over the|in the|within the|over|within) {NUM} ?(day|week|month|quarter"
+        rf"|year)s?\b",
+        text,
+    ) or re.search(rf"\b{NUM} (day|week|month|quarter|year)s? (?:ago|back)\b", text)
     if m:
         return _back(anchor, min(number(m.group(1)) or 1, 100), m.group(2))
     m = re.search(r"\b(?:last|past|this) (week|fortnight|quarter)\b|\blately|recently\b", text)
     if m and m.group(0) in ("lately", "recently"):
         return None
     if m:
-        return _back(anchor, 2 if m.group(1) == "fortnight" else 1, "week" if m.group(1) == "fortnight" else
-                     m.group(1))
-    m = re.search(rf"\b(?:since|from|after|start of|beginning of) (?:like |about |around )?(?:the )?(?:last )?"
-                  rf"(?:start of |beginning of )?{MONTH}\b"
-                  rf"(?: (\d{{4}}))?", text)
+        return _back(anchor, 2 if m.group(1) == "fortnight" else 1, "week" if m.group(1) == "fortnight" else m.group(1))
+    m = re.search(
+        rf"\b(?:since|from|after|start of|beginning of) (?:like |about |around )?(?:the )?(?:last )?"
+        rf"(?:start of |beginning of )?{MONTH}\b"
+        rf"(?: (\d{{4}}))?",
+        text,
+    )
     if m:
         year = re.search(r"\d{4}", m.group(0))
         start = latest(anchor, phrases.MONTHS[m.group(1)[:3]], 1, int(year.group()) if year else None)
@@ -225,9 +247,11 @@ def _back(anchor: dt.date, n: int, unit: str) -> Period:
 
 def horizon(text: str) -> int | None:
     """Days ahead in 'over the next 30 days', 'next quarter', 'in the coming year'."""
-    m = re.search(rf"\b(?:next|coming|over the next|in the next|within the next|over the coming|ahead) (?:the )?"
-                  rf"{NUM}? ?(day|week|month|quarter|year)s?\b", text) or re.search(
-        rf"\b{NUM} (day|week|month|quarter|year)s? (?:ahead|from now|out)\b", text)
+    m = re.search(
+        rf"\b(?:next|coming|over the next|in the next|within the next|over the coming|ahead) (?:the )?"
+        rf"{NUM}? ?(day|week|month|quarter|year)s?\b",
+        text,
+    ) or re.search(rf"\b{NUM} (day|week|month|quarter|year)s? (?:ahead|from now|out)\b", text)
     if not m:
         return None
     n = number(m.group(1)) if m.group(1) else 1

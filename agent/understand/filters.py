@@ -15,8 +15,10 @@ import re
 
 from agent.understand.text import normalise
 
-_NOT_AN_AGE = r"(?! ?(?:pounds?|quid|dollars?|euros?|gbp|usd|eur|orders?|purchases?|days?|weeks?|months?|years? ago|" \
-              r"percent|customers?|people|k\b))"
+_NOT_AN_AGE = (
+    r"(?! ?(?:pounds?|quid|dollars?|euros?|gbp|usd|eur|orders?|purchases?|days?|weeks?|months?|years? ago|"
+    r"percent|customers?|people|k\b))"
+)
 _UNDER = re.compile(rf"\b(?:under|younger than|below|aged under) (\d{{2}})s?\b{_NOT_AN_AGE}")
 _OVER = re.compile(rf"\b(?:over|older than|above|aged over) (\d{{2}})s?\b{_NOT_AN_AGE}")
 _BAND = re.compile(r"\b(?:aged|between the ages of|ages) (\d{2}) (?:to|and) (\d{2})\b")
@@ -39,14 +41,18 @@ def attribute_condition(raw: str, values: dict[str, tuple[str, ...]] | None = No
             if not word:
                 continue
             as_tag = rf"\btag(?:ged)?(?: as| with)? {word}\b|\b{word} tags?\b"
-            as_interest = (rf"\b(?:interest(?:ed)? in|into|who like|who love|who likes|who loves|fans? of|lovers? of|"
-                           rf"interests?) {word}\b|\b{word} (?:interest|fans?|lovers?|people)\b")
+            as_interest = (
+                rf"\b(?:interest(?:ed)? in|into|who like|who love|who likes|who loves|fans? of|lovers? of|"
+                rf"interests?) {word}\b|\b{word} (?:interest|fans?|lovers?|people)\b"
+            )
             own, theirs = (as_tag, as_interest) if kind == "tag" else (as_interest, as_tag)
             if re.search(own, text) or (re.search(theirs, text) and value not in values.get(other, ())):
                 parts.append(f"{kind} = {_quoted(value)}")
                 if kind == "interest" and re.search(theirs, text):
-                    note = (f"Your customer lists hold {value} as an interest, not a tag, so I looked for customers "
-                            f"with that interest. ")
+                    note = (
+                        f"Your customer lists hold {value} as an interest, not a tag, so I looked for customers "
+                        f"with that interest. "
+                    )
                 text = re.sub(rf"\b{word}\b", " ", text)
                 break
     if not any(p.startswith("tag") for p in parts):

@@ -18,8 +18,18 @@ from agent.understand.slots import Slots, search
 STAGES = ("new", "active", "lapsing", "lapsed")
 PSEUDO_INTENTS = ("refine_draft", "export_list", "refresh")
 # Tools that take a group: a follow-up naming another group re-runs the last of these with it.
-GROUP_TOOLS = ("list_customers", "describe_segment", "draft_campaign", "predict_value", "segment_by",
-               "top_customers", "order_value", "purchase_rhythm", "sales_over_time", "group_entrants")
+GROUP_TOOLS = (
+    "list_customers",
+    "describe_segment",
+    "draft_campaign",
+    "predict_value",
+    "segment_by",
+    "top_customers",
+    "order_value",
+    "purchase_rhythm",
+    "sales_over_time",
+    "group_entrants",
+)
 
 
 def _order() -> tuple[str, ...]:
@@ -60,8 +70,10 @@ def detect(text: str, s: Slots, state: State) -> str | None:
 
 
 # Words that start something new: a follow-up that has one of them is not "the same again, changed".
-_NEW_ASK = (r"draft|write|compose|email|text|message|split|cluster|compare|forecast|predict|profile|describe|tell me"
-            r"|persona|list|who|export|download|campaign|overview|segments|rfm|sales|revenue|average|how often|top")
+_NEW_ASK = (
+    r"draft|write|compose|email|text|message|split|cluster|compare|forecast|predict|profile|describe|tell me"
+    r"|persona|list|who|export|download|campaign|overview|segments|rfm|sales|revenue|average|how often|top"
+)
 
 
 def _continues(text: str, s: Slots, state: State, found: str | None) -> str | None:
@@ -76,13 +88,25 @@ def _continues(text: str, s: Slots, state: State, found: str | None) -> str | No
     if found == state.tool:
         return None
     fields = spec.args_model.model_fields
-    changes = {"group": s.group, "limit": s.limit, "top": s.limit, "as_of": s.as_of, "start": s.period,
-               "horizon_days": s.horizon, "window_days": s.days, "k": s.k, "by": s.rank_by or s.by_scheme,
-               "scheme": s.by_scheme or (s.lifecycle or None), "sort_by": s.sort_by, "attribute": s.attribute}
+    changes = {
+        "group": s.group,
+        "limit": s.limit,
+        "top": s.limit,
+        "as_of": s.as_of,
+        "start": s.period,
+        "horizon_days": s.horizon,
+        "window_days": s.days,
+        "k": s.k,
+        "by": s.rank_by or s.by_scheme,
+        "scheme": s.by_scheme or (s.lifecycle or None),
+        "sort_by": s.sort_by,
+        "attribute": s.attribute,
+    }
     if not any(v for name, v in changes.items() if name in fields):
         return None
     if found not in (None, "list_customers", "top_customers", "predict_value", "compute_rfm") or (
-            found and search(r"like|describe|persona|tell me about|draft|write|email|text", text)):
+        found and search(r"like|describe|persona|tell me about|draft|write|email|text", text)
+    ):
         return None
     return state.tool
 
@@ -91,8 +115,14 @@ def _detect(text: str, s: Slots, state: State) -> str | None:
     named = bool(s.groups or s.cluster)
     for name in _order():
         if name == "segment_by":
-            if s.attribute and (s.place is None or search(r"customers|clients|buyers|shoppers|people|them|they|who"
-                                                         r"|how many|live|based", text)):
+            if s.attribute and (
+                s.place is None
+                or search(
+                    r"customers|clients|buyers|shoppers|people|them|they|who"
+                    r"|how many|live|based",
+                    text,
+                )
+            ):
                 if search(phrases.INTENT_PHRASES["order_value"], text):
                     continue
                 return name
@@ -107,10 +137,16 @@ def _detect(text: str, s: Slots, state: State) -> str | None:
         return "cluster_customers"
     if s.pick and state.listing:
         return "describe_segment"  # "the biggest one" after a clustering or the segments
-    if s.refers_back and state.tool and (named or s.attribute or s.horizon or s.sms or s.email or s.days
-                                         or s.period or s.limit):
-        return state.tool if (state.tool in GROUP_TOOLS or not named or state.tool == "compare_groups") \
+    if (
+        s.refers_back
+        and state.tool
+        and (named or s.attribute or s.horizon or s.sms or s.email or s.days or s.period or s.limit)
+    ):
+        return (
+            state.tool
+            if (state.tool in GROUP_TOOLS or not named or state.tool == "compare_groups")
             else "list_customers"
+        )
     if s.goal and s.groups:
         return "draft_campaign"  # "I want to reward my most loyal customers"
     return "list_customers" if named else None
@@ -121,20 +157,43 @@ def _check(name: str, text: str, s: Slots, state: State, named: bool) -> str | N
     rule = _RULES.get(name)
     if rule is not None:
         return rule(text, s, state, named)
-    if name == "predict_value" and search(r"(sort|sorted|order|ordered|rank|ranked) (\w+ ){0,2}by|by clv"
-                                          r"|by lifetime value", text) and (named or s.pronoun):
+    if (
+        name == "predict_value"
+        and search(
+            r"(sort|sorted|order|ordered|rank|ranked) (\w+ ){0,2}by|by clv"
+            r"|by lifetime value",
+            text,
+        )
+        and (named or s.pronoun)
+    ):
         return "list_customers"  # "the at-risk ones by clv, highest first"
     if name == "predict_value" and s.days and not s.horizon and not search(r"predict|forecast|will|expect", text):
         return None
-    if name == "cluster_customers" and search(r"rfm", text) and not search(r"not (the )?rfm|rather than|other than"
-                                                                           r"|instead of", text):
+    if (
+        name == "cluster_customers"
+        and search(r"rfm", text)
+        and not search(
+            r"not (the )?rfm|rather than|other than"
+            r"|instead of",
+            text,
+        )
+    ):
         return "compute_rfm"
-    if name == "measure_campaign" and search(r"rfm|segments?|clusters?|baseline", text) and not search(
-            r"work|worked|result|results|measure|effect|lift|uplift|difference|worth|did", text):
+    if (
+        name == "measure_campaign"
+        and search(r"rfm|segments?|clusters?|baseline", text)
+        and not search(r"work|worked|result|results|measure|effect|lift|uplift|difference|worth|did", text)
+    ):
         return None  # "RFM as of 1 Sept, the baseline before cmp-0001": a date, not a measurement
-    if name == "draft_campaign" and not search(r"draft|write|compose|craft|e ?mail|texts?|sms|newsletter|subject"
-                                               r"|message|offer|promo|coupon|voucher|discount", text) and search(
-            r"rfm|segments?|clusters?|sales|revenue|compare|how many|average", text):
+    if (
+        name == "draft_campaign"
+        and not search(
+            r"draft|write|compose|craft|e ?mail|texts?|sms|newsletter|subject"
+            r"|message|offer|promo|coupon|voucher|discount",
+            text,
+        )
+        and search(r"rfm|segments?|clusters?|sales|revenue|compare|how many|average", text)
+    ):
         return None  # "cluster as of 1 Sept, a pre-campaign picture": the campaign is not the ask
     if name in ("cluster_customers", "compute_rfm") and s.cluster and s.k is None:
         if search(r"who|list|show me the (people|customers)|people in|members|names|export|download|how many", text):
@@ -188,8 +247,9 @@ def _check_recommend_focus(text: str, s: Slots, state: State, named: bool) -> st
 
 def _check_plan_campaign(text: str, s: Slots, state: State, named: bool) -> str | None:
     """Setting one up; measuring a campaign that was sent is measure_campaign's."""
-    if search(r"\b(did|was|were|has|have|how did|worked|results?|difference|made|against|vs|versus)\b", text) \
-            and not search(r"set (\w+ )?up|should i hold|hold out|how (big|many|large)", text):
+    if search(
+        r"\b(did|was|were|has|have|how did|worked|results?|difference|made|against|vs|versus)\b", text
+    ) and not search(r"set (\w+ )?up|should i hold|hold out|how (big|many|large)", text):
         return None
     return "plan_campaign"
 
@@ -209,12 +269,17 @@ def _check_rank_groups(text: str, s: Slots, state: State, named: bool) -> str | 
         return "rank_groups"  # "which group am I at risk of losing the most money on"
     if s.pick:
         return None  # "the biggest group" after a listing is that group
-    if search(r"at stake|where (is|does) (the|my) money|(rank|ranking|ranked|league table)( \w+){0,2} (segments"
-              r"|groups|stages)", text):
+    if search(
+        r"at stake|where (is|does) (the|my) money|(rank|ranking|ranked|league table)( \w+){0,2} (segments"
+        r"|groups|stages)",
+        text,
+    ):
         return "rank_groups"
-    money = search(r"revenue|money|cash|sales|worth|valuable|profitable|lucrative|earns?|earner|income|at stake"
-                   r"|share of", text) or (search(r"brings?|makes?|spends?|spending", text)
-                                           and search(r"most|biggest|highest|best|top|more", text))
+    money = search(
+        r"revenue|money|cash|sales|worth|valuable|profitable|lucrative|earns?|earner|income|at stake"
+        r"|share of",
+        text,
+    ) or (search(r"brings?|makes?|spends?|spending", text) and search(r"most|biggest|highest|best|top|more", text))
     grouped = search(r"segments?|groups?|stages?|rfm|segment wise|type of customer", text)
     if not (money and grouped) or (named and not s.lifecycle) or s.limit:
         return "top_customers" if (money and s.limit and search(r"customers|people|buyers", text)) else None
@@ -223,9 +288,18 @@ def _check_rank_groups(text: str, s: Slots, state: State, named: bool) -> str | 
 
 def _check_group_entrants(text: str, s: Slots, state: State, named: bool) -> str | None:
     """One group and a time: who joined it then (not who left it)."""
-    if len(s.groups) != 1 or (s.moves[0] and s.moves[1]) or not (s.period or search(
-            r"recently|lately|newly|new to|this (week|month|year)|last (week|month|year)|since|that time"
-            r"|that period|same (period|time|window)|back then", text)):
+    if (
+        len(s.groups) != 1
+        or (s.moves[0] and s.moves[1])
+        or not (
+            s.period
+            or search(
+                r"recently|lately|newly|new to|this (week|month|year)|last (week|month|year)|since|that time"
+                r"|that period|same (period|time|window)|back then",
+                text,
+            )
+        )
+    ):
         return None
     if search(r"from", text) and not search(r"from (the )?last|from \d", text):
         return None
@@ -236,20 +310,25 @@ def _check_group_entrants(text: str, s: Slots, state: State, named: bool) -> str
 
 def _check_segment_migration(text: str, s: Slots, state: State, named: bool) -> str | None:
     """Moves between groups, not a period's sales nor a list of who stopped buying."""
-    moves = search(r"moved|move|moving|movement|changed?|changes|migrat\w*|flow|transitions?|shift\w*|went from"
-                   r"|became|dropped|who moved where", text)
-    if not moves and any(search(phrases.INTENT_PHRASES[other], text) for other in
-                         ("sales_over_time", "order_value", "purchase_rhythm", "top_customers")):
+    moves = search(
+        r"moved|move|moving|movement|changed?|changes|migrat\w*|flow|transitions?|shift\w*|went from"
+        r"|became|dropped|who moved where",
+        text,
+    )
+    if not moves and any(
+        search(phrases.INTENT_PHRASES[other], text)
+        for other in ("sales_over_time", "order_value", "purchase_rhythm", "top_customers")
+    ):
         return None  # "sales since Christmas": a period, not a move
-    if not named and not moves and search(r"compare", text) and search(r"(this|last) (week|month|quarter|year)",
-                                                                        text):
+    if not named and not moves and search(r"compare", text) and search(r"(this|last) (week|month|quarter|year)", text):
         return "sales_over_time"  # "compare this month to last month"
     if not named and not moves and s.attribute and not s.period:
         return "segment_by"  # "how do my overseas customers compare": by country, not who moved
     if not (named or moves or search(r"since|compare", text)):
         return None  # "what changed" needs no group; "fell" or "turned" alone is not a move
-    if search(r"havent|hasnt|have not|has not|not|stopped|no longer", text) \
-            and not search(r"moved|changed?|changes|migrat\w*|became|went from|dropped", text):
+    if search(r"havent|hasnt|have not|has not|not|stopped|no longer", text) and not search(
+        r"moved|changed?|changes|migrat\w*|became|went from|dropped", text
+    ):
         return None  # "who hasn't been in since the summer" asks for a list, not the moves
     return "segment_migration"
 
@@ -258,11 +337,15 @@ def _check_top_customers(text: str, s: Slots, state: State, named: bool) -> str 
     """The top customers, unless the top products, places or clusters are meant."""
     if search(r"clusters?|groups", text):
         return None  # "sort customers into clusters"
-    if search(r"top (\d+|\w+) (products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)"
-              r"|(products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)\b.*\btop", text):
+    if search(
+        r"top (\d+|\w+) (products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)"
+        r"|(products?|items?|categor\w+|cit(y|ies)|towns?|countr\w+|channels?)\b.*\btop",
+        text,
+    ):
         return "segment_by"  # "top 5 products for lapsed customers"
     if s.attribute in ("product", "category", "city", "country", "channel") and not search(
-            r"customers|spenders|buyers|people|clients", text):
+        r"customers|spenders|buyers|people|clients", text
+    ):
         return "segment_by"  # "top ten products"
     if s.groups and s.groups[0] != "champions" and not s.limit and not s.rank_by:
         return None

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 
-STARTS = (r"what|whats|who|whos|which|how|where|when|why|can|could|would|will|do|does|did|is|are|show|list|give|"
-          r"tell|draft|write|compose|send|make|split|break|compare|find|get|export|download|predict|forecast|"
-          r"describe|then|also|whats|rank|break|group|cluster|load|measure|run|do|"
-          r"average|aov|revenue|sales|rfm|top|predicted|wat|wot|avg|the (average|revenue|sales|number|total|top"
-          r"|predicted)")
+STARTS = (
+    r"what|whats|who|whos|which|how|where|when|why|can|could|would|will|do|does|did|is|are|show|list|give|"
+    r"tell|draft|write|compose|send|make|split|break|compare|find|get|export|download|predict|forecast|"
+    r"describe|then|also|whats|rank|break|group|cluster|load|measure|run|do|"
+    r"average|aov|revenue|sales|rfm|top|predicted|wat|wot|avg|the (average|revenue|sales|number|total|top"
+    r"|predicted)"
+)
 _JOINS = r"(?:\?|;|\.|,? and also|,? and then|, and|,? plus|,? also|,? then|,? and|,? n|\s\+|\s&)\s+"
 _ALWAYS = r"(?:,? and then|, then)\s+"  # "describe the regulars and then the champions": a second ask, whatever follows
 
@@ -28,7 +30,7 @@ def split_parts(raw: str) -> list[str]:
         cut = _cut(text)
         if cut is None:
             break
-        first, text = text[:cut[0]].strip(" ,;"), text[cut[1]:].strip()
+        first, text = text[: cut[0]].strip(" ,;"), text[cut[1] :].strip()
         parts.append(first)
     parts.append(text)
     return [p for p in parts if re.search(r"[A-Za-z]", p)] or [raw]
@@ -37,13 +39,12 @@ def split_parts(raw: str) -> list[str]:
 def _asks(sentence: str) -> bool:
     """Whether a sentence asks something itself (a question word or a request first, or a question mark)."""
     words = re.sub(r"[^a-z ]", "", sentence.lower().replace("'", "")).strip()
-    return sentence.rstrip().endswith("?") or bool(re.match(rf"(?:(?:please|ok|so|now|and) )?(?:{STARTS})\b",
-                                                              words))
+    return sentence.rstrip().endswith("?") or bool(re.match(rf"(?:(?:please|ok|so|now|and) )?(?:{STARTS})\b", words))
 
 
 def _cut(text: str) -> tuple[int, int] | None:
     for m in re.finditer(_JOINS, text, flags=re.IGNORECASE):
-        before, after = text[:m.start()], text[m.end():]
+        before, after = text[: m.start()], text[m.end() :]
         if len(re.findall(r"[A-Za-z]+", before)) < 2 or len(re.findall(r"[A-Za-z]+", after)) < 2:
             continue
         first_words = re.sub(r"^(and|also|then|plus) ", "", re.sub(r"[^a-z ]", "", after.lower().replace("'", "")))

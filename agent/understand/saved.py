@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 
 _SAVE = re.compile(r"\b(?:save|keep|store)\b(?P<what>.*?)\b(?:as|called|named)\s+(?P<name>.+?)\s*[.!?]*$", re.I)
 _BACK = r"\b(these|them|this|those|it|that|the list|this list|this group|that group)\b"
-_QUOTED = re.compile(r"""segment\s+["“'‘](?P<name>[^"”'’]{1,60})["”'’]"""
-                     r"""|["“'‘](?P<alone>[^"”'’]{1,60})["”'’]\s+segment""", re.I)
+_QUOTED = re.compile(
+    r"""segment\s+["“'‘](?P<name>[^"”'’]{1,60})["”'’]"""
+    r"""|["“'‘](?P<alone>[^"”'’]{1,60})["”'’]\s+segment""",
+    re.I,
+)
 
 
 def condition_for(group: str | None, saved: dict[str, str], cluster_k: int | None = None) -> str | None:
@@ -80,8 +83,14 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
             if condition is not None and narrowed:
                 condition = f"{condition} and {narrowed}"  # "save these" after "only the ones in Leeds": those
             if condition is None:
-                return None, {}, ("There is no group in our conversation I can save as a condition yet: ask for one "
-                                  "first (e.g. \"who are my lapsed customers?\"), then say \"save these as ...\".")
+                return (
+                    None,
+                    {},
+                    (
+                        "There is no group in our conversation I can save as a condition yet: ask for one "
+                        'first (e.g. "who are my lapsed customers?"), then say "save these as ...".'
+                    ),
+                )
         else:
             s = slots_of(save.group("what"))
             parts = [c for c in (condition_for(s.group, saved),) if c]
@@ -94,8 +103,14 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
             if who:
                 parts.append(who)
             if not parts:
-                return None, {}, ("I could not tell who to save. Say it as a condition, e.g. `segments segment save "
-                                  f"\"{name}\" --where \"lifecycle = lapsed and city = Leeds\"`.")
+                return (
+                    None,
+                    {},
+                    (
+                        "I could not tell who to save. Say it as a condition, e.g. `segments segment save "
+                        f'"{name}" --where "lifecycle = lapsed and city = Leeds"`.'
+                    ),
+                )
             condition = " and ".join(parts)
         return "save_segment", {"name": name, "condition": condition}, ""
     if re.search(r"\bsaved segments?\b|\bsegments (have )?i (have )?saved\b|\bmy own segments\b", text):
@@ -104,8 +119,11 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
     if name is None:
         return _unknown_list(raw, saved)
     moved = re.search(r"\bwho (left|joined)\b|\b(left|joined)\b", text)
-    if moved or re.search(r"\bhow(?: is| s| are)\b.*\b(doing|looking|going|getting on)\b|\bchanged?\b|\bmoved?\b"
-                          r"|\bcome back\b|\bcame back\b|\breturned\b", text):
+    if moved or re.search(
+        r"\bhow(?: is| s| are)\b.*\b(doing|looking|going|getting on)\b|\bchanged?\b|\bmoved?\b"
+        r"|\bcome back\b|\bcame back\b|\breturned\b",
+        text,
+    ):
         args: dict = {"name": name}
         if moved:
             args["move"] = moved.group(1) or moved.group(2)
@@ -120,12 +138,26 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
 
 
 def _unknown_list(raw: str, saved: dict[str, str]) -> tuple[None, dict, str] | None:
-    """"How is my VIP list doing?" where no segment of that name is saved: say so, never answer for another group."""
-    asked = re.search(r"\bhow(?: is|'s| s| are)\s+(?:my|our|the)\s+(?P<name>[\w' -]{1,40}?\s+(?:list|segment))\b.*"
-                      r"\bdoing\b", raw, re.I)
+    """ "How is my VIP list doing?" where no segment of that name is saved: say so, never answer for another group."""
+    asked = re.search(
+        r"\bhow(?: is|'s| s| are)\s+(?:my|our|the)\s+(?P<name>[\w' -]{1,40}?\s+(?:list|segment))\b.*"
+        r"\bdoing\b",
+        raw,
+        re.I,
+    )
     if asked is None:
         return None
     have = "; ".join(f"'{n}'" for n in sorted(saved, key=str.lower)) if saved else ""
-    return None, {}, (f"You have no saved segment called '{asked.group('name')}'. "
-                      + (f"The saved ones are: {have}." if have else "None is saved yet: say, for example, "
-                         "\"save my champions as VIP list\" and ask again after your next import."))
+    return (
+        None,
+        {},
+        (
+            f"You have no saved segment called '{asked.group('name')}'. "
+            + (
+                f"The saved ones are: {have}."
+                if have
+                else "None is saved yet: say, for example, "
+                '"save my champions as VIP list" and ask again after your next import.'
+            )
+        ),
+    )
