@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from agent.base import CHECKED
+from agent.intents import MONTH_NAMES
 from segmentation.privacy import Guard, Names
 
 NO_LOOK = "the model answered without looking at your data"
@@ -94,23 +95,9 @@ def about_the_data(question: str) -> bool:
 
 # -- numbers -----------------------------------------------------------------------------------------------
 
-_MONTH_NAMES = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
 _MONTHS = {
-    **{name: i for i, name in enumerate(_MONTH_NAMES, 1)},
-    **{name[:3]: i for i, name in enumerate(_MONTH_NAMES, 1)},
+    **{name: i for i, name in enumerate(MONTH_NAMES, 1)},
+    **{name[:3]: i for i, name in enumerate(MONTH_NAMES, 1)},
     "sept": 9,
 }
 _MONTH = (

@@ -35,28 +35,12 @@ from segmentation.store import (
     refuse_other_files,
     remember_summary,
 )
+from segmentation.vocabulary import CONSENT_NO, CONSENT_YES
 
 MAX_DISTINCT_TEXT = 50  # a text column with more different answers than this groups nobody: left out
-_YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted", "x")
+_YES = (*CONSENT_YES, "x")  # a survey's tick
 # Klaviyo writes consent as SUBSCRIBED, UNSUBSCRIBED or NEVER_SUBSCRIBED, and no suppression as [].
-_NO = (
-    "no",
-    "n",
-    "false",
-    "0",
-    "unsubscribed",
-    "not subscribed",
-    "opted out",
-    "opt out",
-    "opt-out",
-    "declined",
-    "denied",
-    "never subscribed",
-    "never_subscribed",
-    "cleaned",
-    "pending",
-    "[]",
-)
+_NO = (*CONSENT_NO, "never_subscribed", "cleaned", "pending", "[]")
 _LIST_SPLIT = r"\s*[,;|]\s*"
 
 

@@ -64,7 +64,7 @@ from segmentation.store import (
     remember_summary,
     row_identity_sql,
 )
-from segmentation.vocabulary import AnalysisError
+from segmentation.vocabulary import CONSENT_NO, CONSENT_YES, AnalysisError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -103,21 +103,6 @@ TEXT_FIELDS = (
     "city",
 )
 _CANCELLED_STATUS = r"(?i)(wc-)?(cancell?ed|voided|void|failed|declined|refunded|trash)"
-_CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted")
-_CONSENT_NO = (
-    "no",
-    "n",
-    "false",
-    "0",
-    "unsubscribed",
-    "not subscribed",
-    "opted out",
-    "opt out",
-    "opt-out",
-    "declined",
-    "denied",
-    "never subscribed",
-)
 
 
 @dataclass
@@ -800,7 +785,7 @@ def _create_parsed(con: duckdb.DuckDBPyConnection, plan: _Plan, fields: _FieldSq
     # A CASE over the words, not IN (...) nor list_contains: DuckDB turns a list of constants into a hash
     # join, after which rows are no longer written in the file's order, and a rejected row's position
     # (its line number) changed between runs of a large file.
-    words = [(w, "true") for w in _CONSENT_YES] + [(w, "false") for w in _CONSENT_NO]
+    words = [(w, "true") for w in CONSENT_YES] + [(w, "false") for w in CONSENT_NO]
     consent = f"CASE {per_order('consent_text')} " + " ".join(f"WHEN {sql_str(w)} THEN {v}" for w, v in words) + " END"
     con.execute(
         f"""

@@ -81,3 +81,21 @@ def group_title(key: object) -> str:
 CUSTOMER_ATTRIBUTES = ("country", "city", "marketing_consent")
 LINE_ATTRIBUTES = ("channel", "category", "product")
 BREAKDOWN_ATTRIBUTES = CUSTOMER_ATTRIBUTES + LINE_ATTRIBUTES
+
+# How files write marketing consent (lower case): the orders importer reads these; customer lists add their
+# tools' own words (segmentation.contact_ingest).
+CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted")
+CONSENT_NO = (
+    "no",
+    "n",
+    "false",
+    "0",
+    "unsubscribed",
+    "not subscribed",
+    "opted out",
+    "opt out",
+    "opt-out",
+    "declined",
+    "denied",
+    "never subscribed",
+)
