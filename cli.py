@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from segmentation.cellsafety import printable
+from segmentation.safety.cellsafety import printable
 
 EXIT_BAD_INPUT = 2
 
@@ -277,7 +277,7 @@ def _shop_currency(db: Path) -> Iterator[None]:
 
 
 def _parse_map(pairs: list[str]) -> dict[str, str]:
-    from segmentation.readers import IngestError
+    from segmentation.importing.readers import IngestError
 
     mapping = {}
     for pair in pairs:
@@ -297,16 +297,18 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _import_isolated(db: str | Path, file: str | Path, **options: Any):
-    """``ingest.import_file`` in a child under an address-space cap (segmentation.isolation), as the app does:
+    """``ingest.import_file`` in a child under an address-space cap (segmentation.importing.isolation), as the app does:
     a file too big for the machine ends in one sentence and exit 2, not in a C++ abort from a DuckDB thread."""
-    from segmentation.isolation import run_isolated
+    from segmentation.importing.isolation import run_isolated
 
-    return run_isolated("segmentation.ingest:import_file", str(db), str(file), name=Path(file).name, **options)
+    return run_isolated(
+        "segmentation.importing.ingest:import_file", str(db), str(file), name=Path(file).name, **options
+    )
 
 
 def _currency(args: argparse.Namespace) -> int:
     from segmentation import currency
-    from segmentation.readers import IngestError
+    from segmentation.importing.readers import IngestError
     from segmentation.store import STORE_LOCK, connect
 
     if args.code is None:
@@ -333,9 +335,9 @@ def _currency(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from segmentation.readers import IngestError
-    from segmentation.sample import write_demo_csv
-    from segmentation.sample_contacts import write_demo_contacts
+    from segmentation.demo.contacts import write_demo_contacts
+    from segmentation.demo.shop import write_demo_csv
+    from segmentation.importing.readers import IngestError
 
     if not 10 <= args.customers <= 5_000_000:
         raise IngestError("--customers must be between 10 and 5,000,000.")
@@ -354,8 +356,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _read(args: argparse.Namespace):
     """A read-only connection to the shop; a --as-of before its first order is refused here, for every command."""
-    from segmentation.rfm import require_orders_by
-    from segmentation.store import connect
+    from segmentation.store import connect, require_orders_by
 
     con = connect(args.db, read_only=True)
     try:
@@ -377,7 +378,7 @@ def _print_frame(frame, fmt: str, footer: str = "") -> None:
     """The frame in ``fmt``: numbers rounded to what they support, so that the same shop prints the same
     bytes every time, and in CSV and tables no text cell that a spreadsheet would run as a formula
     (``export.for_export``); JSON keeps the text as it is, for programs."""
-    from segmentation.export import for_export
+    from segmentation.safety.export import for_export
 
     frame = for_export(frame, defuse=fmt != "json")
     if fmt == "csv" and sys.stdout.isatty():  # a CSV on a screen is read, not saved: shown like any text
@@ -451,9 +452,9 @@ def _warn(frame) -> None:
 
 def _customers(args: argparse.Namespace) -> int:
     from segmentation.customers import customer_table
-    from segmentation.discounting import value_basis
     from segmentation.lifecycle import Thresholds
     from segmentation.rfm import SCORE_RULE
+    from segmentation.value.discounting import value_basis
 
     with _read(args) as con:
         frame = customer_table(
@@ -475,8 +476,8 @@ def _customers(args: argparse.Namespace) -> int:
 
 def _where(con, frame, where: str, as_of: str | None):
     """The rows of ``frame`` (the customer table) a condition, or a saved segment's, holds for."""
+    from segmentation.custom.saved import matching_ids, saved_segment
     from segmentation.profile import in_ids
-    from segmentation.saved import matching_ids, saved_segment
 
     found = saved_segment(con, where)
     condition = found.condition if found is not None else where
@@ -490,7 +491,7 @@ def _where(con, frame, where: str, as_of: str | None):
 def _segment(args: argparse.Namespace) -> int:
     """Saved segments: save, list, show, moves, delete. Writes hold the store's write lock; a bad name or
     condition is refused before anything is written."""
-    from segmentation import saved
+    from segmentation.custom import saved
     from segmentation.store import STORE_LOCK, connect
 
     if args.action in ("save", "delete"):
@@ -543,7 +544,7 @@ def _segment(args: argparse.Namespace) -> int:
     left = latest.loc[latest["move"] == "left", ["customer_id"]]
     for path, frame in ((args.joined, joined), (args.left, left)):
         if path is not None:
-            from segmentation.export import for_export
+            from segmentation.safety.export import for_export
 
             for_export(frame.reset_index(drop=True)).to_csv(path, index=False)
     if args.json:
@@ -581,8 +582,8 @@ def _customer(args: argparse.Namespace) -> int:
 
 
 def _model(args: argparse.Namespace) -> int:
-    from segmentation.clv import fit_models
     from segmentation.lifecycle import lifecycle_thresholds
+    from segmentation.value.clv import fit_models
 
     with _read(args) as con:
         limits = lifecycle_thresholds(con, as_of=args.as_of)
@@ -643,8 +644,8 @@ def _attribute_value(name: str, value: float | None) -> str:
 def _profile(args: argparse.Namespace) -> int:
     """The chat's describe_segment, so a cluster key means what it means there; words and the persona, or JSON."""
     import tools.registry  # noqa: F401  (registers every tool)
-    from segmentation.markup import unescape_markdown
-    from segmentation.persona import persona_markdown
+    from segmentation.outreach.persona import persona_markdown
+    from segmentation.safety.markup import unescape_markdown
     from tools.base import ToolArgsError, ToolContext, ToolFailure, run_tool
     from tools.wording import upper_first
 
@@ -695,10 +696,9 @@ def _breakdown(args: argparse.Namespace) -> int:
 
 
 def _campaign(args: argparse.Namespace) -> int:
-    from segmentation import campaigns
+    from segmentation.outreach import campaigns
     from segmentation.profile import group_members
-    from segmentation.rfm import resolve_as_of
-    from segmentation.store import STORE_LOCK, connect
+    from segmentation.store import STORE_LOCK, connect, resolve_as_of
 
     if args.action == "list":
         with _read(args) as con:
@@ -731,10 +731,10 @@ def _campaign(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from segmentation.backtest import backtest
+    from segmentation.value.backtest import backtest
 
     if args.stages:
-        from segmentation.stage_backtest import stage_backtest, stage_backtest_words
+        from segmentation.value.stage_backtest import stage_backtest, stage_backtest_words
 
         with _read(args) as con:
             table = stage_backtest(con, cut=args.as_of, horizon_days=args.horizon_days)
@@ -742,7 +742,7 @@ def _backtest(args: argparse.Namespace) -> int:
         return 0
     with _read(args) as con:
         table = backtest(con, as_of=args.as_of, horizon_days=args.horizon_days)
-    from segmentation.modelchoice import MODEL_NAMES
+    from segmentation.value.modelchoice import MODEL_NAMES
 
     model = MODEL_NAMES.get(table.attrs.get("model") or "", "the value model")
     footer = (

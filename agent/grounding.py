@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from agent.base import CHECKED
 from agent.intents import MONTH_NAMES
-from segmentation.privacy import Guard, Names
+from segmentation.safety.privacy import Guard, Names
 
 NO_LOOK = "the model answered without looking at your data"
 

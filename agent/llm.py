@@ -26,7 +26,7 @@ import or demo button, or ``segments import``; the offline agent still loads whe
 Everything the model reads passes one guard at the one point where a request is made (``GuardPersonalData``,
 around every model call): the system prompt, the person's questions, the history replayed, tool summaries and
 tool errors. Emails, phone numbers, postcodes, street addresses and the shop's own customers' names are
-replaced by labels and counted (``segmentation.privacy``); the values are never sent.
+replaced by labels and counted (``segmentation.safety.privacy``); the values are never sent.
 
 Only this module imports LangChain: the factory imports it when a key is configured, so the command
 line starts fast offline.
@@ -78,7 +78,7 @@ from agent.middleware import (
     check_clock,
     for_model,
 )
-from segmentation.privacy import Guard, Names, shop_names
+from segmentation.safety.privacy import Guard, Names, shop_names
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult, ToolSpec, explain_validation, run_tool
 from tools.registry import REGISTRY
 

@@ -34,7 +34,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.channels.untracked_value import UntrackedValue
 
 from agent.shapes import repair_arguments, split_tool_calls
-from segmentation.privacy import Guard, Names
+from segmentation.safety.privacy import Guard, Names
 
 # Said to a model that answered a data question without a tool, where the server will not take tool_choice.
 USE_A_TOOL = (

@@ -128,7 +128,7 @@ def data_file(label: str, work: Path) -> Path:
             [
                 sys.executable,
                 "-c",
-                "import sys; from segmentation.sample import customers_for_lines, write_demo_csv; "
+                "import sys; from segmentation.demo.shop import customers_for_lines, write_demo_csv; "
                 f"write_demo_csv(sys.argv[1], {kwargs})",
                 str(csv_path),
             ],

@@ -23,9 +23,9 @@ _EXPORTS = {
     # building and opening a store
     "from_orders": "frames",
     "import_report": "frames",
-    "import_file": "ingest",
-    "preview_file": "ingest",
-    "IngestError": "readers",
+    "import_file": "importing.ingest",
+    "preview_file": "importing.ingest",
+    "IngestError": "importing.readers",
     "connect": "store",
     # the one customer table
     "customer_table": "customers",
@@ -43,19 +43,19 @@ _EXPORTS = {
     "lifecycle_thresholds": "lifecycle",
     "lifecycle_stages": "lifecycle",
     "Thresholds": "lifecycle",
-    "STAGES": "lifecycle",
+    "STAGES": "vocabulary",
     # value: BG/NBD, Pareto/NBD, Gamma-Gamma
-    "rfm_summary": "clv",
-    "summary_from_transactions": "clv",
-    "fit_bgnbd": "clv",
-    "fit_gamma_gamma": "clv",
-    "fit_models": "clv",
-    "customer_value": "clv",
-    "p_alive": "clv",
-    "expected_purchases": "clv",
-    "expected_order_value": "clv",
-    "ModelError": "clv",
-    "fit_paretonbd": "paretonbd",
+    "rfm_summary": "value.clv",
+    "summary_from_transactions": "value.clv",
+    "fit_bgnbd": "value.clv",
+    "fit_gamma_gamma": "value.clv",
+    "fit_models": "value.clv",
+    "customer_value": "value.clv",
+    "p_alive": "value.clv",
+    "expected_purchases": "value.clv",
+    "expected_order_value": "value.clv",
+    "ModelError": "value.clv",
+    "fit_paretonbd": "value.paretonbd",
     # clusters, profiles, movement, breakdowns, sales
     "cluster_customers": "clustering",
     "customer_features": "clustering",
@@ -73,8 +73,15 @@ _EXPORTS = {
 # Not here: ``breakdown``, ``backtest`` and ``stage_backtest``, functions named as the modules that define them.
 # Python sets a submodule as its package's attribute once it is loaded, so ``segmentation.breakdown`` would be the
 # function or the module depending on what had run before; the rest of the code imports the modules by those
-# names (``from segmentation import clv``). Import them from their modules: ``from segmentation.breakdown import
-# breakdown``.
+# names (``from segmentation import breakdown``). Import them from their modules: ``from segmentation.breakdown
+# import breakdown``, ``from segmentation.value.backtest import backtest``.
+#
+# Where things are: the analyses are this package's own modules (rfm, lifecycle, customers, clustering, profile,
+# breakdown, migration, ...), beside the store (store, memo, frames, vocabulary, currency). Five sub-packages hold
+# the rest, each named for its job: ``importing`` (files in), ``value`` (the purchase and value models and their
+# back-tests), ``custom`` (segments the owner defines), ``outreach`` (what speaks to customers: personas, drafts,
+# campaigns) and ``safety`` (what leaves the program: CSV cells, Markdown, text sent to a model); ``demo`` builds
+# the demo shop. docs/architecture.md draws the layers.
 
 __all__ = [  # the same names as _EXPORTS (tests/test_notebook.py checks)
     "CUSTOMER_COLUMNS",
@@ -139,7 +146,17 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
     from segmentation.breakdown import available_attributes
     from segmentation.clustering import ClusterResult, cluster_customers, customer_features
-    from segmentation.clv import (
+    from segmentation.customers import CUSTOMER_COLUMNS, customer_table
+    from segmentation.frames import from_orders, import_report
+    from segmentation.importing.ingest import import_file, preview_file
+    from segmentation.importing.readers import IngestError
+    from segmentation.lifecycle import Thresholds, customer_lifecycle, lifecycle_stages, lifecycle_thresholds
+    from segmentation.migration import Migration, segment_migration
+    from segmentation.profile import GroupProfile, describe_group, describe_segment, group_members
+    from segmentation.rfm import RFM_COLUMNS, customer_rfm, validate_segment_map
+    from segmentation.sales import monthly_sales, sales_totals
+    from segmentation.store import connect
+    from segmentation.value.clv import (
         ModelError,
         customer_value,
         expected_order_value,
@@ -151,15 +168,5 @@ if TYPE_CHECKING:  # for type checkers and editors, which do not run __getattr__
         rfm_summary,
         summary_from_transactions,
     )
-    from segmentation.customers import CUSTOMER_COLUMNS, customer_table
-    from segmentation.frames import from_orders, import_report
-    from segmentation.ingest import import_file, preview_file
-    from segmentation.lifecycle import STAGES, Thresholds, customer_lifecycle, lifecycle_stages, lifecycle_thresholds
-    from segmentation.migration import Migration, segment_migration
-    from segmentation.paretonbd import fit_paretonbd
-    from segmentation.profile import GroupProfile, describe_group, describe_segment, group_members
-    from segmentation.readers import IngestError
-    from segmentation.rfm import RFM_COLUMNS, customer_rfm, validate_segment_map
-    from segmentation.sales import monthly_sales, sales_totals
-    from segmentation.store import connect
-    from segmentation.vocabulary import DEFAULT_SEGMENT_MAP, SEGMENT_KEYS, AnalysisError, SegmentRule
+    from segmentation.value.paretonbd import fit_paretonbd
+    from segmentation.vocabulary import DEFAULT_SEGMENT_MAP, SEGMENT_KEYS, STAGES, AnalysisError, SegmentRule

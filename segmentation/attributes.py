@@ -17,8 +17,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from segmentation.contact_columns import SENSITIVE
-from segmentation.rfm import AnalysisError, resolve_as_of
+from segmentation.importing.contact_columns import SENSITIVE
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import AnalysisError
 
 MIN_GROUP_FOR_SENSITIVE = 5
 NOT_IN_DATA = "not in your data"

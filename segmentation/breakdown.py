@@ -26,8 +26,15 @@ import duckdb
 import pandas as pd
 
 from segmentation.memo import Memo, store_key
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
-from segmentation.vocabulary import BREAKDOWN_ATTRIBUTES, CUSTOMER_ATTRIBUTES, LINE_ATTRIBUTES
+from segmentation.rfm import customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import (
+    BREAKDOWN_ATTRIBUTES,
+    CUSTOMER_ATTRIBUTES,
+    LINE_ATTRIBUTES,
+    SEGMENT_KEYS,
+    AnalysisError,
+)
 
 BREAKDOWN_COLUMNS = [
     "value",

@@ -2,7 +2,7 @@
 
 A choice is a number (``NUMBERS``: age, member rating, open and click rates) or a yes/no (``FLAGS``: email
 consent, unsubscribed, bounced; ``tag:NAME`` and ``interest:NAME``, 1 for a customer with that tag). The values
-are the conditions' own (``segmentation.people_facts``), so "age" means the same in a cluster as in ``age < 30``.
+are the conditions' own (``segmentation.custom.people_facts``), so "age" means the same in a cluster as in ``age < 30``.
 
 How they enter the distance (``matrix``): a number is standardised like the behaviour features, and a customer
 without one (no age in the lists) takes the shop's median, so having no value is not a group of its own; a
@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.rfm import AnalysisError
+from segmentation.vocabulary import AnalysisError
 
 NUMBERS = {
     "age": ("lists", "age"),
@@ -68,7 +68,7 @@ def attribute_frame(
 ) -> pd.DataFrame:
     """One column per choice, one row per customer of ``customer_ids`` (in its order): the number (NaN where the
     data has none) or the 0/1. AnalysisError for a choice the shop's data has for nobody, naming what it has."""
-    from segmentation.people_facts import email_facts, list_facts
+    from segmentation.custom.people_facts import email_facts, list_facts
 
     wide, long = list_facts(con, day) if any(_source(c) == "lists" for c in choices) else (None, None)
     email = email_facts(con, day) if any(_source(c) == "email" for c in choices) else None

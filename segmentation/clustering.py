@@ -43,7 +43,8 @@ from sklearn.metrics import pairwise_distances
 from threadpoolctl import threadpool_limits
 
 from segmentation.memo import Memo, store_key
-from segmentation.rfm import AnalysisError, resolve_as_of
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import AnalysisError
 
 BEHAVIOUR = ["recency_days", "frequency", "monetary", "tenure_days", "avg_order_value"]
 FEATURE_COLUMNS = ["customer_id", *BEHAVIOUR]  # then cat_<slug>..., chan_<slug>... where the data has them

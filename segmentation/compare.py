@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from segmentation.lifecycle import STAGES, customer_lifecycle
-from segmentation.persona import amount, days, number, pct
+from segmentation.lifecycle import customer_lifecycle
+from segmentation.outreach.persona import amount, days, number, pct
 from segmentation.profile import (
     UnknownGroup,  # noqa: F401  (callers catch it here, as before)
     describe_group,
     find_group,
 )
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
+from segmentation.rfm import customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
 
 # (metric, words, kind): the rows of the comparison, in order. ``kind`` says how a value reads.
 COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (

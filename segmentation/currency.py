@@ -35,7 +35,7 @@ __all__ = [
     "Found",
     "active",
     "currency_of",
-    "detect",
+    "detect_currency",
     "parse_code",
     "prefix",
     "record_found",
@@ -209,7 +209,7 @@ def _record(con: duckdb.DuckDBPyConnection, code: str, source: str) -> None:
 # ---------------------------------------------------------------- finding it in a file
 
 
-def detect(
+def detect_currency(
     con: duckdb.DuckDBPyConnection,
     columns: list[str],
     mapping: dict[str, str],
@@ -217,7 +217,7 @@ def detect(
     table: str = "sample",
 ) -> Found | None:
     """The currency ``table`` (the file's sampled rows, as text) shows, or None when it shows none."""
-    from segmentation.columns import normalise
+    from segmentation.importing.columns import normalise
 
     for column in columns:
         if normalise(column) in CURRENCY_COLUMNS:

@@ -25,9 +25,10 @@ import duckdb
 import pandas as pd
 
 from segmentation.lifecycle import Thresholds, lifecycle_stages, lifecycle_thresholds
-from segmentation.nextorder import next_order_words
-from segmentation.rfm import AnalysisError, customer_rfm, resolve_as_of
-from segmentation.vocabulary import group_title
+from segmentation.rfm import customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.value.nextorder import next_order_words
+from segmentation.vocabulary import AnalysisError, group_title
 
 HISTORY_MONTHS = 12
 CONTACT_FIELDS = ("first_name", "last_name", "email", "city", "country")
@@ -144,7 +145,7 @@ def customer_groups(
 def _saved_groups(con: duckdb.DuckDBPyConnection, customer_id: str, as_of: dt.date | str | None) -> list[Group]:
     """The saved segments the customer is in on ``as_of``, evaluated afresh (not the last import's record, so
     an earlier as-of date reads that day). A segment the data can no longer evaluate is left out."""
-    from segmentation.saved import matching_ids, saved_segments
+    from segmentation.custom.saved import matching_ids, saved_segments
 
     found = []
     for segment in saved_segments(con):

@@ -13,8 +13,8 @@ import pandas as pd
 
 from segmentation.customer_page import CustomerPage
 from segmentation.lifecycle import Thresholds
-from segmentation.modelchoice import MODEL_NAMES
-from segmentation.persona import amount
+from segmentation.outreach.persona import amount
+from segmentation.value.modelchoice import MODEL_NAMES
 from segmentation.vocabulary import group_title
 
 LAST_ORDERS = 10

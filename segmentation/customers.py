@@ -24,11 +24,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.discounting import DEFAULT_DISCOUNT_RATE, check_value_inputs, value_kind
-from segmentation.lifecycle import STAGES, Thresholds, lifecycle_stages, lifecycle_thresholds
+from segmentation.lifecycle import Thresholds, lifecycle_stages, lifecycle_thresholds
 from segmentation.memo import Memo, store_key
-from segmentation.nextorder import NEXT_ORDER_COLUMNS, next_orders
-from segmentation.rfm import RFM_COLUMNS, SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
+from segmentation.rfm import RFM_COLUMNS, customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.value.discounting import DEFAULT_DISCOUNT_RATE, check_value_inputs, value_kind
+from segmentation.value.nextorder import NEXT_ORDER_COLUMNS, next_orders
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
 
 VALUE_COLUMNS = ["p_alive", "expected_purchases", "clv"]
 CUSTOMER_COLUMNS = [*RFM_COLUMNS, "lifecycle", *VALUE_COLUMNS, *NEXT_ORDER_COLUMNS]
@@ -51,9 +53,9 @@ def customer_table(
     discount_rate: float = DEFAULT_DISCOUNT_RATE,
 ) -> pd.DataFrame:
     """One row per customer with a purchase: ``CUSTOMER_COLUMNS``; ``group`` keeps one segment or stage.
-    ``margin`` and ``discount_rate``: as in ``segmentation.clv.customer_value`` (``clv`` is revenue unless a
+    ``margin`` and ``discount_rate``: as in ``segmentation.value.clv.customer_value`` (``clv`` is revenue unless a
     margin is given, discounted at 10% a year unless told). ``next_order_date`` and ``next_order_basis``: when
-    the next order is due and what that rests on (``segmentation.nextorder``; missing for the likely gone).
+    the next order is due and what that rests on (``segmentation.value.nextorder``; missing for the likely gone).
 
     Parameters
     ----------
@@ -120,7 +122,12 @@ def _compute(
     money: tuple[float | None, float] = (None, DEFAULT_DISCOUNT_RATE),
 ) -> pd.DataFrame:
     """The whole table at ``day``, every customer; ``store``: ``store_key(con)``, where the memos may be used."""
-    from segmentation.clv import MODEL_TIME_UNIT_DAYS, ModelError, customer_value, rfm_summary  # scipy, when asked
+    from segmentation.value.clv import (  # scipy, when asked
+        MODEL_TIME_UNIT_DAYS,
+        ModelError,
+        customer_value,
+        rfm_summary,
+    )
 
     summary_key = None if store is None else (*store, day)
     summary = SUMMARIES.peek(summary_key)

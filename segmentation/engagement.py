@@ -20,7 +20,8 @@ import duckdb
 import pandas as pd
 
 from segmentation.attributes import contact_links_sql, has_table
-from segmentation.rfm import AnalysisError, resolve_as_of
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import AnalysisError
 
 DEFAULT_DAYS = 90
 BEHAVIOUR_GROUPS: dict[str, str] = {

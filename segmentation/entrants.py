@@ -14,9 +14,9 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from segmentation.lifecycle import STAGES
 from segmentation.migration import segment_migration
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm
+from segmentation.rfm import customer_rfm
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
 
 ENTRANT_COLUMNS = ["customer_id", "from_group", "recency_days", "frequency", "monetary", "spent_last_year"]
 ORIGIN_COLUMNS = ["from_group", "customers", "share"]

@@ -31,9 +31,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.persona import amount
+from segmentation.outreach.persona import amount
 from segmentation.ranking import group_values, model_fallback
-from segmentation.rfm import SEGMENT_KEYS
+from segmentation.vocabulary import SEGMENT_KEYS
 
 # segment -> (urgency weight 0-1, why, in words a reason can end with)
 URGENCY: dict[str, tuple[float, str]] = {

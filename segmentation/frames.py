@@ -19,8 +19,8 @@ import warnings
 import duckdb
 import pandas as pd
 
-from segmentation.ingest import ImportReport, import_in_place
-from segmentation.readers import load_frame, out_of_memory_refused
+from segmentation.importing.ingest import ImportReport, import_in_place
+from segmentation.importing.readers import load_frame, out_of_memory_refused
 from segmentation.store import ensure_schema
 
 __all__ = ["from_orders", "import_report"]
@@ -43,7 +43,7 @@ def from_orders(
         category, channel, place, consent, status, refund. The index is not read. The frame is not changed.
     mapping : dict of str to str, optional
         ``{field: column}`` where the recognition guesses wrong, as ``segments import --map``; a field mapped
-        to ``""`` is ignored. Fields: ``segmentation.columns.FIELDS``.
+        to ``""`` is ignored. Fields: ``segmentation.importing.columns.FIELDS``.
     currency : str, optional
         The shop's currency code (``"GBP"``); else found in the data where it can be.
     name : str, default "orders"

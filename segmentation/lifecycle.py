@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from segmentation.rfm import AnalysisError, resolve_as_of
-from segmentation.vocabulary import STAGES as STAGES  # still importable from here
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import AnalysisError
 
 LIFECYCLE_COLUMNS = ["customer_id", "recency_days", "frequency", "lifecycle"]
 LAPSING_MULTIPLE, LAPSED_MULTIPLE = 1.5, 3.0

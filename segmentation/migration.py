@@ -15,9 +15,11 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from segmentation.lifecycle import STAGES, customer_lifecycle
-from segmentation.persona import amount
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
+from segmentation.lifecycle import customer_lifecycle
+from segmentation.outreach.persona import amount
+from segmentation.rfm import customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
 
 
 def label(key: str) -> str:

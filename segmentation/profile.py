@@ -28,9 +28,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmentation.lifecycle import STAGES, customer_lifecycle, typical_gap_of
+from segmentation.lifecycle import customer_lifecycle, typical_gap_of
 from segmentation.memo import Memo, store_key
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
+from segmentation.rfm import customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
 
 TOP_ITEMS = 5
 CHANGE_WINDOW_DAYS = 90
@@ -121,7 +123,7 @@ class Group:
     members: list[str]
     name: str | None = None
     k: int | None = None
-    condition: str | None = None  # a saved segment's condition (segmentation.saved); None for any other group
+    condition: str | None = None  # a saved segment's condition (segmentation.custom.saved); None for any other group
 
     @property
     def is_cluster(self) -> bool:
@@ -145,7 +147,7 @@ def find_group(
     table: pd.DataFrame | None = None,
 ) -> Group:
     """The customers in an RFM segment, a lifecycle stage, a cluster (``cluster_1``...) or a segment the owner
-    saved by name (``segmentation.saved``; its condition evaluated at ``as_of``) at ``as_of``.
+    saved by name (``segmentation.custom.saved``; its condition evaluated at ``as_of``) at ``as_of``.
 
     A cluster is one of ``clustering.cluster_customers(con, as_of=as_of, k=k)``, the clustering the owner saw
     when it was made with the same k (None: the automatic choice); ``k`` means nothing for a segment or stage.
@@ -177,7 +179,7 @@ def find_group(
         if table is None:
             table = customer_rfm(con, as_of=as_of) if column == "segment" else customer_lifecycle(con, as_of=as_of)
         return Group(key, table.loc[table[column] == key, "customer_id"].tolist())
-    from segmentation.saved import matching_ids, saved_segment, saved_segments  # the owner's own, by name
+    from segmentation.custom.saved import matching_ids, saved_segment, saved_segments  # the owner's own, by name
 
     saved = saved_segment(con, key)
     if saved is not None:

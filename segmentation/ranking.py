@@ -16,8 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.lifecycle import STAGES
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
 
 GROUP_VALUE_COLUMNS = ["group", "customers", "share", "revenue", "revenue_share", "value_at_stake", "value_share"]
 RANK_COLUMNS = ["rank", *GROUP_VALUE_COLUMNS]

@@ -24,8 +24,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from segmentation.store import resolve_as_of
 from segmentation.vocabulary import DEFAULT_SEGMENT_MAP, AnalysisError, SegmentRule
-from segmentation.vocabulary import SEGMENT_KEYS as SEGMENT_KEYS  # still importable from here
 
 RFM_COLUMNS = [
     "customer_id",
@@ -53,40 +53,6 @@ def validate_segment_map(rules: tuple[SegmentRule, ...] | list[SegmentRule]) -> 
             hits = [x.segment for x in rules if x.r_min <= r <= x.r_max and x.f_min <= f <= x.f_max]
             if len(hits) != 1:
                 raise AnalysisError(f"The segment map gives R={r}, F={f} {len(hits)} segments {hits}; it needs one.")
-
-
-def last_order_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The default as-of date: the day of the last order in the data (guests included)."""
-    return con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
-
-
-def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> dt.date:
-    """The as-of date to use: the one given (a date or 'YYYY-MM-DD'), else the last order's day."""
-    if isinstance(as_of, str):
-        try:
-            as_of = dt.date.fromisoformat(as_of.strip())
-        except ValueError as exc:
-            raise AnalysisError(f"'{as_of}' is not a date: write it as YYYY-MM-DD, e.g. 2024-06-30.") from exc
-    if isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    if as_of is None:
-        as_of = last_order_date(con)
-        if as_of is None:
-            raise AnalysisError("The shop has no orders yet: import an orders file or run `segments demo`.")
-    return as_of
-
-
-def require_orders_by(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> None:
-    """Raise AnalysisError when a date the person gave is before the shop's first order: every number would be
-    of nobody, and 'only 0 customers have bought more than once' would not say why."""
-    if as_of is None:
-        return
-    day = resolve_as_of(con, as_of)
-    first = con.execute("SELECT min(order_date) FROM orders").fetchall()[0][0]
-    if first is not None and day < first:
-        raise AnalysisError(
-            f"{day.isoformat()} is before your first order ({first.day} {first:%b %Y}): choose a date on or after it."
-        )
 
 
 def customer_rfm(

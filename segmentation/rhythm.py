@@ -16,8 +16,9 @@ import duckdb
 import pandas as pd
 
 from segmentation.lifecycle import PURCHASE_DAYS_SQL, STORE_PURCHASES_SQL, USUAL_GAP_SQL
-from segmentation.rfm import AnalysisError, resolve_as_of
 from segmentation.sales import SCHEMES, Scheme, memberships
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import AnalysisError
 
 GAP_COLUMNS = ["customer_id", "usual_gap_days"]
 RHYTHM_COLUMNS = ["group", "customers", "repeat_customers", "typical_gap_days"]

@@ -21,9 +21,11 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from segmentation.lifecycle import STAGES, customer_lifecycle
+from segmentation.lifecycle import customer_lifecycle
 from segmentation.profile import find_group, group_kind
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError, customer_rfm, resolve_as_of
+from segmentation.rfm import customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
 
 Scheme = Literal["rfm", "lifecycle"]
 SCHEMES: dict[str, tuple[str, tuple[str, ...]]] = {"rfm": ("segment", SEGMENT_KEYS), "lifecycle": ("lifecycle", STAGES)}

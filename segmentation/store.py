@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime as dt
 import json
 import os
 import threading
@@ -36,7 +37,7 @@ from typing import TypeVar
 
 import duckdb
 
-from segmentation.cancellations import (
+from segmentation.importing.cancellations import (
     ADJUSTMENTS,
     ORDER_KEY_SQL,
     Undone,
@@ -44,7 +45,7 @@ from segmentation.cancellations import (
     drop_work_tables,
     undone_counts,
 )
-from segmentation.vocabulary import SegmentsError
+from segmentation.vocabulary import AnalysisError, SegmentsError
 
 T = TypeVar("T")
 
@@ -156,11 +157,11 @@ CREATE TABLE IF NOT EXISTS chat_history (
 ALTER TABLE chat_history ADD COLUMN IF NOT EXISTS grounded VARCHAR;
 ALTER TABLE chat_history ADD COLUMN IF NOT EXISTS state_json VARCHAR;
 
--- Segments the owner saved by a condition (segmentation.saved): the definition, the membership at the last
+-- Segments the owner saved by a condition (segmentation.custom.saved): the definition, the membership at the last
 -- record, one row per record (at saving, then after every import) and who joined or left at each.
 CREATE TABLE IF NOT EXISTS saved_segments (
     name       VARCHAR NOT NULL,      -- unique, whatever its case: kept so by saved.save_segment
-    condition  VARCHAR NOT NULL,      -- in segmentation.conditions' words, never SQL
+    condition  VARCHAR NOT NULL,      -- in segmentation.custom.conditions' words, never SQL
     created_at TIMESTAMP NOT NULL
 );
 
@@ -190,7 +191,7 @@ CREATE TABLE IF NOT EXISTS saved_segment_moves (
     move        VARCHAR NOT NULL      -- 'joined' or 'left'
 );
 
--- Customer lists and survey answers (segmentation.contact_ingest): one row per person, attribute and value
+-- Customer lists and survey answers (segmentation.importing.contact_ingest): one row per person, attribute and value
 -- (a tag or an interest is a row of its own). A person is the file's customer id, else its email, and is
 -- matched to the shop's customers when read (segmentation.attributes), so a row matching nobody is kept,
 -- never made a customer. Names: birth_date, age, age_band, gender, income_band, city, region, country, tag,
@@ -755,3 +756,40 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# The shop's dates: every analysis is as of a day, by default the day of the last order in the store.
+
+
+def last_order_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The default as-of date: the day of the last order in the data (guests included)."""
+    return con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> dt.date:
+    """The as-of date to use: the one given (a date or 'YYYY-MM-DD'), else the last order's day."""
+    if isinstance(as_of, str):
+        try:
+            as_of = dt.date.fromisoformat(as_of.strip())
+        except ValueError as exc:
+            raise AnalysisError(f"'{as_of}' is not a date: write it as YYYY-MM-DD, e.g. 2024-06-30.") from exc
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    if as_of is None:
+        as_of = last_order_date(con)
+        if as_of is None:
+            raise AnalysisError("The shop has no orders yet: import an orders file or run `segments demo`.")
+    return as_of
+
+
+def require_orders_by(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> None:
+    """Raise AnalysisError when a date the person gave is before the shop's first order: every number would be
+    of nobody, and 'only 0 customers have bought more than once' would not say why."""
+    if as_of is None:
+        return
+    day = resolve_as_of(con, as_of)
+    first = con.execute("SELECT min(order_date) FROM orders").fetchall()[0][0]
+    if first is not None and day < first:
+        raise AnalysisError(
+            f"{day.isoformat()} is before your first order ({first.day} {first:%b %Y}): choose a date on or after it."
+        )

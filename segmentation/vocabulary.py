@@ -83,7 +83,7 @@ LINE_ATTRIBUTES = ("channel", "category", "product")
 BREAKDOWN_ATTRIBUTES = CUSTOMER_ATTRIBUTES + LINE_ATTRIBUTES
 
 # How files write marketing consent (lower case): the orders importer reads these; customer lists add their
-# tools' own words (segmentation.contact_ingest).
+# tools' own words (segmentation.importing.contact_ingest).
 CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "opted in", "opt in", "opt-in", "accepted", "granted")
 CONSENT_NO = (
     "no",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")

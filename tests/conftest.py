@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 
 REPO = Path(__file__).resolve().parent.parent

@@ -130,10 +130,10 @@ def build_demo(folder: Path) -> Path:
     """The full demo shop (as the corpus README describes it) with campaign cmp-0001 to at_risk on 2026-09-01."""
     import datetime as dt
 
-    from segmentation.campaigns import create_campaign
-    from segmentation.ingest import import_file
+    from segmentation.demo.shop import write_demo_csv
+    from segmentation.importing.ingest import import_file
+    from segmentation.outreach.campaigns import create_campaign
     from segmentation.profile import group_members
-    from segmentation.sample import write_demo_csv
     from segmentation.store import STORE_LOCK, connect
 
     db = folder / "corpus.duckdb"

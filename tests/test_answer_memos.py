@@ -17,9 +17,9 @@ from segmentation import breakdown as breakdowns
 from segmentation import customers, memo, profile, store
 from segmentation.breakdown import breakdown
 from segmentation.customers import customer_table, known_table
-from segmentation.ingest import import_file
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.profile import describe_group, describe_segment, group_size
-from segmentation.sample import write_demo_csv
 from segmentation.store import STORE_LOCK, connect, connect_sandboxed
 
 pytestmark = pytest.mark.usefixtures("empty_memo")  # tests/conftest.py: each test starts with none

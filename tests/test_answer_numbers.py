@@ -45,7 +45,7 @@ def _products_shop() -> str:
 
 
 def _shop(tmp_path, text: str, name: str = "shop") -> ToolContext:
-    from segmentation.ingest import import_file
+    from segmentation.importing.ingest import import_file
 
     db = tmp_path / f"{name}.duckdb"
     import_file(db, write_csv(tmp_path / f"{name}.csv", text))
@@ -192,8 +192,8 @@ def test_no_churn_seen_means_no_chance_still_active_quoted(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> ToolContext:
-    from segmentation.ingest import import_file
-    from segmentation.sample import write_demo_csv
+    from segmentation.demo.shop import write_demo_csv
+    from segmentation.importing.ingest import import_file
 
     folder = tmp_path_factory.mktemp("demo")
     import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=800, seed=3))

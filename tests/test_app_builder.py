@@ -16,14 +16,14 @@ from streamlit.testing.v1 import AppTest
 
 import cli
 from segmentation import currency
-from segmentation.conditions import ConditionError, parse
+from segmentation.custom.conditions import ConditionError, parse
+from segmentation.custom.saved import matching_ids
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.markup import escape_markdown
+from segmentation.demo.contacts import write_demo_contacts
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.rfm import customer_rfm
-from segmentation.sample import write_demo_csv
-from segmentation.sample_contacts import write_demo_contacts
-from segmentation.saved import matching_ids
+from segmentation.safety.markup import escape_markdown
 from segmentation.store import connect_sandboxed
 
 from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)

@@ -244,8 +244,8 @@ def test_history_keeps_the_grounding_verdict_and_reads_rows_saved_before_it(db):
 def test_an_answer_reopened_after_an_import_is_shown_as_given_and_marked_out_of_date(db, tmp_path):
     import time
 
-    from segmentation.ingest import import_file
-    from segmentation.sample import write_demo_csv
+    from segmentation.demo.shop import write_demo_csv
+    from segmentation.importing.ingest import import_file
 
     first = ask(app("team").run(), LAPSED)
     said = assistant(first).markdown[-1].value

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from agent.offline import OfflineAgent
 from segmentation.clustering import cluster_customers
-from segmentation.persona import persona_markdown
+from segmentation.outreach.persona import persona_markdown
 from segmentation.store import connect_sandboxed
 from tools.base import ToolContext
 from tools.registry import run_tool

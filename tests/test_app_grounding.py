@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.grounding import NO_LOOK
-from segmentation.markup import escape_markdown
+from segmentation.safety.markup import escape_markdown
 from tests.fake_openai import FakeOpenAI, text, tool_calls
 from tools.base import ToolContext
 from tools.registry import run_tool

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from segmentation.ingest import IngestError, import_file
+from segmentation.importing.ingest import IngestError, import_file
 from segmentation.store import connect, table_counts
 from ui.importer import (
     NONE,

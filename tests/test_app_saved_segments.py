@@ -6,7 +6,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 import cli
-from segmentation.saved import matching_ids
+from segmentation.custom.saved import matching_ids
 from segmentation.store import connect_sandboxed
 
 from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)

@@ -24,9 +24,17 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.conditions import FIELDS, Compare, ConditionError, compile_condition, parse, sensitive_fields, to_text
-from segmentation.ingest import import_file
-from segmentation.saved import matching_ids
+from segmentation.custom.conditions import (
+    FIELDS,
+    Compare,
+    ConditionError,
+    compile_condition,
+    parse,
+    sensitive_fields,
+    to_text,
+)
+from segmentation.custom.saved import matching_ids
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
 
 FIXTURES = Path(__file__).parent / "fixtures"

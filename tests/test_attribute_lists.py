@@ -18,8 +18,8 @@ import pytest
 
 from agent.llm import LLMAgent
 from agent.offline import OfflineAgent
-from segmentation.conditions import parse, to_text
-from segmentation.ingest import import_file
+from segmentation.custom.conditions import parse, to_text
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
 from tests.test_llm_agent import SETTINGS, call, scripted
 from tools.base import ToolArgsError, ToolContext

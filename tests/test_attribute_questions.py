@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import cli
+from segmentation.demo.contacts import write_demo_contacts
 from segmentation.rfm import customer_rfm
-from segmentation.sample_contacts import write_demo_contacts
 from segmentation.store import connect
 
 

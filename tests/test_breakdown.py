@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from segmentation.breakdown import breakdown
-from segmentation.rfm import AnalysisError
+from segmentation.vocabulary import AnalysisError
 
 from .test_profile import TINY
 

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from tests.app_support import launch_chromium, needs_chromium, streamlit_server
 from tests.fake_openai import FakeOpenAI, text, tool_calls
 from tools.base import ToolContext

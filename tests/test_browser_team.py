@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from tests.app_support import launch_chromium, needs_chromium, streamlit_server
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from segmentation.conditions import Compare, parse
+from segmentation.custom.conditions import Compare, parse
 from ui.builder import as_code, joined_condition, operators, row_condition
 
 

@@ -1,5 +1,6 @@
-"""Planning a measurable campaign before it exists (segmentation.campaign_plan, the plan_campaign tool): the split's
-sizes and the smallest lift it can show, worked out by hand from the store, the same for the tab and the chat."""
+"""Planning a measurable campaign before it exists (segmentation.outreach.campaign_plan, the plan_campaign tool): the
+split's sizes and the smallest lift it can show, worked out by hand from the store, the same for the tab and the
+chat."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from agent.offline import OfflineAgent
-from segmentation.campaign_plan import campaign_plan, power_sentence
-from segmentation.campaigns import expected_conversion
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
+from segmentation.outreach.campaign_plan import campaign_plan, power_sentence
+from segmentation.outreach.campaigns import expected_conversion
 from segmentation.store import connect
 from tools.base import ToolContext
 from tools.registry import run_tool

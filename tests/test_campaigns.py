@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import cli
-from segmentation.campaigns import arm_csv, detectable_lift, measure_campaign, split_sizes, suggest_holdout
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
+from segmentation.outreach.campaigns import arm_csv, detectable_lift, measure_campaign, split_sizes, suggest_holdout
 from segmentation.store import connect
 
 AS_OF = dt.date(2024, 1, 1)

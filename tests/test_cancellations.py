@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.rfm import customer_rfm
 from segmentation.store import connect, rebuild_orders
 
@@ -312,7 +312,7 @@ def test_a_campaign_counts_no_buyer_whose_purchase_came_back(retail, by_hand, tm
     purchase, and its customer no buyer unless they bought something else."""
     import shutil
 
-    from segmentation.campaigns import create_campaign, measure_campaign
+    from segmentation.outreach.campaigns import create_campaign, measure_campaign
 
     _, con = retail
     db = tmp_path / "retail.duckdb"

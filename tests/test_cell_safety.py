@@ -23,7 +23,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from segmentation.cellsafety import (
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
+from segmentation.safety.cellsafety import (
     EQUALS_AT,
     FORMULA_SIGNS,
     INVISIBLE,
@@ -34,9 +36,7 @@ from segmentation.cellsafety import (
     may_start_formula_sql,
     printable,
 )
-from segmentation.export import EXPORT_DECIMALS, csv_bytes
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.safety.export import EXPORT_DECIMALS, csv_bytes
 from tests.hostile_corpus import HARMLESS_LOOKALIKES, HIDDEN_FORMULAS, PARTIAL
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.lifecycle import STAGES
-from segmentation.rfm import SEGMENT_KEYS
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 from tools import charts
 from tools.charts import CLUSTER_COLOURS, SEGMENT_COLOURS, STAGE_COLOURS, label
 

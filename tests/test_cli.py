@@ -257,7 +257,7 @@ def test_help_and_import_start_without_the_analysis_libraries():
     """The parser's menus come from segmentation.vocabulary: building it, and starting an import, must not
     load pandas, NumPy or scipy (half a second of every command's start)."""
     code = (
-        "import sys, cli, segmentation.ingest; cli.build_parser(); "
+        "import sys, cli, segmentation.importing.ingest; cli.build_parser(); "
         "print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'pyarrow') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

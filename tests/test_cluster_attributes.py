@@ -17,9 +17,9 @@ import pytest
 
 from segmentation.cluster_attributes import parse_choices
 from segmentation.clustering import cluster_customers
-from segmentation.ingest import import_file
-from segmentation.rfm import AnalysisError
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect
+from segmentation.vocabulary import AnalysisError
 from tools.base import ToolArgsError, ToolContext
 from tools.registry import run_tool
 

@@ -8,9 +8,9 @@ import pytest
 
 from segmentation import memo
 from segmentation.clustering import cluster_customers
-from segmentation.ingest import import_file
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.profile import find_group, group_members
-from segmentation.sample import write_demo_csv
 from tools.base import ToolArgsError, ToolContext
 from tools.registry import run_tool
 

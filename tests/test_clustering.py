@@ -18,9 +18,9 @@ from segmentation.clustering import (
     cluster_customers,
     customer_features,
 )
-from segmentation.ingest import import_file
-from segmentation.rfm import AnalysisError
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect
+from segmentation.vocabulary import AnalysisError
 
 HEADER = "Order ID,Customer ID,Order Date,Product,Category,Channel,Quantity,Unit Price\n"
 END = dt.date(2024, 12, 31)
@@ -249,7 +249,7 @@ def test_two_kinds_of_customer_cannot_make_three_clusters(tmp_path):
 
 
 def test_demo_shop_json_shape(tmp_path):
-    sample = pytest.importorskip("segmentation.sample")
+    sample = pytest.importorskip("segmentation.demo.shop")
     csv = sample.write_demo_csv(tmp_path / "demo.csv", customers=1500, seed=7)
     con = connect(import_file(tmp_path / "shop.duckdb", csv) and tmp_path / "shop.duckdb", read_only=True)
     got = cluster_customers(con)

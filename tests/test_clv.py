@@ -10,8 +10,10 @@ import pytest
 from pandas.testing import assert_frame_equal
 from scipy.special import hyp2f1
 
-from segmentation import clv
-from segmentation.clv import (
+from segmentation.importing.ingest import import_file
+from segmentation.store import connect
+from segmentation.value import clv
+from segmentation.value.clv import (
     VALUE_COLUMNS,
     BGNBDFit,
     ModelError,
@@ -26,9 +28,7 @@ from segmentation.clv import (
     rfm_summary,
     summary_from_transactions,
 )
-from segmentation.ingest import import_file
-from segmentation.rfm import AnalysisError
-from segmentation.store import connect
+from segmentation.vocabulary import AnalysisError
 
 from .conftest import SHARED_DATA, write_csv
 

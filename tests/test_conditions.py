@@ -1,4 +1,4 @@
-"""The condition language (segmentation.conditions): every field and operator against a five-customer shop whose
+"""The condition language (segmentation.custom.conditions): every field and operator against a five-customer shop whose
 numbers are worked out by hand, the errors a person sees, and values that try to break out of their quotes."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from segmentation.conditions import (
+from segmentation.custom.conditions import (
     FIELDS,
     And,
     Compare,
@@ -22,9 +22,9 @@ from segmentation.conditions import (
     parse,
     to_text,
 )
+from segmentation.custom.saved import matching_ids
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.saved import matching_ids
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
 
 ORDERS = Path(__file__).parent / "fixtures" / "segment_orders.csv"

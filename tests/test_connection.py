@@ -10,8 +10,8 @@ import pytest
 
 from agent import connection
 from agent.grounding import NO_LOOK
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from tests.fake_openai import FakeOpenAI, error, text, tool_calls
 from tools.base import ToolContext, run_tool
 

@@ -29,7 +29,7 @@ import duckdb
 import pytest
 
 from segmentation.attributes import NOT_IN_DATA, attribute_breakdown, count_under, customer_attributes
-from segmentation.ingest import ContactImportReport, IngestError, import_file, preview_file
+from segmentation.importing.ingest import ContactImportReport, IngestError, import_file, preview_file
 from segmentation.store import table_counts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contacts"

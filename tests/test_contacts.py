@@ -25,9 +25,9 @@ import pytest
 
 from segmentation.attributes import NOT_IN_DATA, attribute_breakdown, count_under, customer_attributes
 from segmentation.engagement import behaviour_groups, engagement_features
-from segmentation.ingest import ContactImportReport, IngestError, import_file, preview_file
-from segmentation.rfm import AnalysisError
+from segmentation.importing.ingest import ContactImportReport, IngestError, import_file, preview_file
 from segmentation.store import table_counts
+from segmentation.vocabulary import AnalysisError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contacts"
 REPO = Path(__file__).resolve().parent.parent
@@ -262,7 +262,7 @@ def test_replacing_the_orders_clears_the_lists(shop, tmp_path):
 
 def test_a_persona_states_the_lists_demographics_and_interests_or_not_in_your_data(shop):
     from segmentation.attributes import group_profile
-    from segmentation.persona import build_persona
+    from segmentation.outreach.persona import build_persona
 
     import_file(shop, FIXTURES / "mailchimp_audience_export.csv")
     everyone = [f"C0{i}" for i in range(1, 9)]

@@ -13,8 +13,8 @@ import pytest
 
 import tools.registry  # noqa: F401  (registers every tool)
 from segmentation import currency
-from segmentation.ingest import IngestError, import_file
-from segmentation.persona import amount
+from segmentation.importing.ingest import IngestError, import_file
+from segmentation.outreach.persona import amount
 from segmentation.store import connect, table_counts
 from tools.base import LazyChart, ToolContext, run_tool
 

@@ -9,10 +9,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from segmentation import customers, ingest, memo
+from segmentation import customers, memo
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing import ingest
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, connect_sandboxed, data_version
 
 pytestmark = pytest.mark.usefixtures("empty_memo")  # tests/conftest.py: each test starts with none

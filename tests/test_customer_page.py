@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from segmentation.customer_page import customer_groups, customer_page, month_ends
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 
 REPO = Path(__file__).resolve().parent.parent
@@ -224,7 +224,7 @@ def test_the_page_names_the_saved_segments_they_are_in(shop, tmp_path):
     none (they have no purchase then, so no groups at all)."""
     import shutil
 
-    from segmentation.saved import save_segment
+    from segmentation.custom.saved import save_segment
 
     db, last = shop
     copy = tmp_path / "saved.duckdb"

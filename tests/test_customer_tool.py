@@ -9,8 +9,8 @@ import pytest
 
 from agent.offline import OfflineAgent
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 from tools.base import ToolArgsError, ToolContext, ToolFailure
 from tools.registry import run_tool

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from pandas.testing import assert_frame_equal
 
-from segmentation.clv import customer_value
 from segmentation.customers import VALUE_COLUMNS, customer_table
-from segmentation.ingest import import_file
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.lifecycle import customer_lifecycle, lifecycle_thresholds
 from segmentation.rfm import RFM_COLUMNS, customer_rfm
-from segmentation.sample import write_demo_csv
 from segmentation.store import connect
+from segmentation.value.clv import customer_value
 
 
 @pytest.fixture(scope="module")

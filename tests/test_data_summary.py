@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.store import SUMMARY_KEY, SUMMARY_SQL, connect
 from ui.data import data_state
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 import cli
-from segmentation.lifecycle import STAGES, customer_lifecycle
-from segmentation.rfm import SEGMENT_KEYS, customer_rfm
+from segmentation.lifecycle import customer_lifecycle
+from segmentation.rfm import customer_rfm
 from segmentation.store import connect
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import cli
-from segmentation.clv import BGNBDFit, customer_value, expected_order_value, expected_purchases, fit_models
-from segmentation.discounting import MAX_HORIZON_DAYS, discounted_purchases
 from segmentation.store import connect
+from segmentation.value.clv import BGNBDFit, customer_value, expected_order_value, expected_purchases, fit_models
+from segmentation.value.discounting import MAX_HORIZON_DAYS, discounted_purchases
 from segmentation.vocabulary import AnalysisError
 
 WEEK = 7.0

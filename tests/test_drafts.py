@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from segmentation.drafts import CHANNELS, GOALS, SAMPLE_FIRST_NAME, draft_campaign, draft_html, draft_text
-from segmentation.persona import amount, build_persona, persona_markdown
+from segmentation.outreach.drafts import CHANNELS, GOALS, SAMPLE_FIRST_NAME, draft_campaign, draft_html, draft_text
+from segmentation.outreach.persona import amount, build_persona, persona_markdown
 
 from .test_persona import (
     AT_RISK,
@@ -263,7 +263,7 @@ def test_text_export_says_what_to_send_and_why():
 
 # --- refinements: length, tone, discount; clusters through the tool ------------------------------------------
 
-from segmentation.drafts import LENGTHS, TONES  # noqa: E402
+from segmentation.outreach.drafts import LENGTHS, TONES  # noqa: E402
 
 GREETINGS = {
     "warm": "Hi {{first_name}},",
@@ -457,8 +457,8 @@ def test_text_export_names_a_refined_tone_and_length():
 
 @pytest.fixture(scope="module")
 def demo_ctx(tmp_path_factory):
-    from segmentation.ingest import import_file
-    from segmentation.sample import write_demo_csv
+    from segmentation.demo.shop import write_demo_csv
+    from segmentation.importing.ingest import import_file
     from tools.base import ToolContext
 
     folder = tmp_path_factory.mktemp("drafts")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from segmentation.customers import customer_table
+from segmentation.demo.shop import write_demo_csv
 from segmentation.entrants import ENTRANT_COLUMNS, group_entrants
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.migration import NEW_ARRIVALS
-from segmentation.rfm import AnalysisError
-from segmentation.sample import write_demo_csv
+from segmentation.vocabulary import AnalysisError
 from tools.base import ToolArgsError, ToolContext, ToolFailure
 from tools.registry import run_tool
 

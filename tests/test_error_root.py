@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.clv import ModelError
-from segmentation.conditions import ConditionError
 from segmentation.currency import CurrencyError
+from segmentation.custom.conditions import ConditionError
+from segmentation.custom.saved import SegmentError
 from segmentation.customer_page import CustomerNotFound
+from segmentation.importing.readers import IngestError, UnrelatedFileError
 from segmentation.profile import UnknownGroup
-from segmentation.readers import IngestError, UnrelatedFileError
-from segmentation.saved import SegmentError
 from segmentation.store import StoreBusyError, StoreError
+from segmentation.value.clv import ModelError
 from segmentation.vocabulary import AnalysisError, SegmentsError
 from tools.base import ToolArgsError, ToolFailure
 

@@ -18,8 +18,8 @@ from agent.grounding import NO_LOOK
 from agent.llm import NOT_SHOWN_NOTE, LLMAgent
 from agent.middleware import USE_A_TOOL
 from agent.offline import OfflineAgent
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from tests.conftest import REPO
 from tests.fake_openai import FakeOpenAI, hang, text, text_calls, tool_calls
 from tools.base import ToolContext, run_tool

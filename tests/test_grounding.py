@@ -12,7 +12,7 @@ import pytest
 from agent.base import CHECKED
 from agent.grounding import NO_LOOK, about_the_data, check_answer, numbers_from_nowhere
 from agent.middleware import for_model
-from segmentation.privacy import Names
+from segmentation.safety.privacy import Names
 
 CHAMPIONS = for_model(
     "list_customers",

@@ -14,12 +14,12 @@ import pytest
 
 from segmentation.compare import compare_groups
 from segmentation.customers import customer_table
+from segmentation.demo.shop import write_demo_csv
 from segmentation.focus import URGENCY, recommend_focus, value_points
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.ranking import rank_groups
-from segmentation.rfm import SEGMENT_KEYS
-from segmentation.sample import write_demo_csv
 from segmentation.store import connect
+from segmentation.vocabulary import SEGMENT_KEYS
 from tools import charts
 from tools.base import ToolArgsError, ToolContext, run_tool
 from tools.registry import REGISTRY
@@ -200,7 +200,7 @@ def test_a_group_against_everyone_else_and_a_saved_segment(demo, demo_table, tmp
     import shutil
 
     from agent.offline import OfflineAgent
-    from segmentation.saved import save_segment
+    from segmentation.custom.saved import save_segment
 
     db = tmp_path / "saved.duckdb"
     shutil.copy(demo.db_path, db)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentation import readers, spreadsheet
+from segmentation.importing import readers, spreadsheet
 from tests.hostile_corpus import HEADER, _good, _good_rows, _sheet_cell, _sheet_row, xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +113,7 @@ def test_gzip_of_one_csv_line_repeated_is_refused_within_its_budget(tmp_path):
 
 
 def test_gzip_past_the_absolute_budget_names_it(tmp_path, monkeypatch):
-    from segmentation.ingest import IngestError, import_file
+    from segmentation.importing.ingest import IngestError, import_file
 
     monkeypatch.setattr(readers, "MAX_DECOMPRESSED_BYTES", 5_000_000)
     bomb = tmp_path / "orders.csv.gz"
@@ -125,7 +125,7 @@ def test_gzip_past_the_absolute_budget_names_it(tmp_path, monkeypatch):
 
 def test_a_real_gzip_export_still_imports(tmp_path):
     """The budgets leave room for what real exports compress to."""
-    from segmentation.ingest import import_file
+    from segmentation.importing.ingest import import_file
 
     path = tmp_path / "orders.csv.gz"
     path.write_bytes(gzip.compress(("\n".join([",".join(HEADER), *_good(28)]) + "\n").encode()))
@@ -193,7 +193,7 @@ def test_a_sheet_that_expands_past_its_ratio_is_refused(tmp_path):
 
 def test_a_doctype_in_a_sheet_is_refused(tmp_path):
     """Entities are how XML expands itself (billion laughs): no part of an orders file declares any."""
-    from segmentation.ingest import IngestError, import_file
+    from segmentation.importing.ingest import IngestError, import_file
 
     data = xlsx(_good_rows())
     path = tmp_path / "orders.xlsx"
@@ -208,7 +208,7 @@ def test_a_doctype_in_a_sheet_is_refused(tmp_path):
 
 
 def test_a_hand_written_xlsx_imports_like_any_other(tmp_path):
-    from segmentation.ingest import import_file
+    from segmentation.importing.ingest import import_file
 
     path = tmp_path / "orders.xlsx"
     path.write_bytes(xlsx(_good_rows(3), dimension="A1:F4"))
@@ -222,7 +222,7 @@ _TIGHT_CHILD = textwrap.dedent(
     """
     import resource, sys
     import cli, duckdb, pandas, pyarrow
-    from segmentation import ingest, spreadsheet
+    from segmentation.importing import ingest, spreadsheet
     ingest._load_model_libraries()  # what every import loads, before the cap
     size = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
     cap = size + int(sys.argv[1])
@@ -309,7 +309,7 @@ def _ods(path: Path, extra_rows: str = "") -> None:
 
 
 def test_an_ods_spreadsheet_imports_through_the_capped_reader(tmp_path):
-    from segmentation.ingest import import_file
+    from segmentation.importing.ingest import import_file
 
     path = tmp_path / "orders.ods"
     _ods(path)

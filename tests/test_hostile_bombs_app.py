@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from segmentation import isolation
-from segmentation.ingest import IngestError
+from segmentation.importing import isolation
+from segmentation.importing.ingest import IngestError
 from segmentation.store import STORE_LOCK
 
 from .conftest import write_csv
@@ -86,12 +86,12 @@ def test_a_child_that_dies_holding_the_lock_lets_it_go(tmp_path):
 def test_refusals_and_results_come_back_from_the_child(tmp_path):
     path = write_csv(tmp_path / "o.csv", ORDERS.decode())
     report = isolation.run_isolated(
-        "segmentation.ingest:import_file", str(tmp_path / "shop.duckdb"), str(path), name="o.csv"
+        "segmentation.importing.ingest:import_file", str(tmp_path / "shop.duckdb"), str(path), name="o.csv"
     )
     assert (report.rows_loaded, report.customers) == (2, 2)
     with pytest.raises(IngestError, match="empty"):
         isolation.run_isolated(
-            "segmentation.ingest:import_file",
+            "segmentation.importing.ingest:import_file",
             str(tmp_path / "shop.duckdb"),
             str(write_csv(tmp_path / "e.csv", "")),
             name="e.csv",

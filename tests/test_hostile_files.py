@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 import cli
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.store import DATA_TABLES
 from tests.hostile_corpus import CASES, CONTACT_PARTIAL, PARTIAL, REFUSED, SEED_CSV, Case
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation.ingest import ImportReport, import_file
-from segmentation.readers import IngestError
+from segmentation.importing.ingest import ImportReport, import_file
+from segmentation.importing.readers import IngestError
 
 HEADER = "Order ID,Customer ID,Order Date,Product,Amount,First Name\n"
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,8 +104,8 @@ _READ_SPARSE = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from segmentation.ingest import import_file
-    from segmentation.readers import IngestError
+    from segmentation.importing.ingest import import_file
+    from segmentation.importing.readers import IngestError
 
     def chars_read():
         with open("/proc/self/io") as io:
@@ -173,7 +173,7 @@ _IMPORT_AND_MEASURE = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from segmentation.ingest import import_file
+    from segmentation.importing.ingest import import_file
 
     report = import_file(Path(sys.argv[2]), Path(sys.argv[1]))
     # VmHWM, not ru_maxrss: ru_maxrss survives fork and exec, so it starts at the size of the test process.

@@ -9,7 +9,7 @@ import json
 import duckdb
 import pytest
 
-from segmentation.ingest import IngestError, import_file, preview_file
+from segmentation.importing.ingest import IngestError, import_file, preview_file
 from segmentation.store import connect
 
 from .conftest import write_csv
@@ -279,8 +279,8 @@ def test_a_refused_file_leaves_no_database_behind(tmp_path):
 
 
 def test_the_cheap_trim_is_exactly_duckdbs_trim():
-    from segmentation.cellsafety import formula_sql, is_formula
-    from segmentation.ingest import _trimmed
+    from segmentation.importing.ingest import _trimmed
+    from segmentation.safety.cellsafety import formula_sql, is_formula
 
     cells = [
         "",

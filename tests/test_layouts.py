@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.columns import LAYOUTS
-from segmentation.ingest import import_file
+from segmentation.importing.columns import LAYOUTS
+from segmentation.importing.ingest import import_file
 from segmentation.rfm import customer_rfm
 from segmentation.store import connect
 

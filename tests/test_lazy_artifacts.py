@@ -12,8 +12,8 @@ import pytest
 
 from segmentation import memo
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect_sandboxed
 from tools import charts, export
 from tools.base import CsvOf, Download, LazyChart, ToolContext, built_chart, csv_download, draw

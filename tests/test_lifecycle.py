@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from segmentation.lifecycle import customer_lifecycle, lifecycle_thresholds
-from segmentation.rfm import AnalysisError
 from segmentation.store import connect
+from segmentation.vocabulary import AnalysisError
 
 AS_OF = dt.date(2024, 6, 30)
 # Eleven repeat customers, three purchases each, `gap` days apart, the last on `last`.
@@ -98,8 +98,8 @@ def test_past_as_of_replays_the_clock(shop):
 
 def test_the_customer_table_reads_the_same_rhythm_in_its_own_pass(shop):
     # The table takes the usual gaps from the value models' summary and the stages from its RFM columns.
-    from segmentation.clv import rfm_summary
     from segmentation.customers import customer_table
+    from segmentation.value.clv import rfm_summary
 
     gaps = rfm_summary(shop, with_gaps=True)["usual_gap_days"]
     assert lifecycle_thresholds(shop, usual_gaps=gaps) == lifecycle_thresholds(shop)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.stats import ttest_ind
 
-from segmentation.campaigns import create_campaign, measure_campaign
-from segmentation.ingest import import_file
-from segmentation.lift import revenue_lift
+from segmentation.importing.ingest import import_file
+from segmentation.outreach.campaigns import create_campaign, measure_campaign
+from segmentation.outreach.lift import revenue_lift
 from segmentation.store import connect
 
 SIMULATIONS = 1_000

@@ -20,11 +20,11 @@ from pydantic import Field
 from agent.base import make_agent
 from agent.llm import FALLBACK_NOTE, STOPPED_NOTE, LLMAgent
 from agent.offline import OfflineAgent
-from segmentation.campaigns import create_campaign
-from segmentation.ingest import import_file
+from segmentation.demo.contacts import write_demo_contacts
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
+from segmentation.outreach.campaigns import create_campaign
 from segmentation.profile import group_members
-from segmentation.sample import write_demo_csv
-from segmentation.sample_contacts import write_demo_contacts
 from segmentation.store import connect, table_counts
 from tests.conftest import REPO
 from tests.fake_openai import FakeOpenAI, error, hang, text, tool_calls

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import tools.registry  # noqa: F401  (registers every tool)
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from tools.base import ToolContext, run_tool
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contacts"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from segmentation.migration import NEW_ARRIVALS, segment_migration
-from segmentation.rfm import AnalysisError
+from segmentation.vocabulary import AnalysisError
 
 from .test_rfm import ORDERS
 

@@ -3,10 +3,10 @@ it, and a new import invalidates it."""
 
 from __future__ import annotations
 
-from segmentation import clv
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, data_version
+from segmentation.value import clv
 
 
 def test_import_warms_the_cache_and_a_new_import_invalidates_it(tmp_path, monkeypatch):

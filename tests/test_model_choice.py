@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation import clv
-from segmentation.backtest import backtest, busy_season
-from segmentation.clv import expected_purchases, fit_bgnbd, fit_models, summary_from_transactions
-from segmentation.ingest import import_file
-from segmentation.modelchoice import ModelChoice, ModelScore, compare_models, holdout_weeks, pick
-from segmentation.paretonbd import fit_paretonbd
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, data_version
+from segmentation.value import clv
+from segmentation.value.backtest import backtest, busy_season
+from segmentation.value.clv import expected_purchases, fit_bgnbd, fit_models, summary_from_transactions
+from segmentation.value.modelchoice import ModelChoice, ModelScore, compare_models, holdout_weeks, pick
+from segmentation.value.paretonbd import fit_paretonbd
 
 from .conftest import ONLINE_RETAIL
 

@@ -21,7 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.llm import LLMAgent
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
 from tests.fake_openai import FakeOpenAI, text, tool_calls
 from tools.base import ToolContext
@@ -165,7 +165,7 @@ def test_personal_data_in_products_and_cities_never_reaches_the_model(tmp_path, 
     assert "[address], [address], [postcode]" in tool_messages[1]
     # A customer's surname in a product one customer bought is masked; a product many rows share is the shop's
     # own word and stays readable, though Rose is a customer's first name (and "Okafor's special blend" on
-    # many rows would be a product named after someone, kept too: see segmentation.privacy).
+    # many rows would be a product named after someone, kept too: see segmentation.safety.privacy).
     assert "[name]'s special blend" in tool_messages[0]
     assert "Rose tea" in tool_messages[0]
     assert "Leeds" in tool_messages[1] and "York" in tool_messages[1]

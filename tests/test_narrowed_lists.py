@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from agent.offline import OfflineAgent
+from segmentation.custom.saved import matching_ids
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
-from segmentation.saved import matching_ids
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 from tools.base import ToolContext
 

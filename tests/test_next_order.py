@@ -1,4 +1,4 @@
-"""The next order's due date (segmentation.nextorder) against a shop small enough to work out by hand."""
+"""The next order's due date (segmentation.value.nextorder) against a shop small enough to work out by hand."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation import nextorder
 from segmentation.customers import customer_table
-from segmentation.nextorder import next_order_words, next_orders
+from segmentation.value import nextorder
+from segmentation.value.nextorder import next_order_words, next_orders
 
 # As of 2026-03-31 (D's last order). Purchase days, gaps inside the last year, usual gap (median), recency:
 #   A: Feb 22, Mar 4, Mar 20 (two orders) -> gaps 10, 16 -> 13, 2 gaps: own rhythm; 11 days -> due Mar 20 + 13 = Apr 2

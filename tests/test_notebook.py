@@ -20,9 +20,9 @@ import pytest
 
 import segmentation
 from segmentation.customers import customer_table
+from segmentation.demo.shop import generate_orders, write_demo_csv
 from segmentation.frames import from_orders, import_report
-from segmentation.ingest import IngestError, import_file
-from segmentation.sample import generate_orders, write_demo_csv
+from segmentation.importing.ingest import IngestError, import_file
 from segmentation.store import connect
 
 from .conftest import ONLINE_RETAIL, REPO, write_csv
@@ -184,7 +184,12 @@ def _public_functions() -> list[tuple[str, str]]:
     exported = [
         (segmentation._EXPORTS[n], n) for n in segmentation.__all__ if inspect.isfunction(getattr(segmentation, n))
     ]
-    return [*exported, ("breakdown", "breakdown"), ("backtest", "backtest"), ("stage_backtest", "stage_backtest")]
+    return [
+        *exported,
+        ("breakdown", "breakdown"),
+        ("value.backtest", "backtest"),
+        ("value.stage_backtest", "stage_backtest"),
+    ]
 
 
 @pytest.mark.parametrize(("module", "name"), _public_functions(), ids=lambda x: x)

@@ -14,8 +14,8 @@ import pytest
 from agent.base import Event
 from agent.intents import EXAMPLES
 from agent.offline import OfflineAgent, Shop, State, plan_question
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from tools.base import ToolContext
 
 # (id, question, tool, arguments the call must include)
@@ -334,7 +334,7 @@ LOAD_PHRASINGS = [
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     """The demo shop, with two campaigns sent before its last order: cmp-0001 to lapsed, cmp-0002 to champions."""
-    from segmentation.campaigns import create_campaign
+    from segmentation.outreach.campaigns import create_campaign
     from segmentation.profile import group_members
     from segmentation.store import STORE_LOCK, connect
 

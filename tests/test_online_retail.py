@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.rfm import customer_rfm
 from segmentation.store import connect
 
@@ -178,7 +178,7 @@ def test_products_more_counts_distinct_products(retail_tools, pandas_retail):
 
 
 def test_champions_without_categories_get_products_and_no_alive_figure(retail, retail_tools):
-    from segmentation.clv import fit_models
+    from segmentation.value.clv import fit_models
 
     fit = fit_models(retail[1]).bgnbd
     assert fit.a / (fit.a + fit.b) < 0.001  # the fitted chance of leaving after a purchase: ~0.05%

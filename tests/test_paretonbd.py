@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.special import gammaln, hyp2f1
 
-from segmentation import clv
-from segmentation.paretonbd import (
+from segmentation.value import clv
+from segmentation.value.paretonbd import (
     ParetoNBDFit,
     _log_gone_closed,
     _log_gone_series,

@@ -8,8 +8,7 @@ import re
 
 import pytest
 
-from segmentation.lifecycle import STAGES
-from segmentation.persona import (
+from segmentation.outreach.persona import (
     amount,
     build_persona,
     clean,
@@ -21,7 +20,7 @@ from segmentation.persona import (
     segment_kind,
 )
 from segmentation.profile import CHANGE_WINDOW_DAYS
-from segmentation.rfm import SEGMENT_KEYS
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 
 # The demo bakery's at_risk, champions and new_customers groups on 2026-11-20 (GroupProfile.as_dict()).
 AT_RISK = {

@@ -1,13 +1,13 @@
-"""The personal-data guard (segmentation.privacy) and the Markdown escaping (segmentation.markup), shape by shape:
-what must be masked or escaped, and what must stay as it is (prices, dates, counts, ids, the shop's words)."""
+"""The personal-data guard (segmentation.safety.privacy) and the Markdown escaping (segmentation.safety.markup), shape
+by shape: what must be masked or escaped, and what must stay as it is (prices, dates, counts, ids, the shop's words)."""
 
 from __future__ import annotations
 
 import pytest
 
-from segmentation.ingest import import_file
-from segmentation.markup import defuse_markdown, escape_markdown
-from segmentation.privacy import Guard, Names, shop_names
+from segmentation.importing.ingest import import_file
+from segmentation.safety.markup import defuse_markdown, escape_markdown
+from segmentation.safety.privacy import Guard, Names, shop_names
 from segmentation.store import connect
 
 NAMES = Names(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from segmentation.profile import describe_group, describe_segment
-from segmentation.rfm import AnalysisError
 from segmentation.store import connect
+from segmentation.vocabulary import AnalysisError
 
 from .test_rfm import ORDERS
 

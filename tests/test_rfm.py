@@ -6,13 +6,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from segmentation.rfm import (
-    DEFAULT_SEGMENT_MAP,
-    AnalysisError,
-    SegmentRule,
-    customer_rfm,
-    validate_segment_map,
-)
+from segmentation.rfm import DEFAULT_SEGMENT_MAP, SegmentRule, customer_rfm, validate_segment_map
+from segmentation.vocabulary import AnalysisError
 
 # As-of defaults to the last order day, 2024-03-31. Ten customers buy; K is a guest, L only returned.
 # B's 50.00 order on 2024-03-31 is cancelled (counts 0); E's 2024-02-10 order is a return (net -10,

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from segmentation.lifecycle import typical_gap
-from segmentation.rfm import AnalysisError, customer_rfm, resolve_as_of
+from segmentation.rfm import customer_rfm
 from segmentation.rhythm import purchase_rhythm, usual_gaps
-from segmentation.store import connect
+from segmentation.store import connect, resolve_as_of
+from segmentation.vocabulary import AnalysisError
 from tools import charts
 from tools.base import ToolArgsError, ToolContext
 from tools.registry import run_tool

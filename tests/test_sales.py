@@ -8,9 +8,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from segmentation.rfm import AnalysisError, customer_rfm
+from segmentation.rfm import customer_rfm
 from segmentation.sales import monthly_sales, order_values, resolve_period, sales_totals
 from segmentation.store import connect
+from segmentation.vocabulary import AnalysisError
 from tools import charts
 from tools.base import ToolContext, ToolFailure
 from tools.registry import run_tool

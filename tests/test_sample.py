@@ -6,7 +6,7 @@ import gzip
 import pandas as pd
 import pytest
 
-from segmentation.sample import customers_for_lines, generate_orders, write_demo_csv
+from segmentation.demo.shop import customers_for_lines, generate_orders, write_demo_csv
 
 END = datetime.date(2026, 11, 20)  # the default end
 EXPECTED_COLUMNS = [

@@ -11,8 +11,8 @@ import pytest
 from agent.base import make_agent
 from agent.llm import LLMAgent
 from agent.offline import OfflineAgent
-from segmentation.ingest import import_file
-from segmentation.saved import matching_ids, saved_segments
+from segmentation.custom.saved import matching_ids, saved_segments
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
 from tests.fake_openai import FakeOpenAI, text, tool_calls
 from tools.base import ToolContext

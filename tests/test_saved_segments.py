@@ -1,4 +1,4 @@
-"""Saved segments (segmentation.saved, `segments segment ...`): saved by name, a group key like any other, and
+"""Saved segments (segmentation.custom.saved, `segments segment ...`): saved by name, a group key like any other, and
 kept up to date after every import with who joined and who left, exactly."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation import saved
-from segmentation.ingest import import_file
+from segmentation.custom import saved
+from segmentation.importing.ingest import import_file
 from segmentation.profile import UnknownGroup, find_group, group_members
 from segmentation.store import STORE_LOCK, connect
 

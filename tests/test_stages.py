@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.lifecycle import lifecycle_thresholds
-from segmentation.rfm import AnalysisError
-from segmentation.stage_backtest import stage_backtest, stage_backtest_words
 from segmentation.store import connect
+from segmentation.value.stage_backtest import stage_backtest, stage_backtest_words
+from segmentation.vocabulary import AnalysisError
 
 from .app_support import demo_store  # noqa: F401  (a fixture)
 from .conftest import ONLINE_RETAIL

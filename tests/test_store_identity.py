@@ -25,7 +25,7 @@ import duckdb
 import pytest
 
 from segmentation import store
-from segmentation.ingest import import_file
+from segmentation.importing.ingest import import_file
 from segmentation.store import StoreError, connect, upgrade
 
 from .conftest import REPO, write_csv

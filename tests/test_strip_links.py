@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from segmentation.markup import ADDRESS_REMOVED, defuse_markdown, strip_links
+from segmentation.safety.markup import ADDRESS_REMOVED, defuse_markdown, strip_links
 
 BEACON = "http://127.0.0.1:9/beacon?q=champions-276"
 

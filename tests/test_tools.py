@@ -10,8 +10,8 @@ import pytest
 
 import cli
 from segmentation.customers import customer_table
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult, run_tool
 from tools.registry import TOOL_NAMES

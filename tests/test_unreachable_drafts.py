@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import tools.registry  # noqa: F401  (registers every tool)
-from segmentation.drafts import draft_text
-from segmentation.ingest import import_file
-from segmentation.sample import write_demo_csv
+from segmentation.demo.shop import write_demo_csv
+from segmentation.importing.ingest import import_file
+from segmentation.outreach.drafts import draft_text
 from tools.base import ToolContext, run_tool
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from segmentation.engagement import unreachable_ids
-from segmentation.persona import clean
+from segmentation.outreach.persona import clean
 from tools.base import (
     Download,
     ToolArgs,
@@ -120,7 +120,7 @@ def draft_campaign(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     from what those customers actually buy; with the consenting audience as a CSV for Mailchimp or Klaviyo.
     Refine a draft with length (short), tone (warm, formal, playful, urgent) and discount_percent (e.g. 10
     for "add 10% off"), keeping the same group, goal and channel."""
-    from segmentation import drafts
+    from segmentation.outreach import drafts
     from segmentation.profile import describe_group, describe_segment
 
     with ctx.read() as con:
@@ -224,15 +224,15 @@ class MeasureArgs(ToolArgs):
 def measure_campaign(ctx: ToolContext, args: MeasureArgs) -> ToolResult:
     """Did a campaign work? Compare the customers who were messaged with the random control group held
     out: buyers, conversion and revenue per customer after the campaign, and the lift with its interval."""
-    from segmentation.campaigns import list_campaigns
-    from segmentation.campaigns import measure_campaign as measure
+    from segmentation.outreach import campaigns
+    from segmentation.outreach.campaigns import list_campaigns
 
     with ctx.read() as con:
         known = list_campaigns(con)["id"].tolist()
         if args.campaign_id not in known:
             choices = ", ".join(f"'{c}'" for c in known) or "none yet"
             raise ToolArgsError(f"measure_campaign: campaign_id must be one of {choices}.")
-        result = measure(con, args.campaign_id, window_days=args.window_days)
+        result = campaigns.measure_campaign(con, args.campaign_id, window_days=args.window_days)
     table = pd.DataFrame([{"group": "messaged", **result.treated}, {"group": "held out", **result.control}])
     return ToolResult(
         summary=assert_no_email(f"Campaign {args.campaign_id}: {result.verdict}"),
@@ -270,8 +270,8 @@ def plan_campaign(ctx: ToolContext, args: PlanArgs) -> ToolResult:
     split with this control share falls, the smallest lift it could show (the power line), the share that would
     show the wanted lift, and how to create it. Creates nothing: the owner creates it in the Campaigns tab or
     with `segments campaign create`."""
-    from segmentation.campaign_plan import campaign_plan, power_sentence, suggested_holdout
-    from segmentation.campaigns import detectable_lift, split_sizes
+    from segmentation.outreach.campaign_plan import campaign_plan, power_sentence, suggested_holdout
+    from segmentation.outreach.campaigns import detectable_lift, split_sizes
 
     with ctx.read() as con:
         group = group_of(con, "plan_campaign", args.group, as_of=args.as_of, k=args.k)

@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 
 from segmentation import currency
-from segmentation.lifecycle import STAGES, Thresholds
+from segmentation.lifecycle import Thresholds
 from segmentation.migration import NEW_ARRIVALS
-from segmentation.rfm import SEGMENT_KEYS
-from segmentation.vocabulary import GROUP_TITLES
+from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES
 
 Chart = alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart
 

@@ -41,9 +41,9 @@ def cluster_customers(ctx: ToolContext, args: ClusterArgs) -> ToolResult:
     size, category and channel shares; with ``attributes``, also chosen ones such as open_rate or a tag),
     name each group, and flag unusual customers. Use it for 'split my customers into 4 groups' or 'what
     kinds of customers do I have'."""
+    from segmentation import clustering
     from segmentation.cluster_attributes import SENSITIVE, parse_choices
-    from segmentation.clustering import cluster_customers as run_clustering
-    from segmentation.rfm import AnalysisError
+    from segmentation.vocabulary import AnalysisError
 
     try:
         chosen = parse_choices(args.attributes)
@@ -53,7 +53,7 @@ def cluster_customers(ctx: ToolContext, args: ClusterArgs) -> ToolResult:
     if sensitive:  # the same rule as a list narrowed by age: only when the owner asks (tools.fairness)
         narrowing(ctx, "cluster_customers", " and ".join(f"{c} > 0" for c in sensitive))
     with ctx.read() as con:
-        result = run_clustering(con, as_of=args.as_of, k=args.k, attributes=chosen)
+        result = clustering.cluster_customers(con, as_of=args.as_of, k=args.k, attributes=chosen)
     with_columns = [c for c in result.clusters.columns if c.startswith("with_")]
     table = result.clusters[["key", "name", "size", "share", "revenue_share", *with_columns]]
     outliers = int(result.assignments["outlier"].sum())

@@ -13,7 +13,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
-from segmentation.persona import clean
+from segmentation.outreach.persona import clean
 from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, csv_download, tool
 from tools.members import K, group_of
 from tools.wording import AnyGroupKey

@@ -33,8 +33,8 @@ class NoArgs(ToolArgs):
 def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
     """Load orders into the shop database: the demo shop, or a file the person uploaded (by its name).
     Only those sources exist; no other path can be read."""
-    from segmentation.contact_ingest import ContactImportReport
-    from segmentation.ingest import import_file
+    from segmentation.importing.contact_ingest import ContactImportReport
+    from segmentation.importing.ingest import import_file
 
     if args.source == "demo":
         if not args.replace and _has_data(ctx):
@@ -45,7 +45,7 @@ def load_data(ctx: ToolContext, args: LoadArgs) -> ToolResult:
         import tempfile
         from pathlib import Path
 
-        from segmentation.sample import write_demo_csv
+        from segmentation.demo.shop import write_demo_csv
 
         with tempfile.TemporaryDirectory(prefix="segments-demo-") as tmp:
             path = write_demo_csv(Path(tmp) / "demo.csv")

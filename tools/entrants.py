@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from segmentation.lifecycle import STAGES, lifecycle_thresholds
+from segmentation.lifecycle import lifecycle_thresholds
 from segmentation.migration import NEW_ARRIVALS
+from segmentation.vocabulary import STAGES
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.wording import GroupKey, group_rule, label, money, pct
 
@@ -59,10 +60,10 @@ def group_entrants(ctx: ToolContext, args: EntrantsArgs) -> ToolResult:
     """Customers who are in a segment or stage at the end date and were not in it at the start date ('who
     went lapsed in the last 3 months?', 'who became at risk since June?'), with the group each came from.
     The list with names goes to the person as a table and CSV; you get the counts and the top origins."""
-    from segmentation.entrants import group_entrants as entrants_of
+    from segmentation import entrants
 
     with ctx.read() as con:
-        result = entrants_of(con, args.group, start=args.start, end=args.end)
+        result = entrants.group_entrants(con, args.group, start=args.start, end=args.end)
         thresholds = lifecycle_thresholds(con, as_of=result.end)
         con.register("entrant_ids", result.entrants[["customer_id"]])
         people = con.execute(

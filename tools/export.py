@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segmentation.export import csv_bytes
+from segmentation.safety.export import csv_bytes
 
 
 def safe_csv(frame: pd.DataFrame) -> bytes:

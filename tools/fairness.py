@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from segmentation.conditions import ConditionError, parse, sensitive_fields, to_text
+from segmentation.custom.conditions import ConditionError, parse, sensitive_fields, to_text
 from tools.base import ToolArgsError, ToolContext
 
 # Words that show the owner asked about each sensitive thing.

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from segmentation.compare import EVERYONE_ELSE
-from segmentation.persona import clean
+from segmentation.outreach.persona import clean
 from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, draw, tool
 from tools.members import K, unknown_group
 from tools.wording import GROUP_WORDS, GroupOrSavedKey, group_words, label, money, pct
@@ -76,25 +76,25 @@ def rank_groups(ctx: ToolContext, args: RankArgs) -> ToolResult:
     the group's customers, i.e. what they are expected to spend over the next 90 days, which is what would
     be lost if they went quiet. Gives each group's customers, revenue and share of revenue. Falls back to
     revenue, saying why, when the shop is too small for the value models."""
-    from segmentation.ranking import rank_groups as rank
+    from segmentation import ranking
 
     with ctx.read() as con:
-        ranking = rank(con, by=args.by, scheme=args.scheme, as_of=args.as_of)
-    table, kind = ranking.table, "stages" if args.scheme == "lifecycle" else "segments"
-    field, share = ("value_at_stake", "value_share") if ranking.by == "value_at_stake" else ("revenue", "revenue_share")
-    what = VALUE_AT_STAKE if ranking.by == "value_at_stake" else "revenue so far"
+        ranked = ranking.rank_groups(con, by=args.by, scheme=args.scheme, as_of=args.as_of)
+    table, kind = ranked.table, "stages" if args.scheme == "lifecycle" else "segments"
+    field, share = ("value_at_stake", "value_share") if ranked.by == "value_at_stake" else ("revenue", "revenue_share")
+    what = VALUE_AT_STAKE if ranked.by == "value_at_stake" else "revenue so far"
     top = "; ".join(
         f"{r.rank}. {label(r.group)} {money(getattr(r, field))} ({pct(getattr(r, share))}, {r.customers:,} customers)"
         for r in table[table["customers"] > 0].head(5).itertuples()
     )
-    summary = f"{len(table)} {kind} ranked by {what} as of {ranking.as_of}: {top}."
-    if ranking.fallback:
-        summary += f" {ranking.fallback}"
+    summary = f"{len(table)} {kind} ranked by {what} as of {ranked.as_of}: {top}."
+    if ranked.fallback:
+        summary += f" {ranked.fallback}"
     return ToolResult(
         summary=assert_no_email(summary),
         table=table,
-        chart=draw(ctx, "group_ranking_bars", table, ranking.by),
-        facts=ranking.as_dict(),
+        chart=draw(ctx, "group_ranking_bars", table, ranked.by),
+        facts=ranked.as_dict(),
     )
 
 
@@ -150,14 +150,14 @@ def compare_groups(ctx: ToolContext, args: CompareArgs) -> ToolResult:
     revenue and its share, median spend per customer, average order value, median orders, median days since
     the last order, typical days between orders, top products and share with marketing consent; and name
     the biggest differences between them."""
+    from segmentation import compare
     from segmentation.compare import COMPARE_METRICS, UnknownGroup, format_metric
-    from segmentation.compare import compare_groups as compare
 
     if args.group_a == args.group_b:
         raise ToolArgsError(f"compare_groups: group_b must differ from group_a (both are '{args.group_a}').")
     with ctx.read() as con:
         try:
-            result = compare(con, args.group_a, args.group_b, as_of=args.as_of, k=args.k)
+            result = compare.compare_groups(con, args.group_a, args.group_b, as_of=args.as_of, k=args.k)
         except UnknownGroup as exc:
             raise ToolArgsError(unknown_group("compare_groups", exc, field=None)) from exc
     a, b = result.groups
@@ -244,11 +244,11 @@ def recommend_focus(ctx: ToolContext, args: FocusArgs) -> ToolResult:
     fine) x a blend of value at stake (what the group is expected to spend over the next 90 days; revenue
     when the shop is too small for the value models), customers who may be messaged (marketing consent),
     and size. Names the first segment with its reasons in numbers, then the next two."""
+    from segmentation import focus
     from segmentation.focus import WEIGHTS, top_reasons
-    from segmentation.focus import recommend_focus as focus
 
     with ctx.read() as con:
-        ranking = focus(con, as_of=args.as_of)
+        ranking = focus.recommend_focus(con, as_of=args.as_of)
     table = ranking.table
     scored = table[table["customers"] > 0]
     reasons = top_reasons(ranking)

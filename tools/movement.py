@@ -60,10 +60,10 @@ PLURALS = {"city": "cities", "country": "countries", "category": "categories", "
 def segment_migration(ctx: ToolContext, args: MigrationArgs) -> ToolResult:
     """Who moved between segments (or lifecycle stages) from one date to another, and which moves for
     the worse put the most money at stake ('which champions are slipping?')."""
-    from segmentation.migration import segment_migration as migrate
+    from segmentation import migration
 
     with ctx.read() as con:
-        result = migrate(con, start=args.start, end=args.end, scheme=args.scheme)
+        result = migration.segment_migration(con, start=args.start, end=args.end, scheme=args.scheme)
     worst = list(result.worsened["sentence"].head(3))
     summary = f"From {result.start} to {result.end}: " + (
         " ".join(s + "." for s in worst) if worst else "no customer moved to a worse group."

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from segmentation import rhythm
 from segmentation.rhythm import ALL, group_rhythm
-from segmentation.rhythm import purchase_rhythm as rhythm_table
 from segmentation.sales import scheme_of
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.members import K, group_of
@@ -63,7 +63,7 @@ def purchase_rhythm(ctx: ToolContext, args: RhythmArgs) -> ToolResult:
             table = group_rhythm(con, args.group, cluster.members)
         else:
             scheme = scheme_of(args.group) if args.group else args.scheme
-            table = rhythm_table(con, scheme=scheme)
+            table = rhythm.purchase_rhythm(con, scheme=scheme)
     shop = table[table["group"] == ALL].iloc[0]
     rows = table[table["group"] == args.group] if args.group else table[table["group"] != ALL]
     if math.isnan(shop["typical_gap_days"]):

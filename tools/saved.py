@@ -1,7 +1,7 @@
-"""Tools over the owner's saved segments (segmentation.saved): save one by a condition, list them, show how one
+"""Tools over the owner's saved segments (segmentation.custom.saved): save one by a condition, list them, show how one
 is doing (its size, who joined and who left with the latest imports).
 
-A condition a model writes is parsed by the same parser as the command line's (``segmentation.conditions``): a
+A condition a model writes is parsed by the same parser as the command line's (``segmentation.custom.conditions``): a
 typed tree compiled to SQL with bound values, never SQL of the model's. A condition or name it cannot use is a
 ToolArgsError naming the field, value or choices, so the model can correct it. The offline agent plans these
 three itself (``agent.understand.saved``: a saved name is recognised from the shop's own list), so they carry
@@ -52,7 +52,7 @@ class NoArgs(ToolArgs):
 
 
 @tool(
-    # Saving the same name and condition again changes nothing (segmentation.saved.save_segment), so it counts as
+    # Saving the same name and condition again changes nothing (segmentation.custom.saved.save_segment), so it counts as
     # read-only here: a replayed conversation may run it, and a model may be offered it. It writes only the
     # owner's segment definitions, never orders or customers, and its condition goes through the parser.
     "save_segment",
@@ -64,16 +64,16 @@ class NoArgs(ToolArgs):
 def save_segment(ctx: ToolContext, args: SaveArgs) -> ToolResult:
     """Save a segment by name, defined by a condition over what the shop knows of each customer, so the owner
     can reuse it by name (list, describe, draft, campaign) and see who joins and leaves after every import."""
-    from segmentation.conditions import ConditionError
-    from segmentation.saved import SegmentError
-    from segmentation.saved import save_segment as save
+    from segmentation.custom import saved
+    from segmentation.custom.conditions import ConditionError
+    from segmentation.custom.saved import SegmentError
     from segmentation.store import STORE_LOCK, connect
     from tools.fairness import narrowed_words, narrowing
 
     _, sensitive = narrowing(ctx, "save_segment", args.condition)
     try:
         with STORE_LOCK.exclusive(), connect(ctx.db_path) as con:
-            result = save(con, args.name, args.condition)
+            result = saved.save_segment(con, args.name, args.condition)
     except (ConditionError, SegmentError) as exc:
         raise ToolArgsError(f"save_segment: {exc}") from exc
     if result["already"]:
@@ -102,7 +102,7 @@ def list_saved_segments(ctx: ToolContext, args: NoArgs) -> ToolResult:
     latest import."""
     import pandas as pd
 
-    from segmentation.saved import saved_segments, segment_history
+    from segmentation.custom.saved import saved_segments, segment_history
 
     rows = []
     with ctx.read() as con:
@@ -141,7 +141,7 @@ def list_saved_segments(ctx: ToolContext, args: NoArgs) -> ToolResult:
 def show_segment(ctx: ToolContext, args: ShowArgs) -> ToolResult:
     """How a saved segment is doing: its condition, its size now, and who joined and who left since the import
     before (or since a date: 'who left my VIPs this month?'); the lists go to the person as files."""
-    from segmentation.saved import SegmentError, change_words, require_segment, segment_history, segment_moves
+    from segmentation.custom.saved import SegmentError, change_words, require_segment, segment_history, segment_moves
 
     with ctx.read() as con:
         try:

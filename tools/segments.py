@@ -8,9 +8,10 @@ import pandas as pd
 from pydantic import Field
 
 from segmentation.customers import customer_table
-from segmentation.lifecycle import STAGES, Thresholds, lifecycle_thresholds
-from segmentation.persona import days
-from segmentation.rfm import SCORE_RULE, SEGMENT_KEYS
+from segmentation.lifecycle import Thresholds, lifecycle_thresholds
+from segmentation.outreach.persona import days
+from segmentation.rfm import SCORE_RULE
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 from tools.base import (
     Later,
     ToolArgs,
@@ -230,8 +231,8 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
 def _matching(con, where: str, frame: pd.DataFrame) -> list[str]:
     """The customers the condition holds for at the table's date; one the data cannot evaluate (an attribute the
     lists do not have) is a ToolArgsError naming the choices."""
-    from segmentation.conditions import ConditionError
-    from segmentation.saved import matching_ids
+    from segmentation.custom.conditions import ConditionError
+    from segmentation.custom.saved import matching_ids
 
     try:
         return matching_ids(con, where, as_of=frame.attrs["as_of"], table=frame)
@@ -371,18 +372,17 @@ def _stated(con, group, as_of: str | None) -> dict[str, str]:
 def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
     """Describe one group (RFM segment, lifecycle stage or cluster) as facts and a persona: size, value,
     rhythm, favourite products and categories, channels, places, consent, and change over 90 days."""
-    from segmentation.persona import build_persona
-    from segmentation.profile import describe_group
-    from segmentation.profile import describe_segment as profile_of
+    from segmentation import profile
+    from segmentation.outreach.persona import build_persona
 
     with ctx.read() as con:
         saved = None
         if args.group.startswith("cluster_"):
             group = group_of(con, "describe_segment", args.group, as_of=args.as_of, k=args.k)
-            profile = describe_group(con, group.members, as_of=args.as_of, label=group.name or args.group)
+            group_profile = profile.describe_group(con, group.members, as_of=args.as_of, label=group.name or args.group)
         elif args.group not in GROUP_KEYS:  # a saved segment: its members now and 90 days before
             saved = group_of(con, "describe_segment", args.group, as_of=args.as_of)
-            profile = describe_group(
+            group_profile = profile.describe_group(
                 con,
                 saved.members,
                 as_of=args.as_of,
@@ -392,12 +392,12 @@ def describe_segment(ctx: ToolContext, args: GroupArgs) -> ToolResult:
             group = None
         else:
             group = None
-            profile = profile_of(con, args.group, as_of=args.as_of)
+            group_profile = profile.describe_segment(con, args.group, as_of=args.as_of)
         thresholds = shop_thresholds(con, args.as_of)
         stated = _stated(
             con, group or saved or group_of(con, "describe_segment", args.group, as_of=args.as_of), args.as_of
         )
-    facts = profile.as_dict()
+    facts = group_profile.as_dict()
     if stated:
         facts["attributes"] = stated  # shares only: what the customer lists say of the group (issue 19)
     persona = build_persona(facts, key=f"saved:{saved.key}" if saved else args.group, thresholds=thresholds)
@@ -425,7 +425,8 @@ def _earlier_size(con, group, as_of: str | None) -> int | None:
     import datetime as dt
 
     from segmentation.profile import CHANGE_WINDOW_DAYS, find_group
-    from segmentation.rfm import AnalysisError, resolve_as_of
+    from segmentation.store import resolve_as_of
+    from segmentation.vocabulary import AnalysisError
 
     earlier = resolve_as_of(con, as_of) - dt.timedelta(days=CHANGE_WINDOW_DAYS)
     first = con.execute("SELECT min(order_date) FROM orders WHERE is_purchase").fetchall()[0][0]

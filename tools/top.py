@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from segmentation.customers import customer_table
-from segmentation.rfm import SEGMENT_KEYS
+from segmentation.vocabulary import SEGMENT_KEYS
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, tool
 from tools.members import K, group_of
 from tools.segments import PERSON_COLUMNS

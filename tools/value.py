@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from segmentation.customers import customer_table
-from segmentation.discounting import DEFAULT_DISCOUNT_RATE, MAX_HORIZON_DAYS, value_kind
+from segmentation.value.discounting import DEFAULT_DISCOUNT_RATE, MAX_HORIZON_DAYS, value_kind
 from tools.alive import alive_words
 from tools.base import ToolArgs, ToolContext, ToolResult, assert_no_email, csv_download, draw, tool
 from tools.members import K, group_of
@@ -121,8 +121,8 @@ def dropout_chance(con, as_of: str) -> float | None:
     rate against the mean purchase rate plus it, (s/beta) / (r/alpha + s/beta), the chance the race between
     leaving and buying again is lost. Near zero, the model has seen no customer leave and rates everyone as still
     active (Online Retail: 0.05%)."""
-    from segmentation.clv import BGNBDFit, fit_models
-    from segmentation.rfm import AnalysisError
+    from segmentation.value.clv import BGNBDFit, fit_models
+    from segmentation.vocabulary import AnalysisError
 
     try:
         fit = fit_models(con, as_of=as_of).purchases

@@ -9,10 +9,11 @@ from pydantic import AfterValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from segmentation.breakdown import BREAKDOWN_ATTRIBUTES
-from segmentation.lifecycle import STAGES, Thresholds
-from segmentation.persona import amount, clean
-from segmentation.persona import pct as persona_pct
-from segmentation.rfm import DEFAULT_SEGMENT_MAP, SEGMENT_KEYS
+from segmentation.lifecycle import Thresholds
+from segmentation.outreach import persona
+from segmentation.outreach.persona import amount, clean
+from segmentation.rfm import DEFAULT_SEGMENT_MAP
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 
 CLUSTER_KEYS = tuple(f"cluster_{i}" for i in range(1, 9))
 GROUP_KEYS = SEGMENT_KEYS + STAGES
@@ -40,7 +41,7 @@ def _group_or_saved(value: str) -> str:
     return value
 
 
-# A built-in group or the name of a segment the owner saved (segmentation.saved). The model sees the built-in
+# A built-in group or the name of a segment the owner saved (segmentation.custom.saved). The model sees the built-in
 # keys as choices and that a saved segment's name is also accepted.
 GroupOrSavedKey = Annotated[
     str,
@@ -163,7 +164,7 @@ def money(value: float | None) -> str:
 
 def pct(share: float | None) -> str:
     """The same rounding the personas use, so one number reads the same on every screen."""
-    return "n/a" if share is None else persona_pct(share)
+    return "n/a" if share is None else persona.pct(share)
 
 
 def plural(n: int, word: str) -> str:

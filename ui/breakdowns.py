@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from segmentation.markup import escape_markdown
+from segmentation.safety.markup import escape_markdown
 from tools import charts
 from ui.data import Version
 from ui.render import show_chart

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from segmentation.conditions import FIELDS, OPERATORS_BY_KIND, And, Compare, ConditionError, Or, parse, to_text
 from segmentation.currency import compact_money
-from segmentation.markup import escape_markdown
-from segmentation.persona import amount
+from segmentation.custom.conditions import FIELDS, OPERATORS_BY_KIND, And, Compare, ConditionError, Or, parse, to_text
+from segmentation.outreach.persona import amount
+from segmentation.safety.markup import escape_markdown
 from segmentation.vocabulary import AnalysisError, group_title
 from ui.data import DataState, Version, customer_frame
 
@@ -287,7 +287,7 @@ def _median(frame: pd.DataFrame, field: str) -> float:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _fields_here(db_path: str, version: Version | None) -> tuple[str, ...]:
     """The fields this shop's data answers: the lists' and the email activity's only once they are imported."""
-    from segmentation.choices import available_fields
+    from segmentation.custom.choices import available_fields
     from segmentation.store import connect_sandboxed
 
     with connect_sandboxed(db_path) as con:
@@ -296,7 +296,7 @@ def _fields_here(db_path: str, version: Version | None) -> tuple[str, ...]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _choices(db_path: str, version: Version | None, field: str) -> list[str]:
-    from segmentation.choices import shop_values
+    from segmentation.custom.choices import shop_values
     from segmentation.store import connect_sandboxed
 
     with connect_sandboxed(db_path) as con:
@@ -306,7 +306,7 @@ def _choices(db_path: str, version: Version | None, field: str) -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def count_matching(db_path: str, version: Version | None, as_of: str | None, condition: str) -> Count:
     """``saved.matching_ids`` at the tab's date over the cached customer table, and those customers' spend."""
-    from segmentation.saved import matching_ids
+    from segmentation.custom.saved import matching_ids
     from segmentation.store import connect_sandboxed
 
     assert version is not None  # the Segments tab draws the builder only once data is loaded
@@ -347,7 +347,7 @@ def _save(db_path: str, condition: str, problem: str | None) -> None:
     if problem is not None:  # nothing is written for a condition the parser cannot read
         st.warning("Not saved: the condition above is not understood yet; correct it first.", icon=":material/error:")
         return
-    from segmentation.saved import SegmentError, save_segment
+    from segmentation.custom.saved import SegmentError, save_segment
     from segmentation.store import STORE_LOCK, StoreError, connect
 
     try:

@@ -7,14 +7,12 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from segmentation import campaigns
-from segmentation.campaign_plan import HOLDOUT_SHARES, CampaignPlan, campaign_plan, power_sentence
-from segmentation.lifecycle import STAGES
-from segmentation.markup import escape_markdown
-from segmentation.persona import amount
-from segmentation.rfm import SEGMENT_KEYS, AnalysisError, resolve_as_of
-from segmentation.store import STORE_LOCK, connect, connect_sandboxed
-from segmentation.vocabulary import SegmentsError
+from segmentation.outreach import campaigns
+from segmentation.outreach.campaign_plan import HOLDOUT_SHARES, CampaignPlan, campaign_plan, power_sentence
+from segmentation.outreach.persona import amount
+from segmentation.safety.markup import escape_markdown
+from segmentation.store import STORE_LOCK, connect, connect_sandboxed, resolve_as_of
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError, SegmentsError
 from tools import charts
 from tools.base import ToolContext
 from ui.data import DataState, Version, customer_frame, saved_sizes
@@ -57,7 +55,8 @@ def _group_names(db_path: str, version: Version) -> dict[str, str]:
         key: f"{charts.label(key)} ({'stage' if key in STAGES else 'segment'}, {int(sizes.get(key, 0)):,} customers)"
         for key in [*SEGMENT_KEYS, *STAGES]
     }
-    # The owner's saved segments (segmentation.saved) after the built-in groups: a campaign can go to any of them.
+    # The owner's saved segments (segmentation.custom.saved) after the built-in groups: a campaign can go to any of
+    # them.
     return names | {name: f"{name} (your segment, {n:,} customers)" for name, n in saved_sizes(db_path).items()}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from agent.base import CHECKED, OFFLINE, Agent, Event, Mode, ToolCall, Turn
-from segmentation.markup import defuse_markdown, escape_markdown, strip_links
+from segmentation.safety.markup import defuse_markdown, escape_markdown, strip_links
 from tools.base import ToolContext
 from ui import history
 from ui.data import DataState, Version, data_state
@@ -325,7 +325,7 @@ def _step_line(call: ToolCall) -> str:
 
 # Text reaches the page as Markdown, and may quote the data (a product named "![x](http://host/beacon.png)"
 # would be an image the browser fetches). What is not meant to carry markup is escaped whole; a model's
-# answer keeps its formatting but no image, link or HTML can form (``segmentation.markup``), and its links and
+# answer keeps its formatting but no image, link or HTML can form (``segmentation.safety.markup``), and its links and
 # images are reduced to their words first: a model can be led by text in the data to write a beacon.
 
 

@@ -15,8 +15,8 @@ import streamlit as st
 
 from segmentation.customer_page import CustomerNotFound, CustomerPage, customer_page
 from segmentation.customer_text import KIND_WORDS, consent_words, contact_line, page_text
-from segmentation.markup import escape_markdown
-from segmentation.persona import amount
+from segmentation.outreach.persona import amount
+from segmentation.safety.markup import escape_markdown
 from segmentation.store import connect_sandboxed
 from tools import charts
 from tools.base import ToolContext

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from segmentation.currency import compact_money
-from segmentation.lifecycle import STAGES, Thresholds
-from segmentation.markup import escape_markdown
-from segmentation.persona import amount
-from segmentation.rfm import SEGMENT_KEYS
+from segmentation.lifecycle import Thresholds
+from segmentation.outreach.persona import amount
+from segmentation.safety.markup import escape_markdown
 from segmentation.store import connect_sandboxed
+from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 from tools import charts
 from tools.base import CsvOf, ToolArgsError, ToolContext, ToolFailure
 from tools.segments import group_summary_table
@@ -274,7 +274,7 @@ def _saved_changes(ctx: ToolContext, version: Version, name: str) -> str | None:
     """A saved segment's condition, who joined and left with the latest import ("12 joined and 3 left since the
     import of 1 December"), and the two lists to download, with names and emails for the owner (issue 18). Read
     afresh, not cached by data version: a segment is saved without an import. Returns its condition."""
-    from segmentation.saved import SegmentError, change_words, require_segment, segment_history, segment_moves
+    from segmentation.custom.saved import SegmentError, change_words, require_segment, segment_history, segment_moves
 
     try:
         with connect_sandboxed(ctx.db_path) as con:

@@ -120,10 +120,10 @@ def customer_frame(db_path: str, version: Version, as_of: str | None, margin: fl
 
 
 def saved_sizes(db_path: str, as_of: str | None = None) -> dict[str, int]:
-    """Each segment the owner saved (segmentation.saved), with how many are in it at ``as_of``: for the pickers,
+    """Each segment the owner saved (segmentation.custom.saved), with how many are in it at ``as_of``: for the pickers,
     beside the built-in groups. Not cached by data version: a segment is saved without an import. A segment
     the data cannot evaluate (a clustering a small shop cannot make) is left out."""
-    from segmentation.saved import matching_ids, saved_segments
+    from segmentation.custom.saved import matching_ids, saved_segments
     from segmentation.vocabulary import AnalysisError
 
     sizes = {}

@@ -3,7 +3,7 @@
 A customer list or an email activity export (issue 19) goes the same way, with its own fields: the preview
 says which kind the file is (``Inspection.kind``) and the panel offers that kind's fields to map.
 
-It renders what ``segmentation.ingest`` decides and decides nothing itself: the preview and the
+It renders what ``segmentation.importing.ingest`` decides and decides nothing itself: the preview and the
 detected mapping come from ``preview_file``, the import and its report from ``import_file``. The
 panel only adds what a person in a browser needs on top of the command line's ``--map``: a selectbox
 per field, a progress bar, the rejected rows as a download, and the history of imports.
@@ -30,14 +30,14 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import streamlit as st
 
-from segmentation import columns as cols
-from segmentation.contact_columns import ACTIVITY_FIELDS, CONTACT_FIELDS
 from segmentation.currency import compact_money
-from segmentation.export import csv_bytes
-from segmentation.ingest import ImportReport, IngestError
-from segmentation.isolation import Inspection, run_isolated
-from segmentation.markup import escape_markdown
-from segmentation.readers import UnrelatedFileError
+from segmentation.importing import columns as cols
+from segmentation.importing.contact_columns import ACTIVITY_FIELDS, CONTACT_FIELDS
+from segmentation.importing.ingest import ImportReport, IngestError
+from segmentation.importing.isolation import Inspection, run_isolated
+from segmentation.importing.readers import UnrelatedFileError
+from segmentation.safety.export import csv_bytes
+from segmentation.safety.markup import escape_markdown
 from segmentation.store import StoreError, connect_sandboxed
 from segmentation.vocabulary import SegmentsError
 from tools.base import ToolContext
@@ -199,9 +199,9 @@ def import_history(db_path: str | Path) -> pd.DataFrame | None:
 
 
 def _inspect(path: Path) -> Inspection:
-    """What ``preview_file`` says of ``path``, read in the capped child (see segmentation.isolation)."""
+    """What ``preview_file`` says of ``path``, read in the capped child (see segmentation.importing.isolation)."""
     try:
-        found = run_isolated("segmentation.isolation:inspect_upload", str(path), PREVIEW_ROWS, name=path.name)
+        found = run_isolated("segmentation.importing.isolation:inspect_upload", str(path), PREVIEW_ROWS, name=path.name)
     except SegmentsError as exc:
         return Inspection(refusal=plain_message(str(exc)))
     found.problem = found.problem and plain_message(found.problem)
@@ -327,7 +327,7 @@ def _run_import(
     try:
         # In a child under an address-space cap: one upload cannot take the server down for everyone.
         report = run_isolated(
-            "segmentation.ingest:import_file",
+            "segmentation.importing.ingest:import_file",
             str(ctx.db_path),
             str(path),
             name=display_name,
@@ -390,14 +390,14 @@ def _render_demo_button(ctx: ToolContext, *, replace: bool) -> None:
     if _has_own_data(ctx.db_path) and not replace:
         st.warning("The demo replaces your shop's data: tick 'Replace existing data' first if that is what you want.")
         return
-    from segmentation.sample import write_demo_csv  # numpy, pandas and arrow: only when asked for
+    from segmentation.demo.shop import write_demo_csv  # numpy, pandas and arrow: only when asked for
 
     session = _session()
     with tempfile.TemporaryDirectory(dir=session.dir) as tmp, st.spinner("Baking the demo shop..."):
         path = write_demo_csv(Path(tmp) / "corner_crumb_orders.csv", customers=2000, seed=7)
         report = _run_import(ctx, path, display_name=DEMO_NAME, replace=True, currency_code="GBP")  # in Yorkshire
         if report is not None:  # its customer list and newsletter activity (issue 19); the orders' report shown
-            from segmentation.sample_contacts import write_demo_contacts
+            from segmentation.demo.contacts import write_demo_contacts
 
             for extra in write_demo_contacts(ctx.db_path, tmp):
                 _run_import(ctx, extra, display_name=f"{DEMO_NAME}: {extra.name}", replace=False)

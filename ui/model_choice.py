@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from agent import connection
-from segmentation.markup import escape_markdown
+from segmentation.safety.markup import escape_markdown
 from tools.base import ToolContext
 
 CHOSEN = "chosen_model"  # session state: the model picked here, overriding SEGMENTS_MODEL for this session

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from agent.base import ToolCall
-from segmentation.markup import escape_markdown
+from segmentation.safety.markup import escape_markdown
 from tools.base import CsvOf, Download, LazyChart, ToolResult, built_chart
 from ui.tables import show_table
 
@@ -84,7 +84,7 @@ def vega_lite_spec(chart: Chart) -> dict:
 
 def render_persona(persona: dict) -> None:
     try:
-        from segmentation.persona import persona_markdown
+        from segmentation.outreach.persona import persona_markdown
     except ImportError:  # an older checkout without personas: the name and the facts still say a lot
         name, facts = persona.get("name", "Persona"), persona.get("facts", [])
         text = f"### {name}\n" + "\n".join(f"- {f}" for f in facts)
@@ -96,7 +96,7 @@ def render_persona(persona: dict) -> None:
 
 def render_draft(draft: dict, prefix: str) -> None:
     """The draft, editable; the .txt and .html downloads carry the edits."""
-    from segmentation import drafts
+    from segmentation.outreach import drafts
 
     # Edits are kept apart from the widgets: Streamlit forgets a widget's value when it is not drawn on
     # a run (the Segments tab is open), and the owner's edits must survive that.

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # Column -> (header, kind, help). Kinds: money, share (0-1), count, days, decimal, score, text, consent, group,
-# basis (a next order date's, segmentation.nextorder).
+# basis (a next order date's, segmentation.value.nextorder).
 COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "customer_id": ("Customer", "text", None),
     "first_name": ("First name", "text", None),
@@ -130,7 +130,7 @@ def table_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         if kind == "group":
             shown[column] = values.map(lambda v: group_title(v) if isinstance(v, str) else v)
         elif kind == "basis":
-            from segmentation.nextorder import BASIS_TITLES  # it imports pandas: not on the first page's path
+            from segmentation.value.nextorder import BASIS_TITLES  # it imports pandas: not on the first page's path
 
             shown[column] = values.map(lambda v: BASIS_TITLES.get(v, "") if isinstance(v, str) else "")
         elif kind == "share" and values.dtype.kind == "f":

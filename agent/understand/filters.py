@@ -1,7 +1,7 @@
 """Who-they-are words in a question, as a condition that narrows a group: "lapsed customers in the vegan tag",
 "my champions who are under 30", "at-risk customers who opened our emails".
 
-The words become a condition in the condition language (``segmentation.conditions``: ``tag = vegan``,
+The words become a condition in the condition language (``segmentation.custom.conditions``: ``tag = vegan``,
 ``age < 30``, ``open_rate > 0``), never SQL; the tool parses it like any other. Tags and interests are
 recognised from the shop's own values (``Shop.attributes``), so a tag of several words ("loyalty card") is
 found whole, and a tag the owner calls a tag but the lists hold as an interest is read as the interest (and

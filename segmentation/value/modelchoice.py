@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.lifecycle import STORE_PURCHASES_SQL
-from segmentation.rfm import AnalysisError
+from segmentation.vocabulary import AnalysisError
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
 DEFAULT_MODEL = "bgnbd"
@@ -89,8 +89,8 @@ def compare_models(calibration: pd.DataFrame, actual, holdout: float, *, season:
     ``holdout``: its length in the summary's time unit. ``season``: a clause added to the reason (e.g. that
     the holdout covers the busiest season). A model that cannot be fitted leaves the other, or BG/NBD.
     """
-    from segmentation.clv import expected_purchases, fit_bgnbd
-    from segmentation.paretonbd import fit_paretonbd
+    from segmentation.value.clv import expected_purchases, fit_bgnbd
+    from segmentation.value.paretonbd import fit_paretonbd
 
     actual = np.asarray(actual, dtype=float)
     if len(actual) != len(calibration):
@@ -156,8 +156,8 @@ def holdout_weeks(first_day: dt.date, as_of: dt.date) -> int:
 
 def choose_model(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ModelChoice:
     """``compare_models`` on the store's purchases up to ``as_of``, split as the module docstring says."""
-    from segmentation.backtest import busy_season
-    from segmentation.clv import MODEL_TIME_UNIT_DAYS, rfm_summary
+    from segmentation.value.backtest import busy_season
+    from segmentation.value.clv import MODEL_TIME_UNIT_DAYS, rfm_summary
 
     first = con.execute(f"SELECT min(day) FROM ({STORE_PURCHASES_SQL}) AS p", {"as_of": as_of}).fetchall()[0][0]
     weeks = holdout_weeks(first, as_of) if first is not None else 0

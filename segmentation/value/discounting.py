@@ -73,7 +73,7 @@ def discounted_purchases(
     """Each customer's expected purchases in the next ``horizon_days``, discounted at the yearly ``rate``.
 
     ``expected(fit, t, frequency, recency, T)``: cumulative expected purchases in the next ``t`` model time
-    units (``time_unit_days`` days each), e.g. ``segmentation.clv.expected_purchases``.
+    units (``time_unit_days`` days each), e.g. ``segmentation.value.clv.expected_purchases``.
     """
     if not horizon_days > 0 or not step_days > 0:
         raise AnalysisError("The horizon and the step must be positive numbers of days.")

@@ -1,7 +1,7 @@
 """Can the predictions be trusted? Fit the value model at a past date and compare with what happened.
 
 For an as-of date D in the past: the value model (the one the shop's own back-test chose, see
-``segmentation.modelchoice``) is fitted on purchases up to D only, each customer's expected purchases over
+``segmentation.value.modelchoice``) is fitted on purchases up to D only, each customer's expected purchases over
 the next ``horizon_days`` are predicted, and set beside the purchase days they actually made in
 (D, D + horizon] (same-day purchases count once, as in the model). Per RFM segment at D, and in total:
 predicted, actual, and their ratio, computed from the unrounded predictions (only the shown predicted
@@ -19,7 +19,9 @@ import duckdb
 import pandas as pd
 
 from segmentation.lifecycle import STORE_PURCHASES_SQL
-from segmentation.rfm import AnalysisError, customer_rfm, resolve_as_of
+from segmentation.rfm import customer_rfm
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import AnalysisError
 
 BACKTEST_COLUMNS = ["segment", "customers", "predicted", "actual", "ratio"]
 BUSY_INDEX = 1.25  # a window earning a quarter more than the shop's average for its length is its busy season
@@ -79,7 +81,7 @@ def backtest(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | str, horizon_da
     pandas.DataFrame
         ``BACKTEST_COLUMNS``: a row per RFM segment at ``as_of``, then ``all``.
     """
-    from segmentation.clv import customer_value
+    from segmentation.value.clv import customer_value
 
     day = resolve_as_of(con, as_of)
     # The shop's last order day; a shop with no orders yet is told so in one sentence, not compared with None.

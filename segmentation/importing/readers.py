@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from segmentation.lines import (
+from segmentation.importing.lines import (
     LineScan,
     blank_ranges,
     continuation_lines,
@@ -633,7 +633,7 @@ def _unique_names(header: list[str]) -> list[str]:
 
 def _load_excel(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> RawTable:
     """An .xlsx streamed within budgets; other spreadsheets read by calamine in a memory-capped child."""
-    from segmentation import spreadsheet
+    from segmentation.importing import spreadsheet
 
     sheets = None
     if zipfile.is_zipfile(path):

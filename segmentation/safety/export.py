@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from segmentation.cellsafety import FORMULA_START, PLAIN_NUMBER, defuse_formulas
+from segmentation.safety.cellsafety import FORMULA_START, PLAIN_NUMBER, defuse_formulas
 
 if TYPE_CHECKING:  # the importer shares the rule and should not pay for importing pandas
     import pandas as pd

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation import contact_columns as cc
-from segmentation import detect
-from segmentation.cellsafety import formula_sql
-from segmentation.detect import ident, sql_str
-from segmentation.readers import IngestError, RawTable, materialise
+from segmentation.importing import contact_columns as cc
+from segmentation.importing import detect
+from segmentation.importing.detect import ident, sql_str
+from segmentation.importing.readers import IngestError, RawTable, materialise
+from segmentation.safety.cellsafety import formula_sql
 from segmentation.store import (
     BUSY_FOR_IMPORT,
     StoreError,
@@ -547,8 +547,8 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
 
 
 def _warm_model_cache(con: duckdb.DuckDBPyConnection) -> None:
-    from segmentation.clv import fit_models
-    from segmentation.rfm import AnalysisError
+    from segmentation.value.clv import fit_models
+    from segmentation.vocabulary import AnalysisError
 
     with contextlib.suppress(AnalysisError):
         fit_models(con)

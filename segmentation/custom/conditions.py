@@ -531,7 +531,7 @@ def _flat(items: list[Condition], kind: type[And] | type[Or]) -> tuple[Condition
 def attribute_key(name: str) -> str:
     """A list column's name as its attribute is stored ('Favourite bread?' -> 'favourite_bread'), the same rule
     as the import's (``contact_columns.attribute_name``)."""
-    from segmentation.columns import normalise
+    from segmentation.importing.columns import normalise
 
     return normalise(name).replace(" ", "_")[:60]
 

@@ -1,6 +1,6 @@
 """Segments the owner defines by a condition, saves by name, and keeps: who is in them, and who moved.
 
-A saved segment is a name and a condition (``segmentation.conditions``), kept in the store. Its members are
+A saved segment is a name and a condition (``segmentation.custom.conditions``), kept in the store. Its members are
 never stored as the truth: they are the condition evaluated at a date, so a saved segment is a group key like
 any built-in one (``profile.find_group`` asks here for a key it does not know). What is stored is its history:
 after every import each saved segment is evaluated again at the new data's last day, and the customers who
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from segmentation.conditions import (
+from segmentation.custom.conditions import (
     FIELDS,
     ConditionError,
     attributes_named,
@@ -76,7 +76,7 @@ def matching_ids(
     condition's values reach DuckDB only as bound parameters; its fields only as ``FIELDS``' own SQL.
     """
     from segmentation.customers import customer_table
-    from segmentation.rfm import resolve_as_of
+    from segmentation.store import resolve_as_of
 
     tree = parse(condition)
     compiled = compile_condition(tree)
@@ -91,13 +91,13 @@ def matching_ids(
         facts = facts.merge(clusters, on="customer_id", how="left")
     frames, joins = {"segment_facts": facts}, ""
     if "lists" in compiled.needs:  # who they are: read from the customer lists only when asked
-        from segmentation.people_facts import list_facts
+        from segmentation.custom.people_facts import list_facts
 
         frames["segment_people"], frames["segment_attrs"] = list_facts(con, day)
         _check_attributes(attributes_named(tree), frames["segment_attrs"])
         joins += " LEFT JOIN segment_people p USING (customer_id)"
     if "email" in compiled.needs:
-        from segmentation.people_facts import email_facts
+        from segmentation.custom.people_facts import email_facts
 
         frames["segment_email"] = email_facts(con, day)
         joins += " LEFT JOIN segment_email e USING (customer_id)"
@@ -254,7 +254,7 @@ def refresh_saved_segments(con: duckdb.DuckDBPyConnection) -> list[dict]:
     record, with the latest import (call after an import has committed). One dict per segment: name, size,
     joined, left; or name and error where its condition no longer holds for this data."""
     from segmentation.customers import customer_table
-    from segmentation.rfm import resolve_as_of
+    from segmentation.store import resolve_as_of
 
     segments = saved_segments(con)
     if not segments:

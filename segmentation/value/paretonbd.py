@@ -16,7 +16,7 @@ overflows for hundreds of purchases, so we evaluate it after Euler's transformat
 the distinct (x, t_x, T) of a shop's customers (``clv._distinct_triples``), no loop over customers.
 
 Every prediction function takes ``(fit, t, frequency, recency, T)`` like ``clv.expected_purchases``, so a
-caller can use whichever model a shop's back-test chose (``segmentation.modelchoice``).
+caller can use whichever model a shop's back-test chose (``segmentation.value.modelchoice``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, gammaln, hyp2f1
 
-from segmentation.clv import _LOG_BOUND, _arrays, _check_size, _distinct_triples, _maximise
+from segmentation.value.clv import _LOG_BOUND, _arrays, _check_size, _distinct_triples, _maximise
 
 # The dropout rates' gamma shape at most: at s = 100 the rates differ by 10% (1 / sqrt(s)) around their mean, the
 # limiting case of customers who all leave at the same rate. Where a shop's data leans there (the demo shop) the

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from segmentation import columns as cols
-from segmentation.columns import normalise
+from segmentation.importing import columns as cols
+from segmentation.importing.columns import normalise
 
 # attribute -> what it means, for the import report and --map help.
 CONTACT_FIELDS: dict[str, str] = {

@@ -15,7 +15,7 @@ no purchase and makes nobody a buyer. The lift:
   two-sided p-value from the pooled two-proportion z-test; with fewer than 30 customers in an arm the
   answer says it is too few to tell;
 - revenue per customer: difference of means with a permutation p-value and the 95% interval that inverts
-  the same test (``segmentation.lift``: seeded, exact in level for small, zero-heavy, skewed arms, where a
+  the same test (``segmentation.outreach.lift``: seeded, exact in level for small, zero-heavy, skewed arms, where a
   bootstrap interval excluded zero in up to a quarter of campaigns with no effect).
 """
 
@@ -32,10 +32,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.export import csv_bytes
-from segmentation.lift import revenue_lift
-from segmentation.persona import amount
-from segmentation.rfm import AnalysisError, resolve_as_of
+from segmentation.outreach.lift import revenue_lift
+from segmentation.outreach.persona import amount
+from segmentation.safety.export import csv_bytes
+from segmentation.store import resolve_as_of
+from segmentation.vocabulary import AnalysisError
 
 ARMS = ("audience", "control")
 EXPORT_COLUMNS = {"customer_id": "customer_id", "email": "Email", "first_name": "First Name", "last_name": "Last Name"}
@@ -204,7 +205,7 @@ def expected_conversion(
 ) -> float | None:
     """The share of ``members`` the value model expects to buy within ``window_days`` of ``as_of`` without any
     campaign (mean of 1 - exp(-expected purchases)); None when the model cannot be fitted."""
-    from segmentation.clv import ModelError, customer_value
+    from segmentation.value.clv import ModelError, customer_value
 
     try:
         value = customer_value(con, as_of=as_of, horizon_days=window_days)

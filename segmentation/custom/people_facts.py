@@ -1,6 +1,6 @@
 """The facts a condition reads about who customers are and how they take the emails, one row per customer.
 
-``segmentation.saved.matching_ids`` joins these to the customer table only when a condition asks about them
+``segmentation.custom.saved.matching_ids`` joins these to the customer table only when a condition asks about them
 (``Compiled.needs``): reading the lists and the activity costs a pass over each. The definitions are the ones
 the breakdowns use, not copies: ages and age bands are ``attributes.customer_attributes``'s (worked out at the
 as-of date), the rates, last open, unsubscribes and bounces ``engagement.engagement_features``', and the email

@@ -1,6 +1,6 @@
 """The values a condition's field takes in this shop: the lists a segment builder offers to pick from.
 
-A condition (``segmentation.conditions``) may name any city or product, but an owner building one by pointing
+A condition (``segmentation.custom.conditions``) may name any city or product, but an owner building one by pointing
 wants the shop's own: the cities its customers live in, the products and categories they bought, the channels
 they bought through. Each list is ordered by how many customers have the value, most first, so the values that
 matter are at the top of a long menu; a menu holds at most ``limit`` of them (a shop with thousands of products
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from segmentation.conditions import FIELDS
+from segmentation.custom.conditions import FIELDS
 
 MENU_LIMIT = 1000
 # field -> (table, column): where the shop's own values of a categorical field are.
@@ -24,7 +24,8 @@ _SOURCES = {
 }
 
 
-# Fields from the imported customer lists: their values are the lists' own (segmentation.contact_ingest names).
+# Fields from the imported customer lists: their values are the lists' own (as segmentation.importing.contact_ingest
+# names them).
 _LIST_SOURCES = ("age_band", "gender", "income_band", "region", "tag", "interest")
 
 

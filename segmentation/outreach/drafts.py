@@ -3,7 +3,7 @@
 One draft per segment and goal: three subject lines to A/B test and a preview line (email), a body with
 the ``{{first_name}}`` merge tag that names what these customers actually buy and how often they come
 back, a call to action, and an offer sized to what the segment is worth, with the rule that sized it.
-Numbers follow ``segmentation.persona`` (the same rounding everywhere); names from the data pass through
+Numbers follow ``segmentation.outreach.persona`` (the same rounding everywhere); names from the data pass through
 ``persona.clean``, so neither a product nor a shop name can carry an address or a merge tag of its own.
 
 An SMS is at most ``SMS_LIMIT`` characters once ``{{first_name}}`` holds a 12-character name; when the
@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from segmentation.persona import (
+from segmentation.outreach.persona import (
     GOALS,
     amount,
     clean,

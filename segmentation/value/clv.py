@@ -2,7 +2,7 @@
 
 Per customer this gives ``p_alive`` (the chance they still buy from the shop), ``expected_purchases``
 over a horizon (90 days unless told, three years at most) and ``clv``: expected purchases, discounted
-month by month at a yearly rate (10% unless told; ``segmentation.discounting``), x expected order value
+month by month at a yearly rate (10% unless told; ``segmentation.value.discounting``), x expected order value
 x margin (revenue when no margin is given). Both models are fitted by maximum likelihood on the shop's
 own customers.
 
@@ -20,11 +20,11 @@ one day are merged); t_x = ``recency`` = time from the first to the last purchas
 the first purchase day to the as-of date; ``monetary_value`` = mean value of the repeat purchase days
 (the first purchase is left out, as in the papers; 0 when x = 0). Orders whose net is <= 0 are not
 purchases (DESIGN.md). A cancellation filed as an order of its own is netted onto the order it undoes at
-import (``segmentation.cancellations``): a fully undone order is no purchase, a partly undone one counts
+import (``segmentation.importing.cancellations``): a fully undone order is no purchase, a partly undone one counts
 for what was kept; one that matches no earlier order stays a return on its own day, which is no purchase.
 
-Which purchase model. Beside the BG/NBD we fit the Pareto/NBD (``segmentation.paretonbd``), and the shop's own
-time-split back-test chooses between them (``segmentation.modelchoice``): ``ModelFits.purchases`` is the chosen
+Which purchase model. Beside the BG/NBD we fit the Pareto/NBD (``segmentation.value.paretonbd``), and the shop's own
+time-split back-test chooses between them (``segmentation.value.modelchoice``): ``ModelFits.purchases`` is the chosen
 fit and ``ModelFits.choice.reason`` the sentence saying why. ``p_alive`` and ``expected_purchases`` take either
 fit, with the same signature.
 
@@ -58,13 +58,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from segmentation.discounting import DEFAULT_DISCOUNT_RATE, check_value_inputs, discounted_purchases, value_kind
 from segmentation.lifecycle import PURCHASE_DAYS_SQL, STORE_PURCHASES_SQL, USUAL_GAP_COUNT_SQL, USUAL_GAP_SQL
-from segmentation.modelchoice import ModelChoice
-from segmentation.rfm import AnalysisError, resolve_as_of
+from segmentation.store import resolve_as_of
+from segmentation.value.discounting import DEFAULT_DISCOUNT_RATE, check_value_inputs, discounted_purchases, value_kind
+from segmentation.value.modelchoice import ModelChoice
+from segmentation.vocabulary import AnalysisError
 
 if TYPE_CHECKING:  # paretonbd imports this module's fitting helpers
-    from segmentation.paretonbd import ParetoNBDFit
+    from segmentation.value.paretonbd import ParetoNBDFit
 
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
 VALUE_COLUMNS = ["customer_id", "p_alive", "expected_purchases", "expected_order_value", "clv"]
@@ -562,7 +563,7 @@ def p_alive(fit: BGNBDFit | ParetoNBDFit, frequency, recency, T, *, first_purcha
         Each customer's chance of still being a customer, in [0, 1].
     """
     if not isinstance(fit, BGNBDFit):
-        from segmentation import paretonbd
+        from segmentation.value import paretonbd
 
         return paretonbd.p_alive(fit, frequency, recency, T)
     x, t_x, big_t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
@@ -622,7 +623,7 @@ def expected_purchases(
         Each customer's expected purchases in the next ``t``.
     """
     if not isinstance(fit, BGNBDFit):
-        from segmentation import paretonbd
+        from segmentation.value import paretonbd
 
         return paretonbd.expected_purchases(fit, t, frequency, recency, T)
     x, _, big_t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
@@ -691,8 +692,8 @@ def fit_models(
     ModelFits
         The BG/NBD, Gamma-Gamma and Pareto/NBD fits, the summary, and the chosen purchase model.
     """
-    from segmentation.modelchoice import choose_model
-    from segmentation.paretonbd import fit_paretonbd
+    from segmentation.value.modelchoice import choose_model
+    from segmentation.value.paretonbd import fit_paretonbd
 
     if summary is None:
         summary = rfm_summary(con, as_of=as_of, time_unit_days=MODEL_TIME_UNIT_DAYS)
@@ -729,8 +730,8 @@ _CACHE_KEYS = {"bgnbd", "gamma_gamma", "paretonbd", "choice"}
 def _cached_fits(
     con: duckdb.DuckDBPyConnection, day: dt.date
 ) -> tuple[BGNBDFit, GammaGammaFit, ParetoNBDFit, ModelChoice] | None:
-    from segmentation.paretonbd import ParetoNBDFit
     from segmentation.store import data_version
+    from segmentation.value.paretonbd import ParetoNBDFit
 
     try:
         rows = con.execute(
@@ -789,7 +790,7 @@ def customer_value(
     """One row per customer with a purchase on or before ``as_of``; columns ``VALUE_COLUMNS``.
 
     ``clv`` = expected purchases in the next ``horizon_days``, discounted month by month at the yearly
-    ``discount_rate`` (``segmentation.discounting``), x expected order value x ``margin`` (the share of
+    ``discount_rate`` (``segmentation.value.discounting``), x expected order value x ``margin`` (the share of
     revenue that is profit; None: revenue, ``attrs["value_kind"]`` says which), never negative.
     ``expected_purchases`` stays undiscounted: a count. ``summary``: as in ``fit_models``.
 

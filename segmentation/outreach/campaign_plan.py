@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from segmentation import campaigns
+from segmentation.outreach import campaigns
 
 HOLDOUT_SHARES = tuple(round(0.05 * i, 2) for i in range(1, 11))  # the shares offered: 5% to 50%
 ASSUMED_BASELINE = 0.1  # buyers per customer in 30 days when the value model cannot say
@@ -32,7 +32,7 @@ def campaign_plan(
     """The plan for a campaign to ``group`` (a segment, stage, cluster or saved segment) as of ``as_of``;
     ``members``: the group's customers where the caller has them (a cluster of a chosen k)."""
     from segmentation.profile import group_members
-    from segmentation.rfm import resolve_as_of
+    from segmentation.store import resolve_as_of
 
     day = resolve_as_of(con, as_of)
     if members is None:

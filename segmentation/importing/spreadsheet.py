@@ -27,7 +27,7 @@ from xml.parsers import expat
 
 import duckdb
 
-from segmentation.readers import MAX_COLUMNS, IngestError, expansion_budget, too_expanded
+from segmentation.importing.readers import MAX_COLUMNS, IngestError, expansion_budget, too_expanded
 
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 MAX_SHEET_ROWS = 1_048_576  # Excel's own limit for one sheet
@@ -529,8 +529,8 @@ def read_with_calamine(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path
             "of this kind holds: save it as .xlsx or CSV and import that."
         )
     out = workdir / "sheets.duckdb"
-    root = str(Path(__file__).resolve().parents[1])
-    code = f"import sys; sys.path.insert(0, {root!r}); from segmentation.spreadsheet import _child; _child()"
+    root = str(Path(__file__).resolve().parents[2])  # the folder that holds the segmentation package
+    code = f"import sys; sys.path.insert(0, {root!r}); from segmentation.importing.spreadsheet import _child; _child()"
     try:
         done = subprocess.run(
             [sys.executable, "-c", code, str(path), str(out), str(workdir)],

@@ -30,17 +30,24 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from segmentation import columns as cols
-from segmentation import contact_ingest, detect
-from segmentation.cancellations import Undone
-from segmentation.cellsafety import formula_sql
-from segmentation.contact_columns import contact_layout, file_kind, map_contact_columns
-from segmentation.contact_ingest import ContactImportReport
-from segmentation.currency import CURRENCIES, CurrencyError, Found, currency_of, parse_code, record_found, set_currency
-from segmentation.currency import detect as detect_currency
-from segmentation.detect import ident, sql_str
-from segmentation.lines import continuation_lines, lines_starting_no_row, row_line_steps
-from segmentation.readers import (
+from segmentation.currency import (
+    CURRENCIES,
+    CurrencyError,
+    Found,
+    currency_of,
+    detect_currency,
+    parse_code,
+    record_found,
+    set_currency,
+)
+from segmentation.importing import columns as cols
+from segmentation.importing import contact_ingest, detect
+from segmentation.importing.cancellations import Undone
+from segmentation.importing.contact_columns import contact_layout, file_kind, map_contact_columns
+from segmentation.importing.contact_ingest import ContactImportReport
+from segmentation.importing.detect import ident, sql_str
+from segmentation.importing.lines import continuation_lines, lines_starting_no_row, row_line_steps
+from segmentation.importing.readers import (
     IngestError,
     RawTable,
     UnrelatedFileError,
@@ -51,6 +58,7 @@ from segmentation.readers import (
     out_of_memory_refused,
     read_into,
 )
+from segmentation.safety.cellsafety import formula_sql
 from segmentation.store import (
     BUSY_FOR_IMPORT,
     STORE_LOCK,
@@ -227,7 +235,7 @@ class _Plan:
     float_ids: set[str]
     notes: list[str]
     sparse: set[str]  # order-level fields blank on some rows of an order (Shopify): shared within the order
-    currency: Found | None = None  # what the file shows of its currency (segmentation.currency.detect)
+    currency: Found | None = None  # what the file shows of its currency (segmentation.currency.detect_currency)
 
 
 def import_file(
@@ -1125,10 +1133,10 @@ def _write(
 
 
 def _refresh_saved_segments(db_path: Path, report: ImportReport) -> None:
-    """Every saved segment evaluated again on the new data, who joined and left recorded (``segmentation.saved``),
-    and said in the report. The import has committed: a segment that cannot be evaluated is a note, never a
-    failed import."""
-    from segmentation.saved import refresh_saved_segments
+    """Every saved segment evaluated again on the new data, who joined and left recorded
+    (``segmentation.custom.saved``), and said in the report. The import has committed: a segment that cannot be
+    evaluated is a note, never a failed import."""
+    from segmentation.custom.saved import refresh_saved_segments
 
     try:
         with connect(db_path) as con:
@@ -1262,13 +1270,13 @@ def _load_model_libraries() -> None:
     cost 0.2 s at 1M lines: five runs each, median 5.46 s against 5.23 s after it.)"""
     import scipy.optimize  # noqa: F401
 
-    import segmentation.clv  # noqa: F401
+    import segmentation.value.clv  # noqa: F401
 
 
 def _warm_model_cache(con: duckdb.DuckDBPyConnection) -> None:
     """Fit the value models once, now, for the default as-of date: every later read reuses them."""
-    from segmentation.clv import fit_models
-    from segmentation.rfm import AnalysisError
+    from segmentation.value.clv import fit_models
+    from segmentation.vocabulary import AnalysisError
 
     with contextlib.suppress(AnalysisError):  # a shop too small to fit: the readers say so themselves
         fit_models(con)

@@ -17,8 +17,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from segmentation.lifecycle import STAGES, Thresholds, customer_lifecycle, lifecycle_thresholds
-from segmentation.rfm import AnalysisError, last_order_date, resolve_as_of
+from segmentation.lifecycle import Thresholds, customer_lifecycle, lifecycle_thresholds
+from segmentation.store import last_order_date, resolve_as_of
+from segmentation.vocabulary import STAGES, AnalysisError
 
 STAGE_BACKTEST_COLUMNS = ["stage", "customers", "bought_again", "return_rate", "lift"]
 EVERYONE = "everyone"

@@ -29,8 +29,8 @@ from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any
 
-from segmentation import columns as cols
-from segmentation.readers import IngestError, UnrelatedFileError, no_memory_refusal, out_of_memory_refused
+from segmentation.importing import columns as cols
+from segmentation.importing.readers import IngestError, UnrelatedFileError, no_memory_refusal, out_of_memory_refused
 from segmentation.store import STORE_LOCK, StoreError
 
 __all__ = ["IMPORT_ADDRESS_SPACE", "IMPORT_SECONDS", "Inspection", "inspect_upload", "run_isolated"]
@@ -51,7 +51,8 @@ IMPORT_SECONDS = _env_number("SEGMENTS_IMPORT_SECONDS", 30 * 60)
 _POLL_SECONDS = 0.2
 
 _CHILD_CODE = (
-    "import sys; sys.path.insert(0, {root!r}); from segmentation.isolation import _child; _child(int(sys.argv[1]))"
+    "import sys; sys.path.insert(0, {root!r}); "
+    "from segmentation.importing.isolation import _child; _child(int(sys.argv[1]))"
 )
 
 
@@ -73,12 +74,13 @@ class Inspection:
 def inspect_upload(path: str | Path, rows: int) -> Inspection:
     """Preview and map ``path``; if the mapping fails but the file reads, its columns with guesses by name.
 
-    Runs in the child (``run_isolated("segmentation.isolation:inspect_upload", ...)``): it reads the whole file.
+    Runs in the child (``run_isolated("segmentation.importing.isolation:inspect_upload", ...)``): it reads the
+    whole file.
     """
     import duckdb
 
-    from segmentation.ingest import preview_file
-    from segmentation.readers import count_rows, load_raw, make_workdir
+    from segmentation.importing.ingest import preview_file
+    from segmentation.importing.readers import count_rows, load_raw, make_workdir
 
     path = Path(path)
     try:
@@ -119,7 +121,7 @@ def run_isolated(
     IngestError and StoreError come back as themselves; a child that dies is one IngestError sentence.
     """
     ours, theirs = Pipe()
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])  # the folder that holds the segmentation package
     env = dict(os.environ)
     # One malloc arena per thread reserves 64 MB of address space each: a cap would be spent on reservations.
     env.setdefault("MALLOC_ARENA_MAX", "2")

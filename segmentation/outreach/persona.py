@@ -29,16 +29,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeGuard
 
 from segmentation.currency import active
-from segmentation.lifecycle import (
-    DEFAULT_LAPSED_DAYS,
-    DEFAULT_LAPSING_DAYS,
-    LAPSED_MULTIPLE,
-    LAPSING_MULTIPLE,
-    STAGES,
-)
+from segmentation.lifecycle import DEFAULT_LAPSED_DAYS, DEFAULT_LAPSING_DAYS, LAPSED_MULTIPLE, LAPSING_MULTIPLE
 from segmentation.profile import CHANGE_WINDOW_DAYS
-from segmentation.rfm import SEGMENT_KEYS
-from segmentation.vocabulary import GROUP_TITLES
+from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES
 
 GOALS: tuple[str, ...] = ("win_back", "thank_and_reward", "welcome_second_purchase", "upsell", "re_engage")
 INTEREST_LIFT = 1.2  # a category bought this much more often than by the average customer is an interest
@@ -227,7 +220,7 @@ def segment_kind(key: str) -> str:
     if isinstance(key, str) and re.fullmatch(r"cluster_[1-9][0-9]*", key):
         return "cluster"
     if isinstance(key, str) and key.startswith("saved:") and key.removeprefix("saved:").strip():
-        return "saved"  # a segment the owner saved by a condition (segmentation.saved): described by its facts
+        return "saved"  # a segment the owner saved by a condition (segmentation.custom.saved): described by its facts
     raise ValueError(
         f"'{key}' is not a segment key: use one of {', '.join(SEGMENT_KEYS + STAGES)}, or cluster_1, cluster_2, ..."
     )
