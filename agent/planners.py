@@ -20,8 +20,8 @@ import annotated_types
 from agent import intents as phrases
 from agent.dialogue import State, merged
 from agent.understand.dates import dates_in, months_back
-from agent.understand.intent import STAGES
 from agent.understand.slots import Slots, search
+from segmentation.vocabulary import STAGES
 
 
 @dataclass

@@ -19,7 +19,7 @@ from segmentation.lifecycle import customer_lifecycle
 from segmentation.outreach.persona import amount
 from segmentation.rfm import customer_rfm
 from segmentation.store import resolve_as_of
-from segmentation.vocabulary import SEGMENT_KEYS, STAGES, AnalysisError
+from segmentation.vocabulary import GROUPS, SEGMENT_KEYS, STAGES, AnalysisError
 
 
 def label(key: str) -> str:
@@ -27,25 +27,9 @@ def label(key: str) -> str:
 
 
 NEW_ARRIVALS = "not_yet_a_customer"
-# Best first: a move to a later position is a move for the worse.
-SEGMENT_RANK = {
-    key: i
-    for i, key in enumerate(
-        (
-            "champions",
-            "loyal",
-            "potential_loyalists",
-            "new_customers",
-            "promising",
-            "need_attention",
-            "about_to_sleep",
-            "cannot_lose_them",
-            "at_risk",
-            "hibernating",
-        )
-    )
-}
-STAGE_RANK = {"active": 0, "new": 1, "lapsing": 2, "lapsed": 3}
+# Best first: a move to a larger rank is a move for the worse (segmentation.vocabulary.Group.rank).
+SEGMENT_RANK = {key: GROUPS[key].rank for key in SEGMENT_KEYS}
+STAGE_RANK = {key: GROUPS[key].rank for key in STAGES}
 MOVE_COLUMNS = ["customer_id", "from_group", "to_group", "spent_last_year"]
 
 

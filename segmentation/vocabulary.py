@@ -1,4 +1,4 @@
-"""The names the analyses share: RFM segments, lifecycle stages, breakdown attributes, the analysis error.
+"""The names the analyses share: the 14 groups (RFM segments and lifecycle stages), breakdown attributes, the errors.
 
 Kept apart from the analyses, with no pandas or NumPy, so a front door can build its menus and catch
 errors without loading them: `segments --help` and every command's start stay quick.
@@ -47,25 +47,79 @@ SEGMENT_KEYS: tuple[str, ...] = tuple(rule.segment for rule in DEFAULT_SEGMENT_M
 
 STAGES: tuple[str, ...] = ("new", "active", "lapsing", "lapsed")
 
-# Each group's title, wherever a group is named on its own: table cells, chart legends, persona cards, the
-# command line's tables. (In a sentence, tools.wording names them: "at-risk customers".)
-GROUP_TITLES: dict[str, str] = {
-    "champions": "Champions",
-    "loyal": "Loyal",
-    "potential_loyalists": "Potential loyalists",
-    "new_customers": "New customers",
-    "promising": "Promising",
-    "need_attention": "Need attention",
-    "about_to_sleep": "About to sleep",
-    "at_risk": "At risk",
-    "cannot_lose_them": "Can't lose them",
-    "hibernating": "Hibernating",
-    "new": "New",
-    "active": "Active",
-    "lapsing": "Lapsing",
-    "lapsed": "Lapsed",
-}
-assert set(GROUP_TITLES) == set(SEGMENT_KEYS + STAGES)  # one list of keys
+
+class Group(NamedTuple):
+    """One of the 14 built-in groups (10 RFM segments, 4 lifecycle stages), and every way the product names it."""
+
+    key: str
+    title: str  # named on its own: a table cell, a chart legend, a persona card, the command line's tables
+    words: str  # named in a sentence: "Finding at-risk customers", "Describing your champions"
+    label: str  # the bare name, also before a noun: "at risk", "the can't-lose-them segment"
+    meaning: str  # who they are, after "who": what an answer says the rule means
+    portrait: str  # who they are, as a persona's line
+    goal: str  # what a message to them is for: the persona's and the draft's campaign goal
+    rank: int  # best first within its scheme: a move to a larger rank is a move for the worse (migration)
+    colour: str  # on every chart: greens good (darkest best), ambers middling, reds slipping (darkest the
+    #              biggest loss), grey long gone; hues vary within a family so neighbours on the RFM grid differ
+
+
+# In SEGMENT_KEYS then STAGES order: a chart's legend and the Segments tab list them so.
+GROUPS: dict[str, Group] = {
+    g.key: g
+    for g in (
+        Group("champions", "Champions", "your champions", "champions",
+              "bought recently and often", "recent, frequent buyers",
+              "thank_and_reward", 0, "#00582f"),
+        Group("loyal", "Loyal", "loyal customers", "loyal",
+              "buy often, not quite as recently", "frequent buyers, not all of them recent",
+              "thank_and_reward", 1, "#238b45"),
+        Group("potential_loyalists", "Potential loyalists", "potential loyalists", "potential loyalists",
+              "recent customers with a few purchases", "recent buyers with a few orders",
+              "upsell", 2, "#74c476"),
+        Group("new_customers", "New customers", "new customers", "new customers",
+              "bought for the first time very recently", "first purchase, very recently",
+              "welcome_second_purchase", 3, "#1b9e8a"),
+        Group("promising", "Promising", "promising customers", "promising",
+              "recent first-time buyers", "one purchase, fairly recently",
+              "welcome_second_purchase", 4, "#b8d35a"),
+        Group("need_attention", "Need attention", "customers who need attention", "need-attention",
+              "middling on both recency and frequency", "middling on recency and frequency",
+              "re_engage", 5, "#f2b701"),
+        Group("about_to_sleep", "About to sleep", "customers about to sleep", "about to sleep",
+              "have not bought for a while and rarely did", "one or two purchases, a while ago",
+              "re_engage", 6, "#e8871e"),
+        Group("at_risk", "At risk", "at-risk customers", "at risk",
+              "used to buy often but have not for some time", "used to buy often, not lately",
+              "win_back", 8, "#e34a33"),
+        Group("cannot_lose_them", "Can't lose them", "customers you can't lose", "can't-lose-them",
+              "were among your most frequent buyers but have gone quiet",
+              "among your most frequent buyers, now gone quiet",
+              "win_back", 7, "#a50f15"),
+        Group("hibernating", "Hibernating", "hibernating customers", "hibernating",
+              "bought rarely and long ago", "one or two purchases, long ago",
+              "win_back", 9, "#9e9e9e"),
+        # The stages' colours say the same as the segments': new like new customers, active like loyal, then
+        # amber and red. What makes a stage is the shop's own rhythm (lifecycle.Thresholds.rule()).
+        Group("new", "New", "new customers", "new",
+              "have bought once, recently", "one purchase so far",
+              "welcome_second_purchase", 1, "#1b9e8a"),
+        Group("active", "Active", "active customers", "active",
+              "have bought more than once, the last time recently", "repeat buyers",
+              "thank_and_reward", 0, "#238b45"),
+        Group("lapsing", "Lapsing", "lapsing customers", "lapsing",
+              "are overdue for their next order", "overdue for their next order",
+              "re_engage", 2, "#e8871e"),
+        Group("lapsed", "Lapsed", "lapsed customers", "lapsed",
+              "have missed several of their usual orders", "have missed several of their usual orders",
+              "win_back", 3, "#e34a33"),
+    )
+}  # fmt: skip
+assert tuple(GROUPS) == SEGMENT_KEYS + STAGES  # one list of keys, in one order
+assert all(sorted(g.rank for g in GROUPS.values() if g.key in keys) == list(range(len(keys))) for keys in
+           (SEGMENT_KEYS, STAGES))  # fmt: skip
+
+# Each group's title, wherever a group is named on its own (``Group.title``).
+GROUP_TITLES: dict[str, str] = {key: group.title for key, group in GROUPS.items()}
 
 
 def group_title(key: object) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,27 +29,13 @@ import pandas as pd
 from segmentation import currency
 from segmentation.lifecycle import Thresholds
 from segmentation.migration import NEW_ARRIVALS
-from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES
+from segmentation.vocabulary import GROUPS, SEGMENT_KEYS, STAGES, group_title
 
 Chart = alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart
 
-# Good customers in greens (darkest for the best), the middling in ambers, the slipping-away valuable
-# ones in reds (darkest for the biggest loss), the long gone in grey. Hues vary within a family so that
-# neighbours stay apart on the RFM grid.
-SEGMENT_COLOURS: dict[str, str] = {
-    "champions": "#00582f",
-    "loyal": "#238b45",
-    "potential_loyalists": "#74c476",
-    "new_customers": "#1b9e8a",
-    "promising": "#b8d35a",
-    "need_attention": "#f2b701",
-    "about_to_sleep": "#e8871e",
-    "at_risk": "#e34a33",
-    "cannot_lose_them": "#a50f15",
-    "hibernating": "#9e9e9e",
-}
-# The same meanings as the segments: new like new customers, active like loyal, then amber and red.
-STAGE_COLOURS: dict[str, str] = {"new": "#1b9e8a", "active": "#238b45", "lapsing": "#e8871e", "lapsed": "#e34a33"}
+# Each group's colour is in its row of the one group table (segmentation.vocabulary.GROUPS).
+SEGMENT_COLOURS: dict[str, str] = {key: GROUPS[key].colour for key in SEGMENT_KEYS}
+STAGE_COLOURS: dict[str, str] = {key: GROUPS[key].colour for key in STAGES}
 # Clusters have no good or bad: Tableau 10's first eight, distinct and readable on white (k is at most 8).
 CLUSTER_COLOURS: dict[str, str] = {
     f"cluster_{i}": c
@@ -62,10 +47,9 @@ VALUE_COLOUR = "#4e79a7"  # a measure with no group meaning (revenue by country,
 MUTED_COLOUR = "#b0b0b0"  # "other", "unknown", a control group: there, but not the point
 _EXTRA_COLOURS = ("#9c755f", "#bab0ac", "#6b6b6b", "#d4a6c8")  # keys a custom segment map adds
 
-assert set(SEGMENT_COLOURS) == set(SEGMENT_KEYS) and set(STAGE_COLOURS) == set(STAGES)  # one list of keys
 
+# What charts name beside the groups (whose titles are segmentation.vocabulary's).
 LABELS: dict[str, str] = {
-    **GROUP_TITLES,
     NEW_ARRIVALS: "Not yet a customer",
     "treated": "Got the campaign",
     "control": "Held back",
@@ -80,12 +64,7 @@ LUMPED = ("other", "unknown")  # breakdown's own values for the folded tail and 
 
 def label(key: object) -> str:
     """Plain words for a key: ``cannot_lose_them`` -> "Can't lose them", ``cluster_3`` -> "Cluster 3"."""
-    text = str(key)
-    if text in LABELS:
-        return LABELS[text]
-    if match := re.fullmatch(r"cluster_(\d+)", text):
-        return f"Cluster {match.group(1)}"
-    return text.replace("_", " ").capitalize()
+    return LABELS.get(str(key)) or group_title(key)
 
 
 def _colour_scale(fixed: Mapping[str, str], present: Iterable[object]) -> alt.Scale:

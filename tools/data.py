@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from segmentation.customers import customer_table
+from segmentation.vocabulary import STAGES
 from tools.base import ToolArgs, ToolArgsError, ToolContext, ToolResult, assert_no_email, draw, tool
 from tools.segments import group_summary_table
 from tools.wording import money, pct
@@ -107,7 +108,7 @@ def data_overview(ctx: ToolContext, args: NoArgs) -> ToolResult:
     repeat = (frame["frequency"] > 1).mean() if n else 0.0
     lapsed = (frame["lifecycle"] == "lapsed").mean() if n else 0.0
     thresholds = frame.attrs["thresholds"]
-    table = group_summary_table(frame, "lifecycle", ("new", "active", "lapsing", "lapsed"))
+    table = group_summary_table(frame, "lifecycle", STAGES)
     summary = (
         f"Orders from {first} to {last}: {n:,} customers made {purchases:,} purchases, revenue {money(revenue)}."
         + _guests(guest_orders, guest_purchases, guest_revenue)

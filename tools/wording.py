@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from segmentation.breakdown import BREAKDOWN_ATTRIBUTES
 from segmentation.lifecycle import Thresholds
 from segmentation.outreach import persona
 from segmentation.outreach.persona import amount, clean
-from segmentation.rfm import DEFAULT_SEGMENT_MAP
-from segmentation.vocabulary import SEGMENT_KEYS, STAGES
+from segmentation.vocabulary import BREAKDOWN_ATTRIBUTES, DEFAULT_SEGMENT_MAP, GROUPS, SEGMENT_KEYS, STAGES
 
 CLUSTER_KEYS = tuple(f"cluster_{i}" for i in range(1, 9))
 GROUP_KEYS = SEGMENT_KEYS + STAGES
@@ -67,34 +65,14 @@ def saved_words(name: str) -> str:
     return f"the '{clean(name, 60)}' segment"
 
 
-MEANINGS = {
-    "champions": "bought recently and often",
-    "loyal": "buy often, not quite as recently",
-    "potential_loyalists": "recent customers with a few purchases",
-    "new_customers": "bought for the first time very recently",
-    "promising": "recent first-time buyers",
-    "need_attention": "middling on both recency and frequency",
-    "about_to_sleep": "have not bought for a while and rarely did",
-    "at_risk": "used to buy often but have not for some time",
-    "cannot_lose_them": "were among your most frequent buyers but have gone quiet",
-    "hibernating": "bought rarely and long ago",
-}
-
-
 def label(key: str) -> str:
-    """'at_risk' -> 'at risk'; 'cannot_lose_them' -> "can't-lose-them"."""
-    return {"cannot_lose_them": "can't-lose-them", "need_attention": "need-attention"}.get(key, key.replace("_", " "))
+    """'at_risk' -> 'at risk'; 'cannot_lose_them' -> "can't-lose-them"; 'cluster_2' -> 'cluster 2'."""
+    group = GROUPS.get(key)
+    return group.label if group else key.replace("_", " ")
 
 
 # A group as the words of a sentence: "Finding at-risk customers", "Describing your champions".
-GROUP_WORDS = {
-    "champions": "your champions", "loyal": "loyal customers", "potential_loyalists": "potential loyalists",
-    "new_customers": "new customers", "promising": "promising customers",
-    "need_attention": "customers who need attention", "about_to_sleep": "customers about to sleep",
-    "at_risk": "at-risk customers", "cannot_lose_them": "customers you can't lose",
-    "hibernating": "hibernating customers", "new": "new customers", "active": "active customers",
-    "lapsing": "lapsing customers", "lapsed": "lapsed customers",
-}  # fmt: skip
+GROUP_WORDS = {key: group.words for key, group in GROUPS.items()}
 
 
 def group_words(group: object) -> str:
@@ -141,7 +119,7 @@ def segment_rule(key: str) -> str:
         if rule.segment == key:
             r = f"{rule.r_min}" if rule.r_min == rule.r_max else f"{rule.r_min}-{rule.r_max}"
             f = f"{rule.f_min}" if rule.f_min == rule.f_max else f"{rule.f_min}-{rule.f_max}"
-            return f"recency score {r} and frequency score {f} of 5: {MEANINGS[key]}"
+            return f"recency score {r} and frequency score {f} of 5: {GROUPS[key].meaning}"
     raise KeyError(key)
 
 

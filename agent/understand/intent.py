@@ -15,7 +15,6 @@ from agent import intents as phrases
 from agent.dialogue import State
 from agent.understand.slots import Slots, search
 
-STAGES = ("new", "active", "lapsing", "lapsed")
 PSEUDO_INTENTS = ("refine_draft", "export_list", "refresh")
 # Tools that take a group: a follow-up naming another group re-runs the last of these with it.
 GROUP_TOOLS = (

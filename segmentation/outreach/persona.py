@@ -31,30 +31,14 @@ from typing import TypeGuard
 from segmentation.currency import active
 from segmentation.lifecycle import DEFAULT_LAPSED_DAYS, DEFAULT_LAPSING_DAYS, LAPSED_MULTIPLE, LAPSING_MULTIPLE
 from segmentation.profile import CHANGE_WINDOW_DAYS
-from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES
+from segmentation.vocabulary import GROUP_TITLES, GROUPS, SEGMENT_KEYS, STAGES
 
 GOALS: tuple[str, ...] = ("win_back", "thank_and_reward", "welcome_second_purchase", "upsell", "re_engage")
 INTEREST_LIFT = 1.2  # a category bought this much more often than by the average customer is an interest
 SIGNATURE_SHARE = 0.25  # a product bought by this share of the group can name it; else its top category
 NAME_LIMIT = 40
 
-LABELS = GROUP_TITLES
-GOAL_BY_KEY = {
-    "champions": "thank_and_reward",
-    "loyal": "thank_and_reward",
-    "active": "thank_and_reward",
-    "new_customers": "welcome_second_purchase",
-    "new": "welcome_second_purchase",
-    "promising": "welcome_second_purchase",
-    "potential_loyalists": "upsell",
-    "at_risk": "win_back",
-    "cannot_lose_them": "win_back",
-    "lapsed": "win_back",
-    "hibernating": "win_back",
-    "need_attention": "re_engage",
-    "about_to_sleep": "re_engage",
-    "lapsing": "re_engage",
-}
+GOAL_BY_KEY = {key: group.goal for key, group in GROUPS.items()}
 # (adjective, noun) of a persona's name; clusters take theirs from the goal their facts suggest.
 ROLES = {
     "champions": ("", "Champion"),
@@ -77,22 +61,7 @@ ROLES = {
     "re_engage": ("Drifting", "Regular"),
     "win_back": ("Lapsed", "Buyer"),
 }
-STAGE_PHRASES = {
-    "champions": "recent, frequent buyers",
-    "loyal": "frequent buyers, not all of them recent",
-    "potential_loyalists": "recent buyers with a few orders",
-    "new_customers": "first purchase, very recently",
-    "promising": "one purchase, fairly recently",
-    "need_attention": "middling on recency and frequency",
-    "about_to_sleep": "one or two purchases, a while ago",
-    "at_risk": "used to buy often, not lately",
-    "cannot_lose_them": "among your most frequent buyers, now gone quiet",
-    "hibernating": "one or two purchases, long ago",
-    "new": "one purchase so far",
-    "active": "repeat buyers",
-    "lapsing": "overdue for their next order",
-    "lapsed": "have missed several of their usual orders",
-}
+STAGE_PHRASES = {key: group.portrait for key, group in GROUPS.items()}
 NEEDS = {
     "thank_and_reward": [
         "To feel recognised and valued, not just sold to",
@@ -228,8 +197,8 @@ def segment_kind(key: str) -> str:
 
 def segment_label(key: str, profile: dict) -> str:
     """The human label; a cluster keeps the descriptive name it was profiled under."""
-    if key in LABELS:
-        return LABELS[key]
+    if key in GROUP_TITLES:
+        return GROUP_TITLES[key]
     label = clean(profile.get("label") or "", 60)
     return label if label and label != key else key.replace("_", " ").capitalize()
 
