@@ -7,6 +7,7 @@
 - ``cancellations``: a return filed as an order of its own is matched to the order it undoes.
 - ``ingest``: an orders export into the store (``import_file``, ``preview_file``).
 - ``contact_ingest``: a customer list or an email activity export into the store.
+- ``transaction``: the one transaction both write in: all of a file, or nothing and no empty database left.
 - ``isolation``: the import run in a child process with a memory limit, as the app and the command line do.
 
 Nothing here imports the analyses above the store; the analyses read what this writes.
@@ -23,4 +24,5 @@ __all__ = [
     "lines",
     "readers",
     "spreadsheet",
+    "transaction",
 ]

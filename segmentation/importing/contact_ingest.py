@@ -26,13 +26,9 @@ from segmentation.importing import contact_columns as cc
 from segmentation.importing import detect
 from segmentation.importing.detect import ident, sql_str
 from segmentation.importing.readers import IngestError, RawTable, materialise
+from segmentation.importing.transaction import store_transaction
 from segmentation.safety.cellsafety import formula_sql
 from segmentation.store import (
-    BUSY_FOR_IMPORT,
-    StoreError,
-    ensure_schema,
-    open_waiting,
-    refuse_other_files,
     remember_summary,
 )
 from segmentation.vocabulary import CONSENT_NO, CONSENT_YES
@@ -480,17 +476,7 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
     """Attach the store and write the staged rows, or nothing (the same file again adds nothing)."""
     from segmentation.attributes import contact_links_sql
 
-    existed = db_path.exists()
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        refuse_other_files(db_path)
-        open_waiting(lambda: con.execute(f"ATTACH {sql_str(str(db_path))} AS store"), busy=BUSY_FOR_IMPORT)
-    except duckdb.Error as exc:
-        raise StoreError(f"Cannot open the shop database {db_path}: {str(exc).splitlines()[0]}") from exc
-    try:
-        con.execute("USE store")
-        con.execute("BEGIN TRANSACTION")
-        ensure_schema(con, db_path)
+    with store_transaction(con, db_path):
         since = "coalesce((SELECT max(import_id) FROM imports WHERE replaced), 0)"
         if con.execute(
             f"SELECT count(*) FROM imports WHERE file_sha256 = ? AND import_id >= {since}", [sha]
@@ -533,17 +519,6 @@ def write(con: duckdb.DuckDBPyConnection, db_path: Path, sha: str, report: Conta
             remember_summary(con, import_id)
             _warm_model_cache(con)  # the data version moved on: refit now, not at the next question
             con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        con.execute("USE memory")
-        con.execute("DETACH store")
-        if not existed:
-            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-        raise
-    con.execute("USE memory")
-    con.execute("DETACH store")
 
 
 def _warm_model_cache(con: duckdb.DuckDBPyConnection) -> None:

@@ -58,17 +58,13 @@ from segmentation.importing.readers import (
     out_of_memory_refused,
     read_into,
 )
+from segmentation.importing.transaction import store_transaction
 from segmentation.safety.cellsafety import formula_sql
 from segmentation.store import (
-    BUSY_FOR_IMPORT,
     STORE_LOCK,
-    StoreError,
     check_store_for_import,
     connect,
-    ensure_schema,
-    open_waiting,
     rebuild_orders,
-    refuse_other_files,
     remember_summary,
     row_identity_sql,
 )
@@ -1090,17 +1086,7 @@ def _write(
     chosen: str | None = None,
     found: Found | None = None,
 ) -> None:
-    existed = db_path.exists()
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        refuse_other_files(db_path)  # ATTACH would take a short file of another kind for an empty database
-        open_waiting(lambda: con.execute(f"ATTACH {sql_str(str(db_path))} AS store"), busy=BUSY_FOR_IMPORT)
-    except duckdb.Error as exc:
-        raise StoreError(f"Cannot open the shop database {db_path}: {str(exc).splitlines()[0]}") from exc
-    try:
-        con.execute("USE store")
-        con.execute("BEGIN TRANSACTION")
-        ensure_schema(con, db_path)
+    with store_transaction(con, db_path):
         if not replace and _already_imported(con, sha):
             report.already_imported = True
             if _orders_rule(con) == ORDERS_RULE:
@@ -1119,17 +1105,6 @@ def _write(
         if said:
             report.notes.append(said)
         con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        con.execute("USE memory")
-        con.execute("DETACH store")
-        if not existed:
-            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-        raise
-    con.execute("USE memory")
-    con.execute("DETACH store")
 
 
 def _refresh_saved_segments(db_path: Path, report: ImportReport) -> None:
