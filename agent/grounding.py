@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from agent.base import CHECKED
-from agent.intents import MONTH_NAMES
+from agent.intents import MONTH_NAMES, SMALL_NUMBERS
 from segmentation.safety.privacy import Guard, Names
 
 NO_LOOK = "the model answered without looking at your data"
@@ -124,27 +124,8 @@ _NUMBER = re.compile(
     r"(?:(?P<ord>st|nd|rd|th)\b|(?P<pct>\s?%|\s?per ?cent\b)|(?P<mult>k|m|bn|K|M)\b|\s(?P<word>thousand|million"
     r"|billion)\b|(?P<times>x|×)(?![\w]))?",
 )
-_SCALE_WORD = re.compile(
-    r"\b(?P<n>a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
-    r"(?P<word>hundred|thousand|million|billion)\b",
-    re.I,
-)
-_SMALL = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
+_SMALL = {"a": 1, "an": 1, **SMALL_NUMBERS}
+_SCALE_WORD = re.compile(rf"\b(?P<n>{'|'.join(_SMALL)})\s+(?P<word>hundred|thousand|million|billion)\b", re.I)
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9, "hundred": 1e2}
 # In the sources: every run of digits, a share when a percent sign follows.
 _ANY_NUMBER = re.compile(r"(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<pct>\s?%|\s?per ?cent\b)?")

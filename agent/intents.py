@@ -399,7 +399,8 @@ STOP_WORDS = frozenset(
 # Questions about the assistant itself, not the data.
 HELP = r"^(hi|hello|hey|help|thanks?|thank you|cheers)$|what can you do|how do(es)? (this|it|you) work"
 
-NUMBER_WORDS = {
+# One to twelve, as questions and answers spell them (agent.grounding reads an answer's "two hundred" with these).
+SMALL_NUMBERS = {
     "one": 1,
     "two": 2,
     "three": 3,
@@ -412,6 +413,9 @@ NUMBER_WORDS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+}
+NUMBER_WORDS = {
+    **SMALL_NUMBERS,
     "fifteen": 15,
     "twenty": 20,
     "twenty five": 25,

@@ -30,23 +30,12 @@ from segmentation.custom.conditions import (
     parse,
     to_text,
 )
+from segmentation.rfm import RFM_COLUMNS
 from segmentation.vocabulary import GROUP_TITLES, SEGMENT_KEYS, STAGES, AnalysisError
 
 NAME_LIMIT = 60
-FACT_COLUMNS = [
-    "customer_id",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "r_score",
-    "f_score",
-    "m_score",
-    "segment",
-    "lifecycle",
-    "p_alive",
-    "expected_purchases",
-    "clv",
-]
+# The customer table's columns a condition reads (segmentation.customers.CUSTOMER_COLUMNS holds them all).
+FACT_COLUMNS = [*RFM_COLUMNS, "lifecycle", "p_alive", "expected_purchases", "clv"]
 
 
 class SegmentError(AnalysisError):

@@ -51,7 +51,7 @@ import contextlib
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
 import numpy as np
@@ -409,6 +409,28 @@ def _distinct_triples(x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> tupl
     return xs[starts], ts[starts], bs[starts], counts
 
 
+class _Histories(NamedTuple):
+    """A summary as the fits read it: the distinct (x, t_x, T) of its customers, how many customers share each
+    and that share (the weights), and the scale that makes the longest T 10 time units, whatever the unit."""
+
+    n: int
+    x: np.ndarray
+    t_x: np.ndarray
+    big_t: np.ndarray
+    counts: np.ndarray
+    weights: np.ndarray
+    scale: float
+
+
+def _histories(summary: pd.DataFrame) -> _Histories:
+    """The summary's distinct histories, after checking there are enough customers and repeat buyers to fit."""
+    x, t_x, big_t = _arrays(summary)
+    _check_size(len(x), int((x > 0).sum()))
+    scale = 10.0 / big_t.max() if big_t.max() > 0 else 1.0
+    ux, ut, u_big_t, counts = _distinct_triples(x, t_x, big_t)
+    return _Histories(len(x), ux, ut, u_big_t, counts, counts / counts.sum(), scale)
+
+
 def _dropout_log_odds(r: float, alpha: float, a: float, b: float, x, t_x, big_t) -> np.ndarray:
     """log(P(dropped out) / P(alive)) given (x, t_x, T); at x = 0 it is the first-purchase rule's.
 
@@ -442,14 +464,10 @@ def fit_bgnbd(summary: pd.DataFrame, *, time_unit_days: float | None = None) -> 
     BGNBDFit
         ``r, alpha, a, b``, the log-likelihood and whether it converged.
     """
-    x, t_x, big_t = _arrays(summary)
-    _check_size(len(x), int((x > 0).sum()))
-    scale = 10.0 / big_t.max() if big_t.max() > 0 else 1.0
     # Customers with the same (x, t_x, T) add the same term: fit on the distinct triples, weighted by how
     # many customers share each. The objective is the same mean, at a fraction of the cost in a big shop
     # (times are whole days, so most one-time buyers of a day share a triple).
-    ux, ut, u_big_t, counts = _distinct_triples(x, t_x, big_t)
-    weights = counts / counts.sum()
+    n, ux, ut, u_big_t, counts, weights, scale = _histories(summary)
     histories = (_Distinct(ux), _Distinct(ut * scale), _Distinct(u_big_t * scale))
 
     def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -467,7 +485,7 @@ def fit_bgnbd(summary: pd.DataFrame, *, time_unit_days: float | None = None) -> 
     alpha /= scale
     unit = time_unit_days if time_unit_days is not None else summary.attrs.get("time_unit_days", 1.0)
     ll = float((counts * _bgnbd_ll(r, alpha, a, b, _Distinct(ux), _Distinct(ut), _Distinct(u_big_t))).sum())
-    return BGNBDFit(float(r), float(alpha), float(a), float(b), ll, converged, len(x), float(unit), message)
+    return BGNBDFit(float(r), float(alpha), float(a), float(b), ll, converged, n, float(unit), message)
 
 
 def _gamma_gamma_ll(p: float, q: float, gamma: float, x, m) -> np.ndarray:

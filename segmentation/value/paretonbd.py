@@ -13,7 +13,7 @@ published trick for alphas and betas far apart). For b = r + x that series grows
 overflows for hundreds of purchases, so we evaluate it after Euler's transformation,
 2F1(a, b; a+1; z) = (1 - z)^(1-b) 2F1(1, a+1-b; a+1; z), whose series has positive terms and stays below
 1 / (1 - z): its logarithm is then exact where the plain form would be inf. Everything is vectorised over
-the distinct (x, t_x, T) of a shop's customers (``clv._distinct_triples``), no loop over customers.
+the distinct (x, t_x, T) of a shop's customers (``clv._histories``), no loop over customers.
 
 Every prediction function takes ``(fit, t, frequency, recency, T)`` like ``clv.expected_purchases``, so a
 caller can use whichever model a shop's back-test chose (``segmentation.value.modelchoice``).
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, gammaln, hyp2f1
 
-from segmentation.value.clv import _LOG_BOUND, _arrays, _check_size, _distinct_triples, _maximise
+from segmentation.value.clv import _LOG_BOUND, _histories, _maximise
 
 # The dropout rates' gamma shape at most: at s = 100 the rates differ by 10% (1 / sqrt(s)) around their mean, the
 # limiting case of customers who all leave at the same rate. Where a shop's data leans there (the demo shop) the
@@ -181,11 +181,7 @@ def fit_paretonbd(summary: pd.DataFrame, *, time_unit_days: float | None = None)
     ParetoNBDFit
         ``r, alpha, s, beta``, the log-likelihood and whether it converged.
     """
-    x, t_x, big_t = _arrays(summary)
-    _check_size(len(x), int((x > 0).sum()))
-    scale = 10.0 / big_t.max() if big_t.max() > 0 else 1.0
-    ux, ut, u_big_t, counts = _distinct_triples(x, t_x, big_t)
-    weights = counts / counts.sum()
+    n, ux, ut, u_big_t, counts, weights, scale = _histories(summary)
     ut_s, u_big_t_s = ut * scale, u_big_t * scale
 
     def neg_ll(theta: np.ndarray) -> float:
@@ -211,7 +207,7 @@ def fit_paretonbd(summary: pd.DataFrame, *, time_unit_days: float | None = None)
     ll = float((counts * _paretonbd_ll(r, alpha, s, beta, ux, ut, u_big_t)).sum())
     if converged and not np.isfinite(ll):
         converged, message = False, "the likelihood is not finite at the optimum"
-    return ParetoNBDFit(float(r), float(alpha), float(s), float(beta), ll, converged, len(x), float(unit), message)
+    return ParetoNBDFit(float(r), float(alpha), float(s), float(beta), ll, converged, n, float(unit), message)
 
 
 def p_alive(fit: ParetoNBDFit, frequency, recency, T) -> np.ndarray:
