@@ -43,8 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from first_paint import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (bench/ is not a package)
+from serving import start_app, stop_app  # noqa: E402
 
-BIN = Path(sys.executable).parent
 TIMEOUT_S = 180
 THINK_S = 3.0  # from the page ready to the first question: reading the page and typing take longer
 QUESTIONS = (
@@ -142,25 +142,7 @@ def run_server(db: Path, port: int, passes: int, *, memo: bool, repo: Path = REP
         "SEGMENTS_PASSWORD": "",
         "SEGMENTS_MEMO": "on" if memo else "off",
     }
-    server = subprocess.Popen(
-        [
-            str(BIN / "streamlit"),
-            "run",
-            "serve.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=repo,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_app("serve.py", port, env, cwd=repo, extra=["--browser.gatherUsageStats", "false"])
     try:
         _wait_for_health(server, port)
         with sync_playwright() as p:
@@ -171,12 +153,7 @@ def run_server(db: Path, port: int, passes: int, *, memo: bool, repo: Path = REP
             finally:
                 browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_app(server)
 
 
 def p95(values: list[float]) -> float:

@@ -25,12 +25,12 @@ import os
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from serving import start_app, stop_app  # bench/ is not a package: run as a script, its folder is on the path
+
 REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_S = 120
 CHROMIUM_ARGS = [
@@ -115,23 +115,7 @@ def paint_milestones(db: Path) -> dict[str, float]:
             page.goto("about:blank")
             page.add_init_script(_STAMPS)
             start = time.time()
-            server = subprocess.Popen(
-                [
-                    str(BIN / "streamlit"),
-                    "run",
-                    "app.py",
-                    "--server.port",
-                    str(port),
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.headless",
-                    "true",
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            server = start_app("app.py", port, env)
             try:
                 _wait_until_listening(server, port, start)
                 while True:
@@ -162,12 +146,7 @@ def paint_milestones(db: Path) -> dict[str, float]:
                 if "failed" in marks:
                     raise RuntimeError("the app showed an exception on its first page")
             finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                stop_app(server)
         finally:
             browser.close()
     order = ("server_answers", "title", "chat_input", "ready")

@@ -72,6 +72,7 @@ def app_first_paint(db: Path, repeat: int = 1) -> tuple[float, str]:
     gigabytes of data).
     """
     from first_paint import CHROMIUM, browser_first_paint
+    from serving import start_app, stop_app
 
     if CHROMIUM.exists():
         browser_first_paint(db)
@@ -79,23 +80,7 @@ def app_first_paint(db: Path, repeat: int = 1) -> tuple[float, str]:
     port = 8600 + os.getpid() % 300
     env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": ""}
     start = time.perf_counter()
-    server = subprocess.Popen(
-        [
-            str(BIN / "streamlit"),
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_app("app.py", port, env)
     try:
         while True:
             try:
@@ -106,8 +91,7 @@ def app_first_paint(db: Path, repeat: int = 1) -> tuple[float, str]:
                     return float("nan"), "server only"
                 time.sleep(0.05)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_app(server)
 
 
 def data_file(label: str, work: Path) -> Path:

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation.importing import contact_columns as cc
-from segmentation.importing import detect
+from segmentation.importing import contact_columns, detect
 from segmentation.importing.detect import ident, sql_str
 from segmentation.importing.readers import IngestError, RawTable, materialise
 from segmentation.importing.transaction import store_transaction
@@ -104,9 +103,9 @@ def stage(
 ) -> None:
     """Tables ``staged_attrs`` or ``staged_events`` and ``contact_bad`` on the work connection."""
     _check_overrides(overrides, raw.columns, kind)
-    layout = cc.contact_layout(raw.columns)
+    layout = contact_columns.contact_layout(raw.columns)
     report.layout = layout.label if layout else None
-    mapping = cc.map_contact_columns(raw.columns, overrides, kind)
+    mapping = contact_columns.map_contact_columns(raw.columns, overrides, kind)
     if "email" not in mapping:
         for c in raw.columns:
             if c not in mapping.values() and detect.share_matching(con, c, detect.EMAIL_PATTERN) >= 0.8:
@@ -130,7 +129,7 @@ def stage(
 
 
 def _check_overrides(overrides: dict[str, str], columns: list[str], kind: str) -> None:
-    known = cc.ACTIVITY_SYNONYMS if kind == "activity" else cc.CONTACT_FIELDS
+    known = contact_columns.ACTIVITY_SYNONYMS if kind == "activity" else contact_columns.CONTACT_FIELDS
     for fld, column in overrides.items():
         if fld not in known:
             raise IngestError(f"--map knows no field '{fld}' for this file: use one of {', '.join(known)}.")
@@ -287,17 +286,17 @@ def _select_other_columns(
     for column in raw.columns:
         if column in m.values():
             continue
-        if cc.is_personal(column):
+        if contact_columns.is_personal(column):
             report.left_out.append(column)
             continue
         kept = _other_column(con, column, report)
         if kept:
-            report.kept[cc.attribute_name(column)] = column
+            report.kept[contact_columns.attribute_name(column)] = column
         if kept == "number":
             number = f"TRY_CAST(replace({_cell(column)}, ',', '') AS DOUBLE)"
-            selects.add(cc.attribute_name(column), f"{number}::VARCHAR", number)
+            selects.add(contact_columns.attribute_name(column), f"{number}::VARCHAR", number)
         elif kept == "text":
-            selects.add(cc.attribute_name(column), f"left({_cell(column)}, 100)")
+            selects.add(contact_columns.attribute_name(column), f"left({_cell(column)}, 100)")
 
 
 def _other_column(con: duckdb.DuckDBPyConnection, column: str, report: ContactImportReport) -> str | None:
@@ -331,7 +330,8 @@ def _stage_activity(con: duckdb.DuckDBPyConnection, m: dict[str, str], report: C
     parts: list[str] = []
     if "action" in m:  # one row per event
         action = f"lower({_cell(m['action'])})"
-        event = "CASE " + " ".join(f"WHEN {action} = {sql_str(w)} THEN '{e}'" for w, e in cc.ACTIONS.items()) + " END"
+        whens = " ".join(f"WHEN {action} = {sql_str(w)} THEN '{e}'" for w, e in contact_columns.ACTIONS.items())
+        event = f"CASE {whens} END"
         at = _when(con, m.get("at"), report)
         parts.append(
             f"SELECT line_no, {campaign} AS campaign, {event} AS event, {at} AS occurred_at, 1 AS times, "
@@ -561,4 +561,4 @@ def _write_activity(con: duckdb.DuckDBPyConnection, import_id: int, replace: boo
         [import_id],
     )
     counts = dict(con.execute("SELECT event, sum(times) FROM memory.staged_events GROUP BY 1").fetchall())
-    report.events = {e: int(counts[e]) for e in cc.EVENTS if e in counts}
+    report.events = {e: int(counts[e]) for e in contact_columns.EVENTS if e in counts}
