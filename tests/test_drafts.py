@@ -11,7 +11,7 @@ import pytest
 from segmentation.outreach.drafts import CHANNELS, GOALS, SAMPLE_FIRST_NAME, draft_campaign, draft_html, draft_text
 from segmentation.outreach.persona import amount, build_persona, persona_markdown
 
-from .test_persona import (
+from .fixtures.profiles import (
     AT_RISK,
     CHAMPIONS,
     EMAIL_LIKE,
@@ -456,14 +456,11 @@ def test_text_export_names_a_refined_tone_and_length():
 
 
 @pytest.fixture(scope="module")
-def demo_ctx(tmp_path_factory):
-    from segmentation.demo.shop import write_demo_csv
-    from segmentation.importing.ingest import import_file
+def demo_ctx(demo_shops, tmp_path_factory):
     from tools.base import ToolContext
 
-    folder = tmp_path_factory.mktemp("drafts")
-    import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=500, seed=4))
-    return ToolContext(db_path=folder / "shop.duckdb", shop_name="The Corner Crumb")
+    db = demo_shops.copy(tmp_path_factory.mktemp("drafts"), customers=500, seed=4)
+    return ToolContext(db_path=db, shop_name="The Corner Crumb")
 
 
 @pytest.fixture(scope="module")
