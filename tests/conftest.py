@@ -1,4 +1,7 @@
-"""Shared fixtures. Tests never reach the internet: only loopback connections are allowed."""
+"""Shared fixtures. Tests never reach the internet: only loopback connections are allowed.
+
+A test module's own fixture of the same name (several have a ``db`` or a ``shop`` of their own) overrides these.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import pytest
 from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 
-REPO = Path(__file__).resolve().parent.parent
+from .support import REPO
+from .support.demo_shops import DemoShops
 
 
 def _shared_data() -> Path:
@@ -92,3 +96,38 @@ def empty_memo():
     yield
     memo.set_enabled(None)
     memo.clear_all()
+
+
+# -- the demo shop -------------------------------------------------------------------------------------------------
+# The AppTest modules' shop: The Corner Crumb with 600 customers (seed 3), as ``demo_shops.store`` builds it.
+APP_DEMO = {"customers": 600, "seed": 3}
+
+
+@pytest.fixture(scope="session")
+def demo_shops(tmp_path_factory) -> DemoShops:
+    """Every demo shop the session asks for, built once (tests/support/demo_shops.py); tests take copies."""
+    return DemoShops(tmp_path_factory.mktemp("demo_shops"))
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo_shops, tmp_path_factory) -> Path:
+    """The module's own copy of the 600-customer demo shop: its tests share it, no other module sees it."""
+    return demo_shops.copy(tmp_path_factory.mktemp("demo"), **APP_DEMO)
+
+
+@pytest.fixture
+def app_db(demo_shops, tmp_path, monkeypatch) -> Path:
+    """The test's own copy of the 600-customer demo shop, named by SEGMENTS_DB for the app, with no password."""
+    copy = demo_shops.copy(tmp_path, **APP_DEMO)
+    monkeypatch.setenv("SEGMENTS_DB", str(copy))
+    monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
+    return copy
+
+
+@pytest.fixture
+def fake():
+    """The fake OpenAI-compatible server (tests/fake_openai.py) on a free loopback port, for the test."""
+    from .fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server

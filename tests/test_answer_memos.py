@@ -26,12 +26,13 @@ pytestmark = pytest.mark.usefixtures("empty_memo")  # tests/conftest.py: each te
 
 
 @pytest.fixture(scope="module")
-def demo_csv(tmp_path_factory):
-    return write_demo_csv(tmp_path_factory.mktemp("answers") / "demo.csv", customers=400, seed=4)
+def demo_csv(demo_shops):
+    return demo_shops.csv(customers=400, seed=4)
 
 
 @pytest.fixture
 def shop(tmp_path, demo_csv):
+    # Imported for each test, not copied: the import's exclusive lock closes the files kept open by earlier tests.
     db = tmp_path / "shop.duckdb"
     import_file(db, demo_csv)
     return db

@@ -17,7 +17,7 @@ from segmentation.store import connect
 from tools.base import ToolArgsError, ToolContext, run_tool
 
 from .conftest import write_csv
-from .test_profile import TINY
+from .fixtures.shops import TINY
 
 # Two customers and three guest orders. A: orders 1 and 2 (10 + 20), B: order 3 (5): 3 purchases, 35.00.
 # Guests: orders 4 (7) and 5 (3) are purchases; order 6 is a return of 4 on its own: 3 guest orders,
@@ -191,13 +191,8 @@ def test_no_churn_seen_means_no_chance_still_active_quoted(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> ToolContext:
-    from segmentation.demo.shop import write_demo_csv
-    from segmentation.importing.ingest import import_file
-
-    folder = tmp_path_factory.mktemp("demo")
-    import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=800, seed=3))
-    return ToolContext(db_path=folder / "shop.duckdb")
+def demo(demo_shops, tmp_path_factory) -> ToolContext:
+    return ToolContext(db_path=demo_shops.copy(tmp_path_factory.mktemp("demo"), customers=800, seed=3))
 
 
 def test_where_the_model_sees_churn_the_chance_is_still_quoted(demo):

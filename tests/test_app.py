@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from segmentation.customers import customer_table
 from segmentation.store import connect_sandboxed
 
-from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+from .support import APP
 
 
 def app(**params: str) -> AppTest:
@@ -27,8 +27,8 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
-def test_segments_tab_shows_kpis_segments_lifecycle_and_at_risk(db):
-    with connect_sandboxed(db) as con:
+def test_segments_tab_shows_kpis_segments_lifecycle_and_at_risk(app_db):
+    with connect_sandboxed(app_db) as con:
         frame = customer_table(con)
     at = ok(app(tab="Segments").run())
     metrics = {m.label: m.value for m in at.metric}
@@ -52,7 +52,7 @@ def test_segments_tab_shows_kpis_segments_lifecycle_and_at_risk(db):
     assert not at.chat_input  # only the open tab runs
 
 
-def test_clusters_on_demand_and_a_group_opens_into_its_persona(db):
+def test_clusters_on_demand_and_a_group_opens_into_its_persona(app_db):
     at = ok(app(tab="Segments").run())
     assert any("###" in m.value for m in at.markdown)  # the first group's persona card
     at = ok(at.button(key="dash-find-clusters").click().run())
@@ -77,13 +77,13 @@ def test_no_database_says_what_to_do(tmp_path, monkeypatch):
     assert not (tmp_path / "none.duckdb").exists()  # looking did not create a database
 
 
-def test_settings_say_which_assistant_and_which_shared_conversation(db):
+def test_settings_say_which_assistant_and_which_shared_conversation(app_db):
     at = ok(app(ws="bakery team").run())
     said = " ".join(m.value for m in at.sidebar.markdown)
-    assert "offline assistant" in said and str(db) in said and "`bakery-team`" in said
+    assert "offline assistant" in said and str(app_db) in said and "`bakery-team`" in said
 
 
-def test_a_configured_model_is_named_in_settings(db, monkeypatch):
+def test_a_configured_model_is_named_in_settings(app_db, monkeypatch):
     class Quiet:
         mode = "llm"
 
@@ -100,7 +100,7 @@ def test_a_configured_model_is_named_in_settings(db, monkeypatch):
     assert not any("running **offline**" in i.value for i in at.info)
 
 
-def test_the_first_page_draws_without_the_analysis_libraries(db):
+def test_the_first_page_draws_without_the_analysis_libraries(app_db):
     """The Chat tab's first run, in a fresh process as a server's first visitor gets it, loads no pandas,
     pyarrow or altair: each would delay the first paint (pandas alone by a third of a second)."""
     import os
@@ -113,13 +113,13 @@ def test_the_first_page_draws_without_the_analysis_libraries(db):
         "assert not at.exception, at.exception; assert at.chat_input; "
         "print(sorted(m for m in ('pandas', 'pyarrow', 'altair', 'scipy', 'sklearn', 'langchain') if m in sys.modules))"
     )
-    env = {**os.environ, "SEGMENTS_DB": str(db), "OPENAI_API_KEY": ""}
+    env = {**os.environ, "SEGMENTS_DB": str(app_db), "OPENAI_API_KEY": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_segments_tab_says_why_loyal_and_lapsed_can_meet(db):
-    with connect_sandboxed(db) as con:
+def test_segments_tab_says_why_loyal_and_lapsed_can_meet(app_db):
+    with connect_sandboxed(app_db) as con:
         frame = customer_table(con)
     lapsed = frame[frame["lifecycle"] == "lapsed"]
     top = lapsed[lapsed["segment"].isin(["champions", "loyal", "cannot_lose_them"])]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import cli
 
-from .app_support import APP
+from .support import APP
 
 QUESTIONS = {
     "how many of my champions are under 30?": r"[\d,]+ have an age in your data; [\d,]+ of them",

@@ -19,14 +19,12 @@ from segmentation import currency
 from segmentation.custom.conditions import ConditionError, parse
 from segmentation.custom.saved import matching_ids
 from segmentation.customers import customer_table
-from segmentation.demo.contacts import write_demo_contacts
-from segmentation.demo.shop import write_demo_csv
 from segmentation.importing.ingest import import_file
 from segmentation.rfm import customer_rfm
 from segmentation.safety.markup import escape_markdown
 from segmentation.store import connect_sandboxed
 
-from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+from .support import APP
 
 
 def ok(at: AppTest) -> AppTest:
@@ -56,8 +54,8 @@ def saved_rows(db_path) -> list[tuple]:
         return con.execute("SELECT name, condition FROM saved_segments ORDER BY name").fetchall()
 
 
-def test_the_builder_counts_what_it_builds_and_saves_it_into_the_pickers(db):
-    with connect_sandboxed(db) as con:
+def test_the_builder_counts_what_it_builds_and_saves_it_into_the_pickers(app_db):
+    with connect_sandboxed(app_db) as con:
         table = customer_table(con)
         code = currency.currency_of(con)[0]
     at = segments_tab()
@@ -73,7 +71,7 @@ def test_the_builder_counts_what_it_builds_and_saves_it_into_the_pickers(db):
     assert condition_shown(at) == condition
 
     # The live count is matching_ids' count, and a pandas filter of the customer table worked out here.
-    with connect_sandboxed(db) as con:
+    with connect_sandboxed(app_db) as con:
         ids = matching_ids(con, condition)
     by_hand = table[(table["lifecycle"] == "lapsed") & (table["monetary"] > 100)]
     assert 0 < len(by_hand) < len(table) and sorted(by_hand["customer_id"]) == ids
@@ -92,7 +90,7 @@ def test_the_builder_counts_what_it_builds_and_saves_it_into_the_pickers(db):
     # Saved: in the store in the language's words, in the group picker on the same run, with its change line.
     at = ok(at.text_input(key="bld-name").set_value("Lapsed big spenders").run())
     at = ok(at.button(key="bld-save").click().run())
-    assert saved_rows(db) == [("Lapsed big spenders", condition)]
+    assert saved_rows(app_db) == [("Lapsed big spenders", condition)]
     assert any("Saved 'Lapsed big spenders'" in s.value for s in at.success)
     label = f"Lapsed big spenders (your segment, {len(ids):,} customers)"
     assert label in at.selectbox(key="dash-group").options
@@ -102,9 +100,9 @@ def test_the_builder_counts_what_it_builds_and_saves_it_into_the_pickers(db):
     assert any(c.value.startswith("Import a customer list") for c in at.caption)
 
 
-def test_a_written_condition_is_checked_and_a_bad_one_saves_nothing(db):
-    assert cli.main(["segment", "save", "Leeds", "--where", "city = Leeds", "--db", str(db)]) == 0
-    before = saved_rows(db)
+def test_a_written_condition_is_checked_and_a_bad_one_saves_nothing(app_db):
+    assert cli.main(["segment", "save", "Leeds", "--where", "city = Leeds", "--db", str(app_db)]) == 0
+    before = saved_rows(app_db)
     at = segments_tab()
     at = ok(at.radio(key="bld-mode").set_value("Write").run())
     bad = "lifecycle = lapsd and city = Leeds"
@@ -116,23 +114,26 @@ def test_a_written_condition_is_checked_and_a_bad_one_saves_nothing(db):
     at = ok(at.text_input(key="bld-name").set_value("Typo").run())
     at = ok(at.button(key="bld-save").click().run())
     assert any(w.value.startswith("Not saved") for w in at.warning) and not at.success
-    assert saved_rows(db) == before
+    assert saved_rows(app_db) == before
 
     # Corrected, it is counted as the command line counts it, and saved.
     good = 'bought category Bread in last 30 days and city = "Hebden Bridge"'
     at = ok(at.text_input(key="bld-typed").set_value(good).run())
-    with connect_sandboxed(db) as con:
+    with connect_sandboxed(app_db) as con:
         ids = matching_ids(con, good)
     assert not at.warning and metrics(at)["Customers"] == f"{len(ids):,}"
     at = ok(at.text_input(key="bld-name").set_value("Hebden bread").run())
     at = ok(at.button(key="bld-save").click().run())
-    assert saved_rows(db) == [("Hebden bread", 'category = Bread in last 30 days and city = "Hebden Bridge"'), *before]
+    assert saved_rows(app_db) == [
+        ("Hebden bread", 'category = Bread in last 30 days and city = "Hebden Bridge"'),
+        *before,
+    ]
 
 
-def test_a_saved_segment_shows_who_joined_and_left_with_the_last_import(db, tmp_path):
+def test_a_saved_segment_shows_who_joined_and_left_with_the_last_import(app_db, tmp_path):
     condition = "lifecycle = lapsed and monetary > 100"
-    assert cli.main(["segment", "save", "Lapsed big spenders", "--where", condition, "--db", str(db)]) == 0
-    with connect_sandboxed(db) as con:
+    assert cli.main(["segment", "save", "Lapsed big spenders", "--where", condition, "--db", str(app_db)]) == 0
+    with connect_sandboxed(app_db) as con:
         before = set(matching_ids(con, condition))
         last = con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
     # Two of them come back a week later (they are lapsed no more); the week moves everyone's clock on.
@@ -152,8 +153,8 @@ def test_a_saved_segment_shows_who_joined_and_left_with_the_last_import(db, tmp_
         for i, cid in enumerate(back)
     ]
     pd.DataFrame(rows).to_csv(tmp_path / "week.csv", index=False)
-    import_file(db, tmp_path / "week.csv")
-    with connect_sandboxed(db) as con:
+    import_file(app_db, tmp_path / "week.csv")
+    with connect_sandboxed(app_db) as con:
         after = set(matching_ids(con, condition))
     joined, left = len(after - before), len(before - after)
     assert left >= 2
@@ -168,15 +169,11 @@ def test_a_saved_segment_shows_who_joined_and_left_with_the_last_import(db, tmp_
 
 
 @pytest.fixture(scope="module")
-def listed_store(tmp_path_factory):
-    """The demo shop with its customer list and newsletter activity imported, as `segments demo` makes it."""
-    folder = tmp_path_factory.mktemp("lists")
-    store = folder / "shop.duckdb"
-    import_file(store, write_demo_csv(folder / "demo.csv", customers=600, seed=3))
-    files = write_demo_contacts(store, folder, seed=3)
-    for extra in files:
-        import_file(store, extra)
-    return store, files
+def listed_store(demo_shops):
+    """The demo shop with its customer list and newsletter activity imported, as `segments demo` makes it:
+    (the session's built store, only to copy; the two files)."""
+    shop = {"customers": 600, "seed": 3}
+    return demo_shops.store(**shop, contacts=True), demo_shops.contact_files(**shop)
 
 
 def test_the_breakdowns_are_the_customer_lists_shares_and_small_groups_are_not_broken_down(
@@ -230,11 +227,11 @@ def test_the_breakdowns_are_the_customer_lists_shares_and_small_groups_are_not_b
 
 
 def test_the_builder_offers_the_lists_fields_only_where_they_are_and_counts_a_tag(
-    db, listed_store, tmp_path, monkeypatch
+    app_db, listed_store, tmp_path, monkeypatch
 ):
     """A shop without customer lists or email activity is offered no tag, age or open-rate field; with them, a tag is
     picked from the list's own tags and counted as matching_ids and a pandas reading of the list count it."""
-    at = segments_tab()  # the plain demo store of app_support: orders only
+    at = segments_tab()  # the plain demo store of app_db: orders only
     plain = at.selectbox(key="bld-field-0").options
     assert "lifecycle" in plain and not {"tag", "age", "open_rate", "attribute", "cluster"} & set(plain)
 

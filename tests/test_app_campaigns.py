@@ -7,16 +7,13 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from segmentation.store import SCHEMA_VERSION, connect
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
-def test_create_and_list_a_campaign(tmp_path, monkeypatch):
-    db = tmp_path / "shop.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=600, seed=3))
+def test_create_and_list_a_campaign(demo_shops, tmp_path, monkeypatch):
+    db = demo_shops.copy(tmp_path, customers=600, seed=3)
     monkeypatch.setenv("SEGMENTS_DB", str(db))
     at = AppTest.from_file(APP, default_timeout=90)
     at.query_params["tab"] = "Campaigns"
@@ -37,9 +34,8 @@ def test_create_and_list_a_campaign(tmp_path, monkeypatch):
     assert any(m.label == "Messaged" for m in at.metric)
 
 
-def test_a_database_from_the_first_schema_is_upgraded_at_start(tmp_path, monkeypatch):
-    db = tmp_path / "old.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=300, seed=2))
+def test_a_database_from_the_first_schema_is_upgraded_at_start(demo_shops, tmp_path, monkeypatch):
+    db = demo_shops.copy(tmp_path, "old.duckdb", customers=300, seed=2)
     con = connect(db)
     for table in ("campaigns", "campaign_members", "chat_history", "model_cache"):
         con.execute(f"DROP TABLE {table}")
@@ -55,9 +51,8 @@ def test_a_database_from_the_first_schema_is_upgraded_at_start(tmp_path, monkeyp
     con.close()
 
 
-def test_the_plan_shows_sizes_and_power_and_every_campaign_keeps_its_lists(tmp_path, monkeypatch):
-    db = tmp_path / "shop.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=600, seed=3))
+def test_the_plan_shows_sizes_and_power_and_every_campaign_keeps_its_lists(demo_shops, tmp_path, monkeypatch):
+    db = demo_shops.copy(tmp_path, customers=600, seed=3)
     with connect(db, read_only=True) as con:
         table = customer_table(con)
         refused = {

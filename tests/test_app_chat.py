@@ -18,7 +18,7 @@ from ui import history
 from ui.chat import verdict
 from ui.steps import step_end, step_start
 
-from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+from .support import APP
 
 LAPSED = "who are my lapsed customers?"
 
@@ -45,8 +45,8 @@ def charts_in(block) -> list:
     return block.get("vega_lite_chart")
 
 
-def test_lapsed_question_gives_count_rule_chart_and_table_in_one_message(db):
-    expected = run_tool("list_customers", {"group": "lapsed"}, ToolContext(db_path=db)).facts
+def test_lapsed_question_gives_count_rule_chart_and_table_in_one_message(app_db):
+    expected = run_tool("list_customers", {"group": "lapsed"}, ToolContext(db_path=app_db)).facts
     at = ask(app().run(), LAPSED)
     message = assistant(at)
     text = " ".join(m.value for m in message.markdown)
@@ -61,7 +61,7 @@ def test_lapsed_question_gives_count_rule_chart_and_table_in_one_message(db):
     assert all(d.proto.ignore_rerun for d in downloads)  # a download never reruns the page
 
 
-def test_offline_banner_and_suggested_question_button(db):
+def test_offline_banner_and_suggested_question_button(app_db):
     at = app().run()
     assert any("running **offline**" in i.value and "OPENAI_BASE_URL" in i.value for i in at.info)
     at.button(key="suggest-0").click().run()
@@ -72,7 +72,7 @@ def test_offline_banner_and_suggested_question_button(db):
     assert not [b for b in at.button if b.key and b.key.startswith("suggest-")]  # help goes once you start
 
 
-def test_refresh_keeps_history_per_workspace(db):
+def test_refresh_keeps_history_per_workspace(app_db):
     first = ask(app("team").run(), LAPSED)
     said = assistant(first).markdown[-1].value
 
@@ -87,7 +87,7 @@ def test_refresh_keeps_history_per_workspace(db):
     assert not other.chat_message and other.button(key="suggest-0")
 
 
-def test_a_refresh_keeps_what_the_conversation_is_about(db):
+def test_a_refresh_keeps_what_the_conversation_is_about(app_db):
     """After a refresh, "them" still means the group the conversation was about, and the last draft can be
     changed: the dialogue state is rebuilt from the saved turns."""
     ask(app("followups").run(), "draft an email for my at-risk customers")
@@ -101,7 +101,7 @@ def test_a_refresh_keeps_what_the_conversation_is_about(db):
     ]
 
 
-def test_suggestion_buttons_all_answer(db):
+def test_suggestion_buttons_all_answer(app_db):
     from ui.chat import SUGGESTIONS
 
     for number, question in enumerate(SUGGESTIONS):
@@ -112,14 +112,14 @@ def test_suggestion_buttons_all_answer(db):
         assert calls and all(c.error is None for c in calls), question
 
 
-def test_clearing_the_conversation_forgets_it_for_the_link(db):
+def test_clearing_the_conversation_forgets_it_for_the_link(app_db):
     at = ask(app("team").run(), LAPSED)
     at = at.button(key="clear-conversation").click().run()
     assert not at.exception and not at.chat_message and at.button(key="suggest-0")
     assert not app("team").run().chat_message
 
 
-def test_a_widget_click_or_an_edit_keeps_the_answers(db):
+def test_a_widget_click_or_an_edit_keeps_the_answers(app_db):
     at = ask(app().run(), LAPSED)
     at = ask(at, "Draft an email for my at-risk customers")
     body = next(t for t in at.text_area if t.key.endswith("-draft-body"))
@@ -156,7 +156,7 @@ class ScriptedAgent:
 
 
 @pytest.mark.parametrize("fail", [False, True], ids=["streams", "agent-fails"])
-def test_a_model_agent_streams_and_a_failure_is_a_sentence(db, monkeypatch, fail):
+def test_a_model_agent_streams_and_a_failure_is_a_sentence(app_db, monkeypatch, fail):
     monkeypatch.setattr("ui.session.make_agent", lambda ctx, settings: ScriptedAgent(ctx, fail=fail))
     at = ask(app().run(), "show my segments")
     assert not any("running **offline**" in i.value for i in at.info)
@@ -195,53 +195,53 @@ def test_tool_steps_in_plain_words(name, args, summary, said):
     assert step_start(name, args) == said.split("...")[0] + "..."
 
 
-def test_history_saves_words_and_replays_artifacts(db):
-    ctx = ToolContext(db_path=db)
+def test_history_saves_words_and_replays_artifacts(app_db):
+    ctx = ToolContext(db_path=app_db)
     result = run_tool("list_customers", {"group": "lapsed"}, ctx)
     turns = [
         Turn(LAPSED, "421 are lapsed.", "offline", [ToolCall("list_customers", {"group": "lapsed"}, result)]),
         Turn("load the demo", "Loaded.", "offline", [ToolCall("load_data", {"source": "demo"}, None)]),
     ]
-    assert history.load_turns(db, "w") == []  # no table yet
-    assert [history.save_turn(db, "w", t) for t in turns] == [1, 2]
-    assert history.save_turn(db, "other", turns[0]) == 1
-    saved = history.load_turns(db, "w")
+    assert history.load_turns(app_db, "w") == []  # no table yet
+    assert [history.save_turn(app_db, "w", t) for t in turns] == [1, 2]
+    assert history.save_turn(app_db, "other", turns[0]) == 1
+    saved = history.load_turns(app_db, "w")
     assert [(s.turn, s.question, s.mode) for s in saved] == [(1, LAPSED, "offline"), (2, "load the demo", "offline")]
     replayed, complete = history.replay(saved[0], ctx, ("v",))
     assert complete and replayed.tool_calls[0].result.summary == result.summary
     not_rerun, _ = history.replay(saved[1], ctx, ("v",))
     assert not_rerun.tool_calls[0].result is None  # loading data is never run again
-    history.clear(db, "w")
-    assert history.load_turns(db, "w") == [] and len(history.load_turns(db, "other")) == 1
-    assert history.save_turn(db.with_name("missing.duckdb"), "w", turns[0]) is None
+    history.clear(app_db, "w")
+    assert history.load_turns(app_db, "w") == [] and len(history.load_turns(app_db, "other")) == 1
+    assert history.save_turn(app_db.with_name("missing.duckdb"), "w", turns[0]) is None
 
 
-def test_history_keeps_the_grounding_verdict_and_reads_rows_saved_before_it(db):
-    ctx = ToolContext(db_path=db)
+def test_history_keeps_the_grounding_verdict_and_reads_rows_saved_before_it(app_db):
+    ctx = ToolContext(db_path=app_db)
     turns = [
         Turn("hi", "Hello.", "llm", grounded=CHECKED),
         Turn(LAPSED, "The model's answer was not shown ...", "offline-fallback", grounded=NO_LOOK),
         Turn(LAPSED, "421 are lapsed.", "offline"),
     ]
     for t in turns:
-        history.save_turn(db, "w", t)
-    assert [s.grounded for s in history.load_turns(db, "w")] == [CHECKED, NO_LOOK, OFFLINE]
-    assert history.replay(history.load_turns(db, "w")[1], ctx, ("v",))[0].grounded == NO_LOOK
+        history.save_turn(app_db, "w", t)
+    assert [s.grounded for s in history.load_turns(app_db, "w")] == [CHECKED, NO_LOOK, OFFLINE]
+    assert history.replay(history.load_turns(app_db, "w")[1], ctx, ("v",))[0].grounded == NO_LOOK
 
     # A store from before the columns (and not upgraded yet): its rows load, claiming no verdict and no context.
-    con = connect(db)
+    con = connect(app_db)
     con.execute("ALTER TABLE chat_history DROP COLUMN grounded")
     con.execute("ALTER TABLE chat_history DROP COLUMN state_json")
     con.execute("INSERT INTO chat_history VALUES ('old', 1, 'q', 'a', 'llm', '[]', now()::TIMESTAMP)")
     con.close()
-    assert [(s.answer, s.grounded, s.state) for s in history.load_turns(db, "old")] == [("a", OFFLINE, None)]
-    assert verdict(history.replay(history.load_turns(db, "old")[0], ctx, ("v",))[0]) is None
-    upgrade(db)  # the app's start adds the column; old rows read as before, new ones keep theirs
-    history.save_turn(db, "old", turns[0])
-    assert [s.grounded for s in history.load_turns(db, "old")] == [OFFLINE, CHECKED]
+    assert [(s.answer, s.grounded, s.state) for s in history.load_turns(app_db, "old")] == [("a", OFFLINE, None)]
+    assert verdict(history.replay(history.load_turns(app_db, "old")[0], ctx, ("v",))[0]) is None
+    upgrade(app_db)  # the app's start adds the column; old rows read as before, new ones keep theirs
+    history.save_turn(app_db, "old", turns[0])
+    assert [s.grounded for s in history.load_turns(app_db, "old")] == [OFFLINE, CHECKED]
 
 
-def test_an_answer_reopened_after_an_import_is_shown_as_given_and_marked_out_of_date(db, tmp_path):
+def test_an_answer_reopened_after_an_import_is_shown_as_given_and_marked_out_of_date(app_db, tmp_path):
     import time
 
     from segmentation.demo.shop import write_demo_csv
@@ -251,7 +251,7 @@ def test_an_answer_reopened_after_an_import_is_shown_as_given_and_marked_out_of_
     said = assistant(first).markdown[-1].value
     assert not [c for c in assistant(first).caption if c.value.startswith("Out of date")]
     time.sleep(1.1)  # saved turns and imports are timed to the second
-    import_file(db, write_demo_csv(tmp_path / "more.csv", customers=80, seed=11))
+    import_file(app_db, write_demo_csv(tmp_path / "more.csv", customers=80, seed=11))
 
     again = app("team").run()  # reopened after the import
     message = assistant(again)

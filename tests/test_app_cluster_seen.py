@@ -13,7 +13,7 @@ from tools.base import ToolContext
 from tools.registry import run_tool
 from ui.chat import SEEN_CLUSTERING
 
-from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+from .support import APP
 
 
 def ok(at: AppTest) -> AppTest:
@@ -37,8 +37,8 @@ def persona_of(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("###"))
 
 
-def test_the_tab_shows_the_clustering_the_chat_last_showed(db):
-    auto, four = names(db, None), names(db, 4)
+def test_the_tab_shows_the_clustering_the_chat_last_showed(app_db):
+    auto, four = names(app_db, None), names(app_db, 4)
     assert len(auto) != 4 and auto[1] != four[1]  # two clusterings that tell cluster_2 apart
     at = AppTest.from_file(APP, default_timeout=90)
     at = ok(at.run())
@@ -62,12 +62,12 @@ def test_the_tab_shows_the_clustering_the_chat_last_showed(db):
     assert args["k"] is None and [c["name"] for c in facts["clusters"]] == auto
 
 
-def test_the_chat_takes_the_groups_seen_in_the_tab_as_the_last_ones(db):
+def test_the_chat_takes_the_groups_seen_in_the_tab_as_the_last_ones(app_db):
     """Split into 4 in the chat, then the automatic groups seen in the tab: the chat's "cluster 2" is theirs."""
-    auto, four = names(db, None), names(db, 4)
-    agent = OfflineAgent(ToolContext(db_path=db))
+    auto, four = names(app_db, None), names(app_db, 4)
+    agent = OfflineAgent(ToolContext(db_path=app_db))
     agent.ask("Split my customers into 4 groups")
-    seen = run_tool("cluster_customers", {"k": None}, ToolContext(db_path=db)).facts
+    seen = run_tool("cluster_customers", {"k": None}, ToolContext(db_path=app_db)).facts
     agent.saw("cluster_customers", {"k": None}, seen)
     turn = agent.ask("tell me about cluster 2")
     call = turn.tool_calls[-1]

@@ -15,13 +15,13 @@ from tools.base import ToolContext
 from tools.registry import run_tool
 from ui.chat import CHECKED_NOTE, NOT_SHOWN
 
-from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+from .support import APP
 
 INVENTED = "You have 276,000 champions."
 
 
 @pytest.fixture
-def fake(db, monkeypatch):
+def fake(app_db, monkeypatch):
     with FakeOpenAI() as server:
         monkeypatch.setenv("OPENAI_API_KEY", "test-key")
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
@@ -52,8 +52,8 @@ def captions(message) -> list[str]:
     return [c.value for c in message.caption]
 
 
-def test_a_checked_answer_says_so_and_still_does_after_a_refresh(db, fake):
-    count = re.search(r"\d[\d,]*", run_tool("list_customers", {"group": "champions"}, ToolContext(db)).summary)[0]
+def test_a_checked_answer_says_so_and_still_does_after_a_refresh(app_db, fake):
+    count = re.search(r"\d[\d,]*", run_tool("list_customers", {"group": "champions"}, ToolContext(app_db)).summary)[0]
     fake.queue(tool_calls(("list_customers", {"group": "champions"})), text(f"You have {count} champions."))
     message = assistant(ask(app().run(), "who are my champions?"))
     assert f"You have {count} champions." in said(message)
@@ -65,7 +65,7 @@ def test_a_checked_answer_says_so_and_still_does_after_a_refresh(db, fake):
     assert fake.unscripted == 0 and len(fake.requests) == 2  # the refresh asked the model nothing
 
 
-def test_an_invented_number_is_never_shown_and_the_reason_is(db, fake):
+def test_an_invented_number_is_never_shown_and_the_reason_is(app_db, fake):
     fake.queue(text(INVENTED), text(INVENTED))
     message = assistant(ask(app().run(), "how many champions do I have?"))
     assert "The model's answer was not shown" in said(message) and NO_LOOK in said(message)
@@ -85,7 +85,7 @@ def settings_panel(at: AppTest):
     return at.sidebar.expander[[e.label for e in at.sidebar.expander].index("Settings")]
 
 
-def test_the_picker_lists_the_servers_models_and_the_choice_reaches_the_request(db, fake):
+def test_the_picker_lists_the_servers_models_and_the_choice_reaches_the_request(app_db, fake):
     fake.models = ["llama3.1", "beta-7b", "fake-model"]
     at = app().run()
     picker = at.selectbox(key="model-choice")
@@ -101,9 +101,9 @@ def test_the_picker_lists_the_servers_models_and_the_choice_reaches_the_request(
     assert other.selectbox(key="model-choice").value == "fake-model"
 
 
-def test_the_connection_test_says_what_happened(db, fake):
+def test_the_connection_test_says_what_happened(app_db, fake):
     """The test asks the model one question about the shop, as a person would: a tool, a time, the check."""
-    count = re.search(r"\d[\d,]*", run_tool("data_overview", {}, ToolContext(db)).summary.split(":", 1)[1])[0]
+    count = re.search(r"\d[\d,]*", run_tool("data_overview", {}, ToolContext(app_db)).summary.split(":", 1)[1])[0]
     fake.queue(tool_calls(("data_overview", {})), text(f"You have {count} customers."))
     at = app().run()
     at.button(key="test-connection").click().run()
@@ -118,7 +118,7 @@ def test_the_connection_test_says_what_happened(db, fake):
     assert not at.success and "refused the key (HTTP 401)" in at.error[0].value
 
 
-def test_a_server_that_cannot_list_keeps_the_configured_model_and_says_why(db, monkeypatch):
+def test_a_server_that_cannot_list_keeps_the_configured_model_and_says_why(app_db, monkeypatch):
     with FakeOpenAI() as server:
         base = server.base_url
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
@@ -133,7 +133,7 @@ def test_a_server_that_cannot_list_keeps_the_configured_model_and_says_why(db, m
     assert "Nothing answered at" in at.error[0].value
 
 
-def test_no_model_configured_no_picker(db):
+def test_no_model_configured_no_picker(app_db):
     at = app().run()
     assert not [s for s in at.selectbox if s.key == "model-choice"]
     assert not [b for b in at.button if b.key == "test-connection"]

@@ -9,7 +9,7 @@ import cli
 from segmentation.custom.saved import matching_ids
 from segmentation.store import connect_sandboxed
 
-from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+from .support import APP
 
 
 def ok(at: AppTest) -> AppTest:
@@ -18,10 +18,10 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
-def test_a_saved_segment_is_in_the_pickers_and_opens_like_any_group(db):
+def test_a_saved_segment_is_in_the_pickers_and_opens_like_any_group(app_db):
     condition = "lifecycle = lapsed and city = Leeds"
-    assert cli.main(["segment", "save", "Leeds win-back", "--where", condition, "--db", str(db)]) == 0
-    with connect_sandboxed(db) as con:
+    assert cli.main(["segment", "save", "Leeds win-back", "--where", condition, "--db", str(app_db)]) == 0
+    with connect_sandboxed(app_db) as con:
         members = matching_ids(con, condition)
     assert members  # the demo shop has lapsed customers in Leeds
 

@@ -45,9 +45,8 @@ def test_the_demo_is_named_and_not_offered_again(tmp_path, monkeypatch):
     assert "imp-demo" not in [b.key for b in at.sidebar.button]
 
 
-def test_a_shop_of_its_own_names_its_file_and_still_offers_the_demo(tmp_path, monkeypatch):
-    db = tmp_path / "shop.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "orders_2026.csv", customers=300, seed=2))
+def test_a_shop_of_its_own_names_its_file_and_still_offers_the_demo(demo_shops, tmp_path, monkeypatch):
+    db = demo_shops.copy(tmp_path, name="orders_2026.csv", customers=300, seed=2)
     n, first, last = _by_hand(db)
     at = _page(db, monkeypatch)
     assert f"Your shop (orders_2026.csv): {n:,} customers, orders from {first} to {last}." in [
@@ -56,13 +55,12 @@ def test_a_shop_of_its_own_names_its_file_and_still_offers_the_demo(tmp_path, mo
     assert "imp-demo" in [b.key for b in at.sidebar.button]
 
 
-def test_the_currency_is_on_the_page_and_set_once_for_everyone(tmp_path, monkeypatch):
+def test_the_currency_is_on_the_page_and_set_once_for_everyone(demo_shops, tmp_path, monkeypatch):
     """Found in nothing (a plain demo CSV), then set in the sidebar: stored in the shop, on the shop line, the
     Segments tab's revenue and its tables; a new session (a teammate) sees the same."""
     from segmentation.currency import currency_of
 
-    db = tmp_path / "shop.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "orders_2026.csv", customers=300, seed=2))
+    db = demo_shops.copy(tmp_path, name="orders_2026.csv", customers=300, seed=2)
     at = _page(db, monkeypatch)
     assert at.selectbox(key="shop-currency").value == ""
     at.selectbox(key="shop-currency").set_value("EUR").run()
@@ -88,11 +86,10 @@ def test_the_currency_is_on_the_page_and_set_once_for_everyone(tmp_path, monkeyp
     assert segments.value["revenue_share"].between(0, 100).all() and segments.value["revenue_share"].max() > 1
 
 
-def test_a_typed_as_of_date_applies_at_once(tmp_path, monkeypatch):
+def test_a_typed_as_of_date_applies_at_once(demo_shops, tmp_path, monkeypatch):
     """Typed and entered (Streamlit's date field ignored a typed date until it lost focus): the Segments tab counts
     only the customers who had bought by then, and a date that is not one, or is outside the data, says so."""
-    db = tmp_path / "shop.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "orders_2026.csv", customers=300, seed=2))
+    db = demo_shops.copy(tmp_path, name="orders_2026.csv", customers=300, seed=2)
     monkeypatch.setenv("SEGMENTS_DB", str(db))
     at = AppTest.from_file(APP, default_timeout=90)
     at.query_params["tab"] = "Segments"

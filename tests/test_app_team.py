@@ -16,7 +16,7 @@ from agent.dialogue import State
 from segmentation.customers import customer_table
 from ui import history
 
-from .app_support import APP, db, demo_store  # noqa: F401  (fixtures)
+from .support import APP
 
 LAPSED = "who are my lapsed customers?"
 LEEDS = "how many of them live in Leeds?"
@@ -52,10 +52,10 @@ def leeds(db, group: str | None) -> int:
     return sum(1 for (customer,) in rows if ids is None or customer in ids)
 
 
-def test_the_shared_workspaces_follow_up_after_a_reload(db):
+def test_the_shared_workspaces_follow_up_after_a_reload(app_db):
     """Someone asks about the lapsed customers; a teammate opening the link (or anyone reloading) asks "how many of
     them live in Leeds?" and is told about the lapsed ones, not everyone."""
-    expected, everyone = leeds(db, "lapsed"), leeds(db, None)
+    expected, everyone = leeds(app_db, "lapsed"), leeds(app_db, None)
     assert 0 < expected < everyone  # the question tells the two readings apart
 
     ask(app(), LAPSED)
@@ -67,7 +67,7 @@ def test_the_shared_workspaces_follow_up_after_a_reload(db):
     assert [(c.name, c.args) for c in calls] == [("segment_by", {"group": "lapsed", "attribute": "city"})]
 
 
-def test_a_page_open_before_a_teammate_asked_follows_the_teammate(db):
+def test_a_page_open_before_a_teammate_asked_follows_the_teammate(app_db):
     """The page was open (and had asked about champions) before a teammate asked about the lapsed customers: its
     next run shows the teammate's turn, and its follow-up is about the lapsed customers, the latest answer."""
     mine = ask(app(), "tell me about my champions")
@@ -75,13 +75,13 @@ def test_a_page_open_before_a_teammate_asked_follows_the_teammate(db):
     mine.run()  # what the page's watcher does once it sees the new turn
     assert questions(mine) == ["tell me about my champions", LAPSED]
     ask(mine, LEEDS)
-    assert last_answer(mine).startswith(f"{leeds(db, 'lapsed')} of your lapsed customers are in Leeds")
+    assert last_answer(mine).startswith(f"{leeds(app_db, 'lapsed')} of your lapsed customers are in Leeds")
     # And the teammate, in turn, sees this answer and carries on from it.
     theirs = app()
     assert questions(theirs) == ["tell me about my champions", LAPSED, LEEDS]
 
 
-def test_the_last_clustering_is_shared(db):
+def test_the_last_clustering_is_shared(app_db):
     ask(app(), "split my customers into 4 groups")
     (cluster_call,) = app().session_state["conversation"]["turns"][-1].turn.tool_calls
     biggest = max(cluster_call.result.facts["clusters"], key=lambda c: c["size"])["key"]
@@ -90,22 +90,22 @@ def test_the_last_clustering_is_shared(db):
     assert [(c.name, c.args.get("group")) for c in calls] == [("describe_segment", biggest)]
 
 
-def test_the_context_is_saved_with_each_turn(db):
+def test_the_context_is_saved_with_each_turn(app_db):
     ask(app(), "draft an email for my at-risk customers")
-    (saved,) = history.load_turns(db, "team")
+    (saved,) = history.load_turns(app_db, "team")
     state = State.from_dict(saved.state)
     assert state.group == "at_risk" and state.draft.get("group") == "at_risk"
 
 
-def test_turns_saved_before_the_context_was_kept_still_carry_on(db):
+def test_turns_saved_before_the_context_was_kept_still_carry_on(app_db):
     """A row without a saved context (an older version wrote it): the context is rebuilt from the turns' calls."""
-    history.save_turn(db, "team", Turn(LAPSED, "…", "offline", [ToolCall("list_customers", {"group": "lapsed"})]))
-    assert history.load_turns(db, "team")[0].state is None
+    history.save_turn(app_db, "team", Turn(LAPSED, "…", "offline", [ToolCall("list_customers", {"group": "lapsed"})]))
+    assert history.load_turns(app_db, "team")[0].state is None
     teammate = ask(app(), LEEDS)
-    assert last_answer(teammate).startswith(f"{leeds(db, 'lapsed')} of your lapsed customers are in Leeds")
+    assert last_answer(teammate).startswith(f"{leeds(app_db, 'lapsed')} of your lapsed customers are in Leeds")
 
 
-def test_a_clear_by_a_teammate_empties_an_open_page(db):
+def test_a_clear_by_a_teammate_empties_an_open_page(app_db):
     mine = ask(app(), LAPSED)
     other = app()
     other.button(key="clear-conversation").click().run()

@@ -21,7 +21,7 @@ from agent.offline import OfflineAgent
 from segmentation.custom.conditions import parse, to_text
 from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
-from tests.test_llm_agent import SETTINGS, call, scripted
+from tests.support.llm import SETTINGS, call, scripted
 from tools.base import ToolArgsError, ToolContext
 from tools.registry import run_tool
 

@@ -7,7 +7,7 @@ import pytest
 from segmentation.breakdown import breakdown
 from segmentation.vocabulary import AnalysisError
 
-from .test_profile import TINY
+from .fixtures.shops import TINY
 
 # As of 2024-01-08: P1 (2 orders of 4.00, Leeds, in store, Bread), P2 (one order: Sourdough 4 + Latte 3,
 # York, online), P3 (Latte 3, Hull, online), P4 (Cake 20, Leeds, in store). RFM: P1 champions (R5 F5),

@@ -14,7 +14,7 @@ import pytest
 
 from segmentation.demo.shop import write_demo_csv
 from segmentation.importing.ingest import import_file
-from tests.app_support import launch_chromium, needs_chromium, streamlit_server
+from tests.support.browser import launch_chromium, needs_chromium, streamlit_server
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = needs_chromium

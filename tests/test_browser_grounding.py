@@ -17,8 +17,8 @@ import pytest
 
 from segmentation.demo.shop import write_demo_csv
 from segmentation.importing.ingest import import_file
-from tests.app_support import launch_chromium, needs_chromium, streamlit_server
 from tests.fake_openai import FakeOpenAI, text, tool_calls
+from tests.support.browser import launch_chromium, needs_chromium, streamlit_server
 from tools.base import ToolContext
 from tools.registry import run_tool
 from ui.chat import CHECKED_NOTE, NOT_SHOWN

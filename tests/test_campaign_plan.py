@@ -12,8 +12,6 @@ import pytest
 
 from agent.offline import OfflineAgent
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from segmentation.outreach.campaign_plan import campaign_plan, power_sentence
 from segmentation.outreach.campaigns import expected_conversion
 from segmentation.store import connect
@@ -24,11 +22,9 @@ Z = 1.959964 + 0.841621  # z at 97.5% (two-sided 5%) plus z at 80% power
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
+def db(demo_shops, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("campaign_plan")
-    csv = write_demo_csv(folder / "orders.csv", customers=1500, seed=11)
-    import_file(folder / "shop.duckdb", csv, currency="GBP")
-    return folder / "shop.duckdb"
+    return demo_shops.copy(folder, name="orders.csv", customers=1500, seed=11, currency="GBP")
 
 
 def test_the_plan_by_hand(db):

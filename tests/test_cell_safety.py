@@ -151,12 +151,10 @@ def test_a_carriage_return_before_a_formula_in_a_quoted_csv_cell_is_rejected(tmp
 
 
 @pytest.fixture(scope="module")
-def hostile_store(tmp_path_factory) -> Path:
+def hostile_store(demo_shops, tmp_path_factory) -> Path:
     """A demo shop whose first customers' ids, first names, cities and products are hidden formulas, written
     straight into the store, as a store imported before the rule holds them."""
-    folder = tmp_path_factory.mktemp("hostile_store")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "orders.csv", customers=300, seed=3))
+    db = demo_shops.copy(tmp_path_factory.mktemp("hostile_store"), name="orders.csv", customers=300, seed=3)
     con = duckdb.connect(str(db))
     ids = [r[0] for r in con.execute("SELECT customer_id FROM customers ORDER BY 1").fetchall()]
     for i, (cell, old) in enumerate(zip(HIDDEN_FORMULAS.values(), ids, strict=False)):
@@ -242,11 +240,9 @@ def test_a_csv_printed_to_a_terminal_is_defused_and_shows_no_control_characters(
 
 
 @pytest.fixture(scope="module")
-def escape_store(tmp_path_factory) -> Path:
+def escape_store(demo_shops, tmp_path_factory) -> Path:
     """A demo shop whose best product, biggest city and busiest channel are terminal escape sequences."""
-    folder = tmp_path_factory.mktemp("escape_store")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "orders.csv", customers=300, seed=5))
+    db = demo_shops.copy(tmp_path_factory.mktemp("escape_store"), name="orders.csv", customers=300, seed=5)
     con = duckdb.connect(str(db))
     top = con.execute("SELECT product FROM order_lines GROUP BY 1 ORDER BY sum(net_amount) DESC, 1 LIMIT 1").fetchone()
     con.execute("UPDATE order_lines SET product = '\x1b]0;pwned\x07' WHERE product = ?", top)
@@ -279,11 +275,9 @@ def test_escape_codes_from_the_data_are_not_printed(argv, escape_store):
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo_store")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "orders.csv", customers=3000, seed=11))
-    return db
+def demo_store(demo_shops, tmp_path_factory) -> Path:
+    """A bigger demo shop than conftest's ``demo_store`` (3,000 customers), which this module's tests get instead."""
+    return demo_shops.copy(tmp_path_factory.mktemp("demo_store"), name="orders.csv", customers=3000, seed=11)
 
 
 def test_two_exports_of_an_unchanged_shop_are_the_same_bytes(demo_store):

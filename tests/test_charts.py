@@ -12,15 +12,8 @@ from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 from tools import charts
 from tools.charts import CLUSTER_COLOURS, SEGMENT_COLOURS, STAGE_COLOURS, label
 
-SEGMENTS = pd.DataFrame(
-    {
-        "segment": ["champions", "at_risk", "hibernating", "loyal"],
-        "customers": [10, 25, 50, 15],
-        "share": [0.10, 0.25, 0.50, 0.15],
-        "revenue": [5000.0, 2000.0, 500.0, 2500.0],
-        "revenue_share": [0.50, 0.20, 0.05, 0.25],
-    }
-)
+from .fixtures.charts import BREAKDOWN, SEGMENTS, STAGE_TABLE, THRESHOLDS
+
 # 12 customers: 3 champions in R5 F5, 2 more in R5 F4, 4 at risk in R1 F3, 3 hibernating in R1 F1.
 CUSTOMERS = pd.DataFrame(
     {
@@ -31,28 +24,10 @@ CUSTOMERS = pd.DataFrame(
         "email": ["someone@example.com"] * 12,  # must never reach a chart
     }
 )
-STAGE_TABLE = pd.DataFrame(
-    {"lifecycle": ["lapsed", "new", "active"], "customers": [40, 10, 50], "share": [0.4, 0.1, 0.5],
-     "revenue": [800.0, 100.0, 3000.0]}
-)  # fmt: skip
-THRESHOLDS = {
-    "lapsing_after_days": 51,
-    "lapsed_after_days": 101,
-    "basis": "from your 918 repeat customers' typical 33.75-day gap between orders",
-}
 MATRIX = pd.DataFrame(
     [[5, 2, 0], [1, 7, 3], [4, 0, 6]],
     index=pd.Index(["champions", "at_risk", "not_yet_a_customer"], name="from_group"),
     columns=pd.Index(["champions", "at_risk", "hibernating"], name="to_group"),
-)
-BREAKDOWN = pd.DataFrame(
-    {
-        "value": [f"Town {i:02d}" for i in range(20)] + ["other"],
-        "customers": [*range(20, 0, -1), 30],
-        "revenue": [100.0 * (i + 1) for i in range(20)] + [9999.0],  # ascending: the builder sorts
-        "revenue_share": [0.01] * 20 + [0.5],
-        "avg_order_value": [12.5] * 20 + [None],
-    }
 )
 MEASURE = {
     "treated": {"customers": 400, "buyers": 60, "conversion": 0.15, "revenue_per_customer": 4.2},

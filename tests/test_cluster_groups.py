@@ -20,10 +20,8 @@ EXTRA = {"segment_by": {"attribute": "city"}}
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory) -> ToolContext:
-    folder = tmp_path_factory.mktemp("cluster_groups")
-    import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=500, seed=4))
-    return ToolContext(db_path=folder / "shop.duckdb")
+def shop(demo_shops, tmp_path_factory) -> ToolContext:
+    return ToolContext(db_path=demo_shops.copy(tmp_path_factory.mktemp("cluster_groups"), customers=500, seed=4))
 
 
 @pytest.fixture(scope="module")

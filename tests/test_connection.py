@@ -10,8 +10,6 @@ import pytest
 
 from agent import connection
 from agent.grounding import NO_LOOK
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from tests.fake_openai import FakeOpenAI, error, text, tool_calls
 from tools.base import ToolContext, run_tool
 
@@ -84,10 +82,9 @@ def test_a_server_error_on_the_chat_is_a_sentence(fake):
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory) -> ToolContext:
+def shop(demo_shops, tmp_path_factory) -> ToolContext:
     folder = tmp_path_factory.mktemp("connection")
-    import_file(folder / "shop.duckdb", write_demo_csv(folder / "orders.csv", customers=300, seed=5))
-    return ToolContext(db_path=folder / "shop.duckdb")
+    return ToolContext(db_path=demo_shops.copy(folder, name="orders.csv", customers=300, seed=5))
 
 
 def customers(ctx: ToolContext) -> str:

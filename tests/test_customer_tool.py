@@ -9,19 +9,15 @@ import pytest
 
 from agent.offline import OfflineAgent
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 from tools.base import ToolArgsError, ToolContext, ToolFailure
 from tools.registry import run_tool
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
+def db(demo_shops, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("customer_tool")
-    csv = write_demo_csv(folder / "orders.csv", customers=400, seed=5)
-    import_file(folder / "shop.duckdb", csv, currency="GBP")
-    return folder / "shop.duckdb"
+    return demo_shops.copy(folder, name="orders.csv", customers=400, seed=5, currency="GBP")
 
 
 def test_a_customer_by_id_is_their_row_and_no_contact_detail_in_the_summary(db):

@@ -6,8 +6,6 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from segmentation.customers import VALUE_COLUMNS, customer_table
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from segmentation.lifecycle import customer_lifecycle, lifecycle_thresholds
 from segmentation.rfm import RFM_COLUMNS, customer_rfm
 from segmentation.store import connect
@@ -15,10 +13,9 @@ from segmentation.value.clv import customer_value
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("customers")
-    import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=500, seed=11))
-    opened = connect(folder / "shop.duckdb", read_only=True)
+def con(demo_shops, tmp_path_factory):
+    db = demo_shops.copy(tmp_path_factory.mktemp("customers"), customers=500, seed=11)
+    opened = connect(db, read_only=True)
     yield opened
     opened.close()
 

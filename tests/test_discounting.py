@@ -145,7 +145,7 @@ def test_the_apps_margin_makes_predicted_value_profit(demo, tmp_path, monkeypatc
     from streamlit.testing.v1 import AppTest
 
     from segmentation import currency
-    from tests.app_support import APP
+    from tests.support import APP
     from tools.base import ToolContext
     from tools.registry import run_tool
     from tools.wording import money

@@ -6,15 +6,13 @@ from __future__ import annotations
 import pytest
 
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
 from segmentation.entrants import ENTRANT_COLUMNS, group_entrants
-from segmentation.importing.ingest import import_file
 from segmentation.migration import NEW_ARRIVALS
 from segmentation.vocabulary import AnalysisError
 from tools.base import ToolArgsError, ToolContext, ToolFailure
 from tools.registry import run_tool
 
-from .test_rfm import ORDERS
+from .fixtures.shops import ORDERS
 
 
 @pytest.fixture
@@ -104,10 +102,8 @@ def test_bad_tool_arguments(imported, db):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> ToolContext:
-    folder = tmp_path_factory.mktemp("entrants")
-    import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=600, seed=7))
-    return ToolContext(db_path=folder / "shop.duckdb")
+def demo(demo_shops, tmp_path_factory) -> ToolContext:
+    return ToolContext(db_path=demo_shops.copy(tmp_path_factory.mktemp("entrants"), customers=600, seed=7))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -18,61 +17,22 @@ from agent.grounding import NO_LOOK
 from agent.llm import NOT_SHOWN_NOTE, LLMAgent
 from agent.middleware import USE_A_TOOL
 from agent.offline import OfflineAgent
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from tests.conftest import REPO
 from tests.fake_openai import FakeOpenAI, hang, text, text_calls, tool_calls
+from tests.support.llm import ask, first_number, settings_for, shown_at_the_end
 from tools.base import ToolContext, run_tool
 
 INVENTED = "You have 276,000 champions, of which 3 are from your own team."
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("grounded")
-    csv = write_demo_csv(folder / "orders.csv", customers=600, seed=11)
-    import_file(folder / "shop.duckdb", csv)
-    return folder / "shop.duckdb"
+def shop(demo_shops, tmp_path_factory):
+    return demo_shops.copy(tmp_path_factory.mktemp("grounded"), name="orders.csv", customers=600, seed=11)
 
 
 @pytest.fixture
 def ctx(shop) -> ToolContext:
     return ToolContext(db_path=shop)
-
-
-@pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-def settings_for(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
-    return {
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": fake.base_url,
-        "SEGMENTS_MODEL": "fake-model",
-        "SEGMENTS_MODEL_TIMEOUT": "10",
-        "SEGMENTS_MAX_TOOL_CALLS": "6",
-        **extra,
-    }
-
-
-def first_number(summary: str) -> str:
-    """The first count a tool's summary states, as it writes it (e.g. '586')."""
-    return re.search(r"\d[\d,]*", summary).group(0)
-
-
-def ask(agent: LLMAgent, question: str):
-    events = []
-    turn = agent.ask(question, on_event=events.append)
-    return turn, events
-
-
-def shown_at_the_end(events) -> str:
-    """What a live view shows once the turn is over: the tokens after the last retraction."""
-    kinds = [e.kind for e in events]
-    last = max((i for i, k in enumerate(kinds) if k == "retract"), default=-1)
-    return "".join(e.text for e in events[last + 1 :] if e.kind == "token")
 
 
 def test_an_answer_that_quotes_the_tools_numbers_is_shown_and_marked_checked(ctx, fake):

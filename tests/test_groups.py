@@ -14,9 +14,7 @@ import pytest
 
 from segmentation.compare import compare_groups
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
 from segmentation.focus import URGENCY, recommend_focus, value_points
-from segmentation.importing.ingest import import_file
 from segmentation.ranking import rank_groups
 from segmentation.store import connect
 from segmentation.vocabulary import SEGMENT_KEYS
@@ -24,7 +22,7 @@ from tools import charts
 from tools.base import ToolArgsError, ToolContext, run_tool
 from tools.registry import REGISTRY
 
-from .test_rfm import ORDERS
+from .fixtures.shops import ORDERS
 
 # On 2024-03-31 (test_rfm's EXPECTED): champions A 100; loyal B 40 + E 65; promising C 15; need_attention D 60;
 # hibernating F 200 + H 5; at_risk G 24 + I 16; new_customers J 10. Revenue 535 in all, 10 customers.
@@ -57,11 +55,9 @@ def shop(shop_from):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> ToolContext:
+def demo(demo_shops, tmp_path_factory) -> ToolContext:
     """The demo shop; tests open it with ``demo.read()`` and close it before running a tool on it."""
-    folder = tmp_path_factory.mktemp("groups")
-    import_file(folder / "shop.duckdb", write_demo_csv(folder / "demo.csv", customers=600, seed=5))
-    return ToolContext(db_path=folder / "shop.duckdb")
+    return ToolContext(db_path=demo_shops.copy(tmp_path_factory.mktemp("groups"), customers=600, seed=5))
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ import pytest
 
 from segmentation import memo
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from segmentation.store import connect_sandboxed
 from tools import charts, export
 from tools.base import CsvOf, Download, LazyChart, ToolContext, built_chart, csv_download, draw
@@ -21,7 +19,7 @@ from tools.export import safe_csv
 from tools.registry import run_tool
 from tools.segments import PERSON_COLUMNS
 
-from .test_charts import BREAKDOWN, SEGMENTS, STAGE_TABLE, THRESHOLDS
+from .fixtures.charts import BREAKDOWN, SEGMENTS, STAGE_TABLE, THRESHOLDS
 
 FRAME = pd.DataFrame(
     {"customer_id": ["C1", "C2", "C3"], "name": ["=HYPERLINK(1)", "Zoë", None], "spent": [1.5, -2.0, 3.0]}
@@ -29,11 +27,8 @@ FRAME = pd.DataFrame(
 
 
 @pytest.fixture(scope="module")
-def ctx(tmp_path_factory) -> ToolContext:
-    folder = tmp_path_factory.mktemp("lazy")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "demo.csv", customers=400, seed=5))
-    return ToolContext(db_path=db)
+def ctx(demo_shops, tmp_path_factory) -> ToolContext:
+    return ToolContext(db_path=demo_shops.copy(tmp_path_factory.mktemp("lazy"), customers=400, seed=5))
 
 
 @pytest.fixture

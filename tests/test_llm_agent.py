@@ -9,25 +9,20 @@ import re
 import subprocess
 import sys
 import textwrap
-from itertools import count
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
-from langchain_core.outputs import ChatGenerationChunk
-from pydantic import Field
+from langchain_core.messages import ToolMessage
 
 from agent.base import make_agent
 from agent.llm import FALLBACK_NOTE, STOPPED_NOTE, LLMAgent
 from agent.offline import OfflineAgent
-from segmentation.demo.contacts import write_demo_contacts
-from segmentation.demo.shop import write_demo_csv
 from segmentation.importing.ingest import import_file
 from segmentation.outreach.campaigns import create_campaign
 from segmentation.profile import group_members
 from segmentation.store import connect, table_counts
 from tests.conftest import REPO
-from tests.fake_openai import FakeOpenAI, error, hang, text, tool_calls
+from tests.fake_openai import error, hang, text, tool_calls
+from tests.support.llm import SETTINGS, call, scripted, settings_for
 from tools.base import ToolContext
 from tools.registry import REGISTRY
 
@@ -65,82 +60,22 @@ EVERY_TOOL = {
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo shop, built once for the module, with one campaign: (database, the CSV it came from)."""
-    folder = tmp_path_factory.mktemp("llm")
-    csv = write_demo_csv(folder / "orders.csv", customers=800, seed=3)
-    import_file(folder / "shop.duckdb", csv)
-    for extra in write_demo_contacts(folder / "shop.duckdb", folder, seed=3):  # ages, tags, opens (issue 19)
-        import_file(folder / "shop.duckdb", extra)
-    with connect(folder / "shop.duckdb") as con:
+def demo(demo_shops, tmp_path_factory):
+    """The demo shop, with its customer list and activity (ages, tags, opens: issue 19), a copy for the module
+    with one campaign: (database, the CSV it came from)."""
+    shop = {"name": "orders.csv", "customers": 800, "seed": 3}
+    db = demo_shops.copy(tmp_path_factory.mktemp("llm"), **shop, contacts=True)
+    csv = demo_shops.csv(**shop)
+    with connect(db) as con:
         day = dt.date(2026, 9, 1)
         create_campaign(con, "at_risk", members=group_members(con, "at_risk", as_of=day), as_of=day)
-    return folder / "shop.duckdb", csv
+    return db, csv
 
 
 @pytest.fixture
 def ctx(demo) -> ToolContext:
     db, csv = demo
     return ToolContext(db_path=db, uploads={"orders.csv": csv})
-
-
-@pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-def settings_for(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
-    return {
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": fake.base_url,
-        "SEGMENTS_MODEL": "fake-model",
-        "SEGMENTS_MODEL_TIMEOUT": "10",
-        "SEGMENTS_MAX_TOOL_CALLS": "6",
-        **extra,
-    }
-
-
-# -- a scripted chat model ---------------------------------------------------------------------------------
-
-
-class ScriptedModel(GenericFakeChatModel):
-    """GenericFakeChatModel that create_agent can use: bind_tools, and tool calls kept when streamed.
-
-    ``seen`` holds the messages of every call, so a test can check what the model was told.
-    """
-
-    seen: list = Field(default_factory=list)
-
-    def bind_tools(self, tools, **kwargs):
-        return self
-
-    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
-        self.seen.append(list(messages))
-        step = next(self.messages)
-        step = AIMessage(step) if isinstance(step, str) else step
-        chunks = [
-            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
-            for i, c in enumerate(step.tool_calls)
-        ]
-        yield ChatGenerationChunk(message=AIMessageChunk(content=step.content, tool_call_chunks=chunks))
-
-    def unused(self) -> list:
-        return list(self.messages)
-
-
-_ids = count()
-
-
-def call(name: str, **args) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"scripted_{next(_ids)}"}])
-
-
-def scripted(*steps) -> ScriptedModel:
-    return ScriptedModel(messages=iter(steps))
-
-
-SETTINGS = {"SEGMENTS_MAX_TOOL_CALLS": "6", "SEGMENTS_MODEL_TIMEOUT": "10"}
 
 
 def test_scripted_model_calls_a_tool_and_the_artifact_reaches_the_turn(ctx):

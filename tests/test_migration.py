@@ -7,7 +7,7 @@ import pytest
 from segmentation.migration import NEW_ARRIVALS, segment_migration
 from segmentation.vocabulary import AnalysisError
 
-from .test_rfm import ORDERS
+from .fixtures.shops import ORDERS
 
 
 @pytest.fixture

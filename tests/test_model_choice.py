@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.demo.shop import write_demo_csv
 from segmentation.importing.ingest import import_file
 from segmentation.store import connect, data_version
 from segmentation.value import clv
@@ -112,10 +111,8 @@ def test_holdout_is_half_the_window_in_weeks_at_most_39():
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("choice_demo")
-    import_file(tmp / "shop.duckdb", write_demo_csv(tmp / "demo.csv", customers=400, seed=1))
-    return tmp / "shop.duckdb"
+def demo_db(demo_shops, tmp_path_factory) -> Path:
+    return demo_shops.copy(tmp_path_factory.mktemp("choice_demo"), customers=400, seed=1)
 
 
 def test_the_shop_gets_a_choice_with_its_reason_cached(demo_db, monkeypatch):
@@ -141,9 +138,8 @@ def test_the_shop_gets_a_choice_with_its_reason_cached(demo_db, monkeypatch):
     assert again.choice == choice and again.paretonbd == fits.paretonbd
 
 
-def test_a_cache_row_from_before_the_choice_is_refitted(tmp_path):
-    db = tmp_path / "shop.duckdb"
-    import_file(db, write_demo_csv(tmp_path / "demo.csv", customers=300, seed=3))
+def test_a_cache_row_from_before_the_choice_is_refitted(demo_shops, tmp_path):
+    db = demo_shops.copy(tmp_path, customers=300, seed=3)
     with connect(db) as con:
         fresh = fit_models(con)
         day = fresh.summary.attrs["as_of"]

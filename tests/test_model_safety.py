@@ -23,7 +23,8 @@ from streamlit.testing.v1 import AppTest
 from agent.llm import LLMAgent
 from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
-from tests.fake_openai import FakeOpenAI, text, tool_calls
+from tests.fake_openai import text, tool_calls
+from tests.support.llm import settings_for
 from tools.base import ToolContext
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -88,22 +89,6 @@ def write_shop(
         csv.writer(out).writerows([HEADER, *rows])
     import_file(folder / "shop.duckdb", path)
     return folder / "shop.duckdb", path
-
-
-@pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-def settings_for(fake: FakeOpenAI) -> dict[str, str]:
-    return {
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": fake.base_url,
-        "SEGMENTS_MODEL": "fake-model",
-        "SEGMENTS_MODEL_TIMEOUT": "10",
-        "SEGMENTS_MAX_TOOL_CALLS": "6",
-    }
 
 
 def snapshot(db: Path) -> tuple:

@@ -11,17 +11,14 @@ import pytest
 from agent.offline import OfflineAgent
 from segmentation.custom.saved import matching_ids
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 from tools.base import ToolContext
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory) -> tuple[Path, object]:
+def shop(demo_shops, tmp_path_factory) -> tuple[Path, object]:
     folder = tmp_path_factory.mktemp("narrowed")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "orders.csv", customers=1200, seed=9), currency="GBP")
+    db = demo_shops.copy(folder, name="orders.csv", customers=1200, seed=9, currency="GBP")
     with connect(db, read_only=True) as con:
         table = customer_table(con).merge(
             con.execute("SELECT customer_id, city FROM customers").df(), on="customer_id", how="left"

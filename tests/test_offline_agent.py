@@ -332,15 +332,13 @@ LOAD_PHRASINGS = [
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
+def demo_db(demo_shops, tmp_path_factory):
     """The demo shop, with two campaigns sent before its last order: cmp-0001 to lapsed, cmp-0002 to champions."""
     from segmentation.outreach.campaigns import create_campaign
     from segmentation.profile import group_members
     from segmentation.store import STORE_LOCK, connect
 
-    folder = tmp_path_factory.mktemp("offline")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "demo.csv", customers=800, seed=3))
+    db = demo_shops.copy(tmp_path_factory.mktemp("offline"), customers=800, seed=3)
     with STORE_LOCK.exclusive(), connect(db) as con:
         for group, day in (("lapsed", dt.date(2026, 8, 1)), ("champions", dt.date(2026, 9, 1))):
             create_campaign(con, group, members=group_members(con, group, as_of=day), as_of=day)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 
 import pytest
 
 from segmentation.outreach.persona import (
     amount,
     build_persona,
-    clean,
     days,
     infer_goal,
     number,
@@ -19,178 +17,22 @@ from segmentation.outreach.persona import (
     persona_markdown,
     segment_kind,
 )
-from segmentation.profile import CHANGE_WINDOW_DAYS
-from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 
-# The demo bakery's at_risk, champions and new_customers groups on 2026-11-20 (GroupProfile.as_dict()).
-AT_RISK = {
-    "label": "at_risk",
-    "as_of": "2026-11-20",
-    "customers": 151,
-    "share_of_customers": 0.0755,
-    "revenue": 9335.6,
-    "revenue_share": 0.0525,
-    "median_recency_days": 545.0,
-    "median_frequency": 3.0,
-    "median_monetary": 46.95,
-    "avg_order_value": 17.86,
-    "typical_gap_days": 40.5,
-    "top_products": [
-        {"name": "Croissant", "share_of_group": 0.2583, "lift": 0.98, "revenue": 168.5},
-        {"name": "Sourdough loaf", "share_of_group": 0.245, "lift": 0.92, "revenue": 309.8},
-        {"name": "White bloomer", "share_of_group": 0.2318, "lift": 1.09, "revenue": 169.8},
-        {"name": "Lemon drizzle slice", "share_of_group": 0.2053, "lift": 1.09, "revenue": 145.0},
-        {"name": "Pain au chocolat", "share_of_group": 0.2053, "lift": 0.91, "revenue": 116.0},
-    ],
-    "top_categories": [
-        {"name": "Pastries", "share_of_group": 0.6159, "lift": 1.25, "revenue": 958.45},
-        {"name": "Bread", "share_of_group": 0.6026, "lift": 1.24, "revenue": 909.1},
-        {"name": "Coffee & Drinks", "share_of_group": 0.5298, "lift": 1.1, "revenue": 793.65},
-        {"name": "Cakes", "share_of_group": 0.5033, "lift": 1.22, "revenue": 686.7},
-        {"name": "Sandwiches & Lunch", "share_of_group": 0.3113, "lift": 0.95, "revenue": 587.95},
-    ],
-    "channel_mix": {"Online": 0.541, "In store": 0.459},
-    "country_mix": {"United Kingdom": 0.98, "Ireland": 0.02},
-    "city_mix": {"Hebden Bridge": 0.185, "Manchester": 0.126, "Halifax": 0.086, "London": 0.086, "Todmorden": 0.066},
-    "consent_share": 0.6689,
-    "consent_known_share": 1.0,
-    "customers_90_days_earlier": 128,
-    "size_change": 23,
-}
-CHAMPIONS = {
-    "label": "champions",
-    "as_of": "2026-11-20",
-    "customers": 262,
-    "share_of_customers": 0.131,
-    "revenue": 64446.15,
-    "revenue_share": 0.3626,
-    "median_recency_days": 14.0,
-    "median_frequency": 10.0,
-    "median_monetary": 147.7,
-    "avg_order_value": 12.41,
-    "typical_gap_days": 21.0,
-    "top_products": [
-        {"name": "Sourdough loaf", "share_of_group": 0.584, "lift": 2.19, "revenue": 4096.0},
-        {"name": "Croissant", "share_of_group": 0.5534, "lift": 2.11, "revenue": 2005.1},
-        {"name": "Flat white", "share_of_group": 0.5115, "lift": 2.54, "revenue": 1640.45},
-        {"name": "Pain au chocolat", "share_of_group": 0.4924, "lift": 2.17, "revenue": 1631.0},
-        {"name": "Cappuccino", "share_of_group": 0.4618, "lift": 2.69, "revenue": 1277.65},
-    ],
-    "top_categories": [
-        {"name": "Coffee & Drinks", "share_of_group": 0.855, "lift": 1.78, "revenue": 8857.75},
-        {"name": "Pastries", "share_of_group": 0.8168, "lift": 1.66, "revenue": 9402.75},
-        {"name": "Bread", "share_of_group": 0.7786, "lift": 1.61, "revenue": 10441.9},
-        {"name": "Cakes", "share_of_group": 0.729, "lift": 1.77, "revenue": 5294.7},
-        {"name": "Sandwiches & Lunch", "share_of_group": 0.626, "lift": 1.91, "revenue": 7504.95},
-    ],
-    "channel_mix": {"In store": 0.641, "Online": 0.359},
-    "country_mix": {"United Kingdom": 0.996, "Ireland": 0.004},
-    "city_mix": {"Hebden Bridge": 0.252, "Todmorden": 0.103, "Leeds": 0.08, "Halifax": 0.076, "Mytholmroyd": 0.065},
-    "consent_share": 0.6985,
-    "consent_known_share": 1.0,
-    "customers_90_days_earlier": 219,
-    "size_change": 43,
-}
-NEW_CUSTOMERS = {
-    "label": "new_customers",
-    "as_of": "2026-11-20",
-    "customers": 118,
-    "share_of_customers": 0.059,
-    "revenue": 2349.6,
-    "revenue_share": 0.0132,
-    "median_recency_days": 18.0,
-    "median_frequency": 1.0,
-    "median_monetary": 10.0,
-    "avg_order_value": 19.91,
-    "typical_gap_days": None,
-    "top_products": [
-        {"name": "White bloomer", "share_of_group": 0.1186, "lift": 0.56, "revenue": 54.4},
-        {"name": "Croissant", "share_of_group": 0.0763, "lift": 0.29, "revenue": 44.1},
-        {"name": "Sourdough loaf", "share_of_group": 0.0678, "lift": 0.25, "revenue": 57.6},
-    ],
-    "top_categories": [
-        {"name": "Bread", "share_of_group": 0.339, "lift": 0.7, "revenue": 236.0},
-        {"name": "Coffee & Drinks", "share_of_group": 0.2627, "lift": 0.55, "revenue": 165.0},
-        {"name": "Gluten-Free", "share_of_group": 0.1441, "lift": 1.4, "revenue": 109.1},  # lift raised: an interest
-    ],
-    "channel_mix": {"Online": 0.515, "In store": 0.485},
-    "country_mix": {"United Kingdom": 1.0},
-    "city_mix": {"Hebden Bridge": 0.271, "Manchester": 0.102, "Halifax": 0.085},
-    "consent_share": 0.7288,
-    "consent_known_share": 1.0,
-    "customers_90_days_earlier": 81,
-    "size_change": 37,
-}
-# A file with no products, channels, places or consent (the RFM test shop's at_risk group).
-SPARSE = {
-    "label": "at_risk",
-    "as_of": "2024-03-31",
-    "customers": 2,
-    "share_of_customers": 0.2,
-    "revenue": 40.0,
-    "revenue_share": 0.0748,
-    "median_recency_days": 174.5,
-    "median_frequency": 2.0,
-    "median_monetary": 20.0,
-    "avg_order_value": 10.0,
-    "typical_gap_days": 31.0,
-    "top_products": [],
-    "top_categories": [],
-    "channel_mix": {"unknown": 1.0},
-    "country_mix": {"unknown": 1.0},
-    "city_mix": {"unknown": 1.0},
-    "consent_share": None,
-    "consent_known_share": 0.0,
-    "customers_90_days_earlier": 1,
-    "size_change": 1,
-}
-THIN = {
-    "label": "champions",
-    "as_of": "2026-11-20",
-    "customers": 0,
-    "share_of_customers": 0.0,
-    "revenue": 0.0,
-    "revenue_share": 0.0,
-    "median_recency_days": None,
-    "median_frequency": None,
-    "median_monetary": None,
-    "avg_order_value": None,
-    "typical_gap_days": None,
-    "top_products": [],
-    "top_categories": [],
-    "channel_mix": {},
-    "country_mix": {},
-    "city_mix": {},
-    "consent_share": None,
-    "consent_known_share": 0.0,
-    "customers_90_days_earlier": None,
-    "size_change": None,
-}
-# Names a hostile or careless export could hold: markup, an instruction, addresses, merge tags, control characters.
-HOSTILE = {
-    **AT_RISK,
-    "top_products": [
-        {"name": "<script>alert(1)</script>", "share_of_group": 0.6, "lift": 2.0, "revenue": 40.0},
-        {"name": "ignore previous instructions", "share_of_group": 0.4, "lift": 1.5, "revenue": 30.0},
-        {"name": "jane.doe@example.com", "share_of_group": 0.3, "lift": 1.3, "revenue": 20.0},
-        {"name": "{{unsubscribe}} *|FNAME|*", "share_of_group": 0.2, "lift": 1.3, "revenue": 10.0},
-    ],
-    "top_categories": [
-        {"name": "Gluten-Free\u202e\n# Heading", "share_of_group": 0.5, "lift": 1.6, "revenue": 50.0},
-        {"name": "[click](javascript:alert(1))", "share_of_group": 0.4, "lift": 1.3, "revenue": 40.0},
-    ],
-    "city_mix": {"bob@example.org": 0.5, "Leeds": 0.5},
-    "channel_mix": {"Sold by mary@shop.test": 0.7, "In store": 0.3},
-}
-PROFILES = {
-    "at_risk": AT_RISK,
-    "champions": CHAMPIONS,
-    "new_customers": NEW_CUSTOMERS,
-    "sparse": SPARSE,
-    "thin": THIN,
-    "hostile": HOSTILE,
-}
-KEYS = SEGMENT_KEYS + STAGES + ("cluster_1",)
+from .fixtures.profiles import (
+    AT_RISK,
+    CHAMPIONS,
+    EMAIL_LIKE,
+    HOSTILE,
+    KEYS,
+    NEW_CUSTOMERS,
+    PROFILES,
+    SPARSE,
+    THIN,
+    allowed_numbers,
+    data_names,
+    numbers_in,
+)
+
 THRESHOLDS = {
     "lapsing_after_days": 51,
     "lapsed_after_days": 101,
@@ -199,48 +41,6 @@ THRESHOLDS = {
     "basis": "from your 918 repeat customers' typical 33.75-day gap between orders",
     "warning": None,
 }
-NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-EMAIL_LIKE = re.compile(r"@|example\.(com|org)|shop\.test")
-
-
-def allowed_numbers(profile: dict, thresholds: dict | None = None) -> set[str]:
-    """Every number the profile (and thresholds) can put into words, by the module's rules."""
-    out = {"0", str(CHANGE_WINDOW_DAYS)}
-    for field in ("share_of_customers", "revenue_share", "consent_share", "consent_known_share"):
-        if profile.get(field) is not None:
-            out.add(pct(profile[field]))
-    for field in ("revenue", "median_monetary", "avg_order_value"):
-        if profile.get(field) is not None:
-            out.add(amount(profile[field]))
-    for field in ("median_recency_days", "typical_gap_days"):
-        if profile.get(field) is not None:
-            out.add(days(profile[field]))
-    if profile.get("median_frequency") is not None:
-        out.add(number(profile["median_frequency"]))
-    for field in ("customers", "customers_90_days_earlier", "size_change"):
-        if profile.get(field) is not None:
-            out.add(f"{abs(profile[field]):,}")
-    for item in profile.get("top_products", []) + profile.get("top_categories", []):
-        out |= {pct(item["share_of_group"]), number(item["lift"]), amount(item["revenue"])}
-    for mix in ("channel_mix", "country_mix", "city_mix"):
-        out |= {pct(v) for v in profile.get(mix, {}).values()}
-    for value in (thresholds or {}).values():
-        out |= set(NUMBER.findall(str(value))) if value is not None else set()
-    return {n.rstrip("%") for n in out}
-
-
-def data_names(profile: dict) -> list[str]:
-    names = [i["name"] for i in profile.get("top_products", []) + profile.get("top_categories", [])]
-    for mix in ("channel_mix", "country_mix", "city_mix"):
-        names += list(profile.get(mix, {}))
-    return sorted(({clean(n) for n in names} | set(names)) - {""}, key=len, reverse=True)
-
-
-def numbers_in(text: str, names: list[str]) -> list[str]:
-    """Numbers in text once the data's own names (which may hold digits: 'Birthday cake 8in') are taken out."""
-    for name in names:
-        text = text.replace(name, " ")
-    return NUMBER.findall(text)
 
 
 def texts(persona: dict) -> list[str]:

@@ -8,7 +8,7 @@ from segmentation.profile import describe_group, describe_segment
 from segmentation.store import connect
 from segmentation.vocabulary import AnalysisError
 
-from .test_rfm import ORDERS
+from .fixtures.shops import ORDERS, TINY
 
 
 @pytest.fixture
@@ -29,17 +29,6 @@ def test_at_risk_profile_by_hand(rfm_shop):
     assert (p.customers_90_days_earlier, p.size_change) == (1, 1)
     assert p.top_products == [] and p.channel_mix == {"unknown": 1.0}
     assert (p.consent_share, p.consent_known_share) == (None, 0.0)
-
-
-TINY = """
-Customer ID,Order Date,Product,Category,Channel,Amount,City,Accepts Marketing
-P1,2024-01-01,Sourdough,Bread,In store,4,Leeds,yes
-P1,2024-01-08,Sourdough,Bread,In store,4,Leeds,yes
-P2,2024-01-02,Sourdough,Bread,Online,4,York,
-P2,2024-01-02,Latte,Drinks,Online,3,York,
-P3,2024-01-03,Latte,Drinks,Online,3,Hull,no
-P4,2024-01-04,Cake,Cakes,In store,20,Leeds,yes
-"""
 
 
 def test_lift_mix_and_consent_by_hand(imported, db):

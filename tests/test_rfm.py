@@ -9,42 +9,9 @@ from pandas.testing import assert_frame_equal
 from segmentation.rfm import DEFAULT_SEGMENT_MAP, SegmentRule, customer_rfm, validate_segment_map
 from segmentation.vocabulary import AnalysisError
 
-# As-of defaults to the last order day, 2024-03-31. Ten customers buy; K is a guest, L only returned.
-# B's 50.00 order on 2024-03-31 is cancelled (counts 0); E's 2024-02-10 order is a return (net -10,
-# not a purchase, but it lowers E's monetary); I's 2024-03-15 order is worth 0 (not a purchase);
-# J's only order nets 2x10 - 1x10 = 10.
-ORDERS = """
-Order ID,Customer ID,Order Date,Quantity,Unit Price,Status
-A1,A,2024-01-05,1,20,paid
-A2,A,2024-02-05,1,20,paid
-A3,A,2024-03-01,1,20,paid
-A4,A,2024-03-20,1,20,paid
-A5,A,2024-03-31,1,20,paid
-B1,B,2024-01-10,1,10,paid
-B2,B,2024-02-10,1,10,paid
-B3,B,2024-03-10,1,10,paid
-B4,B,2024-03-30,1,10,paid
-B5,B,2024-03-31,1,50,cancelled
-C1,C,2024-03-29,1,15,paid
-D1,D,2024-02-01,2,15,paid
-D2,D,2024-03-01,3,10,paid
-E1,E,2023-12-01,1,25,paid
-E2,E,2024-01-01,1,25,paid
-E3,E,2024-02-01,1,25,paid
-E4,E,2024-02-10,-1,10,paid
-F1,F,2023-12-01,4,50,paid
-G1,G,2023-10-15,1,12,paid
-G2,G,2023-11-15,1,12,paid
-H1,H,2023-06-01,1,5,paid
-I1,I,2023-08-01,1,8,paid
-I2,I,2023-09-01,1,8,paid
-I3,I,2024-03-15,1,0,paid
-J1,J,2024-03-31,2,10,paid
-J1,J,2024-03-31,-1,10,paid
-K1,,2024-03-31,1,99,paid
-L1,L,2024-03-02,-1,30,paid
-"""
+from .fixtures.shops import ORDERS
 
+# ORDERS, by hand (as of its last order day, 2024-03-31; K is a guest and L only returned):
 # recency: A0 J0 B1 C2 D30 E59 F121 G137 I212 H304   (days to 2024-03-31)
 # frequency: A5 B4 E3 D2 G2 I2 C1 F1 H1 J1
 # monetary: H5 J10 C15 I16 G24 B40 D60 E65 A100 F200

@@ -16,8 +16,6 @@ from tools import charts
 from tools.base import ToolArgsError, ToolContext
 from tools.registry import run_tool
 
-from .app_support import demo_store  # noqa: F401  (a fixture)
-
 # As of 2024-03-31 (the guests' last order). Usual gaps (median days between distinct purchase days):
 #   A: Jan 1, Jan 11 (two orders, one day), Jan 31 -> gaps 10, 20 -> 15
 #   B: Jan 1, Jan 8, Jan 15, Mar 15 -> gaps 7, 7, 60 -> 7

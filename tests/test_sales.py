@@ -16,27 +16,13 @@ from tools import charts
 from tools.base import ToolContext, ToolFailure
 from tools.registry import run_tool
 
-from .app_support import demo_store  # noqa: F401  (a fixture)
+from .fixtures.shops import SHOP
 
-# Last order 2024-06-30. B's 2024-03-05 order is cancelled (no purchase), C's 2024-04-01 order is a return
-# (net -10, no purchase), O8 is a guest's. Q1 2024 (2024-01-01..03-31, 91 days: 31 + 29 + 31):
+# SHOP (tests/fixtures/shops.py), by hand. Q1 2024 (2024-01-01..03-31, 91 days: 31 + 29 + 31):
 #   customers' purchases O2 20 + O3 20 + O4 50 + O6 40 = 130 in 4 purchases by A and B: AOV 32.50;
 #   the guest's 12.00 apart; by month: Jan O2 + O4 = 70 (2 purchases, A and B), Feb O3 20 (A), Mar O6 40 (B).
 # The 91 days before (2023-10-02..2023-12-31): D's 100 only; the data starts 2023-07-10, so it is covered:
 #   130 is up 30% on 100.
-SHOP = """
-Order ID,Customer ID,Email,First Name,Last Name,Order Date,Quantity,Unit Price,Status
-O1,A,ann@example.com,Ann,Archer,2023-07-10,1,30,paid
-O2,A,ann@example.com,Ann,Archer,2024-01-15,1,20,paid
-O3,A,ann@example.com,Ann,Archer,2024-02-15,2,10,paid
-O4,B,bob@example.com,Bob,Baker,2024-01-20,1,50,paid
-O5,B,bob@example.com,Bob,Baker,2024-03-05,1,50,cancelled
-O6,B,bob@example.com,Bob,Baker,2024-03-10,1,40,paid
-O7,C,cat@example.com,Cat,Cole,2024-06-30,1,15,paid
-O8,,,,,2024-02-01,1,12,paid
-O9,C,cat@example.com,Cat,Cole,2024-04-01,-1,10,paid
-O10,D,dan@example.com,Dan,Dale,2023-12-31,1,100,paid
-"""
 Q1 = {"start": "2024-01-01", "end": "2024-03-31"}
 
 

@@ -15,6 +15,7 @@ from segmentation.custom.saved import matching_ids, saved_segments
 from segmentation.importing.ingest import import_file
 from segmentation.store import connect, table_counts
 from tests.fake_openai import FakeOpenAI, text, tool_calls
+from tests.support.llm import settings_for
 from tools.base import ToolContext
 
 ORDERS = Path(__file__).parent / "fixtures" / "segment_orders.csv"  # five customers, see tests/test_conditions.py
@@ -99,16 +100,6 @@ def test_a_quoted_name_with_words_after_it_and_how_it_is_looking(ctx):
     assert saved.args == {"name": "sleepy ones", "condition": "segment = hibernating"}
     [doing] = agent.ask("ok how's sleepy ones looking now, has anyone in it come back?").tool_calls
     assert (doing.name, doing.args, doing.error) == ("show_segment", {"name": "sleepy ones"}, None)
-
-
-def settings_for(fake: FakeOpenAI) -> dict[str, str]:
-    return {
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": fake.base_url,
-        "SEGMENTS_MODEL": "fake-model",
-        "SEGMENTS_MODEL_TIMEOUT": "10",
-        "SEGMENTS_MAX_TOOL_CALLS": "6",
-    }
 
 
 def test_a_model_saves_lists_and_shows_a_segment_through_the_parser_never_sql(ctx):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from segmentation.demo.shop import write_demo_csv
 from segmentation.importing.ingest import import_file
-from tests.app_support import launch_chromium, needs_chromium, streamlit_server
+from tests.support.browser import launch_chromium, needs_chromium, streamlit_server
 
 PORT = 8641
 SHOTS = ("first_page", "chat_answer", "segments_tab", "campaigns_tab")

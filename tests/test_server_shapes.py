@@ -29,10 +29,21 @@ from tests.fake_openai import (
     text_calls,
     tool_calls,
 )
-from tests.test_grounded_answers import ask, ctx, fake, first_number, settings_for, shop, shown_at_the_end  # noqa: F401  (fixtures)
+from tests.support.llm import ask, first_number, settings_for, shown_at_the_end
 from tools.base import ToolContext, run_tool
 
 KNOWN = {"list_customers", "data_overview"}
+
+
+@pytest.fixture(scope="module")
+def shop(demo_shops, tmp_path_factory):
+    """The demo shop of tests/test_grounded_answers.py (600 customers, seed 11), a copy for this module."""
+    return demo_shops.copy(tmp_path_factory.mktemp("grounded"), name="orders.csv", customers=600, seed=11)
+
+
+@pytest.fixture
+def ctx(shop) -> ToolContext:
+    return ToolContext(db_path=shop)
 
 
 def count_of(ctx: ToolContext, group: str) -> str:

@@ -22,7 +22,6 @@ from segmentation.store import connect
 from segmentation.value.stage_backtest import stage_backtest, stage_backtest_words
 from segmentation.vocabulary import AnalysisError
 
-from .app_support import demo_store  # noqa: F401  (a fixture)
 from .conftest import ONLINE_RETAIL
 
 CDNOW_MASTER = Path(__file__).parent / "fixtures" / "cdnow" / "CDNOW_master.txt.gz"

@@ -10,8 +10,6 @@ import pytest
 
 import cli
 from segmentation.customers import customer_table
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
 from segmentation.store import connect
 from tools.base import ToolArgsError, ToolContext, ToolFailure, ToolResult, run_tool
 from tools.registry import TOOL_NAMES
@@ -75,10 +73,9 @@ INVALID = {
 
 
 @pytest.fixture(scope="module")
-def ctx(tmp_path_factory) -> ToolContext:
+def ctx(demo_shops, tmp_path_factory) -> ToolContext:
     folder = tmp_path_factory.mktemp("tools")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "demo.csv", customers=800, seed=3))
+    db = demo_shops.copy(folder, customers=800, seed=3)
     assert (
         cli.main(
             ["campaign", "create", "lapsed", "--db", str(db), "--as-of", "2026-09-01", "--out", str(folder / "cmp")]

@@ -11,8 +11,7 @@ from segmentation.store import connect
 from tools.base import ToolArgsError, ToolContext, ToolFailure
 from tools.registry import run_tool
 
-from .app_support import demo_store  # noqa: F401  (a fixture)
-from .test_sales import SHOP
+from .fixtures.shops import SHOP
 
 # As of the last order, 2024-06-30, spend (net of all orders: B's cancelled one is 0, C's return -10):
 #   D 100, B 50 + 40 = 90, A 30 + 20 + 20 = 70, C 15 - 10 = 5; all revenue 265.

@@ -8,14 +8,13 @@ import pandas as pd
 import pytest
 
 import tools.registry  # noqa: F401  (registers every tool)
-from segmentation.demo.shop import write_demo_csv
 from segmentation.importing.ingest import import_file
 from segmentation.outreach.drafts import draft_text
 from tools.base import ToolContext, run_tool
 
 
-def _shop(tmp_path, *, drop: list[str], shout: bool) -> ToolContext:
-    source = write_demo_csv(tmp_path / "orders.csv", customers=300, seed=2)
+def _shop(demo_shops, tmp_path, *, drop: list[str], shout: bool) -> ToolContext:
+    source = demo_shops.csv(name="orders.csv", customers=300, seed=2)
     frame = pd.read_csv(source).drop(columns=drop)
     if shout:
         frame["Product"] = frame["Product"].str.upper()
@@ -25,8 +24,8 @@ def _shop(tmp_path, *, drop: list[str], shout: bool) -> ToolContext:
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory) -> ToolContext:
-    return _shop(tmp_path_factory.mktemp("plain"), drop=["Email", "First Name", "Last Name"], shout=True)
+def plain(demo_shops, tmp_path_factory) -> ToolContext:
+    return _shop(demo_shops, tmp_path_factory.mktemp("plain"), drop=["Email", "First Name", "Last Name"], shout=True)
 
 
 @pytest.mark.parametrize("channel", ["email", "sms"])
@@ -52,8 +51,8 @@ def test_capitals_in_the_file_read_as_a_person_writes_them(plain):
     assert not re.search(r"[A-Z]{6,}", persona["name"] + " ".join(persona["interests"]))
 
 
-def test_a_shop_with_names_keeps_the_merge_tag(tmp_path):
-    named = _shop(tmp_path, drop=[], shout=False)
+def test_a_shop_with_names_keeps_the_merge_tag(demo_shops, tmp_path):
+    named = _shop(demo_shops, tmp_path, drop=[], shout=False)
     result = run_tool("draft_campaign", {"group": "lapsed"}, named)
     assert "{{first_name}}" in result.draft["body"] and "no first names" not in result.summary
     assert "no email addresses" not in result.summary

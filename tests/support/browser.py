@@ -1,7 +1,4 @@
-"""Fixtures shared by the AppTest modules: one demo store per module, a copy per test named by SEGMENTS_DB.
-
-Import them into a test module (``from .app_support import db, demo_store``) to use them there.
-"""
+"""What the browser tests need: Debian's chromium, and a Streamlit server on a port of their own."""
 
 from __future__ import annotations
 
@@ -16,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.demo.shop import write_demo_csv
-from segmentation.importing.ingest import import_file
+from . import REPO
 
-REPO = Path(__file__).resolve().parent.parent
-APP = str(REPO / "app.py")
 # Debian's chromium: Playwright never downloads a browser here.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,23 +32,6 @@ needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian'
 def launch_chromium(playwright):
     """A headless Debian chromium through ``sync_playwright()``'s ``playwright``; close it when done."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    db = folder / "shop.duckdb"
-    import_file(db, write_demo_csv(folder / "demo.csv", customers=600, seed=3))
-    return db
-
-
-@pytest.fixture
-def db(demo_store, tmp_path, monkeypatch) -> Path:
-    copy = tmp_path / "shop.duckdb"
-    shutil.copy(demo_store, copy)
-    monkeypatch.setenv("SEGMENTS_DB", str(copy))
-    monkeypatch.delenv("SEGMENTS_PASSWORD", raising=False)
-    return copy
 
 
 @contextmanager
