@@ -36,8 +36,8 @@ class State:
         # the group recommended first).
         second = args.get("group_b") if args.get("group_b") != "everyone_else" else args.get("group_a")
         group = args.get("group") or second or facts.get("group") or self.group
-        if tool == "load_data":
-            group = None
+        if tool == "load_data" or (tool == "list_customers" and not args.get("group")):
+            group = None  # a new shop; or everyone narrowed by a condition, which "them" finds in args["where"]
         listing, cluster_k = self.listing, self.cluster_k
         if tool == "cluster_customers" and facts.get("clusters"):
             listing = tuple((str(c["key"]), int(c["size"])) for c in facts["clusters"])

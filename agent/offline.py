@@ -29,7 +29,7 @@ from agent import intents as phrases
 from agent.answers import compose, help_text, suggest
 from agent.base import Event, Mode, OnEvent, ToolCall, Turn
 from agent.dialogue import State
-from agent.planners import Ask, Plan, Shop, plan_intent, plan_narrowed
+from agent.planners import Ask, Plan, Shop, narrows_last_list, plan_intent, plan_narrowed
 from agent.understand.customer import plan_customer
 from agent.understand.dates import NUM
 from agent.understand.decline import decline
@@ -84,10 +84,11 @@ def plan_question(question: str, state: State, shop: Shop | None = None) -> Plan
     )
     if bare and state.tool == "cluster_customers":
         s.k = phrases.NUMBER_WORDS.get(bare.group(1)) or int(bare.group(1))  # "try 5 instead" after a clustering
-    intent = detect(text, s, state)
+    ask = Ask(raw, text, s, state, shop)
+    # "only the ones with a loyalty card" after a list names no tool: it narrows the list on screen.
+    intent = detect(text, s, state) or ("list_customers" if narrows_last_list(ask) else None)
     if intent is None:
         return Plan(None, reply=suggest(raw))
-    ask = Ask(raw, text, s, state, shop)
     plan = plan_narrowed(intent, ask) or plan_intent(intent, ask)
     return plan if plan.tool or plan.reply else Plan(None, reply=suggest(raw))
 
@@ -239,6 +240,7 @@ class OfflineAgent:
                 functools.cache(self._words),
                 self._segments,
                 functools.cache(self._attributes),
+                functools.cache(self._names),
             )
         return self._shop
 
@@ -276,6 +278,23 @@ class OfflineAgent:
         found: dict[str, tuple[str, ...]] = {}
         for name, value in rows:
             found[str(name)] = (*found.get(str(name), ()), str(value))
+        return found
+
+    def _names(self) -> dict[str, tuple[str, ...]]:
+        """The shop's cities, countries, products and categories as stored: what a list can be narrowed by
+        ("everyone in Halifax or Todmorden", "anyone who had a birthday cake")."""
+        kinds = [("city", "customers", 2000), ("country", "customers", 500)]
+        kinds += [("product", "order_lines", 2000), ("category", "order_lines", 500)]
+        rows = self._read(
+            " UNION ALL ".join(
+                f"SELECT '{kind}', {kind} FROM (SELECT DISTINCT {kind} FROM {table} WHERE {kind} IS NOT NULL "
+                f"LIMIT {most})"
+                for kind, table, most in kinds
+            )
+        )
+        found: dict[str, tuple[str, ...]] = {}
+        for kind, name in rows:
+            found[str(kind)] = (*found.get(str(kind), ()), str(name))
         return found
 
     def _places(self) -> dict[str, str]:

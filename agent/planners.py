@@ -52,6 +52,7 @@ class Shop:
     words: Callable[[], frozenset[str]] = frozenset  # the shop's own words, for spelling
     segments: Callable[[], dict[str, str]] = dict  # the owner's saved segments: name -> condition
     attributes: Callable[[], dict[str, tuple[str, ...]]] = dict  # the lists' tags and interests: kind -> values
+    names: Callable[[], dict[str, tuple[str, ...]]] = dict  # cities, countries, products, categories as stored
 
 
 @dataclass
@@ -582,19 +583,9 @@ _LISTING = (
     r"^(list|show|who|which|only|just|give me|get me|find)\b"
     r"|\b(list|show me|who are|which of|only the|just the)\b"
 )
-_SPEND = re.compile(
-    r"\b(?:spent|spend|spending|spends|worth)\b[^.?!]{0,25}?\b(?:over|more than|above|at least|greater "
-    r"than|upwards of|north of|exceeding)\b|[£$€]\s?\d"
-)
-_QUIET = re.compile(
-    r"\b(?:havent|have not|hasnt|has not|not|no longer|didnt|did not)\b(?: \w+)?"
-    r" (?:ordered|bought|shopped|purchased|been in|visited|been back|come in|come back)\b(?: \w+){0,2}?"
-    r" (?:in|for|since) (?:the )?(?:(?:last|past) )?(\d+|a|an|one|two|three|four|five|six|nine|twelve)"
-    r" (day|week|month|year)s?\b"
-)
 
 
-def _narrows_last_list(a: Ask) -> bool:
+def narrows_last_list(a: Ask) -> bool:
     """'only the ones in Leeds', 'just those who spent over 100': the last list, narrowed further."""
     return (
         a.state.tool == "list_customers"
@@ -604,25 +595,59 @@ def _narrows_last_list(a: Ask) -> bool:
     )
 
 
+def _totals_of_last_list(a: Ask) -> bool:
+    """'how much have those spent altogether', right after a list narrowed by a condition: its total is the
+    list's, not the shop's sales."""
+    return (
+        a.state.tool == "list_customers"
+        and bool(a.state.args.get("where"))
+        and a.s.pronoun
+        and bool(search(r"\bhow much\b.{0,30}\b(spent|spend|spending|worth)\b|\b(altogether|in total|total)\b", a.text))
+    )
+
+
 def _behaviour_parts(a: Ask, intent: str) -> list[str]:
-    """Conditions for spend, time since the last order and place said in a list question: 'spent over £100'
-    (monetary > 100), "haven't ordered in 3 months" (recency >= 90), 'in Leeds' (city = "Leeds")."""
-    from agent.understand.dates import number
+    """Conditions for what customers did, said in a list question (``agent.understand.behaviour``): place,
+    purchases, spend, time since the last order, how often, email opens. A place narrows a list only."""
+    from agent.understand.behaviour import behaviour_conditions
 
-    parts = []
-    if a.s.min_spend is not None and _SPEND.search(a.raw.lower()):
-        parts.append(f"monetary > {a.s.min_spend:g}")
-    quiet = _QUIET.search(a.text)
-    if quiet:
-        n = 1 if quiet.group(1) in ("a", "an") else number(quiet.group(1))
-        if n:
-            parts.append(f"recency >= {n * phrases.UNIT_DAYS[quiet.group(2)]}")
-    if a.s.place and intent == "list_customers":
-        from agent.understand.text import normalise
-
-        kind = a.shop.places().get(normalise(a.s.place), "city")
-        parts.append(f'{kind} = "{a.s.place}"')
+    parts = behaviour_conditions(a.raw, a.text, a.shop.last_order(), a.shop.names())
+    if intent != "list_customers":
+        parts = [p for p in parts if not p.startswith(("city ", "country "))]
     return parts
+
+
+# Questions about everyone (no group named) that a condition can answer: a list or a count of the customers who
+# did or are what was said ("everyone in halifax or todmorden who spent over a hundred quid", "how many only ever
+# bought once"). Totals of money over a period stay the sales questions they are.
+_EVERYONE_INTENTS = (*NARROWABLE, "segment_by", "data_overview", "sales_over_time")
+# A question that opens by asking for people is a list, whatever else its words are like ("who opens most of our
+# emails but hasn't bought since july" is not July's sales).
+_PEOPLE_FIRST = (
+    r"^(can (you|u) )?(who|whos|which|anyone|anybody|everyone|everybody|list|show|pull up|find|get me|give me)\b"
+    r"|^how many (people|ppl|customers|folks?)\b"
+)
+_ABOUT_PEOPLE = (
+    r"\b(who|whos|which|anyone|anybody|everyone|everybody|people|ppl|customers|folk|folks|those|ones|how many|"
+    r"list|show|pull up|find|get me|give me)\b"
+)
+
+
+def _everyone_narrowed(intent: str, a: Ask, parts: list[str]) -> bool:
+    """Whether a question naming no group is a list of everyone narrowed by ``parts``: two conditions or more,
+    or one that is not a place alone (a place alone is the breakdown by place the owner knows)."""
+    if intent not in _EVERYONE_INTENTS or not parts or not search(_ABOUT_PEOPLE, a.text):
+        return False
+    if intent == "sales_over_time" and not search(_PEOPLE_FIRST, a.text):
+        return False
+    if intent == "email_engagement" and all(p.startswith(("open_rate", "click_rate", "unsubscribed")) for p in parts):
+        return False  # "who buys but never opens our emails": the email behaviour groups answer that
+    if len(parts) >= 2:
+        return True
+    only = parts[0]
+    if only.startswith(("city ", "country ")):
+        return bool(search(_LISTING, a.text))  # "do we get a lot from leeds, manchester": where they are, by place
+    return intent != "customers_by_attribute" or not search(_COUNTING, a.text)
 
 
 def plan_narrowed(intent: str, a: Ask) -> Plan | None:
@@ -633,18 +658,24 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
 
     if search(r"\b(draft|write|compose)\b.{0,30}\b(e ?mail|text|sms|message|newsletter)", a.text):
         intent = "draft_campaign"  # "draft an email to my champions who are under 30": a draft, however it reads
-    narrowing_last = _narrows_last_list(a)
+    if _totals_of_last_list(a):  # "how much have those spent altogether?": the list's own sums, again
+        return Plan("list_customers", dict(a.state.args))
+    narrowing_last = narrows_last_list(a)
     if narrowing_last or (
         intent == "segment_by" and a.s.place and search(_LISTING, a.text) and not search(r"\bhow many\b", a.text)
     ):
         intent = "list_customers"  # "only the ones in Leeds" after a list; "list my lapsed customers in Leeds"
+    group = a.s.group or (a.state.pick(a.s.pick) if a.s.pick else None) or (a.carried() if a.s.pronoun else None)
+    if group is None and narrowing_last:
+        group = a.state.args.get("group")
+    if group is None and not a.s.cluster and intent != "draft_campaign":
+        return _plan_everyone(intent, a, narrowing_last)
+    if intent in ("sales_over_time", "data_overview", "segment_by") and search(_PEOPLE_FIRST, a.text):
+        intent = "list_customers"  # "who opens most of our emails but hasn't bought since july": people, not sales
     if intent not in (*NARROWABLE, "draft_campaign") or (
         intent == "customers_by_attribute" and search(_COUNTING, a.text)
     ):
         return None
-    group = a.s.group or (a.state.pick(a.s.pick) if a.s.pick else None) or (a.carried() if a.s.pronoun else None)
-    if group is None and narrowing_last:
-        group = a.state.args.get("group")
     if group is None:
         return None
     if intent == "draft_campaign":  # a draft goes to a whole group: narrowed, it would go to the wrong people
@@ -664,14 +695,36 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
         return None  # "who opens our emails but hasn't bought in 3 months?": a behaviour group, not 'lapsed'
     condition, note = attribute_condition(a.raw, a.shop.attributes())
     parts = [p for p in (condition, *_behaviour_parts(a, intent)) if p]
+    return _narrowed_list(intent, a, group, parts, note, narrowing_last)
+
+
+def _plan_everyone(intent: str, a: Ask, narrowing_last: bool) -> Plan | None:
+    """'everyone in halifax or todmorden who spent over a hundred quid': list_customers with no group, narrowed;
+    also 'only the ones who ...' after such a list. None when the question is not one (``_everyone_narrowed``)."""
+    from agent.understand.filters import attribute_condition
+
+    if narrowing_last:
+        intent = "list_customers"
+    condition, note = attribute_condition(a.raw, a.shop.attributes())
+    # Each of the who-they-are words is a condition of its own ("under 30 and into vegan": two).
+    parts = [*(condition.split(" and ") if condition else []), *_behaviour_parts(a, "list_customers")]
+    if not narrowing_last and not _everyone_narrowed(intent, a, parts):
+        return None
+    return _narrowed_list("list_customers", a, None, parts, note, narrowing_last)
+
+
+def _narrowed_list(
+    intent: str, a: Ask, group: str | None, parts: list[str], note: str, narrowing_last: bool
+) -> Plan | None:
+    """list_customers for ``group`` (None: everyone who bought) where all of ``parts`` hold, and what the list on
+    screen was narrowed by when this narrows it further."""
     if narrowing_last and a.state.args.get("where"):
-        parts.insert(0, a.state.args["where"])  # "only the ones in Leeds" keeps what the list was narrowed by
+        parts = [a.state.args["where"], *parts]  # "only the ones in Leeds" keeps what the list was narrowed by
     if not parts:
         return None
-    condition = " and ".join(parts)
     args = {
-        "group": group,
-        "where": condition,
+        **({"group": group} if group else {}),
+        "where": " and ".join(parts),
         **{k: v for k, v in slot_args("list_customers", a).items() if k not in ("group", "where")},
     }
     args, adjusted = valid("list_customers", args)

@@ -4,6 +4,7 @@ screen, and "save these" keeping exactly those customers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,162 @@ def test_list_words_with_a_place_list_and_how_many_still_counts(shop):
     assert listed.result.facts["count"] == int(((table["lifecycle"] == "lapsed") & (table["city"] == "Leeds")).sum())
     [counted] = agent.ask("how many of them live in Leeds?").tool_calls
     assert counted.name == "segment_by"
+
+
+# --- lists narrowed by what was said, with no group named (blind questions, round 2: Q5-Q9 and C4) -------------
+
+NAMES = {
+    "city": ("Hebden Bridge", "Sowerby Bridge", "Halifax", "Todmorden", "Eccles"),
+    "product": (
+        "Birthday cake 8in",
+        "Eccles cake",
+        "Croissant",
+        "GF brownie",
+        "Chocolate brownie",
+        "Cupcakes (box of 12)",
+    ),
+    "category": ("Gluten-Free", "Bread", "Celebration Cakes"),
+}
+LAST_ORDER = dt.date(2026, 11, 20)
+
+
+@pytest.mark.parametrize(
+    ("question", "conditions"),
+    [
+        (
+            "can u pull up everyone in halifax or todmorden whos spent over a hundred quid with us",
+            ['city in ("Halifax", "Todmorden")', "monetary > 100"],
+        ),
+        (
+            "anyone whos had a birthday cake off us but not ordered anything in like 6 months",
+            ['bought "Birthday cake 8in"', "recency >= 180"],
+        ),
+        # A product named after a town is the product, not the town.
+        ("who bought eccles cakes in the last 2 weeks", ['bought "Eccles cake" in last 14 days']),
+        # The longest name said wins: GF brownie, not chocolate brownie; a pack size is not said.
+        ("customers who bought gf brownies or cupcakes", ['bought ("GF brownie", "Cupcakes (box of 12)")']),
+        ("people who bought gluten free stuff in the last 3 months", ['bought category "Gluten-Free" in last 90 days']),
+        ("everyone in hebden bridge", ['city = "Hebden Bridge"']),
+        ("who hasnt bought anything since july", ["last_order < 2026-08-01"]),
+        ("how many ppl only ever bought once and never came back", ["frequency = 1"]),
+        ("customers who have ordered more than five times", ["frequency > 5"]),
+        ("who has spent less than 20 quid", ["monetary < 20"]),
+        ("customers who spent over £1.5k", ["monetary > 1500"]),
+        ("how are bread sales doing", []),  # no purchase by anyone said: a sales question
+    ],
+)
+def test_what_customers_did_as_conditions(question, conditions):
+    from agent.understand.behaviour import behaviour_conditions
+    from agent.understand.text import clean
+
+    assert behaviour_conditions(question, clean(question), LAST_ORDER, NAMES) == conditions
+
+
+def test_since_a_month_later_in_the_year_than_the_last_order_is_last_year():
+    from agent.understand.behaviour import behaviour_conditions
+
+    said = "who hasnt bought anything since july"
+    assert behaviour_conditions(said, said, dt.date(2026, 3, 10), {}) == ["last_order < 2025-08-01"]
+
+
+@pytest.fixture(scope="module")
+def corner_crumb(demo_shops, tmp_path_factory) -> Path:
+    """The demo shop as `segments demo` makes it (2,000 customers, seed 7, its list and newsletter activity)."""
+    shop = {"name": "corner_crumb_orders.csv", "customers": 2000, "seed": 7, "currency": "GBP", "contacts": True}
+    return demo_shops.copy(tmp_path_factory.mktemp("corner_crumb"), **shop)
+
+
+def _by_hand(db: Path, sql: str) -> set[str]:
+    with connect(db, read_only=True) as con:
+        return {row[0] for row in con.execute(sql).fetchall()}
+
+
+# Each buying customer's net spend and last purchase day, from the orders themselves (DESIGN.md: a purchase is an
+# order with net revenue > 0; spend is net of returns).
+_SPENT = (
+    "SELECT customer_id, sum(net_amount) AS spent, max(order_date) FILTER (WHERE net_amount > 0) AS last_day "
+    "FROM orders WHERE customer_id IS NOT NULL GROUP BY 1 HAVING count(*) FILTER (WHERE net_amount > 0) > 0"
+)
+
+
+def test_two_towns_and_spend_in_words_with_no_group(corner_crumb, tmp_path):
+    db = tmp_path / "shop.duckdb"
+    import shutil
+
+    shutil.copy(corner_crumb, db)
+    agent = OfflineAgent(ToolContext(db_path=db))
+    [call] = agent.ask(
+        "can u pull up everyone in halifax or todmorden whos spent over a hundred quid with us"
+    ).tool_calls
+    assert (call.name, call.args) == (
+        "list_customers",
+        {"where": 'city in ("Halifax", "Todmorden") and monetary > 100'},
+    )
+    expected = _by_hand(
+        db,
+        f"SELECT s.customer_id FROM ({_SPENT}) s JOIN customers c USING (customer_id) "
+        "WHERE c.city IN ('Halifax', 'Todmorden') AND round(s.spent, 2) > 100",
+    )
+    assert call.result.facts["count"] == len(expected) > 0
+    assert call.result.facts["group"] is None and "every customer" not in call.result.summary
+    [saved] = agent.ask("save them as calder big spenders").tool_calls
+    assert saved.args["condition"] == 'city in ("Halifax", "Todmorden") and monetary > 100'
+    with connect(db, read_only=True) as con:
+        assert set(matching_ids(con, saved.args["condition"])) == expected
+
+
+def test_a_product_bought_and_quiet_since(corner_crumb):
+    turn = OfflineAgent(ToolContext(db_path=corner_crumb)).ask(
+        "anyone whos had a birthday cake off us but not ordered anything in like 6 months"
+    )
+    [call] = turn.tool_calls
+    assert call.args["where"] == 'bought "Birthday cake 8in" and recency >= 180'
+    with connect(corner_crumb, read_only=True) as con:
+        as_of = con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
+    expected = _by_hand(
+        corner_crumb,
+        f"SELECT s.customer_id FROM ({_SPENT}) s WHERE date_diff('day', s.last_day, DATE '{as_of}') >= 180 AND "
+        "EXISTS (SELECT 1 FROM order_lines l WHERE l.customer_id = s.customer_id AND l.net_amount > 0 "
+        "AND l.product = 'Birthday cake 8in')",
+    )
+    # "not ordered in 6 months" also reads as the lapsed group; every one of them is lapsed (the shop's lapsed
+    # line is well under 180 days), so the group takes nobody away.
+    assert call.result.facts["count"] == len(expected) > 0
+
+
+def test_who_they_are_and_what_they_did_from_the_blind_questions(corner_crumb):
+    """Counts worked out with pandas from the demo's own tables by the person who wrote the questions, who had not
+    seen the code (blind questions, round 2: Q5, Q8, Q9)."""
+    agent = OfflineAgent(ToolContext(db_path=corner_crumb))
+    [once] = agent.ask("how many ppl only ever bought once and never came back??").tool_calls
+    assert (once.args["where"], once.result.facts["count"], once.result.facts["revenue"]) == (
+        "frequency = 1",
+        1080,
+        pytest.approx(20734.05),
+    )
+    [vegan] = agent.ask("how many of my customers are under 30 and into vegan stuff").tool_calls
+    assert vegan.args["where"] == 'interest = "vegan" and age < 30' and vegan.result.facts["count"] == 71
+    assert vegan.result.facts["narrowed_by"] == ["age"]  # and the answer says it was the owner's own words
+    [opens] = agent.ask("who opens most of our emails but hasnt actually bought anything since july").tool_calls
+    assert opens.args["where"] == "open_rate > 0.5 and last_order < 2026-08-01"
+    assert opens.result.facts["count"] == 253  # 4 or more of the 6 newsletters opened, no order since July
+
+
+def test_a_product_list_narrowed_by_a_tag_then_its_total(corner_crumb):
+    agent = OfflineAgent(ToolContext(db_path=corner_crumb))
+    [bought] = agent.ask("how many people have bought gluten free stuff from us in the last 3 months").tool_calls
+    with connect(corner_crumb, read_only=True) as con:
+        as_of = con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
+    expected = _by_hand(
+        corner_crumb,
+        f"SELECT DISTINCT l.customer_id FROM order_lines l JOIN ({_SPENT}) s USING (customer_id) "
+        "WHERE l.category = 'Gluten-Free' AND l.net_amount > 0 "
+        f"AND l.order_date <= DATE '{as_of}' AND date_diff('day', l.order_date, DATE '{as_of}') < 90",
+    )
+    assert bought.args == {"where": 'bought category "Gluten-Free" in last 90 days'}
+    assert bought.result.facts["count"] == len(expected)
+    [card] = agent.ask("only the ones with a loyalty card").tool_calls
+    assert card.args == {"where": 'bought category "Gluten-Free" in last 90 days and tag = "loyalty card"'}
+    assert card.result.facts["count"] == 20  # the blind question's own count (round 2, C4)
+    [total] = agent.ask("how much have those spent with us altogether?").tool_calls
+    assert total.args == card.args and total.result.facts["revenue"] == pytest.approx(6227.65)

@@ -221,7 +221,8 @@ PHRASINGS = [
         {"attribute": "city", "group": "at_risk"},
     ),
     ("leeds-customers", "Leeds customers", "segment_by", {"attribute": "city"}),
-    ("cakes", "who buys celebration cakes?", "segment_by", {"attribute": "product"}),
+    # The people who bought from the category, not the product breakdown it once gave (a who-question is a list).
+    ("cakes", "who buys celebration cakes?", "list_customers", {"where": 'bought category "Celebration Cakes"'}),
     (
         "used-to-buy",
         "what did my lapsed customers used to buy",

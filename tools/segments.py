@@ -10,6 +10,7 @@ from pydantic import Field
 from segmentation.customers import customer_table
 from segmentation.lifecycle import Thresholds, lifecycle_thresholds
 from segmentation.outreach.persona import days
+from segmentation.profile import Group
 from segmentation.rfm import SCORE_RULE
 from segmentation.vocabulary import SEGMENT_KEYS, STAGES
 from tools.base import (
@@ -50,9 +51,11 @@ class AsOfArgs(ToolArgs):
 
 
 class ListArgs(ToolArgs):
-    group: GroupOrSavedKey = Field(
+    group: GroupOrSavedKey | None = Field(
+        None,
         description="An RFM segment or lifecycle stage, e.g. 'lapsed' or 'champions', a cluster key (cluster_1...), "
-        "or the name of a segment the owner saved."
+        "or the name of a segment the owner saved; empty: every customer who has bought (narrowed by where, e.g. "
+        "everyone in two towns who spent over 100).",
     )
     sort_by: Literal["value", "recency", "clv"] = Field(
         "value", description="Order of the list: most spent, most recent, or highest predicted value."
@@ -152,11 +155,17 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
     """List the customers in one RFM segment, lifecycle stage or cluster (e.g. lapsed, at_risk, champions,
     cluster_2), with how many there are, the revenue at stake and the rule that defines the group; with
     ``where``, only those of them a condition holds for ("lapsed customers tagged vegan": group lapsed, where
-    'tag = vegan'). The list itself goes to the person as a table and a CSV download; you get the counts."""
+    'tag = vegan'). Without a group, every customer who has bought, narrowed by ``where`` ("everyone in Halifax
+    or Todmorden who spent over 100": where 'city in (Halifax, Todmorden) and monetary > 100'). The list itself
+    goes to the person as a table and a CSV download; you get the counts."""
     where, sensitive = narrowing(ctx, "list_customers", args.where) if args.where else (None, [])
     with ctx.read() as con:
         frame = customer_table(con, as_of=args.as_of)
-        group = group_of(con, "list_customers", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)
+        group = (
+            group_of(con, "list_customers", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)
+            if args.group
+            else Group("customers", frame["customer_id"].tolist())
+        )
         members = frame[group.selects(frame["customer_id"])]
         if where:
             members = members[members["customer_id"].isin(_matching(con, where, frame))]
@@ -176,19 +185,23 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         else f"your saved condition: {group.condition}"
         if group.is_saved
         else group_rule(args.group, thresholds)
+        if args.group
+        else None  # everyone who has bought: the condition is the whole rule
     )
     are = (
-        f"are in {cluster_title(args.group, group.name)}"
+        f"are in {cluster_title(group.key, group.name)}"
         if group.is_cluster
         else f"are in {saved_words(group.key)}"
         if group.is_saved
         else _are(args.group)
+        if args.group
+        else "have bought"
     )
     if where:
         are += f" and match {where}"
     if n:
         summary = (
-            f"{n:,} customers {are} as of {frame.attrs['as_of']} ({rule}). "
+            f"{n:,} customers {are} as of {frame.attrs['as_of']}{f' ({rule})' if rule else ''}. "
             f"Together they have spent {money(spent)} ({pct(spent / total if total else 0)} of revenue); "
             f"median last order {members['recency_days'].median():.0f} days ago, median "
             f"{plural(int(members['frequency'].median()), 'order')}. {_consent_words(consented, len(choices), n)}"
@@ -197,7 +210,7 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         if members["clv"].notna().any():
             summary += f" Predicted value over the next 90 days: {money(clv)}."
     else:
-        summary = f"No customers {are} as of {frame.attrs['as_of']} ({rule})."
+        summary = f"No customers {are} as of {frame.attrs['as_of']}{f' ({rule})' if rule else ''}."
     if sensitive:
         summary += " " + narrowed_words(sensitive)
     # The chart's table is work too: made with the chart, when it is drawn (never, on the command line).
@@ -213,9 +226,9 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         summary=assert_no_email(summary),
         table=listed.head(args.limit),
         chart=chart,
-        downloads=csv_download(ctx, f"{file_stem(group.key)}_customers.csv", listed),
+        downloads=csv_download(ctx, f"{file_stem(group.key)}_customers.csv" if args.group else "customers.csv", listed),
         facts={
-            "group": group.key,
+            "group": group.key if args.group else None,
             "count": n,
             "revenue": round(float(spent), 2),
             "rule": rule,

@@ -40,7 +40,11 @@ def attribute_condition(raw: str, values: dict[str, tuple[str, ...]] | None = No
             word = re.escape(normalise(value))
             if not word:
                 continue
-            as_tag = rf"\btag(?:ged)?(?: as| with)? {word}\b|\b{word} tags?\b"
+            as_tag = (
+                rf"\btag(?:ged)?(?: as| with)? {word}\b|\b{word} tags?\b"
+                rf"|\b(?:with|have|has|got|hold|holds|holding)(?: an?| the| their)? {word}\b"
+                rf"|\b{word} (?:holders?|members?|people|customers)\b"
+            )
             as_interest = (
                 rf"\b(?:interest(?:ed)? in|into|who like|who love|who likes|who loves|fans? of|lovers? of|"
                 rf"interests?) {word}\b|\b{word} (?:interest|fans?|lovers?|people)\b"
@@ -89,7 +93,9 @@ def _email(text: str) -> list[str]:
     if re.search(rf"{_NEGATED}(?:open|read)\w*{_EMAILS}", text):
         return ["open_rate = 0"]
     found = []
-    if re.search(rf"\b(?:opened|open|opens|read|reads)\b{_EMAILS}", text):
+    if re.search(rf"\b(?:opened|open|opens|read|reads) (?:most|nearly all|almost all|all)\b{_EMAILS}", text):
+        found.append("open_rate > 0.5")  # "opens most of our emails": more than half of those sent to them
+    elif re.search(rf"\b(?:opened|open|opens|read|reads)\b{_EMAILS}", text):
         found.append("open_rate > 0")
     if re.search(r"\bclick(?:ed|s)?\b(?: \w+){0,3} (?:e ?mails?|newsletters?|links?)\b", text):
         found.append("click_rate > 0")

@@ -28,6 +28,17 @@ _QUOTED = re.compile(
 )
 
 
+def _on_screen(state, saved: dict[str, str]) -> str | None:
+    """The condition for "save these": the conversation's group, and what its list was narrowed by."""
+    condition = condition_for(state.group, saved, state.cluster_k)
+    narrowed = state.args.get("where") if state.tool == "list_customers" else None
+    if condition is not None and narrowed:
+        return f"{condition} and {narrowed}"  # "save these" after "only the ones in Leeds": those
+    if narrowed and not state.args.get("group"):
+        return narrowed  # everyone narrowed by a condition ("everyone in Halifax who spent over 100")
+    return condition
+
+
 def condition_for(group: str | None, saved: dict[str, str], cluster_k: int | None = None) -> str | None:
     """A group key as a condition; None for a group a condition cannot name (a cluster of a chosen k)."""
     from segmentation.vocabulary import SEGMENT_KEYS, STAGES
@@ -78,10 +89,7 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
         name = re.sub(r"^(?:my|our|the)\s+(?=\S)", "", name, flags=re.I)  # "as my VIP list" names it "VIP list"
         what = normalise(save.group("what"))
         if re.search(_BACK, what) or not what.strip():
-            condition = condition_for(state.group, saved, state.cluster_k)
-            narrowed = state.args.get("where") if state.tool == "list_customers" else None
-            if condition is not None and narrowed:
-                condition = f"{condition} and {narrowed}"  # "save these" after "only the ones in Leeds": those
+            condition = _on_screen(state, saved)
             if condition is None:
                 return (
                     None,
