@@ -784,9 +784,11 @@ def _list_hint(turn) -> str:
 
     for call in turn.tool_calls:
         group, where = (call.args or {}).get("group"), (call.args or {}).get("where")
-        if call.name != "list_customers" or call.error is not None or not group:
+        if call.name != "list_customers" or call.error is not None or not (group or where):
             continue
-        if group in (*SEGMENT_KEYS, *STAGES):
+        if not group:  # everyone narrowed by a condition
+            command, group = f"segments customers --where {shlex.quote(str(where))}", "customers"
+        elif group in (*SEGMENT_KEYS, *STAGES):
             command = f"segments customers --segment {group}" + (f" --where {shlex.quote(where)}" if where else "")
         elif not where and not group.startswith("cluster_"):  # a saved segment: --where takes its name
             command = f"segments customers --where {shlex.quote(group)}"

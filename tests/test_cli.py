@@ -314,3 +314,13 @@ def test_ask_says_how_to_get_the_whole_list(demo):
         f"> who are my lapsed customers that spent over £100?\n{len(json.loads(rows.stdout)):,} "
         "customers are lapsed and match monetary > 100"
     )
+
+
+def test_ask_gives_the_whole_list_of_everyone_narrowed(demo):
+    """With no group named, the hint is the condition alone, and running it lists as many as the answer said."""
+    said = "who has spent over £100 and bought more than 10 times?"
+    narrowed = run("ask", said, "--db", str(demo)).stdout
+    hint = re.search(r"The whole list: (segments customers .*?) \(add", narrowed).group(1)
+    assert hint == "segments customers --where 'monetary > 100 and frequency > 10'"
+    rows = run(*shlex.split(hint)[1:], "--db", str(demo), "--format", "json")
+    assert narrowed.startswith(f"> {said}\n{len(json.loads(rows.stdout)):,} customers have bought and match")
