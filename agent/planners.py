@@ -19,6 +19,7 @@ import annotated_types
 
 from agent import intents as phrases
 from agent.dialogue import State, merged
+from agent.understand.behaviour import time_is_the_rule
 from agent.understand.dates import dates_in, months_back
 from agent.understand.slots import Slots, search
 from segmentation.vocabulary import STAGES
@@ -586,13 +587,15 @@ _LISTING = (
 
 
 def narrows_last_list(a: Ask) -> bool:
-    """'only the ones in Leeds', 'just those who spent over 100': the last list, narrowed further."""
-    return (
-        a.state.tool == "list_customers"
-        and not a.s.groups
-        and not a.s.cluster
-        and bool(re.match(r"(and )?(only|just|but only|now only|of (them|those),? (only|just))\b", a.text))
-    )
+    """'only the ones in Leeds', 'just those who spent over 100': the last list, narrowed further. After a list of
+    everyone narrowed by a condition, also 'which of them are in Halifax', 'how many of them are under 40': that
+    list has no group a breakdown could stand for, so a question about them is the list narrowed again."""
+    if a.state.tool != "list_customers" or a.s.groups or a.s.cluster:
+        return False
+    if re.match(r"(and )?(only|just|but only|now only|of (them|those),? (only|just))\b", a.text):
+        return True
+    everyone = not a.state.args.get("group") and bool(a.state.args.get("where"))
+    return everyone and bool(re.search(r"\b(which|how many|who|any|are any|all) of (them|those|these)\b", a.text))
 
 
 def _totals_of_last_list(a: Ask) -> bool:
@@ -672,30 +675,44 @@ def plan_narrowed(intent: str, a: Ask) -> Plan | None:
         return _plan_everyone(intent, a, narrowing_last)
     if intent in ("sales_over_time", "data_overview", "segment_by") and search(_PEOPLE_FIRST, a.text):
         intent = "list_customers"  # "who opens most of our emails but hasn't bought since july": people, not sales
-    if intent not in (*NARROWABLE, "draft_campaign") or (
-        intent == "customers_by_attribute" and search(_COUNTING, a.text)
-    ):
+    if intent == "draft_campaign":
+        return _draft_to_a_narrowed_list(a, group)
+    if intent not in NARROWABLE or (intent == "customers_by_attribute" and search(_COUNTING, a.text)):
         return None
     if group is None:
         return None
-    if intent == "draft_campaign":  # a draft goes to a whole group: narrowed, it would go to the wrong people
-        condition, _ = attribute_condition(a.raw, a.shop.attributes())
-        if condition is None:
-            return None
-        who = re.sub(r"^.*?\b(?:to|for)\s+", "", a.raw.strip().rstrip("?.! "), count=1, flags=re.I)
-        return Plan(
-            None,
-            reply=(
-                "A draft goes to a whole group, so I have not written one to all of them. Save the "
-                f'ones you mean as a segment first (say "save {who} as a name of your choice"), '
-                "then ask for a draft to that segment."
-            ),
-        )
     if intent == "email_engagement" and not search(re.escape(group.replace("_", " ").removesuffix("s")), a.text):
         return None  # "who opens our emails but hasn't bought in 3 months?": a behaviour group, not 'lapsed'
     condition, note = attribute_condition(a.raw, a.shop.attributes())
     parts = [p for p in (condition, *_behaviour_parts(a, intent)) if p]
+    if time_is_the_rule(group, a.text, parts):
+        group = None  # "who haven't been in for a couple of months": that long, not the shop's lapsed line
     return _narrowed_list(intent, a, group, parts, note, narrowing_last)
+
+
+def _draft_to_a_narrowed_list(a: Ask, group: str | None) -> Plan | None:
+    """A draft goes to a whole group (segment, stage, cluster or saved segment): for customers narrowed further
+    ("... in the vegan tag", "the gluten free crowd who ...", "draft them an email" after such a list), say how to
+    save them as a segment first, rather than write to the whole group, the wrong people. None: a plain draft."""
+    from agent.understand.filters import attribute_condition
+
+    on_screen = a.state.tool == "list_customers" and bool(a.state.args.get("where"))
+    if group is None and on_screen and (a.s.pronoun or not a.s.groups):
+        return Plan(None, reply=_SAVE_FIRST.format(say="save them as a name of your choice"))
+    condition, _ = attribute_condition(a.raw, a.shop.attributes())
+    # Time since the last order is what the named group already says ("lapsed customers who haven't ordered in 3
+    # months"); a place, a purchase, spend or how often is not.
+    what = [p for p in _behaviour_parts(a, "list_customers") if not p.startswith(("recency", "last_order"))]
+    if group is None or (condition is None and not what):
+        return None
+    who = re.sub(r"^.*?\b(?:to|for)\s+", "", a.raw.strip().rstrip("?.! "), count=1, flags=re.I)
+    return Plan(None, reply=_SAVE_FIRST.format(say=f"save {who} as a name of your choice"))
+
+
+_SAVE_FIRST = (
+    "A draft goes to a whole group, so I have not written one to all of them. Save the ones you mean as a segment "
+    'first (say "{say}"), then ask for a draft to that segment.'
+)
 
 
 def _plan_everyone(intent: str, a: Ask, narrowing_last: bool) -> Plan | None:

@@ -33,11 +33,9 @@ def test_spent_over_and_not_ordered_in_three_months(shop, tmp_path):
         "which customers have spent over £100 in total but havent ordered in 3 months"
     )
     [call] = turn.tool_calls
-    assert (call.name, call.args) == (
-        "list_customers",
-        {"group": "lapsed", "where": "monetary > 100 and recency >= 90"},
-    )
-    by_hand = table[(table["lifecycle"] == "lapsed") & (table["monetary"] > 100) & (table["recency_days"] >= 90)]
+    # The three months said are the rule, not the shop's own lapsed line (which the words alone would mean).
+    assert (call.name, call.args) == ("list_customers", {"where": "monetary > 100 and recency >= 90"})
+    by_hand = table[(table["monetary"] > 100) & (table["recency_days"] >= 90)]
     assert 0 < call.result.facts["count"] == len(by_hand)
     assert set(call.result.table["customer_id"]) <= set(by_hand["customer_id"])  # the table shows the first rows
 
@@ -229,3 +227,61 @@ def test_a_product_list_narrowed_by_a_tag_then_its_total(corner_crumb):
     assert card.result.facts["count"] == 20  # the blind question's own count (round 2, C4)
     [total] = agent.ask("how much have those spent with us altogether?").tool_calls
     assert total.args == card.args and total.result.facts["revenue"] == pytest.approx(6227.65)
+
+
+def test_which_of_them_narrows_a_list_of_everyone_then_save_and_draft(corner_crumb, tmp_path):
+    """Blind round 3, C3: the gluten-free buyers, which of them are in two towns, then a draft for them. A draft goes
+    to a group, so the assistant asks to save them first; the draft to the saved segment goes to exactly those
+    of them who may be emailed."""
+    import shutil
+
+    db = tmp_path / "shop.duckdb"
+    shutil.copy(corner_crumb, db)
+    agent = OfflineAgent(ToolContext(db_path=db))
+    [bought] = agent.ask("who buys the gluten free stuff off us").tool_calls
+    assert bought.args == {"where": 'bought category "Gluten-Free"'}
+    [towns] = agent.ask("which of them are in halifax or todmorden").tool_calls
+    where = 'bought category "Gluten-Free" and city in ("Halifax", "Todmorden")'
+    assert towns.args == {"where": where}
+    expected = _by_hand(
+        db,
+        f"SELECT s.customer_id FROM ({_SPENT}) s JOIN customers c USING (customer_id) WHERE c.city IN "
+        "('Halifax', 'Todmorden') AND EXISTS (SELECT 1 FROM order_lines l WHERE l.customer_id = s.customer_id "
+        "AND l.net_amount > 0 AND l.category = 'Gluten-Free')",
+    )
+    assert towns.result.facts["count"] == len(expected) > 0
+    draft = agent.ask("draft them an email with 10% off")
+    assert not draft.tool_calls and 'say "save them as' in draft.answer  # never a draft to the wrong people
+    [saved] = agent.ask("save them as gf calder").tool_calls
+    assert saved.args == {"name": "gf calder", "condition": where}
+    [written] = agent.ask("draft an email to gf calder with 10% off").tool_calls
+    assert (written.name, written.args["group"], written.args["discount_percent"]) == (
+        "draft_campaign",
+        "gf calder",
+        10,
+    )
+    with connect(db, read_only=True) as con:
+        consented = con.execute(
+            "SELECT count(*) FROM customers WHERE marketing_consent AND list_contains(?, customer_id)",
+            [sorted(expected)],
+        ).fetchall()[0][0]
+    assert f"{consented} of {len(expected)} may be contacted" in written.result.summary
+
+
+def test_a_time_said_is_the_rule_not_the_lapsed_line(corner_crumb, tmp_path):
+    """'haven't been in for a couple of months' is everyone quiet for 60 days, not the shop's lapsed line (84 days
+    here): blind round 3, Q15, saved as a segment the way the assistant suggests."""
+    import shutil
+
+    from agent.understand.behaviour import time_is_the_rule
+
+    assert time_is_the_rule("lapsed", "who havent been in for a couple of months", ["recency >= 60"])
+    assert not time_is_the_rule("lapsed", "my lapsed customers who havent been in for a year", ["recency >= 360"])
+    assert not time_is_the_rule("lapsed", "who havent been in for ages", [])
+    db = tmp_path / "shop.duckdb"
+    shutil.copy(corner_crumb, db)
+    agent = OfflineAgent(ToolContext(db_path=db))
+    said = "write an email for the gluten free crowd who havent been in for a couple of months"
+    assert not agent.ask(said).tool_calls  # a narrowed audience: saved first, as above
+    [saved] = agent.ask("save the gluten free crowd who havent been in for a couple of months as gf quiet").tool_calls
+    assert saved.args["condition"] == 'bought category "Gluten-Free" and recency >= 60'

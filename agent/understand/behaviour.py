@@ -19,7 +19,10 @@ import re
 from agent import intents as phrases
 from agent.understand.text import normalise
 
-_COUNT = r"(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty four)"
+_COUNT = (
+    r"(\d+|a couple of|couple of|a few|few|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|eighteen|twenty four)"
+)
 _UNIT = r"(day|week|month|year)s?"
 _SPEND_WORDS = r"(?:spent|spend|spending|spends|worth|paid|lifetime)"
 _MORE = r"(?:over|more than|above|at least|greater than|upwards of|north of|exceeding|in excess of)"
@@ -42,6 +45,7 @@ _QUIET_SINCE = re.compile(
 )
 _WINDOW = re.compile(rf"\b(?:in|within|during|over) (?:the )?(?:last|past) (?:like |about )?{_COUNT} {_UNIT}\b")
 _PURCHASE = re.compile(r"\b(?:bought|buy|buys|buying|buyers?|had|has had|ordered|orders?|got|purchased|purchases?)\b")
+_WHO_BUY = re.compile(r" (?:crowd|lot|fan|buyer|people|customer|eater|lover|regular|brigade)\b")
 _ONCE = re.compile(
     r"\b(?:only (?:ever )?(?:bought|ordered|shopped|purchased|came|come|been) (?:\w+ )?once|one (?:time|off) "
     r"(?:buyers?|customers?|shoppers?)|(?:bought|ordered|shopped|purchased) (?:just |only )?once|one and done|"
@@ -73,6 +77,20 @@ def behaviour_conditions(raw: str, text: str, last_order: dt.date, names: dict[s
     return parts
 
 
+# Words that name the lapsed group itself, not only a time since the last order.
+_LAPSED_WORDS = re.compile(
+    r"\b(?:lapsed|lapsing|lost|churned|former|inactive|dormant|drifted|fallen away|fell away|gone (?:quiet|cold)"
+    r"|went (?:quiet|cold)|stopped|no longer|any ?more|used to|in ages|for ages)\b"
+)
+
+
+def time_is_the_rule(group: str | None, text: str, parts: list[str]) -> bool:
+    """Whether "lapsed" was read only from a time the owner gave ("haven't been in for a couple of months"): then
+    that time is the rule, not the shop's own lapsed line, and the list is everyone quiet for that long."""
+    timed = any(p.startswith(("recency", "last_order")) for p in parts)
+    return group == "lapsed" and timed and not _LAPSED_WORDS.search(text)
+
+
 def _stem(word: str) -> str:
     """One form for singular and plural, the same on both sides: brownies, brownie -> browny; pastries, pastry ->
     pastry; buns -> bun."""
@@ -90,8 +108,7 @@ def _phrase(name: str) -> str:
 def _bought(text: str, names: dict[str, tuple[str, ...]]) -> tuple[list[str], str]:
     """``bought (...)`` for the products and categories named after a purchase word, with the window said
     ("in the last 3 months"); and the text without them, so "Eccles cake" is not read as a place."""
-    if not _PURCHASE.search(text):
-        return [], text
+    cue = bool(_PURCHASE.search(text))
     stemmed = " " + " ".join(_stem(w) for w in text.split()) + " "
     found: dict[str, list[str]] = {"product": [], "category": []}
     spans: list[tuple[int, int]] = []
@@ -102,6 +119,8 @@ def _bought(text: str, names: dict[str, tuple[str, ...]]) -> tuple[list[str], st
         for match in re.finditer(rf"(?<= ){re.escape(phrase)}(?= )", stemmed):
             if any(a < match.end() and match.start() < b for a, b in spans):
                 continue  # inside a longer name already found ("gf brownie" before "brownie")
+            if not cue and not _WHO_BUY.match(stemmed, match.end()):
+                continue  # "bread sales": no one said to have bought it; "the gluten free crowd" is who buys it
             spans.append((match.start(), match.end()))
             if name not in found[kind]:
                 found[kind].append(name)

@@ -28,6 +28,20 @@ _QUOTED = re.compile(
 )
 
 
+def _said(what: str, saved: dict[str, str], shop, slots_of: Callable[[str], Slots]) -> list[str]:
+    """'save my lapsed customers in Leeds who spent over 100 as ...': the group named and the conditions said
+    (who they are, as in agent.understand.filters; what they did, as in agent.understand.behaviour)."""
+    from agent.understand.behaviour import behaviour_conditions, time_is_the_rule
+    from agent.understand.text import clean
+
+    text = clean(what, shop.words())
+    did = behaviour_conditions(what, text, shop.last_order(), shop.names())  # "in Leeds", "who bought gluten free"
+    group = slots_of(what).group
+    parts = [c for c in (None if time_is_the_rule(group, text, did) else condition_for(group, saved),) if c]
+    who, _ = attribute_condition(what, shop.attributes())  # "in the vegan tag", "under 30"
+    return [*parts, *([who] if who else []), *did]
+
+
 def _on_screen(state, saved: dict[str, str]) -> str | None:
     """The condition for "save these": the conversation's group, and what its list was narrowed by."""
     condition = condition_for(state.group, saved, state.cluster_k)
@@ -100,16 +114,7 @@ def plan_saved(raw: str, state, shop, slots_of: Callable[[str], Slots]) -> tuple
                     ),
                 )
         else:
-            s = slots_of(save.group("what"))
-            parts = [c for c in (condition_for(s.group, saved),) if c]
-            if s.place:
-                kind = shop.places().get(normalise(s.place), "city")
-                parts.append(f'{kind} = "{s.place}"')
-            if s.min_spend is not None:
-                parts.append(f"monetary > {s.min_spend:g}")
-            who, _ = attribute_condition(save.group("what"), shop.attributes())  # "in the vegan tag", "under 30"
-            if who:
-                parts.append(who)
+            parts = _said(save.group("what"), saved, shop, slots_of)
             if not parts:
                 return (
                     None,
