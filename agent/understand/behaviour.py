@@ -134,9 +134,9 @@ def _bought(text: str, names: dict[str, tuple[str, ...]]) -> tuple[list[str], st
         values = ", ".join(_quoted(n) for n in listed)
         what = f"({values})" if len(listed) > 1 else values
         tests.append(f"bought {'category ' if kind == 'category' else ''}{what}{window}")
-    left = stemmed
-    for a, b in sorted(spans, reverse=True):
-        left = left[:a] + " " * (b - a) + left[b:]
+    # The words of the names found, blanked in the question as said (stemming would hide "Hastings" from places).
+    covered = {stemmed.count(" ", 0, a + 1) - 1 + i for a, b in spans for i in range(stemmed[a:b].count(" ") + 1)}
+    left = " " + " ".join("" if i in covered else w for i, w in enumerate(text.split())) + " "
     return ([tests[0]] if len(tests) == 1 else [f"({' or '.join(tests)})"]), left
 
 
