@@ -611,7 +611,7 @@ def _totals_of_last_list(a: Ask) -> bool:
 
 def _behaviour_parts(a: Ask, intent: str) -> list[str]:
     """Conditions for what customers did, said in a list question (``agent.understand.behaviour``): place,
-    purchases, spend, time since the last order, how often, email opens. A place narrows a list only."""
+    purchases, spend, time since the last order, how often. A place narrows a list only."""
     from agent.understand.behaviour import behaviour_conditions
 
     parts = behaviour_conditions(a.raw, a.text, a.shop.last_order(), a.shop.names())
