@@ -22,7 +22,6 @@ from tools.base import ToolContext
 
 log = logging.getLogger(__name__)
 
-OPENAI_BASE = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"  # as agent.llm.chat_model
 LIST_SECONDS = 5.0  # one small GET, once per session for the sidebar: a server that takes longer will not chat
 TEST_SECONDS = 30.0  # the most one test answer may take, whatever SEGMENTS_MODEL_TIMEOUT says
@@ -46,7 +45,9 @@ class ConnectionProblem(Exception):
 
 
 def base_url(settings: dict[str, str]) -> str:
-    return (settings.get("OPENAI_BASE_URL") or OPENAI_BASE).rstrip("/")
+    """The address the client asks: OPENAI_BASE_URL, else the openai library's own default (as agent.llm's model
+    has it), so the address shown is the one used. Making a client opens no connection."""
+    return str(_client(settings, LIST_SECONDS).base_url).rstrip("/")
 
 
 def model_name(settings: dict[str, str]) -> str:
@@ -152,7 +153,7 @@ def unknown_model(model: str, offered: list[str]) -> str:
 
 def _client(settings: dict[str, str], seconds: float) -> openai.OpenAI:
     return openai.OpenAI(
-        base_url=base_url(settings),
+        base_url=settings.get("OPENAI_BASE_URL") or None,  # None: the library's own default address
         api_key=settings.get("OPENAI_API_KEY") or "none",  # local servers (Ollama, vLLM) take any key
         timeout=seconds,
         max_retries=0,  # a person pressed a button: say what happened now, not after a backoff

@@ -231,16 +231,17 @@ class OfflineAgent:
     def shop(self) -> Shop:
         """Made once per conversation (the place and product names read once), again after a load."""
         if self._shop is None or self._shop.uploads != tuple(self.ctx.uploads):
+            names = functools.cache(self._names)  # one read of the shop's names; places and spelling words from it
             self._shop = Shop(
                 self._last_order_date,
                 self._has_data,
                 tuple(self.ctx.uploads),
                 self._campaigns,
-                functools.cache(self._places),
-                functools.cache(self._words),
+                functools.cache(lambda: _places_in(names())),
+                functools.cache(lambda: _words_in(names())),
                 self._segments,
                 functools.cache(self._attributes),
-                functools.cache(self._names),
+                names,
             )
         return self._shop
 
@@ -281,10 +282,10 @@ class OfflineAgent:
         return found
 
     def _names(self) -> dict[str, tuple[str, ...]]:
-        """The shop's cities, countries, products and categories as stored: what a list can be narrowed by
-        ("everyone in Halifax or Todmorden", "anyone who had a birthday cake")."""
-        kinds = [("city", "customers", 2000), ("country", "customers", 500)]
-        kinds += [("product", "order_lines", 2000), ("category", "order_lines", 500)]
+        """The shop's cities, countries, products, categories and channels as stored: what a list can be narrowed
+        by ("everyone in Halifax or Todmorden", "anyone who had a birthday cake"), and the words of spelling."""
+        kinds = [("city", "customers", 5000), ("country", "customers", 500), ("product", "order_lines", 5000)]
+        kinds += [("category", "order_lines", 500), ("channel", "orders", 100)]
         rows = self._read(
             " UNION ALL ".join(
                 f"SELECT '{kind}', {kind} FROM (SELECT DISTINCT {kind} FROM {table} WHERE {kind} IS NOT NULL "
@@ -297,33 +298,25 @@ class OfflineAgent:
             found[str(kind)] = (*found.get(str(kind), ()), str(name))
         return found
 
-    def _places(self) -> dict[str, str]:
-        """The shop's cities and countries (normalised), to find them in a question written in lower case."""
-        rows = self._read(
-            "SELECT DISTINCT city, 'city' FROM customers WHERE city IS NOT NULL UNION ALL "
-            "SELECT DISTINCT country, 'country' FROM customers WHERE country IS NOT NULL LIMIT 5000"
-        )
-        places: dict[str, str] = {}
-        for name, kind in rows:
-            key = normalise(str(name))
-            if key and (key not in places or kind == "country"):
-                places[key] = kind
-        return places
-
-    def _words(self) -> frozenset[str]:
-        """Words of the shop's own names (places, categories, channels, products), for spelling."""
-        names = list(self._places())
-        names += [
-            str(r[0])
-            for r in self._read(
-                "SELECT name FROM (SELECT DISTINCT category AS name FROM order_lines UNION SELECT DISTINCT channel "
-                "FROM "
-                "orders UNION SELECT DISTINCT product FROM order_lines) WHERE name IS NOT NULL LIMIT 5000"
-            )
-        ]
-        return frozenset(w for name in names for w in normalise(name).split() if len(w) > 3 and w.isalpha())
-
     def _last_order(self) -> dt.date | None:
         rows = self._read("SELECT max(order_date) FROM orders")
         value = rows[0][0] if rows else None
         return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _places_in(names: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """The shop's cities and countries (normalised) -> which they are, to find them in a question written in lower
+    case; a name that is both is the country."""
+    places: dict[str, str] = {}
+    for kind in ("city", "country"):
+        for name in names.get(kind, ()):
+            if key := normalise(name):
+                places[key] = kind
+    return places
+
+
+def _words_in(names: dict[str, tuple[str, ...]]) -> frozenset[str]:
+    """Words of the shop's own names (places, categories, channels, products), for spelling."""
+    return frozenset(
+        w for listed in names.values() for name in listed for w in normalise(name).split() if len(w) > 3 and w.isalpha()
+    )

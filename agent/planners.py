@@ -718,13 +718,12 @@ _SAVE_FIRST = (
 def _plan_everyone(intent: str, a: Ask, narrowing_last: bool) -> Plan | None:
     """'everyone in halifax or todmorden who spent over a hundred quid': list_customers with no group, narrowed;
     also 'only the ones who ...' after such a list. None when the question is not one (``_everyone_narrowed``)."""
-    from agent.understand.filters import attribute_condition
+    from agent.understand.filters import attribute_parts
 
     if narrowing_last:
         intent = "list_customers"
-    condition, note = attribute_condition(a.raw, a.shop.attributes())
-    # Each of the who-they-are words is a condition of its own ("under 30 and into vegan": two).
-    parts = [*(condition.split(" and ") if condition else []), *_behaviour_parts(a, "list_customers")]
+    who, note = attribute_parts(a.raw, a.shop.attributes())  # each a condition: "under 30 and into vegan" is two
+    parts = [*who, *_behaviour_parts(a, "list_customers")]
     if not narrowing_last and not _everyone_narrowed(intent, a, parts):
         return None
     return _narrowed_list("list_customers", a, None, parts, note, narrowing_last)

@@ -164,9 +164,9 @@ def list_customers(ctx: ToolContext, args: ListArgs) -> ToolResult:
         group = (
             group_of(con, "list_customers", args.group, as_of=frame.attrs["as_of"], k=args.k, table=frame)
             if args.group
-            else Group("customers", frame["customer_id"].tolist())
+            else Group("customers", [])  # everyone who bought: the whole table, narrowed below by where
         )
-        members = frame[group.selects(frame["customer_id"])]
+        members = frame[group.selects(frame["customer_id"])] if args.group else frame
         if where:
             members = members[members["customer_id"].isin(_matching(con, where, frame))]
         people = _people(con, members[["customer_id"]])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 
 from agent import intents as phrases
@@ -99,6 +100,7 @@ def _stem(word: str) -> str:
     return word[:-2] + "y" if len(word) > 4 and word.endswith("ie") else word
 
 
+@functools.lru_cache(maxsize=20_000)  # the shop's names are the same every question
 def _phrase(name: str) -> str:
     """A name as a question would say it: lower case, no sizes or pack counts, each word singular."""
     words = _SIZES.sub(" ", normalise(name)).split()
@@ -114,7 +116,7 @@ def _bought(text: str, names: dict[str, tuple[str, ...]]) -> tuple[list[str], st
     spans: list[tuple[int, int]] = []
     candidates = [(kind, name, _phrase(name)) for kind in ("product", "category") for name in names.get(kind, ())]
     for kind, name, phrase in sorted(candidates, key=lambda c: -len(c[2])):
-        if len(phrase) < 3:
+        if len(phrase) < 3 or f" {phrase} " not in stemmed:  # a plain search first: shops have thousands of names
             continue
         for match in re.finditer(rf"(?<= ){re.escape(phrase)}(?= )", stemmed):
             if any(a < match.end() and match.start() < b for a, b in spans):
@@ -156,8 +158,8 @@ def _places(text: str, names: dict[str, tuple[str, ...]]) -> list[str]:
     """``city = "Leeds"``, or ``city in ("Halifax", "Todmorden")`` for several (a customer is in one)."""
     parts = []
     for kind in ("city", "country"):
-        said = {n: normalise(n) for n in names.get(kind, ()) if normalise(n)}
-        named = [n for n, plain in said.items() if re.search(rf" {re.escape(plain)} ", text)]
+        said = {n: _plain(n) for n in names.get(kind, ()) if _plain(n)}
+        named = [n for n, plain in said.items() if f" {plain} " in text]
         # "Bridge" inside "Hebden Bridge": only the longest name said at that place counts.
         named = [n for n in named if not any(said[n] != said[o] and said[n] in said[o] for o in named)]
         named.sort(key=lambda n: text.index(f" {said[n]} "))  # in the order the question names them
@@ -172,6 +174,11 @@ def _amount_text(raw: str) -> str:
     """The question in lower case with its amounts whole ("£1.5k" -> "gbp 1.5k"): ``normalise`` would split them."""
     text = re.sub(r"[£$€]", " gbp ", raw.lower()).replace("'", "").replace("’", "")
     return " ".join(re.sub(r"(?<!\d)\.|\.(?!\d)|[^\w.]+", " ", text).split())
+
+
+@functools.lru_cache(maxsize=20_000)
+def _plain(name: str) -> str:
+    return normalise(name)
 
 
 def _spend(text: str) -> list[str]:

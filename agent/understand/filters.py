@@ -31,6 +31,12 @@ def attribute_condition(raw: str, values: dict[str, tuple[str, ...]] | None = No
     """(condition, note) for the who-they-are words in ``raw``; (None, '') when it has none. ``values``: the
     shop's tags and interests (``{'tag': (...), 'interest': (...)}``); the note says a tag was read as an
     interest."""
+    parts, note = attribute_parts(raw, values)
+    return (" and ".join(parts) or None), note
+
+
+def attribute_parts(raw: str, values: dict[str, tuple[str, ...]] | None = None) -> tuple[list[str], str]:
+    """The conditions of ``attribute_condition`` one by one ("under 30 and into vegan": two), and its note."""
     text = f" {normalise(raw)} "
     values = values or {}
     parts: list[str] = []
@@ -64,7 +70,7 @@ def attribute_condition(raw: str, values: dict[str, tuple[str, ...]] | None = No
         if named:
             parts.append(f"tag = {_quoted(named.group(1) or named.group(2))}")
     parts += _age(text) + _gender(text) + _email(text)
-    return (" and ".join(parts) or None), note
+    return parts, note
 
 
 def _age(text: str) -> list[str]:
